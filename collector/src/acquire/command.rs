@@ -1,0 +1,1 @@
+//! External commands with a timeout; exit status and duration recorded.

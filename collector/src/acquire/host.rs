@@ -1,0 +1,5 @@
+//! TODO(acquire/host): not yet written.
+
+use super::{Ctx, Item};
+
+pub fn collect(_ctx: &Ctx, _out: &mut Vec<Item>) {}

@@ -1,0 +1,1 @@
+//! Streaming tar + gzip + sha256 writer, caps, atomic rename, manifest and signature.

@@ -1,0 +1,1 @@
+//! Findings: a death certificate per process death (issue 4).

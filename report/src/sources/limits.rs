@@ -1,0 +1,7 @@
+//! TODO(sources/limits): not yet written.
+
+use super::{Parsed, SourceCtx};
+
+pub fn parse(_raw: &[u8], _ctx: &SourceCtx) -> Parsed {
+    Parsed::default()
+}

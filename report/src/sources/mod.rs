@@ -1,0 +1,81 @@
+//! One parser per evidence source. Every parser has the same face and is pure:
+//! `parse(raw: &[u8], ctx: &SourceCtx) -> Parsed`. The parser is chosen from the manifest entry's
+//! [`Format`], never from a file name.
+
+use coroner_schemas::accounts::Accounts;
+use coroner_schemas::manifest::{Entry, Format, Manifest};
+use coroner_schemas::Event;
+use serde::Serialize;
+
+pub mod audit;
+pub mod core_elf;
+pub mod cron;
+pub mod history;
+pub mod journal;
+pub mod kmsg;
+pub mod limits;
+pub mod proc;
+pub mod settings;
+pub mod syslog;
+pub mod utmp;
+
+/// What a parser may know besides the bytes.
+pub struct SourceCtx<'a> {
+    /// The manifest entry being parsed (its path is the events' `origin.entry`).
+    pub entry: &'a Entry,
+    /// The whole manifest: clock sample, boot time, host zone, collection time.
+    pub manifest: &'a Manifest,
+    /// The collected host's `/etc/passwd` and `/etc/group` (empty when the bundle has none).
+    pub accounts: &'a Accounts,
+}
+
+/// A parser's result: the events it read and what it could not read.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub events: Vec<Event>,
+    pub problems: Vec<ParseProblem>,
+}
+
+/// Malformed evidence: recorded, and parsing goes on.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ParseProblem {
+    pub entry: String,
+    pub line: Option<u64>,
+    pub offset: Option<u64>,
+    pub message: String,
+}
+
+impl ParseProblem {
+    pub fn at_line(ctx: &SourceCtx, line: u64, message: impl Into<String>) -> ParseProblem {
+        ParseProblem { entry: ctx.entry.path.clone(), line: Some(line), offset: None, message: message.into() }
+    }
+    pub fn at_offset(ctx: &SourceCtx, offset: u64, message: impl Into<String>) -> ParseProblem {
+        ParseProblem { entry: ctx.entry.path.clone(), line: None, offset: Some(offset), message: message.into() }
+    }
+}
+
+/// Parses one entry's (decompressed) bytes with the parser its format names. Formats with no timeline
+/// parser yield nothing.
+pub fn parse_entry(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+    match ctx.entry.format {
+        Format::Kmsg | Format::DmesgText | Format::Pstore => kmsg::parse(raw, ctx),
+        Format::Syslog => syslog::parse(raw, ctx),
+        Format::JournalJson => journal::parse(raw, ctx),
+        Format::AuditLog => audit::parse(raw, ctx),
+        Format::Utmp | Format::Lastlog | Format::LastlogJson => utmp::parse(raw, ctx),
+        Format::BashHistory
+        | Format::ZshHistory
+        | Format::FishHistory
+        | Format::ShHistory
+        | Format::TcshHistory
+        | Format::OtherHistory => history::parse(raw, ctx),
+        Format::SystemCrontab | Format::UserCrontab | Format::Anacrontab | Format::SystemdTimers => cron::parse(raw, ctx),
+        Format::CoreElf => core_elf::parse(raw, ctx),
+        Format::ProcSnapshotJson => proc::parse(raw, ctx),
+        Format::ProcLimits | Format::LimitsConf => limits::parse(raw, ctx),
+        Format::SysctlJson | Format::CgroupsJson | Format::AuditRules | Format::AuditStatus | Format::SystemdShowJson => {
+            settings::parse(raw, ctx)
+        }
+        _ => Parsed::default(),
+    }
+}

@@ -1,0 +1,1 @@
+//! One UTC timeline from all parsed entries.

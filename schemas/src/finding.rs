@@ -1,0 +1,149 @@
+//! `findings.json`: a death certificate for each process death, the seed's checklist, and advisories.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::{Origin, Text, Timestamp};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindingsDoc {
+    /// Verification result of the bundle the findings come from.
+    pub verified: bool,
+    pub hostname: String,
+    pub findings: Vec<Finding>,
+    pub checklist: Vec<CheckItem>,
+    pub advisories: Vec<Advisory>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    /// Stable id within the report (`F1`, `F2`, … in time order).
+    pub id: String,
+    pub victim: Victim,
+    pub time: Timestamp,
+    pub cause: Cause,
+    pub signal: Option<Signal>,
+    pub killer: Option<Killer>,
+    /// The path the death came by: `kernel`, `cron`, `shell`, `systemd`, `sudo`, `ssh`, `supervisor`, `unknown`.
+    pub via: Option<String>,
+    pub confidence: Confidence,
+    /// One or two sentences: why this cause, why this confidence.
+    pub reasoning: String,
+    pub evidence: Vec<EvidenceRef>,
+    /// Evidence that would have settled the question and was not in the bundle.
+    pub missing: Vec<String>,
+    /// Other senders/causes the evidence allows (for `unknown` and `possible`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<Candidate>,
+    /// Cause-specific details (OOM: cgroup, limit, rss, top consumers; crash: address, ip, core file…).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Victim {
+    pub pid: Option<i64>,
+    pub comm: Option<String>,
+    pub cmdline: Option<String>,
+    pub uid: Option<u32>,
+    pub user: Option<String>,
+    pub unit: Option<String>,
+    pub cgroup: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    OomKill,
+    Signal,
+    Crash,
+    ResourceLimit,
+    Reboot,
+    Exit,
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Signal {
+    pub number: i32,
+    /// `SIGKILL`.
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Killer {
+    pub pid: Option<i64>,
+    pub comm: Option<String>,
+    pub exe: Option<String>,
+    pub uid: Option<u32>,
+    pub user: Option<String>,
+    /// Audit login uid and its user: who logged in, whatever they became since.
+    pub auid: Option<u32>,
+    pub auser: Option<String>,
+    pub session: Option<i64>,
+    pub tty: Option<String>,
+    /// Where that login came from (host/IP per wtmp or auth.log).
+    pub login_from: Option<String>,
+    /// Parent chain, nearest first: `["pkill", "sh", "cron"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parent_chain: Vec<String>,
+    /// The exact command (EXECVE/PROCTITLE, sudo COMMAND=, a history line).
+    pub command: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// A direct record names the cause (kernel OOM line for the pid, audit kill with that target, a core note).
+    Certain,
+    /// Correlated evidence (a matching history `kill -9 PID` by a user logged in at that time).
+    Likely,
+    /// Circumstantial.
+    Possible,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceRef {
+    pub origin: Origin,
+    /// What this record shows, in a few words.
+    pub role: String,
+    pub raw: Text,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Candidate {
+    pub description: String,
+    pub evidence: Vec<EvidenceRef>,
+}
+
+/// One step of the seed's manual checklist, evaluated against the bundle.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckItem {
+    /// `logs`, `core_dumps`, `oom`, `logins`, `histories`, `crontabs`, `audit`.
+    pub step: String,
+    pub title: String,
+    /// `found`, `nothing_found`, `not_available`.
+    pub outcome: String,
+    pub summary: String,
+    /// Bundle entries looked at.
+    pub entries: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Advisory {
+    /// `no_kill_audit_rule`, `core_dumps_disabled`, `kmsg_too_short`, `journal_volatile`,
+    /// `history_untimed`, `no_signal_recorder`.
+    pub id: String,
+    pub message: String,
+    /// The one command that fixes it.
+    pub fix: String,
+}

@@ -1,0 +1,99 @@
+//! A UTC instant with one fixed JSON form: RFC 3339, microseconds, `Z` (`2026-11-27T20:03:37.000000Z`).
+
+use std::fmt;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::{format_description::well_known::Rfc3339, OffsetDateTime, UtcOffset};
+
+/// A point in time, always stored in UTC. Display zones are the renderer's business.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Utc(pub OffsetDateTime);
+
+impl Utc {
+    /// From seconds and nanoseconds since the Unix epoch. `None` when out of range.
+    pub fn from_unix(secs: i64, nanos: u32) -> Option<Utc> {
+        let t = OffsetDateTime::from_unix_timestamp(secs).ok()?;
+        t.replace_nanosecond(nanos.min(999_999_999)).ok().map(Utc)
+    }
+    /// From nanoseconds since the Unix epoch.
+    pub fn from_unix_nanos(ns: i128) -> Option<Utc> {
+        OffsetDateTime::from_unix_timestamp_nanos(ns).ok().map(Utc)
+    }
+    /// From microseconds since the Unix epoch.
+    pub fn from_unix_micros(us: i64) -> Option<Utc> {
+        Self::from_unix_nanos(i128::from(us) * 1000)
+    }
+    /// Microseconds since the Unix epoch (Timesketch's integer `timestamp`).
+    pub fn unix_micros(&self) -> i64 {
+        (self.0.unix_timestamp_nanos() / 1000) as i64
+    }
+    pub fn unix_seconds(&self) -> i64 {
+        self.0.unix_timestamp()
+    }
+    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`, always 6 fractional digits.
+    pub fn rfc3339(&self) -> String {
+        let t = self.0.to_offset(UtcOffset::UTC);
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.microsecond()
+        )
+    }
+    /// Parses any RFC 3339 string, converting to UTC.
+    pub fn parse_rfc3339(s: &str) -> Option<Utc> {
+        OffsetDateTime::parse(s, &Rfc3339).ok().map(|t| Utc(t.to_offset(UtcOffset::UTC)))
+    }
+}
+
+impl fmt::Display for Utc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.rfc3339())
+    }
+}
+
+impl Serialize for Utc {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.rfc3339())
+    }
+}
+
+impl<'de> Deserialize<'de> for Utc {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Utc, D::Error> {
+        let s = String::deserialize(d)?;
+        Utc::parse_rfc3339(&s).ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {s:?}")))
+    }
+}
+
+impl JsonSchema for Utc {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Utc".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "format": "date-time",
+            "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z$",
+            "description": "UTC instant, RFC 3339 with microseconds and Z"
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_form_round_trips() {
+        let t = Utc::from_unix(1_700_000_000, 123_456_789).expect("in range");
+        assert_eq!(t.rfc3339(), "2023-11-14T22:13:20.123456Z");
+        let back: Utc = serde_json::from_str(&serde_json::to_string(&t).expect("ser")).expect("de");
+        assert_eq!(back.unix_micros(), t.unix_micros());
+        assert_eq!(Utc::parse_rfc3339("2023-11-14T23:13:20+01:00").map(|u| u.unix_seconds()), Some(1_700_000_000));
+    }
+}
