@@ -1,4 +1,31 @@
 //! One timeline event: what a parser read from one record of one bundle entry.
+//!
+//! # Field conventions
+//! Top-level `pid`/`ppid`/`uid`/`user`/`comm` describe the process the event is *about* (the victim of an
+//! OOM kill, the crashing process, the *sender* of a kill syscall, the user of a login). Everything else goes
+//! in `fields`, under these names (parsers and findings rely on them; add new names, do not rename):
+//!
+//! | kind | fields |
+//! |---|---|
+//! | `oom_kill` | `constraint` (`CONSTRAINT_MEMCG`/`CONSTRAINT_NONE`…), `global` (bool), `oom_memcg`, `task_memcg`, `total_vm_kb`, `anon_rss_kb`, `file_rss_kb`, `shmem_rss_kb`, `pgtables_kb`, `oom_score_adj` |
+//! | `oom_invoked` | `gfp_mask`, `order`, `oom_score_adj` (pid/comm = the invoking task) |
+//! | `oom_task_dump` | `tgid`, `total_vm_pages`, `rss_pages`, `pgtables_bytes`, `swapents`, `oom_score_adj`, `name` |
+//! | `oom_reaped` | `anon_rss_kb`, `file_rss_kb`, `shmem_rss_kb` |
+//! | `segfault` / `trap` | `signal` (11, 4, 8, 5, 7), `signal_name`, `trap` (e.g. `general protection fault`), `addr`, `ip`, `sp`, `error`, `object` (the `in BIN[...]` part) |
+//! | `signal_sent` | `target_pid` (decimal; `-1` = every process, `< -1` = process group), `target_comm`, `target_uid`, `target_auid`, `signal`, `signal_name`, `syscall`, `exe`, `auid`, `auser`, `ses`, `tty`, `proctitle`, `serial`, `success` |
+//! | `process_crash` | `signal`, `signal_name`, `exe`, `auid`, `ses`, `reason` |
+//! | `exec` | `argv` (array of strings), `exe`, `cwd`, `auid`, `auser`, `ses`, `serial` |
+//! | `login` / `logout` / `login_failed` | `tty`, `host` (where from), `addr`, `session_end` (login: when paired), `method`, `ut_type` |
+//! | `boot` / `shutdown` | `kernel`, `boot_id` |
+//! | `shell_command` / `kill_command` | `command`, `shell`, `history_file`; kill: `tool` (`kill`, `pkill`, `systemctl`…), `signal`, `signal_name`, `target_pids` (array), `target_names` (array), `target_units` (array) |
+//! | `privileged_command` | `runas`, `command`, `tty`, `pwd` |
+//! | `cron_job` | `schedule`, `command`, `file`, `run_as` |
+//! | `cron_run` | `command`, `run_as` |
+//! | `process_alive` | `cmdline`, `exe`, `start_time`, `cgroup`, `oom_score_adj`, `oom_score`, `rlimit_core_soft`, `rlimit_core_hard` (`null` = unlimited), `sig_cgt`, `sig_ign`, `loginuid`, `sessionid`, `tty_nr`, `pgid`, `sid`, `state` |
+//! | `process_exit` / `service_killed` / `service_failed` / `watchdog_timeout` / `service_stop` | `unit`, `code` (`killed`, `dumped`, `exited`), `status` (`9/KILL`), `signal`, `signal_name`, `result` (`oom-kill`, `signal`, `watchdog`, `core-dump`, `timeout`) |
+//! | `core_dumped` | `signal`, `signal_name`, `si_code`, `si_addr`, `fname`, `psargs`, `exe`, `core_entry` (bundle path of the core), `truncated` (bool), `unit` |
+//! | `setting` | `name`, `value` |
+//! | `cron_run`, `log` from syslog | `program`, `program_pid`, `facility`, `severity` |
 
 use std::collections::BTreeMap;
 
