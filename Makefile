@@ -1,0 +1,53 @@
+# Coroner: the one entry point. `.ci/run` calls `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+OUT ?= out
+TARGET_TRIPLE := x86_64-unknown-linux-gnu
+
+.PHONY: all build collect test bench dist lint schemas clean
+
+all: build
+
+build:
+	$(CARGO) build --release --workspace
+
+## collect this host into $(OUT)/ and render the report into $(OUT)/report/
+collect: build
+	@mkdir -p $(OUT)
+	@if [ "$$(id -u)" != 0 ]; then echo "note: not root; collecting what this user can read (run as root for the full picture)" >&2; fi
+	./target/release/coroner-collect -o $(OUT) > $(OUT)/.last-bundle; rc=$$?; \
+	  if [ $$rc -ge 2 ]; then exit $$rc; fi; \
+	  bundle=$$(tail -n 1 $(OUT)/.last-bundle); \
+	  ./target/release/coroner-report render "$$bundle" -o $(OUT)/report; rc2=$$?; \
+	  if [ $$rc2 -ge 2 ]; then exit $$rc2; fi; \
+	  echo "bundle: $$bundle"; echo "report: $(OUT)/report/report.html  $(OUT)/report/report.md"
+
+## every test: unit, golden, binary, real-host (as root) and staged-incident tests
+test:
+	$(CARGO) build --release --workspace
+	$(CARGO) test --workspace --no-fail-fast
+
+## benchmarks side by side with the peer tools; results in BENCHMARKS.md
+bench: build
+	bash bench/collect.sh
+	bash bench/report.sh
+	{ echo "# Benchmarks"; echo; echo "Written by \`make bench\` (bench/*.sh); machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB."; echo; \
+	  for f in bench/results/*.md; do cat "$$f"; echo; done; } > BENCHMARKS.md
+
+## a statically linked collector that runs on a host with nothing installed
+dist:
+	RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release -p coroner-collect --target $(TARGET_TRIPLE)
+	@mkdir -p dist && cp target/$(TARGET_TRIPLE)/release/coroner-collect dist/coroner-collect
+	@file dist/coroner-collect 2>/dev/null || true
+	@ldd dist/coroner-collect 2>&1 | grep -q 'statically linked\|not a dynamic executable' && echo "dist/coroner-collect: static"
+
+lint:
+	$(CARGO) clippy --workspace --all-targets
+
+## regenerate schemas/json/*.schema.json from the serde types
+schemas:
+	UPDATE_SCHEMAS=1 $(CARGO) test -p coroner-schemas --test schema_files
+
+clean:
+	$(CARGO) clean
+	rm -rf $(OUT) dist bench/work
