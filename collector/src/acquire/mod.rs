@@ -23,6 +23,7 @@ pub mod logs;
 pub mod procs;
 pub mod settings;
 pub mod systemd;
+pub mod walk;
 
 /// Everything an acquisition module may consult.
 pub struct Ctx {
