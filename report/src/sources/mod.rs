@@ -16,6 +16,7 @@ pub mod kmsg;
 pub mod limits;
 pub mod proc;
 pub mod settings;
+pub mod signals;
 pub mod syslog;
 pub mod utmp;
 
