@@ -1,5 +1,12 @@
-//! TODO(acquire/accounts): not yet written.
+//! The host's own account databases, `/etc/passwd` and `/etc/group` (never `/etc/shadow`): the report names
+//! uids and gids as the collected host knew them.
 
+use coroner_schemas::manifest::{Category, Format};
+
+use super::fsutil::file_item;
 use super::{Ctx, Item};
 
-pub fn collect(_ctx: &Ctx, _out: &mut Vec<Item>) {}
+pub fn collect(ctx: &Ctx, out: &mut Vec<Item>) {
+    out.push(file_item(ctx, "/etc/passwd", Category::Accounts, Format::Passwd));
+    out.push(file_item(ctx, "/etc/group", Category::Accounts, Format::Group));
+}

@@ -17,9 +17,9 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use coroner_schemas::layout::FS_PREFIX;
-use coroner_schemas::manifest::{Category, Format, Status};
+use coroner_schemas::manifest::{Category, Format, Kept, Status};
 
-use super::{AbsentItem, Ctx, FileItem, Item};
+use super::{AbsentItem, CaptureItem, Ctx, FileItem, Item};
 
 /// Opens `path` read-only without following a final symlink and without blocking on a FIFO.
 pub fn open_ro(path: &Path) -> io::Result<File> {
@@ -131,6 +131,83 @@ pub fn not_live(bundle_path: impl Into<String>, source: impl Into<String>, categ
             reason: "live source under --root".into(),
         },
     )
+}
+
+/// Cap for one live `/proc`/`/sys` capture (they are small; this only guards against a hostile or broken file).
+pub const LIVE_CAP: u64 = 64 << 20;
+
+/// A live capture of a `/proc` or `/sys` text file read now into memory (at most [`LIVE_CAP`] and the
+/// per-file cap): a [`CaptureItem`] on success, an [`AbsentItem`] with the error's status otherwise, and
+/// `NotApplicable` under `--root`.
+pub fn live_capture(ctx: &Ctx, source: &str, bundle_path: &str, category: Category, format: Format) -> Item {
+    if !ctx.live {
+        return not_live(bundle_path, source, category, format);
+    }
+    let cap = LIVE_CAP.min(ctx.opts.max_file_bytes.max(1));
+    match read_capped_flag(Path::new(source), cap) {
+        Ok((data, cut)) => {
+            let status = if cut {
+                Status::Truncated {
+                    kept: Kept::Head,
+                    original_size: data.len() as u64,
+                    reason: format!("more than {cap} bytes; read stopped at the cap (real size unknown)"),
+                }
+            } else {
+                Status::Ok
+            };
+            Item::Capture(CaptureItem {
+                bundle_path: bundle_path.to_owned(),
+                source: source.to_owned(),
+                category,
+                format,
+                account: None,
+                data,
+                status,
+                command: None,
+            })
+        }
+        Err(e) => absent(bundle_path, source, category, format, status_of(&e)),
+    }
+}
+
+/// The chain of symlinks starting at host path `host`, resolved inside the root: the host paths of each
+/// target in turn (not including `host`), at most `max` hops. Stops at a non-link, a missing target or a
+/// non-UTF-8 target. Relative targets resolve against the link's directory; `..` never climbs above `/`.
+pub fn link_chain(ctx: &Ctx, host: &str, max: usize) -> Vec<String> {
+    let mut chain = Vec::new();
+    let mut cur = host.to_owned();
+    for _ in 0..max {
+        let Ok(t) = std::fs::read_link(ctx.host_path(&cur)) else {
+            break;
+        };
+        let Some(t) = t.to_str() else { break };
+        let joined = if t.starts_with('/') {
+            t.to_owned()
+        } else {
+            let dir = cur.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+            format!("{dir}/{t}")
+        };
+        let mut parts: Vec<&str> = Vec::new();
+        for c in joined.split('/') {
+            match c {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                c => parts.push(c),
+            }
+        }
+        let next = format!("/{}", parts.join("/"));
+        if chain.contains(&next) || next == host {
+            break;
+        }
+        chain.push(next.clone());
+        if std::fs::symlink_metadata(ctx.host_path(&next)).is_err() {
+            break;
+        }
+        cur = next;
+    }
+    chain
 }
 
 /// Host paths of the entries of host directory `dir` (not recursive), sorted bytewise, filtered by `keep`
