@@ -1,1 +1,302 @@
 //! Streaming tar + gzip + sha256 writer, caps, atomic rename, manifest and signature.
+//!
+//! [`write_bundle`] takes the acquisition plan in order and writes one plain `tar.gz`:
+//! every item's bytes as they are read (see [`writer`]), then `manifest.json` (entries sorted by path),
+//! `manifest.json.sig` (SSHSIG over the manifest's exact bytes) and `signer.pub` as the last members.
+//! It writes under a temporary name (`.coroner-*.tmp`, mode 0600) in the output directory, fsyncs, and
+//! renames to `coroner-<host>-<YYYYMMDDTHHMMSSZ>.tar.gz` only when complete; on any output error the temp
+//! file is removed. Beside the bundle go `<bundle>.sha256` (for `sha256sum -c`) and `<bundle>.allowed_signers`
+//! (for `ssh-keygen -Y verify -f … -I coroner-collect -n coroner`).
+
+pub mod capped;
+pub mod facts;
+pub mod glob;
+pub mod hostfs;
+pub mod sign;
+pub mod writer;
+
+use std::ffi::CString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use coroner_schemas::layout;
+use coroner_schemas::manifest::{ClockSample, CollectorInfo, HostFacts, Manifest, Problem};
+use coroner_schemas::{Utc, SCHEMA_VERSION};
+use sha2::{Digest, Sha256};
+
+use crate::acquire::{Ctx, Item};
+use sign::{SignError, Signer};
+use writer::{Counts, Exclusions, Limits, OutputError, TarWriter};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    #[error("{context}: {source}")]
+    Io { context: String, source: io::Error },
+    #[error("serialising the manifest: {0}")]
+    Manifest(serde_json::Error),
+}
+
+fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> BundleError {
+    let context = context.into();
+    move |source| BundleError::Io { context, source }
+}
+
+/// Everything about one run that goes into the manifest besides the entries.
+pub struct Request<'a> {
+    pub ctx: &'a Ctx,
+    pub out_dir: PathBuf,
+    pub started: Utc,
+    pub argv: Vec<String>,
+    pub signer: &'a Signer,
+    pub host: HostFacts,
+    pub clock: Option<ClockSample>,
+    /// Problems found before writing (not root, a source not applicable).
+    pub problems: Vec<Problem>,
+    pub uid: u32,
+    pub euid: u32,
+}
+
+/// A finished bundle.
+pub struct Written {
+    pub path: PathBuf,
+    pub manifest: Manifest,
+    /// Size of the `.tar.gz`.
+    pub bundle_bytes: u64,
+    pub sha256: String,
+    /// Side files that could not be written (the bundle itself is complete).
+    pub warnings: Vec<String>,
+}
+
+/// `YYYYMMDDTHHMMSSZ`.
+pub fn stamp(t: Utc) -> String {
+    let t = t.0;
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Removes the temp file unless disarmed (on an error return, or a panic that unwinds).
+struct TempGuard {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Hashes what passes through to the file and counts it.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn unique_name(dir: &Path, host: &str, started: Utc) -> String {
+    let base = format!("coroner-{}-{}", facts::file_safe(host), stamp(started));
+    let mut name = format!("{base}.tar.gz");
+    let mut n = 2;
+    while dir.join(&name).exists() {
+        name = format!("{base}-{n}.tar.gz");
+        n += 1;
+    }
+    name
+}
+
+/// Renames without replacing an existing file (`renameat2(RENAME_NOREPLACE)`, plain rename where the file
+/// system does not support it).
+fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    let cs = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))
+    };
+    let (f, t) = (cs(from)?, cs(to)?);
+    // SAFETY: valid C strings; AT_FDCWD with absolute or cwd-relative paths.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            f.as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EINVAL) | Some(libc::ENOSYS) => fs::rename(from, to),
+        _ => Err(e),
+    }
+}
+
+/// Host path of the output directory when it lies under the collection root (so it is never collected).
+fn out_dir_host_path(ctx: &Ctx, out_dir: &Path) -> Option<String> {
+    let root = fs::canonicalize(&ctx.root).ok()?;
+    let out = fs::canonicalize(out_dir).ok()?;
+    let rel = out.strip_prefix(&root).ok()?;
+    Some(format!("/{}", rel.to_string_lossy()))
+}
+
+/// Writes the bundle for `items`. `progress` is called after each item with the counts so far and the item's
+/// source.
+pub fn write_bundle(
+    req: Request<'_>,
+    items: &[Item],
+    progress: &mut dyn FnMut(Counts, usize, &str),
+) -> Result<Written, BundleError> {
+    let ctx = req.ctx;
+    fs::create_dir_all(&req.out_dir).map_err(io_err(format!("creating {}", req.out_dir.display())))?;
+    let name = unique_name(&req.out_dir, &req.host.hostname, req.started);
+    let final_path = req.out_dir.join(&name);
+    let tmp_path = req.out_dir.join(format!(
+        ".coroner-{}-{}.tmp",
+        std::process::id(),
+        req.started.unix_micros()
+    ));
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&tmp_path)
+        .map_err(io_err(format!("creating {}", tmp_path.display())))?;
+    let mut guard = TempGuard {
+        path: tmp_path.clone(),
+        armed: true,
+    };
+
+    let out = HashingWriter {
+        inner: BufWriter::with_capacity(256 * 1024, file),
+        hasher: Sha256::new(),
+        bytes: 0,
+    };
+    let mut host_dirs = Vec::new();
+    if let Some(d) = out_dir_host_path(ctx, &req.out_dir) {
+        host_dirs.push(d);
+    }
+    let limits = Limits {
+        max_file_bytes: ctx.opts.max_file_bytes,
+        max_total_bytes: ctx.opts.max_total_bytes,
+    };
+    let excl = Exclusions {
+        globs: ctx.opts.excludes.clone(),
+        host_dirs,
+    };
+    let mut w = TarWriter::new(out, ctx.root.clone(), &ctx.accounts, limits, excl, req.started)
+        .map_err(io_err(format!("opening the collection root {}", ctx.root.display())))?;
+    for (i, item) in items.iter().enumerate() {
+        w.add(item)?;
+        let src = match item {
+            Item::File(f) => f.path.as_str(),
+            Item::Capture(c) => c.source.as_str(),
+            Item::Absent(a) => a.source.as_str(),
+        };
+        progress(w.counts(), i + 1, src);
+    }
+
+    let mut entries = std::mem::take(&mut w.entries);
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut problems = req.problems;
+    problems.append(&mut w.problems);
+    let manifest = Manifest {
+        schema_version: SCHEMA_VERSION,
+        bundle_name: name.clone(),
+        host: req.host,
+        collector: CollectorInfo {
+            name: "coroner-collect".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            started: req.started,
+            finished: Utc(time::OffsetDateTime::now_utc()),
+            argv: req.argv,
+            options: ctx.opts.clone(),
+            uid: req.uid,
+            euid: req.euid,
+            live: ctx.live,
+            signer_fingerprint: req.signer.fingerprint(),
+            ephemeral_key: req.signer.ephemeral,
+        },
+        clock: req.clock,
+        entries,
+        problems,
+    };
+    let mut json = serde_json::to_vec_pretty(&manifest).map_err(BundleError::Manifest)?;
+    json.push(b'\n');
+    let sig = req.signer.sign(&json)?;
+    let public = req.signer.public_line()?;
+    w.add_unlisted(layout::MANIFEST, &json)?;
+    w.add_unlisted(layout::SIGNATURE, sig.as_bytes())?;
+    w.add_unlisted(layout::SIGNER_PUB, public.as_bytes())?;
+    let out = w.finish()?;
+    let sha256 = hex::encode(out.hasher.finalize());
+    let bundle_bytes = out.bytes;
+    let file = out
+        .inner
+        .into_inner()
+        .map_err(|e| io_err("flushing the bundle")(e.into_error()))?;
+    file.sync_all().map_err(io_err("fsync of the bundle"))?;
+    drop(file);
+    rename_noreplace(&tmp_path, &final_path).map_err(io_err(format!("renaming to {}", final_path.display())))?;
+    guard.armed = false;
+    if let Ok(d) = File::open(&req.out_dir) {
+        let _ = d.sync_all();
+    }
+
+    let side = |suffix: &str, text: String| -> Result<(), BundleError> {
+        let p = req.out_dir.join(format!("{name}{suffix}"));
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .open(&p)
+            .map_err(io_err(format!("creating {}", p.display())))?;
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(io_err(format!("writing {}", p.display())))
+    };
+    let mut warnings = Vec::new();
+    if let Err(e) = side(".sha256", format!("{sha256}  {name}\n")) {
+        warnings.push(e.to_string());
+    }
+    let allowed = req.signer.allowed_signers_line()?;
+    if let Err(e) = side(".allowed_signers", allowed) {
+        warnings.push(e.to_string());
+    }
+    Ok(Written {
+        path: final_path,
+        manifest,
+        bundle_bytes,
+        sha256,
+        warnings,
+    })
+}

@@ -1,0 +1,526 @@
+//! The archive itself: plan items in, tar members and manifest entries out, in one streaming pass
+//! (read → sha256 → tar → gzip). Memory stays flat: files are streamed through a fixed buffer; only
+//! captures (already in memory) and pseudo-files (stat size 0, read to a cap) are held whole.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use coroner_schemas::accounts::Accounts;
+use coroner_schemas::layout;
+use coroner_schemas::manifest::{Change, Entry, FileStat, Kept, Problem, Status};
+use coroner_schemas::Utc;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use sha2::{Digest, Sha256};
+
+use super::capped::{read_pseudo, Capped, PosReader, Window};
+use super::glob;
+use super::hostfs::{decode_path, HostFs, Located};
+use crate::acquire::{AbsentItem, CaptureItem, FileItem, Item};
+
+/// Largest pseudo-file (stat size 0) held in memory.
+pub const PSEUDO_CAP: u64 = 16 << 20;
+
+/// gzip level: 1 measured fastest here with a ratio close to level 3 on log text (see bench/results).
+pub const GZIP_LEVEL: u32 = 1;
+
+/// Writing the archive failed: the bundle cannot be completed.
+#[derive(Debug, thiserror::Error)]
+#[error("writing the bundle: {context}: {source}")]
+pub struct OutputError {
+    pub context: String,
+    #[source]
+    pub source: io::Error,
+}
+
+pub struct Limits {
+    pub max_file_bytes: u64,
+    pub max_total_bytes: u64,
+}
+
+/// Real paths (under the root) never to collect: the output directory, the temp file.
+pub struct Exclusions {
+    /// `--exclude` globs over host paths.
+    pub globs: Vec<String>,
+    /// Host paths (as the plan writes them) of directories whose content is never taken.
+    pub host_dirs: Vec<String>,
+}
+
+/// Counters for the progress line and the summary.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counts {
+    pub entries: u64,
+    pub stored_bytes: u64,
+}
+
+pub struct TarWriter<'a, W: Write> {
+    tar: tar::Builder<GzEncoder<W>>,
+    fs: HostFs,
+    accounts: &'a Accounts,
+    limits: Limits,
+    excl: Exclusions,
+    /// mtime for members that have no file behind them (captures).
+    now: u64,
+    seen: HashSet<String>,
+    pub entries: Vec<Entry>,
+    pub problems: Vec<Problem>,
+    total: u64,
+    total_cap_noted: bool,
+}
+
+fn out_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> OutputError {
+    let context = context.into();
+    move |source| OutputError { context, source }
+}
+
+/// A bundle path must be relative, `/`-separated, without empty, `.` or `..` parts, and not a reserved name.
+fn valid_bundle_path(p: &str) -> bool {
+    !p.is_empty()
+        && !p.starts_with('/')
+        && !p.ends_with('/')
+        && p.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+        && !layout::UNLISTED.contains(&p)
+        && !p.contains('\0')
+}
+
+fn utc(secs: i64, nsec: i64) -> Option<Utc> {
+    Utc::from_unix(secs, u32::try_from(nsec).unwrap_or(0))
+}
+
+fn status_from_io(e: &io::Error, vanished_ok: bool) -> Status {
+    match e.raw_os_error() {
+        Some(libc::EACCES) | Some(libc::EPERM) => Status::PermissionDenied { message: e.to_string() },
+        Some(libc::ENOENT) | Some(libc::ENOTDIR) if vanished_ok => Status::Vanished,
+        _ => Status::Io { message: e.to_string() },
+    }
+}
+
+impl<'a, W: Write> TarWriter<'a, W> {
+    pub fn new(
+        out: W,
+        root: PathBuf,
+        accounts: &'a Accounts,
+        limits: Limits,
+        excl: Exclusions,
+        now: Utc,
+    ) -> io::Result<TarWriter<'a, W>> {
+        let fs = HostFs::open(&root)?;
+        let mut tar = tar::Builder::new(GzEncoder::new(out, Compression::new(GZIP_LEVEL)));
+        tar.mode(tar::HeaderMode::Deterministic);
+        Ok(TarWriter {
+            tar,
+            fs,
+            accounts,
+            limits,
+            excl,
+            now: u64::try_from(now.unix_seconds()).unwrap_or(0),
+            seen: HashSet::new(),
+            entries: Vec::new(),
+            problems: Vec::new(),
+            total: 0,
+            total_cap_noted: false,
+        })
+    }
+
+    pub fn counts(&self) -> Counts {
+        Counts {
+            entries: self.entries.len() as u64,
+            stored_bytes: self.total,
+        }
+    }
+
+    /// Adds one plan item. `Err` only when the output cannot be written (the bundle is lost).
+    pub fn add(&mut self, item: &Item) -> Result<(), OutputError> {
+        match item {
+            Item::File(f) => self.add_file(f),
+            Item::Capture(c) => self.add_capture(c),
+            Item::Absent(a) => {
+                self.add_absent(a);
+                Ok(())
+            }
+        }
+    }
+
+    /// Claims a bundle path; false (and nothing recorded) when it is taken or not a valid path.
+    fn claim(&mut self, path: &str, source: &str) -> bool {
+        if !valid_bundle_path(path) {
+            self.problems.push(Problem {
+                source: source.to_owned(),
+                message: format!("not collected: invalid bundle path {path:?}"),
+            });
+            return false;
+        }
+        self.seen.insert(path.to_owned())
+    }
+
+    fn member(&mut self, path: &str, mode: u32, mtime: u64, data: impl io::Read, size: u64) -> Result<(), OutputError> {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(mode);
+        h.set_mtime(mtime);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_size(size);
+        self.tar
+            .append_data(&mut h, path, data)
+            .map_err(out_err(format!("adding {path}")))
+    }
+
+    /// A fixed, small member that is not a manifest entry (manifest.json, its signature, signer.pub).
+    pub fn add_unlisted(&mut self, name: &str, data: &[u8]) -> Result<(), OutputError> {
+        self.member(name, 0o644, self.now, data, data.len() as u64)
+    }
+
+    fn add_absent(&mut self, a: &AbsentItem) {
+        if !self.claim(&a.bundle_path, &a.source) {
+            return;
+        }
+        self.entries.push(Entry {
+            path: a.bundle_path.clone(),
+            source: a.source.clone(),
+            category: a.category,
+            format: a.format,
+            account: None,
+            size: 0,
+            sha256: None,
+            compressed: None,
+            stat: None,
+            link_target: None,
+            status: a.status.clone(),
+            command: None,
+        });
+    }
+
+    fn add_capture(&mut self, c: &CaptureItem) -> Result<(), OutputError> {
+        if !self.claim(&c.bundle_path, &c.source) {
+            return Ok(());
+        }
+        let size = c.data.len() as u64;
+        self.member(&c.bundle_path.clone(), 0o644, self.now, &c.data[..], size)?;
+        self.total += size;
+        self.entries.push(Entry {
+            path: c.bundle_path.clone(),
+            source: c.source.clone(),
+            category: c.category,
+            format: c.format,
+            account: c.account.clone(),
+            size,
+            sha256: Some(hex::encode(Sha256::digest(&c.data))),
+            compressed: None,
+            stat: None,
+            link_target: None,
+            status: c.status.clone(),
+            command: c.command.clone(),
+        });
+        Ok(())
+    }
+
+    fn file_stat(&self, st: &libc::stat) -> FileStat {
+        FileStat {
+            mode: st.st_mode,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            user: self.accounts.user_name(st.st_uid).map(str::to_owned),
+            group: self.accounts.group_name(st.st_gid).map(str::to_owned),
+            size: u64::try_from(st.st_size).unwrap_or(0),
+            allocated: u64::try_from(st.st_blocks).unwrap_or(0).saturating_mul(512),
+            mtime: utc(st.st_mtime, st.st_mtime_nsec),
+            ctime: utc(st.st_ctime, st.st_ctime_nsec),
+            atime: utc(st.st_atime, st.st_atime_nsec),
+            ino: st.st_ino,
+            dev: st.st_dev,
+            nlink: st.st_nlink,
+        }
+    }
+
+    fn excluded(&self, host: &str) -> Option<String> {
+        for d in &self.excl.host_dirs {
+            let d = d.trim_end_matches('/');
+            if host.strip_prefix(d).is_some_and(|rest| rest.starts_with('/')) {
+                return Some("the collector's own output directory".to_owned());
+            }
+        }
+        self.excl
+            .globs
+            .iter()
+            .find(|g| glob::matches(g, host))
+            .map(|g| format!("excluded by --exclude {g}"))
+    }
+
+    /// Finds the file: the literal path, or (when that does not exist and it holds `%`) the percent-decoded one.
+    fn locate(&self, host: &str) -> io::Result<Option<(Located, libc::stat)>> {
+        let literal = self.fs.locate(host.as_bytes()).and_then(|l| match l {
+            Some(l) => l.lstat().map(|st| Some((l, st))),
+            None => Ok(None),
+        });
+        match literal {
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && host.contains('%') => {
+                let raw = decode_path(host);
+                match self.fs.locate(&raw)? {
+                    Some(l) => l.lstat().map(|st| Some((l, st))),
+                    None => Ok(None),
+                }
+            }
+            r => r,
+        }
+    }
+
+    fn add_file(&mut self, f: &FileItem) -> Result<(), OutputError> {
+        let bundle_path = layout::fs_path(&normalise(&f.path));
+        if !self.claim(&bundle_path, &f.path) {
+            return Ok(());
+        }
+        let mut e = Entry {
+            path: bundle_path.clone(),
+            source: f.path.clone(),
+            category: f.category,
+            format: f.format,
+            account: f.account.clone(),
+            size: 0,
+            sha256: None,
+            compressed: f.compressed.clone(),
+            stat: None,
+            link_target: None,
+            status: Status::Ok,
+            command: None,
+        };
+        if let Some(reason) = self.excluded(&f.path) {
+            e.status = Status::Skipped { reason };
+            self.entries.push(e);
+            return Ok(());
+        }
+        let (loc, st) = match self.locate(&f.path) {
+            Ok(Some(x)) => x,
+            Ok(None) => {
+                self.seen.remove(&bundle_path);
+                return Ok(());
+            }
+            Err(err) => {
+                e.status = match err.raw_os_error() {
+                    Some(libc::ENOENT) | Some(libc::ENOTDIR) => Status::NotFound,
+                    _ => status_from_io(&err, false),
+                };
+                self.entries.push(e);
+                return Ok(());
+            }
+        };
+        e.stat = Some(self.file_stat(&st));
+        let kind = st.st_mode & libc::S_IFMT;
+        match kind {
+            libc::S_IFREG => {}
+            libc::S_IFDIR => {
+                // Directories are containers, not evidence: nothing recorded.
+                self.seen.remove(&bundle_path);
+                return Ok(());
+            }
+            libc::S_IFLNK => {
+                let target = loc.readlink().map(|t| String::from_utf8_lossy(&t).into_owned());
+                e.link_target = target.ok();
+                e.status = Status::Skipped {
+                    reason: "symlink: recorded, not followed".to_owned(),
+                };
+                self.entries.push(e);
+                return Ok(());
+            }
+            _ => {
+                let what = match kind {
+                    libc::S_IFIFO => "FIFO",
+                    libc::S_IFSOCK => "socket",
+                    libc::S_IFCHR => "character device",
+                    libc::S_IFBLK => "block device",
+                    _ => "not a regular file",
+                };
+                e.status = Status::Skipped {
+                    reason: format!("{what}: never opened"),
+                };
+                self.entries.push(e);
+                return Ok(());
+            }
+        }
+        let remaining = self.limits.max_total_bytes.saturating_sub(self.total);
+        if remaining == 0 {
+            e.status = Status::Skipped {
+                reason: "total cap reached".to_owned(),
+            };
+            self.note_total_cap();
+            self.entries.push(e);
+            return Ok(());
+        }
+        let file = match loc.open() {
+            Ok(file) => file,
+            Err(err) => {
+                e.status = status_from_io(&err, true);
+                self.entries.push(e);
+                return Ok(());
+            }
+        };
+        let fst = match fstat(&file) {
+            Ok(s) => s,
+            Err(err) => {
+                e.status = status_from_io(&err, true);
+                self.entries.push(e);
+                return Ok(());
+            }
+        };
+        if fst.st_mode & libc::S_IFMT != libc::S_IFREG {
+            e.status = Status::Skipped {
+                reason: "changed into a non-regular file before it was opened".to_owned(),
+            };
+            self.entries.push(e);
+            return Ok(());
+        }
+        // From here on the open file's own stat describes what is stored.
+        e.stat = Some(self.file_stat(&fst));
+        let file_cap = f.cap.unwrap_or(self.limits.max_file_bytes);
+        let cap = file_cap.min(remaining);
+        let cap_reason = if cap < file_cap { "total cap" } else { "per-file cap" };
+        let size = u64::try_from(fst.st_size).unwrap_or(0);
+        if size == 0 {
+            return self.add_pseudo(e, &file, cap.min(PSEUDO_CAP), f.keep);
+        }
+        let w = Window::plan(size, cap, f.keep);
+        let sparse = u64::try_from(fst.st_blocks).unwrap_or(0).saturating_mul(512) < size;
+        let mtime = u64::try_from(fst.st_mtime).unwrap_or(0);
+        let mut reader = Capped::new(PosReader::new(&file, w.start, sparse), w.len);
+        self.member(&bundle_path, 0o644, mtime, &mut reader, w.len)?;
+        // Growth is meaningful when the stored window ends at the stat'ed end (whole file or tail).
+        let o = reader.finish(!(w.truncated && f.keep == Kept::Head));
+        self.total += o.stored;
+        if cap < file_cap && w.truncated {
+            self.note_total_cap();
+        }
+        e.size = o.stored;
+        e.sha256 = Some(o.sha256);
+        e.status = if let Some(message) = o.error {
+            Status::Io {
+                message: format!("read failed after {} bytes, rest zero-padded: {message}", o.bytes_read),
+            }
+        } else if o.shrank {
+            Status::ChangedWhileRead {
+                change: Change::Shrank,
+                stat_size: size,
+                bytes_read: o.bytes_read,
+            }
+        } else if w.truncated {
+            let grew = if o.grew {
+                "; it grew while read (growth not kept)"
+            } else {
+                ""
+            };
+            Status::Truncated {
+                kept: f.keep,
+                original_size: size,
+                reason: format!("{cap_reason} of {cap} bytes{grew}"),
+            }
+        } else if o.grew {
+            Status::ChangedWhileRead {
+                change: Change::Grew,
+                stat_size: size,
+                bytes_read: o.bytes_read,
+            }
+        } else {
+            Status::Ok
+        };
+        self.entries.push(e);
+        Ok(())
+    }
+
+    /// A file whose stat size is 0: maybe empty, maybe a pseudo-file with content (`/proc`, `/sys`).
+    fn add_pseudo(&mut self, mut e: Entry, file: &File, cap: u64, keep: Kept) -> Result<(), OutputError> {
+        let (data, more) = match read_pseudo(file, cap) {
+            Ok(x) => x,
+            Err(err) => {
+                e.status = status_from_io(&err, true);
+                self.entries.push(e);
+                return Ok(());
+            }
+        };
+        let size = data.len() as u64;
+        let path = e.path.clone();
+        self.member(&path, 0o644, self.now, &data[..], size)?;
+        self.total += size;
+        e.size = size;
+        e.sha256 = Some(hex::encode(Sha256::digest(&data)));
+        if more {
+            e.status = Status::Truncated {
+                kept: Kept::Head,
+                original_size: size + 1,
+                reason: format!(
+                    "stat size 0 (pseudo-file) and more than {cap} bytes: the head was kept, the real size is \
+                     unknown{}",
+                    if keep == Kept::Tail {
+                        " (a tail cannot be found without reading it all)"
+                    } else {
+                        ""
+                    }
+                ),
+            };
+        }
+        self.entries.push(e);
+        Ok(())
+    }
+
+    fn note_total_cap(&mut self) {
+        if !self.total_cap_noted {
+            self.total_cap_noted = true;
+            self.problems.push(Problem {
+                source: "total-cap".to_owned(),
+                message: format!(
+                    "the total cap of {} bytes was reached: later files were cut or skipped (--max-total)",
+                    self.limits.max_total_bytes
+                ),
+            });
+        }
+    }
+
+    /// Ends the tar and the gzip stream, returning the output.
+    pub fn finish(self) -> Result<W, OutputError> {
+        let gz = self.tar.into_inner().map_err(out_err("ending the tar"))?;
+        gz.finish().map_err(out_err("ending the gzip stream"))
+    }
+}
+
+/// A host path in normal form (`/a/b`) for its bundle path: no `.`, `..` or repeated `/` (non-UTF-8 stays
+/// percent-escaped as the plan gave it).
+fn normalise(host: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in host.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+fn fstat(f: &File) -> io::Result<libc::stat> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: stat is plain old data.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: valid descriptor and out pointer.
+    if unsafe { libc::fstat(f.as_raw_fd(), &mut st) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(st)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundle_paths_are_relative_and_clean() {
+        assert!(valid_bundle_path("fs/var/log/syslog"));
+        assert!(!valid_bundle_path("/etc/passwd"));
+        assert!(!valid_bundle_path("fs/../x"));
+        assert!(!valid_bundle_path("fs//x"));
+        assert!(!valid_bundle_path("manifest.json"));
+        assert_eq!(normalise("/var/./log/../log//syslog"), "/var/log/syslog");
+        assert_eq!(normalise("/../etc/passwd"), "/etc/passwd");
+    }
+}
