@@ -1,7 +1,335 @@
-//! TODO(sources/journal): not yet written.
+//! `journalctl -o json` export: one JSON object per line (systemd's JSON format, see
+//! systemd.journal-fields(7)). `__REALTIME_TIMESTAMP` is µs since the epoch (exact); `MESSAGE` is a string,
+//! or an array of byte values when it is not UTF-8 (kept exactly). Kernel messages (`_TRANSPORT=kernel`) go
+//! through the kernel recognisers; systemd's own messages through [`classify_systemd`], which syslog shares;
+//! systemd-coredump's structured entries (`MESSAGE_ID` fc2e22bc…) become `core_dumped` events.
 
-use super::{Parsed, SourceCtx};
+use std::collections::BTreeMap;
 
-pub fn parse(_raw: &[u8], _ctx: &SourceCtx) -> Parsed {
-    Parsed::default()
+use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
+use serde_json::{json, Map, Value};
+
+use super::kernel_lines::{cap_message, signal_name, signal_number, Classified, KernelTracker};
+use super::{ParseProblem, Parsed, SourceCtx};
+
+/// systemd-coredump's catalog id for "Process … dumped core".
+pub const COREDUMP_MESSAGE_ID: &str = "fc2e22bc6ee647b6b90729ab34a250b1";
+
+/// `UNIT: rest` → (unit, rest) when the head looks like a unit name (`name.service`, `x.scope`…).
+fn unit_prefix(msg: &str) -> Option<(&str, &str)> {
+    let (unit, rest) = msg.split_once(": ")?;
+    let suffix = unit.rsplit_once('.')?.1;
+    matches!(suffix, "service" | "scope" | "socket" | "mount" | "timer" | "slice" | "target" | "swap" | "path")
+        .then_some((unit, rest))
+}
+
+/// `9/KILL` → (9, "SIGKILL"); `1/FAILURE` → exit status 1.
+fn status_fields(c: &mut Classified, code: &str, status: &str) {
+    c.fields.insert("code".into(), json!(code));
+    c.fields.insert("status".into(), json!(status));
+    if code == "killed" || code == "dumped" {
+        let name = status.split_once('/').map(|(_, n)| n).unwrap_or(status);
+        let num = status.split('/').next().and_then(|n| n.parse::<i64>().ok()).or_else(|| signal_number(name));
+        if let Some(n) = num {
+            c.fields.insert("signal".into(), json!(n));
+            if let Some(sn) = signal_name(n) {
+                c.fields.insert("signal_name".into(), json!(sn));
+            }
+        }
+    }
+}
+
+/// systemd (PID 1 or a user manager) and systemd-coredump messages, by their text:
+/// - `U: Main process exited, code=killed, status=9/KILL` → `process_exit` (`process_crash` for `dumped`)
+/// - `U: Failed with result 'oom-kill'.` → `service_failed`
+/// - `U: Watchdog timeout (limit 3s)!` → `watchdog_timeout`
+/// - `U: Killing process N (comm) with signal SIGKILL.` → `service_killed` (pid/comm = the process killed)
+/// - `U: State 'stop-sigterm' timed out. Killing.` → `service_stop` with `result` `timeout`
+/// - `U: A process of this unit has been killed by the OOM killer.` → `service_killed`, `result` `oom-kill`
+/// - `Process N (comm) of user U dumped core.` → `core_dumped`
+/// - `Started D.` / `Stopped D.` → `service_start` / `service_stop`
+pub fn classify_systemd(msg: &str) -> Option<Classified> {
+    let msg = msg.trim();
+    if let Some(c) = coredump_text(msg) {
+        return Some(c);
+    }
+    let Some((unit, rest)) = unit_prefix(msg) else {
+        if let Some(d) = msg.strip_prefix("Started ") {
+            return Some(described(EventKind::ServiceStart, d));
+        }
+        if let Some(d) = msg.strip_prefix("Stopped ") {
+            return Some(described(EventKind::ServiceStop, d));
+        }
+        return None;
+    };
+    let mut c;
+    if let Some(tail) = rest.strip_prefix("Main process exited, ") {
+        let code = tail.split(", ").find_map(|p| p.strip_prefix("code=")).unwrap_or("");
+        let status = tail.split(", ").find_map(|p| p.strip_prefix("status=")).unwrap_or("").trim_end_matches('.');
+        c = Classified::new(if code == "dumped" { EventKind::ProcessCrash } else { EventKind::ProcessExit });
+        status_fields(&mut c, code, status);
+        c.summary = Some(format!("{unit}: main process exited ({code}, {status})"));
+    } else if let Some(tail) = rest.strip_prefix("Failed with result '") {
+        let result = tail.split('\'').next().unwrap_or("");
+        c = Classified::new(EventKind::ServiceFailed);
+        c.fields.insert("result".into(), json!(result));
+        c.summary = Some(format!("{unit} failed: {result}"));
+    } else if let Some(tail) = rest.strip_prefix("Watchdog timeout (limit ") {
+        c = Classified::new(EventKind::WatchdogTimeout);
+        c.fields.insert("limit".into(), json!(tail.split(')').next().unwrap_or("")));
+        c.fields.insert("result".into(), json!("watchdog"));
+    } else if let Some(tail) = rest.strip_prefix("Killing process ") {
+        let (pid, after) = tail.split_once(" (")?;
+        let at = after.rfind(") with signal ")?;
+        let sig_name = after[at + 14..].trim_end_matches('.');
+        c = Classified::new(EventKind::ServiceKilled);
+        c.pid = pid.parse().ok();
+        c.comm = Some(after[..at].to_owned());
+        if let Some(n) = signal_number(sig_name) {
+            c.fields.insert("signal".into(), json!(n));
+        }
+        c.fields.insert("signal_name".into(), json!(sig_name));
+    } else if let Some(tail) = rest.strip_prefix("State '") {
+        let state = tail.split('\'').next().unwrap_or("");
+        if !tail.contains("timed out") {
+            return None;
+        }
+        c = Classified::new(EventKind::ServiceStop);
+        c.fields.insert("state".into(), json!(state));
+        c.fields.insert("result".into(), json!("timeout"));
+    } else if rest.starts_with("A process of this unit has been killed by the OOM killer") {
+        c = Classified::new(EventKind::ServiceKilled);
+        c.fields.insert("result".into(), json!("oom-kill"));
+    } else {
+        return None;
+    }
+    c.fields.insert("unit".into(), json!(unit));
+    Some(c)
+}
+
+fn described(kind: EventKind, d: &str) -> Classified {
+    let mut c = Classified::new(kind);
+    let d = d.trim_end_matches('.');
+    // Newer systemd: `Started foo.service - Description.`
+    let unit = d.split_once(" - ").map(|(u, _)| u).unwrap_or(d);
+    if unit_prefix(&format!("{unit}: x")).is_some() {
+        c.fields.insert("unit".into(), json!(unit));
+    } else {
+        c.fields.insert("description".into(), json!(d));
+    }
+    c
+}
+
+/// `Process 4242 (worker) of user 1000 dumped core.` (comm may hold `") "`: the last `) of user ` counts).
+fn coredump_text(msg: &str) -> Option<Classified> {
+    let rest = msg.strip_prefix("Process ")?;
+    let (pid, after) = rest.split_once(" (")?;
+    let at = after.rfind(") of user ")?;
+    let tail = &after[at + 10..];
+    let (uid, tail) = tail.split_once(' ')?;
+    if !tail.starts_with("dumped core") {
+        return None;
+    }
+    let mut c = Classified::new(EventKind::CoreDumped);
+    c.pid = Some(pid.parse().ok()?);
+    c.comm = Some(after[..at].to_owned());
+    c.uid = uid.parse().ok();
+    Some(c)
+}
+
+fn str_field<'a>(o: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
+    o.get(k).and_then(Value::as_str)
+}
+
+/// A journal field as bytes: a string, or an array of byte values (non-UTF-8 data).
+fn bytes_field(o: &Map<String, Value>, k: &str) -> Option<Vec<u8>> {
+    match o.get(k)? {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Array(a) => a.iter().map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok())).collect(),
+        // A field repeated in one entry is exported as an array of strings: take the first.
+        _ => None,
+    }
+}
+
+fn int_field(o: &Map<String, Value>, k: &str) -> Option<i64> {
+    str_field(o, k).and_then(|s| s.trim().parse().ok())
+}
+
+pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+    let mut out = Parsed::default();
+    let mut tracker = KernelTracker::default();
+    let mut offset = 0usize;
+    let mut number = 0u64;
+    while offset < raw.len() {
+        let rest = &raw[offset..];
+        let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        let line = &rest[..len];
+        number += 1;
+        let line_offset = offset as u64;
+        offset += len + 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let obj = match serde_json::from_slice::<Value>(line) {
+            Ok(Value::Object(o)) => o,
+            Ok(_) => {
+                out.problems.push(ParseProblem::at_line(ctx, number, "journal line is not a JSON object"));
+                continue;
+            }
+            Err(e) => {
+                out.problems.push(ParseProblem::at_line(ctx, number, format!("bad journal JSON: {e}")));
+                continue;
+            }
+        };
+        entry(&obj, line, number, line_offset, ctx, &mut tracker, &mut out);
+    }
+    out
+}
+
+fn entry(
+    o: &Map<String, Value>,
+    line: &[u8],
+    number: u64,
+    offset: u64,
+    ctx: &SourceCtx,
+    tracker: &mut KernelTracker,
+    out: &mut Parsed,
+) {
+    let timestamp = match int_field(o, "__REALTIME_TIMESTAMP").and_then(Utc::from_unix_micros) {
+        Some(utc) => Timestamp::Exact { utc },
+        None => {
+            out.problems.push(ParseProblem::at_line(ctx, number, "journal entry without __REALTIME_TIMESTAMP"));
+            Timestamp::Unknown
+        }
+    };
+    let message_bytes = bytes_field(o, "MESSAGE").unwrap_or_default();
+    let message = String::from_utf8_lossy(&message_bytes).into_owned();
+    let mut fields: BTreeMap<String, Value> = BTreeMap::new();
+    if std::str::from_utf8(&message_bytes).is_err() {
+        // The exact bytes, since the summary had to replace invalid sequences.
+        if let Ok(v) = serde_json::to_value(Text::from_bytes(&message_bytes)) {
+            fields.insert("message_raw".into(), v);
+        }
+    }
+    let copy = [
+        ("_SYSTEMD_UNIT", "systemd_unit"),
+        ("SYSLOG_IDENTIFIER", "program"),
+        ("_BOOT_ID", "boot_id"),
+        ("_TRANSPORT", "transport"),
+        ("_EXE", "exe"),
+        ("_CMDLINE", "cmdline"),
+        ("_HOSTNAME", "hostname"),
+        ("MESSAGE_ID", "message_id"),
+    ];
+    for (k, name) in copy {
+        if let Some(v) = str_field(o, k) {
+            fields.insert(name.into(), json!(v));
+        }
+    }
+    if let Some(p) = int_field(o, "PRIORITY") {
+        fields.insert("severity".into(), json!(p));
+    }
+    if let Some(p) = int_field(o, "SYSLOG_FACILITY") {
+        fields.insert("facility".into(), json!(p));
+    }
+    let pid = int_field(o, "_PID");
+    let uid = int_field(o, "_UID").and_then(|u| u32::try_from(u).ok());
+    let mut ev = Event {
+        timestamp,
+        source: Source::Journal,
+        kind: EventKind::Log,
+        pid,
+        ppid: None,
+        uid,
+        user: uid.and_then(|u| ctx.accounts.user_name(u)).map(str::to_owned),
+        comm: str_field(o, "_COMM").map(str::to_owned),
+        message: cap_message(&message),
+        raw: Text::from_bytes(line),
+        origin: Origin { entry: ctx.entry.path.clone(), line: Some(number), offset: Some(offset) },
+        fields,
+    };
+    if let Some(p) = pid {
+        ev.fields.insert("program_pid".into(), json!(p));
+    }
+
+    if str_field(o, "_TRANSPORT") == Some("kernel") {
+        // The kernel's record: the process facts come from the message, not from the journal's trusted fields.
+        ev.pid = None;
+        ev.uid = None;
+        ev.user = None;
+        ev.comm = None;
+        ev.fields.remove("program_pid");
+        tracker.push(&message, ev, offset, &mut out.events, ctx.accounts);
+        return;
+    }
+
+    if str_field(o, "MESSAGE_ID") == Some(COREDUMP_MESSAGE_ID) {
+        coredump_entry(o, &mut ev, ctx);
+        out.events.push(ev);
+        return;
+    }
+
+    let ident = str_field(o, "SYSLOG_IDENTIFIER").or_else(|| str_field(o, "_COMM")).unwrap_or("");
+    let classified = if ident == "systemd" || ident == "systemd-coredump" || pid == Some(1) {
+        classify_systemd(&message)
+    } else {
+        super::syslog::classify_program(ident, &message, ctx.accounts)
+    };
+    if let Some(c) = classified {
+        // pid/comm of a systemd message are the process it talks about, not systemd itself.
+        if c.pid.is_some() || matches!(c.kind, EventKind::CoreDumped) {
+            ev.pid = None;
+            ev.comm = None;
+            ev.uid = None;
+            ev.user = None;
+        }
+        c.apply(&mut ev, ctx.accounts);
+    }
+    // systemd's structured unit facts (present on newer versions) fill what the text did not say.
+    if let Some(unit) = str_field(o, "UNIT").or_else(|| str_field(o, "USER_UNIT")) {
+        ev.fields.entry("unit".into()).or_insert_with(|| json!(unit));
+    }
+    if let (Some(code), Some(status)) = (str_field(o, "EXIT_CODE"), str_field(o, "EXIT_STATUS")) {
+        let mut c = Classified::new(ev.kind);
+        status_fields(&mut c, code, status);
+        for (k, v) in c.fields {
+            ev.fields.entry(k).or_insert(v);
+        }
+    }
+    out.events.push(ev);
+}
+
+/// systemd-coredump's structured entry: COREDUMP_PID, COREDUMP_UID, COREDUMP_SIGNAL, COREDUMP_COMM,
+/// COREDUMP_EXE, COREDUMP_UNIT, COREDUMP_FILENAME.
+fn coredump_entry(o: &Map<String, Value>, ev: &mut Event, ctx: &SourceCtx) {
+    ev.kind = EventKind::CoreDumped;
+    ev.pid = int_field(o, "COREDUMP_PID");
+    ev.uid = int_field(o, "COREDUMP_UID").and_then(|u| u32::try_from(u).ok());
+    ev.user = ev.uid.and_then(|u| ctx.accounts.user_name(u)).map(str::to_owned);
+    ev.comm = str_field(o, "COREDUMP_COMM").map(str::to_owned);
+    if let Some(sig) = int_field(o, "COREDUMP_SIGNAL") {
+        ev.fields.insert("signal".into(), json!(sig));
+        if let Some(n) = str_field(o, "COREDUMP_SIGNAL_NAME").or_else(|| signal_name(sig)) {
+            ev.fields.insert("signal_name".into(), json!(n));
+        }
+    }
+    for (k, name) in [("COREDUMP_EXE", "exe"), ("COREDUMP_UNIT", "unit"), ("COREDUMP_FILENAME", "core_file")] {
+        if let Some(v) = str_field(o, k) {
+            ev.fields.insert(name.into(), json!(v));
+        }
+    }
+    if let Some(c) = coredump_text(ev.message.lines().next().unwrap_or("")) {
+        if ev.pid.is_none() {
+            ev.pid = c.pid;
+        }
+        if ev.comm.is_none() {
+            ev.comm = c.comm;
+        }
+    }
+    let who = ev.comm.clone().unwrap_or_default();
+    let sig = ev.fields.get("signal_name").and_then(Value::as_str).unwrap_or("?").to_owned();
+    ev.message = match ev.pid {
+        Some(p) => format!("core dumped: {who} (pid {p}) on {sig}"),
+        None => format!("core dumped: {who} on {sig}"),
+    };
 }

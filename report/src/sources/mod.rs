@@ -12,6 +12,7 @@ pub mod core_elf;
 pub mod cron;
 pub mod history;
 pub mod journal;
+pub mod kernel_lines;
 pub mod kmsg;
 pub mod limits;
 pub mod proc;

@@ -1,7 +1,449 @@
-//! TODO(sources/syslog): not yet written.
+//! Syslog text files (syslog, messages, kern.log, auth.log, cron.log…), one message per line:
+//! - RFC 3164 / rsyslog's traditional format: `Nov 27 20:03:37 host prog[pid]: msg`. No year and no zone:
+//!   the year comes from the entry's own mtime, walking backwards from the last line (which was written at
+//!   or before the mtime; a month that goes *up* while walking back is a year boundary); the zone is the
+//!   host's UTC offset at collection. Both assumptions are stated in each `Timestamp::Inferred`.
+//! - rsyslog's high-precision format: `2026-11-27T20:03:37.123456+00:00 host prog[pid]: msg` (exact).
+//! - RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD…] MSG` (exact).
+//!
+//! An optional `<PRI>` before an RFC 3164 header is read too. `kernel:` lines go through the kernel
+//! recognisers; sshd, sudo, su, cron and systemd lines through [`classify_program`].
 
-use super::{Parsed, SourceCtx};
+use coroner_schemas::accounts::Accounts;
+use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
+use serde_json::json;
 
-pub fn parse(_raw: &[u8], _ctx: &SourceCtx) -> Parsed {
-    Parsed::default()
+use super::journal::classify_systemd;
+use super::kernel_lines::{cap_message, Classified, KernelTracker};
+use super::kmsg::{fmt_offset, month_number};
+use super::{ParseProblem, Parsed, SourceCtx};
+
+/// When a header says it was written.
+enum When {
+    Exact(Utc),
+    /// RFC 3164: month, day, seconds of day, fraction (ns); the year is filled in later.
+    YearLess { month: u8, day: u8, secs: u32 },
+    Bad,
+}
+
+struct Header<'a> {
+    when: When,
+    pri: Option<u32>,
+    host: Option<&'a str>,
+    program: Option<&'a str>,
+    program_pid: Option<i64>,
+    msgid: Option<&'a str>,
+    structured: Option<&'a str>,
+    msg: &'a str,
+}
+
+fn pri_prefix(s: &str) -> (Option<u32>, &str) {
+    if let Some(rest) = s.strip_prefix('<') {
+        if let Some(close) = rest.find('>') {
+            if close <= 3 {
+                if let Ok(n) = rest[..close].parse::<u32>() {
+                    return (Some(n), &rest[close + 1..]);
+                }
+            }
+        }
+    }
+    (None, s)
+}
+
+/// `prog[pid]: msg` or `prog: msg` (RFC 3164 TAG). Anything else: no program, the whole text is the message.
+fn tag(s: &str) -> (Option<&str>, Option<i64>, &str) {
+    let Some(colon) = s.find(": ").or_else(|| s.strip_suffix(':').map(|t| t.len())) else {
+        return (None, None, s);
+    };
+    let tag = &s[..colon];
+    let msg = s.get(colon + 2..).unwrap_or("");
+    if tag.is_empty() || tag.contains(' ') || tag.len() > 64 {
+        return (None, None, s);
+    }
+    if let Some(open) = tag.find('[') {
+        if let Some(pid) = tag[open + 1..].strip_suffix(']').and_then(|p| p.parse().ok()) {
+            return (Some(&tag[..open]), Some(pid), msg);
+        }
+    }
+    (Some(tag), None, msg)
+}
+
+fn split_word(s: &str) -> Option<(&str, &str)> {
+    let s = s.trim_start_matches(' ');
+    let end = s.find(' ')?;
+    Some((&s[..end], &s[end + 1..]))
+}
+
+fn nil(s: &str) -> Option<&str> {
+    (s != "-").then_some(s)
+}
+
+fn header(line: &str) -> Header<'_> {
+    let (pri, body) = pri_prefix(line);
+    // RFC 5424: VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP SD [SP MSG]
+    if let (Some(_), Some(rest)) = (pri, body.strip_prefix("1 ")) {
+        if let Some(h) = rfc5424(pri, rest) {
+            return h;
+        }
+    }
+    // rsyslog high precision: RFC 3339 time, host, tag.
+    if body.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        if let Some((ts, rest)) = split_word(body) {
+            if let Some(utc) = Utc::parse_rfc3339(ts) {
+                let (host, rest) = split_word(rest).unwrap_or((rest, ""));
+                let (program, program_pid, msg) = tag(rest);
+                return Header {
+                    when: When::Exact(utc),
+                    pri,
+                    host: Some(host),
+                    program,
+                    program_pid,
+                    msgid: None,
+                    structured: None,
+                    msg,
+                };
+            }
+        }
+    }
+    // RFC 3164: "Mmm dd hh:mm:ss host tag: msg" (dd is space-padded).
+    let when = body.get(..15).and_then(|h| {
+        let month = month_number(h.get(..3)?)?;
+        let day: u8 = h.get(4..6)?.trim().parse().ok()?;
+        let hms: Vec<u32> = h.get(7..15)?.split(':').filter_map(|x| x.parse().ok()).collect();
+        let [hh, mm, ss] = hms.as_slice() else { return None };
+        (*hh < 24 && *mm < 60 && *ss < 61 && (1..=31).contains(&day))
+            .then_some(When::YearLess { month, day, secs: hh * 3600 + mm * 60 + ss })
+    });
+    match when {
+        Some(when) => {
+            let rest = body.get(16..).unwrap_or("");
+            let (host, rest) = split_word(rest).unwrap_or((rest, ""));
+            let (program, program_pid, msg) = tag(rest);
+            Header { when, pri, host: Some(host), program, program_pid, msgid: None, structured: None, msg }
+        }
+        None => Header {
+            when: When::Bad,
+            pri,
+            host: None,
+            program: None,
+            program_pid: None,
+            msgid: None,
+            structured: None,
+            msg: body,
+        },
+    }
+}
+
+fn rfc5424(pri: Option<u32>, rest: &str) -> Option<Header<'_>> {
+    let (ts, rest) = split_word(rest)?;
+    let (host, rest) = split_word(rest)?;
+    let (app, rest) = split_word(rest)?;
+    let (procid, rest) = split_word(rest)?;
+    let (msgid, rest) = split_word(rest).unwrap_or((rest, ""));
+    let utc = if ts == "-" { None } else { Some(Utc::parse_rfc3339(ts)?) };
+    // Structured data: "-" or one or more [id k="v" …] elements (`\]` escapes inside values).
+    let (sd, msg) = if let Some(r) = rest.strip_prefix('-') {
+        (None, r)
+    } else if rest.starts_with('[') {
+        let b = rest.as_bytes();
+        let mut i = 0;
+        let mut in_quote = false;
+        while i < b.len() {
+            match b[i] {
+                b'\\' if in_quote => i += 1,
+                b'"' => in_quote = !in_quote,
+                b']' if !in_quote && b.get(i + 1) != Some(&b'[') => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        let end = (i + 1).min(rest.len());
+        (rest.get(..end), rest.get(end..).unwrap_or(""))
+    } else {
+        (None, rest)
+    };
+    let msg = msg.strip_prefix(' ').unwrap_or(msg);
+    let msg = msg.strip_prefix('\u{feff}').unwrap_or(msg);
+    Some(Header {
+        when: utc.map(When::Exact).unwrap_or(When::Bad),
+        pri,
+        host: nil(host),
+        program: nil(app),
+        program_pid: nil(procid).and_then(|p| p.parse().ok()),
+        msgid: nil(msgid),
+        structured: sd,
+        msg,
+    })
+}
+
+/// sshd, sudo, su and cron messages (systemd's go to [`classify_systemd`]). Shared with the journal.
+pub fn classify_program(program: &str, msg: &str, accounts: &Accounts) -> Option<Classified> {
+    let msg = msg.trim();
+    let user = |c: &mut Classified, name: &str| {
+        c.user = Some(name.to_owned());
+        c.uid = accounts.by_name(name).map(|u| u.uid);
+    };
+    match program {
+        "sshd" | "sshd-session" => {
+            if let Some(rest) = msg.strip_prefix("Accepted ") {
+                let (method, rest) = rest.split_once(" for ")?;
+                let (name, rest) = rest.rsplit_once(" from ")?;
+                let mut c = Classified::new(EventKind::Login);
+                user(&mut c, name);
+                from_addr(&mut c, rest);
+                c.fields.insert("method".into(), json!(method));
+                c.fields.insert("service".into(), json!("sshd"));
+                return Some(c);
+            }
+            if let Some(rest) = msg.strip_prefix("Failed ") {
+                let (method, rest) = rest.split_once(" for ")?;
+                let (name, rest) = rest.rsplit_once(" from ")?;
+                let mut c = Classified::new(EventKind::LoginFailed);
+                let invalid = name.strip_prefix("invalid user ");
+                user(&mut c, invalid.unwrap_or(name));
+                if invalid.is_some() {
+                    c.uid = None;
+                    c.fields.insert("invalid_user".into(), json!(true));
+                }
+                from_addr(&mut c, rest);
+                c.fields.insert("method".into(), json!(method));
+                c.fields.insert("service".into(), json!("sshd"));
+                return Some(c);
+            }
+            if let Some(name) = msg.strip_prefix("pam_unix(sshd:session): session closed for user ") {
+                let mut c = Classified::new(EventKind::Logout);
+                user(&mut c, name.trim());
+                c.fields.insert("service".into(), json!("sshd"));
+                return Some(c);
+            }
+            if let Some(rest) = msg.strip_prefix("Disconnected from user ") {
+                let (name, rest) = rest.split_once(' ')?;
+                let mut c = Classified::new(EventKind::Log);
+                user(&mut c, name);
+                let (addr, port) = rest.split_once(" port ").unwrap_or((rest, ""));
+                c.fields.insert("host".into(), json!(addr));
+                c.fields.insert("addr".into(), json!(addr));
+                if let Ok(p) = port.trim().parse::<i64>() {
+                    c.fields.insert("port".into(), json!(p));
+                }
+                return Some(c);
+            }
+            None
+        }
+        "sudo" => {
+            // `alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/kill -9 1234`
+            let (name, rest) = msg.split_once(" : ")?;
+            let mut c = Classified::new(EventKind::Log);
+            user(&mut c, name.trim());
+            let mut parts = rest.split(" ; ");
+            for p in parts.by_ref() {
+                match p.split_once('=') {
+                    Some(("TTY", v)) => _ = c.fields.insert("tty".into(), json!(v)),
+                    Some(("PWD", v)) => _ = c.fields.insert("pwd".into(), json!(v)),
+                    Some(("USER", v)) => _ = c.fields.insert("runas".into(), json!(v)),
+                    Some(("COMMAND", _)) => {
+                        // The command is the rest of the line: it may itself contain " ; ".
+                        let at = rest.find("COMMAND=").unwrap_or(0);
+                        c.fields.insert("command".into(), json!(&rest[at + 8..]));
+                        c.kind = EventKind::PrivilegedCommand;
+                        break;
+                    }
+                    _ => _ = c.fields.insert("sudo_note".into(), json!(p)),
+                }
+            }
+            Some(c)
+        }
+        "su" => {
+            // `(to nobody) root on pts/0`, `FAILED SU (to root) alice on pts/0`
+            let (failed, rest) = match msg.strip_prefix("FAILED SU ") {
+                Some(r) => (true, r),
+                None => (false, msg),
+            };
+            let rest = rest.strip_prefix("(to ")?;
+            let (runas, rest) = rest.split_once(") ")?;
+            let (name, tty) = rest.rsplit_once(" on ")?;
+            let mut c = Classified::new(if failed { EventKind::LoginFailed } else { EventKind::PrivilegedCommand });
+            user(&mut c, name);
+            c.fields.insert("runas".into(), json!(runas));
+            c.fields.insert("tty".into(), json!(tty));
+            c.fields.insert("method".into(), json!("su"));
+            Some(c)
+        }
+        "CRON" | "cron" | "crond" => {
+            // `(user) CMD (command)`
+            let rest = msg.strip_prefix('(')?;
+            let (run_as, rest) = rest.split_once(") CMD (")?;
+            let command = rest.strip_suffix(')').unwrap_or(rest);
+            let mut c = Classified::new(EventKind::CronRun);
+            c.fields.insert("run_as".into(), json!(run_as));
+            c.fields.insert("command".into(), json!(command));
+            c.uid = accounts.by_name(run_as).map(|u| u.uid);
+            c.user = Some(run_as.to_owned());
+            Some(c)
+        }
+        "systemd" | "systemd-coredump" => classify_systemd(msg),
+        _ => None,
+    }
+}
+
+/// `IP port N ssh2…` after ` from `.
+fn from_addr(c: &mut Classified, rest: &str) {
+    let (addr, after) = rest.split_once(" port ").unwrap_or((rest, ""));
+    c.fields.insert("host".into(), json!(addr));
+    c.fields.insert("addr".into(), json!(addr));
+    if let Some(p) = after.split(' ').next().and_then(|p| p.parse::<i64>().ok()) {
+        c.fields.insert("port".into(), json!(p));
+    }
+}
+
+/// `[  959.280000] msg` at the start of a syslog-wrapped kernel line.
+fn kernel_time(msg: &str) -> (Option<u64>, &str) {
+    let Some(rest) = msg.strip_prefix('[') else { return (None, msg) };
+    let Some(close) = rest.find(']') else { return (None, msg) };
+    let inner = rest[..close].trim();
+    let Some((s, f)) = inner.split_once('.') else { return (None, msg) };
+    match (s.parse::<u64>(), format!("{f:0<6}").get(..6).and_then(|f| f.parse::<u64>().ok())) {
+        (Ok(s), Some(us)) if f.bytes().all(|b| b.is_ascii_digit()) => {
+            let after = &rest[close + 1..];
+            (s.checked_mul(1_000_000).and_then(|v| v.checked_add(us)), after.strip_prefix(' ').unwrap_or(after))
+        }
+        _ => (None, msg),
+    }
+}
+
+pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+    let mut out = Parsed::default();
+    // First pass: lines and headers (year-less times get their year in the backwards pass).
+    struct Item<'a> {
+        number: u64,
+        offset: u64,
+        bytes: &'a [u8],
+        text: String,
+    }
+    let mut items = Vec::new();
+    let mut offset = 0usize;
+    let mut number = 0u64;
+    while offset < raw.len() {
+        let rest = &raw[offset..];
+        let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        let bytes = &rest[..len];
+        number += 1;
+        let text = String::from_utf8_lossy(bytes);
+        let text = text.strip_suffix('\r').unwrap_or(&text).to_owned();
+        if !text.trim().is_empty() {
+            items.push(Item { number, offset: offset as u64, bytes, text });
+        }
+        offset += len + 1;
+    }
+    let headers: Vec<Header> = items.iter().map(|i| header(&i.text)).collect();
+    let stamps = assign_years(&headers, ctx);
+    let mut tracker = KernelTracker::default();
+    for ((item, h), ts) in items.iter().zip(&headers).zip(stamps) {
+        if matches!(h.when, When::Bad) {
+            out.problems.push(ParseProblem::at_line(ctx, item.number, "no syslog header"));
+        }
+        let mut ev = Event {
+            timestamp: ts,
+            source: Source::Syslog,
+            kind: EventKind::Log,
+            pid: None,
+            ppid: None,
+            uid: None,
+            user: None,
+            comm: None,
+            message: cap_message(h.msg.trim_start()),
+            raw: Text::from_bytes(item.bytes),
+            origin: Origin { entry: ctx.entry.path.clone(), line: Some(item.number), offset: Some(item.offset) },
+            fields: Default::default(),
+        };
+        if let Some(p) = h.program {
+            ev.fields.insert("program".into(), json!(p));
+        }
+        if let Some(p) = h.program_pid {
+            ev.fields.insert("program_pid".into(), json!(p));
+        }
+        if let Some(host) = h.host {
+            ev.fields.insert("hostname".into(), json!(host));
+        }
+        if let Some(pri) = h.pri {
+            ev.fields.insert("facility".into(), json!(pri >> 3));
+            ev.fields.insert("severity".into(), json!(pri & 7));
+        }
+        if let Some(m) = h.msgid {
+            ev.fields.insert("msgid".into(), json!(m));
+        }
+        if let Some(sd) = h.structured {
+            ev.fields.insert("structured_data".into(), json!(sd));
+        }
+        let program = h.program.unwrap_or("");
+        if program == "kernel" {
+            let (since_boot, msg) = kernel_time(h.msg.trim_start_matches(' '));
+            if let Some(us) = since_boot {
+                ev.fields.insert("since_boot_us".into(), json!(us));
+            }
+            ev.message = cap_message(msg);
+            tracker.push(msg, ev, item.offset, &mut out.events, ctx.accounts);
+            continue;
+        }
+        if let Some(c) = classify_program(program, h.msg, ctx.accounts) {
+            c.apply(&mut ev, ctx.accounts);
+        }
+        // The logging program's pid is the event's pid unless the message named another process.
+        if ev.pid.is_none() && !matches!(ev.kind, EventKind::CoreDumped | EventKind::ServiceKilled) {
+            ev.pid = h.program_pid;
+            if ev.comm.is_none() && program != "systemd" {
+                ev.comm = h.program.map(str::to_owned);
+            }
+        }
+        out.events.push(ev);
+    }
+    out
+}
+
+/// Gives every RFC 3164 line a year, walking backwards from the end of the entry: the last dated line is
+/// at or before the entry's mtime; a month that goes up while walking back (Jan → Dec) means the year before.
+fn assign_years(headers: &[Header], ctx: &SourceCtx) -> Vec<Timestamp> {
+    let offset = ctx.manifest.host.utc_offset_seconds;
+    let (anchor, anchor_note) = match ctx.entry.stat.as_ref().and_then(|s| s.mtime) {
+        Some(m) => (m, "year from the file's mtime"),
+        None => (ctx.manifest.collector.finished, "year from the collection time (no file mtime)"),
+    };
+    let zone_note = match offset {
+        Some(s) => format!("local time at the host's UTC offset at collection ({})", fmt_offset(s)),
+        None => "host UTC offset unknown, UTC assumed".to_owned(),
+    };
+    let local_anchor = anchor.0.to_offset(
+        time::UtcOffset::from_whole_seconds(offset.unwrap_or(0)).unwrap_or(time::UtcOffset::UTC),
+    );
+    let mut year = local_anchor.year();
+    let mut later: Option<(u8, u8, u32)> = Some((u8::from(local_anchor.month()), local_anchor.day(), u32::MAX));
+    let mut out = vec![Timestamp::Unknown; headers.len()];
+    for (i, h) in headers.iter().enumerate().rev() {
+        match h.when {
+            When::Exact(utc) => out[i] = Timestamp::Exact { utc },
+            When::Bad => {}
+            When::YearLess { month, day, secs } => {
+                if let Some((lm, _, _)) = later {
+                    // Walking back, time should not increase by more than a day's slack; a higher month
+                    // (Dec after Jan) means we crossed New Year.
+                    if month > lm {
+                        year -= 1;
+                    }
+                }
+                later = Some((month, day, secs));
+                out[i] = year_less_utc(year, month, day, secs, offset)
+                    .map(|utc| Timestamp::Inferred { utc, assumption: format!("{anchor_note}; {zone_note}") })
+                    .unwrap_or(Timestamp::Unknown);
+            }
+        }
+    }
+    out
+}
+
+fn year_less_utc(year: i32, month: u8, day: u8, secs: u32, offset: Option<i32>) -> Option<Utc> {
+    let m = time::Month::try_from(month).ok()?;
+    // Feb 29 in a year without it: keep the line, say nothing false — it cannot be placed.
+    let date = time::Date::from_calendar_date(year, m, day).ok()?;
+    let local = date.midnight().assume_utc().unix_timestamp() + i64::from(secs);
+    Utc::from_unix(local - i64::from(offset.unwrap_or(0)), 0)
 }
