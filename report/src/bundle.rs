@@ -1,1 +1,494 @@
 //! Reading a bundle: stream the tar.gz, never extract, never trust names, cap decompression.
+//!
+//! The bundle is read twice, each time as one stream (gzip → tar), never written to disk and never using a
+//! member name as a filesystem path:
+//! - [`scan`] (pass 1) hashes every member with sha256 as it streams by and keeps only the small members
+//!   verification needs (`manifest.json`, its signature, `signer.pub`, `/etc/passwd`, `/etc/group`);
+//! - [`read_members`] (pass 2) hands chosen members' bytes, one at a time, to a callback.
+//!
+//! Every byte that comes out of the outer gzip is counted: past `max_total` the stream is refused, and a
+//! member whose header declares more than `max_entry` bytes is refused before it is read, so a gzip bomb
+//! costs a bounded amount of time and memory.
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use coroner_schemas::layout;
+use flate2::read::MultiGzDecoder;
+use sha2::{Digest, Sha256};
+
+/// Default per-member cap on decompressed bytes.
+pub const DEFAULT_MAX_ENTRY: u64 = 2 << 30;
+/// Default cap on all decompressed bytes of the bundle stream.
+pub const DEFAULT_MAX_TOTAL: u64 = 16 << 30;
+/// Cap on `manifest.json`.
+pub const DEFAULT_MAX_MANIFEST: u64 = 64 << 20;
+/// Cap on the other members kept in memory by pass 1 (signature, key, passwd, group).
+pub const DEFAULT_MAX_SMALL: u64 = 16 << 20;
+
+/// Decompression caps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest member, in bytes (also the cap on inflating a `compressed: gzip` entry).
+    pub max_entry: u64,
+    /// Largest decompressed bundle stream (tar headers included).
+    pub max_total: u64,
+    pub max_manifest: u64,
+    pub max_small: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_entry: DEFAULT_MAX_ENTRY,
+            max_total: DEFAULT_MAX_TOTAL,
+            max_manifest: DEFAULT_MAX_MANIFEST,
+            max_small: DEFAULT_MAX_SMALL,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// The bundle file itself could not be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Open { path: PathBuf, source: io::Error },
+    /// The gzip or tar stream is corrupt or truncated.
+    #[error("corrupt bundle stream ({context}): {source}")]
+    Stream { context: String, source: io::Error },
+    /// A cap was reached: the bundle is refused.
+    #[error("{0}")]
+    Cap(String),
+}
+
+/// The type of a tar member, as far as the reader cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberKind {
+    Regular,
+    Directory,
+    Symlink,
+    HardLink,
+    CharDevice,
+    BlockDevice,
+    Fifo,
+    Other,
+}
+
+impl MemberKind {
+    fn of(t: tar::EntryType) -> MemberKind {
+        if t.is_file() {
+            MemberKind::Regular
+        } else if t.is_dir() {
+            MemberKind::Directory
+        } else if t.is_symlink() {
+            MemberKind::Symlink
+        } else if t.is_hard_link() {
+            MemberKind::HardLink
+        } else if t.is_character_special() {
+            MemberKind::CharDevice
+        } else if t.is_block_special() {
+            MemberKind::BlockDevice
+        } else if t.is_fifo() {
+            MemberKind::Fifo
+        } else {
+            MemberKind::Other
+        }
+    }
+}
+
+/// One tar member as pass 1 saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// The name, lossily decoded for display; `name_ok` says whether it was valid UTF-8 and safe.
+    pub name: String,
+    pub kind: MemberKind,
+    /// Bytes read (regular files only; 0 otherwise).
+    pub size: u64,
+    /// Lower-case hex sha256 of the bytes (regular files only).
+    pub sha256: Option<String>,
+    /// Why the name is unusable, when it is (absolute, `..`, not UTF-8, empty…).
+    pub bad_name: Option<String>,
+}
+
+/// What pass 1 found.
+#[derive(Clone, Debug, Default)]
+pub struct Scan {
+    /// Every member, in tar order.
+    pub members: Vec<Member>,
+    /// Bytes of the first `manifest.json`, `manifest.json.sig`, `signer.pub`, `fs/etc/passwd`, `fs/etc/group`.
+    pub manifest: Option<Vec<u8>>,
+    pub signature: Option<Vec<u8>>,
+    pub signer_pub: Option<Vec<u8>>,
+    pub passwd: Option<Vec<u8>>,
+    pub group: Option<Vec<u8>>,
+    /// Problems with the tar itself (unsafe names, duplicates, links, devices, oversize small members).
+    pub failures: Vec<String>,
+    /// Decompressed bytes of the whole stream.
+    pub total_bytes: u64,
+}
+
+impl Scan {
+    /// The first regular member with this (safe) name.
+    pub fn member(&self, name: &str) -> Option<&Member> {
+        self.members
+            .iter()
+            .find(|m| m.kind == MemberKind::Regular && m.bad_name.is_none() && m.name == name)
+    }
+}
+
+/// Why a member name may not be trusted, or `None` when it is a plain relative `/`-separated path.
+pub fn name_problem(raw: &[u8]) -> Option<String> {
+    let Ok(name) = std::str::from_utf8(raw) else {
+        return Some("name is not UTF-8".to_owned());
+    };
+    if name.is_empty() {
+        return Some("empty name".to_owned());
+    }
+    if name.starts_with('/') {
+        return Some("absolute name".to_owned());
+    }
+    if name.contains('\\') {
+        return Some("name contains a backslash".to_owned());
+    }
+    if name.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Some("name contains a control character".to_owned());
+    }
+    for comp in name.split('/') {
+        match comp {
+            ".." => return Some("name contains `..`".to_owned()),
+            "" | "." => return Some("name has an empty or `.` component".to_owned()),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Counts the bytes coming out of the decompressor and fails past the cap.
+struct Counted<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+    cap: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let used = self.count.get();
+        if used > self.cap {
+            return Err(io::Error::other("decompressed-size cap reached"));
+        }
+        // Never ask for more than one byte past the cap, so the count stays bounded.
+        let room = usize::try_from(self.cap - used + 1).unwrap_or(usize::MAX);
+        let want = buf.len().min(room);
+        let n = self.inner.read(&mut buf[..want])?;
+        self.count.set(used + n as u64);
+        if self.count.get() > self.cap {
+            return Err(io::Error::other("decompressed-size cap reached"));
+        }
+        Ok(n)
+    }
+}
+
+struct Stream {
+    archive: tar::Archive<Counted<MultiGzDecoder<BufReader<File>>>>,
+    count: Rc<Cell<u64>>,
+    cap: u64,
+}
+
+impl Stream {
+    fn open(path: &Path, limits: &Limits) -> Result<Stream, BundleError> {
+        let file = File::open(path).map_err(|source| BundleError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let count = Rc::new(Cell::new(0));
+        let counted = Counted {
+            inner: MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)),
+            count: Rc::clone(&count),
+            cap: limits.max_total,
+        };
+        let mut archive = tar::Archive::new(counted);
+        archive.set_ignore_zeros(false);
+        Ok(Stream {
+            archive,
+            count,
+            cap: limits.max_total,
+        })
+    }
+}
+
+fn entry_cap_error(name: &str, declared: u64, cap: u64) -> BundleError {
+    BundleError::Cap(format!(
+        "bundle refused: member {name:?} declares {declared} bytes, more than the {cap}-byte --max-entry cap"
+    ))
+}
+
+/// Reads at most `cap + 1` bytes of `r` into memory; `Ok(None)` when there were more than `cap`.
+fn read_capped(r: &mut impl Read, cap: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = Vec::new();
+    r.take(cap.saturating_add(1)).read_to_end(&mut buf)?;
+    if buf.len() as u64 > cap {
+        Ok(None)
+    } else {
+        Ok(Some(buf))
+    }
+}
+
+/// Pass 1: hash every member, keep the small ones verification needs.
+pub fn scan(path: &Path, limits: &Limits) -> Result<Scan, BundleError> {
+    let mut stream = Stream::open(path, limits)?;
+    let mut out = Scan::default();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let passwd_name = layout::fs_path("/etc/passwd");
+    let group_name = layout::fs_path("/etc/group");
+    // `entries` borrows the archive; the shared counter tells a cap refusal from a corrupt stream.
+    let count = Rc::clone(&stream.count);
+    let cap = stream.cap;
+    let classify = |context: String, source: io::Error| -> BundleError {
+        if count.get() > cap {
+            BundleError::Cap(format!(
+                "bundle refused: more than {cap} decompressed bytes (--max-total cap); a gzip bomb or a bigger \
+                 bundle than allowed"
+            ))
+        } else {
+            BundleError::Stream { context, source }
+        }
+    };
+    let entries = stream
+        .archive
+        .entries()
+        .map_err(|e| classify("reading tar".to_owned(), e))?;
+    for (index, item) in entries.enumerate() {
+        let mut entry = item.map_err(|e| classify(format!("tar member #{}", index + 1), e))?;
+        let raw_name = entry.path_bytes().into_owned();
+        let name = String::from_utf8_lossy(&raw_name).into_owned();
+        let bad_name = name_problem(&raw_name);
+        let kind = MemberKind::of(entry.header().entry_type());
+        if let Some(why) = &bad_name {
+            out.failures
+                .push(format!("member {name:?}: unsafe name ({why}); not used"));
+        }
+        if kind != MemberKind::Regular {
+            out.failures.push(format!(
+                "member {name:?} is a {kind:?} member, not a regular file; not read"
+            ));
+            out.members.push(Member {
+                name,
+                kind,
+                size: 0,
+                sha256: None,
+                bad_name,
+            });
+            continue;
+        }
+        let declared = entry.size();
+        if declared > limits.max_entry {
+            return Err(entry_cap_error(&name, declared, limits.max_entry));
+        }
+        if bad_name.is_none() {
+            if let Some(first) = seen.get(&name) {
+                out.failures.push(format!(
+                    "member {name:?} appears more than once (first as member #{})",
+                    first + 1
+                ));
+            } else {
+                seen.insert(name.clone(), index);
+            }
+        }
+        let first_of_name = bad_name.is_none() && seen.get(&name) == Some(&index);
+        let keep_cap = match name.as_str() {
+            _ if !first_of_name => None,
+            layout::MANIFEST => Some(limits.max_manifest),
+            layout::SIGNATURE | layout::SIGNER_PUB => Some(limits.max_small),
+            n if n == passwd_name || n == group_name => Some(limits.max_small),
+            _ => None,
+        };
+        let mut hasher = Sha256::new();
+        let mut kept: Option<Vec<u8>> = keep_cap.map(|_| Vec::new());
+        let mut size: u64 = 0;
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = match entry.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(classify(format!("reading member {name:?}"), e)),
+            };
+            let chunk = &buf[..n];
+            hasher.update(chunk);
+            size += n as u64;
+            if size > limits.max_entry {
+                return Err(entry_cap_error(&name, size, limits.max_entry));
+            }
+            if let (Some(k), Some(cap)) = (kept.as_mut(), keep_cap) {
+                if size <= cap {
+                    k.extend_from_slice(chunk);
+                } else {
+                    kept = None;
+                    out.failures
+                        .push(format!("member {name:?} is larger than its {cap}-byte cap; not read"));
+                }
+            }
+        }
+        let sha256 = hex::encode(hasher.finalize());
+        if let Some(k) = kept {
+            match name.as_str() {
+                layout::MANIFEST => out.manifest = Some(k),
+                layout::SIGNATURE => out.signature = Some(k),
+                layout::SIGNER_PUB => out.signer_pub = Some(k),
+                n if n == passwd_name => out.passwd = Some(k),
+                _ => out.group = Some(k),
+            }
+        }
+        out.members.push(Member {
+            name,
+            kind,
+            size,
+            sha256: Some(sha256),
+            bad_name,
+        });
+    }
+    out.total_bytes = count.get();
+    Ok(out)
+}
+
+/// A member's bytes as pass 2 read them.
+pub struct MemberBytes {
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+}
+
+/// Pass 2: streams the bundle again and calls `f` with the bytes of each wanted member (the first regular
+/// member of each wanted safe name), one at a time. A member over `max_entry` is refused as in [`scan`].
+pub fn read_members(
+    path: &Path,
+    limits: &Limits,
+    wanted: &BTreeSet<String>,
+    mut f: impl FnMut(MemberBytes),
+) -> Result<(), BundleError> {
+    let mut stream = Stream::open(path, limits)?;
+    let count = Rc::clone(&stream.count);
+    let cap = stream.cap;
+    let classify = |context: String, source: io::Error| -> BundleError {
+        if count.get() > cap {
+            BundleError::Cap(format!(
+                "bundle refused: more than {cap} decompressed bytes (--max-total cap)"
+            ))
+        } else {
+            BundleError::Stream { context, source }
+        }
+    };
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let entries = stream
+        .archive
+        .entries()
+        .map_err(|e| classify("reading tar".to_owned(), e))?;
+    for (index, item) in entries.enumerate() {
+        if done.len() == wanted.len() {
+            break;
+        }
+        let mut entry = item.map_err(|e| classify(format!("tar member #{}", index + 1), e))?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let raw_name = entry.path_bytes().into_owned();
+        if name_problem(&raw_name).is_some() {
+            continue;
+        }
+        let name = String::from_utf8_lossy(&raw_name).into_owned();
+        if !wanted.contains(&name) || done.contains(&name) {
+            continue;
+        }
+        if entry.size() > limits.max_entry {
+            return Err(entry_cap_error(&name, entry.size(), limits.max_entry));
+        }
+        let bytes = match read_capped(&mut entry, limits.max_entry) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Err(entry_cap_error(&name, limits.max_entry + 1, limits.max_entry)),
+            Err(e) => return Err(classify(format!("reading member {name:?}"), e)),
+        };
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        done.insert(name.clone());
+        f(MemberBytes { name, bytes, sha256 });
+    }
+    Ok(())
+}
+
+/// Why inflating a `compressed: gzip` entry stopped early.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InflateError {
+    #[error("inflated size exceeds the {cap}-byte --max-entry cap; only the first {cap} bytes are used")]
+    Cap { cap: u64 },
+    #[error("corrupt gzip after {inflated} inflated bytes: {message}")]
+    Corrupt { inflated: u64, message: String },
+}
+
+/// Inflates a gzip entry (several gzip members are read as one stream) into at most `cap` bytes. On error,
+/// returns the bytes inflated so far with the reason, so a torn rotated log still yields its head.
+pub fn inflate_gzip(data: &[u8], cap: u64) -> (Vec<u8>, Option<InflateError>) {
+    let mut out = Vec::new();
+    let mut dec = MultiGzDecoder::new(data).take(cap.saturating_add(1));
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match dec.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let inflated = out.len() as u64;
+                return (
+                    out,
+                    Some(InflateError::Corrupt {
+                        inflated,
+                        message: e.to_string(),
+                    }),
+                );
+            }
+        }
+    }
+    if out.len() as u64 > cap {
+        out.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
+        return (out, Some(InflateError::Cap { cap }));
+    }
+    (out, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_names_are_named() {
+        assert_eq!(name_problem(b"fs/var/log/syslog"), None);
+        assert!(name_problem(b"../x").is_some());
+        assert!(name_problem(b"fs/../../x").is_some());
+        assert!(name_problem(b"/etc/passwd").is_some());
+        assert!(name_problem(b"fs//x").is_some());
+        assert!(name_problem(b"./fs/x").is_some());
+        assert!(name_problem(b"fs/\xff").is_some());
+        assert!(name_problem(b"").is_some());
+        assert!(name_problem(b"fs/a\nb").is_some());
+    }
+
+    #[test]
+    fn inflate_caps_and_keeps_head_of_corrupt_gzip() {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&[b'a'; 1000]).expect("write");
+        let gz = enc.finish().expect("finish");
+        assert_eq!(inflate_gzip(&gz, 5000), (vec![b'a'; 1000], None));
+        let (head, err) = inflate_gzip(&gz, 10);
+        assert_eq!(head.len(), 10);
+        assert_eq!(err, Some(InflateError::Cap { cap: 10 }));
+        let (_, err) = inflate_gzip(&gz[..gz.len() / 2], 5000);
+        assert!(matches!(err, Some(InflateError::Corrupt { .. })), "{err:?}");
+        let (none, err) = inflate_gzip(b"not gzip at all", 5000);
+        assert!(none.is_empty());
+        assert!(err.is_some());
+    }
+}

@@ -1,7 +1,18 @@
 //! Verification: SSHSIG over the manifest's raw bytes, then every entry's sha256 and size, and that no
 //! entry is missing or unlisted.
+//!
+//! Order matters: the signature is checked over the exact bytes of `manifest.json` *before* those bytes are
+//! parsed, so a forged manifest never reaches the JSON parser's types as if it were trusted.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use coroner_schemas::manifest::Manifest;
+use coroner_schemas::{layout, SCHEMA_VERSION};
 use serde::Serialize;
+use ssh_key::{HashAlg, PublicKey, SshSig};
+
+use crate::bundle::{self, BundleError, Limits, MemberKind, Scan};
 
 /// The outcome of verifying one bundle. `ok` only when every check holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -20,4 +31,496 @@ pub struct VerifyReport {
     pub failures: Vec<String>,
     /// Set when rendering with `--no-verify`: nothing was checked.
     pub skipped: bool,
+}
+
+/// Which keys the signature must verify against.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum TrustAnchor {
+    /// Only the bundle's own `signer.pub`: proves the bundle is intact, not who made it.
+    #[default]
+    Embedded,
+    /// A file of OpenSSH public key lines (`ssh-ed25519 AAAA… comment`).
+    Pubkey(PathBuf),
+    /// An `ssh-keygen` allowed_signers file; lines for `coroner-collect` (or `*`) and namespace `coroner`.
+    AllowedSigners(PathBuf),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("cannot read key file {path}: {source}")]
+    KeyFile { path: PathBuf, source: std::io::Error },
+    #[error("key file {path} holds no usable key: {detail}")]
+    NoKey { path: PathBuf, detail: String },
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+}
+
+/// A pinned key, with where it came from (for messages).
+#[derive(Clone, Debug)]
+pub struct PinnedKey {
+    pub key: PublicKey,
+    pub origin: String,
+}
+
+/// Reads the analyst's keys. `Ok(None)` for [`TrustAnchor::Embedded`].
+pub fn load_anchor(anchor: &TrustAnchor) -> Result<Option<Vec<PinnedKey>>, VerifyError> {
+    let (path, allowed) = match anchor {
+        TrustAnchor::Embedded => return Ok(None),
+        TrustAnchor::Pubkey(p) => (p, false),
+        TrustAnchor::AllowedSigners(p) => (p, true),
+    };
+    let bytes = std::fs::read(path).map_err(|source| VerifyError::KeyFile {
+        path: path.clone(),
+        source,
+    })?;
+    let text = String::from_utf8_lossy(&bytes);
+    let (keys, skipped) = if allowed {
+        parse_allowed_signers(&text)
+    } else {
+        parse_pubkeys(&text)
+    };
+    if keys.is_empty() {
+        let detail = if skipped.is_empty() {
+            "no key lines".to_owned()
+        } else {
+            skipped.join("; ")
+        };
+        return Err(VerifyError::NoKey {
+            path: path.clone(),
+            detail,
+        });
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Some(
+        keys.into_iter()
+            .map(|(key, line)| PinnedKey {
+                key,
+                origin: format!("{name} line {line}"),
+            })
+            .collect(),
+    ))
+}
+
+/// OpenSSH public key lines; blank and `#` lines ignored. Returns the keys with their line numbers, and
+/// why other lines were skipped.
+pub fn parse_pubkeys(text: &str) -> (Vec<(PublicKey, usize)>, Vec<String>) {
+    let mut keys = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match PublicKey::from_openssh(line) {
+            Ok(k) => keys.push((k, i + 1)),
+            Err(e) => skipped.push(format!("line {}: not a public key ({e})", i + 1)),
+        }
+    }
+    (keys, skipped)
+}
+
+/// Splits on whitespace outside double quotes.
+fn tokens(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut quoted = false;
+    for (i, c) in line.char_indices() {
+        if c == '"' {
+            quoted = !quoted;
+            start.get_or_insert(i);
+        } else if c.is_whitespace() && !quoted {
+            if let Some(s) = start.take() {
+                out.push(&line[s..i]);
+            }
+        } else {
+            start.get_or_insert(i);
+        }
+    }
+    if let Some(s) = start {
+        out.push(&line[s..]);
+    }
+    out
+}
+
+/// Splits on commas outside double quotes.
+fn split_commas(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut quoted = false;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[start..]);
+    out
+}
+
+/// `ssh-keygen` pattern matching: `*` any run, `?` one character.
+fn glob(pattern: &str, s: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = s.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// A comma-separated pattern list as `ssh-keygen` reads principals and namespaces (a leading `!` negates).
+fn pattern_list_matches(list: &str, s: &str) -> bool {
+    let mut hit = false;
+    for pat in split_commas(list.trim_matches('"')) {
+        let pat = pat.trim();
+        if let Some(neg) = pat.strip_prefix('!') {
+            if glob(neg, s) {
+                return false;
+            }
+        } else if glob(pat, s) {
+            hit = true;
+        }
+    }
+    hit
+}
+
+/// The lines of an allowed_signers file (`principals [options] keytype base64 [comment]`) that allow
+/// [`layout::SIG_IDENTITY`] to sign in namespace [`layout::SIG_NAMESPACE`]. `cert-authority` lines are
+/// skipped (certificates are not supported); `valid-after`/`valid-before` are not checked.
+pub fn parse_allowed_signers(text: &str) -> (Vec<(PublicKey, usize)>, Vec<String>) {
+    let mut keys = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let toks = tokens(line);
+        if toks.len() < 3 {
+            skipped.push(format!("line {n}: too few fields"));
+            continue;
+        }
+        if !pattern_list_matches(toks[0], layout::SIG_IDENTITY) {
+            skipped.push(format!("line {n}: principals do not include {}", layout::SIG_IDENTITY));
+            continue;
+        }
+        // The key starts at token 1, or at token 2 when token 1 holds options.
+        let (options, key) = match PublicKey::from_openssh(&toks[1..].join(" ")) {
+            Ok(k) => (None, Some(k)),
+            Err(_) => (Some(toks[1]), PublicKey::from_openssh(&toks[2..].join(" ")).ok()),
+        };
+        let Some(key) = key else {
+            skipped.push(format!("line {n}: no public key"));
+            continue;
+        };
+        let mut allowed = true;
+        for opt in options.map(split_commas).unwrap_or_default() {
+            let (name, value) = opt.split_once('=').unwrap_or((opt, ""));
+            match name.to_ascii_lowercase().as_str() {
+                "namespaces" => {
+                    if !pattern_list_matches(value, layout::SIG_NAMESPACE) {
+                        skipped.push(format!("line {n}: namespaces do not include {}", layout::SIG_NAMESPACE));
+                        allowed = false;
+                    }
+                }
+                "cert-authority" => {
+                    skipped.push(format!("line {n}: cert-authority keys are not supported"));
+                    allowed = false;
+                }
+                _ => {}
+            }
+        }
+        if allowed {
+            keys.push((key, n));
+        }
+    }
+    (keys, skipped)
+}
+
+/// What verification produced besides the report.
+pub struct Verified {
+    pub report: VerifyReport,
+    /// The parsed manifest, when the bytes were there and parsed (even if other checks failed).
+    pub manifest: Option<Manifest>,
+    /// The pass-1 scan, when the stream could be read.
+    pub scan: Option<Scan>,
+}
+
+/// Verifies the bundle at `path`. `Err` only when the input cannot be read at all (the bundle file, a key
+/// file); a corrupt stream, a cap, a bad signature or a bad entry are failures in the report.
+pub fn verify_path(path: &Path, anchor: &TrustAnchor, limits: &Limits) -> Result<Verified, VerifyError> {
+    let pinned = load_anchor(anchor)?;
+    let scan = match bundle::scan(path, limits) {
+        Ok(s) => s,
+        Err(e @ BundleError::Open { .. }) => return Err(e.into()),
+        Err(e) => {
+            let report = VerifyReport {
+                failures: vec![e.to_string()],
+                key_pinned: pinned.is_some(),
+                ..Default::default()
+            };
+            return Ok(Verified {
+                report,
+                manifest: None,
+                scan: None,
+            });
+        }
+    };
+    let (report, manifest) = verify_scan(&scan, pinned.as_deref());
+    Ok(Verified {
+        report,
+        manifest,
+        scan: Some(scan),
+    })
+}
+
+/// Every check over a pass-1 scan. `pinned` is `None` to use only the embedded `signer.pub`.
+pub fn verify_scan(scan: &Scan, pinned: Option<&[PinnedKey]>) -> (VerifyReport, Option<Manifest>) {
+    let mut r = VerifyReport {
+        key_pinned: pinned.is_some(),
+        ..Default::default()
+    };
+    r.failures.extend(scan.failures.iter().cloned());
+
+    // 1. The signature, over the raw bytes, before anything is parsed.
+    let embedded = scan
+        .signer_pub
+        .as_deref()
+        .map(|b| PublicKey::from_openssh(String::from_utf8_lossy(b).trim()));
+    match (&scan.manifest, &scan.signature) {
+        (None, _) => r.failures.push(format!("{} is missing", layout::MANIFEST)),
+        (Some(_), None) => r.failures.push(format!("{} is missing", layout::SIGNATURE)),
+        (Some(msg), Some(sig_bytes)) => match SshSig::from_pem(sig_bytes) {
+            Err(e) => r
+                .failures
+                .push(format!("{} is not an SSH signature: {e}", layout::SIGNATURE)),
+            Ok(sig) => {
+                let sig_fp = sig.public_key().fingerprint(HashAlg::Sha256).to_string();
+                match pinned {
+                    Some(keys) => {
+                        let good = keys
+                            .iter()
+                            .find(|k| k.key.verify(layout::SIG_NAMESPACE, msg, &sig).is_ok());
+                        match good {
+                            Some(k) => {
+                                r.signature_good = true;
+                                r.signer_fingerprint = Some(k.key.fingerprint(HashAlg::Sha256).to_string());
+                            }
+                            None => {
+                                r.signer_fingerprint = Some(sig_fp.clone());
+                                let why = if keys.iter().any(|k| k.key.key_data() == sig.public_key()) {
+                                    "the pinned key matches the signer but the signature is bad (manifest changed, \
+                                     or wrong namespace)"
+                                } else {
+                                    "it was made by a key that is not pinned"
+                                };
+                                r.failures.push(format!(
+                                    "signature over {} does not verify against any pinned key: {why} (signer \
+                                     {sig_fp})",
+                                    layout::MANIFEST
+                                ));
+                            }
+                        }
+                        if let Some(Ok(emb)) = &embedded {
+                            if emb.key_data() != sig.public_key() {
+                                r.failures.push(format!(
+                                    "{} ({}) is not the key that signed ({sig_fp})",
+                                    layout::SIGNER_PUB,
+                                    emb.fingerprint(HashAlg::Sha256)
+                                ));
+                            }
+                        }
+                    }
+                    None => match &embedded {
+                        None => r.failures.push(format!(
+                            "{} is missing and no key was given (--pubkey/--allowed-signers)",
+                            layout::SIGNER_PUB
+                        )),
+                        Some(Err(e)) => r
+                            .failures
+                            .push(format!("{} is not a public key: {e}", layout::SIGNER_PUB)),
+                        Some(Ok(emb)) => {
+                            r.signer_fingerprint = Some(emb.fingerprint(HashAlg::Sha256).to_string());
+                            match emb.verify(layout::SIG_NAMESPACE, msg, &sig) {
+                                Ok(()) => r.signature_good = true,
+                                Err(e) => r.failures.push(format!(
+                                    "signature over {} does not verify against {} ({e})",
+                                    layout::MANIFEST,
+                                    layout::SIGNER_PUB
+                                )),
+                            }
+                        }
+                    },
+                }
+            }
+        },
+    }
+
+    // 2. Only now parse the manifest (strict types: unknown fields are errors).
+    let manifest = match scan.manifest.as_deref().map(serde_json::from_slice::<Manifest>) {
+        None => None,
+        Some(Err(e)) => {
+            r.failures.push(format!("{} does not parse: {e}", layout::MANIFEST));
+            None
+        }
+        Some(Ok(m)) => Some(m),
+    };
+    if let Some(m) = &manifest {
+        check_entries(m, scan, &mut r);
+        if r.signature_good {
+            if let Some(fp) = &r.signer_fingerprint {
+                if &m.collector.signer_fingerprint != fp {
+                    r.failures.push(format!(
+                        "manifest names signer {} but {fp} signed it",
+                        m.collector.signer_fingerprint
+                    ));
+                }
+            }
+        }
+    }
+    r.ok = r.signature_good && manifest.is_some() && r.failures.is_empty();
+    (r, manifest)
+}
+
+fn check_entries(m: &Manifest, scan: &Scan, r: &mut VerifyReport) {
+    if m.schema_version != SCHEMA_VERSION {
+        r.failures.push(format!(
+            "manifest schema_version {} is not the supported {SCHEMA_VERSION}",
+            m.schema_version
+        ));
+    }
+    let mut listed: BTreeSet<&str> = BTreeSet::new();
+    for e in &m.entries {
+        if !listed.insert(e.path.as_str()) {
+            r.failures.push(format!("entry {:?} is listed more than once", e.path));
+        }
+        if let Some(why) = bundle::name_problem(e.path.as_bytes()) {
+            r.failures.push(format!("entry {:?}: unsafe path ({why})", e.path));
+        }
+        if layout::UNLISTED.contains(&e.path.as_str()) {
+            r.failures.push(format!("entry {:?} uses a reserved name", e.path));
+        }
+    }
+    // Regular, safely named members by name (the first of duplicates; duplicates are already failures).
+    let mut members: BTreeMap<&str, &bundle::Member> = BTreeMap::new();
+    for mem in &scan.members {
+        if mem.kind == MemberKind::Regular && mem.bad_name.is_none() {
+            members.entry(mem.name.as_str()).or_insert(mem);
+        }
+    }
+    for e in &m.entries {
+        let member = members.get(e.path.as_str());
+        match (&e.sha256, member) {
+            (Some(want), Some(mem)) => {
+                let mut good = true;
+                if mem.size != e.size {
+                    r.failures.push(format!(
+                        "entry {:?}: size {} in the bundle, {} in the manifest",
+                        e.path, mem.size, e.size
+                    ));
+                    good = false;
+                }
+                if mem.sha256.as_deref().map(str::to_ascii_lowercase) != Some(want.to_ascii_lowercase()) {
+                    r.failures
+                        .push(format!("entry {:?}: sha256 does not match the manifest", e.path));
+                    good = false;
+                }
+                if good {
+                    r.entries_checked += 1;
+                }
+            }
+            (Some(_), None) => r.failures.push(format!(
+                "entry {:?} is listed with data but missing from the bundle",
+                e.path
+            )),
+            (None, Some(_)) => r.failures.push(format!(
+                "entry {:?} is listed without data but the bundle holds a member of that name",
+                e.path
+            )),
+            (None, None) => {}
+        }
+    }
+    for name in members.keys() {
+        if !listed.contains(name) && !layout::UNLISTED.contains(name) {
+            r.failures
+                .push(format!("member {name:?} is not listed in the manifest"));
+        }
+    }
+}
+
+/// Human-readable verification result (the `verify` command's output).
+pub fn render_text(r: &VerifyReport) -> String {
+    let mut s = String::new();
+    if r.skipped {
+        s.push_str("UNVERIFIED: verification was skipped (--no-verify)\n");
+        return s;
+    }
+    s.push_str(if r.ok {
+        "OK: bundle verified\n"
+    } else {
+        "FAILED: bundle does not verify\n"
+    });
+    let sig = if r.signature_good { "good" } else { "NOT good" };
+    match &r.signer_fingerprint {
+        Some(fp) => s.push_str(&format!("signature: {sig}, key {fp}\n")),
+        None => s.push_str(&format!("signature: {sig}\n")),
+    }
+    if r.key_pinned {
+        s.push_str("key: pinned by the analyst (--pubkey/--allowed-signers): origin and integrity\n");
+    } else {
+        s.push_str(
+            "key: only the bundle's own signer.pub: proves integrity, NOT origin (pin the key with --pubkey or \
+             --allowed-signers)\n",
+        );
+    }
+    s.push_str(&format!("entries checked: {}\n", r.entries_checked));
+    for f in &r.failures {
+        s.push_str(&format!("failure: {f}\n"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_and_pattern_lists() {
+        assert!(glob("*", "coroner-collect"));
+        assert!(glob("coroner-*", "coroner-collect"));
+        assert!(glob("c?roner-collect", "coroner-collect"));
+        assert!(!glob("alice", "coroner-collect"));
+        assert!(pattern_list_matches("alice,coroner-collect", "coroner-collect"));
+        assert!(!pattern_list_matches("*,!coroner-collect", "coroner-collect"));
+        assert!(pattern_list_matches("\"git,coroner\"", "coroner"));
+    }
+
+    #[test]
+    fn tokens_respect_quotes() {
+        assert_eq!(
+            tokens("a,b namespaces=\"x y,z\" ssh-ed25519 AAAA c"),
+            vec!["a,b", "namespaces=\"x y,z\"", "ssh-ed25519", "AAAA", "c"]
+        );
+    }
 }
