@@ -1,7 +1,143 @@
-//! TODO(sources/proc): not yet written.
+//! `live/proc/processes.json` ([`ProcSnapshot`]): one `process_alive` event per process, at the time the
+//! table was taken. The raw `limits` text is re-read here for the core-file limit.
 
-use super::{Parsed, SourceCtx};
+use std::collections::BTreeMap;
 
-pub fn parse(_raw: &[u8], _ctx: &SourceCtx) -> Parsed {
-    Parsed::default()
+use coroner_schemas::proc::{ProcSnapshot, ProcessRecord};
+use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp};
+use serde_json::json;
+
+use super::history::one_line;
+use super::limits::core_limit;
+use super::{ParseProblem, Parsed, SourceCtx};
+
+/// The memory controller's line of `/proc/PID/cgroup` (v1 `N:memory:/path`), else the v2 `0::/path` line.
+pub fn memory_cgroup(lines: &[String]) -> Option<String> {
+    let v1 = lines.iter().find_map(|l| {
+        let mut it = l.splitn(3, ':');
+        let (_, ctrls, path) = (it.next()?, it.next()?, it.next()?);
+        ctrls.split(',').any(|c| c == "memory").then(|| path.to_owned())
+    });
+    v1.or_else(|| lines.iter().find_map(|l| l.strip_prefix("0::").map(str::to_owned)))
+}
+
+fn text(t: &Option<Text>) -> Option<String> {
+    t.as_ref().map(Text::lossy)
+}
+
+fn event_of(r: &ProcessRecord, snap: &ProcSnapshot, ctx: &SourceCtx, index: usize) -> Event {
+    let mut f: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    let argv: Vec<String> = r.cmdline.iter().map(Text::lossy).collect();
+    f.insert("cmdline".into(), json!(argv));
+    f.insert("exe".into(), json!(text(&r.exe)));
+    f.insert("start_time".into(), json!(r.start_time));
+    f.insert("cgroup".into(), json!(memory_cgroup(&r.cgroups)));
+    f.insert("oom_score_adj".into(), json!(r.oom_score_adj));
+    f.insert("oom_score".into(), json!(r.oom_score));
+    let core = r.limits.as_ref().and_then(|l| core_limit(&l.lossy()));
+    f.insert("rlimit_core_soft".into(), json!(core.and_then(|c| c.0)));
+    f.insert("rlimit_core_hard".into(), json!(core.and_then(|c| c.1)));
+    if r.limits.is_some() && core.is_none() {
+        f.insert("rlimit_core_unread".into(), json!(true));
+    }
+    f.insert("sig_cgt".into(), json!(r.sig_cgt));
+    f.insert("sig_ign".into(), json!(r.sig_ign));
+    f.insert("loginuid".into(), json!(r.loginuid));
+    f.insert("sessionid".into(), json!(r.sessionid));
+    f.insert("tty_nr".into(), json!(r.tty_nr));
+    f.insert("pgid".into(), json!(r.pgid));
+    f.insert("sid".into(), json!(r.sid));
+    f.insert("state".into(), json!(r.state));
+    if let Some(e) = &r.euser {
+        f.insert("euser".into(), json!(e));
+    }
+    let comm = text(&r.comm);
+    let uid = r.uids.first().copied();
+    let user = r
+        .user
+        .clone()
+        .or_else(|| uid.and_then(|u| ctx.accounts.user_name(u)).map(str::to_owned));
+    let shown = if argv.is_empty() {
+        format!("[{}]", comm.as_deref().unwrap_or("?"))
+    } else {
+        argv.join(" ")
+    };
+    let raw = match &r.stat_raw {
+        Some(t) => t.clone(),
+        None => Text::from_str(&serde_json::to_string(&r.pid).unwrap_or_default()),
+    };
+    Event {
+        timestamp: Timestamp::Exact { utc: snap.taken },
+        source: Source::Proc,
+        kind: EventKind::ProcessAlive,
+        pid: Some(r.pid),
+        ppid: r.ppid,
+        uid,
+        user: user.clone(),
+        comm: comm.clone(),
+        message: format!(
+            "alive at collection: pid {} ({}) user {}: {}",
+            r.pid,
+            comm.as_deref().unwrap_or("?"),
+            user.as_deref().unwrap_or("?"),
+            one_line(&shown, 200)
+        ),
+        raw,
+        // The JSON has no lines worth pointing at; the record is the index-th process.
+        origin: Origin {
+            entry: ctx.entry.path.clone(),
+            line: None,
+            offset: Some(index as u64),
+        },
+        fields: f,
+    }
+}
+
+pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+    let mut p = Parsed::default();
+    let snap: ProcSnapshot = match serde_json::from_slice(raw) {
+        Ok(s) => s,
+        Err(e) => {
+            p.problems.push(ParseProblem::at_offset(
+                ctx,
+                0,
+                format!("process snapshot is not valid JSON: {e}"),
+            ));
+            return p;
+        }
+    };
+    for (i, r) in snap.processes.iter().enumerate() {
+        p.events.push(event_of(r, &snap, ctx, i));
+    }
+    for pr in &snap.problems {
+        let who = pr.pid.map_or(String::new(), |p| format!("pid {p} "));
+        p.problems.push(ParseProblem::at_offset(
+            ctx,
+            0,
+            format!("collector: {who}{}: {}", pr.file, pr.message),
+        ));
+    }
+    p.events
+        .sort_by(|a, b| a.pid.cmp(&b.pid).then_with(|| a.origin.cmp(&b.origin)));
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_cgroup_v1_then_v2() {
+        let v1 = vec![
+            "12:pids:/a".to_owned(),
+            "9:memory:/victim".to_owned(),
+            "0::/".to_owned(),
+        ];
+        assert_eq!(memory_cgroup(&v1).as_deref(), Some("/victim"));
+        assert_eq!(
+            memory_cgroup(&["0::/system.slice/x.service".to_owned()]).as_deref(),
+            Some("/system.slice/x.service")
+        );
+        assert_eq!(memory_cgroup(&["garbage".to_owned()]), None);
+    }
 }

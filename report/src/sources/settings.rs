@@ -1,7 +1,402 @@
-//! TODO(sources/settings): not yet written.
+//! Settings that decide how processes die and what trace they leave, as observed at collection
+//! ([`Timestamp::Exact`] at `collector.finished`): sysctls (`live/settings/sysctl.json`), memory-cgroup
+//! state (limits, usage, `failcnt`, OOM-kill counters), audit rules (`auditctl -l`: do they cover the kill
+//! syscalls?), audit status (`auditctl -s`) and `systemctl show` of service units.
+//!
+//! Cgroup JSON is read tolerantly, since it is a capture format: any object holding `memory.*` keys is one
+//! cgroup, named by its `path`/`cgroup` member or by the key it sits under. Values may be numbers or the
+//! text the kernel prints (`memory.events`/`memory.oom_control` as `key value` lines).
 
-use super::{Parsed, SourceCtx};
+use std::collections::BTreeMap;
 
-pub fn parse(_raw: &[u8], _ctx: &SourceCtx) -> Parsed {
-    Parsed::default()
+use coroner_schemas::manifest::Format;
+use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp};
+use serde_json::{json, Map, Value};
+
+use super::history::lines;
+use super::{ParseProblem, Parsed, SourceCtx};
+
+fn setting(ctx: &SourceCtx, line: Option<u64>, raw: &[u8], message: String, fields: BTreeMap<String, Value>) -> Event {
+    Event {
+        timestamp: Timestamp::Exact {
+            utc: ctx.manifest.collector.finished,
+        },
+        source: Source::Settings,
+        kind: EventKind::Setting,
+        pid: None,
+        ppid: None,
+        uid: None,
+        user: None,
+        comm: None,
+        message,
+        raw: Text::from_bytes(raw),
+        origin: Origin {
+            entry: ctx.entry.path.clone(),
+            line,
+            offset: None,
+        },
+        fields,
+    }
+}
+
+pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+    match ctx.entry.format {
+        Format::SysctlJson => sysctl(raw, ctx),
+        Format::CgroupsJson => cgroups(raw, ctx),
+        Format::AuditRules => audit_rules(raw, ctx),
+        Format::AuditStatus => audit_status(raw, ctx),
+        Format::SystemdShowJson => systemd_show(raw, ctx),
+        _ => Parsed::default(),
+    }
+}
+
+fn json_object(raw: &[u8], ctx: &SourceCtx, p: &mut Parsed, what: &str) -> Option<Map<String, Value>> {
+    match serde_json::from_slice::<Value>(raw) {
+        Ok(Value::Object(m)) => Some(m),
+        Ok(_) => {
+            p.problems.push(ParseProblem::at_offset(
+                ctx,
+                0,
+                format!("{what}: expected a JSON object"),
+            ));
+            None
+        }
+        Err(e) => {
+            p.problems
+                .push(ParseProblem::at_offset(ctx, 0, format!("{what}: not valid JSON: {e}")));
+            None
+        }
+    }
+}
+
+/// A sysctl value for display: strings as they are, `{"bytes": …}` decoded lossily, others as JSON.
+fn shown(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "(unreadable)".into(),
+        Value::Object(o) if o.contains_key("bytes") => serde_json::from_value::<Text>(v.clone())
+            .map(|t| t.lossy())
+            .unwrap_or_else(|_| v.to_string()),
+        other => other.to_string(),
+    }
+}
+
+fn sysctl(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+    let mut p = Parsed::default();
+    let Some(obj) = json_object(raw, ctx, &mut p, "sysctl capture") else {
+        return p;
+    };
+    let errors = obj
+        .get("_errors")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut keys: Vec<&String> = obj.keys().filter(|k| *k != "_errors").collect();
+    keys.sort();
+    for k in keys {
+        let v = &obj[k.as_str()];
+        let mut f = BTreeMap::new();
+        f.insert("name".into(), json!(k));
+        f.insert("value".into(), v.clone());
+        if let Some(e) = errors.get(k.as_str()) {
+            f.insert("error".into(), e.clone());
+        }
+        let line = format!("{k} = {}", shown(v));
+        p.events.push(setting(ctx, None, line.as_bytes(), line.clone(), f));
+    }
+    p
+}
+
+/// `key value` lines (`memory.events`, `memory.oom_control`) into a map.
+fn kv_text(s: &str) -> BTreeMap<String, Value> {
+    s.lines()
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            let (k, v) = (it.next()?, it.next()?);
+            Some((
+                k.to_owned(),
+                v.parse::<u64>().map(|n| json!(n)).unwrap_or_else(|_| json!(v)),
+            ))
+        })
+        .collect()
+}
+
+/// A number from a JSON number or the kernel's text (`max` and v1's huge "no limit" stay as given).
+fn num(v: Option<&Value>) -> Value {
+    match v {
+        Some(Value::Number(n)) => Value::Number(n.clone()),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<u64>()
+            .map(|n| json!(n))
+            .unwrap_or_else(|_| json!(s.trim())),
+        _ => Value::Null,
+    }
+}
+
+fn counters(v: Option<&Value>) -> BTreeMap<String, Value> {
+    match v {
+        Some(Value::String(s)) => kv_text(s),
+        Some(Value::Object(o)) => o.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+fn collect_cgroups(v: &Value, hint: &str, out: &mut Vec<(String, Map<String, Value>)>) {
+    match v {
+        Value::Object(o) => {
+            if o.keys().any(|k| k.starts_with("memory.")) {
+                let path = o
+                    .get("path")
+                    .or_else(|| o.get("cgroup"))
+                    .and_then(Value::as_str)
+                    .unwrap_or(hint)
+                    .to_owned();
+                out.push((path, o.clone()));
+            }
+            for (k, child) in o {
+                if !k.starts_with("memory.") {
+                    collect_cgroups(child, k, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|c| collect_cgroups(c, hint, out)),
+        _ => {}
+    }
+}
+
+fn cgroups(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+    let mut p = Parsed::default();
+    let v: Value = match serde_json::from_slice(raw) {
+        Ok(v) => v,
+        Err(e) => {
+            p.problems.push(ParseProblem::at_offset(
+                ctx,
+                0,
+                format!("cgroup capture: not valid JSON: {e}"),
+            ));
+            return p;
+        }
+    };
+    let mut found = Vec::new();
+    collect_cgroups(&v, "", &mut found);
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, o) in found {
+        let v2 = o.contains_key("memory.max") || o.contains_key("memory.events");
+        let events = counters(o.get("memory.events"));
+        let oom_control = counters(o.get("memory.oom_control"));
+        let limit = num(o.get("memory.max").or_else(|| o.get("memory.limit_in_bytes")));
+        let usage = num(o.get("memory.current").or_else(|| o.get("memory.usage_in_bytes")));
+        let oom_kill = events
+            .get("oom_kill")
+            .or_else(|| oom_control.get("oom_kill"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let failcnt = if v2 {
+            events.get("max").cloned().unwrap_or(Value::Null)
+        } else {
+            num(o.get("memory.failcnt"))
+        };
+        let mut f = BTreeMap::new();
+        f.insert("name".into(), json!(format!("cgroup:{path}")));
+        f.insert("value".into(), oom_kill.clone());
+        f.insert("cgroup".into(), json!(path));
+        f.insert("limit".into(), limit.clone());
+        f.insert("usage".into(), usage.clone());
+        f.insert("oom_kill".into(), oom_kill.clone());
+        f.insert("failcnt".into(), failcnt.clone());
+        f.insert("cgroup_version".into(), json!(if v2 { 2 } else { 1 }));
+        if let Some(m) = o.get("memory.max_usage_in_bytes").or_else(|| o.get("memory.peak")) {
+            f.insert("max_usage".into(), num(Some(m)));
+        }
+        if let Some(u) = oom_control.get("under_oom").or_else(|| events.get("oom")) {
+            f.insert(if v2 { "oom" } else { "under_oom" }.into(), u.clone());
+        }
+        let msg = format!("memory cgroup {path}: limit {limit} usage {usage} oom_kill {oom_kill} failcnt {failcnt}");
+        let raw = serde_json::to_vec(&o).unwrap_or_default();
+        p.events.push(setting(ctx, None, &raw, msg, f));
+    }
+    p
+}
+
+/// Kill-family syscalls by name and by x86_64 / i386 / generic (aarch64) number.
+const KILL_SYSCALLS: &[&str] = &[
+    "kill",
+    "tkill",
+    "tgkill",
+    "rt_sigqueueinfo",
+    "rt_tgsigqueueinfo",
+    "pidfd_send_signal",
+    "all",
+    "62",
+    "200",
+    "234",
+    "129",
+    "297",
+    "424",
+    "37",
+    "238",
+    "270",
+    "178",
+    "335",
+    "129",
+    "130",
+    "131",
+    "240",
+];
+
+/// Whether one `auditctl -l` rule records kill-family syscalls: an `always` exit rule whose `-S` lists name
+/// one of them (or that has no `-S`, which matches every syscall).
+pub fn rule_covers_kill(rule: &str) -> bool {
+    let w: Vec<&str> = rule.split_whitespace().collect();
+    let Some(a) = w.iter().position(|x| *x == "-a" || *x == "-A") else {
+        return false;
+    };
+    let Some(action) = w.get(a + 1) else { return false };
+    let parts: Vec<&str> = action.split(',').collect();
+    if !parts.contains(&"always") || !parts.contains(&"exit") {
+        return false;
+    }
+    let lists: Vec<&str> = w.windows(2).filter(|p| p[0] == "-S").map(|p| p[1]).collect();
+    lists.is_empty()
+        || lists
+            .iter()
+            .flat_map(|l| l.split(','))
+            .any(|s| KILL_SYSCALLS.contains(&s))
+}
+
+fn audit_rules(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+    let mut p = Parsed::default();
+    let mut rules = Vec::new();
+    for (line, _, bytes) in lines(raw) {
+        let text = String::from_utf8_lossy(bytes);
+        let l = text.trim();
+        if l.is_empty() || l == "No rules" {
+            continue;
+        }
+        if !l.starts_with('-') {
+            p.problems
+                .push(ParseProblem::at_line(ctx, line, "not an auditctl rule"));
+            continue;
+        }
+        rules.push(l.to_owned());
+    }
+    let covering: Vec<&String> = rules.iter().filter(|r| rule_covers_kill(r)).collect();
+    let covers = !covering.is_empty();
+    let mut f = BTreeMap::new();
+    f.insert("name".into(), json!("audit.rules"));
+    f.insert("value".into(), json!(rules.len()));
+    f.insert("covers_kill".into(), json!(covers));
+    f.insert("kill_rules".into(), json!(covering));
+    f.insert("rules".into(), json!(rules));
+    let msg = format!(
+        "audit rules: {} loaded; kill-family syscalls {}",
+        rules.len(),
+        if covers { "audited" } else { "NOT audited" }
+    );
+    p.events.push(setting(ctx, Some(1), raw, msg, f));
+    p
+}
+
+fn audit_status(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+    let mut p = Parsed::default();
+    let mut f = BTreeMap::new();
+    for (line, _, bytes) in lines(raw) {
+        let text = String::from_utf8_lossy(bytes);
+        let mut it = text.split_whitespace();
+        let Some(k) = it.next() else { continue };
+        let rest: Vec<&str> = it.collect();
+        let Some(first) = rest.first() else {
+            p.problems
+                .push(ParseProblem::at_line(ctx, line, "audit status line without a value"));
+            continue;
+        };
+        let v = match (first.parse::<i64>(), rest.len()) {
+            (Ok(n), 1) => json!(n),
+            _ => json!(rest.join(" ")),
+        };
+        f.insert(k.to_owned(), v);
+    }
+    let enabled = f.get("enabled").cloned().unwrap_or(Value::Null);
+    let msg = format!(
+        "audit status: enabled {} pid {} lost {} backlog_limit {}",
+        enabled,
+        f.get("pid").unwrap_or(&Value::Null),
+        f.get("lost").unwrap_or(&Value::Null),
+        f.get("backlog_limit").unwrap_or(&Value::Null)
+    );
+    f.insert("name".into(), json!("audit.status"));
+    f.insert("value".into(), enabled);
+    p.events.push(setting(ctx, Some(1), raw, msg, f));
+    p
+}
+
+fn systemd_show(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+    let mut p = Parsed::default();
+    let Some(obj) = json_object(raw, ctx, &mut p, "systemctl show capture") else {
+        return p;
+    };
+    let mut units: Vec<(&String, &Value)> = obj.iter().collect();
+    units.sort_by(|a, b| a.0.cmp(b.0));
+    for (unit, props) in units {
+        let Some(props) = props.as_object() else {
+            p.problems.push(ParseProblem::at_offset(
+                ctx,
+                0,
+                format!("unit {unit}: properties are not an object"),
+            ));
+            continue;
+        };
+        let get = |k: &str| props.get(k).cloned().unwrap_or(Value::Null);
+        let mut f = BTreeMap::new();
+        f.insert("name".into(), json!(format!("systemd:{unit}")));
+        f.insert("value".into(), get("Result"));
+        f.insert("unit".into(), json!(unit));
+        f.insert("result".into(), get("Result"));
+        f.insert("exec_main_code".into(), get("ExecMainCode"));
+        f.insert("exec_main_status".into(), get("ExecMainStatus"));
+        f.insert("exec_main_pid".into(), get("ExecMainPID"));
+        f.insert("n_restarts".into(), num(props.get("NRestarts")));
+        f.insert("limit_core".into(), get("LimitCORE"));
+        f.insert("watchdog_usec".into(), get("WatchdogUSec"));
+        f.insert("active_state".into(), get("ActiveState"));
+        f.insert("sub_state".into(), get("SubState"));
+        let s = |k: &str| {
+            props
+                .get(k)
+                .map(|v| v.as_str().map_or(v.to_string(), str::to_owned))
+                .unwrap_or_else(|| "?".into())
+        };
+        let msg = format!(
+            "unit {unit}: {} ({}) result {} main code {} status {} restarts {} LimitCORE {}",
+            s("ActiveState"),
+            s("SubState"),
+            s("Result"),
+            s("ExecMainCode"),
+            s("ExecMainStatus"),
+            s("NRestarts"),
+            s("LimitCORE")
+        );
+        let raw = serde_json::to_vec(props).unwrap_or_default();
+        p.events.push(setting(ctx, None, &raw, msg, f));
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kill_coverage() {
+        assert!(rule_covers_kill(
+            "-a always,exit -F arch=b64 -S kill,tkill,tgkill -F key=k"
+        ));
+        assert!(rule_covers_kill("-a exit,always -F arch=b64 -S 62"));
+        assert!(rule_covers_kill("-a always,exit -F arch=b64 -F auid>=1000"));
+        assert!(!rule_covers_kill("-a never,exit -F arch=b64 -S kill"));
+        assert!(!rule_covers_kill("-a always,exit -F arch=b64 -S openat -F key=x"));
+        assert!(!rule_covers_kill("-w /etc/passwd -p wa -k passwd"));
+        assert!(!rule_covers_kill("-a always,user"));
+    }
 }

@@ -4,6 +4,8 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::sources::signals;
+
 /// One shell token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Tok {
@@ -199,67 +201,14 @@ fn simple_commands(toks: Vec<Tok>) -> Vec<(Vec<W>, Option<usize>)> {
     out
 }
 
-/// The x86_64/generic Linux signal numbers (signal(7)).
-const SIGNALS: &[(i64, &str)] = &[
-    (1, "HUP"),
-    (2, "INT"),
-    (3, "QUIT"),
-    (4, "ILL"),
-    (5, "TRAP"),
-    (6, "ABRT"),
-    (7, "BUS"),
-    (8, "FPE"),
-    (9, "KILL"),
-    (10, "USR1"),
-    (11, "SEGV"),
-    (12, "USR2"),
-    (13, "PIPE"),
-    (14, "ALRM"),
-    (15, "TERM"),
-    (16, "STKFLT"),
-    (17, "CHLD"),
-    (18, "CONT"),
-    (19, "STOP"),
-    (20, "TSTP"),
-    (21, "TTIN"),
-    (22, "TTOU"),
-    (23, "URG"),
-    (24, "XCPU"),
-    (25, "XFSZ"),
-    (26, "VTALRM"),
-    (27, "PROF"),
-    (28, "WINCH"),
-    (29, "IO"),
-    (30, "PWR"),
-    (31, "SYS"),
-];
-
-/// `SIGKILL` for 9; `None` for numbers without a name (real-time signals get `SIGRTMIN+n`).
+/// `SIGKILL` for 9 (from the shared [`crate::sources::signals`] table).
 pub fn signal_name(n: i64) -> Option<String> {
-    if let Some((_, name)) = SIGNALS.iter().find(|(k, _)| *k == n) {
-        return Some(format!("SIG{name}"));
-    }
-    if (34..=64).contains(&n) {
-        return Some(format!("SIGRTMIN+{}", n - 34));
-    }
-    None
+    signals::name(n)
 }
 
-/// Reads a signal spec: `9`, `KILL`, `kill`, `SIGKILL`, `sigterm`, `CLD`, `POLL`, `IOT`.
+/// Reads a signal spec: `9`, `KILL`, `kill`, `SIGKILL`, `sigterm`, `CLD`, `POLL`, `IOT`, `RTMIN+3`.
 pub fn parse_signal(spec: &str) -> Option<i64> {
-    let s = spec.trim();
-    if let Ok(n) = s.parse::<i64>() {
-        return (0..=64).contains(&n).then_some(n);
-    }
-    let up = s.to_ascii_uppercase();
-    let name = up.strip_prefix("SIG").unwrap_or(&up);
-    let alias = match name {
-        "CLD" => "CHLD",
-        "POLL" => "IO",
-        "IOT" => "ABRT",
-        other => other,
-    };
-    SIGNALS.iter().find(|(_, n)| *n == alias).map(|(k, _)| *k)
+    signals::number(spec.trim())
 }
 
 /// What one kill-family simple command does.
