@@ -1,1 +1,248 @@
-//! Command line.
+//! Command line: `verify`, `render`, `why`. Exit codes: 0 clean, 1 verification failed or rendered with
+//! problems, 2 fatal (unreadable input, bad arguments).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use coroner_schemas::Utc;
+
+use crate::bundle::{Limits, DEFAULT_MAX_ENTRY, DEFAULT_MAX_TOTAL};
+use crate::findings::{self, WhyQuery};
+use crate::pipeline::{self, LoadOptions, VerificationFailed};
+use crate::verify::{self, TrustAnchor};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "coroner-report",
+    version,
+    about = "Verify a Coroner bundle offline, build one UTC timeline and say who killed each process"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the manifest's SSHSIG signature, then every entry's size and sha256, and that nothing is missing
+    /// or unlisted. Exit 0 only when everything holds.
+    Verify {
+        bundle: PathBuf,
+        #[command(flatten)]
+        keys: KeyArgs,
+        #[command(flatten)]
+        caps: CapArgs,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify, parse every source and write report.html, report.md, timeline.jsonl, timeline.csv and
+    /// findings.json into DIR.
+    Render {
+        bundle: PathBuf,
+        /// Output directory (created if needed).
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+        /// Render even if the bundle does not verify; every output is marked UNVERIFIED.
+        #[arg(long)]
+        no_verify: bool,
+        #[command(flatten)]
+        keys: KeyArgs,
+        #[command(flatten)]
+        caps: CapArgs,
+    },
+    /// Explain one process death: who or what killed it.
+    Why {
+        bundle: PathBuf,
+        #[arg(long, required_unless_present_any = ["comm", "unit"])]
+        pid: Option<i64>,
+        #[arg(long)]
+        comm: Option<String>,
+        #[arg(long)]
+        unit: Option<String>,
+        /// Pick the death nearest this time (RFC 3339) when several match.
+        #[arg(long, value_parser = parse_time)]
+        at: Option<Utc>,
+        /// Answer even if the bundle does not verify (the answer says UNVERIFIED).
+        #[arg(long)]
+        no_verify: bool,
+        #[command(flatten)]
+        keys: KeyArgs,
+        #[command(flatten)]
+        caps: CapArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct KeyArgs {
+    /// ssh-keygen allowed_signers file; lines for `coroner-collect` (or `*`) are used.
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
+    /// OpenSSH public key file of the collector's signing key.
+    #[arg(long, value_name = "FILE")]
+    pub pubkey: Option<PathBuf>,
+}
+
+impl KeyArgs {
+    pub fn anchor(&self) -> TrustAnchor {
+        match (&self.allowed_signers, &self.pubkey) {
+            (Some(p), _) => TrustAnchor::AllowedSigners(p.clone()),
+            (None, Some(p)) => TrustAnchor::Pubkey(p.clone()),
+            (None, None) => TrustAnchor::Embedded,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CapArgs {
+    /// Largest member or inflated entry (bytes; K, M, G, T suffixes are powers of 1024).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value_t = DEFAULT_MAX_ENTRY)]
+    pub max_entry: u64,
+    /// Largest decompressed bundle (bytes; K, M, G, T suffixes).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value_t = DEFAULT_MAX_TOTAL)]
+    pub max_total: u64,
+}
+
+impl CapArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_entry: self.max_entry,
+            max_total: self.max_total,
+            ..Limits::default()
+        }
+    }
+}
+
+/// `4096`, `64K`, `2G`, `16GiB`, `1M`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let n: u64 = num.parse().map_err(|_| format!("not a size: {s:?}"))?;
+    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => return Err(format!("unknown size unit in {s:?}")),
+    };
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("size too large: {s:?}"))
+}
+
+fn parse_time(s: &str) -> Result<Utc, String> {
+    Utc::parse_rfc3339(s).ok_or_else(|| format!("not an RFC 3339 time: {s:?}"))
+}
+
+/// Runs a parsed command line; errors are fatal (exit 2) unless they say verification failed (exit 1).
+pub fn run(cli: Cli) -> ExitCode {
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(v) = e.downcast_ref::<VerificationFailed>() {
+                eprintln!("coroner-report: {v}");
+                return ExitCode::from(1);
+            }
+            eprintln!("coroner-report: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Verify {
+            bundle,
+            keys,
+            caps,
+            json,
+        } => {
+            let v = verify::verify_path(&bundle, &keys.anchor(), &caps.limits())
+                .with_context(|| format!("verifying {}", bundle.display()))?;
+            if json {
+                let mut s = serde_json::to_string_pretty(&v.report).context("serialising the report")?;
+                s.push('\n');
+                print!("{s}");
+            } else {
+                print!("{}", verify::render_text(&v.report));
+            }
+            Ok(ExitCode::from(if v.report.ok { 0 } else { 1 }))
+        }
+        Command::Render {
+            bundle,
+            out,
+            no_verify,
+            keys,
+            caps,
+        } => {
+            let opts = LoadOptions {
+                verify: !no_verify,
+                anchor: keys.anchor(),
+                limits: caps.limits(),
+            };
+            let loaded = pipeline::load(&bundle, &opts)?;
+            let verified = loaded.verification.ok && !loaded.verification.skipped;
+            let doc = findings::analyze(&loaded.manifest, &loaded.events, verified);
+            pipeline::render_all(&loaded, &doc, &out)?;
+            if !verified {
+                eprintln!("coroner-report: rendered UNVERIFIED (--no-verify)");
+            }
+            if !loaded.problems.is_empty() {
+                eprintln!(
+                    "coroner-report: {} parse problem(s); see the report",
+                    loaded.problems.len()
+                );
+            }
+            Ok(ExitCode::from(if loaded.clean() { 0 } else { 1 }))
+        }
+        Command::Why {
+            bundle,
+            pid,
+            comm,
+            unit,
+            at,
+            no_verify,
+            keys,
+            caps,
+        } => {
+            let opts = LoadOptions {
+                verify: !no_verify,
+                anchor: keys.anchor(),
+                limits: caps.limits(),
+            };
+            let loaded = pipeline::load(&bundle, &opts)?;
+            let verified = loaded.verification.ok && !loaded.verification.skipped;
+            let doc = findings::analyze(&loaded.manifest, &loaded.events, verified);
+            let q = WhyQuery { pid, comm, unit, at };
+            if !verified {
+                println!("UNVERIFIED bundle (--no-verify): the answer below rests on unchecked evidence");
+            }
+            print!("{}", findings::why(&doc, &loaded.events, &q));
+            Ok(ExitCode::from(if verified { 0 } else { 1 }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert!(parse_size("x").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
+
+    #[test]
+    fn cli_shape() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -7,6 +7,7 @@
 pub mod bundle;
 pub mod cli;
 pub mod findings;
+pub mod pipeline;
 pub mod render;
 pub mod sources;
 pub mod timeline;

@@ -1,1 +1,236 @@
-//! TODO(render/jsonl).
+//! `timeline.jsonl`: one JSON object per event, in Timesketch's import form.
+//!
+//! Every row has Timesketch's required `message`, `datetime` (RFC 3339, microseconds, `Z`) and
+//! `timestamp_desc`, plus an integer `timestamp` in microseconds equal to `datetime`, `hostname`,
+//! `data_type` (`coroner:<source>:<kind>`) and `tag` (a list).
+//!
+//! Time rules (Timesketch needs a time on every row, and no event is dropped):
+//! - exact, boot-converted and inferred times are used as they are (`certainty` says which);
+//! - a bounded event uses its upper bound (`… (upper bound)`), or its lower bound when it has only that
+//!   (`… (lower bound)`), tagged `bounded`;
+//! - an event with no time at all is emitted at the collection end time with `timestamp_desc`
+//!   `Undated (collection time)` and tag `undated`: it was on the host by then, and no more is known.
+//!   Times outside years 1–9999 are treated the same way and also tagged `time_out_of_range`.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use coroner_schemas::{Event, EventKind, Timestamp, Utc};
+use serde::Serialize;
+
+use super::ReportModel;
+
+/// Timesketch's description of what an event's time means, per kind.
+pub fn timestamp_desc(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::Boot => "Boot",
+        EventKind::Shutdown => "Shutdown",
+        EventKind::Login => "Login",
+        EventKind::Logout => "Logout",
+        EventKind::LoginFailed => "Failed Login",
+        EventKind::OomInvoked => "OOM Killer Invoked",
+        EventKind::OomTaskDump => "OOM Task Dump",
+        EventKind::OomKill => "OOM Kill",
+        EventKind::OomReaped => "OOM Reaped",
+        EventKind::Segfault => "Segfault",
+        EventKind::Trap => "Trap",
+        EventKind::HungTask => "Hung Task",
+        EventKind::SoftLockup => "Soft Lockup",
+        EventKind::KernelPanic => "Kernel Panic",
+        EventKind::KernelOops => "Kernel Oops",
+        EventKind::SignalSent => "Signal Sent",
+        EventKind::ProcessCrash => "Process Crash",
+        EventKind::ProcessExit => "Process Exit",
+        EventKind::ServiceKilled => "Service Killed",
+        EventKind::ServiceFailed => "Service Failed",
+        EventKind::ServiceStart => "Service Start",
+        EventKind::ServiceStop => "Service Stop",
+        EventKind::WatchdogTimeout => "Watchdog Timeout",
+        EventKind::CoreDumped => "Core Dump",
+        EventKind::Exec => "Program Executed",
+        EventKind::PrivilegedCommand => "Privileged Command",
+        EventKind::ShellCommand => "Shell Command",
+        EventKind::KillCommand => "Kill Command",
+        EventKind::CronJob => "Cron Job Defined",
+        EventKind::CronRun => "Cron Job Run",
+        EventKind::ProcessAlive => "Process Alive",
+        EventKind::Setting => "Setting",
+        EventKind::Audit => "Audit Record",
+        EventKind::Log => "Log Entry",
+    }
+}
+
+/// Tags by kind, for Timesketch's tag filter.
+fn kind_tag(kind: EventKind) -> Option<&'static str> {
+    match kind {
+        EventKind::OomInvoked | EventKind::OomTaskDump | EventKind::OomKill | EventKind::OomReaped => Some("oom"),
+        EventKind::SignalSent | EventKind::KillCommand => Some("signal"),
+        EventKind::Segfault
+        | EventKind::Trap
+        | EventKind::ProcessCrash
+        | EventKind::CoreDumped
+        | EventKind::KernelPanic
+        | EventKind::KernelOops => Some("crash"),
+        EventKind::Login | EventKind::Logout | EventKind::LoginFailed => Some("login"),
+        EventKind::Boot | EventKind::Shutdown => Some("boot"),
+        EventKind::ProcessExit
+        | EventKind::ServiceKilled
+        | EventKind::ServiceFailed
+        | EventKind::ServiceStop
+        | EventKind::WatchdogTimeout => Some("exit"),
+        _ => None,
+    }
+}
+
+/// The `snake_case` JSON name of a unit enum value.
+pub(crate) fn snake<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+fn in_range(u: &Utc) -> bool {
+    (1..=9999).contains(&u.0.year())
+}
+
+/// Whole microseconds, floored, so `datetime` and `timestamp` name the same instant even before 1970.
+fn floor_micros(u: &Utc) -> (i64, String) {
+    let us = i64::try_from(u.0.unix_timestamp_nanos().div_euclid(1000)).unwrap_or(0);
+    let text = Utc::from_unix_micros(us)
+        .map(|t| t.rfc3339())
+        .unwrap_or_else(|| u.rfc3339());
+    (us, text)
+}
+
+/// One Timesketch row. Field order is the column order of the CSV.
+#[derive(Clone, Debug, Serialize)]
+pub struct TimesketchRow<'a> {
+    pub message: &'a str,
+    pub datetime: String,
+    pub timestamp_desc: String,
+    pub timestamp: i64,
+    pub hostname: &'a str,
+    pub data_type: String,
+    pub tag: Vec<&'static str>,
+    pub source: String,
+    pub kind: String,
+    pub certainty: &'static str,
+    pub pid: Option<i64>,
+    pub ppid: Option<i64>,
+    pub uid: Option<u32>,
+    pub user: Option<&'a str>,
+    pub comm: Option<&'a str>,
+    pub entry: &'a str,
+    pub line: Option<u64>,
+    pub offset: Option<u64>,
+    /// The raw record, lossily decoded for display.
+    pub raw: String,
+    /// The exact raw bytes, base64, only when they are not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_base64: Option<String>,
+    pub fields: &'a BTreeMap<String, serde_json::Value>,
+    pub verified: bool,
+}
+
+/// Builds the row for one event.
+pub fn row<'a>(model: &ReportModel<'a>, e: &'a Event) -> TimesketchRow<'a> {
+    let verified = model.verification.ok && !model.verification.skipped;
+    let mut tag: Vec<&'static str> = Vec::new();
+    if let Some(t) = kind_tag(e.kind) {
+        tag.push(t);
+    }
+    let desc = timestamp_desc(e.kind);
+    let (when, desc) = match &e.timestamp {
+        Timestamp::Exact { utc } | Timestamp::FromBoot { utc, .. } | Timestamp::Inferred { utc, .. } => {
+            (Some(*utc), desc.to_owned())
+        }
+        Timestamp::Bounded { before: Some(b), .. } => {
+            tag.push("bounded");
+            (Some(*b), format!("{desc} (upper bound)"))
+        }
+        Timestamp::Bounded {
+            after: Some(a),
+            before: None,
+        } => {
+            tag.push("bounded");
+            (Some(*a), format!("{desc} (lower bound)"))
+        }
+        Timestamp::Bounded {
+            after: None,
+            before: None,
+        }
+        | Timestamp::Unknown => (None, String::new()),
+    };
+    let (when, desc) = match when {
+        Some(u) if in_range(&u) => (u, desc),
+        other => {
+            if other.is_some() {
+                tag.push("time_out_of_range");
+            }
+            tag.push("undated");
+            let collected = model.manifest.collector.finished;
+            let at = if in_range(&collected) {
+                collected
+            } else {
+                Utc::from_unix(0, 0).unwrap_or(collected)
+            };
+            (at, "Undated (collection time)".to_owned())
+        }
+    };
+    if !verified {
+        tag.push("unverified");
+    }
+    let (timestamp, datetime) = floor_micros(&when);
+    let source = snake(&e.source);
+    let kind = snake(&e.kind);
+    let message = if e.message.is_empty() {
+        timestamp_desc(e.kind)
+    } else {
+        e.message.as_str()
+    };
+    TimesketchRow {
+        message,
+        datetime,
+        timestamp_desc: desc,
+        timestamp,
+        hostname: &model.manifest.host.hostname,
+        data_type: format!("coroner:{source}:{kind}"),
+        tag,
+        source,
+        kind,
+        certainty: e.timestamp.certainty(),
+        pid: e.pid,
+        ppid: e.ppid,
+        uid: e.uid,
+        user: e.user.as_deref(),
+        comm: e.comm.as_deref(),
+        entry: &e.origin.entry,
+        line: e.origin.line,
+        offset: e.origin.offset,
+        raw: e.raw.lossy(),
+        raw_base64: match &e.raw {
+            coroner_schemas::Text::Bytes { bytes } => Some(bytes.clone()),
+            coroner_schemas::Text::Text { .. } => None,
+        },
+        fields: &e.fields,
+        verified,
+    }
+}
+
+/// Writes every event as one JSON line.
+pub fn write(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
+    for e in model.events {
+        serde_json::to_writer(&mut *w, &row(model, e))?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// The whole JSONL document as a string.
+pub fn render(model: &ReportModel) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail, and serde_json emits UTF-8.
+    let _ = write(model, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}

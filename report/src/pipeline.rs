@@ -1,0 +1,279 @@
+//! The report's spine: verify → read accounts → parse every entry → one sorted timeline → render.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::Context as _;
+use coroner_schemas::accounts::Accounts;
+use coroner_schemas::manifest::{Entry, Format, Manifest};
+use coroner_schemas::{layout, Event, FindingsDoc};
+
+use crate::bundle::{self, Limits, MemberBytes, Scan};
+use crate::render::{self, CoverageRow, ReportModel};
+use crate::sources::{self, ParseProblem, SourceCtx};
+use crate::timeline;
+use crate::verify::{self, TrustAnchor, VerifyReport};
+
+/// How to load a bundle.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Verify before parsing (refuse a bundle that fails). `false` is `--no-verify`.
+    pub verify: bool,
+    pub anchor: TrustAnchor,
+    pub limits: Limits,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            verify: true,
+            anchor: TrustAnchor::Embedded,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Returned (inside `anyhow::Error`) when verification fails: the caller exits 1 and may show the report.
+#[derive(Debug)]
+pub struct VerificationFailed(pub VerifyReport);
+
+impl fmt::Display for VerificationFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "bundle does not verify; refusing to parse it (use --no-verify to render it UNVERIFIED)"
+        )?;
+        for x in &self.0.failures {
+            write!(f, "\n  failure: {x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for VerificationFailed {}
+
+/// A parsed bundle.
+pub struct Loaded {
+    pub manifest: Manifest,
+    pub verification: VerifyReport,
+    pub accounts: Accounts,
+    /// Sorted with [`Event::cmp_timeline`]; exact duplicates removed.
+    pub events: Vec<Event>,
+    /// Sorted.
+    pub problems: Vec<ParseProblem>,
+    pub coverage: Vec<CoverageRow>,
+}
+
+impl Loaded {
+    /// Verified, with no parse problems and no collection problems.
+    pub fn clean(&self) -> bool {
+        self.verification.ok
+            && !self.verification.skipped
+            && self.problems.is_empty()
+            && !self.manifest.entries.iter().any(|e| e.status.is_problem())
+    }
+}
+
+/// Formats [`sources::parse_entry`] reads (the others yield nothing, so their bytes are not read).
+pub fn has_parser(f: Format) -> bool {
+    !matches!(
+        f,
+        Format::ShellRc
+            | Format::CronScript
+            | Format::AtJob
+            | Format::SystemdUnit
+            | Format::CrashReport
+            | Format::ProcText
+            | Format::Passwd
+            | Format::Group
+            | Format::Other
+    )
+}
+
+/// Verifies (unless `opts.verify` is false), then parses every entry.
+pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
+    let (scan, manifest, verification) = if opts.verify {
+        let v = verify::verify_path(path, &opts.anchor, &opts.limits)
+            .with_context(|| format!("verifying {}", path.display()))?;
+        match (v.report.ok, v.scan, v.manifest) {
+            (true, Some(scan), Some(m)) => (scan, m, v.report),
+            _ => return Err(VerificationFailed(v.report).into()),
+        }
+    } else {
+        let scan = bundle::scan(path, &opts.limits).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = scan
+            .manifest
+            .as_deref()
+            .with_context(|| format!("{} has no {}", path.display(), layout::MANIFEST))?;
+        let m: Manifest = serde_json::from_slice(bytes).with_context(|| format!("parsing {}", layout::MANIFEST))?;
+        (
+            scan,
+            m,
+            VerifyReport {
+                skipped: true,
+                ..Default::default()
+            },
+        )
+    };
+    let accounts = accounts_of(&scan, &manifest);
+    let mut problems: Vec<ParseProblem> = Vec::new();
+
+    // Entries to parse, by bundle path (the manifest lists each path once when verified).
+    let mut wanted: BTreeMap<&str, &Entry> = BTreeMap::new();
+    for e in &manifest.entries {
+        if e.has_data() && has_parser(e.format) && bundle::name_problem(e.path.as_bytes()).is_none() {
+            wanted.entry(e.path.as_str()).or_insert(e);
+        }
+    }
+    let names: BTreeSet<String> = wanted.keys().map(|k| (*k).to_owned()).collect();
+    let mut parsed: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+    bundle::read_members(path, &opts.limits, &names, |mb: MemberBytes| {
+        let Some(entry) = wanted.get(mb.name.as_str()) else {
+            return;
+        };
+        let (events, mut probs) = parse_member(&mb, entry, &manifest, &accounts, &scan, opts.verify, &opts.limits);
+        problems.append(&mut probs);
+        parsed.insert(mb.name, events);
+    })
+    .with_context(|| format!("reading entries of {}", path.display()))?;
+    for name in &names {
+        if !parsed.contains_key(name) {
+            problems.push(problem(
+                name,
+                "listed with data but not found in the bundle; not parsed",
+            ));
+        }
+    }
+    let mut events: Vec<Event> = parsed.into_values().flatten().collect();
+    timeline::sort_dedup(&mut events);
+    problems.sort();
+    problems.dedup();
+    let coverage = timeline::coverage(&manifest, &events, &problems);
+    Ok(Loaded {
+        manifest,
+        verification,
+        accounts,
+        events,
+        problems,
+        coverage,
+    })
+}
+
+fn problem(entry: &str, message: impl Into<String>) -> ParseProblem {
+    ParseProblem {
+        entry: entry.to_owned(),
+        line: None,
+        offset: None,
+        message: message.into(),
+    }
+}
+
+/// `/etc/passwd` and `/etc/group` as the manifest lists them (only bytes the manifest vouches for).
+fn accounts_of(scan: &Scan, m: &Manifest) -> Accounts {
+    let listed = |name: &str| {
+        m.entries
+            .iter()
+            .any(|e| e.path == name && e.has_data() && e.compressed.is_none())
+    };
+    let passwd = scan
+        .passwd
+        .as_deref()
+        .filter(|_| listed(&layout::fs_path("/etc/passwd")))
+        .unwrap_or_default();
+    let group = scan
+        .group
+        .as_deref()
+        .filter(|_| listed(&layout::fs_path("/etc/group")))
+        .unwrap_or_default();
+    Accounts::parse(passwd, group)
+}
+
+fn parse_member(
+    mb: &MemberBytes,
+    entry: &Entry,
+    manifest: &Manifest,
+    accounts: &Accounts,
+    scan: &Scan,
+    verified: bool,
+    limits: &Limits,
+) -> (Vec<Event>, Vec<ParseProblem>) {
+    let mut probs = Vec::new();
+    if verified && scan.member(&mb.name).and_then(|m| m.sha256.as_deref()) != Some(mb.sha256.as_str()) {
+        probs.push(problem(
+            &mb.name,
+            "bytes changed between verification and parsing; not parsed",
+        ));
+        return (Vec::new(), probs);
+    }
+    let inflated;
+    let raw: &[u8] = match entry.compressed.as_deref() {
+        None => &mb.bytes,
+        Some("gzip") => {
+            let (bytes, err) = bundle::inflate_gzip(&mb.bytes, limits.max_entry);
+            if let Some(e) = err {
+                probs.push(problem(&mb.name, format!("gzip: {e}")));
+            }
+            inflated = bytes;
+            &inflated
+        }
+        Some(other) => {
+            probs.push(problem(
+                &mb.name,
+                format!("compression {other:?} is not supported; not parsed"),
+            ));
+            return (Vec::new(), probs);
+        }
+    };
+    let ctx = SourceCtx {
+        entry,
+        manifest,
+        accounts,
+    };
+    let mut parsed = sources::parse_entry(raw, &ctx);
+    probs.append(&mut parsed.problems);
+    (parsed.events, probs)
+}
+
+/// TODO(pipeline): replace with `render::markdown::render` once it lands (C2 writes it).
+fn markdown_placeholder(m: &ReportModel) -> String {
+    let status = if m.verification.ok && !m.verification.skipped { "verified" } else { "UNVERIFIED" };
+    format!("# Coroner report\n\n{status}, {} events.\n", m.events.len())
+}
+
+fn write_file(dir: &Path, name: &str, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+    let path = dir.join(name);
+    let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = BufWriter::new(file);
+    f(&mut w)
+        .and_then(|()| w.flush())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Writes `report.html`, `report.md`, `timeline.jsonl`, `timeline.csv` and `findings.json` into `out_dir`
+/// (created if needed).
+pub fn render_all(loaded: &Loaded, findings: &FindingsDoc, out_dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let model = ReportModel {
+        manifest: &loaded.manifest,
+        verification: &loaded.verification,
+        coverage: &loaded.coverage,
+        events: &loaded.events,
+        problems: &loaded.problems,
+        findings,
+    };
+    write_file(out_dir, "report.html", |w| {
+        w.write_all(render::html::render(&model).as_bytes())
+    })?;
+    write_file(out_dir, "report.md", |w| {
+        w.write_all(markdown_placeholder(&model).as_bytes())
+    })?;
+    write_file(out_dir, "timeline.jsonl", |w| render::jsonl::write(&model, w))?;
+    write_file(out_dir, "timeline.csv", |w| render::csv::write(&model, w))?;
+    let mut json = serde_json::to_string_pretty(findings).context("serialising findings")?;
+    json.push('\n');
+    write_file(out_dir, "findings.json", |w| w.write_all(json.as_bytes()))?;
+    Ok(())
+}
