@@ -1,33 +1,207 @@
 //! Findings: a death certificate for every process death in a bundle (cause, killer, evidence,
 //! confidence), the seed's checklist evaluated, and readiness advisories.
+//!
+//! The engine reads only the sorted timeline (and the manifest for host facts): every claim it makes cites
+//! events, and every event points at raw bytes in the bundle.
 
-use coroner_schemas::manifest::Manifest;
-use coroner_schemas::{Event, FindingsDoc, Utc};
+use coroner_schemas::finding::{Cause, Confidence, Finding, Victim};
+use coroner_schemas::manifest::{Category, Format, Manifest};
+use coroner_schemas::{Event, EventKind, FindingsDoc, Source, Timestamp, Utc};
 
-/// What `coroner-report why` asks about.
-#[derive(Clone, Debug, Default)]
-pub struct WhyQuery {
-    pub pid: Option<i64>,
-    pub comm: Option<String>,
-    pub unit: Option<String>,
-    /// Pick the death nearest this time when several match.
-    pub at: Option<Utc>,
+mod advice;
+mod compose;
+mod deaths;
+mod index;
+mod why;
+
+#[cfg(test)]
+mod tests;
+
+pub use why::{why, WhyQuery};
+
+/// What the finding builders share.
+pub struct Context<'a> {
+    pub manifest: &'a Manifest,
+    pub events: &'a [Event],
+    pub index: index::ProcIndex,
+    pub sessions: Vec<index::Session>,
+    /// Whether the bundle shows an audit rule (or audit records) covering kill-family syscalls.
+    pub has_kill_audit: bool,
+    /// The host's UTC offset in seconds, for cron schedules (local time).
+    pub utc_offset: i32,
+}
+
+impl Context<'_> {
+    fn setting(&self, name: &str) -> Option<&Event> {
+        self.events.iter().find(|e| e.kind == EventKind::Setting && e.field_str("name") == Some(name))
+    }
+    fn setting_value(&self, name: &str) -> Option<String> {
+        self.setting(name).and_then(|e| e.fields.get("value")).map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+    }
+    /// PID 1's soft core limit in bytes (`None` = unlimited or unknown), and whether it is known.
+    fn pid1_core_limit(&self) -> Option<Option<i64>> {
+        self.events
+            .iter()
+            .find(|e| e.kind == EventKind::ProcessAlive && e.pid == Some(1))
+            .and_then(|e| e.fields.get("rlimit_core_soft"))
+            .map(|v| v.as_i64())
+    }
+    /// Why a crash left no core in the bundle, as far as the bundle can tell.
+    pub fn no_core_reason(&self) -> String {
+        let mut why = Vec::new();
+        match self.setting_value("kernel.core_pattern") {
+            Some(p) if p.trim().starts_with('|') => why.push(format!("kernel.core_pattern pipes cores to a handler ({})", p.trim())),
+            Some(p) if p.trim().is_empty() => why.push("kernel.core_pattern is empty: no core is written".into()),
+            Some(p) if !p.trim().starts_with('/') => {
+                why.push(format!("kernel.core_pattern is '{}' (relative: written into the crashing process's working directory)", p.trim()))
+            }
+            Some(p) => why.push(format!("kernel.core_pattern is '{}'", p.trim())),
+            None => why.push("kernel.core_pattern was not collected".into()),
+        }
+        match self.pid1_core_limit() {
+            Some(Some(0)) => why.push("the core size limit (ulimit -c) of PID 1, which services inherit, is 0".into()),
+            Some(_) => {}
+            None => why.push("the crashing process's core size limit is unknown (it was gone at collection)".into()),
+        }
+        if let Some(v) = self.setting_value("fs.suid_dumpable") {
+            if v.trim() == "0" {
+                why.push("fs.suid_dumpable is 0: setuid or credential-changing processes never dump".into());
+            }
+        }
+        why.join("; ")
+    }
+}
+
+/// Whether the cron job in `e` was due at the minute of `t` (host local time).
+pub(crate) fn cron_due(e: &Event, t: Utc, utc_offset: i32) -> bool {
+    let Some(s) = crate::sources::cron::Schedule::from_event(e) else { return false };
+    let Ok(off) = time::UtcOffset::from_whole_seconds(utc_offset) else { return false };
+    s.is_due(t.0.to_offset(off))
+}
+
+fn kill_audit_covered(manifest: &Manifest, events: &[Event]) -> bool {
+    let _ = manifest;
+    events.iter().any(|e| {
+        (e.kind == EventKind::Setting && e.field_str("name") == Some("audit.rules") && e.fields.get("covers_kill").and_then(|v| v.as_bool()) == Some(true))
+            || e.kind == EventKind::SignalSent && e.source == Source::Audit
+    })
 }
 
 /// Every finding, checklist step and advisory for a parsed bundle. `events` is the sorted timeline.
 pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> FindingsDoc {
+    let cx = Context {
+        manifest,
+        events,
+        index: index::ProcIndex::build(events),
+        sessions: index::sessions(events),
+        has_kill_audit: kill_audit_covered(manifest, events),
+        utc_offset: manifest.host.utc_offset_seconds.unwrap_or(0),
+    };
+    let groups = deaths::group(deaths::observations(events), events);
+    let mut findings: Vec<Finding> = groups
+        .iter()
+        .map(|g| compose::compose(g, &cx))
+        // A kill that the process survived (alive at collection, started before the signal) is no death.
+        .filter(|f| !(f.cause == Cause::Signal && f.victim.pid.is_some_and(|p| cx.index.survived(p, f.time.sort_key()))))
+        .collect();
+    findings.extend(reboots(&cx));
+    findings.sort_by(|a, b| {
+        let (ta, tb) = (a.time.sort_key(), b.time.sort_key());
+        ta.is_none().cmp(&tb.is_none()).then(ta.cmp(&tb)).then(a.victim.pid.cmp(&b.victim.pid)).then(a.reasoning.cmp(&b.reasoning))
+    });
+    for (i, f) in findings.iter_mut().enumerate() {
+        f.id = format!("F{}", i + 1);
+    }
     FindingsDoc {
         verified,
         hostname: manifest.host.hostname.clone(),
-        findings: Vec::new(),
-        checklist: Vec::new(),
-        advisories: Vec::new(),
+        checklist: advice::checklist(&cx, &findings),
+        advisories: advice::advisories(&cx, &findings),
+        findings,
     }
 }
 
-/// Terminal text answering a `why` query against the findings (and the timeline, for a process that has no
-/// finding yet).
-pub fn why(doc: &FindingsDoc, _events: &[Event], q: &WhyQuery) -> String {
-    let _ = (doc, q);
-    String::from("no finding matches\n")
+/// The host went down: every process died. One finding per boot that follows earlier records in wtmp.
+fn reboots(cx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let wtmp: Vec<&Event> = cx.events.iter().filter(|e| e.source == Source::Wtmp).collect();
+    for (i, b) in wtmp.iter().enumerate() {
+        if b.kind != EventKind::Boot || i == 0 {
+            continue;
+        }
+        let prev_t = wtmp[..i].iter().rev().find_map(|e| e.timestamp.sort_key());
+        let shutdown = wtmp[..i].iter().rev().take_while(|e| e.kind != EventKind::Boot).find(|e| e.kind == EventKind::Shutdown);
+        let bt = b.timestamp.sort_key();
+        let mut f = Finding {
+            id: String::new(),
+            victim: Victim { pid: None, comm: Some("(every process on the host)".into()), cmdline: None, uid: None, user: None, unit: None, cgroup: None },
+            time: shutdown.map(|s| s.timestamp.clone()).unwrap_or_else(|| Timestamp::Bounded { after: prev_t, before: bt }),
+            cause: Cause::Reboot,
+            signal: None,
+            killer: None,
+            via: None,
+            confidence: Confidence::Certain,
+            reasoning: String::new(),
+            evidence: vec![deaths::evidence(b, "boot record")],
+            missing: Vec::new(),
+            candidates: Vec::new(),
+            details: serde_json::Map::new(),
+        };
+        match shutdown {
+            Some(s) => {
+                f.evidence.push(deaths::evidence(s, "shutdown record"));
+                f.reasoning = format!("wtmp records an orderly shutdown at {} and a boot at {}.", s.timestamp.sort_key().map(|t| t.rfc3339()).unwrap_or_default(), bt.map(|t| t.rfc3339()).unwrap_or_default());
+                f.via = Some("shutdown".into());
+                // Who asked for it: a reboot/shutdown command or sudo shortly before.
+                let st = s.timestamp.sort_key();
+                if let Some(cmd) = cx.events.iter().find(|e| {
+                    matches!(e.kind, EventKind::KillCommand | EventKind::PrivilegedCommand)
+                        && e.field_str("command").is_some_and(|c| ["reboot", "shutdown", "poweroff", "halt", "init 6", "init 0"].iter().any(|w| c.contains(w)))
+                        && matches!((e.timestamp.sort_key(), st), (Some(x), Some(y)) if x <= y && y.unix_micros() - x.unix_micros() <= 1_800_000_000)
+                }) {
+                    f.killer = Some(coroner_schemas::finding::Killer {
+                        pid: cmd.pid,
+                        comm: None,
+                        exe: None,
+                        uid: cmd.uid,
+                        user: cmd.user.clone(),
+                        auid: None,
+                        auser: None,
+                        session: None,
+                        tty: cmd.field_str("tty").map(str::to_owned),
+                        login_from: None,
+                        parent_chain: Vec::new(),
+                        command: cmd.field_str("command").map(str::to_owned),
+                    });
+                    f.evidence.push(deaths::evidence(cmd, "command that asked for it"));
+                    f.reasoning.push_str(" A user asked for it shortly before.");
+                }
+            }
+            None => {
+                f.reasoning = format!(
+                    "wtmp records a boot at {} with no shutdown record since the previous record: the host crashed, lost power or was reset.",
+                    bt.map(|t| t.rfc3339()).unwrap_or_default()
+                );
+                f.via = Some("crash".into());
+                if let Some(p) = cx.events.iter().find(|e| e.source == Source::Pstore && matches!(e.kind, EventKind::KernelPanic | EventKind::KernelOops)) {
+                    f.evidence.push(deaths::evidence(p, "previous boot's panic log (pstore)"));
+                    f.details.insert("panic".into(), serde_json::json!(p.message));
+                    f.reasoning.push_str(" pstore holds the previous boot's panic log.");
+                } else {
+                    f.missing.push("pstore / kdump records of the previous boot".into());
+                }
+            }
+        }
+        out.push(f);
+    }
+    out
+}
+
+/// Entries of a category that hold bytes.
+pub(crate) fn entries_of(m: &Manifest, cats: &[Category]) -> Vec<String> {
+    m.entries.iter().filter(|e| cats.contains(&e.category) && e.has_data()).map(|e| e.path.clone()).collect()
+}
+
+pub(crate) fn entries_of_format(m: &Manifest, formats: &[Format]) -> Vec<String> {
+    m.entries.iter().filter(|e| formats.contains(&e.format) && e.has_data()).map(|e| e.path.clone()).collect()
 }

@@ -1,0 +1,532 @@
+//! One death → one finding: decide the cause from the most direct record, name the killer, cite evidence,
+//! say what is missing.
+
+use coroner_schemas::finding::{Cause, Confidence, Finding, Killer};
+use coroner_schemas::{Event, EventKind, Utc};
+
+use super::deaths::{self, candidate, evidence, is_crash_signal, signal_of, Group, ObsKind};
+use super::index::Session;
+use super::Context;
+
+const SHELLS: [&str; 8] = ["bash", "sh", "dash", "zsh", "fish", "ksh", "mksh", "tcsh"];
+const CRON: [&str; 5] = ["cron", "crond", "anacron", "atd", "CRON"];
+
+pub fn compose(g: &Group, cx: &Context) -> Finding {
+    let ev = cx.events;
+    let t = g.time();
+    let mut f = Finding {
+        id: String::new(),
+        victim: deaths::victim_from(g, ev),
+        time: deaths::time_of(g, ev),
+        cause: Cause::Unknown,
+        signal: None,
+        killer: None,
+        via: None,
+        confidence: Confidence::Possible,
+        reasoning: String::new(),
+        evidence: Vec::new(),
+        missing: Vec::new(),
+        candidates: Vec::new(),
+        details: serde_json::Map::new(),
+    };
+    if f.victim.user.is_none() {
+        f.victim.user = f.victim.uid.and_then(|u| cx.index.user_names.get(&u).cloned());
+    }
+    if let Some(pid) = f.victim.pid {
+        if let Some(info) = cx.index.describe(pid, t) {
+            f.victim.comm = f.victim.comm.take().or(info.comm);
+            f.victim.cmdline = f.victim.cmdline.take().or(info.argv);
+            f.victim.uid = f.victim.uid.or(info.uid);
+            f.victim.user = f.victim.user.take().or(info.user);
+        }
+    }
+    let mut sorted: Vec<_> = g.obs.iter().collect();
+    sorted.sort_by_key(|o| (o.kind, o.event));
+    for o in &sorted {
+        let role = match o.kind {
+            ObsKind::Oom => "kernel OOM killer record",
+            ObsKind::KernelCrash => "kernel fault record",
+            ObsKind::AuditKill => "audit record of the kill syscall",
+            ObsKind::Abend => "audit record of the abnormal end",
+            ObsKind::Core => "core dump",
+            ObsKind::SupervisorKill => "supervisor kill record",
+            ObsKind::HistoryKill => "shell history line",
+            ObsKind::UnitDeath => "service manager record",
+            ObsKind::Watchdog => "watchdog timeout record",
+        };
+        f.evidence.push(evidence(&ev[o.event], role));
+    }
+
+    if let Some(o) = g.first(ObsKind::Oom) {
+        oom(&mut f, &ev[o.event], cx);
+    } else if let Some(o) = g.first(ObsKind::KernelCrash) {
+        let e = &ev[o.event];
+        f.cause = Cause::Crash;
+        f.signal = o.signal.map(signal_of);
+        f.confidence = Confidence::Certain;
+        f.via = Some("kernel".into());
+        for k in ["addr", "ip", "sp", "error", "object", "trap"] {
+            if let Some(v) = e.fields.get(k) {
+                f.details.insert(k.into(), v.clone());
+            }
+        }
+        f.reasoning = format!(
+            "The kernel logged a {} in this process{}: it died of {} it raised itself, not of a signal someone sent.",
+            e.field_str("trap").unwrap_or("segmentation fault"),
+            e.field_str("addr").map(|a| format!(" at address {a}")).unwrap_or_default(),
+            f.signal.as_ref().map(|s| s.name.clone()).unwrap_or_else(|| "a fault".into())
+        );
+        core_details(&mut f, g, cx);
+    } else if let Some(o) = g.first(ObsKind::AuditKill) {
+        let e = &ev[o.event];
+        let sig = o.signal.unwrap_or(9);
+        f.signal = Some(signal_of(sig));
+        f.cause = if matches!(sig, 24 | 25) { Cause::ResourceLimit } else { Cause::Signal };
+        f.confidence = Confidence::Certain;
+        let mut k = deaths::killer_from_audit(e);
+        enrich_killer(&mut k, &mut f, g, cx, e.timestamp.sort_key());
+        let masquerade = masquerade_note(&k);
+        f.reasoning = format!(
+            "An audit record of the {} syscall shows pid {} ({}) sending {} to pid {}.{}",
+            e.field_str("syscall").unwrap_or("kill"),
+            k.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+            k.comm.clone().unwrap_or_else(|| "?".into()),
+            f.signal.as_ref().map(|s| s.name.as_str()).unwrap_or("a signal"),
+            f.victim.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+            masquerade
+        );
+        if let Some(tp) = deaths::event_signal(e).and(e.field_i64("target_pid")) {
+            if tp < -1 {
+                f.details.insert("process_group".into(), serde_json::json!(-tp));
+                f.reasoning.push_str(&format!(" It was sent to the whole process group {}.", -tp));
+            } else if tp == -1 {
+                f.details.insert("broadcast".into(), serde_json::json!(true));
+                f.reasoning.push_str(" It was a kill -1 broadcast to every process the sender could signal.");
+            }
+        }
+        if sig != 9 && !cx.index.survived(f.victim.pid.unwrap_or(-1), t) {
+            f.details.insert("catchable".into(), serde_json::json!(true));
+        }
+        f.killer = Some(k);
+    } else if let Some(o) = g.first(ObsKind::Abend).or_else(|| g.first(ObsKind::Core)) {
+        let sig = g.obs.iter().find_map(|o| if matches!(o.kind, ObsKind::Abend | ObsKind::Core) { o.signal } else { None });
+        f.signal = sig.map(signal_of);
+        f.confidence = Confidence::Certain;
+        f.cause = match sig {
+            Some(24 | 25) => Cause::ResourceLimit,
+            Some(s) if is_crash_signal(s) => Cause::Crash,
+            Some(_) => Cause::Signal,
+            None => Cause::Crash,
+        };
+        f.via = Some("kernel".into());
+        let what = if o.kind == ObsKind::Abend { "An audit ANOM_ABEND record" } else { "A core dump" };
+        f.reasoning = format!(
+            "{what} shows this process ended on {}.{}",
+            f.signal.as_ref().map(|s| s.name.as_str()).unwrap_or("a fatal signal"),
+            if f.cause == Cause::Signal { " No record names who sent it." } else { "" }
+        );
+        if f.cause == Cause::Signal {
+            f.missing.push("an audit record of the kill syscall (no kill-family audit rule matched)".into());
+        }
+        core_details(&mut f, g, cx);
+    } else if let Some(o) = g.first(ObsKind::SupervisorKill) {
+        let e = &ev[o.event];
+        f.cause = Cause::Signal;
+        f.signal = o.signal.map(signal_of);
+        f.confidence = Confidence::Certain;
+        f.via = Some("systemd".into());
+        f.killer = Some(Killer {
+            pid: Some(1),
+            comm: Some("systemd".into()),
+            exe: None,
+            uid: Some(0),
+            user: cx.index.user_names.get(&0).cloned(),
+            auid: None,
+            auser: None,
+            session: None,
+            tty: None,
+            login_from: None,
+            parent_chain: Vec::new(),
+            command: e.field_str("unit").map(|u| format!("stop/kill of {u}")),
+        });
+        f.reasoning = format!("The service manager logged that it killed this process: \"{}\".", e.message);
+    } else if let Some(o) = g.first(ObsKind::Watchdog) {
+        let e = &ev[o.event];
+        f.cause = Cause::Signal;
+        f.signal = Some(signal_of(6));
+        f.confidence = Confidence::Certain;
+        f.via = Some("systemd".into());
+        f.killer = Some(systemd_killer(cx, e.field_str("unit")));
+        f.reasoning = "systemd's watchdog timed out for this unit and killed its main process (SIGABRT unless WatchdogSignal= says otherwise).".into();
+        unit_signal(&mut f, g, cx);
+    } else if g.first(ObsKind::UnitDeath).is_some() {
+        unit_death(&mut f, g, cx);
+    } else if let Some(o) = g.first(ObsKind::HistoryKill) {
+        let e = &ev[o.event];
+        f.cause = Cause::Signal;
+        f.signal = o.signal.map(signal_of);
+        let user = e.user.clone();
+        let session = user.as_deref().and_then(|u| o.t.and_then(|t| active_session(cx, u, t)));
+        f.confidence = if session.is_some() && e.timestamp.certainty() == "exact" { Confidence::Likely } else { Confidence::Possible };
+        f.via = Some("shell".into());
+        f.killer = Some(Killer {
+            pid: None,
+            comm: e.field_str("tool").map(str::to_owned),
+            exe: None,
+            uid: e.uid,
+            user: user.clone(),
+            auid: None,
+            auser: None,
+            session: None,
+            tty: session.and_then(|s| s.tty.clone()),
+            login_from: session.and_then(|s| s.host.clone()),
+            parent_chain: Vec::new(),
+            command: e.field_str("command").map(str::to_owned),
+        });
+        if let Some(s) = session {
+            f.evidence.push(evidence(&ev[s.event], "login session open at that time"));
+        }
+        f.reasoning = format!(
+            "{}'s shell history has `{}` {} and no direct record of the death{}.",
+            user.as_deref().unwrap_or("a user"),
+            e.field_str("command").unwrap_or("a kill command"),
+            match e.timestamp.certainty() { "exact" => "with a timestamp", _ => "without an exact time" },
+            if session.is_some() { "; that user was logged in then" } else { "; no login session of that user covers the time" }
+        );
+        f.missing.push("an audit record of the kill syscall, which would name the sender for certain".into());
+    }
+
+    // A human's history line that matches a death decided otherwise corroborates it.
+    if f.cause == Cause::Signal && f.confidence == Confidence::Certain {
+        if let Some(o) = g.first(ObsKind::HistoryKill) {
+            let e = &ev[o.event];
+            if let Some(k) = f.killer.as_mut() {
+                if k.command.is_none() || f.via.as_deref() == Some("shell") {
+                    k.command = e.field_str("command").map(str::to_owned).or(k.command.take());
+                }
+            }
+        }
+    }
+    if f.cause == Cause::Unknown || f.killer.is_none() && f.cause == Cause::Signal {
+        unknown_candidates(&mut f, cx, t);
+    }
+    if !cx.has_kill_audit && matches!(f.cause, Cause::Unknown | Cause::Signal) && f.confidence != Confidence::Certain {
+        f.missing.push(
+            "audit rules for kill-family syscalls (auditctl -a always,exit -F arch=b64 -S kill,tkill,tgkill,rt_sigqueueinfo,rt_tgsigqueueinfo,pidfd_send_signal -k coroner_kill)".into(),
+        );
+    }
+    f.missing.sort();
+    f.missing.dedup();
+    f
+}
+
+fn systemd_killer(cx: &Context, unit: Option<&str>) -> Killer {
+    Killer {
+        pid: Some(1),
+        comm: Some("systemd".into()),
+        exe: None,
+        uid: Some(0),
+        user: cx.index.user_names.get(&0).cloned(),
+        auid: None,
+        auser: None,
+        session: None,
+        tty: None,
+        login_from: None,
+        parent_chain: Vec::new(),
+        command: unit.map(|u| format!("watchdog of {u}")),
+    }
+}
+
+fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
+    f.cause = Cause::OomKill;
+    f.signal = Some(signal_of(9));
+    f.confidence = Confidence::Certain;
+    f.via = Some("kernel".into());
+    let global = e.fields.get("global").and_then(|v| v.as_bool()).unwrap_or(false);
+    for k in ["constraint", "oom_memcg", "task_memcg", "total_vm_kb", "anon_rss_kb", "file_rss_kb", "shmem_rss_kb", "oom_score_adj", "global"] {
+        if let Some(v) = e.fields.get(k) {
+            f.details.insert(k.into(), v.clone());
+        }
+    }
+    let memcg = e.field_str("oom_memcg").map(str::to_owned);
+    f.victim.cgroup = f.victim.cgroup.take().or_else(|| e.field_str("task_memcg").map(str::to_owned));
+    // The cgroup's limit, from the collected cgroup state.
+    if let Some(cg) = memcg.as_deref() {
+        if let Some(limit) = cx.events.iter().find(|s| {
+            s.kind == EventKind::Setting && s.field_str("cgroup").is_some_and(|c| c.trim_end_matches('/') == cg.trim_end_matches('/'))
+        }) {
+            if let Some(l) = limit.fields.get("limit") {
+                f.details.insert("cgroup_limit".into(), l.clone());
+            }
+        }
+    }
+    // The largest consumers from the task dump of the same episode.
+    let t = e.timestamp.sort_key();
+    let mut dump: Vec<&Event> = cx
+        .events
+        .iter()
+        .filter(|d| d.kind == EventKind::OomTaskDump && d.origin.entry == e.origin.entry && close_us(d.timestamp.sort_key(), t, 5_000_000))
+        .collect();
+    dump.sort_by_key(|d| std::cmp::Reverse(d.field_i64("rss_pages").unwrap_or(0)));
+    let top: Vec<serde_json::Value> = dump
+        .iter()
+        .take(5)
+        .map(|d| {
+            serde_json::json!({
+                "pid": d.pid, "name": d.field_str("name").map(str::to_owned).or(d.comm.clone()),
+                "rss_pages": d.field_i64("rss_pages"), "oom_score_adj": d.field_i64("oom_score_adj"),
+            })
+        })
+        .collect();
+    if !top.is_empty() {
+        f.details.insert("top_consumers".into(), serde_json::Value::Array(top));
+    }
+    for d in dump.iter().take(5) {
+        f.evidence.push(evidence(d, "OOM task dump row"));
+    }
+    let rss = e.field_i64("anon_rss_kb").map(|k| format!("{} MiB anon RSS", k / 1024)).unwrap_or_else(|| "its memory".into());
+    let adj = e.field_i64("oom_score_adj").map(|a| format!(", oom_score_adj {a}")).unwrap_or_default();
+    f.reasoning = if global {
+        format!("The kernel's OOM killer killed it when the whole host ran out of memory; it had the highest badness score ({rss}{adj}).")
+    } else {
+        format!(
+            "The kernel's OOM killer killed it because memory cgroup {} hit its limit; it was the largest task there ({rss}{adj}).",
+            memcg.as_deref().unwrap_or("?")
+        )
+    };
+}
+
+fn close_us(a: Option<Utc>, b: Option<Utc>, w: i64) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => (x.unix_micros() - y.unix_micros()).abs() <= w,
+        _ => false,
+    }
+}
+
+/// Core file and core-limit facts for a crash.
+fn core_details(f: &mut Finding, g: &Group, cx: &Context) {
+    let core = g.obs.iter().find(|o| o.kind == ObsKind::Core).map(|o| &cx.events[o.event]).or_else(|| {
+        cx.events.iter().find(|e| {
+            e.kind == EventKind::CoreDumped && e.pid.is_some() && e.pid == f.victim.pid && close_us(e.timestamp.sort_key(), g.time(), 3_600_000_000)
+        })
+    });
+    match core {
+        Some(c) => {
+            if !f.evidence.iter().any(|x| x.origin == c.origin) {
+                f.evidence.push(evidence(c, "core dump"));
+            }
+            for k in ["core_entry", "si_code", "si_addr", "psargs", "truncated", "exe"] {
+                if let Some(v) = c.fields.get(k) {
+                    f.details.insert(format!("core_{}", k.trim_start_matches("core_")), v.clone());
+                }
+            }
+            f.reasoning.push_str(&format!(
+                " Its core file is in the bundle ({}).",
+                c.field_str("core_entry").unwrap_or(&c.origin.entry)
+            ));
+        }
+        None => {
+            let why = cx.no_core_reason();
+            f.details.insert("core".into(), serde_json::json!({"present": false, "why": why}));
+            f.missing.push(format!("a core file: {why}"));
+        }
+    }
+}
+
+/// Fills sender details from the other indexes: parent chain, via, login origin, command.
+fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Option<Utc>) {
+    if let Some(pid) = k.pid {
+        if let Some(info) = cx.index.describe(pid, t) {
+            k.exe = k.exe.take().or(info.exe);
+            k.comm = k.comm.take().or(info.comm);
+            if k.command.is_none() || info.argv.as_ref().is_some_and(|a| a.len() > k.command.as_ref().map_or(0, String::len)) {
+                k.command = info.argv.or(k.command.take());
+            }
+        }
+        let chain = cx.index.parent_chain(pid, t);
+        k.parent_chain = chain.iter().map(|(p, c)| c.clone().unwrap_or_else(|| format!("pid {p}"))).collect();
+        let names: Vec<&str> = std::iter::once(k.comm.as_deref().unwrap_or(""))
+            .chain(chain.iter().map(|(_, c)| c.as_deref().unwrap_or("")))
+            .collect();
+        let cron_pids: Vec<i64> = cx
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::CronRun && close_us(e.timestamp.sort_key(), t, 3_600_000_000))
+            .filter_map(|e| e.pid)
+            .collect();
+        let via = if pid == 1 || k.comm.as_deref() == Some("systemd") {
+            "systemd"
+        } else if names.iter().any(|n| CRON.contains(n)) || chain.iter().any(|(p, _)| cron_pids.contains(p)) {
+            "cron"
+        } else if names.iter().any(|n| *n == "sudo") {
+            "sudo"
+        } else if names.iter().any(|n| SHELLS.contains(n)) && (names.iter().any(|n| *n == "sshd" || *n == "login") || k.tty.is_some()) {
+            "shell"
+        } else if names.iter().any(|n| *n == "sshd") {
+            "ssh"
+        } else if f.victim.pid.and_then(|v| cx.index.describe(v, t)).and_then(|i| i.ppid) == Some(pid) {
+            "parent"
+        } else if names.iter().any(|n| SHELLS.contains(n)) {
+            "shell"
+        } else {
+            "process"
+        };
+        f.via = Some(via.into());
+        if via == "parent" {
+            f.reasoning.push_str(" The sender was the victim's own parent.");
+        }
+    }
+    // Where the login came from: a session of the login user (auid) covering the time.
+    let who = k.auser.clone().or_else(|| k.auid.and_then(|a| cx.index.user_names.get(&a).cloned()));
+    if let (Some(u), Some(t)) = (who.as_deref(), t) {
+        if let Some(s) = active_session(cx, u, t) {
+            k.login_from = s.host.clone();
+            if k.tty.is_none() {
+                k.tty = s.tty.clone();
+            }
+            f.evidence.push(evidence(&cx.events[s.event], "login session of the sender's login user"));
+        }
+    }
+    if k.auser.is_none() {
+        k.auser = k.auid.and_then(|a| cx.index.user_names.get(&a).cloned());
+    }
+    // A history line of the same kill, from the login user, adds the command as typed.
+    if let Some(o) = g.first(ObsKind::HistoryKill) {
+        let e = &cx.events[o.event];
+        k.command = e.field_str("command").map(str::to_owned).or(k.command.take());
+    }
+}
+
+fn masquerade_note(k: &Killer) -> String {
+    let (Some(comm), Some(exe)) = (k.comm.as_deref(), k.exe.as_deref()) else { return String::new() };
+    let base = exe.rsplit('/').next().unwrap_or(exe);
+    let c = comm.trim();
+    let same = base.starts_with(c) || c.starts_with(base) || base.split(['.', '-']).next().is_some_and(|b| !b.is_empty() && c.starts_with(b));
+    if same {
+        String::new()
+    } else {
+        format!(" Its name says \"{comm}\" but its executable is {exe}: it renamed itself, so trust the executable.")
+    }
+}
+
+fn active_session<'a>(cx: &'a Context, user: &str, t: Utc) -> Option<&'a Session> {
+    cx.sessions.iter().filter(|s| s.user == user && s.covers(t)).max_by_key(|s| s.start)
+}
+
+fn unit_signal(f: &mut Finding, g: &Group, cx: &Context) {
+    if let Some(o) = g.first(ObsKind::UnitDeath) {
+        if let Some(s) = o.signal {
+            f.signal = Some(signal_of(s));
+        }
+        f.evidence.sort_by_key(|e| e.origin.clone());
+        let _ = cx;
+    }
+}
+
+fn unit_death(f: &mut Finding, g: &Group, cx: &Context) {
+    let ev = cx.events;
+    let recs: Vec<&Event> = g.obs.iter().filter(|o| o.kind == ObsKind::UnitDeath).map(|o| &ev[o.event]).collect();
+    let result = recs.iter().find_map(|e| e.field_str("result"));
+    let code = recs.iter().find_map(|e| e.field_str("code"));
+    let sig = g.obs.iter().find_map(|o| o.signal);
+    f.via = Some("systemd".into());
+    if let Some(r) = result {
+        f.details.insert("result".into(), serde_json::json!(r));
+    }
+    if let Some(c) = code {
+        f.details.insert("code".into(), serde_json::json!(c));
+    }
+    match (result, code, sig) {
+        (Some("oom-kill"), _, _) => {
+            f.cause = Cause::OomKill;
+            f.signal = Some(signal_of(9));
+            f.confidence = Confidence::Certain;
+            f.via = Some("kernel".into());
+            f.reasoning = "systemd reports the unit failed with result 'oom-kill': the kernel OOM killer killed a process in its cgroup.".into();
+            f.missing.push("the kernel's OOM record (the ring buffer or kern.log no longer holds it)".into());
+        }
+        (_, Some("dumped"), Some(s)) | (Some("core-dump"), _, Some(s)) if is_crash_signal(s) => {
+            f.cause = Cause::Crash;
+            f.signal = Some(signal_of(s));
+            f.confidence = Confidence::Certain;
+            f.reasoning = format!("systemd reports the main process dumped core on {}.", signal_of(s).name);
+            core_details(f, g, cx);
+        }
+        (_, Some("exited"), _) => {
+            f.cause = Cause::Exit;
+            f.confidence = Confidence::Certain;
+            f.reasoning = "systemd reports the main process exited by itself (code=exited).".into();
+            if let Some(st) = recs.iter().find_map(|e| e.field_str("status")) {
+                f.details.insert("status".into(), serde_json::json!(st));
+            }
+        }
+        (_, _, Some(s)) if matches!(s, 24 | 25) => {
+            f.cause = Cause::ResourceLimit;
+            f.signal = Some(signal_of(s));
+            f.confidence = Confidence::Certain;
+            f.reasoning = format!("systemd reports the main process was killed by {}, which the kernel sends when a resource limit is exceeded.", signal_of(s).name);
+        }
+        (_, _, sig) => {
+            f.cause = Cause::Unknown;
+            f.signal = sig.map(signal_of);
+            f.confidence = Confidence::Possible;
+            f.reasoning = format!(
+                "systemd saw the main process die{}, but no record in the bundle names who sent the signal.",
+                sig.map(|s| format!(" of {}", signal_of(s).name)).unwrap_or_default()
+            );
+            f.missing.push("a record naming the sender (audit kill rule or a signal recorder)".into());
+        }
+    }
+}
+
+/// Who could have done it: sessions open then, cron jobs due that minute, kill commands in histories near it.
+fn unknown_candidates(f: &mut Finding, cx: &Context, t: Option<Utc>) {
+    let Some(t) = t else { return };
+    for s in cx.sessions.iter().filter(|s| s.covers(t)) {
+        f.candidates.push(candidate(
+            format!(
+                "{} was logged in{}{}",
+                s.user,
+                s.tty.as_deref().map(|x| format!(" on {x}")).unwrap_or_default(),
+                s.host.as_deref().map(|h| format!(" from {h}")).unwrap_or_default()
+            ),
+            cx.events.get(s.event),
+        ));
+    }
+    for e in cx.events.iter().filter(|e| e.kind == EventKind::CronJob) {
+        if super::cron_due(e, t, cx.utc_offset) {
+            f.candidates.push(candidate(
+                format!(
+                    "cron job of {} due at that minute: {}",
+                    e.field_str("run_as").or(e.user.as_deref()).unwrap_or("?"),
+                    e.field_str("command").unwrap_or("?")
+                ),
+                Some(e),
+            ));
+        }
+    }
+    for e in cx.events.iter().filter(|e| e.kind == EventKind::KillCommand) {
+        let near = match &e.timestamp {
+            coroner_schemas::Timestamp::Bounded { after, before } => {
+                after.is_none_or(|a| a.unix_micros() <= t.unix_micros() + 600_000_000) && before.is_none_or(|b| b.unix_micros() >= t.unix_micros() - 600_000_000)
+            }
+            other => close_us(other.sort_key(), Some(t), 1_800_000_000),
+        };
+        let names = f.victim.comm.as_deref().unwrap_or("\u{0}");
+        let targets_victim = e.fields.get("target_names").and_then(|v| v.as_array()).is_some_and(|a| {
+            a.iter().filter_map(|x| x.as_str()).any(|n| names.starts_with(n) || n.starts_with(names) || n.contains(names))
+        }) || e.fields.get("target_pids").and_then(|v| v.as_array()).is_some_and(|a| a.iter().any(|p| p.as_i64() == f.victim.pid));
+        if near || targets_victim {
+            f.candidates.push(candidate(
+                format!(
+                    "{} ran `{}`{}",
+                    e.user.as_deref().unwrap_or("a user"),
+                    e.field_str("command").unwrap_or("?"),
+                    if targets_victim { " (names this process)" } else { " near that time" }
+                ),
+                Some(e),
+            ));
+        }
+    }
+    f.candidates.truncate(25);
+}

@@ -1,0 +1,320 @@
+//! From events to deaths: every record that evidences a process death becomes an observation; observations
+//! of the same victim (same pid, close in time) merge into one death, whose cause is decided by the most
+//! direct record among them.
+
+use coroner_schemas::finding::{Candidate, Cause, Confidence, EvidenceRef, Killer, Signal, Victim};
+use coroner_schemas::{Event, EventKind, Source, Timestamp, Utc};
+
+use crate::sources::signals;
+
+/// How an event evidences a death.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ObsKind {
+    /// Kernel OOM killer line for the pid.
+    Oom,
+    /// Kernel segfault/trap line for the pid.
+    KernelCrash,
+    /// Audit kill-family syscall with this target.
+    AuditKill,
+    /// Audit ANOM_ABEND for the pid.
+    Abend,
+    /// A core file's notes, or systemd-coredump.
+    Core,
+    /// A supervisor says it killed the pid (systemd `Killing process N`).
+    SupervisorKill,
+    /// A human's history line `kill PID`.
+    HistoryKill,
+    /// systemd says the unit's main process died (code=killed/dumped/exited), or its result.
+    UnitDeath,
+    /// systemd watchdog timeout for a unit.
+    Watchdog,
+}
+
+#[derive(Clone, Debug)]
+pub struct Obs {
+    pub kind: ObsKind,
+    /// Index of the event in the timeline.
+    pub event: usize,
+    pub pid: Option<i64>,
+    pub unit: Option<String>,
+    pub t: Option<Utc>,
+    pub signal: Option<i64>,
+}
+
+/// Signals whose default action does not end a process, and 0 (an existence probe).
+pub fn is_fatal_by_default(sig: i64) -> bool {
+    !matches!(sig, 0 | 17 | 18 | 19 | 20 | 21 | 22 | 23 | 28)
+}
+
+pub fn is_crash_signal(sig: i64) -> bool {
+    matches!(sig, 4 | 5 | 6 | 7 | 8 | 11 | 31)
+}
+
+pub fn signal_of(sig: i64) -> Signal {
+    Signal { number: sig as i32, name: signals::name(sig).unwrap_or_else(|| format!("signal {sig}")) }
+}
+
+fn fields_i64(e: &Event, key: &str) -> Option<i64> {
+    match e.fields.get(key)? {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A signal number from `signal` (number or name) or `signal_name`, or from a systemd `status=9/KILL`.
+pub fn event_signal(e: &Event) -> Option<i64> {
+    if let Some(n) = fields_i64(e, "signal") {
+        return Some(n);
+    }
+    if let Some(s) = e.field_str("signal").or_else(|| e.field_str("signal_name")) {
+        if let Some(n) = signals::number(s) {
+            return Some(n);
+        }
+    }
+    let status = e.field_str("status")?;
+    let (num, name) = status.split_once('/').unwrap_or((status, ""));
+    num.trim().parse().ok().or_else(|| signals::number(name))
+}
+
+/// Every observation in the timeline, in timeline order.
+pub fn observations(events: &[Event]) -> Vec<Obs> {
+    let mut out = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        let t = e.timestamp.sort_key();
+        let unit = e.field_str("unit").map(str::to_owned);
+        let mut push = |kind, pid: Option<i64>, signal: Option<i64>| {
+            out.push(Obs { kind, event: i, pid, unit: unit.clone(), t, signal });
+        };
+        match e.kind {
+            EventKind::OomKill => push(ObsKind::Oom, e.pid, Some(9)),
+            EventKind::Segfault | EventKind::Trap => push(ObsKind::KernelCrash, e.pid, event_signal(e).or(Some(11))),
+            EventKind::SignalSent => {
+                if e.fields.get("success").and_then(|v| v.as_bool().or_else(|| v.as_str().map(|s| s == "yes"))) == Some(false) {
+                    continue;
+                }
+                let Some(sig) = event_signal(e) else { continue };
+                if !is_fatal_by_default(sig) {
+                    continue;
+                }
+                let mut targets: Vec<i64> = match e.fields.get("targets") {
+                    Some(serde_json::Value::Array(a)) => a
+                        .iter()
+                        .filter_map(|v| v.as_i64().or_else(|| v.get("pid").and_then(|p| p.as_i64())))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                if targets.is_empty() {
+                    targets.extend(fields_i64(e, "target_pid"));
+                }
+                for p in targets {
+                    if p > 0 {
+                        push(ObsKind::AuditKill, Some(p), Some(sig));
+                    }
+                }
+            }
+            EventKind::ProcessCrash if e.source == Source::Audit => push(ObsKind::Abend, e.pid, event_signal(e)),
+            EventKind::CoreDumped => push(ObsKind::Core, e.pid, event_signal(e)),
+            EventKind::ServiceKilled if e.pid.is_some() => push(ObsKind::SupervisorKill, e.pid, event_signal(e)),
+            EventKind::KillCommand => {
+                let sig = event_signal(e).unwrap_or(15);
+                if !is_fatal_by_default(sig) {
+                    continue;
+                }
+                if let Some(serde_json::Value::Array(a)) = e.fields.get("target_pids") {
+                    for p in a.iter().filter_map(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))) {
+                        if p > 1 {
+                            push(ObsKind::HistoryKill, Some(p), Some(sig));
+                        }
+                    }
+                }
+            }
+            EventKind::ProcessExit | EventKind::ServiceFailed | EventKind::ServiceKilled
+                if unit.is_some() && (e.field_str("code").is_some() || e.field_str("result").is_some()) =>
+            {
+                // systemd's own lines are about the unit; a pid is the victim's only when it is not systemd's.
+                let pid = e.pid.filter(|&p| p > 1 && e.comm.as_deref() != Some("systemd"));
+                push(ObsKind::UnitDeath, pid, event_signal(e))
+            }
+            EventKind::WatchdogTimeout => push(ObsKind::Watchdog, None, Some(6)),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Observations of one death.
+#[derive(Clone, Debug, Default)]
+pub struct Group {
+    pub obs: Vec<Obs>,
+}
+
+impl Group {
+    pub fn pid(&self) -> Option<i64> {
+        self.obs.iter().find_map(|o| o.pid)
+    }
+    pub fn unit(&self) -> Option<&str> {
+        self.obs.iter().find_map(|o| o.unit.as_deref())
+    }
+    pub fn time(&self) -> Option<Utc> {
+        // The most direct record's time.
+        let mut o: Vec<&Obs> = self.obs.iter().filter(|o| o.t.is_some()).collect();
+        o.sort_by_key(|o| o.kind);
+        o.first().and_then(|o| o.t)
+    }
+    pub fn first(&self, k: ObsKind) -> Option<&Obs> {
+        self.obs.iter().find(|o| o.kind == k)
+    }
+}
+
+/// Window within which records of the same pid are taken to be the same death (boot-time conversions and
+/// history timestamps are not exact; pids are not reused that fast on a normal host).
+const SAME_DEATH_US: i64 = 120_000_000;
+/// A history kill is a human typing: allow more slack between the line's time and the death.
+const HISTORY_SLACK_US: i64 = 600_000_000;
+
+fn close(a: Option<Utc>, b: Option<Utc>, window: i64) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => (x.unix_micros() - y.unix_micros()).abs() <= window,
+        _ => true,
+    }
+}
+
+/// Merges observations into deaths: by pid and time first, then unit-only observations onto a pid group of
+/// the same unit, then the rest alone. History kills only join a death evidenced otherwise, or stand alone.
+pub fn group(obs: Vec<Obs>, events: &[Event]) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    let (with_pid, without): (Vec<Obs>, Vec<Obs>) = obs.into_iter().partition(|o| o.pid.is_some());
+    let (history, direct): (Vec<Obs>, Vec<Obs>) = with_pid.into_iter().partition(|o| o.kind == ObsKind::HistoryKill);
+    for o in direct {
+        let found = groups.iter_mut().find(|g| {
+            g.pid() == o.pid && g.obs.iter().any(|p| close(p.t, o.t, SAME_DEATH_US)) && !conflicting(g, &o)
+        });
+        match found {
+            Some(g) => g.obs.push(o),
+            None => groups.push(Group { obs: vec![o] }),
+        }
+    }
+    for o in history {
+        let found = groups.iter_mut().find(|g| g.pid() == o.pid && g.obs.iter().any(|p| close(p.t, o.t, HISTORY_SLACK_US)));
+        match found {
+            Some(g) => g.obs.push(o),
+            None => groups.push(Group { obs: vec![o] }),
+        }
+    }
+    for o in without {
+        let unit = o.unit.clone();
+        let found = groups.iter_mut().find(|g| {
+            let g_unit = g.unit().map(str::to_owned).or_else(|| group_cgroup(g, events));
+            matches!((&unit, g_unit), (Some(u), Some(gu)) if gu.contains(u.as_str()))
+                && g.obs.iter().any(|p| close(p.t, o.t, SAME_DEATH_US))
+        });
+        match found {
+            Some(g) => g.obs.push(o),
+            None => {
+                // Several systemd lines of one unit death (exited, failed, watchdog) are one death.
+                let same_unit = groups.iter_mut().find(|g| {
+                    g.pid().is_none() && g.unit() == unit.as_deref() && g.obs.iter().any(|p| close(p.t, o.t, SAME_DEATH_US))
+                });
+                match same_unit {
+                    Some(g) => g.obs.push(o),
+                    None => groups.push(Group { obs: vec![o] }),
+                }
+            }
+        }
+    }
+    groups
+}
+
+/// Two kill records for one pid with different senders are separate attempts only when both are kills
+/// (the first may have been caught): keep them apart so each sender is named.
+fn conflicting(g: &Group, o: &Obs) -> bool {
+    o.kind == ObsKind::AuditKill && g.obs.iter().any(|p| p.kind == ObsKind::AuditKill)
+}
+
+fn group_cgroup(g: &Group, events: &[Event]) -> Option<String> {
+    g.obs.iter().find_map(|o| {
+        let e = &events[o.event];
+        e.field_str("task_memcg").or_else(|| e.field_str("cgroup")).map(str::to_owned)
+    })
+}
+
+pub fn evidence(e: &Event, role: &str) -> EvidenceRef {
+    EvidenceRef { origin: e.origin.clone(), role: role.to_owned(), raw: e.raw.clone() }
+}
+
+pub fn victim_from(g: &Group, events: &[Event]) -> Victim {
+    let mut v = Victim { pid: g.pid(), comm: None, cmdline: None, uid: None, user: None, unit: g.unit().map(str::to_owned), cgroup: None };
+    let mut order: Vec<&Obs> = g.obs.iter().collect();
+    order.sort_by_key(|o| o.kind);
+    for o in order {
+        let e = &events[o.event];
+        match o.kind {
+            ObsKind::AuditKill => {
+                v.comm = v.comm.take().or_else(|| e.field_str("target_comm").map(str::to_owned));
+                v.uid = v.uid.or_else(|| fields_i64(e, "target_uid").and_then(|u| u32::try_from(u).ok()));
+            }
+            ObsKind::HistoryKill | ObsKind::UnitDeath | ObsKind::Watchdog => {}
+            _ => {
+                v.comm = v.comm.take().or_else(|| e.comm.clone()).or_else(|| e.field_str("fname").map(str::to_owned));
+                v.uid = v.uid.or(e.uid);
+                v.user = v.user.take().or_else(|| e.user.clone());
+                v.cmdline = v.cmdline.take().or_else(|| e.field_str("psargs").map(str::to_owned));
+            }
+        }
+        v.cgroup = v.cgroup.take().or_else(|| e.field_str("task_memcg").map(str::to_owned));
+    }
+    v
+}
+
+pub fn killer_from_audit(e: &Event) -> Killer {
+    Killer {
+        pid: e.pid,
+        comm: e.comm.clone(),
+        exe: e.field_str("exe").map(str::to_owned),
+        uid: e.uid,
+        user: e.user.clone(),
+        auid: fields_i64(e, "auid").and_then(|a| u32::try_from(a).ok()).filter(|&a| a != u32::MAX),
+        auser: e.field_str("auser").map(str::to_owned),
+        session: fields_i64(e, "ses").filter(|&s| s != i64::from(u32::MAX) && s >= 0),
+        tty: e.field_str("tty").filter(|t| *t != "(none)").map(str::to_owned),
+        login_from: None,
+        parent_chain: Vec::new(),
+        command: e.field_str("proctitle").map(str::to_owned),
+    }
+}
+
+pub fn candidate(description: String, e: Option<&Event>) -> Candidate {
+    Candidate { description, evidence: e.map(|e| vec![evidence(e, "candidate")]).unwrap_or_default() }
+}
+
+pub fn confidence_word(c: Confidence) -> &'static str {
+    match c {
+        Confidence::Certain => "certain",
+        Confidence::Likely => "likely",
+        Confidence::Possible => "possible",
+    }
+}
+
+pub fn cause_word(c: Cause) -> &'static str {
+    match c {
+        Cause::OomKill => "oom_kill",
+        Cause::Signal => "signal",
+        Cause::Crash => "crash",
+        Cause::ResourceLimit => "resource_limit",
+        Cause::Reboot => "reboot",
+        Cause::Exit => "exit",
+        Cause::Unknown => "unknown",
+    }
+}
+
+pub fn time_of(g: &Group, events: &[Event]) -> Timestamp {
+    let mut order: Vec<&Obs> = g.obs.iter().collect();
+    order.sort_by_key(|o| o.kind);
+    order
+        .iter()
+        .map(|o| &events[o.event].timestamp)
+        .find(|t| t.sort_key().is_some())
+        .cloned()
+        .unwrap_or(Timestamp::Unknown)
+}

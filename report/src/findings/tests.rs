@@ -1,0 +1,325 @@
+//! Findings from hand-built timelines shaped as the parsers emit them (field conventions in
+//! schemas/src/event.rs). Each test states the death it stages and checks cause, killer and confidence.
+
+use coroner_schemas::finding::{Cause, Confidence};
+use coroner_schemas::manifest::{CollectOptions, CollectorInfo, CorePolicy, HostFacts, Manifest};
+use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
+use serde_json::json;
+
+use super::{analyze, why, WhyQuery};
+
+const T0: i64 = 1_764_270_000; // 2025-11-27T19:00:00Z
+
+fn at(s: i64) -> Utc {
+    Utc::from_unix(T0 + s, 0).expect("time")
+}
+
+fn manifest() -> Manifest {
+    let opts = CollectOptions {
+        root: None,
+        cores: CorePolicy::Full,
+        core_cap_bytes: 1,
+        max_file_bytes: 1,
+        max_total_bytes: 1,
+        journal_window_seconds: 1,
+        command_timeout_ms: 1,
+        includes: vec![],
+        excludes: vec![],
+        gentle: true,
+    };
+    Manifest {
+        schema_version: 1,
+        bundle_name: "b.tar.gz".into(),
+        host: HostFacts {
+            hostname: "web1".into(),
+            machine_id: None,
+            boot_id: None,
+            kernel_release: None,
+            kernel_version: None,
+            arch: None,
+            boot_time: None,
+            uptime_seconds: None,
+            timezone: None,
+            utc_offset_seconds: Some(0),
+            os_pretty_name: None,
+            systemd: Some(false),
+        },
+        collector: CollectorInfo {
+            name: "coroner-collect".into(),
+            version: "0".into(),
+            started: at(1000),
+            finished: at(1001),
+            argv: vec![],
+            options: opts,
+            uid: 0,
+            euid: 0,
+            live: true,
+            signer_fingerprint: "SHA256:x".into(),
+            ephemeral_key: true,
+        },
+        clock: None,
+        entries: vec![],
+        problems: vec![],
+    }
+}
+
+struct Ev(Event);
+
+fn ev(src: Source, kind: EventKind, t: i64, entry: &str, line: u64) -> Ev {
+    Ev(Event {
+        timestamp: Timestamp::Exact { utc: at(t) },
+        source: src,
+        kind,
+        pid: None,
+        ppid: None,
+        uid: None,
+        user: None,
+        comm: None,
+        message: format!("{kind:?}"),
+        raw: Text::from_str(&format!("raw {entry}:{line}")),
+        origin: Origin { entry: entry.into(), line: Some(line), offset: None },
+        fields: Default::default(),
+    })
+}
+
+impl Ev {
+    fn pid(mut self, p: i64) -> Self {
+        self.0.pid = Some(p);
+        self
+    }
+    fn ppid(mut self, p: i64) -> Self {
+        self.0.ppid = Some(p);
+        self
+    }
+    fn uid(mut self, u: u32, name: &str) -> Self {
+        self.0.uid = Some(u);
+        self.0.user = Some(name.into());
+        self
+    }
+    fn comm(mut self, c: &str) -> Self {
+        self.0.comm = Some(c.into());
+        self
+    }
+    fn f(mut self, k: &str, v: serde_json::Value) -> Self {
+        self.0.fields.insert(k.into(), v);
+        self
+    }
+    fn ts(mut self, t: Timestamp) -> Self {
+        self.0.timestamp = t;
+        self
+    }
+}
+
+fn run(evs: Vec<Ev>) -> coroner_schemas::FindingsDoc {
+    let mut events: Vec<Event> = evs.into_iter().map(|e| e.0).collect();
+    events.sort_by(|a, b| a.cmp_timeline(b));
+    analyze(&manifest(), &events, true)
+}
+
+const AUDIT: &str = "fs/var/log/audit/audit.log";
+const KMSG: &str = "live/kernel/kmsg.txt";
+
+fn audit_kill(t: i64, line: u64, sender: i64, ppid: i64, comm: &str, exe: &str, target: i64, sig: i64) -> Ev {
+    ev(Source::Audit, EventKind::SignalSent, t, AUDIT, line)
+        .pid(sender)
+        .ppid(ppid)
+        .comm(comm)
+        .uid(0, "root")
+        .f("exe", json!(exe))
+        .f("target_pid", json!(target))
+        .f("target_comm", json!("victim"))
+        .f("target_uid", json!(65534))
+        .f("signal", json!(sig))
+        .f("syscall", json!("kill"))
+        .f("auid", json!(1000))
+        .f("auser", json!("alice"))
+        .f("ses", json!(3))
+        .f("success", json!(true))
+}
+
+#[test]
+fn memcg_oom_kill_is_certain_with_cgroup_and_top_consumers() {
+    let doc = run(vec![
+        ev(Source::Kmsg, EventKind::OomTaskDump, 10, KMSG, 2).pid(4242).comm("hog").f("rss_pages", json!(20000)).f("name", json!("hog")),
+        ev(Source::Kmsg, EventKind::OomTaskDump, 10, KMSG, 3).pid(4000).comm("sh").f("rss_pages", json!(100)).f("name", json!("sh")),
+        ev(Source::Kmsg, EventKind::OomKill, 10, KMSG, 4)
+            .pid(4242)
+            .comm("hog")
+            .uid(0, "root")
+            .f("global", json!(false))
+            .f("oom_memcg", json!("/coroner-t"))
+            .f("task_memcg", json!("/coroner-t"))
+            .f("anon_rss_kb", json!(80000))
+            .f("oom_score_adj", json!(0)),
+    ]);
+    assert_eq!(doc.findings.len(), 1, "{doc:#?}");
+    let f = &doc.findings[0];
+    assert_eq!((f.cause, f.confidence), (Cause::OomKill, Confidence::Certain));
+    assert_eq!(f.victim.pid, Some(4242));
+    assert_eq!(f.victim.cgroup.as_deref(), Some("/coroner-t"));
+    assert_eq!(f.signal.as_ref().map(|s| s.number), Some(9));
+    assert_eq!(f.details["top_consumers"][0]["pid"], json!(4242));
+    assert!(f.reasoning.contains("/coroner-t"), "{}", f.reasoning);
+}
+
+#[test]
+fn audited_kill_names_sender_chain_and_cron_via() {
+    let doc = run(vec![
+        ev(Source::Audit, EventKind::Exec, 5, AUDIT, 1).pid(300).ppid(1).comm("cron").f("argv", json!(["/usr/sbin/cron"])),
+        ev(Source::Audit, EventKind::Exec, 20, AUDIT, 2).pid(310).ppid(300).comm("sh").f("argv", json!(["/bin/sh", "-c", "pkill -KILL victim"])),
+        ev(Source::Audit, EventKind::Exec, 20, AUDIT, 3).pid(311).ppid(310).comm("pkill").f("argv", json!(["pkill", "-KILL", "victim"])),
+        audit_kill(21, 4, 311, 310, "pkill", "/usr/bin/pgrep", 4242, 9),
+    ]);
+    let f = doc.findings.iter().find(|f| f.victim.pid == Some(4242)).expect("finding for 4242");
+    assert_eq!((f.cause, f.confidence), (Cause::Signal, Confidence::Certain));
+    let k = f.killer.as_ref().expect("killer");
+    assert_eq!(k.pid, Some(311));
+    assert_eq!(k.parent_chain, vec!["sh".to_string(), "cron".to_string(), "pid 1".to_string()]);
+    assert_eq!(k.command.as_deref(), Some("pkill -KILL victim"));
+    assert_eq!(k.auser.as_deref(), Some("alice"));
+    assert_eq!(f.via.as_deref(), Some("cron"));
+    assert_eq!(f.signal.as_ref().map(|s| s.name.as_str()), Some("SIGKILL"));
+}
+
+#[test]
+fn masquerading_sender_is_named_by_its_executable() {
+    let doc = run(vec![audit_kill(21, 4, 500, 1, "kworker/0:1", "/usr/bin/python3.11", 4242, 15)]);
+    let f = &doc.findings[0];
+    let k = f.killer.as_ref().expect("killer");
+    assert_eq!(k.exe.as_deref(), Some("/usr/bin/python3.11"));
+    assert!(f.reasoning.contains("renamed itself"), "{}", f.reasoning);
+    assert_eq!(f.signal.as_ref().map(|s| s.number), Some(15));
+}
+
+#[test]
+fn segfault_abend_and_core_of_one_pid_are_one_crash_finding() {
+    let doc = run(vec![
+        ev(Source::Kmsg, EventKind::Segfault, 30, KMSG, 9).pid(777).comm("victim-segv").f("signal", json!(11)).f("addr", json!("0")),
+        ev(Source::Audit, EventKind::ProcessCrash, 30, AUDIT, 10).pid(777).comm("victim-segv").f("signal", json!(11)),
+        ev(Source::Core, EventKind::CoreDumped, 31, "fs/tmp/core", 1).pid(777).comm("victim-segv").f("signal", json!(11)).f("core_entry", json!("fs/tmp/core")),
+    ]);
+    assert_eq!(doc.findings.len(), 1, "{doc:#?}");
+    let f = &doc.findings[0];
+    assert_eq!((f.cause, f.confidence), (Cause::Crash, Confidence::Certain));
+    assert_eq!(f.evidence.len(), 3);
+    assert_eq!(f.details.get("core_entry"), Some(&json!("fs/tmp/core")));
+    assert!(f.missing.is_empty(), "{:?}", f.missing);
+}
+
+#[test]
+fn crash_without_core_says_why() {
+    let doc = run(vec![
+        ev(Source::Settings, EventKind::Setting, 1000, "live/settings/sysctl.json", 1).f("name", json!("kernel.core_pattern")).f("value", json!("core")),
+        ev(Source::Proc, EventKind::ProcessAlive, 1000, "live/proc/processes.json", 1).pid(1).comm("init").f("rlimit_core_soft", json!(0)),
+        ev(Source::Kmsg, EventKind::Segfault, 30, KMSG, 9).pid(778).comm("victim-nocore").f("signal", json!(11)),
+    ]);
+    let f = doc.findings.iter().find(|f| f.victim.pid == Some(778)).expect("finding");
+    assert_eq!(f.cause, Cause::Crash);
+    assert!(f.missing.iter().any(|m| m.contains("ulimit -c") && m.contains("core_pattern")), "{:?}", f.missing);
+    assert!(doc.advisories.iter().any(|a| a.id == "core_dumps_disabled"));
+}
+
+#[test]
+fn systemd_kill_without_sender_is_unknown_with_candidates() {
+    let doc = run(vec![
+        ev(Source::Wtmp, EventKind::Login, 0, "fs/var/log/wtmp", 1).uid(1000, "bob").f("tty", json!("pts/1")).f("host", json!("203.0.113.9")),
+        ev(Source::Cron, EventKind::CronJob, 0, "fs/etc/crontab", 3)
+            .ts(Timestamp::Unknown)
+            .f("schedule", json!("* * * * *"))
+            .f("command", json!("/usr/local/bin/cleanup"))
+            .f("run_as", json!("root")),
+        ev(Source::Journal, EventKind::ProcessExit, 60, "cmd/journalctl.json", 7)
+            .pid(1)
+            .comm("systemd")
+            .f("unit", json!("api.service"))
+            .f("code", json!("killed"))
+            .f("status", json!("9/KILL")),
+    ]);
+    let f = doc.findings.iter().find(|f| f.victim.unit.as_deref() == Some("api.service")).expect("unit finding");
+    assert_eq!(f.cause, Cause::Unknown);
+    assert_eq!(f.confidence, Confidence::Possible);
+    assert!(f.killer.is_none());
+    assert_eq!(f.signal.as_ref().map(|s| s.number), Some(9));
+    assert!(f.candidates.iter().any(|c| c.description.contains("bob was logged in")), "{:?}", f.candidates);
+    assert!(f.candidates.iter().any(|c| c.description.contains("cleanup")), "{:?}", f.candidates);
+    assert!(f.missing.iter().any(|m| m.contains("auditctl")), "{:?}", f.missing);
+}
+
+#[test]
+fn history_kill_during_session_is_likely_not_certain() {
+    let doc = run(vec![
+        ev(Source::Wtmp, EventKind::Login, 0, "fs/var/log/wtmp", 1).uid(1000, "carol").f("tty", json!("pts/2")).f("host", json!("198.51.100.4")),
+        ev(Source::History, EventKind::KillCommand, 50, "fs/home/carol/.bash_history", 4)
+            .uid(1000, "carol")
+            .f("command", json!("kill -9 4321"))
+            .f("tool", json!("kill"))
+            .f("signal", json!(9))
+            .f("target_pids", json!([4321])),
+    ]);
+    let f = &doc.findings[0];
+    assert_eq!((f.cause, f.confidence), (Cause::Signal, Confidence::Likely));
+    let k = f.killer.as_ref().expect("killer");
+    assert_eq!(k.user.as_deref(), Some("carol"));
+    assert_eq!(k.login_from.as_deref(), Some("198.51.100.4"));
+}
+
+#[test]
+fn history_kill_without_session_is_only_possible() {
+    let doc = run(vec![ev(Source::History, EventKind::KillCommand, 50, "fs/root/.bash_history", 4)
+        .uid(0, "root")
+        .f("command", json!("kill 4321"))
+        .f("target_pids", json!([4321]))]);
+    assert_eq!(doc.findings[0].confidence, Confidence::Possible);
+}
+
+#[test]
+fn caught_sigterm_on_a_survivor_is_not_a_death() {
+    let doc = run(vec![
+        ev(Source::Proc, EventKind::ProcessAlive, 1000, "live/proc/processes.json", 1)
+            .pid(4242)
+            .comm("daemon")
+            .f("start_time", json!(at(-100).rfc3339())),
+        audit_kill(21, 4, 311, 1, "kill", "/usr/bin/kill", 4242, 15),
+    ]);
+    assert!(doc.findings.is_empty(), "{doc:#?}");
+}
+
+#[test]
+fn probes_and_failed_kills_are_not_deaths() {
+    let doc = run(vec![
+        audit_kill(21, 4, 311, 1, "kill", "/usr/bin/kill", 4242, 0),
+        audit_kill(22, 5, 311, 1, "kill", "/usr/bin/kill", 4243, 9).f("success", json!(false)),
+        audit_kill(23, 6, 311, 1, "kill", "/usr/bin/kill", 4244, 18),
+    ]);
+    assert!(doc.findings.is_empty(), "{doc:#?}");
+}
+
+#[test]
+fn group_kill_with_targets_gives_one_finding_per_target() {
+    let doc = run(vec![audit_kill(21, 4, 311, 1, "bash", "/usr/bin/bash", -900, 15).f("targets", json!([901, 902]))]);
+    let pids: Vec<_> = doc.findings.iter().map(|f| f.victim.pid).collect();
+    assert_eq!(pids, vec![Some(901), Some(902)]);
+}
+
+#[test]
+fn boot_without_shutdown_is_an_unclean_reboot() {
+    let doc = run(vec![
+        ev(Source::Wtmp, EventKind::Boot, 0, "fs/var/log/wtmp", 1),
+        ev(Source::Wtmp, EventKind::Login, 10, "fs/var/log/wtmp", 2).uid(0, "root"),
+        ev(Source::Wtmp, EventKind::Boot, 500, "fs/var/log/wtmp", 3),
+    ]);
+    let f = doc.findings.iter().find(|f| f.cause == Cause::Reboot).expect("reboot");
+    assert_eq!(f.via.as_deref(), Some("crash"));
+    assert!(matches!(f.time, Timestamp::Bounded { .. }));
+}
+
+#[test]
+fn why_prints_killer_and_escapes_control_characters() {
+    let doc = run(vec![audit_kill(21, 4, 311, 1, "evil\u{1b}[2J", "/tmp/evil", 4242, 9)]);
+    let text = why(&doc, &[], &WhyQuery { pid: Some(4242), ..Default::default() });
+    assert!(text.contains("cause:    signal, SIGKILL (9) [certain]"), "{text}");
+    assert!(text.contains("evil\\x1b[2J"), "{text}");
+    assert!(!text.contains('\u{1b}'));
+    let none = why(&doc, &[], &WhyQuery { pid: Some(1), ..Default::default() });
+    assert!(none.starts_with("No death matching pid 1"), "{none}");
+}

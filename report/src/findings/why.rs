@@ -1,0 +1,179 @@
+//! `coroner-report why`: the answer for one process, on the terminal.
+
+use std::fmt::Write as _;
+
+use coroner_schemas::finding::Finding;
+use coroner_schemas::{Event, FindingsDoc, Utc};
+
+use super::deaths::{cause_word, confidence_word};
+
+/// What `coroner-report why` asks about.
+#[derive(Clone, Debug, Default)]
+pub struct WhyQuery {
+    pub pid: Option<i64>,
+    pub comm: Option<String>,
+    pub unit: Option<String>,
+    /// Pick the death nearest this time when several match.
+    pub at: Option<Utc>,
+}
+
+fn matches(f: &Finding, q: &WhyQuery) -> bool {
+    q.pid.is_none_or(|p| f.victim.pid == Some(p))
+        && q.comm.as_deref().is_none_or(|c| f.victim.comm.as_deref().is_some_and(|v| v == c || (c.len() > 15 && c.starts_with(v)) || v.starts_with(c)))
+        && q.unit.as_deref().is_none_or(|u| {
+            f.victim.unit.as_deref().is_some_and(|v| v == u || v == format!("{u}.service"))
+                || f.victim.cgroup.as_deref().is_some_and(|c| c.contains(u))
+        })
+}
+
+/// Terminal text for the findings matching `q`, nearest `q.at` first; when none match, what the timeline
+/// holds for that pid or name.
+pub fn why(doc: &FindingsDoc, events: &[Event], q: &WhyQuery) -> String {
+    let mut hits: Vec<&Finding> = doc.findings.iter().filter(|f| matches(f, q)).collect();
+    if let Some(at) = q.at {
+        hits.sort_by_key(|f| f.time.sort_key().map(|t| (t.unix_micros() - at.unix_micros()).abs()).unwrap_or(i64::MAX));
+    }
+    let mut out = String::new();
+    if !doc.verified {
+        out.push_str("UNVERIFIED BUNDLE: the evidence below was not checked against its signature.\n\n");
+    }
+    if hits.is_empty() {
+        let _ = writeln!(out, "No death matching {} is evidenced in this bundle.", describe(q));
+        let related: Vec<&Event> = events
+            .iter()
+            .filter(|e| q.pid.is_some_and(|p| e.pid == Some(p)) || q.comm.as_deref().is_some_and(|c| e.comm.as_deref() == Some(c)))
+            .take(20)
+            .collect();
+        if related.is_empty() {
+            out.push_str("Nothing in the timeline mentions it either.\n");
+        } else {
+            out.push_str("The timeline mentions it here:\n");
+            for e in related {
+                let _ = writeln!(out, "  {}  {:?}  {}", time_text(e.timestamp.sort_key()), e.kind, clean(&e.message));
+            }
+        }
+        return out;
+    }
+    for f in hits {
+        write_finding(&mut out, f);
+    }
+    out
+}
+
+fn describe(q: &WhyQuery) -> String {
+    let mut parts = Vec::new();
+    if let Some(p) = q.pid {
+        parts.push(format!("pid {p}"));
+    }
+    if let Some(c) = &q.comm {
+        parts.push(format!("comm {}", clean(c)));
+    }
+    if let Some(u) = &q.unit {
+        parts.push(format!("unit {}", clean(u)));
+    }
+    if parts.is_empty() { "the query".into() } else { parts.join(", ") }
+}
+
+fn time_text(t: Option<Utc>) -> String {
+    t.map(|t| t.rfc3339()).unwrap_or_else(|| "(undated)".into())
+}
+
+/// Terminal-safe: control characters (escape sequences from hostile comm/cmdline) shown as \xNN.
+pub fn clean(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            let _ = write!(o, "\\x{:02x}", c as u32);
+        } else {
+            o.push(c);
+        }
+    }
+    o
+}
+
+fn write_finding(out: &mut String, f: &Finding) {
+    let v = &f.victim;
+    let _ = writeln!(
+        out,
+        "{}  {}{}{}",
+        f.id,
+        v.pid.map(|p| format!("pid {p} ")).unwrap_or_default(),
+        v.comm.as_deref().map(|c| format!("({})", clean(c))).unwrap_or_default(),
+        v.user.as_deref().map(|u| format!(" user {}", clean(u))).unwrap_or_default()
+    );
+    if let Some(c) = &v.cmdline {
+        let _ = writeln!(out, "    cmdline:  {}", clean(c));
+    }
+    if let Some(u) = v.unit.as_deref().or(v.cgroup.as_deref()) {
+        let _ = writeln!(out, "    unit:     {}", clean(u));
+    }
+    let _ = writeln!(out, "    died:     {} ({})", time_text(f.time.sort_key()), f.time.certainty());
+    let _ = writeln!(
+        out,
+        "    cause:    {}{} [{}]",
+        cause_word(f.cause),
+        f.signal.as_ref().map(|s| format!(", {} ({})", s.name, s.number)).unwrap_or_default(),
+        confidence_word(f.confidence)
+    );
+    if let Some(k) = &f.killer {
+        let _ = writeln!(
+            out,
+            "    killer:   {}{}{}{}",
+            k.pid.map(|p| format!("pid {p} ")).unwrap_or_default(),
+            k.comm.as_deref().map(|c| format!("({})", clean(c))).unwrap_or_default(),
+            k.exe.as_deref().map(|e| format!(" exe {}", clean(e))).unwrap_or_default(),
+            match (&k.user, k.uid) {
+                (Some(u), Some(id)) => format!(" uid {id} ({})", clean(u)),
+                (None, Some(id)) => format!(" uid {id}"),
+                (Some(u), None) => format!(" user {}", clean(u)),
+                _ => String::new(),
+            }
+        );
+        if k.auid.is_some() || k.auser.is_some() {
+            let _ = writeln!(
+                out,
+                "    login:    {}{}{}{}",
+                k.auser.as_deref().map(clean).unwrap_or_else(|| k.auid.map(|a| a.to_string()).unwrap_or_default()),
+                k.session.map(|s| format!(" session {s}")).unwrap_or_default(),
+                k.tty.as_deref().map(|t| format!(" on {}", clean(t))).unwrap_or_default(),
+                k.login_from.as_deref().map(|h| format!(" from {}", clean(h))).unwrap_or_default()
+            );
+        }
+        if !k.parent_chain.is_empty() {
+            let _ = writeln!(
+                out,
+                "    chain:    {} <- {}",
+                k.comm.as_deref().map(clean).unwrap_or_else(|| "?".into()),
+                k.parent_chain.iter().map(|c| clean(c)).collect::<Vec<_>>().join(" <- ")
+            );
+        }
+        if let Some(c) = &k.command {
+            let _ = writeln!(out, "    command:  {}", clean(c));
+        }
+    }
+    if let Some(via) = &f.via {
+        let _ = writeln!(out, "    via:      {}", clean(via));
+    }
+    let _ = writeln!(out, "    why:      {}", clean(&f.reasoning));
+    if !f.evidence.is_empty() {
+        out.push_str("    evidence:\n");
+        for e in &f.evidence {
+            let loc = match (e.origin.line, e.origin.offset) {
+                (Some(l), _) => format!("{}:{}", e.origin.entry, l),
+                (None, Some(o)) => format!("{}@{}", e.origin.entry, o),
+                _ => e.origin.entry.clone(),
+            };
+            let raw = e.raw.lossy();
+            let raw = raw.trim_end();
+            let short: String = raw.chars().take(300).collect();
+            let _ = writeln!(out, "      {} ({}): {}{}", clean(&loc), clean(&e.role), clean(&short), if raw.chars().count() > 300 { "…" } else { "" });
+        }
+    }
+    for m in &f.missing {
+        let _ = writeln!(out, "    missing:  {}", clean(m));
+    }
+    for c in &f.candidates {
+        let _ = writeln!(out, "    candidate: {}", clean(&c.description));
+    }
+    out.push('\n');
+}
