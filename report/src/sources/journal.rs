@@ -19,8 +19,11 @@ pub const COREDUMP_MESSAGE_ID: &str = "fc2e22bc6ee647b6b90729ab34a250b1";
 fn unit_prefix(msg: &str) -> Option<(&str, &str)> {
     let (unit, rest) = msg.split_once(": ")?;
     let suffix = unit.rsplit_once('.')?.1;
-    matches!(suffix, "service" | "scope" | "socket" | "mount" | "timer" | "slice" | "target" | "swap" | "path")
-        .then_some((unit, rest))
+    matches!(
+        suffix,
+        "service" | "scope" | "socket" | "mount" | "timer" | "slice" | "target" | "swap" | "path"
+    )
+    .then_some((unit, rest))
 }
 
 /// `9/KILL` → (9, "SIGKILL"); `1/FAILURE` → exit status 1.
@@ -29,7 +32,11 @@ fn status_fields(c: &mut Classified, code: &str, status: &str) {
     c.fields.insert("status".into(), json!(status));
     if code == "killed" || code == "dumped" {
         let name = status.split_once('/').map(|(_, n)| n).unwrap_or(status);
-        let num = status.split('/').next().and_then(|n| n.parse::<i64>().ok()).or_else(|| signal_number(name));
+        let num = status
+            .split('/')
+            .next()
+            .and_then(|n| n.parse::<i64>().ok())
+            .or_else(|| signal_number(name));
         if let Some(n) = num {
             c.fields.insert("signal".into(), json!(n));
             if let Some(sn) = signal_name(n) {
@@ -65,8 +72,16 @@ pub fn classify_systemd(msg: &str) -> Option<Classified> {
     let mut c;
     if let Some(tail) = rest.strip_prefix("Main process exited, ") {
         let code = tail.split(", ").find_map(|p| p.strip_prefix("code=")).unwrap_or("");
-        let status = tail.split(", ").find_map(|p| p.strip_prefix("status=")).unwrap_or("").trim_end_matches('.');
-        c = Classified::new(if code == "dumped" { EventKind::ProcessCrash } else { EventKind::ProcessExit });
+        let status = tail
+            .split(", ")
+            .find_map(|p| p.strip_prefix("status="))
+            .unwrap_or("")
+            .trim_end_matches('.');
+        c = Classified::new(if code == "dumped" {
+            EventKind::ProcessCrash
+        } else {
+            EventKind::ProcessExit
+        });
         status_fields(&mut c, code, status);
         c.summary = Some(format!("{unit}: main process exited ({code}, {status})"));
     } else if let Some(tail) = rest.strip_prefix("Failed with result '") {
@@ -76,7 +91,8 @@ pub fn classify_systemd(msg: &str) -> Option<Classified> {
         c.summary = Some(format!("{unit} failed: {result}"));
     } else if let Some(tail) = rest.strip_prefix("Watchdog timeout (limit ") {
         c = Classified::new(EventKind::WatchdogTimeout);
-        c.fields.insert("limit".into(), json!(tail.split(')').next().unwrap_or("")));
+        c.fields
+            .insert("limit".into(), json!(tail.split(')').next().unwrap_or("")));
         c.fields.insert("result".into(), json!("watchdog"));
     } else if let Some(tail) = rest.strip_prefix("Killing process ") {
         let (pid, after) = tail.split_once(" (")?;
@@ -145,7 +161,10 @@ fn str_field<'a>(o: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
 fn bytes_field(o: &Map<String, Value>, k: &str) -> Option<Vec<u8>> {
     match o.get(k)? {
         Value::String(s) => Some(s.as_bytes().to_vec()),
-        Value::Array(a) => a.iter().map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok())).collect(),
+        Value::Array(a) => a
+            .iter()
+            .map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok()))
+            .collect(),
         // A field repeated in one entry is exported as an array of strings: take the first.
         _ => None,
     }
@@ -173,11 +192,13 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         let obj = match serde_json::from_slice::<Value>(line) {
             Ok(Value::Object(o)) => o,
             Ok(_) => {
-                out.problems.push(ParseProblem::at_line(ctx, number, "journal line is not a JSON object"));
+                out.problems
+                    .push(ParseProblem::at_line(ctx, number, "journal line is not a JSON object"));
                 continue;
             }
             Err(e) => {
-                out.problems.push(ParseProblem::at_line(ctx, number, format!("bad journal JSON: {e}")));
+                out.problems
+                    .push(ParseProblem::at_line(ctx, number, format!("bad journal JSON: {e}")));
                 continue;
             }
         };
@@ -198,7 +219,11 @@ fn entry(
     let timestamp = match int_field(o, "__REALTIME_TIMESTAMP").and_then(Utc::from_unix_micros) {
         Some(utc) => Timestamp::Exact { utc },
         None => {
-            out.problems.push(ParseProblem::at_line(ctx, number, "journal entry without __REALTIME_TIMESTAMP"));
+            out.problems.push(ParseProblem::at_line(
+                ctx,
+                number,
+                "journal entry without __REALTIME_TIMESTAMP",
+            ));
             Timestamp::Unknown
         }
     };
@@ -245,7 +270,11 @@ fn entry(
         comm: str_field(o, "_COMM").map(str::to_owned),
         message: cap_message(&message),
         raw: Text::from_bytes(line),
-        origin: Origin { entry: ctx.entry.path.clone(), line: Some(number), offset: Some(offset) },
+        origin: Origin {
+            entry: ctx.entry.path.clone(),
+            line: Some(number),
+            offset: Some(offset),
+        },
         fields,
     };
     if let Some(p) = pid {
@@ -269,7 +298,9 @@ fn entry(
         return;
     }
 
-    let ident = str_field(o, "SYSLOG_IDENTIFIER").or_else(|| str_field(o, "_COMM")).unwrap_or("");
+    let ident = str_field(o, "SYSLOG_IDENTIFIER")
+        .or_else(|| str_field(o, "_COMM"))
+        .unwrap_or("");
     let classified = if ident == "systemd" || ident == "systemd-coredump" || pid == Some(1) {
         classify_systemd(&message)
     } else {
@@ -313,7 +344,11 @@ fn coredump_entry(o: &Map<String, Value>, ev: &mut Event, ctx: &SourceCtx) {
             ev.fields.insert("signal_name".into(), json!(n));
         }
     }
-    for (k, name) in [("COREDUMP_EXE", "exe"), ("COREDUMP_UNIT", "unit"), ("COREDUMP_FILENAME", "core_file")] {
+    for (k, name) in [
+        ("COREDUMP_EXE", "exe"),
+        ("COREDUMP_UNIT", "unit"),
+        ("COREDUMP_FILENAME", "core_file"),
+    ] {
         if let Some(v) = str_field(o, k) {
             ev.fields.insert(name.into(), json!(v));
         }
@@ -327,7 +362,12 @@ fn coredump_entry(o: &Map<String, Value>, ev: &mut Event, ctx: &SourceCtx) {
         }
     }
     let who = ev.comm.clone().unwrap_or_default();
-    let sig = ev.fields.get("signal_name").and_then(Value::as_str).unwrap_or("?").to_owned();
+    let sig = ev
+        .fields
+        .get("signal_name")
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_owned();
     ev.message = match ev.pid {
         Some(p) => format!("core dumped: {who} (pid {p}) on {sig}"),
         None => format!("core dumped: {who} on {sig}"),

@@ -34,7 +34,15 @@ pub struct Classified {
 
 impl Classified {
     pub fn new(kind: EventKind) -> Classified {
-        Classified { kind, pid: None, uid: None, user: None, comm: None, summary: None, fields: BTreeMap::new() }
+        Classified {
+            kind,
+            pid: None,
+            uid: None,
+            user: None,
+            comm: None,
+            summary: None,
+            fields: BTreeMap::new(),
+        }
     }
     fn field(mut self, key: &str, v: Value) -> Classified {
         self.fields.insert(key.to_owned(), v);
@@ -441,7 +449,11 @@ fn cpu_line(msg: &str) -> Option<(Option<u32>, i64, String)> {
     let pid = token_after(rest, "PID: ")?.parse().ok()?;
     let comm_at = rest.find(" Comm: ")? + 7;
     let comm = &rest[comm_at..];
-    let end = [" Not tainted", " Tainted: "].iter().filter_map(|m| comm.find(m)).min().unwrap_or(comm.len());
+    let end = [" Not tainted", " Tainted: "]
+        .iter()
+        .filter_map(|m| comm.find(m))
+        .min()
+        .unwrap_or(comm.len());
     Some((uid, pid, comm[..end].to_owned()))
 }
 
@@ -484,12 +496,16 @@ fn task_dump_row(msg: &str, cols: &[String]) -> Option<Classified> {
 /// `crash: fatal-demo: potentially unexpected fatal signal 11.` (print-fatal-signals; 6.x prints
 /// `exe: comm:`, older kernels `comm/pid:`).
 fn fatal_signal(msg: &str) -> Option<Classified> {
-    let at = msg.rfind(": potentially unexpected fatal signal ")?;
-    let sig: i64 = msg[at + 37..].trim_end_matches('.').parse().ok()?;
+    const KEY: &str = ": potentially unexpected fatal signal ";
+    let at = msg.rfind(KEY)?;
+    let sig: i64 = msg[at + KEY.len()..].trim_end_matches('.').parse().ok()?;
     let who = &msg[..at];
     let mut c = signal_fields(Classified::new(EventKind::ProcessCrash), sig);
     c = c.field("reason", json!("potentially unexpected fatal signal"));
-    if let Some((comm, pid)) = who.rsplit_once('/').and_then(|(c, p)| p.parse::<i64>().ok().map(|p| (c, p))) {
+    if let Some((comm, pid)) = who
+        .rsplit_once('/')
+        .and_then(|(c, p)| p.parse::<i64>().ok().map(|p| (c, p)))
+    {
         c.comm = Some(comm.to_owned());
         c.pid = Some(pid);
     } else if let Some((exe, comm)) = who.split_once(": ") {
@@ -647,7 +663,14 @@ impl KernelTracker {
                         if let Some(detail) = events.get_mut(idx) {
                             detail.kind = EventKind::Log;
                             detail.fields.insert("detail_of_oom_kill".into(), json!(offset));
-                            for key in ["constraint", "oom_memcg", "task_memcg", "nodemask", "cpuset", "mems_allowed"] {
+                            for key in [
+                                "constraint",
+                                "oom_memcg",
+                                "task_memcg",
+                                "nodemask",
+                                "cpuset",
+                                "mems_allowed",
+                            ] {
                                 if let Some(v) = detail.fields.get(key) {
                                     c.fields.entry(key.to_owned()).or_insert_with(|| v.clone());
                                 }
@@ -710,7 +733,10 @@ mod tests {
             let c = trap(line).expect(line);
             assert_eq!(c.fields["signal"], json!(sig), "{line}");
         }
-        assert_eq!(trap("traps: x] y[2] general protection fault ip:1 sp:2 error:0").and_then(|c| c.comm), Some("x] y".into()));
+        assert_eq!(
+            trap("traps: x] y[2] general protection fault ip:1 sp:2 error:0").and_then(|c| c.comm),
+            Some("x] y".into())
+        );
     }
 
     #[test]

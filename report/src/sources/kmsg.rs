@@ -42,7 +42,11 @@ fn lines(raw: &[u8]) -> impl Iterator<Item = Line<'_>> {
         }
         let rest = &raw[offset..];
         let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-        let line = Line { bytes: &rest[..len], number: number + 1, offset: offset as u64 };
+        let line = Line {
+            bytes: &rest[..len],
+            number: number + 1,
+            offset: offset as u64,
+        };
         number += 1;
         offset += len + 1;
         Some(line)
@@ -51,11 +55,18 @@ fn lines(raw: &[u8]) -> impl Iterator<Item = Line<'_>> {
 
 /// Kernel time since boot → timestamp, as the module doc says.
 pub fn boot_timestamp(ctx: &SourceCtx, since_boot_us: u64) -> Timestamp {
-    if let Some(utc) = ctx.manifest.clock.as_ref().and_then(|c| c.boot_us_to_utc(since_boot_us)) {
+    if let Some(utc) = ctx
+        .manifest
+        .clock
+        .as_ref()
+        .and_then(|c| c.boot_us_to_utc(since_boot_us))
+    {
         return Timestamp::FromBoot { utc, since_boot_us };
     }
     if let Some(boot) = ctx.manifest.host.boot_time {
-        let us = boot.unix_micros().saturating_add(i64::try_from(since_boot_us).unwrap_or(i64::MAX));
+        let us = boot
+            .unix_micros()
+            .saturating_add(i64::try_from(since_boot_us).unwrap_or(i64::MAX));
         if let Some(utc) = Utc::from_unix_micros(us) {
             return Timestamp::FromBoot { utc, since_boot_us };
         }
@@ -75,7 +86,11 @@ fn base_event(ctx: &SourceCtx, source: Source, ts: Timestamp, msg: &str, raw: &[
         comm: None,
         message: cap_message(msg),
         raw: Text::from_bytes(raw),
-        origin: Origin { entry: ctx.entry.path.clone(), line: Some(line), offset: Some(offset) },
+        origin: Origin {
+            entry: ctx.entry.path.clone(),
+            line: Some(line),
+            offset: Some(offset),
+        },
         fields: Default::default(),
     }
 }
@@ -104,7 +119,11 @@ fn parse_kmsg(raw: &[u8], ctx: &SourceCtx) -> Parsed {
                         rec.dict.push((k.to_owned(), v.to_owned()));
                     }
                 }
-                None => out.problems.push(ParseProblem::at_line(ctx, line.number, "continuation line with no record")),
+                None => out.problems.push(ParseProblem::at_line(
+                    ctx,
+                    line.number,
+                    "continuation line with no record",
+                )),
             }
             continue;
         }
@@ -115,7 +134,11 @@ fn parse_kmsg(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             continue;
         }
         let Some(semi) = line.bytes.iter().position(|&b| b == b';') else {
-            out.problems.push(ParseProblem::at_line(ctx, line.number, "kmsg record without ';' (truncated?)"));
+            out.problems.push(ParseProblem::at_line(
+                ctx,
+                line.number,
+                "kmsg record without ';' (truncated?)",
+            ));
             continue;
         };
         current = Some(Record {
@@ -141,14 +164,26 @@ fn emit_kmsg(rec: Record, raw: &[u8], ctx: &SourceCtx, tracker: &mut KernelTrack
     let ts = parts.next().and_then(|p| p.parse::<u64>().ok());
     let flags = parts.next().unwrap_or("");
     let (Some(pri), Some(seq), Some(since_boot_us)) = (pri, seq, ts) else {
-        out.problems.push(ParseProblem::at_line(ctx, rec.line, format!("bad kmsg record header {prefix:?}")));
+        out.problems.push(ParseProblem::at_line(
+            ctx,
+            rec.line,
+            format!("bad kmsg record header {prefix:?}"),
+        ));
         return;
     };
     let decoded = unescape_kmsg(&rec.message);
     let msg = String::from_utf8_lossy(&decoded);
     let record_raw = raw.get(rec.offset as usize..rec.end).unwrap_or(&[]);
     let timestamp = boot_timestamp(ctx, since_boot_us);
-    let mut ev = base_event(ctx, Source::Kmsg, timestamp.clone(), &msg, record_raw, rec.line, rec.offset);
+    let mut ev = base_event(
+        ctx,
+        Source::Kmsg,
+        timestamp.clone(),
+        &msg,
+        record_raw,
+        rec.line,
+        rec.offset,
+    );
     if timestamp == Timestamp::Unknown {
         ev.fields.insert("since_boot_us".into(), json!(since_boot_us));
     }
@@ -168,7 +203,8 @@ fn emit_kmsg(rec: Record, raw: &[u8], ctx: &SourceCtx, tracker: &mut KernelTrack
     }
     if decoded.starts_with(b"Linux version ") {
         ev.kind = EventKind::Boot;
-        ev.fields.insert("kernel".into(), json!(msg.trim_start_matches("Linux version ")));
+        ev.fields
+            .insert("kernel".into(), json!(msg.trim_start_matches("Linux version ")));
         out.events.push(ev);
         return;
     }
@@ -186,10 +222,15 @@ fn mono_prefix(s: &str) -> Option<(u64, &str)> {
     }
     let micros: u64 = format!("{frac:0<6}").get(..6)?.parse().ok()?;
     let rest = &s[inner_end + 1..];
-    Some((secs.checked_mul(1_000_000)?.checked_add(micros)?, rest.strip_prefix(' ').unwrap_or(rest)))
+    Some((
+        secs.checked_mul(1_000_000)?.checked_add(micros)?,
+        rest.strip_prefix(' ').unwrap_or(rest),
+    ))
 }
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 pub fn month_number(m: &str) -> Option<u8> {
     MONTHS.iter().position(|x| *x == m).map(|i| i as u8 + 1)
@@ -211,13 +252,19 @@ fn ctime_prefix(s: &str) -> Option<(time::PrimitiveDateTime, &str)> {
     let date = time::Date::from_calendar_date(year, month, day).ok()?;
     let t = time::Time::from_hms(*h, *m, *sec).ok()?;
     let rest = &s[close + 1..];
-    Some((time::PrimitiveDateTime::new(date, t), rest.strip_prefix(' ').unwrap_or(rest)))
+    Some((
+        time::PrimitiveDateTime::new(date, t),
+        rest.strip_prefix(' ').unwrap_or(rest),
+    ))
 }
 
 /// A local wall-clock time → UTC with the host's offset at collection (stated in the assumption).
 pub fn local_to_utc(ctx: &SourceCtx, local: time::PrimitiveDateTime, what: &str) -> Timestamp {
     let (offset, note) = match ctx.manifest.host.utc_offset_seconds {
-        Some(s) => (s, format!("{what}; host UTC offset at collection ({}) assumed", fmt_offset(s))),
+        Some(s) => (
+            s,
+            format!("{what}; host UTC offset at collection ({}) assumed", fmt_offset(s)),
+        ),
         None => (0, format!("{what}; host UTC offset unknown, UTC assumed")),
     };
     let secs = local.assume_utc().unix_timestamp() - i64::from(offset);
@@ -266,16 +313,26 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
         let (level, body) = level_prefix(text);
         let (timestamp, msg, since_boot) = if let Some((us, rest)) = mono_prefix(body) {
             let ts = if previous_boot {
-                Timestamp::Bounded { after: None, before: ctx.manifest.host.boot_time }
+                Timestamp::Bounded {
+                    after: None,
+                    before: ctx.manifest.host.boot_time,
+                }
             } else {
                 boot_timestamp(ctx, us)
             };
             (ts, rest, Some(us))
         } else if let Some((local, rest)) = ctime_prefix(body) {
             let ts = if previous_boot {
-                Timestamp::Bounded { after: None, before: ctx.manifest.host.boot_time }
+                Timestamp::Bounded {
+                    after: None,
+                    before: ctx.manifest.host.boot_time,
+                }
             } else {
-                local_to_utc(ctx, local, "dmesg -T local time (itself derived from boot time, drifts after suspend)")
+                local_to_utc(
+                    ctx,
+                    local,
+                    "dmesg -T local time (itself derived from boot time, drifts after suspend)",
+                )
             };
             (ts, rest, None)
         } else if previous_boot && is_pstore_header(body) {
@@ -303,11 +360,23 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
                 }
                 None if line.bytes.is_empty() => {}
                 None => {
-                    let mut ev = base_event(ctx, source, Timestamp::Unknown, text, line.bytes, line.number, line.offset);
+                    let mut ev = base_event(
+                        ctx,
+                        source,
+                        Timestamp::Unknown,
+                        text,
+                        line.bytes,
+                        line.number,
+                        line.offset,
+                    );
                     if previous_boot {
                         ev.timestamp = bounded(ctx);
                     } else {
-                        out.problems.push(ParseProblem::at_line(ctx, line.number, "dmesg line without a time prefix"));
+                        out.problems.push(ParseProblem::at_line(
+                            ctx,
+                            line.number,
+                            "dmesg line without a time prefix",
+                        ));
                     }
                     pending = Some((text.to_owned(), ev, line.offset));
                 }
@@ -315,7 +384,15 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
             continue;
         };
         flush(pending.take(), &mut tracker, &mut out);
-        let mut ev = base_event(ctx, source, timestamp.clone(), msg, line.bytes, line.number, line.offset);
+        let mut ev = base_event(
+            ctx,
+            source,
+            timestamp.clone(),
+            msg,
+            line.bytes,
+            line.number,
+            line.offset,
+        );
         if let Some(us) = since_boot {
             if timestamp == Timestamp::Unknown || previous_boot {
                 ev.fields.insert("since_boot_us".into(), json!(us));
@@ -340,13 +417,18 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
 
 fn bounded(ctx: &SourceCtx) -> Timestamp {
     match ctx.manifest.host.boot_time {
-        Some(b) => Timestamp::Bounded { after: None, before: Some(b) },
+        Some(b) => Timestamp::Bounded {
+            after: None,
+            before: Some(b),
+        },
         None => Timestamp::Unknown,
     }
 }
 
 /// pstore's `Oops#1 Part1`, `Panic#2 Part3`, `Emergency#1 Part1`… record headers.
 fn is_pstore_header(s: &str) -> bool {
-    let Some((reason, rest)) = s.split_once('#') else { return false };
+    let Some((reason, rest)) = s.split_once('#') else {
+        return false;
+    };
     !reason.is_empty() && reason.bytes().all(|b| b.is_ascii_alphabetic()) && rest.contains(" Part")
 }

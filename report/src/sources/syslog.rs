@@ -22,7 +22,11 @@ use super::{ParseProblem, Parsed, SourceCtx};
 enum When {
     Exact(Utc),
     /// RFC 3164: month, day, seconds of day, fraction (ns); the year is filled in later.
-    YearLess { month: u8, day: u8, secs: u32 },
+    YearLess {
+        month: u8,
+        day: u8,
+        secs: u32,
+    },
     Bad,
 }
 
@@ -111,15 +115,27 @@ fn header(line: &str) -> Header<'_> {
         let day: u8 = h.get(4..6)?.trim().parse().ok()?;
         let hms: Vec<u32> = h.get(7..15)?.split(':').filter_map(|x| x.parse().ok()).collect();
         let [hh, mm, ss] = hms.as_slice() else { return None };
-        (*hh < 24 && *mm < 60 && *ss < 61 && (1..=31).contains(&day))
-            .then_some(When::YearLess { month, day, secs: hh * 3600 + mm * 60 + ss })
+        (*hh < 24 && *mm < 60 && *ss < 61 && (1..=31).contains(&day)).then_some(When::YearLess {
+            month,
+            day,
+            secs: hh * 3600 + mm * 60 + ss,
+        })
     });
     match when {
         Some(when) => {
             let rest = body.get(16..).unwrap_or("");
             let (host, rest) = split_word(rest).unwrap_or((rest, ""));
             let (program, program_pid, msg) = tag(rest);
-            Header { when, pri, host: Some(host), program, program_pid, msgid: None, structured: None, msg }
+            Header {
+                when,
+                pri,
+                host: Some(host),
+                program,
+                program_pid,
+                msgid: None,
+                structured: None,
+                msg,
+            }
         }
         None => Header {
             when: When::Bad,
@@ -262,7 +278,11 @@ pub fn classify_program(program: &str, msg: &str, accounts: &Accounts) -> Option
             let rest = rest.strip_prefix("(to ")?;
             let (runas, rest) = rest.split_once(") ")?;
             let (name, tty) = rest.rsplit_once(" on ")?;
-            let mut c = Classified::new(if failed { EventKind::LoginFailed } else { EventKind::PrivilegedCommand });
+            let mut c = Classified::new(if failed {
+                EventKind::LoginFailed
+            } else {
+                EventKind::PrivilegedCommand
+            });
             user(&mut c, name);
             c.fields.insert("runas".into(), json!(runas));
             c.fields.insert("tty".into(), json!(tty));
@@ -298,14 +318,26 @@ fn from_addr(c: &mut Classified, rest: &str) {
 
 /// `[  959.280000] msg` at the start of a syslog-wrapped kernel line.
 fn kernel_time(msg: &str) -> (Option<u64>, &str) {
-    let Some(rest) = msg.strip_prefix('[') else { return (None, msg) };
-    let Some(close) = rest.find(']') else { return (None, msg) };
+    let Some(rest) = msg.strip_prefix('[') else {
+        return (None, msg);
+    };
+    let Some(close) = rest.find(']') else {
+        return (None, msg);
+    };
     let inner = rest[..close].trim();
-    let Some((s, f)) = inner.split_once('.') else { return (None, msg) };
-    match (s.parse::<u64>(), format!("{f:0<6}").get(..6).and_then(|f| f.parse::<u64>().ok())) {
+    let Some((s, f)) = inner.split_once('.') else {
+        return (None, msg);
+    };
+    match (
+        s.parse::<u64>(),
+        format!("{f:0<6}").get(..6).and_then(|f| f.parse::<u64>().ok()),
+    ) {
         (Ok(s), Some(us)) if f.bytes().all(|b| b.is_ascii_digit()) => {
             let after = &rest[close + 1..];
-            (s.checked_mul(1_000_000).and_then(|v| v.checked_add(us)), after.strip_prefix(' ').unwrap_or(after))
+            (
+                s.checked_mul(1_000_000).and_then(|v| v.checked_add(us)),
+                after.strip_prefix(' ').unwrap_or(after),
+            )
         }
         _ => (None, msg),
     }
@@ -331,7 +363,12 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         let text = String::from_utf8_lossy(bytes);
         let text = text.strip_suffix('\r').unwrap_or(&text).to_owned();
         if !text.trim().is_empty() {
-            items.push(Item { number, offset: offset as u64, bytes, text });
+            items.push(Item {
+                number,
+                offset: offset as u64,
+                bytes,
+                text,
+            });
         }
         offset += len + 1;
     }
@@ -340,7 +377,8 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     let mut tracker = KernelTracker::default();
     for ((item, h), ts) in items.iter().zip(&headers).zip(stamps) {
         if matches!(h.when, When::Bad) {
-            out.problems.push(ParseProblem::at_line(ctx, item.number, "no syslog header"));
+            out.problems
+                .push(ParseProblem::at_line(ctx, item.number, "no syslog header"));
         }
         let mut ev = Event {
             timestamp: ts,
@@ -353,7 +391,11 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             comm: None,
             message: cap_message(h.msg.trim_start()),
             raw: Text::from_bytes(item.bytes),
-            origin: Origin { entry: ctx.entry.path.clone(), line: Some(item.number), offset: Some(item.offset) },
+            origin: Origin {
+                entry: ctx.entry.path.clone(),
+                line: Some(item.number),
+                offset: Some(item.offset),
+            },
             fields: Default::default(),
         };
         if let Some(p) = h.program {
@@ -406,15 +448,18 @@ fn assign_years(headers: &[Header], ctx: &SourceCtx) -> Vec<Timestamp> {
     let offset = ctx.manifest.host.utc_offset_seconds;
     let (anchor, anchor_note) = match ctx.entry.stat.as_ref().and_then(|s| s.mtime) {
         Some(m) => (m, "year from the file's mtime"),
-        None => (ctx.manifest.collector.finished, "year from the collection time (no file mtime)"),
+        None => (
+            ctx.manifest.collector.finished,
+            "year from the collection time (no file mtime)",
+        ),
     };
     let zone_note = match offset {
         Some(s) => format!("local time at the host's UTC offset at collection ({})", fmt_offset(s)),
         None => "host UTC offset unknown, UTC assumed".to_owned(),
     };
-    let local_anchor = anchor.0.to_offset(
-        time::UtcOffset::from_whole_seconds(offset.unwrap_or(0)).unwrap_or(time::UtcOffset::UTC),
-    );
+    let local_anchor = anchor
+        .0
+        .to_offset(time::UtcOffset::from_whole_seconds(offset.unwrap_or(0)).unwrap_or(time::UtcOffset::UTC));
     let mut year = local_anchor.year();
     let mut later: Option<(u8, u8, u32)> = Some((u8::from(local_anchor.month()), local_anchor.day(), u32::MAX));
     let mut out = vec![Timestamp::Unknown; headers.len()];
@@ -432,7 +477,10 @@ fn assign_years(headers: &[Header], ctx: &SourceCtx) -> Vec<Timestamp> {
                 }
                 later = Some((month, day, secs));
                 out[i] = year_less_utc(year, month, day, secs, offset)
-                    .map(|utc| Timestamp::Inferred { utc, assumption: format!("{anchor_note}; {zone_note}") })
+                    .map(|utc| Timestamp::Inferred {
+                        utc,
+                        assumption: format!("{anchor_note}; {zone_note}"),
+                    })
                     .unwrap_or(Timestamp::Unknown);
             }
         }

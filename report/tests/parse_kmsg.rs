@@ -1,0 +1,332 @@
+//! kmsg / dmesg / pstore parser over real records staged on this VM (fixtures/kmsg): goldens, the staged
+//! memory-cgroup OOM kills, segfaults and traps, and hostile input.
+
+use std::path::PathBuf;
+
+use coroner_report::sources::{parse_entry, Parsed, SourceCtx};
+use coroner_schemas::accounts::Accounts;
+use coroner_schemas::manifest::{Entry, Manifest};
+use coroner_schemas::{Event, EventKind, Timestamp};
+use serde_json::{json, Value};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/kmsg")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The manifest of the staging run: the clock sample taken right after the capture (see PROVENANCE).
+fn manifest(with_clock: bool, with_boot: bool) -> Manifest {
+    let mut m = json!({
+        "schema_version": 1, "bundle_name": "test.tar.gz",
+        "host": {"hostname": "vm", "utc_offset_seconds": 0, "timezone": "Etc/UTC"},
+        "collector": {"name": "coroner-collect", "version": "0", "started": "2026-11-27T20:21:28.000000Z",
+            "finished": "2026-11-27T20:21:29.000000Z", "argv": [], "uid": 0, "euid": 0, "live": true,
+            "signer_fingerprint": "SHA256:x", "ephemeral_key": true,
+            "options": {"cores": "meta", "core_cap_bytes": 0, "max_file_bytes": 0, "max_total_bytes": 0,
+                "journal_window_seconds": 0, "command_timeout_ms": 0, "includes": [], "excludes": [], "gentle": false}},
+        "entries": [], "problems": []
+    });
+    if with_clock {
+        m["clock"] = json!({"realtime_ns": 1_795_810_888_666_408_980_i64, "monotonic_ns": 1_109_713_702_303_u64,
+            "boottime_ns": 1_109_713_703_265_u64, "uncertainty_ns": 1000});
+    }
+    if with_boot {
+        m["host"]["boot_time"] = json!("2026-11-27T20:02:58.000000Z");
+    }
+    serde_json::from_value(m).expect("manifest")
+}
+
+fn entry(format: &str) -> Entry {
+    serde_json::from_value(json!({
+        "path": format!("test/{format}"), "source": "/dev/kmsg", "category": "kernel",
+        "format": format, "size": 0, "status": {"kind": "ok"}
+    }))
+    .expect("entry")
+}
+
+fn accounts() -> Accounts {
+    Accounts::parse(
+        b"root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+        b"",
+    )
+}
+
+fn run_with(raw: &[u8], format: &str, m: &Manifest) -> Parsed {
+    let e = entry(format);
+    let acc = accounts();
+    let ctx = SourceCtx {
+        entry: &e,
+        manifest: m,
+        accounts: &acc,
+    };
+    parse_entry(raw, &ctx)
+}
+
+fn run(raw: &[u8], format: &str) -> Parsed {
+    run_with(raw, format, &manifest(true, true))
+}
+
+/// The golden: every event that is not a plain log line, as JSON, plus problems and a count of the rest.
+fn golden(p: &Parsed) -> Value {
+    let notable: Vec<&Event> = p
+        .events
+        .iter()
+        .filter(|e| e.kind != EventKind::Log || !e.fields.is_empty())
+        .collect();
+    let notable: Vec<&Event> = notable.into_iter().filter(|e| e.kind != EventKind::Log).collect();
+    json!({
+        "events_total": p.events.len(),
+        "notable": notable,
+        "problems": p.problems,
+    })
+}
+
+fn of_kind(p: &Parsed, k: EventKind) -> Vec<&Event> {
+    p.events.iter().filter(|e| e.kind == k).collect()
+}
+
+#[test]
+fn golden_kmsg_records() {
+    insta::assert_json_snapshot!("kmsg_staged", golden(&run(&fixture("kmsg-staged.records"), "kmsg")));
+}
+
+#[test]
+fn golden_dmesg_text() {
+    insta::assert_json_snapshot!("dmesg_text", golden(&run(&fixture("dmesg.txt"), "dmesg_text")));
+}
+
+#[test]
+fn golden_dmesg_ctime() {
+    insta::assert_json_snapshot!("dmesg_ctime", golden(&run(&fixture("dmesg-T.txt"), "dmesg_text")));
+}
+
+#[test]
+fn golden_dmesg_global_oom() {
+    insta::assert_json_snapshot!(
+        "dmesg_global_oom",
+        golden(&run(&fixture("dmesg-global-oom.txt"), "dmesg_text"))
+    );
+}
+
+#[test]
+fn golden_pstore() {
+    insta::assert_json_snapshot!("pstore", golden(&run(&fixture("pstore-dmesg-ramoops-0"), "pstore")));
+}
+
+/// The staged kills: python3 pid 14231 as root, then pid 14406 as uid 65534, both in /coroner-fixture.
+fn assert_staged_oom(p: &Parsed) {
+    let kills = of_kind(p, EventKind::OomKill);
+    assert_eq!(kills.len(), 2, "one oom_kill per kill: {kills:#?}");
+    for (ev, pid, uid, user) in [(kills[0], 14231, 0, "root"), (kills[1], 14406, 65534, "nobody")] {
+        assert_eq!(ev.pid, Some(pid));
+        assert_eq!(ev.uid, Some(uid));
+        assert_eq!(ev.user.as_deref(), Some(user));
+        assert_eq!(ev.comm.as_deref(), Some("python3"));
+        assert_eq!(ev.fields["oom_memcg"], json!("/coroner-fixture"));
+        assert_eq!(ev.fields["task_memcg"], json!("/coroner-fixture"));
+        assert_eq!(ev.fields["constraint"], json!("CONSTRAINT_MEMCG"));
+        assert_eq!(ev.fields["global"], json!(false));
+        assert_eq!(ev.fields["anon_rss_kb"], json!(50816));
+        assert_eq!(ev.fields["oom_score_adj"], json!(0));
+    }
+    let invoked = of_kind(p, EventKind::OomInvoked);
+    assert_eq!(invoked.len(), 2);
+    assert_eq!(
+        (invoked[1].pid, invoked[1].uid),
+        (Some(14406), Some(65534)),
+        "from the CPU: line"
+    );
+    assert_eq!(invoked[1].fields["gfp_mask"], json!("0xcc0(GFP_KERNEL)"));
+    // The task dump of the second episode names the sh parent and the victim, tied to the invoking line.
+    let episode = invoked[1].fields["episode"].clone();
+    assert_eq!(Some(episode.clone()), invoked[1].origin.offset.map(|o| json!(o)));
+    let rows: Vec<_> = of_kind(p, EventKind::OomTaskDump)
+        .into_iter()
+        .filter(|e| e.fields.get("episode") == Some(&episode))
+        .collect();
+    let names: Vec<_> = rows.iter().map(|e| (e.pid, e.uid, e.comm.clone())).collect();
+    assert_eq!(
+        names,
+        vec![
+            (Some(14405), Some(0), Some("sh".into())),
+            (Some(14406), Some(65534), Some("python3".into()))
+        ]
+    );
+    assert_eq!(rows[1].fields["rss_pages"], json!(13304));
+    assert_eq!(kills[1].fields["episode"], episode);
+}
+
+#[test]
+fn staged_memcg_oom_from_kmsg_and_dmesg() {
+    let p = run(&fixture("kmsg-staged.records"), "kmsg");
+    assert_staged_oom(&p);
+    // printk time 1094.855105 s + (realtime - monotonic) at capture.
+    let kill = of_kind(&p, EventKind::OomKill)[1];
+    match &kill.timestamp {
+        Timestamp::FromBoot { utc, since_boot_us } => {
+            assert_eq!(*since_boot_us, 1_094_855_105);
+            assert_eq!(utc.rfc3339(), "2026-11-27T20:21:13.807811Z");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_staged_oom(&run(&fixture("dmesg.txt"), "dmesg_text"));
+    assert_staged_oom(&run(&fixture("dmesg-T.txt"), "dmesg_text"));
+}
+
+#[test]
+fn staged_crashes_segfaults_and_traps() {
+    let p = run(&fixture("kmsg-staged.records"), "kmsg");
+    let segv: Vec<_> = of_kind(&p, EventKind::Segfault)
+        .iter()
+        .map(|e| (e.pid, e.comm.clone()))
+        .collect();
+    assert!(
+        segv.contains(&(Some(14221), Some("a]: segfault at".into()))),
+        "{segv:?}"
+    );
+    assert!(segv.contains(&(Some(14222), Some("x) (y".into()))), "{segv:?}");
+    assert!(segv.contains(&(Some(14220), Some("crash".into()))), "{segv:?}");
+    let traps: Vec<_> = of_kind(&p, EventKind::Trap)
+        .iter()
+        .map(|e| {
+            (
+                e.pid.unwrap_or(0),
+                e.field_i64("signal").unwrap_or(0),
+                e.field_str("trap").unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        traps,
+        vec![
+            (14223, 5, "int3".to_owned()),
+            (14224, 4, "invalid opcode".to_owned()),
+            (14225, 8, "divide error".to_owned()),
+            (14226, 11, "general protection fault".to_owned())
+        ]
+    );
+    let fatal = of_kind(&p, EventKind::ProcessCrash);
+    assert_eq!(fatal.len(), 1);
+    assert_eq!(
+        (fatal[0].pid, fatal[0].comm.as_deref()),
+        (Some(14227), Some("fatal-demo"))
+    );
+    assert_eq!(fatal[0].field_i64("signal"), Some(11));
+}
+
+#[test]
+fn continuation_lines_belong_to_their_record() {
+    let p = run(&fixture("kmsg-staged.records"), "kmsg");
+    let acpi = p
+        .events
+        .iter()
+        .find(|e| e.field_i64("seq") == Some(190))
+        .expect("seq 190");
+    assert_eq!(acpi.fields["subsystem"], json!("acpi"));
+    assert_eq!(acpi.fields["device"], json!("+acpi:PNP0A08:00"));
+    let raw = acpi.raw.to_bytes();
+    assert!(
+        raw.ends_with(b" SUBSYSTEM=acpi\n DEVICE=+acpi:PNP0A08:00\n"),
+        "{:?}",
+        String::from_utf8_lossy(&raw)
+    );
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let boot = of_kind(&p, EventKind::Boot);
+    assert_eq!(boot.len(), 1);
+}
+
+#[test]
+fn global_oom_reaper_hung_lockup_panic() {
+    let p = run(&fixture("dmesg-global-oom.txt"), "dmesg_text");
+    let kill = of_kind(&p, EventKind::OomKill);
+    assert_eq!(kill.len(), 1);
+    assert_eq!(
+        (kill[0].pid, kill[0].uid, kill[0].comm.as_deref()),
+        (Some(4242), Some(999), Some("postgres"))
+    );
+    assert_eq!(kill[0].fields["global"], json!(true));
+    assert_eq!(kill[0].fields["constraint"], json!("CONSTRAINT_NONE"));
+    assert_eq!(kill[0].fields["task_memcg"], json!("/system.slice/postgresql.service"));
+    let rows = of_kind(&p, EventKind::OomTaskDump);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[2].comm.as_deref(), Some("my worker) x"), "names keep their spaces");
+    assert_eq!(rows[0].fields["oom_score_adj"], json!(-250));
+    let reaped = of_kind(&p, EventKind::OomReaped);
+    assert_eq!(reaped[0].pid, Some(4242));
+    assert_eq!(reaped[0].fields["episode"], kill[0].fields["episode"]);
+    let hung = of_kind(&p, EventKind::HungTask);
+    assert_eq!(
+        (hung[0].pid, hung[0].comm.as_deref()),
+        (Some(1234), Some("kworker/u8:2"))
+    );
+    let lock = of_kind(&p, EventKind::SoftLockup);
+    assert_eq!((lock[0].pid, lock[0].comm.as_deref()), (Some(7777), Some("spin:loop")));
+    assert_eq!(of_kind(&p, EventKind::KernelPanic).len(), 1);
+    assert_eq!(of_kind(&p, EventKind::KernelOops)[0].pid, Some(31337));
+}
+
+#[test]
+fn pstore_times_are_bounded_by_this_boot() {
+    let p = run(&fixture("pstore-dmesg-ramoops-0"), "pstore");
+    let panic = of_kind(&p, EventKind::KernelPanic);
+    assert_eq!(panic.len(), 2, "header and the panic line");
+    for e in &p.events {
+        assert_eq!(e.source, coroner_schemas::Source::Pstore);
+        match &e.timestamp {
+            Timestamp::Bounded {
+                after: None,
+                before: Some(b),
+            } => assert_eq!(b.rfc3339(), "2026-11-27T20:02:58.000000Z"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn without_clock_falls_back_to_boot_time_then_unknown() {
+    let raw = b"6,1,1000000,-;hello\n";
+    let p = run_with(raw, "kmsg", &manifest(false, true));
+    assert_eq!(
+        p.events[0].timestamp.sort_key().map(|u| u.rfc3339()),
+        Some("2026-11-27T20:02:59.000000Z".into())
+    );
+    let p = run_with(raw, "kmsg", &manifest(false, false));
+    assert_eq!(p.events[0].timestamp, Timestamp::Unknown);
+    assert_eq!(p.events[0].fields["since_boot_us"], json!(1_000_000));
+}
+
+#[test]
+fn hostile_kmsg_input() {
+    assert!(run(b"", "kmsg").events.is_empty());
+    // Truncated record: no ';'.
+    let p = run(b"6,1,100,-;ok\n6,2,2\n", "kmsg");
+    assert_eq!(p.events.len(), 1);
+    assert_eq!(p.problems.len(), 1);
+    assert_eq!(p.problems[0].line, Some(2));
+    // Binary garbage does not panic and does not invent events of a kind.
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    for fmt in ["kmsg", "dmesg_text", "pstore"] {
+        let p = run(&garbage, fmt);
+        assert!(p.events.iter().all(|e| e.kind == EventKind::Log), "{fmt}");
+    }
+    // A 1 MB line: kept whole in raw, the summary capped.
+    let mut big = b"4,9,5,-;".to_vec();
+    big.extend(std::iter::repeat_n(b'A', 1 << 20));
+    big.push(b'\n');
+    let p = run(&big, "kmsg");
+    assert_eq!(p.events[0].raw.to_bytes(), big);
+    assert!(p.events[0].message.chars().count() <= 1001);
+    // Non-UTF-8 bytes, escaped by the kernel and raw: the record round-trips exactly.
+    let raw = b"6,3,7,-;evil\\xff[77]: segfault at 0 ip 1 sp 2 error 4 in x[1,2+3] \xfe\n";
+    let p = run(raw, "kmsg");
+    assert_eq!(p.events[0].raw.to_bytes(), raw.to_vec());
+    assert_eq!(p.events[0].kind, EventKind::Segfault);
+    assert_eq!(p.events[0].pid, Some(77));
+    // A continuation line with no record before it is a problem, not a crash.
+    let p = run(b" SUBSYSTEM=x\n", "kmsg");
+    assert_eq!((p.events.len(), p.problems.len()), (0, 1));
+}
