@@ -802,3 +802,59 @@ fn big_tree_killed_mid_run_leaves_nothing_and_runs_in_64m_memory_cgroup() {
     }
     drop(cg);
 }
+
+#[test]
+fn a_full_disk_gives_exit_2_a_clear_message_and_no_partial_bundle() {
+    need_root!();
+    let tree = small_tree();
+    // 2 MiB that gzip cannot shrink, into a 512 KiB file system.
+    let mut noise = vec![0u8; 2 << 20];
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for b in noise.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    write(tree.path(), "/var/log/syslog.1", &noise);
+    let mnt = tempfile::tempdir().expect("mountpoint");
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=512k", "coroner-test"])
+        .arg(mnt.path())
+        .status()
+        .expect("mount");
+    if !st.success() {
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _guard = Unmount(mnt.path().to_owned());
+    let r = collect(
+        &[
+            "--root",
+            tree.path().to_str().expect("utf8"),
+            "-o",
+            mnt.path().to_str().expect("utf8"),
+            "--quiet",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(r.code, 2, "stdout {} stderr {}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("No space left on device") && r.stderr.contains("no bundle"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty(), "no bundle path printed");
+    let left: Vec<_> = fs::read_dir(mnt.path())
+        .expect("ls")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
