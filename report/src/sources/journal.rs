@@ -301,14 +301,16 @@ fn entry(
     let ident = str_field(o, "SYSLOG_IDENTIFIER")
         .or_else(|| str_field(o, "_COMM"))
         .unwrap_or("");
-    let classified = if ident == "systemd" || ident == "systemd-coredump" || pid == Some(1) {
+    let from_systemd = ident == "systemd" || ident == "systemd-coredump" || pid == Some(1);
+    let classified = if from_systemd {
         classify_systemd(&message)
     } else {
         super::syslog::classify_program(ident, &message, ctx.accounts)
     };
     if let Some(c) = classified {
-        // pid/comm of a systemd message are the process it talks about, not systemd itself.
-        if c.pid.is_some() || matches!(c.kind, EventKind::CoreDumped) {
+        // pid/comm of a systemd message are the process it talks about (or unknown), never systemd itself,
+        // whose pid stays in `program_pid`.
+        if from_systemd {
             ev.pid = None;
             ev.comm = None;
             ev.uid = None;

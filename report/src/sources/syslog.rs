@@ -431,9 +431,11 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             c.apply(&mut ev, ctx.accounts);
         }
         // The logging program's pid is the event's pid unless the message named another process.
-        if ev.pid.is_none() && !matches!(ev.kind, EventKind::CoreDumped | EventKind::ServiceKilled) {
+        // systemd and systemd-coredump speak about other processes: their own pid stays in `program_pid`.
+        let about_other = matches!(program, "systemd" | "systemd-coredump");
+        if ev.pid.is_none() && !about_other {
             ev.pid = h.program_pid;
-            if ev.comm.is_none() && program != "systemd" {
+            if ev.comm.is_none() {
                 ev.comm = h.program.map(str::to_owned);
             }
         }

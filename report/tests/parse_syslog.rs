@@ -1,0 +1,331 @@
+//! Syslog parser over real rsyslogd output from this VM (fixtures/syslog): goldens for the traditional,
+//! high-precision and RFC 5424 formats, the staged OOM kill through `kernel:` lines, sshd/sudo/su/cron/systemd
+//! lines, the year across New Year, and hostile input.
+
+use std::path::PathBuf;
+
+use coroner_report::sources::{parse_entry, Parsed, SourceCtx};
+use coroner_schemas::accounts::Accounts;
+use coroner_schemas::manifest::{Entry, Manifest};
+use coroner_schemas::{Event, EventKind, Timestamp};
+use serde_json::{json, Value};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/syslog")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn manifest(offset: Option<i32>) -> Manifest {
+    serde_json::from_value(json!({
+        "schema_version": 1, "bundle_name": "test.tar.gz",
+        "host": {"hostname": "vm", "utc_offset_seconds": offset},
+        "collector": {"name": "coroner-collect", "version": "0", "started": "2026-11-27T20:21:28.000000Z",
+            "finished": "2026-11-27T20:21:29.000000Z", "argv": [], "uid": 0, "euid": 0, "live": true,
+            "signer_fingerprint": "SHA256:x", "ephemeral_key": true,
+            "options": {"cores": "meta", "core_cap_bytes": 0, "max_file_bytes": 0, "max_total_bytes": 0,
+                "journal_window_seconds": 0, "command_timeout_ms": 0, "includes": [], "excludes": [], "gentle": false}},
+        "entries": [], "problems": []
+    }))
+    .expect("manifest")
+}
+
+fn entry(name: &str, mtime: &str) -> Entry {
+    serde_json::from_value(json!({
+        "path": format!("fs/var/log/{name}"), "source": format!("/var/log/{name}"), "category": "syslog",
+        "format": "syslog", "size": 0, "status": {"kind": "ok"},
+        "stat": {"mode": 33188, "uid": 0, "gid": 0, "size": 0, "allocated": 0, "mtime": mtime, "ino": 1, "dev": 1,
+            "nlink": 1}
+    }))
+    .expect("entry")
+}
+
+fn accounts() -> Accounts {
+    Accounts::parse(
+        b"root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\nbob:x:1001:1001::/home/bob:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+        b"",
+    )
+}
+
+fn run_at(raw: &[u8], name: &str, mtime: &str, offset: Option<i32>) -> Parsed {
+    let e = entry(name, mtime);
+    let m = manifest(offset);
+    let acc = accounts();
+    let ctx = SourceCtx {
+        entry: &e,
+        manifest: &m,
+        accounts: &acc,
+    };
+    parse_entry(raw, &ctx)
+}
+
+/// mtimes as rsyslogd left the files (see PROVENANCE).
+fn run(name: &str) -> Parsed {
+    let mtime = if name == "kern.log" {
+        "2026-11-27T20:21:13.807286Z"
+    } else {
+        "2026-11-27T20:21:21.255286Z"
+    };
+    run_at(&fixture(name), name, mtime, Some(0))
+}
+
+fn golden(p: &Parsed) -> Value {
+    let notable: Vec<&Event> = p.events.iter().filter(|e| e.kind != EventKind::Log).collect();
+    json!({ "events_total": p.events.len(), "notable": notable, "problems": p.problems })
+}
+
+fn of_kind(p: &Parsed, k: EventKind) -> Vec<&Event> {
+    p.events.iter().filter(|e| e.kind == k).collect()
+}
+
+#[test]
+fn goldens() {
+    for (name, snap) in [
+        ("kern.log", "kern_log"),
+        ("syslog", "syslog"),
+        ("syslog-hiprec", "syslog_hiprec"),
+        ("syslog-rfc5424", "syslog_rfc5424"),
+        ("auth.log", "auth_log"),
+    ] {
+        insta::assert_json_snapshot!(snap, golden(&run(name)));
+    }
+}
+
+#[test]
+fn staged_oom_through_kernel_lines_in_every_format() {
+    for name in ["kern.log", "syslog", "syslog-hiprec", "syslog-rfc5424"] {
+        let p = run(name);
+        let kills = of_kind(&p, EventKind::OomKill);
+        assert_eq!(kills.len(), 2, "{name}");
+        let k = kills[1];
+        assert_eq!(
+            (k.pid, k.uid, k.comm.as_deref(), k.user.as_deref()),
+            (Some(14406), Some(65534), Some("python3"), Some("nobody")),
+            "{name}"
+        );
+        assert_eq!(k.fields["oom_memcg"], json!("/coroner-fixture"), "{name}");
+        assert_eq!(k.fields["global"], json!(false), "{name}");
+        assert_eq!(k.fields["since_boot_us"], json!(1_094_855_105_u64), "{name}");
+        assert_eq!(k.source, coroner_schemas::Source::Syslog);
+        let segv: Vec<_> = of_kind(&p, EventKind::Segfault)
+            .iter()
+            .map(|e| (e.pid, e.comm.clone()))
+            .collect();
+        assert!(
+            segv.contains(&(Some(14221), Some("a]: segfault at".into()))),
+            "{name}: {segv:?}"
+        );
+        assert_eq!(of_kind(&p, EventKind::Trap).len(), 4, "{name}");
+        assert!(p.problems.is_empty(), "{name}: {:?}", p.problems);
+    }
+}
+
+#[test]
+fn header_forms_give_their_times() {
+    // Traditional: inferred from mtime year and the host offset.
+    let p = run("kern.log");
+    match &p.events[0].timestamp {
+        Timestamp::Inferred { utc, assumption } => {
+            assert_eq!(utc.rfc3339(), "2026-11-27T20:21:02.000000Z");
+            assert!(
+                assumption.contains("mtime") && assumption.contains("UTC+00:00"),
+                "{assumption}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same line with the host at UTC+01:00 is an hour earlier in UTC.
+    let p1 = run_at(
+        &fixture("kern.log"),
+        "kern.log",
+        "2026-11-27T20:21:13.807286Z",
+        Some(3600),
+    );
+    assert_eq!(
+        p1.events[0].timestamp.sort_key().map(|u| u.rfc3339()),
+        Some("2026-11-27T19:21:02.000000Z".into())
+    );
+    // High precision and RFC 5424 are exact.
+    for name in ["syslog-hiprec", "syslog-rfc5424"] {
+        let p = run(name);
+        assert_eq!(
+            p.events[0].timestamp,
+            Timestamp::Exact {
+                utc: coroner_schemas::Utc::parse_rfc3339("2026-11-27T20:21:02.848762Z").expect("t")
+            },
+            "{name}"
+        );
+    }
+    let p = run("syslog-rfc5424");
+    let accepted = of_kind(&p, EventKind::Login);
+    assert_eq!(accepted[0].fields["facility"], json!(4));
+    assert_eq!(accepted[0].fields["severity"], json!(6));
+    assert_eq!(accepted[0].fields["program_pid"], json!(2201));
+}
+
+#[test]
+fn auth_lines() {
+    let p = run("auth.log");
+    let logins = of_kind(&p, EventKind::Login);
+    let l: Vec<_> = logins
+        .iter()
+        .map(|e| {
+            (
+                e.user.clone(),
+                e.uid,
+                e.field_str("host").map(str::to_owned),
+                e.field_str("method").map(str::to_owned),
+            )
+        })
+        .collect();
+    assert_eq!(
+        l,
+        vec![
+            (
+                Some("alice".into()),
+                Some(1000),
+                Some("203.0.113.7".into()),
+                Some("publickey".into())
+            ),
+            (
+                Some("bob".into()),
+                Some(1001),
+                Some("192.0.2.44".into()),
+                Some("password".into())
+            ),
+        ]
+    );
+    let failed = of_kind(&p, EventKind::LoginFailed);
+    assert_eq!(failed.len(), 2);
+    assert_eq!((failed[0].user.as_deref(), failed[0].uid), (Some("admin"), None));
+    assert_eq!(failed[0].fields["invalid_user"], json!(true));
+    assert_eq!((failed[1].user.as_deref(), failed[1].uid), (Some("root"), Some(0)));
+    let sudo = of_kind(&p, EventKind::PrivilegedCommand);
+    assert_eq!(sudo.len(), 2, "sudo and su");
+    assert_eq!(sudo[0].user.as_deref(), Some("alice"));
+    assert_eq!(sudo[0].fields["runas"], json!("root"));
+    assert_eq!(sudo[0].fields["command"], json!("/usr/bin/kill -9 14406"));
+    assert_eq!(sudo[0].fields["tty"], json!("pts/0"));
+    assert_eq!(sudo[0].fields["pwd"], json!("/home/alice"));
+    assert_eq!((sudo[1].user.as_deref(), sudo[1].pid), (Some("root"), Some(14450)));
+    assert_eq!(sudo[1].fields["runas"], json!("nobody"));
+    let logout = of_kind(&p, EventKind::Logout);
+    assert_eq!(logout.len(), 1);
+    assert_eq!((logout[0].user.as_deref(), logout[0].pid), (Some("alice"), Some(2201)));
+}
+
+#[test]
+fn cron_and_systemd_lines() {
+    let p = run("syslog");
+    let cron = of_kind(&p, EventKind::CronRun);
+    assert_eq!(cron.len(), 1);
+    assert_eq!(cron[0].pid, Some(3100));
+    assert_eq!(cron[0].fields["run_as"], json!("root"));
+    assert_eq!(
+        cron[0].fields["command"],
+        json!("/usr/local/bin/reap-python.sh >/dev/null 2>&1")
+    );
+    let exits = of_kind(&p, EventKind::ProcessExit);
+    assert_eq!(exits[0].fields["unit"], json!("myapp.service"));
+    assert_eq!(exits[0].fields["signal"], json!(9));
+    assert_eq!(exits[0].fields["signal_name"], json!("SIGKILL"));
+    assert_eq!(exits[0].fields["code"], json!("killed"));
+    let dumped: Vec<_> = of_kind(&p, EventKind::ProcessCrash)
+        .into_iter()
+        .filter(|e| e.fields.contains_key("unit"))
+        .collect();
+    assert_eq!(dumped[0].fields["signal"], json!(6));
+    assert_eq!(dumped[0].fields["code"], json!("dumped"));
+    let failed: Vec<_> = of_kind(&p, EventKind::ServiceFailed)
+        .iter()
+        .map(|e| e.fields["result"].clone())
+        .collect();
+    assert_eq!(failed, vec![json!("oom-kill"), json!("watchdog")]);
+    assert_eq!(of_kind(&p, EventKind::WatchdogTimeout)[0].fields["limit"], json!("3s"));
+    let killed: Vec<_> = of_kind(&p, EventKind::ServiceKilled)
+        .iter()
+        .map(|e| (e.pid, e.comm.clone(), e.field_i64("signal")))
+        .collect();
+    assert_eq!(
+        killed,
+        vec![
+            (Some(4242), Some("worker".into()), Some(6)),
+            (Some(777), Some("slowd".into()), Some(9))
+        ]
+    );
+    let stop = of_kind(&p, EventKind::ServiceStop);
+    assert_eq!(stop[0].fields["result"], json!("timeout"));
+    let core = of_kind(&p, EventKind::CoreDumped);
+    assert_eq!(
+        (core[0].pid, core[0].uid, core[0].comm.as_deref()),
+        (Some(4242), Some(1000), Some("worker"))
+    );
+    assert_eq!(core[0].fields["program_pid"], json!(4250));
+}
+
+#[test]
+fn year_walks_back_across_new_year() {
+    let p = run_at(
+        &fixture("syslog.1-newyear"),
+        "syslog.1",
+        "2027-01-01T00:05:00.000000Z",
+        Some(0),
+    );
+    let times: Vec<_> = p
+        .events
+        .iter()
+        .map(|e| e.timestamp.sort_key().map(|u| u.rfc3339()))
+        .collect();
+    assert_eq!(
+        times,
+        vec![
+            Some("2026-12-31T23:59:58.000000Z".into()),
+            Some("2026-12-31T23:59:59.000000Z".into()),
+            Some("2027-01-01T00:00:01.000000Z".into()),
+            Some("2027-01-01T00:00:02.000000Z".into()),
+        ]
+    );
+    // A file last written on Dec 31 but only stat'ed in January keeps its December year.
+    let p = run_at(
+        b"Dec 31 10:00:00 vm x: y\n",
+        "syslog.2",
+        "2027-01-03T00:00:00.000000Z",
+        Some(0),
+    );
+    assert_eq!(
+        p.events[0].timestamp.sort_key().map(|u| u.rfc3339()),
+        Some("2026-12-31T10:00:00.000000Z".into())
+    );
+}
+
+#[test]
+fn hostile_syslog_input() {
+    assert!(run_at(b"", "e", "2026-11-27T00:00:00Z", Some(0)).events.is_empty());
+    // Garbage: lines without a header are kept as undated log lines and reported.
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let p = run_at(&garbage, "g", "2026-11-27T00:00:00Z", Some(0));
+    assert!(p.events.iter().all(|e| e.kind == EventKind::Log));
+    assert_eq!(p.events.len(), p.problems.len());
+    // 1 MB message: raw whole, summary capped.
+    let mut big = b"Nov 27 20:21:21 vm app[1]: ".to_vec();
+    big.extend(std::iter::repeat_n(b'x', 1 << 20));
+    let p = run_at(&big, "b", "2026-11-27T21:00:00Z", Some(0));
+    assert_eq!(p.events[0].raw.to_bytes(), big);
+    assert!(p.events[0].message.chars().count() <= 1001);
+    // Non-UTF-8 bytes survive exactly; a hostile comm in a kernel line still yields the right pid.
+    let raw = b"Nov 27 20:21:21 vm kernel: [ 1.000000] \xff) (x[42]: segfault at 0 ip 1 sp 2 error 4 in a[1+2]\n";
+    let p = run_at(raw, "k", "2026-11-27T21:00:00Z", Some(0));
+    assert_eq!(p.events[0].raw.to_bytes(), raw[..raw.len() - 1].to_vec());
+    assert_eq!((p.events[0].kind, p.events[0].pid), (EventKind::Segfault, Some(42)));
+    // Feb 30 and a bad RFC 5424 line do not panic.
+    let p = run_at(
+        b"Feb 30 00:00:00 vm a: b\n<13>1 nonsense\n<999999>x\n",
+        "f",
+        "2026-03-01T00:00:00Z",
+        None,
+    );
+    assert_eq!(p.events.len(), 3);
+}
