@@ -9,9 +9,11 @@ use crate::sources::ParseProblem;
 use crate::verify::VerifyReport;
 
 pub mod csv;
+pub mod escape;
 pub mod html;
 pub mod jsonl;
 pub mod markdown;
+pub mod view;
 
 /// Everything a renderer may show.
 pub struct ReportModel<'a> {

@@ -1,0 +1,383 @@
+//! What the HTML and Markdown renderers share: which events are notable, which rows to show when there are
+//! too many, how times, origins, victims and killers read, and the time histogram. Plain strings here;
+//! each renderer escapes for its own format.
+
+use coroner_schemas::finding::{Cause, Confidence, Killer, Victim};
+use coroner_schemas::{Event, EventKind, Origin, Timestamp, Utc};
+
+use crate::render::escape;
+
+/// Routine kinds that drown a timeline; everything else is notable (deaths, signals, logins, crashes…).
+pub fn is_notable(kind: EventKind) -> bool {
+    !matches!(
+        kind,
+        EventKind::Log | EventKind::ShellCommand | EventKind::ProcessAlive | EventKind::Audit | EventKind::OomTaskDump
+    )
+}
+
+/// `2026-11-27 20:03:37.000000 UTC`.
+pub fn utc(t: &Utc) -> String {
+    let s = t.rfc3339();
+    // rfc3339() is always `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+    format!("{} UTC", s.trim_end_matches('Z').replacen('T', " ", 1))
+}
+
+/// A timestamp for display, with its uncertainty spelled out.
+pub fn time(ts: &Timestamp) -> String {
+    match ts {
+        Timestamp::Exact { utc: t } => utc(t),
+        Timestamp::FromBoot { utc: t, .. } => utc(t),
+        Timestamp::Inferred { utc: t, .. } => utc(t),
+        Timestamp::Bounded { after: Some(a), before: Some(b) } => format!("between {} and {}", utc(a), utc(b)),
+        Timestamp::Bounded { after: Some(a), before: None } => format!("after {}", utc(a)),
+        Timestamp::Bounded { after: None, before: Some(b) } => format!("before {}", utc(b)),
+        Timestamp::Bounded { after: None, before: None } | Timestamp::Unknown => "time unknown".to_owned(),
+    }
+}
+
+/// A one-word certainty label and what it means.
+pub fn certainty(ts: &Timestamp) -> (&'static str, String) {
+    match ts {
+        Timestamp::Exact { .. } => ("exact", "recorded in UTC by the source".to_owned()),
+        Timestamp::FromBoot { since_boot_us, .. } => {
+            ("boot", format!("kernel time {since_boot_us} µs since boot, converted with the collection clock sample"))
+        }
+        Timestamp::Inferred { assumption, .. } => {
+            ("inferred", format!("assumed: {}", escape::visible(assumption, false)))
+        }
+        Timestamp::Bounded { .. } => ("bounded", "no time of its own: only bounds".to_owned()),
+        Timestamp::Unknown => ("unknown", "no time".to_owned()),
+    }
+}
+
+/// `fs/var/log/syslog:12`, `live/kmsg@4096`, or the entry alone.
+pub fn origin(o: &Origin) -> String {
+    match (o.line, o.offset) {
+        (Some(l), _) => format!("{}:{l}", o.entry),
+        (None, Some(off)) => format!("{}@{off}", o.entry),
+        (None, None) => o.entry.clone(),
+    }
+}
+
+pub fn cause_label(c: Cause) -> &'static str {
+    match c {
+        Cause::OomKill => "OOM kill",
+        Cause::Signal => "killed by a signal",
+        Cause::Crash => "crash",
+        Cause::ResourceLimit => "resource limit",
+        Cause::Reboot => "host went down",
+        Cause::Exit => "exited",
+        Cause::Unknown => "unknown cause",
+    }
+}
+
+pub fn cause_class(c: Cause) -> &'static str {
+    match c {
+        Cause::OomKill => "oom_kill",
+        Cause::Signal => "signal",
+        Cause::Crash => "crash",
+        Cause::ResourceLimit => "resource_limit",
+        Cause::Reboot => "reboot",
+        Cause::Exit => "exit",
+        Cause::Unknown => "unknown",
+    }
+}
+
+pub fn confidence_label(c: Confidence) -> &'static str {
+    match c {
+        Confidence::Certain => "certain",
+        Confidence::Likely => "likely",
+        Confidence::Possible => "possible",
+    }
+}
+
+/// `nginx (pid 4242, user www-data, unit nginx.service)`.
+pub fn victim(v: &Victim) -> String {
+    let name = v.comm.as_deref().map(|c| escape::visible(c, false)).unwrap_or_else(|| "unknown process".to_owned());
+    let mut parts = Vec::new();
+    if let Some(p) = v.pid {
+        parts.push(format!("pid {p}"));
+    }
+    match (&v.user, v.uid) {
+        (Some(u), Some(id)) => parts.push(format!("user {} ({id})", escape::visible(u, false))),
+        (Some(u), None) => parts.push(format!("user {}", escape::visible(u, false))),
+        (None, Some(id)) => parts.push(format!("uid {id}")),
+        (None, None) => {}
+    }
+    if let Some(u) = &v.unit {
+        parts.push(format!("unit {}", escape::visible(u, false)));
+    }
+    if parts.is_empty() {
+        name
+    } else {
+        format!("{name} ({})", parts.join(", "))
+    }
+}
+
+/// The killer as label/value lines, only what is known.
+pub fn killer(k: &Killer) -> Vec<(&'static str, String)> {
+    let vis = |s: &str| escape::visible(s, false);
+    let mut out = Vec::new();
+    let mut who = Vec::new();
+    if let Some(c) = &k.comm {
+        who.push(vis(c));
+    }
+    if let Some(p) = k.pid {
+        who.push(format!("pid {p}"));
+    }
+    if !who.is_empty() {
+        out.push(("process", who.join(", ")));
+    }
+    if let Some(e) = &k.exe {
+        out.push(("exe", vis(e)));
+    }
+    match (&k.user, k.uid) {
+        (Some(u), Some(id)) => out.push(("user", format!("{} ({id})", vis(u)))),
+        (Some(u), None) => out.push(("user", vis(u))),
+        (None, Some(id)) => out.push(("user", format!("uid {id}"))),
+        (None, None) => {}
+    }
+    match (&k.auser, k.auid) {
+        (Some(u), Some(id)) => out.push(("login user", format!("{} ({id})", vis(u)))),
+        (Some(u), None) => out.push(("login user", vis(u))),
+        (None, Some(id)) => out.push(("login user", format!("auid {id}"))),
+        (None, None) => {}
+    }
+    if let Some(s) = k.session {
+        out.push(("session", s.to_string()));
+    }
+    if let Some(t) = &k.tty {
+        out.push(("tty", vis(t)));
+    }
+    if let Some(f) = &k.login_from {
+        out.push(("logged in from", vis(f)));
+    }
+    if !k.parent_chain.is_empty() {
+        out.push(("parent chain", k.parent_chain.iter().map(|p| vis(p)).collect::<Vec<_>>().join(" ← ")));
+    }
+    if let Some(c) = &k.command {
+        out.push(("command", vis(c)));
+    }
+    out
+}
+
+/// One line summary of a killer: `pkill (pid 77, user alice)`.
+pub fn killer_short(k: &Killer) -> String {
+    let mut s = k.comm.as_deref().map(|c| escape::visible(c, false)).unwrap_or_else(|| "unknown".to_owned());
+    let mut parts = Vec::new();
+    if let Some(p) = k.pid {
+        parts.push(format!("pid {p}"));
+    }
+    if let Some(u) = &k.user {
+        parts.push(format!("user {}", escape::visible(u, false)));
+    } else if let Some(id) = k.uid {
+        parts.push(format!("uid {id}"));
+    }
+    if let Some(u) = &k.auser {
+        parts.push(format!("login {}", escape::visible(u, false)));
+    }
+    if !parts.is_empty() {
+        s = format!("{s} ({})", parts.join(", "));
+    }
+    s
+}
+
+/// `user` column: name, else uid.
+pub fn user(e: &Event) -> String {
+    match (&e.user, e.uid) {
+        (Some(u), _) => escape::visible(u, false),
+        (None, Some(id)) => id.to_string(),
+        (None, None) => String::new(),
+    }
+}
+
+/// Which events to show when at most `cap` rows fit: every notable event (earliest first if even those do
+/// not fit), then the routine events nearest (in timeline position) to a notable one, so each notable
+/// event keeps its context. Returned in timeline order. Deterministic: ties go to the earlier event.
+pub fn select_rows(events: &[Event], cap: usize) -> Vec<usize> {
+    let n = events.len();
+    if n <= cap {
+        return (0..n).collect();
+    }
+    let notable: Vec<bool> = events.iter().map(|e| is_notable(e.kind)).collect();
+    // Distance to the nearest notable event, both directions: two linear passes.
+    let mut dist = vec![usize::MAX; n];
+    let mut last: Option<usize> = None;
+    for i in 0..n {
+        if notable[i] {
+            last = Some(i);
+        }
+        if let Some(l) = last {
+            dist[i] = i - l;
+        }
+    }
+    let mut next: Option<usize> = None;
+    for i in (0..n).rev() {
+        if notable[i] {
+            next = Some(i);
+        }
+        if let Some(nx) = next {
+            dist[i] = dist[i].min(nx - i);
+        }
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (dist[i], i));
+    order.truncate(cap);
+    order.sort_unstable();
+    order
+}
+
+/// A bar of the time histogram, in SVG user units (numbers only).
+pub struct Bar {
+    pub x: u32,
+    pub y: u32,
+    pub h: u32,
+    /// Height of the notable part, drawn over the bar from the bottom.
+    pub ny: u32,
+    pub nh: u32,
+    pub count: u64,
+    pub notable: u64,
+    pub from: String,
+    pub to: String,
+    /// Bucket bounds in µs since the epoch, for the filter script.
+    pub from_us: i64,
+    pub to_us: i64,
+}
+
+pub struct Histogram {
+    pub width: u32,
+    pub height: u32,
+    pub bar_width: u32,
+    pub bars: Vec<Bar>,
+    pub start: String,
+    pub end: String,
+    pub max: u64,
+    /// Events with no usable time (not drawn).
+    pub undated: u64,
+}
+
+pub const HIST_BUCKETS: usize = 96;
+const HIST_BAR_W: u32 = 10;
+const HIST_H: u32 = 120;
+
+/// Counts per equal time bucket over every dated event (all of them, not only the shown rows).
+pub fn histogram(events: &[Event]) -> Option<Histogram> {
+    let mut min = i64::MAX;
+    let mut max = i64::MIN;
+    let mut undated = 0u64;
+    for e in events {
+        match e.timestamp.sort_key() {
+            Some(t) => {
+                let us = t.unix_micros();
+                min = min.min(us);
+                max = max.max(us);
+            }
+            None => undated += 1,
+        }
+    }
+    if min > max {
+        return None;
+    }
+    let span = i128::from(max) - i128::from(min) + 1;
+    let buckets = HIST_BUCKETS as i128;
+    let width_us = ((span + buckets - 1) / buckets).max(1);
+    let mut counts = vec![0u64; HIST_BUCKETS];
+    let mut notable = vec![0u64; HIST_BUCKETS];
+    for e in events {
+        if let Some(t) = e.timestamp.sort_key() {
+            let b = ((i128::from(t.unix_micros()) - i128::from(min)) / width_us).clamp(0, buckets - 1) as usize;
+            if let Some(c) = counts.get_mut(b) {
+                *c += 1;
+            }
+            if is_notable(e.kind) {
+                if let Some(c) = notable.get_mut(b) {
+                    *c += 1;
+                }
+            }
+        }
+    }
+    let top = counts.iter().copied().max().unwrap_or(0).max(1);
+    let scale = |c: u64| -> u32 {
+        if c == 0 {
+            0
+        } else {
+            // At least 2 units so a single event is visible.
+            ((u128::from(c) * u128::from(HIST_H) / u128::from(top)) as u32).max(2)
+        }
+    };
+    let fmt = |us: i128| i64::try_from(us).ok().and_then(Utc::from_unix_micros).map(|t| utc(&t)).unwrap_or_default();
+    let bars = (0..HIST_BUCKETS)
+        .map(|b| {
+            let from = i128::from(min) + width_us * b as i128;
+            let to = from + width_us;
+            let count = counts.get(b).copied().unwrap_or(0);
+            let nb = notable.get(b).copied().unwrap_or(0);
+            let h = scale(count);
+            let nh = scale(nb).min(h);
+            Bar {
+                x: b as u32 * HIST_BAR_W,
+                y: HIST_H - h,
+                h,
+                ny: HIST_H - nh,
+                nh,
+                count,
+                notable: nb,
+                from: fmt(from),
+                to: fmt(to),
+                from_us: i64::try_from(from).unwrap_or(i64::MAX),
+                to_us: i64::try_from(to).unwrap_or(i64::MAX),
+            }
+        })
+        .collect();
+    Some(Histogram {
+        width: HIST_BUCKETS as u32 * HIST_BAR_W,
+        height: HIST_H,
+        bar_width: HIST_BAR_W - 1,
+        bars,
+        start: fmt(i128::from(min)),
+        end: fmt(i128::from(max)),
+        max: top,
+        undated,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coroner_schemas::{Source, Text};
+
+    fn ev(kind: EventKind, secs: i64) -> Event {
+        Event {
+            timestamp: Timestamp::Exact { utc: Utc::from_unix(secs, 0).expect("time") },
+            source: Source::Syslog,
+            kind,
+            pid: None,
+            ppid: None,
+            uid: None,
+            user: None,
+            comm: None,
+            message: String::new(),
+            raw: Text::default(),
+            origin: Origin { entry: "fs/x".into(), line: Some(secs as u64), offset: None },
+            fields: Default::default(),
+        }
+    }
+
+    #[test]
+    fn select_rows_keeps_notable_and_their_neighbours() {
+        let mut evs: Vec<Event> = (0..100).map(|i| ev(EventKind::Log, i)).collect();
+        evs[50] = ev(EventKind::OomKill, 50);
+        let rows = select_rows(&evs, 5);
+        assert_eq!(rows, vec![48, 49, 50, 51, 52]);
+        assert_eq!(select_rows(&evs[..3], 5), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn histogram_counts_every_dated_event() {
+        let evs: Vec<Event> = (0..1000).map(|i| ev(EventKind::Log, 1_700_000_000 + i)).collect();
+        let h = histogram(&evs).expect("dated");
+        assert_eq!(h.bars.iter().map(|b| b.count).sum::<u64>(), 1000);
+        assert_eq!(h.bars.len(), HIST_BUCKETS);
+        assert!(h.bars.iter().all(|b| b.h <= h.height));
+    }
+}
