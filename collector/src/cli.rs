@@ -15,7 +15,7 @@ use coroner_schemas::Utc;
 
 use crate::acquire::{self, Ctx};
 use crate::bundle::sign::{self, Signer};
-use crate::bundle::{self, facts, Request};
+use crate::bundle::{self, Request};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -336,8 +336,8 @@ fn collect(c: &CollectArgs, argv: Vec<String>) -> anyhow::Result<i32> {
             message: format!("collected as uid {uid} (euid {euid}), not root: some evidence could not be read"),
         });
     }
-    let host = facts::host_facts(&ctx);
-    let clock = if live { facts::clock_sample() } else { None };
+    let host = acquire::host::host_facts(&ctx);
+    let clock = if live { acquire::kernel::clock_sample() } else { None };
 
     let items = acquire::plan(&ctx);
 
