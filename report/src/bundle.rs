@@ -55,11 +55,11 @@ impl Default for Limits {
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
     /// The bundle file itself could not be opened or read.
-    #[error("cannot read {path}: {source}")]
-    Open { path: PathBuf, source: io::Error },
+    #[error("cannot read {path}: {error}")]
+    Open { path: PathBuf, error: io::Error },
     /// The gzip or tar stream is corrupt or truncated.
-    #[error("corrupt bundle stream ({context}): {source}")]
-    Stream { context: String, source: io::Error },
+    #[error("corrupt bundle stream ({context}): {error}")]
+    Stream { context: String, error: io::Error },
     /// A cap was reached: the bundle is refused.
     #[error("{0}")]
     Cap(String),
@@ -203,7 +203,7 @@ impl Stream {
     fn open(path: &Path, limits: &Limits) -> Result<Stream, BundleError> {
         let file = File::open(path).map_err(|source| BundleError::Open {
             path: path.to_owned(),
-            source,
+            error: source,
         })?;
         let count = Rc::new(Cell::new(0));
         let counted = Counted {
@@ -255,7 +255,7 @@ pub fn scan(path: &Path, limits: &Limits) -> Result<Scan, BundleError> {
                  bundle than allowed"
             ))
         } else {
-            BundleError::Stream { context, source }
+            BundleError::Stream { context, error: source }
         }
     };
     let entries = stream
@@ -380,7 +380,7 @@ pub fn read_members(
                 "bundle refused: more than {cap} decompressed bytes (--max-total cap)"
             ))
         } else {
-            BundleError::Stream { context, source }
+            BundleError::Stream { context, error: source }
         }
     };
     let mut done: BTreeSet<String> = BTreeSet::new();

@@ -47,8 +47,8 @@ pub enum TrustAnchor {
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    #[error("cannot read key file {path}: {source}")]
-    KeyFile { path: PathBuf, source: std::io::Error },
+    #[error("cannot read key file {path}: {error}")]
+    KeyFile { path: PathBuf, error: std::io::Error },
     #[error("key file {path} holds no usable key: {detail}")]
     NoKey { path: PathBuf, detail: String },
     #[error(transparent)]
@@ -71,7 +71,7 @@ pub fn load_anchor(anchor: &TrustAnchor) -> Result<Option<Vec<PinnedKey>>, Verif
     };
     let bytes = std::fs::read(path).map_err(|source| VerifyError::KeyFile {
         path: path.clone(),
-        source,
+        error: source,
     })?;
     let text = String::from_utf8_lossy(&bytes);
     let (keys, skipped) = if allowed {

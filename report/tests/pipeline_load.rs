@@ -1,0 +1,110 @@
+//! `pipeline::load` on the committed fixture bundle: verification first, accounts from the bundle's own
+//! passwd, a sorted timeline, one coverage row per category; and the fixture itself stays reproducible.
+
+mod common;
+
+use std::path::PathBuf;
+
+use coroner_report::pipeline::{self, LoadOptions};
+use coroner_report::verify::TrustAnchor;
+use coroner_schemas::manifest::Category;
+
+fn fixture_path() -> PathBuf {
+    common::repo_root().join("fixtures/bundles/small.tar.gz")
+}
+
+/// `fixtures/bundles/small.tar.gz` is exactly what `common::small_bundle()` writes (run with
+/// `UPDATE_FIXTURES=1` to rewrite it after changing the builder or the host fixture files).
+#[test]
+fn committed_small_bundle_is_reproducible() {
+    let d = tempfile::tempdir().expect("tmp");
+    let fresh = d.path().join("small.tar.gz");
+    common::small_bundle().write(&fresh);
+    let new = std::fs::read(&fresh).expect("read");
+    if std::env::var_os("UPDATE_FIXTURES").is_some() {
+        std::fs::write(fixture_path(), &new).expect("update fixture");
+        let allowed = format!("coroner-collect {}\n", common::pub_line(&common::key(7)));
+        std::fs::write(
+            common::repo_root().join("fixtures/bundles/small.allowed_signers"),
+            allowed,
+        )
+        .expect("write");
+    }
+    let old = std::fs::read(fixture_path()).expect("fixture present (UPDATE_FIXTURES=1 makes it)");
+    assert!(
+        old == new,
+        "fixtures/bundles/small.tar.gz is stale: rerun with UPDATE_FIXTURES=1"
+    );
+}
+
+#[test]
+fn loads_the_fixture_bundle_verified_against_its_pinned_key() {
+    let anchor = TrustAnchor::AllowedSigners(common::repo_root().join("fixtures/bundles/small.allowed_signers"));
+    let opts = LoadOptions {
+        anchor,
+        ..LoadOptions::default()
+    };
+    let l = pipeline::load(&fixture_path(), &opts).expect("loads");
+    assert!(l.verification.ok && l.verification.key_pinned && !l.verification.skipped);
+    assert_eq!(l.manifest.host.hostname, "vm");
+    assert_eq!(l.accounts.user_name(0), Some("root"));
+    assert!(l
+        .events
+        .windows(2)
+        .all(|w| w[0].cmp_timeline(&w[1]) != std::cmp::Ordering::Greater));
+    assert!(l.problems.windows(2).all(|w| w[0] <= w[1]));
+    let cats: Vec<Category> = l.coverage.iter().map(|r| r.category).collect();
+    assert_eq!(
+        cats,
+        vec![
+            Category::Kernel,
+            Category::Journal,
+            Category::Audit,
+            Category::Logins,
+            Category::History,
+            Category::Accounts
+        ]
+    );
+    let journal = l
+        .coverage
+        .iter()
+        .find(|r| r.category == Category::Journal)
+        .expect("row");
+    assert_eq!((journal.present, journal.missing, journal.events), (0, 1, 0));
+    let accounts = l
+        .coverage
+        .iter()
+        .find(|r| r.category == Category::Accounts)
+        .expect("row");
+    assert_eq!((accounts.present, accounts.missing), (2, 0));
+    let total: u64 = l.coverage.iter().map(|r| r.events).sum();
+    assert_eq!(
+        total,
+        l.events.len() as u64,
+        "every event counted in exactly one category"
+    );
+}
+
+#[test]
+fn a_foreign_pinned_key_refuses_to_load() {
+    let d = tempfile::tempdir().expect("tmp");
+    let k = d.path().join("other.pub");
+    std::fs::write(&k, common::pub_line(&common::key(1))).expect("write");
+    let opts = LoadOptions {
+        anchor: TrustAnchor::Pubkey(k),
+        ..LoadOptions::default()
+    };
+    let e = pipeline::load(&fixture_path(), &opts).err().expect("refused");
+    assert!(e.downcast_ref::<pipeline::VerificationFailed>().is_some(), "{e:#}");
+}
+
+#[test]
+fn no_verify_load_marks_the_report_skipped() {
+    let opts = LoadOptions {
+        verify: false,
+        ..LoadOptions::default()
+    };
+    let l = pipeline::load(&fixture_path(), &opts).expect("loads");
+    assert!(l.verification.skipped && !l.verification.ok);
+    assert!(!l.clean());
+}
