@@ -268,7 +268,7 @@ fn entry(
         uid,
         user: uid.and_then(|u| ctx.accounts.user_name(u)).map(str::to_owned),
         comm: str_field(o, "_COMM").map(str::to_owned),
-        message: cap_message(&message),
+        message: cap_message(message.trim_start()),
         raw: Text::from_bytes(line),
         origin: Origin {
             entry: ctx.entry.path.clone(),

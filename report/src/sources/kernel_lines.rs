@@ -644,6 +644,9 @@ impl KernelTracker {
             }
             EventKind::ProcessCrash => self.awaiting_cpu = Some(events.len()),
             EventKind::OomKill if c.fields.contains_key("constraint") => {
+                // Keep the kernel's own line as the message: if a `Killed process` line follows, this event
+                // becomes its detail (kind `log`) and must not read like a second kill.
+                c.summary = None;
                 if let Some(ep) = self.episode {
                     c.fields.insert("episode".into(), json!(ep));
                 }
