@@ -1,0 +1,56 @@
+//! The process-snapshot parser over a real collector capture (fixtures/proc), and bad JSON.
+
+#[path = "parse_history_support.rs"]
+mod support;
+
+use coroner_schemas::{EventKind, Timestamp, Utc};
+use serde_json::json;
+use support::*;
+
+fn snap_entry() -> coroner_schemas::Entry {
+    entry("proc_snapshot_json", "live/proc/processes.json", "/proc", None, None)
+}
+
+#[test]
+fn real_snapshot_golden() {
+    let p = run(&fixture("proc", "processes.json"), &snap_entry());
+    insta::assert_json_snapshot!("processes", golden(&p));
+    assert_eq!(p.events.len(), 7);
+    let init = &p.events[0];
+    assert_eq!((init.kind, init.pid, init.ppid, init.uid), (EventKind::ProcessAlive, Some(1), Some(0), Some(0)));
+    assert_eq!(init.comm.as_deref(), Some("process_api"));
+    assert_eq!(init.fields["rlimit_core_soft"], json!(0));
+    assert_eq!(init.fields["rlimit_core_hard"], json!(null), "unlimited is null");
+    assert_eq!(init.fields["cgroup"], json!("/"), "the memory controller's line");
+    assert_eq!(init.fields["sig_cgt"], json!("00000000000004e8"));
+    assert_eq!(init.fields["start_time"], json!("2026-11-27T20:02:58.140000Z"));
+    let taken = p.events[0].timestamp.clone();
+    assert!(matches!(taken, Timestamp::Exact { .. }));
+    assert!(p.events.iter().all(|e| e.timestamp == taken));
+    let kthreadd = p.events.iter().find(|e| e.pid == Some(2)).expect("kthreadd");
+    assert_eq!(kthreadd.fields["cmdline"], json!([]));
+    assert!(kthreadd.message.contains("[kthreadd]"));
+    // The collector's own problems are carried over.
+    assert!(p.problems.iter().any(|q| q.message.contains("permission denied")));
+}
+
+#[test]
+fn bad_snapshots_are_problems() {
+    let e = snap_entry();
+    for raw in [&b""[..], b"{", b"[]", b"{\"taken\": 1}", b"\xff\xfe"] {
+        let p = run(raw, &e);
+        assert!(p.events.is_empty() && p.problems.len() == 1, "{raw:?}");
+    }
+    // A record with an unreadable limits text and a v2-only cgroup.
+    let doc = json!({"taken": "2026-11-27T20:00:00Z", "btime": 0, "clk_tck": 100, "page_size": 4096, "problems": [],
+        "processes": [{"pid": 5, "ppid": null, "pgid": null, "sid": null, "tty_nr": null, "uids": [], "gids": [],
+        "user": null, "euser": null, "comm": {"bytes": "/w=="}, "exe": null, "cmdline": [], "cwd": null,
+        "state": null, "starttime_ticks": null, "start_time": null, "vsize_bytes": null, "rss_bytes": null,
+        "threads": null, "nice": null, "oom_score": null, "oom_score_adj": null, "cgroups": ["0::/user.slice"],
+        "namespaces": {}, "loginuid": null, "sessionid": null, "sig_pnd": null, "sig_blk": null, "sig_ign": null,
+        "sig_cgt": null, "limits": {"text": "garbage"}, "stat_raw": null}]});
+    let p = run(&serde_json::to_vec(&doc).expect("json"), &e);
+    assert_eq!(p.events[0].fields["cgroup"], json!("/user.slice"));
+    assert_eq!(p.events[0].fields["rlimit_core_unread"], json!(true));
+    assert_eq!(p.events[0].timestamp, Timestamp::Exact { utc: Utc::from_unix(1_795_809_600, 0).expect("t") });
+}
