@@ -237,12 +237,6 @@ fn parse_member(
     (parsed.events, probs)
 }
 
-/// TODO(pipeline): replace with `render::markdown::render` once it lands (C2 writes it).
-fn markdown_placeholder(m: &ReportModel) -> String {
-    let status = if m.verification.ok && !m.verification.skipped { "verified" } else { "UNVERIFIED" };
-    format!("# Coroner report\n\n{status}, {} events.\n", m.events.len())
-}
-
 fn write_file(dir: &Path, name: &str, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
     let path = dir.join(name);
     let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
@@ -268,7 +262,7 @@ pub fn render_all(loaded: &Loaded, findings: &FindingsDoc, out_dir: &Path) -> an
         w.write_all(render::html::render(&model).as_bytes())
     })?;
     write_file(out_dir, "report.md", |w| {
-        w.write_all(markdown_placeholder(&model).as_bytes())
+        w.write_all(render::markdown::render(&model).as_bytes())
     })?;
     write_file(out_dir, "timeline.jsonl", |w| render::jsonl::write(&model, w))?;
     write_file(out_dir, "timeline.csv", |w| render::csv::write(&model, w))?;
