@@ -9,7 +9,7 @@ use coroner_report::render::{CoverageRow, ReportModel};
 use coroner_report::sources::ParseProblem;
 use coroner_report::verify::VerifyReport;
 use coroner_schemas::finding::{
-    Advisory, Candidate, CheckItem, Cause, Confidence, EvidenceRef, Finding, FindingsDoc, Killer, Signal, Victim,
+    Advisory, Candidate, Cause, CheckItem, Confidence, EvidenceRef, Finding, FindingsDoc, Killer, Signal, Victim,
 };
 use coroner_schemas::manifest::{
     Category, CollectOptions, CollectorInfo, CorePolicy, Entry, Format, HostFacts, Manifest, Problem, Status,
@@ -19,7 +19,8 @@ use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
 pub const HOSTILE_COMM: &str = "<script>alert(1)</script>";
 pub const HOSTILE_USER: &str = "](javascript:alert(1))";
 /// A bash history line: backticks, pipes, a newline, and two bytes that are not UTF-8.
-pub const HOSTILE_HISTORY: &[u8] = b"echo `id` | tee /tmp/x ``y`` |\nkill -9 4242 \xff\xfe # <img src=x onerror=alert(2)>";
+pub const HOSTILE_HISTORY: &[u8] =
+    b"echo `id` | tee /tmp/x ``y`` |\nkill -9 4242 \xff\xfe # <img src=x onerror=alert(2)>";
 
 pub struct Owned {
     pub manifest: Manifest,
@@ -232,7 +233,15 @@ pub fn events() -> Vec<Event> {
     alive.origin = Origin { entry: "live/proc/processes.json".into(), line: None, offset: None };
     alive.pid = Some(1);
     v.push(alive);
-    v.push(event(Timestamp::Unknown, Source::Cron, EventKind::CronJob, "fs/etc/crontab", 9, "*/5 * * * * root /usr/local/bin/rotate", b"*/5 * * * * root /usr/local/bin/rotate"));
+    v.push(event(
+        Timestamp::Unknown,
+        Source::Cron,
+        EventKind::CronJob,
+        "fs/etc/crontab",
+        9,
+        "*/5 * * * * root /usr/local/bin/rotate",
+        b"*/5 * * * * root /usr/local/bin/rotate",
+    ));
     v.sort_by(|a, b| a.cmp_timeline(b));
     v
 }
@@ -241,7 +250,9 @@ pub fn findings(verified: bool) -> FindingsDoc {
     let ev_oom = EvidenceRef {
         origin: Origin { entry: "live/kmsg".into(), line: Some(88), offset: None },
         role: "kernel OOM kill line for pid 4242".into(),
-        raw: Text::from_str("Memory cgroup out of memory: Killed process 4242 (<script>alert(1)</script>) total-vm:1048576kB"),
+        raw: Text::from_str(
+            "Memory cgroup out of memory: Killed process 4242 (<script>alert(1)</script>) total-vm:1048576kB",
+        ),
     };
     let ev_hist = EvidenceRef {
         origin: Origin { entry: "fs/home/mallory/.bash_history".into(), line: Some(3), offset: None },
@@ -265,7 +276,8 @@ pub fn findings(verified: bool) -> FindingsDoc {
         killer: None,
         via: Some("kernel".into()),
         confidence: Confidence::Certain,
-        reasoning: "The kernel logged a memory-cgroup OOM kill naming pid 4242; anon-rss 512 MiB hit the /app limit.".into(),
+        reasoning: "The kernel logged a memory-cgroup OOM kill naming pid 4242; anon-rss 512 MiB hit the /app limit."
+            .into(),
         evidence: vec![ev_oom],
         missing: vec![],
         candidates: vec![],
@@ -307,7 +319,10 @@ pub fn findings(verified: bool) -> FindingsDoc {
         reasoning: "An audited kill(2) with target 4243 and SIGKILL; the sender's session matches a login.".into(),
         evidence: vec![ev_hist.clone()],
         missing: vec!["audit EXECVE record of the kill command".into()],
-        candidates: vec![Candidate { description: "cron job */5 rotate (due at 20:04)".into(), evidence: vec![ev_hist] }],
+        candidates: vec![Candidate {
+            description: "cron job */5 rotate (due at 20:04)".into(),
+            evidence: vec![ev_hist],
+        }],
         details: serde_json::Map::new(),
     };
     FindingsDoc {

@@ -86,13 +86,61 @@ fn no_external_resources() {
     for bad in ["url(", "@import", "<link", "<iframe", "<object", "<embed", "<img", "<base", "<form"] {
         assert!(!out.contains(bad), "page contains {bad}");
     }
-    let names: std::collections::BTreeSet<String> =
-        tags(&out).iter().map(|t| t.split_whitespace().next().unwrap_or_default().trim_start_matches('/').to_lowercase()).collect();
+    let names: std::collections::BTreeSet<String> = tags(&out)
+        .iter()
+        .map(|t| t.split_whitespace().next().unwrap_or_default().trim_start_matches('/').to_lowercase())
+        .collect();
     let allowed = [
-        "!doctype", "a", "body", "br", "button", "code", "dd", "details", "div", "dl", "dt", "figcaption", "figure",
-        "footer", "g", "h1", "h2", "h3", "h4", "head", "header", "html", "input", "label", "li", "main", "meta", "nav",
-        "ol", "option", "p", "pre", "rect", "script", "section", "select", "span", "strong", "style", "summary",
-        "svg", "table", "tbody", "td", "th", "thead", "title", "tr", "ul", "article",
+        "!doctype",
+        "a",
+        "body",
+        "br",
+        "button",
+        "code",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "g",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "head",
+        "header",
+        "html",
+        "input",
+        "label",
+        "li",
+        "main",
+        "meta",
+        "nav",
+        "ol",
+        "option",
+        "p",
+        "pre",
+        "rect",
+        "script",
+        "section",
+        "select",
+        "span",
+        "strong",
+        "style",
+        "summary",
+        "svg",
+        "table",
+        "tbody",
+        "td",
+        "th",
+        "thead",
+        "title",
+        "tr",
+        "ul",
+        "article",
     ];
     for n in &names {
         assert!(allowed.contains(&n.as_str()), "unexpected element <{n}>");

@@ -76,38 +76,57 @@ pub fn truncate(s: &str, max: usize) -> String {
     out
 }
 
-/// Markdown inline text (paragraphs, list items, table cells): no Markdown, HTML, entity, link or autolink
-/// can start inside it. Control characters become visible escapes; every ASCII punctuation character with a
-/// Markdown meaning is backslash-escaped; `<`, `>` and `&` become entities; `://` and `www.` are defanged
-/// (`\[:\]//`, `www\[.\]`) so GFM's autolink extension cannot turn evidence into a link. Safe in table cells
-/// (`|` is escaped and there are no newlines).
+/// Markdown inline text (paragraphs, headings, list items, table cells): no Markdown, HTML, entity, link,
+/// autolink, mention or math can start inside it, wherever it is placed after a block prefix. Control
+/// characters become visible escapes (so no new line or block starts); `<`, `>` and `&` become entities;
+/// inline syntax characters (`` \ ` * _ [ ] ( ) | ~ # $ @ ! ``) are backslash-escaped, and a leading `-`/`+` or
+/// `1.`/`1)` that would open a nested list; `://` and `www.` are defanged (`\[:\]//`, `www\[.\]`) so
+/// GFM's autolink extension cannot turn evidence into a link. Safe in table cells (`|` is escaped).
 pub fn md_inline(s: &str) -> String {
     let vis = visible(s, false);
     let mut out = String::with_capacity(vis.len() + 16);
     let mut rest = vis.as_str();
+    // Still in the leading run of blanks/digits, where list markers are recognised.
+    let mut at_start = true;
+    let mut leading_digits = false;
     while !rest.is_empty() {
         if let Some(r) = rest.strip_prefix("://") {
             out.push_str("\\[:\\]//");
             rest = r;
+            at_start = false;
             continue;
         }
         if let Some(r) = rest.strip_prefix("www.") {
             out.push_str("www\\[.\\]");
             rest = r;
+            at_start = false;
             continue;
         }
-        let Some(c) = rest.chars().next() else { break };
-        rest = &rest[c.len_utf8()..];
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { break };
+        rest = chars.as_str();
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.' | '!' | '|' | '~'
-            | '"' | '\'' | '=' | ':' | '$' | '%' | '^' | '@' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '|' | '~' | '#' | '$' | '@' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '-' | '+' if at_start && !leading_digits => {
+                out.push('\\');
+                out.push(c);
+            }
+            '.' if at_start && leading_digits => {
                 out.push('\\');
                 out.push(c);
             }
             c => out.push(c),
+        }
+        match c {
+            ' ' if !leading_digits => {}
+            '0'..='9' if at_start => leading_digits = true,
+            _ => at_start = false,
         }
     }
     out
@@ -171,6 +190,9 @@ mod tests {
         assert!(!s.contains("://"));
         assert!(!s.contains("www."));
         assert!(s.ends_with("\\|"));
+        assert_eq!(md_inline("- x - y"), "\\- x - y");
+        assert_eq!(md_inline("12. x 1. y"), "12\\. x 1. y");
+        assert_eq!(md_inline("a_b *c* #1 @u $x$"), "a\\_b \\*c\\* \\#1 \\@u \\$x\\$");
     }
 
     #[test]

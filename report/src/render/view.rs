@@ -195,10 +195,20 @@ pub fn user(e: &Event) -> String {
 /// not fit), then the routine events nearest (in timeline position) to a notable one, so each notable
 /// event keeps its context. Returned in timeline order. Deterministic: ties go to the earlier event.
 pub fn select_rows(events: &[Event], cap: usize) -> Vec<usize> {
-    let n = events.len();
-    if n <= cap {
-        return (0..n).collect();
+    if events.len() <= cap {
+        return (0..events.len()).collect();
     }
+    nearest_to_notable(events, cap, usize::MAX)
+}
+
+/// The notable events and their neighbours at most `radius` positions away, at most `cap` of them (nearest
+/// first, ties to the earlier), in timeline order. No notable event: nothing.
+pub fn context_rows(events: &[Event], radius: usize, cap: usize) -> Vec<usize> {
+    nearest_to_notable(events, cap, radius)
+}
+
+fn nearest_to_notable(events: &[Event], cap: usize, radius: usize) -> Vec<usize> {
+    let n = events.len();
     let notable: Vec<bool> = events.iter().map(|e| is_notable(e.kind)).collect();
     // Distance to the nearest notable event, both directions: two linear passes.
     let mut dist = vec![usize::MAX; n];
@@ -220,7 +230,7 @@ pub fn select_rows(events: &[Event], cap: usize) -> Vec<usize> {
             dist[i] = dist[i].min(nx - i);
         }
     }
-    let mut order: Vec<usize> = (0..n).collect();
+    let mut order: Vec<usize> = (0..n).filter(|&i| dist[i] <= radius).collect();
     order.sort_by_key(|&i| (dist[i], i));
     order.truncate(cap);
     order.sort_unstable();
@@ -370,6 +380,8 @@ mod tests {
         let rows = select_rows(&evs, 5);
         assert_eq!(rows, vec![48, 49, 50, 51, 52]);
         assert_eq!(select_rows(&evs[..3], 5), vec![0, 1, 2]);
+        assert_eq!(context_rows(&evs, 1, 200), vec![49, 50, 51]);
+        assert_eq!(context_rows(&evs[..10], 3, 200), Vec::<usize>::new());
     }
 
     #[test]

@@ -1,0 +1,166 @@
+//! report.md: hostile evidence cannot inject Markdown or HTML, tables keep their shape, findings lead,
+//! the UNVERIFIED banner, the bounded timeline, and a golden snapshot.
+
+#[path = "render_html_model.rs"]
+mod model;
+
+use coroner_report::render::markdown;
+
+/// The text outside code spans (CommonMark: a run of N backticks closes only at a run of exactly N).
+fn outside_code(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            out.push_str(&s[i..i + 2]);
+            i += 2;
+            continue;
+        }
+        if b[i] == b'`' {
+            let start = i;
+            while i < b.len() && b[i] == b'`' {
+                i += 1;
+            }
+            let n = i - start;
+            // Find the closing run of exactly n backticks.
+            let mut j = i;
+            let mut closed = None;
+            while j < b.len() {
+                if b[j] == b'`' {
+                    let rs = j;
+                    while j < b.len() && b[j] == b'`' {
+                        j += 1;
+                    }
+                    if j - rs == n {
+                        closed = Some(j);
+                        break;
+                    }
+                } else {
+                    j += 1;
+                }
+            }
+            match closed {
+                Some(end) => {
+                    out.push_str(" CODE ");
+                    i = end;
+                }
+                None => out.push_str(&s[start..i]),
+            }
+            continue;
+        }
+        let c = s[i..].chars().next().expect("char");
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// Pipes that split a GFM table row: not preceded by a backslash.
+fn cell_pipes(row: &str) -> usize {
+    let b = row.as_bytes();
+    (0..b.len()).filter(|&i| b[i] == b'|' && (i == 0 || b[i - 1] != b'\\')).count()
+}
+
+#[test]
+fn hostile_evidence_cannot_inject() {
+    let out = markdown::render(&model::small(true).model());
+    let prose = outside_code(&out);
+    let lower = prose.to_lowercase();
+    assert!(!lower.contains("<script"), "raw script outside code spans");
+    assert!(!lower.contains("<img"), "raw img outside code spans");
+    assert!(!lower.contains('<'), "no HTML tag can start outside code spans");
+    assert!(!prose.contains("](javascript:"), "link injection outside code");
+    assert!(!prose.contains("]("), "no link at all outside code");
+    assert!(!lower.contains("http://") && !lower.contains("www."), "no autolink");
+    // Inside code spans, evidence is literal; the fence is longer than any backtick run in it.
+    assert!(
+        out.contains("``` echo `id` | tee /tmp/x ``y`` |\\nkill -9 4242 \\xff\\xfe # <img src=x onerror=alert(2)> ```")
+    );
+    // The hostile comm is shown, escaped as text.
+    assert!(out.contains("&lt;script&gt;alert\\(1\\)&lt;/script&gt;"));
+    assert!(out.contains("\\]\\(javascript:alert\\(1\\)\\)"));
+    // No control characters at all.
+    assert!(!out.chars().any(|c| c.is_control() && c != '\n'));
+}
+
+#[test]
+fn tables_keep_their_shape() {
+    let out = markdown::render(&model::small(true).model());
+    let mut in_table: Option<usize> = None;
+    let mut tables = 0;
+    for line in out.lines() {
+        if line.starts_with('|') {
+            let n = cell_pipes(line);
+            match in_table {
+                None => {
+                    in_table = Some(n);
+                    tables += 1;
+                }
+                Some(expected) => assert_eq!(n, expected, "row breaks its table: {line}"),
+            }
+            assert!(line.ends_with('|'), "row does not end with a pipe: {line}");
+        } else {
+            in_table = None;
+        }
+    }
+    // facts, 2 findings, checklist, coverage, timeline
+    assert_eq!(tables, 6);
+}
+
+#[test]
+fn findings_lead_and_are_complete() {
+    let out = markdown::render(&model::small(true).model());
+    let f = out.find("## Findings").expect("findings");
+    for later in ["## Checklist", "## Advisories", "## Source coverage", "## Problems", "## Timeline"] {
+        assert!(out.find(later).expect(later) > f);
+    }
+    for must in [
+        "### F1 — ",
+        ": OOM kill\n",
+        "| Signal | SIGKILL \\(9\\) |",
+        "| Confidence | **certain** |",
+        "| Confidence | **likely** |",
+        "| Via | kernel |",
+        "` live/kmsg:88 `",
+        "` auditctl -a always,exit -F arch=b64 -S kill -S tkill -S tgkill -k coroner-kill `",
+        "- audit EXECVE record of the kill command",
+        "| Parent chain | bash ← sshd |",
+    ] {
+        assert!(out.contains(must), "missing {must:?}");
+    }
+}
+
+#[test]
+fn unverified_banner_only_when_unverified() {
+    let good = markdown::render(&model::small(true).model());
+    assert!(!good.contains("UNVERIFIED"));
+    assert!(good.contains("**Verification:** verified"));
+    let bad = markdown::render(&model::small(false).model());
+    assert!(bad.contains("> **UNVERIFIED** — verification **failed**"));
+    let mut skipped = model::small(true);
+    skipped.verification.skipped = true;
+    assert!(markdown::render(&skipped.model()).contains("> **UNVERIFIED** — rendered with `--no-verify`"));
+}
+
+#[test]
+fn timeline_is_bounded_around_notable_events() {
+    let owned = model::big(1_000_000);
+    let out = markdown::render(&owned.model());
+    let rows = out.lines().filter(|l| l.starts_with("| ") && l.contains("` fs/var/log/syslog:")).count();
+    // 10 notable events, each with 3 neighbours either side.
+    assert_eq!(rows, 70);
+    assert!(rows <= markdown::MAX_ROWS);
+    assert!(out.contains("*49997 event(s) not shown*"));
+    assert!(out.len() < 64 * 1024, "markdown is {} bytes", out.len());
+}
+
+#[test]
+fn same_model_same_bytes() {
+    assert_eq!(markdown::render(&model::small(false).model()), markdown::render(&model::small(false).model()));
+}
+
+#[test]
+fn golden_small_report() {
+    insta::assert_snapshot!("small_report_md", markdown::render(&model::small(false).model()));
+}
