@@ -1,7 +1,588 @@
-//! TODO(sources/utmp): not yet written.
+//! Login records: glibc `struct utmp` files (wtmp, btmp, utmp; 384 bytes per record on x86_64) and lastlog
+//! (`struct lastlog`, 292 bytes per uid), raw or as the collector's sparse-aware JSON extract.
+//!
+//! `struct utmp` (`utmp(5)`), x86_64 glibc, little-endian:
+//!
+//! | offset | field |
+//! |---|---|
+//! | 0 | `ut_type` i16 (+2 padding) |
+//! | 4 | `ut_pid` i32 |
+//! | 8 | `ut_line[32]` — device name of the tty, without `/dev/` |
+//! | 40 | `ut_id[4]` — terminal name suffix, or inittab id |
+//! | 44 | `ut_user[32]` — user name |
+//! | 76 | `ut_host[256]` — host name for remote login, or kernel version for run-level messages |
+//! | 332 | `ut_exit` {i16 `e_termination`, i16 `e_exit`} — exit status of a process marked DEAD_PROCESS |
+//! | 336 | `ut_session` i32 — session ID (getsid(2)), used for windowing |
+//! | 340 | `ut_tv` {i32 `tv_sec`, i32 `tv_usec`} — time entry was made |
+//! | 348 | `ut_addr_v6[4]` i32 — Internet address of remote host; IPv4 uses just `ut_addr_v6[0]` |
+//! | 364 | `__glibc_reserved[20]` |
+//!
+//! wtmp is read like `last` does, but forwards: a USER_PROCESS opens a session on its `ut_line`, the next
+//! DEAD_PROCESS on that line closes it (the login event gets `session_end`), a shutdown record closes open
+//! sessions as `down` and a boot record as `crash`; sessions still open at the end are `still logged in`.
+//! Unlike `last`, a torn final record or a zeroed record is a recorded problem and every whole record is read.
 
-use super::{Parsed, SourceCtx};
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-pub fn parse(_raw: &[u8], _ctx: &SourceCtx) -> Parsed {
-    Parsed::default()
+use base64::Engine as _;
+use coroner_schemas::manifest::Format;
+use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
+use serde_json::Value;
+
+use super::{ParseProblem, Parsed, SourceCtx};
+
+/// Size of glibc's `struct utmp` on x86_64.
+pub const UTMP_SIZE: usize = 384;
+/// Size of `struct lastlog` on x86_64 (`int32_t ll_time; char ll_line[32]; char ll_host[256]`).
+pub const LASTLOG_SIZE: usize = 292;
+
+/// `ut_type` values (`<utmp.h>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UtType {
+    /// Record does not contain valid info.
+    Empty,
+    /// Change in system run-level (`shutdown`, `runlevel`).
+    RunLvl,
+    /// Time of system boot (user `reboot`, line `~`).
+    BootTime,
+    /// Time after system clock change.
+    NewTime,
+    /// Time before system clock change.
+    OldTime,
+    /// Process spawned by init.
+    InitProcess,
+    /// Session leader process for user login (getty).
+    LoginProcess,
+    /// Normal process (a login session).
+    UserProcess,
+    /// Terminated process.
+    DeadProcess,
+    Accounting,
+    /// A code this parser does not know, kept.
+    Unknown(i16),
+}
+
+impl UtType {
+    pub fn from_i16(v: i16) -> UtType {
+        match v {
+            0 => UtType::Empty,
+            1 => UtType::RunLvl,
+            2 => UtType::BootTime,
+            3 => UtType::NewTime,
+            4 => UtType::OldTime,
+            5 => UtType::InitProcess,
+            6 => UtType::LoginProcess,
+            7 => UtType::UserProcess,
+            8 => UtType::DeadProcess,
+            9 => UtType::Accounting,
+            n => UtType::Unknown(n),
+        }
+    }
+    pub fn name(self) -> String {
+        match self {
+            UtType::Empty => "EMPTY".into(),
+            UtType::RunLvl => "RUN_LVL".into(),
+            UtType::BootTime => "BOOT_TIME".into(),
+            UtType::NewTime => "NEW_TIME".into(),
+            UtType::OldTime => "OLD_TIME".into(),
+            UtType::InitProcess => "INIT_PROCESS".into(),
+            UtType::LoginProcess => "LOGIN_PROCESS".into(),
+            UtType::UserProcess => "USER_PROCESS".into(),
+            UtType::DeadProcess => "DEAD_PROCESS".into(),
+            UtType::Accounting => "ACCOUNTING".into(),
+            UtType::Unknown(n) => format!("UNKNOWN({n})"),
+        }
+    }
+}
+
+/// One `struct utmp` record, fields borrowed from the input.
+#[derive(Clone, Debug)]
+pub struct UtmpRecord<'a> {
+    pub ut_type: UtType,
+    pub ut_pid: i32,
+    pub ut_line: &'a [u8],
+    pub ut_id: &'a [u8],
+    pub ut_user: &'a [u8],
+    pub ut_host: &'a [u8],
+    pub e_termination: i16,
+    pub e_exit: i16,
+    pub ut_session: i32,
+    pub tv_sec: i32,
+    pub tv_usec: i32,
+    pub ut_addr_v6: [u8; 16],
+}
+
+fn i16_at(b: &[u8], o: usize) -> i16 {
+    i16::from_le_bytes([b[o], b[o + 1]])
+}
+fn i32_at(b: &[u8], o: usize) -> i32 {
+    i32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
+}
+/// A NUL-padded char array: the bytes before the first NUL.
+fn cstr(b: &[u8]) -> &[u8] {
+    let n = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    &b[..n]
+}
+
+impl<'a> UtmpRecord<'a> {
+    /// Decodes exactly [`UTMP_SIZE`] bytes; `None` for any other length.
+    pub fn from_bytes(b: &'a [u8]) -> Option<UtmpRecord<'a>> {
+        if b.len() != UTMP_SIZE {
+            return None;
+        }
+        let mut addr = [0u8; 16];
+        addr.copy_from_slice(&b[348..364]);
+        Some(UtmpRecord {
+            ut_type: UtType::from_i16(i16_at(b, 0)),
+            ut_pid: i32_at(b, 4),
+            ut_line: cstr(&b[8..40]),
+            ut_id: cstr(&b[40..44]),
+            ut_user: cstr(&b[44..76]),
+            ut_host: cstr(&b[76..332]),
+            e_termination: i16_at(b, 332),
+            e_exit: i16_at(b, 334),
+            ut_session: i32_at(b, 336),
+            tv_sec: i32_at(b, 340),
+            tv_usec: i32_at(b, 344),
+            ut_addr_v6: addr,
+        })
+    }
+
+    /// The remote address as text: IPv4 when only the first word is set, IPv6 otherwise, `None` when zero.
+    pub fn addr(&self) -> Option<String> {
+        let a = &self.ut_addr_v6;
+        if a.iter().all(|&c| c == 0) {
+            None
+        } else if a[4..].iter().all(|&c| c == 0) {
+            Some(Ipv4Addr::new(a[0], a[1], a[2], a[3]).to_string())
+        } else {
+            Some(Ipv6Addr::from(*a).to_string())
+        }
+    }
+
+    pub fn time(&self) -> Option<Utc> {
+        let usec = u32::try_from(self.tv_usec).ok().filter(|u| *u < 1_000_000).unwrap_or(0);
+        Utc::from_unix(i64::from(self.tv_sec), usec * 1000)
+    }
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Which login file an entry is, from where the collector found it (the manifest's `source`).
+fn file_kind(ctx: &SourceCtx) -> Source {
+    match ctx.entry.format {
+        Format::Lastlog | Format::LastlogJson => return Source::Lastlog,
+        _ => {}
+    }
+    let name = ctx.entry.source.rsplit('/').next().unwrap_or("");
+    if name.starts_with("btmp") {
+        Source::Btmp
+    } else if name.starts_with("utmp") {
+        Source::Utmp
+    } else {
+        Source::Wtmp
+    }
+}
+
+pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+    match ctx.entry.format {
+        Format::Lastlog => parse_lastlog(raw, ctx),
+        Format::LastlogJson => parse_lastlog_json(raw, ctx),
+        _ => parse_utmp(raw, ctx),
+    }
+}
+
+/// A login session waiting for its end.
+struct Open {
+    event: usize,
+    start: Option<Utc>,
+    user: String,
+}
+
+fn parse_utmp(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+    let kind = file_kind(ctx);
+    let whole = raw.len() / UTMP_SIZE;
+    let mut out = Parsed {
+        events: Vec::with_capacity(whole),
+        problems: Vec::new(),
+    };
+    let mut open: BTreeMap<Vec<u8>, Open> = BTreeMap::new();
+    let mut shutdown_seen = false;
+    for (i, rec_bytes) in raw.chunks_exact(UTMP_SIZE).enumerate() {
+        let offset = (i * UTMP_SIZE) as u64;
+        if rec_bytes.iter().all(|&c| c == 0) {
+            out.problems.push(ParseProblem::at_offset(
+                ctx,
+                offset,
+                format!("zeroed record at offset {offset}"),
+            ));
+            continue;
+        }
+        let Some(r) = UtmpRecord::from_bytes(rec_bytes) else {
+            continue;
+        };
+        let ts = match r.time() {
+            Some(utc) => Timestamp::Exact { utc },
+            None => Timestamp::Unknown,
+        };
+        let user = lossy(r.ut_user);
+        let line = lossy(r.ut_line);
+        let host = lossy(r.ut_host);
+        let addr = r.addr();
+        let mut f = BTreeMap::new();
+        f.insert("ut_type".to_owned(), Value::from(r.ut_type.name()));
+        if !line.is_empty() {
+            f.insert("tty".to_owned(), Value::from(line.as_str()));
+        }
+        let (ev_kind, message) = if kind == Source::Btmp {
+            put_remote(&mut f, &host, &addr);
+            (
+                EventKind::LoginFailed,
+                format!("failed login {} on {}{}", q(&user), q(&line), from(&host, &addr)),
+            )
+        } else {
+            match r.ut_type {
+                UtType::UserProcess => {
+                    put_remote(&mut f, &host, &addr);
+                    if kind == Source::Utmp {
+                        f.insert("current".to_owned(), Value::from(true));
+                    }
+                    (
+                        EventKind::Login,
+                        format!("login {} on {}{}", q(&user), q(&line), from(&host, &addr)),
+                    )
+                }
+                UtType::DeadProcess => {
+                    let m = match open.get(r.ut_line) {
+                        Some(o) => format!("logout {} from {}", q(&o.user), q(&line)),
+                        None => format!("logout from {} (no login seen)", q(&line)),
+                    };
+                    if r.e_termination != 0 || r.e_exit != 0 {
+                        f.insert("e_termination".to_owned(), Value::from(r.e_termination));
+                        f.insert("e_exit".to_owned(), Value::from(r.e_exit));
+                    }
+                    (EventKind::Logout, m)
+                }
+                UtType::BootTime => {
+                    if !host.is_empty() {
+                        f.insert("kernel".to_owned(), Value::from(host.as_str()));
+                    }
+                    (
+                        EventKind::Boot,
+                        format!(
+                            "system boot{}",
+                            if host.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({host})")
+                            }
+                        ),
+                    )
+                }
+                UtType::RunLvl if r.ut_user == b"shutdown" => (EventKind::Shutdown, "system shutdown".to_owned()),
+                UtType::RunLvl => {
+                    // sysvinit stores the new run level in the low byte of ut_pid and the previous in the next.
+                    let new = (r.ut_pid & 0xff) as u8;
+                    let prev = ((r.ut_pid >> 8) & 0xff) as u8;
+                    let show = |c: u8| {
+                        if c.is_ascii_graphic() {
+                            (c as char).to_string()
+                        } else {
+                            format!("{c}")
+                        }
+                    };
+                    f.insert("runlevel".to_owned(), Value::from(show(new)));
+                    (EventKind::Log, format!("run level {} (was {})", show(new), show(prev)))
+                }
+                other => {
+                    if !host.is_empty() {
+                        f.insert("host".to_owned(), Value::from(host.as_str()));
+                    }
+                    (EventKind::Log, format!("{} {} on {}", other.name(), q(&user), q(&line)))
+                }
+            }
+        };
+        let pseudo = kind != Source::Btmp && matches!(r.ut_type, UtType::BootTime | UtType::RunLvl);
+        let idx = out.events.len();
+        let start = ts.sort_key();
+        out.events.push(Event {
+            timestamp: ts,
+            source: kind,
+            kind: ev_kind,
+            pid: Some(i64::from(r.ut_pid)).filter(|p| *p != 0),
+            ppid: None,
+            uid: if user.is_empty() || pseudo {
+                None
+            } else {
+                ctx.accounts.by_name(&user).map(|u| u.uid)
+            },
+            // `reboot`, `shutdown` and `runlevel` in ut_user are markers, not accounts.
+            user: if user.is_empty() || pseudo {
+                None
+            } else {
+                Some(user.clone())
+            },
+            comm: None,
+            message,
+            raw: Text::from_bytes(rec_bytes),
+            origin: Origin {
+                entry: ctx.entry.path.clone(),
+                line: None,
+                offset: Some(offset),
+            },
+            fields: f,
+        });
+        if kind != Source::Wtmp {
+            continue;
+        }
+        // Session pairing, as `last` does it.
+        match r.ut_type {
+            UtType::UserProcess => {
+                if let Some(prev) = open.insert(
+                    r.ut_line.to_vec(),
+                    Open {
+                        event: idx,
+                        start,
+                        user,
+                    },
+                ) {
+                    close(&mut out.events, &prev, Value::from("gone - no logout"), None);
+                }
+            }
+            UtType::DeadProcess => {
+                if let Some(o) = open.remove(r.ut_line) {
+                    let end = out.events[idx].timestamp.sort_key();
+                    close(
+                        &mut out.events,
+                        &o,
+                        end.map_or(Value::Null, |t| Value::from(t.rfc3339())),
+                        end,
+                    );
+                    if out.events[idx].user.is_none() {
+                        out.events[idx].user = Some(o.user.clone());
+                        out.events[idx].uid = ctx.accounts.by_name(&o.user).map(|u| u.uid);
+                    }
+                }
+            }
+            UtType::RunLvl if r.ut_user == b"shutdown" => {
+                shutdown_seen = true;
+                for (_, o) in std::mem::take(&mut open) {
+                    close(&mut out.events, &o, Value::from("down"), start);
+                }
+            }
+            UtType::BootTime => {
+                let why = if shutdown_seen { "down" } else { "crash" };
+                for (_, o) in std::mem::take(&mut open) {
+                    close(&mut out.events, &o, Value::from(why), start);
+                }
+                shutdown_seen = false;
+            }
+            _ => {}
+        }
+    }
+    for (_, o) in std::mem::take(&mut open) {
+        close(&mut out.events, &o, Value::from("still logged in"), None);
+    }
+    let tail = raw.len() % UTMP_SIZE;
+    if tail != 0 {
+        let off = whole * UTMP_SIZE;
+        out.problems.push(ParseProblem::at_offset(
+            ctx,
+            off as u64,
+            format!("torn final record at offset {off}: {tail} of {UTMP_SIZE} bytes (the {whole} whole records before it were read)"),
+        ));
+    }
+    out
+}
+
+/// Marks a login with how its session ended: a time, or `down`/`crash`/`still logged in`.
+fn close(events: &mut [Event], o: &Open, end: Value, end_time: Option<Utc>) {
+    let Some(e) = events.get_mut(o.event) else { return };
+    e.fields.insert("session_end".to_owned(), end);
+    if let (Some(s), Some(t)) = (o.start, end_time) {
+        let secs = t.unix_seconds() - s.unix_seconds();
+        e.fields.insert("session_seconds".to_owned(), Value::from(secs));
+    }
+}
+
+fn put_remote(f: &mut BTreeMap<String, Value>, host: &str, addr: &Option<String>) {
+    if !host.is_empty() {
+        f.insert("host".to_owned(), Value::from(host));
+    }
+    if let Some(a) = addr {
+        f.insert("addr".to_owned(), Value::from(a.as_str()));
+    }
+}
+
+/// Quotes attacker-chosen names in messages so they cannot pass for message text.
+fn q(s: &str) -> String {
+    format!("{s:?}")
+}
+
+fn from(host: &str, addr: &Option<String>) -> String {
+    match (host.is_empty(), addr) {
+        (false, Some(a)) if a != host => format!(" from {} ({a})", q(host)),
+        (false, _) => format!(" from {}", q(host)),
+        (true, Some(a)) => format!(" from {a}"),
+        (true, None) => String::new(),
+    }
+}
+
+/// Raw lastlog: record `i` belongs to uid `i`. Records with no time, line or host are unused (sparse).
+fn parse_lastlog(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+    let mut out = Parsed::default();
+    for (i, rec) in raw.chunks_exact(LASTLOG_SIZE).enumerate() {
+        lastlog_record(rec, i as u64, (i * LASTLOG_SIZE) as u64, ctx, &mut out);
+    }
+    let tail = raw.len() % LASTLOG_SIZE;
+    if tail != 0 {
+        let off = raw.len() - tail;
+        out.problems.push(ParseProblem::at_offset(
+            ctx,
+            off as u64,
+            format!("torn final lastlog record at offset {off}: {tail} of {LASTLOG_SIZE} bytes"),
+        ));
+    }
+    out
+}
+
+fn lastlog_record(rec: &[u8], uid: u64, offset: u64, ctx: &SourceCtx, out: &mut Parsed) {
+    if rec.len() != LASTLOG_SIZE {
+        return;
+    }
+    let t = i32_at(rec, 0);
+    let line = lossy(cstr(&rec[4..36]));
+    let host = lossy(cstr(&rec[36..292]));
+    if t == 0 && line.is_empty() && host.is_empty() {
+        return;
+    }
+    let uid32 = u32::try_from(uid).ok();
+    let user = uid32.and_then(|u| ctx.accounts.user_name(u)).map(str::to_owned);
+    let mut f = BTreeMap::new();
+    f.insert("lastlog".to_owned(), Value::from(true));
+    if !line.is_empty() {
+        f.insert("tty".to_owned(), Value::from(line.as_str()));
+    }
+    if !host.is_empty() {
+        f.insert("host".to_owned(), Value::from(host.as_str()));
+    }
+    out.events.push(Event {
+        timestamp: Utc::from_unix(i64::from(t), 0).map_or(Timestamp::Unknown, |utc| Timestamp::Exact { utc }),
+        source: Source::Lastlog,
+        kind: EventKind::Login,
+        pid: None,
+        ppid: None,
+        uid: uid32,
+        user,
+        comm: None,
+        message: format!("last login of uid {uid} on {}{}", q(&line), from(&host, &None)),
+        raw: Text::from_bytes(rec),
+        origin: Origin {
+            entry: ctx.entry.path.clone(),
+            line: None,
+            offset: Some(offset),
+        },
+        fields: f,
+    });
+}
+
+#[derive(serde::Deserialize)]
+struct LastlogJson {
+    record_size: Option<u64>,
+    #[allow(dead_code)]
+    file_size: Option<u64>,
+    /// The collector stopped early at a cap.
+    #[serde(default)]
+    truncated: bool,
+    records: Vec<LastlogJsonRecord>,
+}
+
+#[derive(serde::Deserialize)]
+struct LastlogJsonRecord {
+    uid: u64,
+    offset: Option<u64>,
+    record_b64: String,
+}
+
+fn parse_lastlog_json(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+    let mut out = Parsed::default();
+    let doc: LastlogJson = match serde_json::from_slice(raw) {
+        Ok(d) => d,
+        Err(e) => {
+            out.problems.push(ParseProblem::at_offset(
+                ctx,
+                0,
+                format!("lastlog extract is not valid JSON: {e}"),
+            ));
+            return out;
+        }
+    };
+    if let Some(rs) = doc.record_size.filter(|&rs| rs != LASTLOG_SIZE as u64) {
+        out.problems.push(ParseProblem::at_offset(
+            ctx,
+            0,
+            format!("lastlog record size {rs} is not the x86_64 {LASTLOG_SIZE}; records not read"),
+        ));
+        return out;
+    }
+    if doc.truncated {
+        out.problems.push(ParseProblem::at_offset(
+            ctx,
+            0,
+            "lastlog extract was cut at a cap: later uids are missing",
+        ));
+    }
+    for (i, r) in doc.records.iter().enumerate() {
+        let bytes = match base64::engine::general_purpose::STANDARD.decode(r.record_b64.as_bytes()) {
+            Ok(b) => b,
+            Err(e) => {
+                out.problems.push(ParseProblem::at_line(
+                    ctx,
+                    i as u64 + 1,
+                    format!("record {i}: bad base64: {e}"),
+                ));
+                continue;
+            }
+        };
+        if bytes.len() != LASTLOG_SIZE {
+            out.problems.push(ParseProblem::at_line(
+                ctx,
+                i as u64 + 1,
+                format!("record {i} (uid {}): {} bytes, not {LASTLOG_SIZE}", r.uid, bytes.len()),
+            ));
+            continue;
+        }
+        let offset = r.offset.unwrap_or(r.uid.saturating_mul(LASTLOG_SIZE as u64));
+        lastlog_record(&bytes, r.uid, offset, ctx, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_layout_offsets() {
+        let mut b = vec![0u8; UTMP_SIZE];
+        b[0] = 7;
+        b[4..8].copy_from_slice(&1234i32.to_le_bytes());
+        b[8..13].copy_from_slice(b"pts/1");
+        b[44..49].copy_from_slice(b"alice");
+        b[76..85].copy_from_slice(b"10.0.0.42");
+        b[340..344].copy_from_slice(&1_700_000_000i32.to_le_bytes());
+        b[348..352].copy_from_slice(&[10, 0, 0, 42]);
+        let r = UtmpRecord::from_bytes(&b).expect("384 bytes");
+        assert_eq!(r.ut_type, UtType::UserProcess);
+        assert_eq!(r.ut_pid, 1234);
+        assert_eq!(r.ut_line, b"pts/1");
+        assert_eq!(r.ut_user, b"alice");
+        assert_eq!(r.addr().as_deref(), Some("10.0.0.42"));
+        assert_eq!(r.time().map(|t| t.unix_seconds()), Some(1_700_000_000));
+        assert!(UtmpRecord::from_bytes(&b[..383]).is_none());
+        assert_eq!(UtType::from_i16(42), UtType::Unknown(42));
+    }
 }
