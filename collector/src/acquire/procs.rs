@@ -152,8 +152,8 @@ fn sysconf(name: libc::c_int) -> Option<u64> {
 /// Accumulates what went wrong during the walk.
 struct Walk {
     problems: Vec<ProcProblem>,
-    /// File name → count of permission-denied reads (reported once each).
-    denied: BTreeMap<String, u64>,
+    /// File name → pids whose read was denied (reported once per file).
+    denied: BTreeMap<String, Vec<i64>>,
 }
 
 impl Walk {
@@ -161,15 +161,12 @@ impl Walk {
     fn failed(&mut self, pid: i64, dir: &Path, file: &str, e: &io::Error) -> bool {
         match e.raw_os_error() {
             Some(libc::EACCES) | Some(libc::EPERM) => {
-                *self.denied.entry(file.to_owned()).or_default() += 1;
+                self.denied.entry(file.to_owned()).or_default().push(pid);
                 false
             }
             Some(libc::ENOENT) | Some(libc::ESRCH) => {
-                if dir.exists() {
-                    false // a kernel thread has no exe; that is not a problem
-                } else {
-                    true
-                }
+                // Still there: a kernel thread has no exe, which is not a problem. Gone: it exited.
+                !dir.exists()
             }
             _ => {
                 self.problems.push(ProcProblem {
@@ -379,7 +376,7 @@ pub fn snapshot(ctx: &Ctx, proc_root: &Path) -> io::Result<ProcSnapshot> {
         .duration_since(std::time::UNIX_EPOCH)
         .ok()
         .and_then(|d| Utc::from_unix(i64::try_from(d.as_secs()).ok()?, d.subsec_nanos()))
-        .unwrap_or_else(|| Utc(time::OffsetDateTime::UNIX_EPOCH));
+        .unwrap_or(Utc(time::OffsetDateTime::UNIX_EPOCH));
     let mut w = Walk {
         problems: Vec::new(),
         denied: BTreeMap::new(),
@@ -421,11 +418,17 @@ pub fn snapshot(ctx: &Ctx, proc_root: &Path) -> io::Result<ProcSnapshot> {
             processes.push(rec);
         }
     }
-    for (file, n) in &w.denied {
+    for (file, pids) in &w.denied {
+        let shown: Vec<String> = pids.iter().take(10).map(i64::to_string).collect();
+        let more = if pids.len() > shown.len() { ", …" } else { "" };
         w.problems.push(ProcProblem {
             pid: None,
             file: file.clone(),
-            message: format!("permission denied for {n} processes"),
+            message: format!(
+                "permission denied for {} processes (pids {}{more})",
+                pids.len(),
+                shown.join(", ")
+            ),
         });
     }
     Ok(ProcSnapshot {
