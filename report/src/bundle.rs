@@ -182,7 +182,7 @@ impl<R: Read> Read for Counted<R> {
             return Err(io::Error::other("decompressed-size cap reached"));
         }
         // Never ask for more than one byte past the cap, so the count stays bounded.
-        let room = usize::try_from(self.cap - used + 1).unwrap_or(usize::MAX);
+        let room = usize::try_from((self.cap - used).saturating_add(1)).unwrap_or(usize::MAX);
         let want = buf.len().min(room);
         let n = self.inner.read(&mut buf[..want])?;
         self.count.set(used + n as u64);

@@ -108,3 +108,60 @@ fn no_verify_load_marks_the_report_skipped() {
     assert!(l.verification.skipped && !l.verification.ok);
     assert!(!l.clean());
 }
+
+/// `pipeline::has_parser` skips reading entries whose format `sources::parse_entry` ignores; if a parser is
+/// added for one of those formats, this fails so the skip list is updated (else its bytes would never be read).
+#[test]
+fn formats_skipped_by_the_pipeline_really_have_no_parser() {
+    use coroner_report::sources::{parse_entry, SourceCtx};
+    use coroner_schemas::accounts::Accounts;
+    use coroner_schemas::manifest::{Entry, Format, Status};
+    let manifest = common::base_manifest("vm");
+    let accounts = Accounts::default();
+    let samples: [&[u8]; 3] = [
+        b"Nov 27 20:21:02 vm kernel: [ 1057.184566] segv[13188]: segfault at 1234 ip 0 sp 0 error 6\n",
+        b"#1795810000\nkill -9 4242\n* * * * * root /bin/true\n",
+        b"{\"a\":1}\n",
+    ];
+    let skipped = [
+        Format::ShellRc,
+        Format::CronScript,
+        Format::AtJob,
+        Format::SystemdUnit,
+        Format::CrashReport,
+        Format::ProcText,
+        Format::Passwd,
+        Format::Group,
+        Format::Other,
+    ];
+    for f in skipped {
+        assert!(!pipeline::has_parser(f), "{f:?}");
+        let entry = Entry {
+            path: "fs/x".to_owned(),
+            source: "/x".to_owned(),
+            category: Category::Include,
+            format: f,
+            account: Some("root".to_owned()),
+            size: 0,
+            sha256: None,
+            compressed: None,
+            stat: None,
+            link_target: None,
+            status: Status::Ok,
+            command: None,
+        };
+        let ctx = SourceCtx {
+            entry: &entry,
+            manifest: &manifest,
+            accounts: &accounts,
+        };
+        for s in samples {
+            let p = parse_entry(s, &ctx);
+            assert!(
+                p.events.is_empty() && p.problems.is_empty(),
+                "{f:?} now has a parser: update has_parser"
+            );
+        }
+    }
+    assert!(pipeline::has_parser(Format::AuditLog) && pipeline::has_parser(Format::Utmp));
+}
