@@ -38,7 +38,10 @@ fn rotated_and_compressed_logs_are_recognised_and_others_left() {
     let ctx = ctx(t.path(), options());
     let mut out = Vec::new();
     logs::collect(&ctx, &mut out);
-    let got: Vec<(String, Option<String>)> = files(&out).iter().map(|f| (f.path.clone(), f.compressed.clone())).collect();
+    let got: Vec<(String, Option<String>)> = files(&out)
+        .iter()
+        .map(|f| (f.path.clone(), f.compressed.clone()))
+        .collect();
     let want = [
         ("/var/log/cron.log", None),
         ("/var/log/kern.log.4.zst", Some("zstd")),
@@ -49,8 +52,10 @@ fn rotated_and_compressed_logs_are_recognised_and_others_left() {
         ("/var/log/syslog.1", None),
         ("/var/log/syslog.2.gz", Some("gzip")),
     ];
-    let want: Vec<(String, Option<String>)> =
-        want.iter().map(|(p, c)| ((*p).to_owned(), c.map(str::to_owned))).collect();
+    let want: Vec<(String, Option<String>)> = want
+        .iter()
+        .map(|(p, c)| ((*p).to_owned(), c.map(str::to_owned)))
+        .collect();
     assert_eq!(got, want);
     assert!(files(&out).iter().all(|f| f.format == Format::Syslog));
 }
@@ -63,8 +68,14 @@ fn histfile_in_bashrc_and_zdotdir_in_zshenv_are_followed() {
     let bob = file(&out, "/home/bob/.hist/bob_history").expect("HISTFILE from .bashrc");
     assert_eq!((bob.format, bob.account.as_deref()), (Format::BashHistory, Some("bob")));
     let carol = file(&out, "/home/carol/.config/zsh/.zsh_history").expect("$ZDOTDIR/.zsh_history");
-    assert_eq!((carol.format, carol.account.as_deref()), (Format::ZshHistory, Some("carol")));
-    assert_eq!(file(&out, "/home/carol/.config/zsh/.zshrc").map(|f| f.format), Some(Format::ShellRc));
+    assert_eq!(
+        (carol.format, carol.account.as_deref()),
+        (Format::ZshHistory, Some("carol"))
+    );
+    assert_eq!(
+        file(&out, "/home/carol/.config/zsh/.zshrc").map(|f| f.format),
+        Some(Format::ShellRc)
+    );
     // Each file once, even when found by several routes (HISTFILE and the default name).
     let mut paths: Vec<&str> = files(&out).iter().map(|f| f.path.as_str()).collect();
     let n = paths.len();
@@ -108,15 +119,27 @@ fn symlinked_dirs_pointing_outside_the_root_are_not_followed() {
     let ctx = ctx(root, options());
     let items = collect_files(&ctx);
     let text = render(&items);
-    assert!(!text.contains("SECRET") && !text.contains("/audit.log") && !text.contains(".bash_history"), "{text}");
-    let utmp: Vec<_> = files(&items).into_iter().filter(|f| f.path.ends_with("/utmp")).collect();
+    assert!(
+        !text.contains("SECRET") && !text.contains("/audit.log") && !text.contains(".bash_history"),
+        "{text}"
+    );
+    let utmp: Vec<_> = files(&items)
+        .into_iter()
+        .filter(|f| f.path.ends_with("/utmp"))
+        .collect();
     assert_eq!(utmp.len(), 1, "{text}");
     assert_eq!(utmp[0].path, "/run/utmp");
     // The resolution itself: chroot semantics.
-    assert_eq!(walk::resolve(&ctx, "/var/run/utmp", true).expect("resolve"), "/run/utmp");
+    assert_eq!(
+        walk::resolve(&ctx, "/var/run/utmp", true).expect("resolve"),
+        "/run/utmp"
+    );
     let eve = walk::resolve(&ctx, "/home/eve", true).expect("resolve");
     assert_eq!(eve, outside.path().to_str().expect("utf-8").to_owned());
-    assert!(!ctx.host_path(&eve).exists(), "resolved inside the root, where it does not exist");
+    assert!(
+        !ctx.host_path(&eve).exists(),
+        "resolved inside the root, where it does not exist"
+    );
 }
 
 #[test]
@@ -127,7 +150,9 @@ fn excludes_skip_files_and_folders_with_a_record() {
     let items = collect_files(&ctx);
     assert!(file(&items, "/var/log/syslog").is_some());
     assert!(file(&items, "/var/log/syslog.1").is_none());
-    assert!(files(&items).iter().all(|f| !f.path.starts_with("/home/alice/") && !f.path.starts_with("/var/crash/")));
+    assert!(files(&items)
+        .iter()
+        .all(|f| !f.path.starts_with("/home/alice/") && !f.path.starts_with("/var/crash/")));
     let skipped: Vec<&str> = items
         .iter()
         .filter_map(|i| match i {
@@ -175,8 +200,15 @@ fn fifos_are_planned_not_opened() {
     let items = collect_files(&ctx);
     let text = render(&items);
     assert!(file(&items, "/var/log/syslog").is_some(), "{text}");
-    assert_eq!(file(&items, "/var/crash/core").map(|f| f.format), Some(Format::CrashReport), "{text}");
-    assert!(text.contains("absent live/logins/lastlog.json source=/var/log/lastlog"), "{text}");
+    assert_eq!(
+        file(&items, "/var/crash/core").map(|f| f.format),
+        Some(Format::CrashReport),
+        "{text}"
+    );
+    assert!(
+        text.contains("absent live/logins/lastlog.json source=/var/log/lastlog"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -224,7 +256,12 @@ fn unreadable_directory_is_recorded_as_permission_denied() {
     fs::set_permissions(root.join("var/log/audit"), fs::Permissions::from_mode(0o000)).expect("chmod");
     let exe = std::env::current_exe().expect("exe");
     let out = std::process::Command::new(&exe)
-        .args(["--exact", "child_plans_audit_as_nobody", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child_plans_audit_as_nobody",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ROOT, root)
         .uid(65534)
         .gid(65534)
@@ -235,7 +272,11 @@ fn unreadable_directory_is_recorded_as_permission_denied() {
         eprintln!("skipped: nobody cannot run the test binary here: {text}");
         return;
     }
-    assert!(out.status.success(), "child failed: {text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "child failed: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         text.contains("absent fs/var/log/audit source=/var/log/audit AuditLog Audit status=PermissionDenied"),
         "{text}"
@@ -247,7 +288,9 @@ const CHILD_ROOT: &str = "CORONER_TEST_DENIED_ROOT";
 /// Run by the test above, as nobody; does nothing in a normal run.
 #[test]
 fn child_plans_audit_as_nobody() {
-    let Some(root) = std::env::var_os(CHILD_ROOT) else { return };
+    let Some(root) = std::env::var_os(CHILD_ROOT) else {
+        return;
+    };
     let ctx = ctx(Path::new(&root), options());
     let mut out = Vec::new();
     coroner_collect::acquire::audit::collect(&ctx, &mut out);

@@ -10,7 +10,10 @@ fn debian_incident_plan() {
     let ctx = ctx(&root, options());
     let items = collect_files(&ctx);
     let text = render(&items);
-    assert!(!text.contains(root.to_str().unwrap_or("/nonexistent-root")), "a real path leaked:\n{text}");
+    assert!(
+        !text.contains(root.to_str().unwrap_or("/nonexistent-root")),
+        "a real path leaked:\n{text}"
+    );
     insta::assert_snapshot!(text);
 }
 

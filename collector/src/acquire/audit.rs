@@ -29,6 +29,20 @@ pub fn collect(ctx: &Ctx, out: &mut Vec<Item>) {
         }
     }
     // What the kernel enforces now, which may differ from the files (rules added by hand, `-e 2`).
-    out.push(command::capture(ctx, &["auditctl", "-l"], &[], "cmd/auditctl-l.txt", Category::Audit, Format::AuditRules));
-    out.push(command::capture(ctx, &["auditctl", "-s"], &[], "cmd/auditctl-s.txt", Category::Audit, Format::AuditStatus));
+    out.push(command::capture(
+        ctx,
+        &["auditctl", "-l"],
+        &[],
+        "cmd/auditctl-l.txt",
+        Category::Audit,
+        Format::AuditRules,
+    ));
+    out.push(command::capture(
+        ctx,
+        &["auditctl", "-s"],
+        &[],
+        "cmd/auditctl-s.txt",
+        Category::Audit,
+        Format::AuditStatus,
+    ));
 }

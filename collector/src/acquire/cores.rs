@@ -27,8 +27,13 @@ use super::walk::{self, Bounds, Found, Kind};
 use super::{AbsentItem, CaptureItem, Ctx, FileItem, Item};
 
 /// Crash stores always looked at.
-pub const STORES: &[&str] =
-    &["/var/crash", "/cores", "/var/lib/systemd/coredump", "/var/lib/apport/coredump", "/var/spool/abrt"];
+pub const STORES: &[&str] = &[
+    "/var/crash",
+    "/cores",
+    "/var/lib/systemd/coredump",
+    "/var/lib/apport/coredump",
+    "/var/spool/abrt",
+];
 /// Folders looked at (depth 1) for cores of a relative `core_pattern`.
 pub const CWD_GUESSES: &[&str] = &["/", "/tmp", "/root"];
 /// Most bytes read to find the program headers of one core.
@@ -68,7 +73,10 @@ impl CorePattern {
 pub fn collect(ctx: &Ctx, out: &mut Vec<Item>) {
     let pattern = CorePattern::parse(&core_pattern(ctx));
     let mut seen = BTreeSet::new();
-    let store_bounds = Bounds { max_depth: 3, max_count: 10_000 };
+    let store_bounds = Bounds {
+        max_depth: 3,
+        max_count: 10_000,
+    };
     let mut stores: Vec<String> = STORES.iter().map(|s| (*s).to_owned()).collect();
     match &pattern {
         CorePattern::Pipe(handler) => {
@@ -78,7 +86,10 @@ pub fn collect(ctx: &Ctx, out: &mut Vec<Item>) {
         }
         CorePattern::Path(p) => {
             let (dir, prefix, deep) = pattern_dir(p);
-            let bounds = Bounds { max_depth: if deep { 2 } else { 0 }, max_count: 10_000 };
+            let bounds = Bounds {
+                max_depth: if deep { 2 } else { 0 },
+                max_count: 10_000,
+            };
             for e in walk::walk(ctx, &dir, bounds, Category::Cores, Format::CoreElf, out) {
                 let is_core = sniff(ctx, &e);
                 if is_core || (!prefix.is_empty() && e.name.starts_with(&prefix)) {
@@ -88,7 +99,14 @@ pub fn collect(ctx: &Ctx, out: &mut Vec<Item>) {
             stores.retain(|s| *s != dir);
         }
         CorePattern::Relative(p) => {
-            let prefix = p.split('%').next().unwrap_or("core").rsplit('/').next().unwrap_or("core").to_owned();
+            let prefix = p
+                .split('%')
+                .next()
+                .unwrap_or("core")
+                .rsplit('/')
+                .next()
+                .unwrap_or("core")
+                .to_owned();
             let prefix = if prefix.is_empty() { "core".to_owned() } else { prefix };
             for dir in cwd_guesses(ctx, out) {
                 for e in walk::list(ctx, &dir, Category::Cores, Format::CoreElf, out) {
@@ -118,11 +136,17 @@ pub fn collect(ctx: &Ctx, out: &mut Vec<Item>) {
 
 /// Files an `--include` pattern names: matched files, and the files under matched folders.
 pub fn included(ctx: &Ctx, pattern: &str, out: &mut Vec<Item>) -> Vec<Found> {
-    let bounds = Bounds { max_depth: 16, max_count: 10_000 };
+    let bounds = Bounds {
+        max_depth: 16,
+        max_count: 10_000,
+    };
     let mut files = Vec::new();
     for e in walk::expand(ctx, pattern, bounds, Category::Include, Format::Other, out) {
         if e.kind == Kind::Dir {
-            let b = Bounds { max_depth: 8, max_count: 10_000 };
+            let b = Bounds {
+                max_depth: 8,
+                max_count: 10_000,
+            };
             files.extend(walk::walk(ctx, &e.host, b, Category::Include, Format::Other, out));
         } else {
             files.push(e);
@@ -147,10 +171,15 @@ fn cwd_guesses(ctx: &Ctx, out: &mut Vec<Item>) -> Vec<String> {
     if ctx.live {
         let proc_dir = ctx.host_path("/proc");
         if let Ok(rd) = std::fs::read_dir(&proc_dir) {
-            let mut pids: Vec<u32> = rd.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect();
+            let mut pids: Vec<u32> = rd
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect();
             pids.sort_unstable();
             for pid in pids.into_iter().take(65_536) {
-                let Ok(t) = std::fs::read_link(proc_dir.join(pid.to_string()).join("cwd")) else { continue };
+                let Ok(t) = std::fs::read_link(proc_dir.join(pid.to_string()).join("cwd")) else {
+                    continue;
+                };
                 if let Some(t) = t.to_str() {
                     if t.starts_with('/') && !t.ends_with(" (deleted)") {
                         dirs.push(t.to_owned());
@@ -265,15 +294,27 @@ struct Elf {
 impl Elf {
     fn u16(self, b: &[u8], at: usize) -> Option<u16> {
         let s: [u8; 2] = b.get(at..at + 2)?.try_into().ok()?;
-        Some(if self.le { u16::from_le_bytes(s) } else { u16::from_be_bytes(s) })
+        Some(if self.le {
+            u16::from_le_bytes(s)
+        } else {
+            u16::from_be_bytes(s)
+        })
     }
     fn u32(self, b: &[u8], at: usize) -> Option<u32> {
         let s: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
-        Some(if self.le { u32::from_le_bytes(s) } else { u32::from_be_bytes(s) })
+        Some(if self.le {
+            u32::from_le_bytes(s)
+        } else {
+            u32::from_be_bytes(s)
+        })
     }
     fn u64(self, b: &[u8], at: usize) -> Option<u64> {
         let s: [u8; 8] = b.get(at..at + 8)?.try_into().ok()?;
-        Some(if self.le { u64::from_le_bytes(s) } else { u64::from_be_bytes(s) })
+        Some(if self.le {
+            u64::from_le_bytes(s)
+        } else {
+            u64::from_be_bytes(s)
+        })
     }
     /// An address-sized field: u64 in ELF64, u32 in ELF32.
     fn addr(self, b: &[u8], at64: usize, at32: usize) -> Option<u64> {
@@ -334,7 +375,9 @@ pub fn head_cap_with(read_at: &mut dyn FnMut(u64, usize) -> io::Result<Vec<u8>>)
         if p_type != PT_NOTE {
             continue;
         }
-        let (off, filesz) = if elf.wide { (elf.u64(ph, 8)?, elf.u64(ph, 32)?) } else {
+        let (off, filesz) = if elf.wide {
+            (elf.u64(ph, 8)?, elf.u64(ph, 32)?)
+        } else {
             (u64::from(elf.u32(ph, 4)?), u64::from(elf.u32(ph, 16)?))
         };
         if let Some(e) = off.checked_add(filesz) {
@@ -457,10 +500,22 @@ mod tests {
     #[test]
     fn patterns() {
         assert_eq!(CorePattern::parse("core\n"), CorePattern::Relative("core".into()));
-        assert_eq!(CorePattern::parse("|/usr/share/apport/apport %p"), CorePattern::Pipe("/usr/share/apport/apport %p".into()));
-        assert_eq!(CorePattern::parse("/var/cores/core.%e.%p"), CorePattern::Path("/var/cores/core.%e.%p".into()));
-        assert_eq!(pattern_dir("/var/cores/core.%e.%p"), ("/var/cores".into(), "core.".into(), false));
-        assert_eq!(pattern_dir("/var/cores/%u/core"), ("/var/cores".into(), "".into(), true));
+        assert_eq!(
+            CorePattern::parse("|/usr/share/apport/apport %p"),
+            CorePattern::Pipe("/usr/share/apport/apport %p".into())
+        );
+        assert_eq!(
+            CorePattern::parse("/var/cores/core.%e.%p"),
+            CorePattern::Path("/var/cores/core.%e.%p".into())
+        );
+        assert_eq!(
+            pattern_dir("/var/cores/core.%e.%p"),
+            ("/var/cores".into(), "core.".into(), false)
+        );
+        assert_eq!(
+            pattern_dir("/var/cores/%u/core"),
+            ("/var/cores".into(), "".into(), true)
+        );
     }
 
     #[test]

@@ -7,7 +7,12 @@ use super::walk::{self, Kind};
 use super::{Ctx, FileItem, Item};
 
 /// Run-parts folders whose scripts cron starts.
-pub const SCRIPT_DIRS: &[&str] = &["/etc/cron.hourly", "/etc/cron.daily", "/etc/cron.weekly", "/etc/cron.monthly"];
+pub const SCRIPT_DIRS: &[&str] = &[
+    "/etc/cron.hourly",
+    "/etc/cron.daily",
+    "/etc/cron.weekly",
+    "/etc/cron.monthly",
+];
 
 /// Where at(1) keeps its queued jobs (Debian, then Red Hat and others).
 pub const AT_DIRS: &[&str] = &["/var/spool/cron/atjobs", "/var/spool/at"];
@@ -59,5 +64,8 @@ pub fn collect(ctx: &Ctx, out: &mut Vec<Item>) {
 
 /// The non-directory entries of one folder (directories there are other spools, listed on their own).
 fn files(ctx: &Ctx, dir: &str, format: Format, out: &mut Vec<Item>) -> Vec<walk::Found> {
-    walk::list(ctx, dir, Category::Cron, format, out).into_iter().filter(|e| e.kind != Kind::Dir).collect()
+    walk::list(ctx, dir, Category::Cron, format, out)
+        .into_iter()
+        .filter(|e| e.kind != Kind::Dir)
+        .collect()
 }

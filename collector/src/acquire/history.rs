@@ -37,8 +37,16 @@ pub const HISTORIES: &[(&str, Format)] = &[
 ];
 
 /// A user's shell start-up files.
-pub const USER_RC: &[&str] =
-    &[".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc", ".zshenv", ".zprofile", ".zlogin"];
+pub const USER_RC: &[&str] = &[
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".profile",
+    ".zshrc",
+    ".zshenv",
+    ".zprofile",
+    ".zlogin",
+];
 /// bash start-up files that may set `HISTFILE`, per user then system-wide.
 const BASH_RC: &[&str] = &[".bashrc", ".bash_profile", ".bash_login", ".profile"];
 const BASH_GLOBAL_RC: &[&str] = &["/etc/bash.bashrc", "/etc/profile"];
@@ -46,8 +54,14 @@ const BASH_GLOBAL_RC: &[&str] = &["/etc/bash.bashrc", "/etc/profile"];
 const ZSH_GLOBAL_ENV: &[&str] = &["/etc/zsh/zshenv", "/etc/zshenv"];
 const ZSH_GLOBAL_RC: &[&str] = &["/etc/zsh/zshrc", "/etc/zshrc"];
 /// System-wide start-up files, collected as `ShellRc`.
-pub const GLOBAL_RC: &[&str] =
-    &["/etc/bash.bashrc", "/etc/profile", "/etc/zsh/zshrc", "/etc/zsh/zshenv", "/etc/zshrc", "/etc/zshenv"];
+pub const GLOBAL_RC: &[&str] = &[
+    "/etc/bash.bashrc",
+    "/etc/profile",
+    "/etc/zsh/zshrc",
+    "/etc/zsh/zshenv",
+    "/etc/zshrc",
+    "/etc/zshenv",
+];
 
 /// A home folder and the account it belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,14 +93,19 @@ pub fn homes(ctx: &Ctx, out: &mut Vec<Item>) -> Vec<Home> {
         if !host.starts_with('/') {
             return; // a relative home in passwd has no meaning
         }
-        let Ok(resolved) = walk::resolve(ctx, host, true) else { return };
+        let Ok(resolved) = walk::resolve(ctx, host, true) else {
+            return;
+        };
         if walk::stat(ctx, &resolved).is_none_or(|f| f.kind != Kind::Dir) {
             return;
         }
         if homes.iter().any(|h| h.host == resolved) {
             return;
         }
-        homes.push(Home { host: resolved, account });
+        homes.push(Home {
+            host: resolved,
+            account,
+        });
     };
     for u in &ctx.accounts.users {
         add(&u.home, Some(u.name.clone()));
@@ -175,12 +194,22 @@ pub fn assignments(text: &[u8], var: &str) -> Vec<String> {
     let mut values = Vec::new();
     for line in text.lines() {
         let mut l = line.trim();
-        for prefix in ["export ", "typeset -x ", "typeset ", "declare -x ", "declare ", "readonly ", "local "] {
+        for prefix in [
+            "export ",
+            "typeset -x ",
+            "typeset ",
+            "declare -x ",
+            "declare ",
+            "readonly ",
+            "local ",
+        ] {
             if let Some(rest) = l.strip_prefix(prefix) {
                 l = rest.trim_start();
             }
         }
-        let Some(rest) = l.strip_prefix(var).and_then(|r| r.strip_prefix('=')) else { continue };
+        let Some(rest) = l.strip_prefix(var).and_then(|r| r.strip_prefix('=')) else {
+            continue;
+        };
         let value = if let Some(r) = rest.strip_prefix('"') {
             r.split('"').next().unwrap_or("")
         } else if let Some(r) = rest.strip_prefix('\'') {
@@ -203,7 +232,12 @@ pub fn expand(value: &str, home: &str, zdotdir: Option<&str>) -> Option<String> 
     if v == "~" || v.starts_with("~/") {
         v = format!("{home}{}", &v[1..]);
     }
-    for (name, with) in [("${HOME}", home), ("$HOME", home), ("${ZDOTDIR}", zdot), ("$ZDOTDIR", zdot)] {
+    for (name, with) in [
+        ("${HOME}", home),
+        ("$HOME", home),
+        ("${ZDOTDIR}", zdot),
+        ("$ZDOTDIR", zdot),
+    ] {
         v = v.replace(name, with);
     }
     if v.contains('$') || v.contains('`') || v.starts_with('~') {
@@ -230,7 +264,10 @@ mod tests {
     fn expansion() {
         assert_eq!(expand("~/.h", "/home/a", None).as_deref(), Some("/home/a/.h"));
         assert_eq!(expand("${HOME}/.h", "/home/a", None).as_deref(), Some("/home/a/.h"));
-        assert_eq!(expand("$ZDOTDIR/.zsh_history", "/home/a", Some("/home/a/.config/zsh")).as_deref(), Some("/home/a/.config/zsh/.zsh_history"));
+        assert_eq!(
+            expand("$ZDOTDIR/.zsh_history", "/home/a", Some("/home/a/.config/zsh")).as_deref(),
+            Some("/home/a/.config/zsh/.zsh_history")
+        );
         assert_eq!(expand(".h", "/home/a", None).as_deref(), Some("/home/a/.h"));
         assert_eq!(expand("$XDG_STATE_HOME/h", "/home/a", None), None);
         assert_eq!(expand("~bob/h", "/home/a", None), None);

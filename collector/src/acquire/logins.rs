@@ -81,7 +81,9 @@ fn lastlog(ctx: &Ctx, out: &mut Vec<Item>) {
         })
     };
     if found.kind != Kind::File {
-        out.push(absent(Status::Skipped { reason: "not a regular file".into() }));
+        out.push(absent(Status::Skipped {
+            reason: "not a regular file".into(),
+        }));
         return;
     }
     match extract_lastlog(&ctx.host_path(&found.host), LASTLOG_MAX_RECORDS, LASTLOG_MAX_READ) {
@@ -165,7 +167,12 @@ pub fn extract_lastlog(path: &Path, max_records: usize, max_read: u64) -> io::Re
         .open(path)?;
     let md = f.metadata()?;
     let size = md.len();
-    let mut x = LastlogExtract { file_size: size, allocated: md.blocks() * 512, records: Vec::new(), truncated: false };
+    let mut x = LastlogExtract {
+        file_size: size,
+        allocated: md.blocks() * 512,
+        records: Vec::new(),
+        truncated: false,
+    };
     let mut read_total = 0u64;
     let mut pos = 0u64;
     let mut rec = vec![0u8; LASTLOG_RECORD as usize];
@@ -186,7 +193,11 @@ pub fn extract_lastlog(path: &Path, max_records: usize, max_read: u64) -> io::Re
             let n = read_full(&mut f, &mut rec)?;
             read_total += n as u64;
             if n > 0 && rec[..n].iter().any(|&b| b != 0) {
-                x.records.push(LastlogRecord { uid: r, offset: off, raw: rec[..n].to_vec() });
+                x.records.push(LastlogRecord {
+                    uid: r,
+                    offset: off,
+                    raw: rec[..n].to_vec(),
+                });
             }
             if n < rec.len() {
                 return Ok(x); // torn last record (kept as read) or the file shrank
@@ -202,7 +213,9 @@ pub fn extract_lastlog(path: &Path, max_records: usize, max_read: u64) -> io::Re
 /// does not support `SEEK_DATA` (the per-record zero check then still skips empty records).
 fn data_extent(f: &File, pos: u64, size: u64) -> io::Result<Option<(u64, u64)>> {
     let fd = f.as_raw_fd();
-    let Ok(at) = libc::off_t::try_from(pos) else { return Ok(None) };
+    let Ok(at) = libc::off_t::try_from(pos) else {
+        return Ok(None);
+    };
     // SAFETY: lseek on a descriptor we own; it only moves the file offset.
     let start = unsafe { libc::lseek(fd, at, libc::SEEK_DATA) };
     if start < 0 {
@@ -239,7 +252,11 @@ pub fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -258,7 +275,15 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
-        for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             assert_eq!(base64(i.as_bytes()), o);
         }
     }

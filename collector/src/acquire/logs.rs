@@ -7,8 +7,17 @@ use super::walk::{self, Bounds, Kind};
 use super::{command, AbsentItem, Ctx, FileItem, Item};
 
 /// Syslog files (and their rotations) looked for in `/var/log`.
-pub const SYSLOG_BASES: &[&str] =
-    &["syslog", "messages", "kern.log", "daemon.log", "auth.log", "secure", "cron", "cron.log", "user.log"];
+pub const SYSLOG_BASES: &[&str] = &[
+    "syslog",
+    "messages",
+    "kern.log",
+    "daemon.log",
+    "auth.log",
+    "secure",
+    "cron",
+    "cron.log",
+    "user.log",
+];
 
 /// Where journald keeps its files: persistent, then volatile.
 pub const JOURNAL_DIRS: &[&str] = &["/var/log/journal", "/run/log/journal"];
@@ -41,7 +50,9 @@ fn journal(ctx: &Ctx, out: &mut Vec<Item>) {
     if ctx.live {
         let runtime = is_dir(ctx, "/run/systemd/journal");
         if !runtime && present.is_empty() {
-            out.push(not_applicable("no journald on this host (no /run/systemd/journal, no journal directory)"));
+            out.push(not_applicable(
+                "no journald on this host (no /run/systemd/journal, no journal directory)",
+            ));
             return;
         }
         let since = format!("--since=-{}s", ctx.opts.journal_window_seconds);
@@ -59,7 +70,10 @@ fn journal(ctx: &Ctx, out: &mut Vec<Item>) {
     // with `journalctl --directory DIR` by whoever has journalctl; the report records that).
     out.push(not_applicable("not a live host: journal files under /var/log/journal and /run/log/journal, when present, are copied raw (read them with journalctl --directory DIR)"));
     for dir in present {
-        let b = Bounds { max_depth: 3, max_count: 10_000 };
+        let b = Bounds {
+            max_depth: 3,
+            max_count: 10_000,
+        };
         for e in walk::walk(ctx, dir, b, Category::Journal, Format::Other, out) {
             let mut item = FileItem::new(e.host, Category::Journal, Format::Other);
             item.keep = Kept::Tail;
@@ -69,7 +83,10 @@ fn journal(ctx: &Ctx, out: &mut Vec<Item>) {
 }
 
 fn is_dir(ctx: &Ctx, host: &str) -> bool {
-    walk::resolve(ctx, host, true).ok().and_then(|h| walk::stat(ctx, &h)).is_some_and(|f| f.kind == Kind::Dir)
+    walk::resolve(ctx, host, true)
+        .ok()
+        .and_then(|h| walk::stat(ctx, &h))
+        .is_some_and(|f| f.kind == Kind::Dir)
 }
 
 fn not_applicable(reason: &str) -> Item {
@@ -78,6 +95,8 @@ fn not_applicable(reason: &str) -> Item {
         source: "journalctl -o json".to_owned(),
         category: Category::Journal,
         format: Format::JournalJson,
-        status: Status::NotApplicable { reason: reason.to_owned() },
+        status: Status::NotApplicable {
+            reason: reason.to_owned(),
+        },
     })
 }

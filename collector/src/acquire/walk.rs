@@ -12,7 +12,6 @@
 use std::collections::VecDeque;
 use std::fs;
 use std::io;
-use std::os::unix::fs::FileTypeExt;
 
 use coroner_schemas::layout;
 use coroner_schemas::manifest::{Category, Format, Status};
@@ -53,9 +52,8 @@ fn kind_of(ft: &fs::FileType) -> Kind {
         Kind::Dir
     } else if ft.is_file() {
         Kind::File
-    } else if ft.is_fifo() || ft.is_socket() || ft.is_block_device() || ft.is_char_device() {
-        Kind::Special
     } else {
+        // FIFO, socket, block or character device (or anything newer): never read.
         Kind::Special
     }
 }

@@ -30,7 +30,12 @@ pub fn options() -> CollectOptions {
 pub fn ctx(root: &Path, opts: CollectOptions) -> Ctx {
     let passwd = std::fs::read(root.join("etc/passwd")).unwrap_or_default();
     let group = std::fs::read(root.join("etc/group")).unwrap_or_default();
-    Ctx { root: root.to_path_buf(), live: false, opts, accounts: Accounts::parse(&passwd, &group) }
+    Ctx {
+        root: root.to_path_buf(),
+        live: false,
+        opts,
+        accounts: Accounts::parse(&passwd, &group),
+    }
 }
 
 /// Every file-source module of issue 2, in plan order.
@@ -69,12 +74,18 @@ pub fn line(item: &Item) -> String {
             c.status,
             c.data.len()
         ),
-        Item::Absent(a) => format!("absent {} source={} {:?} {:?} status={:?}", a.bundle_path, a.source, a.format, a.category, a.status),
+        Item::Absent(a) => format!(
+            "absent {} source={} {:?} {:?} status={:?}",
+            a.bundle_path, a.source, a.format, a.category, a.status
+        ),
     }
 }
 
 pub fn files(items: &[Item]) -> Vec<&coroner_collect::acquire::FileItem> {
-    items.iter().filter_map(|i| if let Item::File(f) = i { Some(f) } else { None }).collect()
+    items
+        .iter()
+        .filter_map(|i| if let Item::File(f) = i { Some(f) } else { None })
+        .collect()
 }
 
 pub fn file<'a>(items: &'a [Item], path: &str) -> Option<&'a coroner_collect::acquire::FileItem> {
