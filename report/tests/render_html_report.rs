@@ -217,6 +217,9 @@ fn golden_small_report() {
 fn million_events_render_bounded() {
     let owned = model::big(1_000_000);
     let out = html::render(&owned.model());
+    if let Some(path) = std::env::var_os("CORONER_BIG_HTML_OUT") {
+        std::fs::write(path, &out).expect("write the page");
+    }
     assert!(out.len() < 80 * 1024 * 1024, "page is {} bytes", out.len());
     let static_view = element_text(&out, "<div id=\"static-view\">", "</div>\n</section>");
     assert_eq!(static_view.matches("<tr").count() - 1, html::STATIC_ROWS, "static rows capped (minus header)");
