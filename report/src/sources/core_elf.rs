@@ -329,7 +329,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         None => (raw.get(..64.min(raw.len())).unwrap_or(&[]), 0),
     };
     let message = format!(
-        "core dumped: {} (pid {}) killed by {}{}{}",
+        "core dumped: {} (pid {}) on {}{}{}",
         comm.as_deref().unwrap_or("?"),
         pid.map_or("?".into(), |p| p.to_string()),
         signal

@@ -260,7 +260,7 @@ impl KillCmd {
 pub fn find_kills(line: &str) -> Vec<KillCmd> {
     let cmds = simple_commands(tokenize(line));
     let mut out = Vec::new();
-    for (idx, (words, piped)) in cmds.iter().enumerate() {
+    for (words, piped) in &cmds {
         let words = strip_prefixes(words);
         let feeder = piped.and_then(|p| cmds.get(p)).map(|(w, _)| strip_prefixes(w));
         // `pgrep x | xargs kill`: the kill's targets come from the pipe.
@@ -276,7 +276,6 @@ pub fn find_kills(line: &str) -> Vec<KillCmd> {
             }
             out.push(k);
         }
-        let _ = idx;
     }
     out
 }
@@ -299,8 +298,7 @@ fn is_assignment(s: &str) -> bool {
 /// Drops `sudo`/`doas`/`nohup`/`env X=y`/`timeout N`/`nice`/`exec`/`command`/`time` prefixes and assignments.
 fn strip_prefixes(words: &[W]) -> Vec<W> {
     let mut i = 0;
-    loop {
-        let Some(w) = words.get(i) else { break };
+    while let Some(w) = words.get(i) {
         let b = base(&w.text);
         if is_assignment(&w.text) {
             i += 1;
