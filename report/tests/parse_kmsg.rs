@@ -265,6 +265,14 @@ fn global_oom_reaper_hung_lockup_panic() {
     assert_eq!((lock[0].pid, lock[0].comm.as_deref()), (Some(7777), Some("spin:loop")));
     assert_eq!(of_kind(&p, EventKind::KernelPanic).len(), 1);
     assert_eq!(of_kind(&p, EventKind::KernelOops)[0].pid, Some(31337));
+    // A line with no time prefix continues the record before it: its bytes join that record's raw.
+    let p = run(
+        b"[    1.000000] INFO: task a:b:5 blocked for more than 9 seconds.\nno prefix here\n",
+        "dmesg_text",
+    );
+    assert_eq!(p.events.len(), 1);
+    assert_eq!((p.events[0].kind, p.events[0].pid), (EventKind::HungTask, Some(5)));
+    assert!(p.events[0].raw.to_bytes().ends_with(b"seconds.\nno prefix here"));
 }
 
 #[test]
@@ -329,4 +337,43 @@ fn hostile_kmsg_input() {
     // A continuation line with no record before it is a problem, not a crash.
     let p = run(b" SUBSYSTEM=x\n", "kmsg");
     assert_eq!((p.events.len(), p.problems.len()), (0, 1));
+}
+
+/// Every cut of every fixture, with a multi-byte character and invalid bytes spliced in, through every format
+/// this file's parsers read: no panic (slicing on a char boundary, indexes past a length), raw kept.
+#[test]
+fn no_panic_on_cut_or_spliced_fixtures() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let mut inputs = Vec::new();
+    for dir in ["kmsg", "syslog", "journal"] {
+        let mut names: Vec<_> = std::fs::read_dir(root.join(dir))
+            .expect("dir")
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        names.sort();
+        for p in names {
+            inputs.push(std::fs::read(&p).expect("read"));
+        }
+    }
+    let m = manifest(true, true);
+    for raw in &inputs {
+        let step = (raw.len() / 23).max(1);
+        for cut in (0..raw.len()).step_by(step) {
+            let mut spliced = raw[..cut].to_vec();
+            spliced.extend_from_slice("é]\u{2028}\\x".as_bytes());
+            spliced.push(0xff);
+            spliced.extend_from_slice(&raw[cut..]);
+            for fmt in ["kmsg", "dmesg_text", "pstore", "syslog", "journal_json"] {
+                let p = run_with(&raw[..cut], fmt, &m);
+                for e in &p.events {
+                    // Each event's raw bytes are exactly the bytes at its origin offset.
+                    let b = e.raw.to_bytes();
+                    let off = e.origin.offset.expect("offset") as usize;
+                    assert_eq!(raw[..cut].get(off..off + b.len()), Some(b.as_slice()), "{fmt} at {off}");
+                }
+                let _ = run_with(&spliced, fmt, &m);
+            }
+        }
+    }
 }

@@ -296,10 +296,13 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
     let mut out = Parsed::default();
     let mut tracker = KernelTracker::default();
     let previous_boot = source == Source::Pstore;
-    // (message so far, event) of the record being built; continuation lines extend it.
-    let mut pending: Option<(String, Event, u64)> = None;
-    let flush = |p: Option<(String, Event, u64)>, tracker: &mut KernelTracker, out: &mut Parsed| {
-        if let Some((msg, ev, offset)) = p {
+    // The record being built: its own text (what is matched), the event, and where its bytes start and end;
+    // continuation lines extend the bytes and the summary, never the matched text.
+    let mut pending: Option<(String, Event, u64, usize)> = None;
+    let flush = |p: Option<(String, Event, u64, usize)>, tracker: &mut KernelTracker, out: &mut Parsed| {
+        if let Some((msg, mut ev, offset, end)) = p {
+            // Taken from the entry once, so a long run of continuation lines stays linear.
+            ev.raw = Text::from_bytes(raw.get(offset as usize..end).unwrap_or(&[]));
             if ev.kind == EventKind::Boot {
                 out.events.push(ev);
             } else {
@@ -349,14 +352,13 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
         } else {
             // No prefix: a continuation of the record before it.
             match pending.as_mut() {
-                Some((msg, ev, _)) => {
-                    let mut bytes = ev.raw.to_bytes();
-                    bytes.push(b'\n');
-                    bytes.extend_from_slice(line.bytes);
-                    ev.raw = Text::from_bytes(&bytes);
-                    msg.push('\n');
-                    msg.push_str(text);
-                    ev.message = cap_message(msg);
+                Some((_, ev, _, end)) => {
+                    *end = line.offset as usize + line.bytes.len();
+                    if ev.message.chars().count() < 1000 {
+                        ev.message.push('\n');
+                        ev.message.push_str(text);
+                        ev.message = cap_message(&ev.message);
+                    }
                 }
                 None if line.bytes.is_empty() => {}
                 None => {
@@ -378,7 +380,12 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
                             "dmesg line without a time prefix",
                         ));
                     }
-                    pending = Some((text.to_owned(), ev, line.offset));
+                    pending = Some((
+                        text.to_owned(),
+                        ev,
+                        line.offset,
+                        line.offset as usize + line.bytes.len(),
+                    ));
                 }
             }
             continue;
@@ -409,7 +416,7 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
             ev.kind = EventKind::Boot;
             ev.fields.insert("kernel".into(), json!(k));
         }
-        pending = Some((msg.to_owned(), ev, line.offset));
+        pending = Some((msg.to_owned(), ev, line.offset, line.offset as usize + line.bytes.len()));
     }
     flush(pending.take(), &mut tracker, &mut out);
     out
