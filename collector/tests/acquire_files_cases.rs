@@ -296,3 +296,39 @@ fn child_plans_audit_as_nobody() {
     coroner_collect::acquire::audit::collect(&ctx, &mut out);
     println!("PLAN:\n{}", render(&out));
 }
+
+/// The planner on this very host (live): it must finish, list each host file once, and give host paths only.
+#[test]
+fn live_host_plan_lists_each_file_once() {
+    let mut opts = options();
+    opts.command_timeout_ms = 5_000;
+    opts.journal_window_seconds = 60;
+    let mut ctx = ctx(Path::new("/"), opts);
+    ctx.live = true;
+    let items = collect_files(&ctx);
+    let mut paths: Vec<&str> = files(&items).iter().map(|f| f.path.as_str()).collect();
+    assert!(
+        paths
+            .iter()
+            .all(|p| p.starts_with('/') && !p.contains("/../") && !p.contains("//")),
+        "{paths:?}"
+    );
+    let n = paths.len();
+    paths.sort_unstable();
+    paths.dedup();
+    assert_eq!(paths.len(), n, "a host file planned twice");
+    if std::env::var_os("SHOW_LIVE_PLAN").is_some() {
+        eprintln!("{}", render(&items));
+    }
+    // The audit commands are either run (auditctl installed) or recorded as not applicable: never missing.
+    for b in ["cmd/auditctl-l.txt", "cmd/auditctl-s.txt", "cmd/journalctl.json"] {
+        assert!(
+            items.iter().any(|i| match i {
+                Item::Capture(c) => c.bundle_path == b,
+                Item::Absent(a) => a.bundle_path == b,
+                Item::File(_) => false,
+            }),
+            "{b} not in the plan"
+        );
+    }
+}
