@@ -49,6 +49,7 @@ PY
 
 ROWS=$WORK/rows.txt
 : > "$ROWS"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for name in t1 t2; do
   T=$WORK/$name
   cat $(find "$T" -type f) > /dev/null   # warm the page cache for both tools alike
@@ -83,8 +84,9 @@ for i in $(seq "$RUNS"); do
   echo "live coroner $i $w $c $r $s $stored $n $osize" >> "$ROWS"
 done
 rm -rf "${OUT:?}"/*
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
-python3 - "$ROWS" "$RES" "$RUNS" <<'PY'
+python3 - "$ROWS" "$RES" "$RUNS" "$LOAD_BEFORE" "$LOAD_AFTER" <<'PY'
 import sys, statistics, subprocess
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 runs = sys.argv[3]
@@ -102,7 +104,7 @@ out.append(f"`bash bench/collect.sh` (static release build, as `make dist`); ker
            "rotations, 100 users' histories). Each tool takes exactly the files the collector put in its bundle "
            f"(the same list is fed to `tar czf -T`). Page cache warm for both. Median of {runs} runs, alternating; "
            "wall/CPU/peak RSS from `/usr/bin/time -v`. MB/s = input bytes / wall (10^6 bytes). The collector runs "
-           "with its defaults (gentle: nice 10, I/O best-effort 7; gzip level 1 via zlib-rs; sha256 of every file; "
+           "with its defaults (gentle: nice 10, I/O best-effort 7; gzip level 2 via zlib-rs; sha256 of every file; "
            "signed manifest).")
 out.append("")
 out.append("| tree | tool | files | input MiB | wall s | CPU s | MB/s | peak RSS MiB | output MiB | exit |")
@@ -118,7 +120,7 @@ for tree in ("t1", "t2"):
     a, t = res.get((tree, "coroner")), res.get((tree, "tar_czf"))
     if a and t:
         out.append(f"- {tree}: throughput {med(t['w'])/med(a['w']):.2f}× `tar czf` (wall), CPU {med(t['c'])/med(a['c']):.2f}× less; "
-                   f"peak RSS {med(a['r'])/1024:.1f} MiB vs {med(t['r'])/1024:.1f} MiB; bundle {med(a['o'])/med(t['o']):.2f}× the size of tar's (gzip -1 vs -6).")
+                   f"peak RSS {med(a['r'])/1024:.1f} MiB vs {med(t['r'])/1024:.1f} MiB; bundle {med(a['o'])/med(t['o']):.2f}× the size of tar's (gzip level 2 vs 6).")
 a1, a2 = res.get(("t1", "coroner")), res.get(("t2", "coroner"))
 if a1 and a2:
     out.append(f"- Peak RSS as the input doubles: {med(a1['r'])/1024:.1f} MiB (1 GiB tree) → {med(a2['r'])/1024:.1f} MiB (2 GiB tree).")
@@ -128,6 +130,10 @@ if l:
     out.append(f"Live collection of this host (`coroner-collect -o DIR --quiet`, as root, median of {runs}): "
                f"wall {med(l['w']):.2f} s, CPU {med(l['c']):.2f} s, peak RSS {med(l['r'])/1024:.1f} MiB, "
                f"{l['n']} entries, {l['b']/2**20:.1f} MiB stored, bundle {med(l['o'])/2**20:.1f} MiB, exit {','.join(sorted(l['s']))}.")
+out.append("")
+out.append(f"Load average (1/5/15 min) before: {sys.argv[4]}; after: {sys.argv[5]} (on 2 cores; other work on the "
+           "machine inflates wall times — the collector's gentle nice 10 yields to it, `tar` does not; CPU seconds are "
+           "the steadier comparison).")
 out.append("")
 out.append("Targets: ≥ 2× `tar czf` throughput; peak RSS < 32 MiB and flat as the input grows.")
 open(sys.argv[2], "w").write("\n".join(out) + "\n")
