@@ -352,6 +352,23 @@ pub fn scan(path: &Path, limits: &Limits) -> Result<Scan, BundleError> {
             bad_name,
         });
     }
+    // Read on to the end of the gzip stream: only then are its CRC-32 and length checked, so a changed
+    // byte in tar padding or in the gzip trailer is caught. Past the end-of-archive blocks only zeros belong.
+    let mut rest = stream.archive.into_inner();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut trailing_data = false;
+    loop {
+        match rest.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => trailing_data |= buf[..n].iter().any(|&b| b != 0),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(classify("reading past the end of the tar archive".to_owned(), e)),
+        }
+    }
+    if trailing_data {
+        out.failures
+            .push("non-zero data after the end of the tar archive".to_owned());
+    }
     out.total_bytes = count.get();
     Ok(out)
 }

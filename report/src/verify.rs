@@ -238,11 +238,9 @@ pub fn parse_allowed_signers(text: &str) -> (Vec<(PublicKey, usize)>, Vec<String
         for opt in options.map(split_commas).unwrap_or_default() {
             let (name, value) = opt.split_once('=').unwrap_or((opt, ""));
             match name.to_ascii_lowercase().as_str() {
-                "namespaces" => {
-                    if !pattern_list_matches(value, layout::SIG_NAMESPACE) {
-                        skipped.push(format!("line {n}: namespaces do not include {}", layout::SIG_NAMESPACE));
-                        allowed = false;
-                    }
+                "namespaces" if !pattern_list_matches(value, layout::SIG_NAMESPACE) => {
+                    skipped.push(format!("line {n}: namespaces do not include {}", layout::SIG_NAMESPACE));
+                    allowed = false;
                 }
                 "cert-authority" => {
                     skipped.push(format!("line {n}: cert-authority keys are not supported"));

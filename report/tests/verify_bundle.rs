@@ -354,3 +354,21 @@ fn truncated_bundle_fails() {
     assert!(!r.ok);
     assert!(!r.failures.is_empty());
 }
+
+#[test]
+fn data_smuggled_after_the_end_of_the_tar_fails() {
+    use std::io::{Read, Write};
+    let d = tempfile::tempdir().expect("tmp");
+    let p = built(d.path(), "good.tar.gz", &good());
+    let mut tar = Vec::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(&p).expect("open"))
+        .read_to_end(&mut tar)
+        .expect("inflate");
+    tar.extend_from_slice(b"hidden payload after the end-of-archive blocks");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&tar).expect("write");
+    let smuggled = d.path().join("smuggled.tar.gz");
+    std::fs::write(&smuggled, enc.finish().expect("gz")).expect("write");
+    let r = verify(&smuggled, &TrustAnchor::Embedded);
+    assert_failure(&r, "non-zero data after the end of the tar archive");
+}
