@@ -48,6 +48,7 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
             ObsKind::KernelCrash => "kernel fault record",
             ObsKind::AuditKill => "audit record of the kill syscall",
             ObsKind::Abend => "audit record of the abnormal end",
+            ObsKind::SelfSignal => "audit record of the process signalling itself",
             ObsKind::Core => "core dump",
             ObsKind::SupervisorKill => "supervisor kill record",
             ObsKind::HistoryKill => "shell history line",
@@ -108,8 +109,8 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
             f.details.insert("catchable".into(), serde_json::json!(true));
         }
         f.killer = Some(k);
-    } else if let Some(o) = g.first(ObsKind::Abend).or_else(|| g.first(ObsKind::Core)) {
-        let sig = g.obs.iter().find_map(|o| if matches!(o.kind, ObsKind::Abend | ObsKind::Core) { o.signal } else { None });
+    } else if let Some(o) = g.first(ObsKind::Abend).or_else(|| g.first(ObsKind::Core)).or_else(|| g.first(ObsKind::SelfSignal)) {
+        let sig = g.obs.iter().find_map(|o| if matches!(o.kind, ObsKind::Abend | ObsKind::Core | ObsKind::SelfSignal) { o.signal } else { None });
         f.signal = sig.map(signal_of);
         f.confidence = Confidence::Certain;
         f.cause = match sig {
@@ -119,7 +120,11 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
             None => Cause::Crash,
         };
         f.via = Some("kernel".into());
-        let what = if o.kind == ObsKind::Abend { "An audit ANOM_ABEND record" } else { "A core dump" };
+        let what = match o.kind {
+            ObsKind::Abend => "An audit ANOM_ABEND record",
+            ObsKind::Core => "A core dump",
+            _ => "An audit record of the process signalling itself (abort or raise)",
+        };
         f.reasoning = format!(
             "{what} shows this process ended on {}.{}",
             f.signal.as_ref().map(|s| s.name.as_str()).unwrap_or("a fatal signal"),
@@ -339,8 +344,11 @@ fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Op
         if let Some(info) = cx.index.describe(pid, t) {
             k.exe = k.exe.take().or(info.exe);
             k.comm = k.comm.take().or(info.comm);
-            if k.command.is_none() || info.argv.as_ref().is_some_and(|a| a.len() > k.command.as_ref().map_or(0, String::len)) {
-                k.command = info.argv.or(k.command.take());
+            // EXECVE's argv beats the SYSCALL's PROCTITLE: the kernel caches a task's proctitle the first time
+            // it is logged and keeps it across execve, so a process audited before it exec'd (a failed PATH
+            // candidate, say) shows its parent's old command line there.
+            if info.argv.is_some() {
+                k.command = info.argv;
             }
         }
         let chain = cx.index.parent_chain(pid, t);
@@ -377,7 +385,12 @@ fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Op
         }
     }
     // Where the login came from: a session of the login user (auid) covering the time.
-    let who = k.auser.clone().or_else(|| k.auid.and_then(|a| cx.index.user_names.get(&a).cloned()));
+    // Without a login uid (auid unset: no PAM login in the chain) the sender's own user is the best guess.
+    let who = k
+        .auser
+        .clone()
+        .or_else(|| k.auid.and_then(|a| cx.index.user_names.get(&a).cloned()))
+        .or_else(|| if k.auid.is_none() { k.user.clone() } else { None });
     if let (Some(u), Some(t)) = (who.as_deref(), t) {
         if let Some(s) = active_session(cx, u, t) {
             k.login_from = s.host.clone();

@@ -18,6 +18,8 @@ pub enum ObsKind {
     AuditKill,
     /// Audit ANOM_ABEND for the pid.
     Abend,
+    /// Audit record of a process raising a crash signal against itself (abort(3)).
+    SelfSignal,
     /// A core file's notes, or systemd-coredump.
     Core,
     /// A supervisor says it killed the pid (systemd `Killing process N`).
@@ -90,11 +92,19 @@ pub fn observations(events: &[Event]) -> Vec<Obs> {
             EventKind::OomKill => push(ObsKind::Oom, e.pid, Some(9)),
             EventKind::Segfault | EventKind::Trap => push(ObsKind::KernelCrash, e.pid, event_signal(e).or(Some(11))),
             EventKind::SignalSent => {
-                if e.fields.get("success").and_then(|v| v.as_bool().or_else(|| v.as_str().map(|s| s == "yes"))) == Some(false) {
+                if super::index::failed(e) {
                     continue;
                 }
                 let Some(sig) = event_signal(e) else { continue };
                 if !is_fatal_by_default(sig) {
+                    continue;
+                }
+                // A process signalling itself (a jobserver's SIGUSR1 to its own thread) is no death, except
+                // abort(3) and friends raising a crash signal, which is a crash by its own hand.
+                if fields_i64(e, "target_pid").is_some() && fields_i64(e, "target_pid") == e.pid {
+                    if is_crash_signal(sig) {
+                        push(ObsKind::SelfSignal, e.pid, Some(sig));
+                    }
                     continue;
                 }
                 let mut targets: Vec<i64> = match e.fields.get("targets") {

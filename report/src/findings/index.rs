@@ -18,6 +18,8 @@ pub struct ProcInfo {
     pub user: Option<String>,
     /// Whether the pid was seen alive at collection (process table).
     pub alive_at_collection: bool,
+    /// From an execve record: at equal times it describes the process after the others.
+    pub exec: bool,
 }
 
 #[derive(Default)]
@@ -35,8 +37,13 @@ impl ProcIndex {
                 idx.user_names.entry(uid).or_insert_with(|| user.clone());
             }
             let Some(pid) = e.pid else { continue };
+            // A failed syscall (an execve of a PATH candidate that does not exist) changed nothing.
+            if failed(e) {
+                continue;
+            }
             let info = match (e.source, e.kind) {
                 (_, EventKind::ProcessAlive) => ProcInfo {
+                    exec: false,
                     since: e.field_str("start_time").and_then(Utc::parse_rfc3339),
                     ppid: e.ppid,
                     comm: e.comm.clone(),
@@ -47,6 +54,7 @@ impl ProcIndex {
                     alive_at_collection: true,
                 },
                 (Source::Audit, EventKind::Exec) => ProcInfo {
+                    exec: true,
                     since: e.timestamp.sort_key(),
                     ppid: e.ppid,
                     comm: e.comm.clone(),
@@ -57,11 +65,13 @@ impl ProcIndex {
                     alive_at_collection: false,
                 },
                 (Source::Audit, _) if e.ppid.is_some() => ProcInfo {
+                    exec: false,
                     since: e.timestamp.sort_key(),
                     ppid: e.ppid,
                     comm: e.comm.clone(),
                     exe: e.field_str("exe").map(str::to_owned),
-                    argv: e.field_str("proctitle").map(str::to_owned),
+                    // Not PROCTITLE: the kernel caches it per task across execve, so it can be stale.
+                    argv: None,
                     uid: e.uid,
                     user: e.user.clone(),
                     alive_at_collection: false,
@@ -71,7 +81,7 @@ impl ProcIndex {
             idx.by_pid.entry(pid).or_default().push(info);
         }
         for v in idx.by_pid.values_mut() {
-            v.sort_by(|a, b| a.since.cmp(&b.since));
+            v.sort_by(|a, b| a.since.cmp(&b.since).then(a.exec.cmp(&b.exec)));
         }
         idx
     }
@@ -117,6 +127,18 @@ impl ProcIndex {
         v.iter().any(|i| i.alive_at_collection && matches!((i.since, at), (Some(s), Some(t)) if s <= t))
     }
 
+    /// Whether `pid`, still named `comm`, made an audited syscall more than a second after `t`: it outlived a
+    /// signal sent at `t`.
+    pub fn active_after(&self, pid: i64, comm: Option<&str>, t: Option<Utc>) -> bool {
+        let (Some(v), Some(t)) = (self.by_pid.get(&pid), t) else { return false };
+        v.iter().any(|i| {
+            !i.exec
+                && !i.alive_at_collection
+                && i.since.is_some_and(|s| s.unix_micros() > t.unix_micros() + 1_000_000)
+                && (comm.is_none() || i.comm.as_deref() == comm)
+        })
+    }
+
     /// Parent chain of `pid` at `at`, nearest first, as `(pid, name)`; at most 12 steps, stops at pid 1
     /// (included) or at an unknown parent (included by pid only).
     pub fn parent_chain(&self, pid: i64, at: Option<Utc>) -> Vec<(i64, Option<String>)> {
@@ -134,6 +156,15 @@ impl ProcIndex {
             cur = info.and_then(|i| i.ppid);
         }
         chain
+    }
+}
+
+/// An audit record of a syscall that failed (`success=no`).
+pub fn failed(e: &Event) -> bool {
+    match e.fields.get("success") {
+        Some(serde_json::Value::Bool(b)) => !b,
+        Some(serde_json::Value::String(s)) => s == "no",
+        _ => false,
     }
 }
 

@@ -102,7 +102,13 @@ pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> Finding
         .iter()
         .map(|g| compose::compose(g, &cx))
         // A kill that the process survived (alive at collection, started before the signal) is no death.
-        .filter(|f| !(f.cause == Cause::Signal && f.victim.pid.is_some_and(|p| cx.index.survived(p, f.time.sort_key()))))
+        .filter(|f| {
+            let Some(p) = f.victim.pid else { return true };
+            let t = f.time.sort_key();
+            let catchable = f.signal.as_ref().is_some_and(|s| s.number != 9);
+            !(f.cause == Cause::Signal
+                && (cx.index.survived(p, t) || catchable && cx.index.active_after(p, f.victim.comm.as_deref(), t)))
+        })
         .collect();
     findings.extend(reboots(&cx));
     findings.sort_by(|a, b| {

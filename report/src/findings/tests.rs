@@ -323,3 +323,35 @@ fn why_prints_killer_and_escapes_control_characters() {
     let none = why(&doc, &[], &WhyQuery { pid: Some(1), ..Default::default() });
     assert!(none.starts_with("No death matching pid 1"), "{none}");
 }
+
+#[test]
+fn self_signals_are_not_deaths_but_self_abort_is_a_crash() {
+    let doc = run(vec![
+        audit_kill(21, 4, 700, 1, "cargo", "/usr/bin/cargo", 700, 10),
+        audit_kill(22, 5, 701, 1, "app", "/usr/bin/app", 701, 6),
+    ]);
+    assert_eq!(doc.findings.len(), 1, "{doc:#?}");
+    assert_eq!(doc.findings[0].victim.pid, Some(701));
+    assert_eq!(doc.findings[0].cause, Cause::Crash);
+}
+
+#[test]
+fn failed_exec_attempts_do_not_rename_the_sender() {
+    let doc = run(vec![
+        ev(Source::Audit, EventKind::Audit, 20, AUDIT, 1).pid(311).ppid(300).comm("tester").f("exe", json!("/work/tester")).f("success", json!(false)),
+        ev(Source::Audit, EventKind::Exec, 20, AUDIT, 2).pid(311).ppid(300).comm("bash").f("exe", json!("/usr/bin/bash")).f("argv", json!(["bash", "-c", "kill -9 4242"])),
+        // The stale proctitle the kernel cached before the exec (seen on a real host).
+        audit_kill(21, 3, 311, 300, "bash", "/usr/bin/bash", 4242, 9).f("proctitle", json!("/work/tester --long-stale-title")),
+    ]);
+    let k = doc.findings[0].killer.as_ref().expect("killer");
+    assert_eq!(k.command.as_deref(), Some("bash -c kill -9 4242"));
+}
+
+#[test]
+fn a_target_seen_acting_after_a_catchable_signal_survived_it() {
+    let doc = run(vec![
+        audit_kill(21, 3, 311, 1, "kill", "/usr/bin/kill", 4242, 15),
+        ev(Source::Audit, EventKind::Audit, 40, AUDIT, 9).pid(4242).ppid(1).comm("victim"),
+    ]);
+    assert!(doc.findings.is_empty(), "{doc:#?}");
+}
