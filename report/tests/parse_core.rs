@@ -9,7 +9,13 @@ use serde_json::json;
 use support::*;
 
 fn core_entry() -> coroner_schemas::Entry {
-    entry("core_elf", "fs/tmp/x/core", "/tmp/x/core", None, Some("2026-11-27T20:20:05.000000Z"))
+    entry(
+        "core_elf",
+        "fs/tmp/x/core",
+        "/tmp/x/core",
+        None,
+        Some("2026-11-27T20:20:05.000000Z"),
+    )
 }
 
 #[test]
@@ -17,11 +23,16 @@ fn real_segv_core() {
     let p = run(&fixture("cores", "f-segv.core"), &core_entry());
     insta::assert_json_snapshot!("f_segv_core", golden(&p));
     assert!(p.problems.is_empty(), "{:?}", p.problems);
-    let [e] = p.events.as_slice() else { panic!("one event: {:?}", p.events) };
+    let [e] = p.events.as_slice() else {
+        panic!("one event: {:?}", p.events)
+    };
     assert_eq!(e.kind, EventKind::CoreDumped);
     assert_eq!(e.pid, Some(13188), "the pid the program printed");
     assert_eq!(e.ppid, Some(13176));
-    assert_eq!((e.uid, e.user.as_deref(), e.comm.as_deref()), (Some(0), Some("root"), Some("segv")));
+    assert_eq!(
+        (e.uid, e.user.as_deref(), e.comm.as_deref()),
+        (Some(0), Some("root"), Some("segv"))
+    );
     assert_eq!(e.fields["signal"], json!(11));
     assert_eq!(e.fields["signal_name"], json!("SIGSEGV"));
     assert_eq!(e.fields["si_code"], json!(1), "SEGV_MAPERR");
@@ -75,7 +86,10 @@ fn every_cut_and_garbage_never_panics() {
         m[i] ^= 0xff;
         let _ = run(&m, &e);
     }
-    let p = run(b"\x7fELF garbage garbage garbage garbage garbage garbage garbage garbage", &e);
+    let p = run(
+        b"\x7fELF garbage garbage garbage garbage garbage garbage garbage garbage",
+        &e,
+    );
     assert!(p.events.is_empty() && !p.problems.is_empty());
     assert!(run(b"", &e).events.is_empty());
 }

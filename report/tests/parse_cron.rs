@@ -13,7 +13,10 @@ use time::macros::datetime;
 const MTIME: &str = "2026-11-27T20:10:02.000000Z";
 
 fn cron(format: &str, name: &str, source: &str, account: Option<&str>) -> coroner_report::sources::Parsed {
-    run(&fixture("cron", name), &entry(format, &format!("fs{source}"), source, account, Some(MTIME)))
+    run(
+        &fixture("cron", name),
+        &entry(format, &format!("fs{source}"), source, account, Some(MTIME)),
+    )
 }
 
 #[test]
@@ -26,9 +29,18 @@ fn system_crontab_golden() {
     assert_eq!(weekly.kind, EventKind::CronJob);
     assert_eq!(weekly.fields["schedule"], json!("47 6 * * 7"));
     assert_eq!(weekly.fields["run_as"], json!("root"));
-    assert_eq!(weekly.fields["command"], json!("test -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.weekly; }"));
+    assert_eq!(
+        weekly.fields["command"],
+        json!("test -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.weekly; }")
+    );
     assert_eq!(weekly.fields["file"], json!("/etc/crontab"));
-    assert_eq!(weekly.timestamp, Timestamp::Bounded { after: None, before: Utc::parse_rfc3339(MTIME) });
+    assert_eq!(
+        weekly.timestamp,
+        Timestamp::Bounded {
+            after: None,
+            before: Utc::parse_rfc3339(MTIME)
+        }
+    );
     let s = Schedule::from_event(weekly).expect("schedule");
     assert!(s.is_due(datetime!(2026-11-29 06:47 UTC)), "Sunday 06:47");
     assert!(!s.is_due(datetime!(2026-11-28 06:47 UTC)));
@@ -41,13 +53,23 @@ fn cron_d_and_user_crontab() {
     assert_eq!(a.events[0].fields["schedule"], json!("30 7-23 * * *"));
     let e = cron("system_crontab", "cron.d-e2scrub_all", "/etc/cron.d/e2scrub_all", None);
     assert_eq!(e.events.len(), 2);
-    assert_eq!(e.events[1].fields["command"], json!("test -e /run/systemd/system || SERVICE_MODE=1 /sbin/e2scrub_all -A -r"));
-    let u = cron("user_crontab", "crontab-alice", "/var/spool/cron/crontabs/alice", Some("alice"));
+    assert_eq!(
+        e.events[1].fields["command"],
+        json!("test -e /run/systemd/system || SERVICE_MODE=1 /sbin/e2scrub_all -A -r")
+    );
+    let u = cron(
+        "user_crontab",
+        "crontab-alice",
+        "/var/spool/cron/crontabs/alice",
+        Some("alice"),
+    );
     insta::assert_json_snapshot!("crontab_alice", golden(&u));
     let [job] = u.events.as_slice() else { panic!("one job") };
     assert_eq!((job.fields["run_as"].clone(), job.uid), (json!("alice"), Some(1000)));
     assert_eq!(job.fields["schedule"], json!("*/5 * * * *"));
-    assert!(Schedule::from_event(job).expect("s").is_due(datetime!(2026-11-27 20:15 UTC)));
+    assert!(Schedule::from_event(job)
+        .expect("s")
+        .is_due(datetime!(2026-11-27 20:15 UTC)));
 }
 
 #[test]
@@ -60,12 +82,20 @@ fn anacrontab_golden() {
     assert_eq!(p.events[0].fields["delay_minutes"], json!(5));
     assert_eq!(p.events[2].fields["schedule"], json!("@monthly"));
     assert_eq!(p.events[2].fields["job_id"], json!("cron.monthly"));
-    assert!(Schedule::from_event(&p.events[2]).is_none(), "anacron periods are not cron minutes");
+    assert!(
+        Schedule::from_event(&p.events[2]).is_none(),
+        "anacron periods are not cron minutes"
+    );
 }
 
 #[test]
 fn list_timers_golden() {
-    let p = cron("systemd_timers", "list-timers-all.txt", "systemctl list-timers --all", None);
+    let p = cron(
+        "systemd_timers",
+        "list-timers-all.txt",
+        "systemctl list-timers --all",
+        None,
+    );
     insta::assert_json_snapshot!("list_timers", golden(&p));
     assert!(p.problems.is_empty(), "{:?}", p.problems);
     let jobs: Vec<_> = p.events.iter().filter(|e| e.kind == EventKind::CronJob).collect();
@@ -73,13 +103,21 @@ fn list_timers_golden() {
     assert_eq!((jobs.len(), runs.len()), (5, 4), "fstrim never ran");
     assert_eq!(jobs[4].fields["unit"], json!("fstrim.timer"));
     assert_eq!(runs[0].fields["unit"], json!("phpsessionclean.service"));
-    assert_eq!(runs[0].timestamp, Timestamp::Exact { utc: Utc::parse_rfc3339("2026-11-27T21:09:01Z").expect("t") });
+    assert_eq!(
+        runs[0].timestamp,
+        Timestamp::Exact {
+            utc: Utc::parse_rfc3339("2026-11-27T21:09:01Z").expect("t")
+        }
+    );
 }
 
 #[test]
 fn hostile_crontabs() {
     let e = entry("system_crontab", "fs/etc/cron.d/bad", "/etc/cron.d/bad", None, None);
-    let p = run(b"CRON_TZ=Europe/Berlin\n61 * * * * root x\n* * *\n@often root y\n\xff\xfe garbage\n0 1 * * * root ok\n", &e);
+    let p = run(
+        b"CRON_TZ=Europe/Berlin\n61 * * * * root x\n* * *\n@often root y\n\xff\xfe garbage\n0 1 * * * root ok\n",
+        &e,
+    );
     assert_eq!(p.events.len(), 3, "bad schedules still show their line: {:?}", p.events);
     assert_eq!(p.problems.len(), 4, "{:?}", p.problems);
     assert_eq!(p.events[2].fields["cron_tz"], json!("Europe/Berlin"));

@@ -10,7 +10,13 @@ use support::*;
 const MTIME: &str = "2026-11-27T20:40:00.000000Z";
 
 fn hist(format: &str, name: &str) -> coroner_report::sources::Parsed {
-    let e = entry(format, &format!("fs/root/.{name}"), &format!("/root/.{name}"), Some("root"), Some(MTIME));
+    let e = entry(
+        format,
+        &format!("fs/root/.{name}"),
+        &format!("/root/.{name}"),
+        Some("root"),
+        Some(MTIME),
+    );
     run(&fixture("history", name), &e)
 }
 
@@ -25,19 +31,48 @@ fn bash_golden_and_times() {
     assert!(p.problems.is_empty(), "{:?}", p.problems);
     // Six undated lines first: bounded by the first dated line (1795811602), not by the mtime.
     let first_dated = Utc::from_unix(1_795_811_602, 0);
-    assert_eq!(p.events[0].timestamp, Timestamp::Bounded { after: None, before: first_dated });
-    assert_eq!(p.events[6].timestamp, Timestamp::Exact { utc: first_dated.expect("t") });
-    let kill = p.events.iter().find(|e| e.field_str("command") == Some("kill -9 $(pgrep victim)")).expect("kill");
+    assert_eq!(
+        p.events[0].timestamp,
+        Timestamp::Bounded {
+            after: None,
+            before: first_dated
+        }
+    );
+    assert_eq!(
+        p.events[6].timestamp,
+        Timestamp::Exact {
+            utc: first_dated.expect("t")
+        }
+    );
+    let kill = p
+        .events
+        .iter()
+        .find(|e| e.field_str("command") == Some("kill -9 $(pgrep victim)"))
+        .expect("kill");
     assert_eq!(kill.kind, EventKind::KillCommand);
     assert_eq!(kill.fields["tool"], json!("kill"));
     assert_eq!(kill.fields["signal"], json!(9));
     assert_eq!(kill.fields["signal_name"], json!("SIGKILL"));
     assert_eq!(kill.fields["target_names"], json!(["victim"]));
     assert_eq!((kill.user.as_deref(), kill.uid), (Some("root"), Some(0)));
-    let stop = p.events.iter().find(|e| e.field_str("command") == Some("sudo systemctl stop nginx")).expect("stop");
-    assert_eq!((stop.fields["tool"].clone(), stop.fields["target_units"].clone()), (json!("systemctl"), json!(["nginx"])));
-    let pg = p.events.iter().find(|e| e.field_str("command") == Some("kill -s KILL -- -1234")).expect("pgrp");
-    assert_eq!((pg.fields["signal"].clone(), pg.fields["target_pids"].clone()), (json!(9), json!([-1234])));
+    let stop = p
+        .events
+        .iter()
+        .find(|e| e.field_str("command") == Some("sudo systemctl stop nginx"))
+        .expect("stop");
+    assert_eq!(
+        (stop.fields["tool"].clone(), stop.fields["target_units"].clone()),
+        (json!("systemctl"), json!(["nginx"]))
+    );
+    let pg = p
+        .events
+        .iter()
+        .find(|e| e.field_str("command") == Some("kill -s KILL -- -1234"))
+        .expect("pgrp");
+    assert_eq!(
+        (pg.fields["signal"].clone(), pg.fields["target_pids"].clone()),
+        (json!(9), json!([-1234]))
+    );
     // Non-UTF-8 bytes survive exactly in raw.
     let odd = p.events.iter().find(|e| !e.raw.is_exact_text()).expect("non-utf8 line");
     assert_eq!(odd.raw.to_bytes(), b"echo caf\xe9 \xff\xfe");
@@ -49,16 +84,36 @@ fn zsh_golden_multiline_and_metafied() {
     let p = hist("zsh_history", "zsh_history");
     insta::assert_json_snapshot!("zsh_history", golden(&p));
     assert!(p.problems.is_empty(), "{:?}", p.problems);
-    let multi = p.events.iter().find(|e| e.field_str("command").is_some_and(|c| c.starts_with("for p"))).expect("for");
-    assert_eq!(multi.field_str("command"), Some("for p in $(pgrep -f victim); do\n  kill -9 $p\ndone"));
+    let multi = p
+        .events
+        .iter()
+        .find(|e| e.field_str("command").is_some_and(|c| c.starts_with("for p")))
+        .expect("for");
+    assert_eq!(
+        multi.field_str("command"),
+        Some("for p in $(pgrep -f victim); do\n  kill -9 $p\ndone")
+    );
     assert_eq!(multi.kind, EventKind::KillCommand);
     assert_eq!(multi.fields["target_exprs"], json!(["$p"]));
     assert_eq!(multi.origin.line, Some(12));
-    assert_eq!(multi.timestamp, Timestamp::Exact { utc: utc("2026-11-27T20:33:25.000000Z") });
+    assert_eq!(
+        multi.timestamp,
+        Timestamp::Exact {
+            utc: utc("2026-11-27T20:33:25.000000Z")
+        }
+    );
     // Metafied ő (C5 83 B1) is unmetafied in the command; raw keeps the file's bytes.
-    let meta = p.events.iter().find(|e| e.field_str("command") == Some("echo ő and a backslash \\ ")).expect("ő");
+    let meta = p
+        .events
+        .iter()
+        .find(|e| e.field_str("command") == Some("echo ő and a backslash \\ "))
+        .expect("ő");
     assert!(meta.raw.to_bytes().windows(3).any(|w| w == [0xc5, 0x83, 0xb1]));
-    let two = p.events.iter().find(|e| e.field_str("command") == Some("docker kill web && killall -HUP rsyslogd")).expect("two");
+    let two = p
+        .events
+        .iter()
+        .find(|e| e.field_str("command") == Some("docker kill web && killall -HUP rsyslogd"))
+        .expect("two");
     assert_eq!(two.fields["tool"], json!("docker"));
     assert_eq!(two.fields["target_names"], json!(["web", "rsyslogd"]));
     assert_eq!(two.fields["kills"].as_array().map(Vec::len), Some(2));
@@ -86,13 +141,29 @@ fn tcsh_and_plain_goldens() {
     assert_eq!(t.events[3].fields["signal"], json!(9));
     let py = hist("other_history", "python_history");
     insta::assert_json_snapshot!("python_history", golden(&py));
-    assert_eq!(py.events[1].timestamp, Timestamp::Bounded { after: None, before: Some(utc(MTIME)) });
-    assert_eq!(py.events[1].kind, EventKind::ShellCommand, "os.kill(…) in python is not a shell kill");
+    assert_eq!(
+        py.events[1].timestamp,
+        Timestamp::Bounded {
+            after: None,
+            before: Some(utc(MTIME))
+        }
+    );
+    assert_eq!(
+        py.events[1].kind,
+        EventKind::ShellCommand,
+        "os.kill(…) in python is not a shell kill"
+    );
 }
 
 #[test]
 fn hostile_lines() {
-    let e = entry("bash_history", "fs/home/alice/.bash_history", "/home/alice/.bash_history", Some("alice"), None);
+    let e = entry(
+        "bash_history",
+        "fs/home/alice/.bash_history",
+        "/home/alice/.bash_history",
+        Some("alice"),
+        None,
+    );
     // A 1 MB line, non-UTF-8 bytes, a dangling timestamp, an empty file.
     let mut raw = b"#1700000000\n".to_vec();
     raw.extend(std::iter::repeat_n(b'a', 1 << 20));
@@ -103,13 +174,27 @@ fn hostile_lines() {
     assert!(p.events[0].message.chars().count() < 400);
     assert_eq!(p.events[1].raw, Text::from_bytes(b"kill -9 \xff\xfe 77"));
     assert_eq!(p.events[1].fields["target_pids"], json!([77]));
-    assert_eq!(p.events[1].timestamp, Timestamp::Bounded { after: Utc::from_unix(1_700_000_000, 0), before: None });
+    assert_eq!(
+        p.events[1].timestamp,
+        Timestamp::Bounded {
+            after: Utc::from_unix(1_700_000_000, 0),
+            before: None
+        }
+    );
     assert_eq!(p.events[1].uid, Some(1000));
     assert_eq!(p.problems.len(), 1, "dangling #1700000100");
     assert!(run(b"", &e).events.is_empty());
     for fmt in ["zsh_history", "fish_history", "tcsh_history", "sh_history"] {
         let e = entry(fmt, "fs/x", "/x", None, None);
-        for raw in [&b": 12:0"[..], b": x;y\\", b"- cmd:", b"  when: 1", b"\x83", b"\\\n\\\n", b"- cmd: a\\"] {
+        for raw in [
+            &b": 12:0"[..],
+            b": x;y\\",
+            b"- cmd:",
+            b"  when: 1",
+            b"\x83",
+            b"\\\n\\\n",
+            b"- cmd: a\\",
+        ] {
             let _ = run(raw, &e);
         }
     }

@@ -12,7 +12,10 @@ use coroner_schemas::manifest::{Entry, Manifest};
 pub const FINISHED: &str = "2026-11-27T21:00:00.000000Z";
 
 pub fn fixture(dir: &str, name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(dir).join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(dir)
+        .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -53,7 +56,14 @@ pub fn accounts() -> Accounts {
 pub fn run(raw: &[u8], e: &Entry) -> Parsed {
     let m = manifest();
     let acc = accounts();
-    parse_entry(raw, &SourceCtx { entry: e, manifest: &m, accounts: &acc })
+    parse_entry(
+        raw,
+        &SourceCtx {
+            entry: e,
+            manifest: &m,
+            accounts: &acc,
+        },
+    )
 }
 
 /// Events and problems as one JSON value, for goldens.
@@ -63,6 +73,15 @@ pub fn golden(p: &Parsed) -> serde_json::Value {
 
 #[test]
 fn support_builds_a_context() {
-    let p = run(b"", &entry("bash_history", "fs/root/.bash_history", "/root/.bash_history", Some("root"), None));
+    let p = run(
+        b"",
+        &entry(
+            "bash_history",
+            "fs/root/.bash_history",
+            "/root/.bash_history",
+            Some("root"),
+            None,
+        ),
+    );
     assert!(p.events.is_empty() && p.problems.is_empty());
 }

@@ -17,7 +17,10 @@ fn real_snapshot_golden() {
     insta::assert_json_snapshot!("processes", golden(&p));
     assert_eq!(p.events.len(), 7);
     let init = &p.events[0];
-    assert_eq!((init.kind, init.pid, init.ppid, init.uid), (EventKind::ProcessAlive, Some(1), Some(0), Some(0)));
+    assert_eq!(
+        (init.kind, init.pid, init.ppid, init.uid),
+        (EventKind::ProcessAlive, Some(1), Some(0), Some(0))
+    );
     assert_eq!(init.comm.as_deref(), Some("process_api"));
     assert_eq!(init.fields["rlimit_core_soft"], json!(0));
     assert_eq!(init.fields["rlimit_core_hard"], json!(null), "unlimited is null");
@@ -52,5 +55,10 @@ fn bad_snapshots_are_problems() {
     let p = run(&serde_json::to_vec(&doc).expect("json"), &e);
     assert_eq!(p.events[0].fields["cgroup"], json!("/user.slice"));
     assert_eq!(p.events[0].fields["rlimit_core_unread"], json!(true));
-    assert_eq!(p.events[0].timestamp, Timestamp::Exact { utc: Utc::from_unix(1_795_809_600, 0).expect("t") });
+    assert_eq!(
+        p.events[0].timestamp,
+        Timestamp::Exact {
+            utc: Utc::from_unix(1_795_809_600, 0).expect("t")
+        }
+    );
 }

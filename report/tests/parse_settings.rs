@@ -7,7 +7,10 @@ use serde_json::json;
 use support::*;
 
 fn set(format: &str, name: &str) -> coroner_report::sources::Parsed {
-    run(&fixture("settings", name), &entry(format, &format!("live/settings/{name}"), name, None, None))
+    run(
+        &fixture("settings", name),
+        &entry(format, &format!("live/settings/{name}"), name, None, None),
+    )
 }
 
 #[test]
@@ -15,19 +18,38 @@ fn sysctl_golden() {
     let p = set("sysctl_json", "sysctl.json");
     insta::assert_json_snapshot!("sysctl", golden(&p));
     assert_eq!(p.events.len(), 18, "every key but _errors");
-    let cp = p.events.iter().find(|e| e.fields["name"] == json!("kernel.core_pattern")).expect("core_pattern");
+    let cp = p
+        .events
+        .iter()
+        .find(|e| e.fields["name"] == json!("kernel.core_pattern"))
+        .expect("core_pattern");
     assert_eq!(cp.fields["value"], json!("core"));
-    let sysrq = p.events.iter().find(|e| e.fields["name"] == json!("kernel.sysrq")).expect("sysrq");
+    let sysrq = p
+        .events
+        .iter()
+        .find(|e| e.fields["name"] == json!("kernel.sysrq"))
+        .expect("sysrq");
     assert_eq!(sysrq.fields["value"], json!(null));
-    assert!(sysrq.fields["error"].as_str().is_some_and(|s| s.contains("No such file")));
-    assert_eq!(cp.timestamp, coroner_schemas::Timestamp::Exact { utc: coroner_schemas::Utc::parse_rfc3339(FINISHED).expect("t") });
+    assert!(sysrq.fields["error"]
+        .as_str()
+        .is_some_and(|s| s.contains("No such file")));
+    assert_eq!(
+        cp.timestamp,
+        coroner_schemas::Timestamp::Exact {
+            utc: coroner_schemas::Utc::parse_rfc3339(FINISHED).expect("t")
+        }
+    );
 }
 
 #[test]
 fn cgroups_golden() {
     let p = set("cgroups_json", "cgroups-memory.json");
     insta::assert_json_snapshot!("cgroups", golden(&p));
-    let inc = p.events.iter().find(|e| e.fields["cgroup"] == json!("/coroner-incident-19789")).expect("incident cgroup");
+    let inc = p
+        .events
+        .iter()
+        .find(|e| e.fields["cgroup"] == json!("/coroner-incident-19789"))
+        .expect("incident cgroup");
     assert_eq!(inc.fields["oom_kill"], json!(1));
     assert_eq!(inc.fields["failcnt"], json!(96));
     assert_eq!(inc.fields["limit"], json!(67_108_864));
@@ -56,8 +78,15 @@ fn audit_rules_and_status() {
 fn systemd_show_golden() {
     let p = set("systemd_show_json", "systemd-show.json");
     insta::assert_json_snapshot!("systemd_show", golden(&p));
-    let v = p.events.iter().find(|e| e.fields["unit"] == json!("victim.service")).expect("victim");
-    assert_eq!((v.fields["result"].clone(), v.fields["exec_main_status"].clone()), (json!("signal"), json!("9")));
+    let v = p
+        .events
+        .iter()
+        .find(|e| e.fields["unit"] == json!("victim.service"))
+        .expect("victim");
+    assert_eq!(
+        (v.fields["result"].clone(), v.fields["exec_main_status"].clone()),
+        (json!("signal"), json!("9"))
+    );
     assert_eq!(v.fields["n_restarts"], json!(3));
     assert_eq!(v.fields["limit_core"], json!("0"));
 }
@@ -69,7 +98,21 @@ fn hostile_settings() {
         assert_eq!(run(b"{not json", &e).problems.len(), 1, "{fmt}");
         let _ = run(b"[1,2,{\"memory.events\": 5}]", &e);
     }
+    let lossy = run(
+        br#"{"_lossy": true, "a.service": {"Result": "success"}}"#,
+        &entry(
+            "systemd_show_json",
+            "cmd/systemctl-show.json",
+            "systemctl show",
+            None,
+            None,
+        ),
+    );
+    assert_eq!((lossy.events.len(), lossy.problems.len()), (1, 1));
     let e = entry("audit_rules", "cmd/auditctl-l.txt", "auditctl -l", None, None);
     let p = run(b"Error sending rule list request (Operation not permitted)\n", &e);
-    assert_eq!((p.problems.len(), p.events[0].fields["covers_kill"].clone()), (1, json!(false)));
+    assert_eq!(
+        (p.problems.len(), p.events[0].fields["covers_kill"].clone()),
+        (1, json!(false))
+    );
 }

@@ -339,6 +339,12 @@ fn systemd_show(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     let mut units: Vec<(&String, &Value)> = obj.iter().collect();
     units.sort_by(|a, b| a.0.cmp(b.0));
     for (unit, props) in units {
+        if unit == "_lossy" {
+            // The collector's marker: `systemctl show` printed invalid UTF-8 and it was replaced.
+            let msg = "systemctl show output was not UTF-8; the collector replaced invalid bytes";
+            p.problems.push(ParseProblem::at_offset(ctx, 0, msg));
+            continue;
+        }
         let Some(props) = props.as_object() else {
             p.problems.push(ParseProblem::at_offset(
                 ctx,
