@@ -301,10 +301,8 @@ impl<'a, W: Write> TarWriter<'a, W> {
                 return Ok(());
             }
             Err(err) => {
-                e.status = match err.raw_os_error() {
-                    Some(libc::ENOENT) | Some(libc::ENOTDIR) => Status::NotFound,
-                    _ => status_from_io(&err, false),
-                };
+                // The plan lists only files it found, so a file missing now has vanished since.
+                e.status = status_from_io(&err, true);
                 self.entries.push(e);
                 return Ok(());
             }
@@ -592,6 +590,21 @@ mod tests {
     }
 
     #[test]
+    fn long_paths_survive_as_gnu_long_names() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let dir: String = (0..12).map(|i| format!("/directory-level-{i:02}")).collect();
+        std::fs::create_dir_all(t.path().join(dir.trim_start_matches('/'))).expect("mkdir");
+        let host = format!("{dir}/a-file-with-a-rather-long-name-too.log");
+        assert!(host.len() > 255);
+        std::fs::write(t.path().join(host.trim_start_matches('/')), b"deep\n").expect("write");
+        let acc = Accounts::default();
+        let mut w = writer(t.path(), &acc, u64::MAX);
+        w.add(&file(&host)).expect("add");
+        let members = untar(w.finish().expect("finish"));
+        assert_eq!(members, vec![(format!("fs{host}"), b"deep\n".to_vec())]);
+    }
+
+    #[test]
     fn non_utf8_names_are_found_through_their_escaped_form() {
         use std::os::unix::ffi::OsStringExt;
         let t = tempfile::tempdir().expect("tempdir");
@@ -609,7 +622,7 @@ mod tests {
     }
 
     #[test]
-    fn missing_files_are_not_found_and_the_total_cap_cuts_then_skips() {
+    fn files_gone_since_planning_are_vanished_and_the_total_cap_cuts_then_skips() {
         let t = tempfile::tempdir().expect("tempdir");
         std::fs::write(t.path().join("one"), b"0123456789").expect("write");
         std::fs::write(t.path().join("two"), b"abcdef").expect("write");
@@ -620,7 +633,7 @@ mod tests {
         }
         std::fs::write(t.path().join("one2"), b"z").expect("write");
         let entries = std::mem::take(&mut w.entries);
-        assert_eq!(entries[0].status, Status::NotFound);
+        assert_eq!(entries[0].status, Status::Vanished);
         assert_eq!((entries[1].size, &entries[1].status), (10, &Status::Ok));
         assert!(
             matches!(&entries[2].status, Status::Truncated { original_size: 6, .. }),
@@ -628,7 +641,7 @@ mod tests {
             entries[2].status
         );
         assert_eq!(entries[2].size, 2, "what was left of the total");
-        assert_eq!(entries[3].status, Status::NotFound);
+        assert_eq!(entries[3].status, Status::Vanished);
         assert!(w.problems.iter().any(|p| p.source == "total-cap"));
         let members = untar(w.finish().expect("finish"));
         assert_eq!(members[1].1, b"ef", "a log cut by the total cap keeps its tail");
