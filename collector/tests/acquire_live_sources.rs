@@ -118,6 +118,8 @@ fn plan_from_root_fixture_takes_files_and_marks_live_sources_not_applicable() {
         format!("absent live/settings/sysctl.json SysctlJson {na}"),
         "file /etc/sysctl.conf Other".into(),
         "file /etc/sysctl.d/99-sysctl.conf Other".into(),
+        // Once: /lib is a link to usr/lib (merged /usr), so /lib/sysctl.d is not listed again.
+        "file /usr/lib/sysctl.d/50-pid-max.conf Other".into(),
         format!("absent live/kernel/kmsg.txt Kmsg {na}"),
         "file /var/log/dmesg DmesgText".into(),
         "file /var/log/dmesg.1.gz DmesgText gzip".into(),

@@ -236,6 +236,19 @@ pub fn is_dir(ctx: &Ctx, host: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether an lstat of the host path says it is a symlink.
+pub fn is_symlink(ctx: &Ctx, host: &str) -> bool {
+    std::fs::symlink_metadata(ctx.host_path(host))
+        .map(|m| m.file_type().is_symlink())
+        .unwrap_or(false)
+}
+
+/// Whether host directory `dir` under `/lib/` is only an alias of `/usr/lib/` (merged /usr: `/lib` → `usr/lib`),
+/// so listing both would plan every file twice.
+pub fn merged_usr_alias(ctx: &Ctx, dir: &str) -> bool {
+    dir.starts_with("/lib/") && is_symlink(ctx, "/lib")
+}
+
 /// Raw bytes of a path (for building `Text`).
 pub fn path_bytes(p: &Path) -> &[u8] {
     p.as_os_str().as_bytes()

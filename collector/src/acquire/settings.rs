@@ -53,7 +53,7 @@ pub fn collect(ctx: &Ctx, out: &mut Vec<Item>) {
     out.push(sysctl_capture(ctx));
     out.push(file_item(ctx, "/etc/sysctl.conf", Category::Settings, Format::Other));
     for dir in SYSCTL_DIRS {
-        if fsutil::is_dir(ctx, dir) {
+        if fsutil::is_dir(ctx, dir) && !fsutil::merged_usr_alias(ctx, dir) {
             if let Ok(files) = list_dir(ctx, dir, |n| n.ends_with(".conf")) {
                 out.extend(
                     files

@@ -157,13 +157,6 @@ pub fn timer_unit(timer_name: &str, body: &[u8]) -> String {
     unit.unwrap_or_else(|| format!("{}.service", timer_name.strip_suffix(".timer").unwrap_or(timer_name)))
 }
 
-/// Whether a host path is a symlink (merged /usr: `/lib` → `usr/lib`).
-fn is_link(ctx: &Ctx, host: &str) -> bool {
-    std::fs::symlink_metadata(ctx.host_path(host))
-        .map(|m| m.file_type().is_symlink())
-        .unwrap_or(false)
-}
-
 fn unit_files(ctx: &Ctx, out: &mut Vec<Item>) {
     let (cat, fmt) = (Category::Systemd, Format::SystemdUnit);
     let mut planned: BTreeSet<String> = BTreeSet::new();
@@ -200,7 +193,7 @@ fn unit_files(ctx: &Ctx, out: &mut Vec<Item>) {
     let mut wanted: BTreeSet<String> = BTreeSet::new();
     let mut timers: Vec<String> = Vec::new();
     for dir in UNIT_DIRS {
-        if dir.starts_with("/lib/") && is_link(ctx, "/lib") {
+        if fsutil::merged_usr_alias(ctx, dir) {
             continue; // merged /usr: the same files as /usr/lib
         }
         if let Ok(files) = list_dir(ctx, dir, |n| n.ends_with(".timer")) {
@@ -221,7 +214,7 @@ fn unit_files(ctx: &Ctx, out: &mut Vec<Item>) {
             continue;
         }
         for dir in UNIT_DIRS {
-            if dir.starts_with("/lib/") && is_link(ctx, "/lib") {
+            if fsutil::merged_usr_alias(ctx, dir) {
                 continue;
             }
             let p = format!("{dir}/{unit}");
