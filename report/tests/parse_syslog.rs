@@ -329,3 +329,35 @@ fn hostile_syslog_input() {
     );
     assert_eq!(p.events.len(), 3);
 }
+
+/// The RFC 5424 and RFC 3164 documents' own examples: structured data, BOM, `<PRI>` before a 3164 header.
+#[test]
+fn rfc_examples() {
+    let raw = "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut=\"3\" eventSource=\"Application\" eventID=\"1011\"][examplePriority@32473 class=\"high\"] \u{feff}An application event log entry...\n<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8\n";
+    let p = run_at(raw.as_bytes(), "m", "2003-10-12T00:00:00Z", Some(0));
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let a = &p.events[0];
+    assert_eq!(
+        a.timestamp.sort_key().map(|u| u.rfc3339()),
+        Some("2003-10-11T22:14:15.003000Z".into())
+    );
+    assert_eq!(a.message, "An application event log entry...");
+    assert_eq!(a.fields["msgid"], json!("ID47"));
+    assert_eq!(a.fields["program"], json!("evntslog"));
+    assert_eq!(
+        (a.fields["facility"].clone(), a.fields["severity"].clone()),
+        (json!(20), json!(5))
+    );
+    assert!(a
+        .field_str("structured_data")
+        .is_some_and(|s| s.ends_with("class=\"high\"]")));
+    let b = &p.events[1];
+    assert_eq!(
+        b.timestamp.sort_key().map(|u| u.rfc3339()),
+        Some("2003-10-11T22:14:15.000000Z".into())
+    );
+    assert_eq!(
+        (b.fields["program"].clone(), b.fields["facility"].clone()),
+        (json!("su"), json!(4))
+    );
+}
