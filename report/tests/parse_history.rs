@@ -199,3 +199,48 @@ fn hostile_lines() {
         }
     }
 }
+
+/// Deterministic pseudo-random bytes biased towards each format's syntax: no parser of this family may panic.
+#[test]
+fn no_parser_panics_on_random_bytes() {
+    let formats = [
+        "bash_history",
+        "zsh_history",
+        "fish_history",
+        "sh_history",
+        "tcsh_history",
+        "other_history",
+        "system_crontab",
+        "user_crontab",
+        "anacrontab",
+        "systemd_timers",
+        "core_elf",
+        "proc_snapshot_json",
+        "proc_limits",
+        "limits_conf",
+        "sysctl_json",
+        "cgroups_json",
+        "audit_rules",
+        "audit_status",
+        "systemd_show_json",
+    ];
+    let alphabet: &[u8] = b"#:;-\\\n\n $()`'\"|&0123456789*/,@=kill -9 pgrep cmd: when: paths:\x83\xff{}[]\x7fELF";
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for fmt in formats {
+        let e = entry(fmt, "fs/x", "/proc/7/limits", Some("alice"), Some(MTIME));
+        for len in [0usize, 1, 2, 7, 64, 500, 4000] {
+            let mut raw = Vec::with_capacity(len);
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                raw.push(if x % 4 == 0 {
+                    (x >> 8) as u8
+                } else {
+                    alphabet[(x >> 16) as usize % alphabet.len()]
+                });
+            }
+            let _ = run(&raw, &e);
+        }
+    }
+}
