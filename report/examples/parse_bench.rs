@@ -1,0 +1,60 @@
+//! Benchmark driver: runs one source parser over a file, as the report would (through `sources::parse_entry`
+//! with a synthetic manifest entry), and prints what it read. Used by bench/report.sh.
+//!
+//!     parse_bench FORMAT SOURCE_PATH FILE [PASSWD]
+//!     parse_bench audit_log /var/log/audit/audit.log audit.log /etc/passwd
+//!     parse_bench utmp /var/log/wtmp wtmp
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use coroner_report::sources::{parse_entry, SourceCtx};
+use coroner_schemas::accounts::Accounts;
+use coroner_schemas::manifest::{Entry, Manifest};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 4 {
+        eprintln!("usage: parse_bench FORMAT SOURCE_PATH FILE [PASSWD]");
+        return ExitCode::from(2);
+    }
+    match run(&args[1], &args[2], &args[3], args.get(4)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("parse_bench: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(format: &str, source: &str, file: &str, passwd: Option<&String>) -> anyhow::Result<()> {
+    let raw = std::fs::read(file)?;
+    let accounts = match passwd {
+        Some(p) => Accounts::parse(&std::fs::read(p)?, b""),
+        None => Accounts::default(),
+    };
+    let manifest: Manifest = serde_json::from_value(serde_json::json!({
+        "schema_version": 1, "bundle_name": "bench.tar.gz", "host": {"hostname": "bench"},
+        "collector": {"name": "coroner-collect", "version": "0", "started": "2026-11-27T20:00:00.000000Z",
+            "finished": "2026-11-27T20:00:01.000000Z", "argv": [], "uid": 0, "euid": 0, "live": false,
+            "signer_fingerprint": "SHA256:bench", "ephemeral_key": true,
+            "options": {"cores": "meta", "core_cap_bytes": 0, "max_file_bytes": 0, "max_total_bytes": 0,
+                "journal_window_seconds": 0, "command_timeout_ms": 0, "includes": [], "excludes": [], "gentle": false}},
+        "entries": [], "problems": []
+    }))?;
+    let entry: Entry = serde_json::from_value(serde_json::json!({
+        "path": format!("fs{source}"), "source": source, "category": "logins", "format": format,
+        "size": raw.len(), "status": {"kind": "ok"}
+    }))?;
+    let ctx = SourceCtx { entry: &entry, manifest: &manifest, accounts: &accounts };
+    let parsed = parse_entry(&raw, &ctx);
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    for e in &parsed.events {
+        *kinds.entry(format!("{:?}", e.kind)).or_default() += 1;
+    }
+    println!("bytes={} events={} problems={}", raw.len(), parsed.events.len(), parsed.problems.len());
+    for (k, n) in kinds {
+        println!("  {k}: {n}");
+    }
+    Ok(())
+}
