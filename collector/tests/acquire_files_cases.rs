@@ -332,3 +332,19 @@ fn live_host_plan_lists_each_file_once() {
         );
     }
 }
+
+/// An `--include` that names a file another source already takes must not plan it twice (manifest paths are
+/// unique) and must not change how it is read.
+#[test]
+fn include_overlapping_a_known_source_keeps_one_entry() {
+    let mut opts = options();
+    opts.includes = vec!["/var/log/syslog*".into(), "/var/crash/*".into()];
+    let ctx = ctx(&fixture_root(), opts);
+    let items = collect_files(&ctx);
+    let syslog: Vec<_> = files(&items).into_iter().filter(|f| f.path == "/var/log/syslog").collect();
+    assert_eq!(syslog.len(), 1);
+    assert_eq!(syslog[0].format, Format::Syslog);
+    let core: Vec<_> = files(&items).into_iter().filter(|f| f.path.starts_with("/var/crash/")).collect();
+    assert_eq!(core.len(), 1);
+    assert_eq!(core[0].format, Format::CoreElf);
+}

@@ -72,7 +72,8 @@ impl CorePattern {
 
 pub fn collect(ctx: &Ctx, out: &mut Vec<Item>) {
     let pattern = CorePattern::parse(&core_pattern(ctx));
-    let mut seen = BTreeSet::new();
+    // Files an earlier module already planned (a core under --include that is also a log, say) stay theirs.
+    let mut seen: BTreeSet<String> = planned_files(out);
     let store_bounds = Bounds {
         max_depth: 3,
         max_count: 10_000,
@@ -108,7 +109,7 @@ pub fn collect(ctx: &Ctx, out: &mut Vec<Item>) {
                 .unwrap_or("core")
                 .to_owned();
             let prefix = if prefix.is_empty() { "core".to_owned() } else { prefix };
-            for dir in cwd_guesses(ctx, out) {
+            for dir in cwd_guesses(ctx) {
                 for e in walk::list(ctx, &dir, Category::Cores, Format::CoreElf, out) {
                     let named = e.name == prefix || e.name.starts_with(&format!("{prefix}."));
                     if named && e.kind == Kind::File && sniff(ctx, &e) {
@@ -126,12 +127,27 @@ pub fn collect(ctx: &Ctx, out: &mut Vec<Item>) {
     }
     // --include paths that are cores are taken here, with the core policy (include.rs takes the rest).
     for pat in &ctx.opts.includes {
-        for e in included(ctx, pat, out) {
+        // include.rs records the folders these patterns could not list.
+        let mut already_recorded = Vec::new();
+        for e in included(ctx, pat, &mut already_recorded) {
             if sniff(ctx, &e) {
                 push_core(ctx, e, true, &mut seen, out);
             }
         }
     }
+}
+
+/// Host paths of the files already in the plan.
+pub fn planned_files(out: &[Item]) -> BTreeSet<String> {
+    out.iter()
+        .filter_map(|i| {
+            if let Item::File(f) = i {
+                Some(f.path.clone())
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// Files an `--include` pattern names: matched files, and the files under matched folders.
@@ -166,7 +182,7 @@ fn pattern_dir(p: &str) -> (String, String, bool) {
 }
 
 /// Folders where a relative-pattern core may be: live processes' working folders, then the usual ones.
-fn cwd_guesses(ctx: &Ctx, out: &mut Vec<Item>) -> Vec<String> {
+fn cwd_guesses(ctx: &Ctx) -> Vec<String> {
     let mut dirs: Vec<String> = Vec::new();
     if ctx.live {
         let proc_dir = ctx.host_path("/proc");
@@ -189,7 +205,9 @@ fn cwd_guesses(ctx: &Ctx, out: &mut Vec<Item>) -> Vec<String> {
         }
     }
     dirs.extend(CWD_GUESSES.iter().map(|s| (*s).to_owned()));
-    for e in walk::list(ctx, "/home", Category::Cores, Format::CoreElf, out) {
+    // history.rs records /home when it cannot be listed.
+    let mut already_recorded = Vec::new();
+    for e in walk::list(ctx, "/home", Category::Cores, Format::CoreElf, &mut already_recorded) {
         if e.kind == Kind::Dir {
             dirs.push(e.host);
         }

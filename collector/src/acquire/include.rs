@@ -9,7 +9,8 @@ use super::walk::{self, Kind};
 use super::{Ctx, FileItem, Item};
 
 pub fn collect(ctx: &Ctx, out: &mut Vec<Item>) {
-    let mut seen = std::collections::BTreeSet::new();
+    // A file another module already planned (with its own format) is not taken twice.
+    let mut seen = cores::planned_files(out);
     for pat in &ctx.opts.includes {
         for e in cores::included(ctx, pat, out) {
             if e.kind == Kind::Dir || !seen.insert(e.host.clone()) {

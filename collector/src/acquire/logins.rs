@@ -34,7 +34,9 @@ pub const LASTLOG_MAX_READ: u64 = 256 << 20;
 pub const LASTLOG_JSON: &str = "live/logins/lastlog.json";
 
 pub fn collect(ctx: &Ctx, out: &mut Vec<Item>) {
-    for e in walk::list(ctx, "/var/log", Category::Logins, Format::Utmp, out) {
+    // logs.rs lists /var/log too and records it when it cannot be listed: one record is enough.
+    let mut already_recorded = Vec::new();
+    for e in walk::list(ctx, "/var/log", Category::Logins, Format::Utmp, &mut already_recorded) {
         if e.kind == Kind::Dir {
             continue;
         }
