@@ -109,6 +109,42 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
             f.details.insert("catchable".into(), serde_json::json!(true));
         }
         f.killer = Some(k);
+    } else if let Some(o) = g.first(ObsKind::SupervisorKill) {
+        let e = &ev[o.event];
+        f.cause = Cause::Signal;
+        f.signal = o.signal.map(signal_of);
+        f.confidence = Confidence::Certain;
+        f.via = Some("systemd".into());
+        f.killer = Some(Killer {
+            pid: Some(1),
+            comm: Some("systemd".into()),
+            exe: None,
+            uid: Some(0),
+            user: cx.index.user_names.get(&0).cloned(),
+            auid: None,
+            auser: None,
+            session: None,
+            tty: None,
+            login_from: None,
+            parent_chain: Vec::new(),
+            command: e.field_str("unit").map(|u| format!("stop/kill of {u}")),
+        });
+        f.reasoning = format!("The service manager logged that it killed this process: \"{}\".", e.message);
+        if g.first(ObsKind::Core).is_some() {
+            core_details(&mut f, g, cx);
+        }
+    } else if let Some(o) = g.first(ObsKind::Watchdog) {
+        let e = &ev[o.event];
+        f.cause = Cause::Signal;
+        f.signal = Some(signal_of(6));
+        f.confidence = Confidence::Certain;
+        f.via = Some("systemd".into());
+        f.killer = Some(systemd_killer(cx, e.field_str("unit")));
+        f.reasoning = "systemd's watchdog timed out for this unit and killed its main process (SIGABRT unless WatchdogSignal= says otherwise).".into();
+        unit_signal(&mut f, g, cx);
+        if g.first(ObsKind::Core).is_some() {
+            core_details(&mut f, g, cx);
+        }
     } else if let Some(o) = g.first(ObsKind::Abend).or_else(|| g.first(ObsKind::Core)).or_else(|| g.first(ObsKind::SelfSignal)) {
         let sig = g.obs.iter().find_map(|o| if matches!(o.kind, ObsKind::Abend | ObsKind::Core | ObsKind::SelfSignal) { o.signal } else { None });
         f.signal = sig.map(signal_of);
@@ -134,36 +170,6 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
             f.missing.push("an audit record of the kill syscall (no kill-family audit rule matched)".into());
         }
         core_details(&mut f, g, cx);
-    } else if let Some(o) = g.first(ObsKind::SupervisorKill) {
-        let e = &ev[o.event];
-        f.cause = Cause::Signal;
-        f.signal = o.signal.map(signal_of);
-        f.confidence = Confidence::Certain;
-        f.via = Some("systemd".into());
-        f.killer = Some(Killer {
-            pid: Some(1),
-            comm: Some("systemd".into()),
-            exe: None,
-            uid: Some(0),
-            user: cx.index.user_names.get(&0).cloned(),
-            auid: None,
-            auser: None,
-            session: None,
-            tty: None,
-            login_from: None,
-            parent_chain: Vec::new(),
-            command: e.field_str("unit").map(|u| format!("stop/kill of {u}")),
-        });
-        f.reasoning = format!("The service manager logged that it killed this process: \"{}\".", e.message);
-    } else if let Some(o) = g.first(ObsKind::Watchdog) {
-        let e = &ev[o.event];
-        f.cause = Cause::Signal;
-        f.signal = Some(signal_of(6));
-        f.confidence = Confidence::Certain;
-        f.via = Some("systemd".into());
-        f.killer = Some(systemd_killer(cx, e.field_str("unit")));
-        f.reasoning = "systemd's watchdog timed out for this unit and killed its main process (SIGABRT unless WatchdogSignal= says otherwise).".into();
-        unit_signal(&mut f, g, cx);
     } else if g.first(ObsKind::UnitDeath).is_some() {
         unit_death(&mut f, g, cx);
     } else if let Some(o) = g.first(ObsKind::HistoryKill) {
@@ -325,10 +331,11 @@ fn core_details(f: &mut Finding, g: &Group, cx: &Context) {
                     f.details.insert(format!("core_{}", k.trim_start_matches("core_")), v.clone());
                 }
             }
-            f.reasoning.push_str(&format!(
-                " Its core file is in the bundle ({}).",
-                c.field_str("core_entry").unwrap_or(&c.origin.entry)
-            ));
+            match (c.field_str("core_entry"), c.field_str("core_file")) {
+                (Some(entry), _) => f.reasoning.push_str(&format!(" Its core file is in the bundle ({entry}).")),
+                (None, Some(path)) => f.reasoning.push_str(&format!(" A core was stored on the host at {path} (not in the bundle).")),
+                (None, None) => f.reasoning.push_str(&format!(" The dump is recorded in {}.", c.origin.entry)),
+            }
         }
         None => {
             let why = cx.no_core_reason();

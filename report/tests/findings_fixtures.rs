@@ -1,0 +1,86 @@
+//! Findings for deaths this test host cannot stage: systemd journals (code=killed, oom-kill, watchdog,
+//! supervisor escalation), systemd-coredump, a global OOM with a task dump, and a reboot. The evidence is
+//! the fixtures' real-format files, packed into a signed bundle and rendered by the real binary.
+
+mod common;
+
+use std::process::Command;
+
+use coroner_schemas::manifest::{Category, Format};
+use serde_json::Value;
+
+fn fixture(p: &str) -> Vec<u8> {
+    std::fs::read(common::repo_root().join("fixtures").join(p)).unwrap_or_else(|e| panic!("fixture {p}: {e}"))
+}
+
+fn render() -> (Value, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut b = common::BundleBuilder::new("db1");
+    b.file("cmd/journalctl.json", "journalctl -o json", Category::Journal, Format::JournalJson, &fixture("journal/journal.json"));
+    b.file("fs/var/log/dmesg", "/var/log/dmesg", Category::Kernel, Format::DmesgText, &fixture("kmsg/dmesg-global-oom.txt"));
+    b.file("fs/var/log/wtmp", "/var/log/wtmp", Category::Logins, Format::Utmp, &fixture("utmp/wtmp"));
+    let bundle = dir.path().join("b.tar.gz");
+    b.write(&bundle);
+    let out = dir.path().join("r");
+    let r = Command::new(env!("CARGO_BIN_EXE_coroner-report"))
+        .args(["render", &bundle.display().to_string(), "-o", &out.display().to_string()])
+        .output()
+        .expect("run");
+    assert!(r.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&r.stderr));
+    let doc: Value = serde_json::from_slice(&std::fs::read(out.join("findings.json")).expect("findings")).expect("json");
+    let md = std::fs::read_to_string(out.join("report.md")).expect("md");
+    (doc, md)
+}
+
+fn find<'a>(doc: &'a Value, pred: impl Fn(&Value) -> bool) -> Vec<&'a Value> {
+    doc["findings"].as_array().expect("findings").iter().filter(|f| pred(f)).collect()
+}
+
+#[test]
+fn systemd_global_oom_and_reboot_deaths_are_explained() {
+    let (doc, md) = render();
+    let dump = serde_json::to_string_pretty(&doc["findings"]).unwrap_or_default();
+
+    // systemd: myapp was SIGKILLed and its result was oom-kill → one OOM finding for the unit.
+    let myapp = find(&doc, |f| f["victim"]["unit"] == "myapp.service");
+    assert_eq!(myapp.len(), 1, "{dump}");
+    assert_eq!(myapp[0]["cause"], "oom_kill", "{dump}");
+
+    // systemd watchdog: worker (pid 4242 per the coredump and kill lines) killed with SIGABRT by systemd,
+    // dumped core — killer systemd, via systemd, one finding.
+    let worker = find(&doc, |f| f["victim"]["unit"] == "worker.service" || f["victim"]["comm"] == "worker");
+    assert_eq!(worker.len(), 1, "{dump}");
+    assert_eq!(worker[0]["killer"]["comm"], "systemd", "{dump}");
+    assert_eq!(worker[0]["via"], "systemd");
+    assert_eq!(worker[0]["signal"]["name"], "SIGABRT");
+
+    // Supervisor escalation: slowd killed with SIGKILL by systemd after the stop timed out.
+    let slow = find(&doc, |f| f["victim"]["pid"] == 777);
+    assert_eq!(slow.len(), 1, "{dump}");
+    assert_eq!((slow[0]["cause"].as_str(), slow[0]["confidence"].as_str()), (Some("signal"), Some("certain")));
+    assert_eq!(slow[0]["killer"]["pid"], 1);
+
+    // Global OOM with a task dump: postgres, its RSS, and the largest consumers.
+    let pg = find(&doc, |f| f["victim"]["comm"] == "postgres" && f["cause"] == "oom_kill");
+    assert_eq!(pg.len(), 1, "{dump}");
+    assert_eq!(pg[0]["details"]["global"], true, "{dump}");
+    assert!(pg[0]["details"]["top_consumers"].as_array().is_some_and(|t| !t.is_empty()), "{dump}");
+    assert!(pg[0]["reasoning"].as_str().is_some_and(|r| r.contains("whole host")));
+
+    // The memcg OOM from the kernel transport in the journal: certain, with the cgroup.
+    let py = find(&doc, |f| f["victim"]["pid"] == 14406);
+    assert_eq!(py.len(), 1, "{dump}");
+    assert_eq!(py[0]["cause"], "oom_kill");
+    assert_eq!(py[0]["victim"]["cgroup"], "/coroner-fixture");
+
+    // No certain finding without a direct record: every certain one cites at least one evidence line.
+    for f in doc["findings"].as_array().expect("findings") {
+        if f["confidence"] == "certain" {
+            assert!(f["evidence"].as_array().is_some_and(|e| !e.is_empty()), "{f:#}");
+        }
+    }
+    // The Markdown leads with findings.
+    let fi = md.find("Findings").expect("findings section");
+    let tl = md.find("Timeline").unwrap_or(md.len());
+    assert!(fi < tl);
+}
