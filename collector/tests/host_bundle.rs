@@ -723,6 +723,50 @@ fn big_tree_killed_mid_run_leaves_nothing_and_runs_in_64m_memory_cgroup() {
     );
     fs::remove_file(&tmp).expect("clean the temp file");
 
+    // 1b. SIGTERM half-way: the collector removes its temp file and dies of the signal.
+    let mut child = Command::new(BIN)
+        .args([
+            "--root",
+            &root,
+            "-o",
+            out.path().to_str().expect("utf8"),
+            "--quiet",
+            "--max-file",
+            "1G",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    loop {
+        let grown = fs::read_dir(out.path()).expect("ls").filter_map(Result::ok).any(|e| {
+            e.file_name().to_string_lossy().starts_with(".coroner-")
+                && e.metadata().map(|m| m.len() > (4 << 20)).unwrap_or(false)
+        });
+        if grown {
+            break;
+        }
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "finished before it could be stopped"
+        );
+        assert!(start.elapsed() < Duration::from_secs(60), "no temp file grew");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    // SAFETY: signals our own child by its pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = child.wait().expect("reap");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    let names: Vec<String> = fs::read_dir(out.path())
+        .expect("ls")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.is_empty(), "left behind after SIGTERM: {names:?}");
+
     // 2. 2 GiB of logs under a 64 MiB memory cgroup (v1): completes, not OOM-killed.
     let base = Path::new("/sys/fs/cgroup/memory");
     if !base.join("memory.limit_in_bytes").exists() {

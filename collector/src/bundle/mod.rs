@@ -21,6 +21,7 @@ use std::io::{self, BufWriter, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use coroner_schemas::layout;
 use coroner_schemas::manifest::{ClockSample, CollectorInfo, HostFacts, Manifest, Problem};
@@ -88,16 +89,61 @@ pub fn stamp(t: Utc) -> String {
     )
 }
 
-/// Removes the temp file unless disarmed (on an error return, or a panic that unwinds).
+/// The temp file's path for the signal handler (a leaked C string; null when there is none).
+static TEMP_FOR_SIGNALS: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
+
+extern "C" fn remove_temp_and_die(sig: libc::c_int) {
+    let p = TEMP_FOR_SIGNALS.swap(std::ptr::null_mut(), Ordering::SeqCst);
+    // SAFETY: unlink, signal and raise are async-signal-safe; p is null or the leaked C string set below.
+    unsafe {
+        if !p.is_null() {
+            libc::unlink(p);
+        }
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+    }
+}
+
+/// Removes the temp file unless disarmed: on an error return, a panic that unwinds, or SIGINT/SIGTERM/SIGHUP
+/// (SIGKILL cannot be caught: then the temp name is left behind, never the final one).
 struct TempGuard {
     path: PathBuf,
     armed: bool,
+}
+
+impl TempGuard {
+    fn new(path: PathBuf) -> TempGuard {
+        if let Ok(c) = CString::new(path.as_os_str().as_bytes()) {
+            let old = TEMP_FOR_SIGNALS.swap(c.into_raw(), Ordering::SeqCst);
+            if !old.is_null() {
+                // SAFETY: old came from CString::into_raw and is no longer visible to the handler.
+                drop(unsafe { CString::from_raw(old) });
+            }
+            let handler = remove_temp_and_die as extern "C" fn(libc::c_int);
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                // SAFETY: installs an async-signal-safe handler.
+                unsafe { libc::signal(sig, handler as libc::sighandler_t) };
+            }
+        }
+        TempGuard { path, armed: true }
+    }
+
+    /// The file was renamed away (or removed): nothing left for the handler to remove.
+    fn disarm(&mut self) {
+        self.armed = false;
+        let p = TEMP_FOR_SIGNALS.swap(std::ptr::null_mut(), Ordering::SeqCst);
+        if !p.is_null() {
+            // SAFETY: p came from CString::into_raw above and the handler no longer sees it.
+            drop(unsafe { CString::from_raw(p) });
+        }
+    }
 }
 
 impl Drop for TempGuard {
     fn drop(&mut self) {
         if self.armed {
             let _ = fs::remove_file(&self.path);
+            self.disarm();
         }
     }
 }
@@ -190,10 +236,7 @@ pub fn write_bundle(
         .custom_flags(libc::O_CLOEXEC)
         .open(&tmp_path)
         .map_err(io_err(format!("creating {}", tmp_path.display())))?;
-    let mut guard = TempGuard {
-        path: tmp_path.clone(),
-        armed: true,
-    };
+    let mut guard = TempGuard::new(tmp_path.clone());
 
     let out = HashingWriter {
         inner: BufWriter::with_capacity(256 * 1024, file),
@@ -266,7 +309,7 @@ pub fn write_bundle(
     file.sync_all().map_err(io_err("fsync of the bundle"))?;
     drop(file);
     rename_noreplace(&tmp_path, &final_path).map_err(io_err(format!("renaming to {}", final_path.display())))?;
-    guard.armed = false;
+    guard.disarm();
     if let Ok(d) = File::open(&req.out_dir) {
         let _ = d.sync_all();
     }
