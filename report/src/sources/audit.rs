@@ -404,24 +404,111 @@ impl State<'_, '_> {
     }
 }
 
+/// Inputs larger than this are split across threads (at line boundaries between events).
+const PARALLEL_MIN_BYTES: usize = 4 << 20;
+
 pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let cuts = split_points(raw, if raw.len() >= PARALLEL_MIN_BYTES { threads } else { 1 });
+    if cuts.len() <= 2 {
+        return parse_range(raw, 0, raw.len(), ctx).0;
+    }
+    let parts: Vec<Option<(Parsed, u64)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = cuts
+            .windows(2)
+            .map(|w| (w[0], w[1]))
+            .map(|(a, b)| s.spawn(move || parse_range(raw, a, b, ctx)))
+            .collect();
+        handles.into_iter().map(|h| h.join().ok()).collect()
+    });
+    let mut out = Parsed {
+        events: Vec::new(),
+        problems: Vec::new(),
+    };
+    out.events
+        .reserve(parts.iter().flatten().map(|(p, _)| p.events.len()).sum());
+    let mut base = 0u64;
+    for (i, part) in parts.into_iter().enumerate() {
+        let Some((mut p, lines)) = part else {
+            out.problems.push(ParseProblem::at_offset(
+                ctx,
+                cuts[i] as u64,
+                "a parser thread failed on this part",
+            ));
+            continue;
+        };
+        // Each part counted its lines from 1: shift them to the file's numbering.
+        if base > 0 {
+            for e in &mut p.events {
+                e.origin.line = e.origin.line.map(|l| l + base);
+            }
+            for pr in &mut p.problems {
+                pr.line = pr.line.map(|l| l + base);
+            }
+        }
+        base += lines;
+        out.events.append(&mut p.events);
+        out.problems.append(&mut p.problems);
+    }
+    out
+}
+
+/// The `SECS.MSEC:SERIAL` of a line, to avoid splitting one event between two parts.
+fn line_key(line: &[u8]) -> Option<&[u8]> {
+    let head = &line[..line.len().min(256)];
+    let at = head.windows(10).position(|w| w == b"msg=audit(")? + 10;
+    let len = head[at..].iter().position(|&c| c == b')')?;
+    Some(&head[at..at + len])
+}
+
+/// Byte offsets `0 = c0 < c1 < … < len`: each cut starts a line whose event differs from the line before.
+fn split_points(raw: &[u8], parts: usize) -> Vec<usize> {
+    let mut cuts = vec![0usize];
+    let next_line = |p: usize| raw[p..].iter().position(|&c| c == b'\n').map(|n| p + n + 1);
+    for i in 1..parts.max(1) {
+        let Some(mut p) = next_line(raw.len() / parts * i) else {
+            break;
+        };
+        for _ in 0..256 {
+            let prev_start = raw[..p - 1].iter().rposition(|&c| c == b'\n').map_or(0, |n| n + 1);
+            let end = next_line(p).unwrap_or(raw.len());
+            let same = match (line_key(&raw[prev_start..p - 1]), line_key(&raw[p..end])) {
+                (Some(a), Some(b)) => a == b,
+                _ => false,
+            };
+            if !same || end >= raw.len() {
+                break;
+            }
+            p = end;
+        }
+        if p < raw.len() && p > *cuts.last().unwrap_or(&0) {
+            cuts.push(p);
+        }
+    }
+    cuts.push(raw.len());
+    cuts
+}
+
+/// Parses the lines in `raw[from..to]` (`to` just after a newline, or the end); line numbers count from the
+/// part's first line. Returns the part's events and problems and how many lines it held.
+fn parse_range(raw: &[u8], from: usize, to: usize, ctx: &SourceCtx) -> (Parsed, u64) {
     let mut st = State {
         ctx,
         raw,
         out: Parsed {
-            events: Vec::with_capacity(raw.len() / 1024 + 16),
+            events: Vec::with_capacity((to - from) / 1024 + 16),
             problems: Vec::new(),
         },
         problems_dropped: 0,
     };
     let mut open: Vec<Group> = Vec::with_capacity(OPEN_GROUPS + 1);
-    let mut pos = 0usize;
+    let mut pos = from;
     let mut line_no = 0u64;
-    while pos < raw.len() {
+    while pos < to {
         line_no += 1;
-        let (line, next, complete) = match raw[pos..].iter().position(|&c| c == b'\n') {
+        let (line, next, complete) = match raw[pos..to].iter().position(|&c| c == b'\n') {
             Some(n) => (&raw[pos..pos + n], pos + n + 1, true),
-            None => (&raw[pos..], raw.len(), false),
+            None => (&raw[pos..to], to, false),
         };
         let start = pos;
         pos = next;
@@ -486,7 +573,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     }
     // Groups are flushed nearly in file order; make it exact (stable: one group's events keep their order).
     st.out.events.sort_by_key(|e| e.origin.offset);
-    st.out
+    (st.out, line_no)
 }
 
 fn preview(line: &[u8]) -> String {
@@ -1036,5 +1123,44 @@ mod tests {
         assert_eq!(arg_index(b"a1[0]"), Some(1));
         assert_eq!(arg_index(b"a1_len"), None);
         assert_eq!(arg_index(b"arch"), None);
+    }
+
+    /// The split across threads must not change a single event, line number or problem.
+    #[test]
+    fn parallel_parts_equal_one_pass() {
+        let one = include_bytes!("../../../fixtures/audit/enriched.log");
+        let mut raw = Vec::new();
+        while raw.len() < 3 * PARALLEL_MIN_BYTES {
+            raw.extend_from_slice(one);
+            raw.extend_from_slice(b"garbage\n");
+        }
+        let m: coroner_schemas::manifest::Manifest = serde_json::from_value(serde_json::json!({
+            "schema_version": 1, "bundle_name": "t", "host": {"hostname": "t"},
+            "collector": {"name": "c", "version": "0", "started": "2026-11-27T20:00:00.000000Z",
+                "finished": "2026-11-27T20:00:01.000000Z", "argv": [], "uid": 0, "euid": 0, "live": true,
+                "signer_fingerprint": "x", "ephemeral_key": true,
+                "options": {"cores": "meta", "core_cap_bytes": 0, "max_file_bytes": 0, "max_total_bytes": 0,
+                    "journal_window_seconds": 0, "command_timeout_ms": 0, "includes": [], "excludes": [], "gentle": false}},
+            "entries": [], "problems": []
+        }))
+        .expect("manifest");
+        let e: coroner_schemas::manifest::Entry = serde_json::from_value(serde_json::json!({
+            "path": "fs/var/log/audit/audit.log", "source": "/var/log/audit/audit.log", "category": "audit",
+            "format": "audit_log", "size": 0, "status": {"kind": "ok"}
+        }))
+        .expect("entry");
+        let acc = coroner_schemas::accounts::Accounts::default();
+        let ctx = SourceCtx {
+            entry: &e,
+            manifest: &m,
+            accounts: &acc,
+        };
+        let cuts = split_points(&raw, 3);
+        assert_eq!(cuts.len(), 4, "{cuts:?}");
+        let (seq, _) = parse_range(&raw, 0, raw.len(), &ctx);
+        let par = parse(&raw, &ctx);
+        assert_eq!(par.problems, seq.problems);
+        assert_eq!(par.events.len(), seq.events.len());
+        assert!(par.events == seq.events);
     }
 }

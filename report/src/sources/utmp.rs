@@ -202,17 +202,67 @@ struct Open {
     user: String,
 }
 
+/// Files with more records than this are decoded on several threads (pairing stays one ordered pass).
+const PARALLEL_MIN_RECORDS: usize = 20_000;
+
 fn parse_utmp(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     let kind = file_kind(ctx);
     let whole = raw.len() / UTMP_SIZE;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let mut out = if whole < PARALLEL_MIN_RECORDS || threads < 2 {
+        decode(raw, 0, whole, ctx, kind)
+    } else {
+        let per = whole.div_ceil(threads);
+        let parts: Vec<Option<Parsed>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| (t * per, ((t + 1) * per).min(whole)))
+                .map(|(a, b)| s.spawn(move || decode(raw, a, b, ctx, kind)))
+                .collect();
+            handles.into_iter().map(|h| h.join().ok()).collect()
+        });
+        let mut out = Parsed {
+            events: Vec::with_capacity(whole),
+            problems: Vec::new(),
+        };
+        for (t, p) in parts.into_iter().enumerate() {
+            match p {
+                Some(mut p) => {
+                    out.events.append(&mut p.events);
+                    out.problems.append(&mut p.problems);
+                }
+                None => out.problems.push(ParseProblem::at_offset(
+                    ctx,
+                    (t * per * UTMP_SIZE) as u64,
+                    "a parser thread failed on this part",
+                )),
+            }
+        }
+        out
+    };
+    if kind == Source::Wtmp {
+        pair_sessions(raw, ctx, &mut out.events);
+    }
+    let tail = raw.len() % UTMP_SIZE;
+    if tail != 0 {
+        let off = whole * UTMP_SIZE;
+        out.problems.push(ParseProblem::at_offset(
+            ctx,
+            off as u64,
+            format!("torn final record at offset {off}: {tail} of {UTMP_SIZE} bytes (the {whole} whole records before it were read)"),
+        ));
+    }
+    out
+}
+
+/// Records `first..end` into events, in file order; sessions are paired afterwards.
+fn decode(raw: &[u8], first: usize, end: usize, ctx: &SourceCtx, kind: Source) -> Parsed {
     let mut out = Parsed {
-        events: Vec::with_capacity(whole),
+        events: Vec::with_capacity(end.saturating_sub(first)),
         problems: Vec::new(),
     };
-    let mut open: BTreeMap<Vec<u8>, Open> = BTreeMap::new();
-    let mut shutdown_seen = false;
-    for (i, rec_bytes) in raw.chunks_exact(UTMP_SIZE).enumerate() {
-        let offset = (i * UTMP_SIZE) as u64;
+    let recs = raw.get(first * UTMP_SIZE..end * UTMP_SIZE).unwrap_or(&[]);
+    for (i, rec_bytes) in recs.chunks_exact(UTMP_SIZE).enumerate() {
+        let offset = ((first + i) * UTMP_SIZE) as u64;
         if rec_bytes.iter().all(|&c| c == 0) {
             out.problems.push(ParseProblem::at_offset(
                 ctx,
@@ -256,10 +306,8 @@ fn parse_utmp(raw: &[u8], ctx: &SourceCtx) -> Parsed {
                     )
                 }
                 UtType::DeadProcess => {
-                    let m = match open.get(r.ut_line) {
-                        Some(o) => format!("logout {} from {}", q(&o.user), q(&line)),
-                        None => format!("logout from {} (no login seen)", q(&line)),
-                    };
+                    // Named after its login by pair_sessions when one is found.
+                    let m = format!("logout from {} (no login seen)", q(&line));
                     if r.e_termination != 0 || r.e_exit != 0 {
                         f.insert("e_termination".to_owned(), Value::from(r.e_termination));
                         f.insert("e_exit".to_owned(), Value::from(r.e_exit));
@@ -306,8 +354,6 @@ fn parse_utmp(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             }
         };
         let pseudo = kind != Source::Btmp && matches!(r.ut_type, UtType::BootTime | UtType::RunLvl);
-        let idx = out.events.len();
-        let start = ts.sort_key();
         out.events.push(Event {
             timestamp: ts,
             source: kind,
@@ -335,48 +381,62 @@ fn parse_utmp(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             },
             fields: f,
         });
-        if kind != Source::Wtmp {
+    }
+    out
+}
+
+/// Session pairing, as `last` does it, over the decoded events in file order.
+fn pair_sessions(raw: &[u8], ctx: &SourceCtx, events: &mut [Event]) {
+    let mut open: BTreeMap<&[u8], Open> = BTreeMap::new();
+    let mut shutdown_seen = false;
+    for idx in 0..events.len() {
+        let Some(off) = events[idx].origin.offset.and_then(|o| usize::try_from(o).ok()) else {
             continue;
-        }
-        // Session pairing, as `last` does it.
+        };
+        let Some(r) = raw.get(off..off + UTMP_SIZE).and_then(UtmpRecord::from_bytes) else {
+            continue;
+        };
+        let start = events[idx].timestamp.sort_key();
         match r.ut_type {
             UtType::UserProcess => {
+                let user = events[idx].user.clone().unwrap_or_default();
                 if let Some(prev) = open.insert(
-                    r.ut_line.to_vec(),
+                    r.ut_line,
                     Open {
                         event: idx,
                         start,
                         user,
                     },
                 ) {
-                    close(&mut out.events, &prev, Value::from("gone - no logout"), None);
+                    close(events, &prev, Value::from("gone - no logout"), None);
                 }
             }
             UtType::DeadProcess => {
                 if let Some(o) = open.remove(r.ut_line) {
-                    let end = out.events[idx].timestamp.sort_key();
                     close(
-                        &mut out.events,
+                        events,
                         &o,
-                        end.map_or(Value::Null, |t| Value::from(t.rfc3339())),
-                        end,
+                        start.map_or(Value::Null, |t| Value::from(t.rfc3339())),
+                        start,
                     );
-                    if out.events[idx].user.is_none() {
-                        out.events[idx].user = Some(o.user.clone());
-                        out.events[idx].uid = ctx.accounts.by_name(&o.user).map(|u| u.uid);
+                    let e = &mut events[idx];
+                    e.message = format!("logout {} from {}", q(&o.user), q(&lossy(r.ut_line)));
+                    if e.user.is_none() {
+                        e.uid = ctx.accounts.by_name(&o.user).map(|u| u.uid);
+                        e.user = Some(o.user);
                     }
                 }
             }
             UtType::RunLvl if r.ut_user == b"shutdown" => {
                 shutdown_seen = true;
                 for (_, o) in std::mem::take(&mut open) {
-                    close(&mut out.events, &o, Value::from("down"), start);
+                    close(events, &o, Value::from("down"), start);
                 }
             }
             UtType::BootTime => {
                 let why = if shutdown_seen { "down" } else { "crash" };
                 for (_, o) in std::mem::take(&mut open) {
-                    close(&mut out.events, &o, Value::from(why), start);
+                    close(events, &o, Value::from(why), start);
                 }
                 shutdown_seen = false;
             }
@@ -384,18 +444,8 @@ fn parse_utmp(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         }
     }
     for (_, o) in std::mem::take(&mut open) {
-        close(&mut out.events, &o, Value::from("still logged in"), None);
+        close(events, &o, Value::from("still logged in"), None);
     }
-    let tail = raw.len() % UTMP_SIZE;
-    if tail != 0 {
-        let off = whole * UTMP_SIZE;
-        out.problems.push(ParseProblem::at_offset(
-            ctx,
-            off as u64,
-            format!("torn final record at offset {off}: {tail} of {UTMP_SIZE} bytes (the {whole} whole records before it were read)"),
-        ));
-    }
-    out
 }
 
 /// Marks a login with how its session ended: a time, or `down`/`crash`/`still logged in`.
@@ -584,5 +634,45 @@ mod tests {
         assert_eq!(r.time().map(|t| t.unix_seconds()), Some(1_700_000_000));
         assert!(UtmpRecord::from_bytes(&b[..383]).is_none());
         assert_eq!(UtType::from_i16(42), UtType::Unknown(42));
+    }
+
+    /// Decoding on several threads must give exactly the one-thread result.
+    #[test]
+    fn parallel_decode_equals_one_pass() {
+        let one = include_bytes!("../../../fixtures/utmp/wtmp-zeroed");
+        let mut raw = Vec::new();
+        while raw.len() / UTMP_SIZE < 3 * PARALLEL_MIN_RECORDS {
+            raw.extend_from_slice(one);
+        }
+        raw.extend_from_slice(&one[..100]);
+        let m: coroner_schemas::manifest::Manifest = serde_json::from_value(serde_json::json!({
+            "schema_version": 1, "bundle_name": "t", "host": {"hostname": "t"},
+            "collector": {"name": "c", "version": "0", "started": "2026-11-27T20:00:00.000000Z",
+                "finished": "2026-11-27T20:00:01.000000Z", "argv": [], "uid": 0, "euid": 0, "live": true,
+                "signer_fingerprint": "x", "ephemeral_key": true,
+                "options": {"cores": "meta", "core_cap_bytes": 0, "max_file_bytes": 0, "max_total_bytes": 0,
+                    "journal_window_seconds": 0, "command_timeout_ms": 0, "includes": [], "excludes": [], "gentle": false}},
+            "entries": [], "problems": []
+        }))
+        .expect("manifest");
+        let e: coroner_schemas::manifest::Entry = serde_json::from_value(serde_json::json!({
+            "path": "fs/var/log/wtmp", "source": "/var/log/wtmp", "category": "logins",
+            "format": "utmp", "size": 0, "status": {"kind": "ok"}
+        }))
+        .expect("entry");
+        let acc = coroner_schemas::accounts::Accounts::default();
+        let ctx = SourceCtx {
+            entry: &e,
+            manifest: &m,
+            accounts: &acc,
+        };
+        let whole = raw.len() / UTMP_SIZE;
+        let mut seq = decode(&raw, 0, whole, &ctx, Source::Wtmp);
+        pair_sessions(&raw, &ctx, &mut seq.events);
+        let par = parse(&raw, &ctx);
+        assert_eq!(par.events.len(), seq.events.len());
+        assert!(par.events == seq.events);
+        assert_eq!(par.problems.len(), seq.problems.len() + 1, "plus the torn tail");
+        assert_eq!(&par.problems[..seq.problems.len()], &seq.problems[..]);
     }
 }
