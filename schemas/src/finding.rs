@@ -66,6 +66,21 @@ pub enum Cause {
     Unknown,
 }
 
+impl Cause {
+    /// The JSON name (`oom_kill`, `signal`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::OomKill => "oom_kill",
+            Cause::Signal => "signal",
+            Cause::Crash => "crash",
+            Cause::ResourceLimit => "resource_limit",
+            Cause::Reboot => "reboot",
+            Cause::Exit => "exit",
+            Cause::Unknown => "unknown",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Signal {
@@ -105,6 +120,17 @@ pub enum Confidence {
     Likely,
     /// Circumstantial.
     Possible,
+}
+
+impl Confidence {
+    /// The JSON name (`certain`, `likely`, `possible`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Certain => "certain",
+            Confidence::Likely => "likely",
+            Confidence::Possible => "possible",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

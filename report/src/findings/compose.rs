@@ -115,20 +115,10 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         f.signal = o.signal.map(signal_of);
         f.confidence = Confidence::Certain;
         f.via = Some("systemd".into());
-        f.killer = Some(Killer {
-            pid: Some(1),
-            comm: Some("systemd".into()),
-            exe: None,
-            uid: Some(0),
-            user: cx.index.user_names.get(&0).cloned(),
-            auid: None,
-            auser: None,
-            session: None,
-            tty: None,
-            login_from: None,
-            parent_chain: Vec::new(),
-            command: e.field_str("unit").map(|u| format!("stop/kill of {u}")),
-        });
+        f.killer = Some(systemd_killer(cx, None));
+        if let Some(k) = f.killer.as_mut() {
+            k.command = e.field_str("unit").map(|u| format!("stop/kill of {u}"));
+        }
         f.reasoning = format!("The service manager logged that it killed this process: \"{}\".", e.message);
         if g.first(ObsKind::Core).is_some() {
             core_details(&mut f, g, cx);

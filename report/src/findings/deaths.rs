@@ -2,7 +2,7 @@
 //! of the same victim (same pid, close in time) merge into one death, whose cause is decided by the most
 //! direct record among them.
 
-use coroner_schemas::finding::{Candidate, Cause, Confidence, EvidenceRef, Killer, Signal, Victim};
+use coroner_schemas::finding::{Candidate, EvidenceRef, Killer, Signal, Victim};
 use coroner_schemas::{Event, EventKind, Source, Timestamp, Utc};
 
 use crate::sources::signals;
@@ -296,26 +296,6 @@ pub fn killer_from_audit(e: &Event) -> Killer {
 
 pub fn candidate(description: String, e: Option<&Event>) -> Candidate {
     Candidate { description, evidence: e.map(|e| vec![evidence(e, "candidate")]).unwrap_or_default() }
-}
-
-pub fn confidence_word(c: Confidence) -> &'static str {
-    match c {
-        Confidence::Certain => "certain",
-        Confidence::Likely => "likely",
-        Confidence::Possible => "possible",
-    }
-}
-
-pub fn cause_word(c: Cause) -> &'static str {
-    match c {
-        Cause::OomKill => "oom_kill",
-        Cause::Signal => "signal",
-        Cause::Crash => "crash",
-        Cause::ResourceLimit => "resource_limit",
-        Cause::Reboot => "reboot",
-        Cause::Exit => "exit",
-        Cause::Unknown => "unknown",
-    }
 }
 
 pub fn time_of(g: &Group, events: &[Event]) -> Timestamp {

@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 use coroner_schemas::finding::Finding;
 use coroner_schemas::{Event, FindingsDoc, Utc};
 
-use super::deaths::{cause_word, confidence_word};
 
 /// What `coroner-report why` asks about.
 #[derive(Clone, Debug, Default)]
@@ -111,9 +110,9 @@ fn write_finding(out: &mut String, f: &Finding) {
     let _ = writeln!(
         out,
         "    cause:    {}{} [{}]",
-        cause_word(f.cause),
+        f.cause.as_str(),
         f.signal.as_ref().map(|s| format!(", {} ({})", s.name, s.number)).unwrap_or_default(),
-        confidence_word(f.confidence)
+        f.confidence.as_str()
     );
     if let Some(k) = &f.killer {
         let _ = writeln!(

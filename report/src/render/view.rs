@@ -72,23 +72,11 @@ pub fn cause_label(c: Cause) -> &'static str {
 }
 
 pub fn cause_class(c: Cause) -> &'static str {
-    match c {
-        Cause::OomKill => "oom_kill",
-        Cause::Signal => "signal",
-        Cause::Crash => "crash",
-        Cause::ResourceLimit => "resource_limit",
-        Cause::Reboot => "reboot",
-        Cause::Exit => "exit",
-        Cause::Unknown => "unknown",
-    }
+    c.as_str()
 }
 
 pub fn confidence_label(c: Confidence) -> &'static str {
-    match c {
-        Confidence::Certain => "certain",
-        Confidence::Likely => "likely",
-        Confidence::Possible => "possible",
-    }
+    c.as_str()
 }
 
 /// `nginx (pid 4242, user www-data, unit nginx.service)`.
