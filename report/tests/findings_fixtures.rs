@@ -84,3 +84,52 @@ fn systemd_global_oom_and_reboot_deaths_are_explained() {
     let tl = md.find("Timeline").unwrap_or(md.len());
     assert!(fi < tl);
 }
+
+fn validator(name: &str) -> jsonschema::Validator {
+    let path = common::repo_root().join("schemas/json").join(name);
+    let schema: Value = serde_json::from_slice(&std::fs::read(&path).expect("schema file")).expect("schema json");
+    jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The JSON contract is enforced on real output: findings.json and every parsed event must validate against
+/// the committed schema files and deserialise into the deny_unknown_fields types.
+#[test]
+fn findings_and_events_match_their_schema_files() {
+    let (doc, _) = render();
+    let v = validator("findings.schema.json");
+    let errors: Vec<String> = v.iter_errors(&doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "findings.json does not match findings.schema.json: {errors:#?}");
+    let typed: coroner_schemas::FindingsDoc = serde_json::from_value(doc.clone()).expect("strict FindingsDoc");
+    assert!(!typed.findings.is_empty() && !typed.checklist.is_empty());
+    // The validator is not vacuous: a finding without its cause is refused.
+    let mut broken = doc.clone();
+    if let Some(f) = broken["findings"].get_mut(0).and_then(|f| f.as_object_mut()) {
+        f.remove("cause");
+    }
+    assert!(!v.is_valid(&broken));
+
+    // Every event of every parser, from the committed sample bundle and the fixtures above.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut b = common::BundleBuilder::new("db1");
+    b.file("cmd/journalctl.json", "journalctl -o json", Category::Journal, Format::JournalJson, &fixture("journal/journal.json"));
+    b.file("fs/var/log/dmesg", "/var/log/dmesg", Category::Kernel, Format::DmesgText, &fixture("kmsg/dmesg-global-oom.txt"));
+    b.file("fs/var/log/wtmp", "/var/log/wtmp", Category::Logins, Format::Utmp, &fixture("utmp/wtmp"));
+    b.file("fs/root/.bash_history", "/root/.bash_history", Category::History, Format::BashHistory, &fixture("history/bash_history"));
+    b.file("fs/etc/crontab", "/etc/crontab", Category::Cron, Format::SystemCrontab, &fixture("cron/crontab"));
+    b.file("live/proc/processes.json", "/proc", Category::Proc, Format::ProcSnapshotJson, &fixture("proc/processes.json"));
+    b.file("fs/var/log/audit/audit.log", "/var/log/audit/audit.log", Category::Audit, Format::AuditLog, &fixture("audit/enriched.log"));
+    b.file("fs/tmp/core", "/tmp/core", Category::Cores, Format::CoreElf, &fixture("cores/f-segv.core"));
+    let bundle = dir.path().join("b.tar.gz");
+    b.write(&bundle);
+    let loaded = coroner_report::pipeline::load(&bundle, &coroner_report::pipeline::LoadOptions::default()).expect("load");
+    assert!(loaded.events.len() > 50, "only {} events", loaded.events.len());
+    let ev = validator("event.schema.json");
+    for e in &loaded.events {
+        let j = serde_json::to_value(e).expect("event json");
+        let errs: Vec<String> = ev.iter_errors(&j).map(|x| format!("{} at {}", x, x.instance_path())).collect();
+        assert!(errs.is_empty(), "event from {} does not match event.schema.json: {errs:?}\n{j:#}", e.origin.entry);
+        let _: coroner_schemas::Event = serde_json::from_value(j).expect("strict Event");
+    }
+    let all = serde_json::to_value(&loaded.events).expect("timeline json");
+    assert!(validator("timeline.schema.json").is_valid(&all));
+}
