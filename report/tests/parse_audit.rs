@@ -82,7 +82,7 @@ fn kills(p: &Parsed) -> Vec<&Event> {
     p.events.iter().filter(|e| e.kind == EventKind::SignalSent).collect()
 }
 
-fn find_kill<'a>(p: &'a Parsed, target: i64) -> &'a Event {
+fn find_kill(p: &Parsed, target: i64) -> &Event {
     kills(p)
         .into_iter()
         .find(|e| e.field_i64("target_pid") == Some(target))
@@ -130,7 +130,7 @@ fn staged_nobody_kill9_names_the_user_from_passwd() {
     assert_eq!(e.field_i64("auid"), Some(0));
     assert_eq!(e.field_str("auser"), Some("root"));
     assert_eq!(e.field_i64("signal"), Some(9));
-    assert!(e.fields.get("user_from").is_none());
+    assert!(!e.fields.contains_key("user_from"));
 }
 
 #[test]
@@ -165,7 +165,7 @@ fn pidfd_target_comes_from_obj_pid_only() {
     assert_eq!(e.field_str("syscall"), Some("pidfd_send_signal"));
     assert_eq!(e.field_i64("signal"), Some(9));
     assert_eq!(e.field_i64("pidfd"), Some(3));
-    assert!(e.fields.get("target_arg").is_none());
+    assert!(!e.fields.contains_key("target_arg"));
 }
 
 #[test]
