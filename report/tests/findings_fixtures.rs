@@ -14,6 +14,11 @@ fn fixture(p: &str) -> Vec<u8> {
 }
 
 fn render() -> (Value, String) {
+    let (doc, md, _) = render_all();
+    (doc, md)
+}
+
+fn render_all() -> (Value, String, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut b = common::BundleBuilder::new("db1");
     b.file("cmd/journalctl.json", "journalctl -o json", Category::Journal, Format::JournalJson, &fixture("journal/journal.json"));
@@ -29,7 +34,26 @@ fn render() -> (Value, String) {
     assert!(r.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&r.stderr));
     let doc: Value = serde_json::from_slice(&std::fs::read(out.join("findings.json")).expect("findings")).expect("json");
     let md = std::fs::read_to_string(out.join("report.md")).expect("md");
-    (doc, md)
+    let jsonl = std::fs::read_to_string(out.join("timeline.jsonl")).expect("jsonl");
+    (doc, md, jsonl)
+}
+
+/// Regression: binary records (a 384-byte utmp struct) were written as text with every NUL escaped, three
+/// times their size in timeline.jsonl and the HTML data island. They travel once, as base64.
+#[test]
+fn binary_records_travel_as_base64_only() {
+    let (_, _, jsonl) = render_all();
+    let mut n = 0;
+    for line in jsonl.lines() {
+        let row: Value = serde_json::from_str(line).expect("row");
+        if row["source"] == "wtmp" {
+            n += 1;
+            assert_eq!(row["raw"], "", "{row}");
+            let b64 = row["raw_base64"].as_str().expect("raw_base64");
+            assert_eq!(b64.len(), 512, "one 384-byte record: {row}");
+        }
+    }
+    assert!(n > 0, "no wtmp rows");
 }
 
 fn find<'a>(doc: &'a Value, pred: impl Fn(&Value) -> bool) -> Vec<&'a Value> {

@@ -38,6 +38,14 @@ impl Text {
             Text::Bytes { .. } => String::from_utf8_lossy(&self.to_bytes()).into_owned(),
         }
     }
+    /// A binary record (a utmp struct, an ELF note): it holds NUL bytes, which no text line does. Display it
+    /// as hex or base64, never as escaped text. (Text with a few invalid UTF-8 bytes is still text.)
+    pub fn is_binary(&self) -> bool {
+        match self {
+            Text::Bytes { .. } => self.to_bytes().contains(&0),
+            Text::Text { text } => text.as_bytes().contains(&0),
+        }
+    }
     pub fn is_exact_text(&self) -> bool {
         matches!(self, Text::Text { .. })
     }
@@ -62,5 +70,7 @@ mod tests {
         let back: Text = serde_json::from_str(&json).expect("de");
         assert_eq!(back.to_bytes(), raw);
         assert_eq!(serde_json::to_string(&Text::from_bytes(b"ok")).expect("ser"), r#"{"text":"ok"}"#);
+        assert!(!t.is_binary(), "a text line with bad bytes is still text");
+        assert!(Text::from_bytes(b"\x07\0\0\0pts/1\0\0").is_binary());
     }
 }

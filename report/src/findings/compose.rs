@@ -253,8 +253,8 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
     f.victim.cgroup = f.victim.cgroup.take().or_else(|| e.field_str("task_memcg").map(str::to_owned));
     // The cgroup's limit, from the collected cgroup state.
     if let Some(cg) = memcg.as_deref() {
-        if let Some(limit) = cx.events.iter().find(|s| {
-            s.kind == EventKind::Setting && s.field_str("cgroup").is_some_and(|c| c.trim_end_matches('/') == cg.trim_end_matches('/'))
+        if let Some(limit) = cx.of_kind(EventKind::Setting).find(|s| {
+            s.field_str("cgroup").is_some_and(|c| c.trim_end_matches('/') == cg.trim_end_matches('/'))
         }) {
             if let Some(l) = limit.fields.get("limit") {
                 f.details.insert("cgroup_limit".into(), l.clone());
@@ -264,9 +264,8 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
     // The largest consumers from the task dump of the same episode.
     let t = e.timestamp.sort_key();
     let mut dump: Vec<&Event> = cx
-        .events
-        .iter()
-        .filter(|d| d.kind == EventKind::OomTaskDump && d.origin.entry == e.origin.entry && close_us(d.timestamp.sort_key(), t, 5_000_000))
+        .of_kind(EventKind::OomTaskDump)
+        .filter(|d| d.origin.entry == e.origin.entry && close_us(d.timestamp.sort_key(), t, 5_000_000))
         .collect();
     dump.sort_by_key(|d| std::cmp::Reverse(d.field_i64("rss_pages").unwrap_or(0)));
     let top: Vec<serde_json::Value> = dump
@@ -307,8 +306,8 @@ fn close_us(a: Option<Utc>, b: Option<Utc>, w: i64) -> bool {
 /// Core file and core-limit facts for a crash.
 fn core_details(f: &mut Finding, g: &Group, cx: &Context) {
     let core = g.obs.iter().find(|o| o.kind == ObsKind::Core).map(|o| &cx.events[o.event]).or_else(|| {
-        cx.events.iter().find(|e| {
-            e.kind == EventKind::CoreDumped && e.pid.is_some() && e.pid == f.victim.pid && close_us(e.timestamp.sort_key(), g.time(), 3_600_000_000)
+        cx.of_kind(EventKind::CoreDumped).find(|e| {
+            e.pid.is_some() && e.pid == f.victim.pid && close_us(e.timestamp.sort_key(), g.time(), 3_600_000_000)
         })
     });
     match core {
@@ -354,9 +353,8 @@ fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Op
             .chain(chain.iter().map(|(_, c)| c.as_deref().unwrap_or("")))
             .collect();
         let cron_pids: Vec<i64> = cx
-            .events
-            .iter()
-            .filter(|e| e.kind == EventKind::CronRun && close_us(e.timestamp.sort_key(), t, 3_600_000_000))
+            .of_kind(EventKind::CronRun)
+            .filter(|e| close_us(e.timestamp.sort_key(), t, 3_600_000_000))
             .filter_map(|e| e.pid)
             .collect();
         let via = if pid == 1 || k.comm.as_deref() == Some("systemd") {
@@ -420,7 +418,7 @@ fn masquerade_note(k: &Killer) -> String {
 }
 
 fn active_session<'a>(cx: &'a Context, user: &str, t: Utc) -> Option<&'a Session> {
-    cx.sessions.iter().filter(|s| s.user == user && s.covers(t)).max_by_key(|s| s.start)
+    cx.sessions_by_user.get(user)?.iter().map(|&i| &cx.sessions[i]).filter(|s| s.covers(t)).max_by_key(|s| s.start)
 }
 
 fn unit_signal(f: &mut Finding, g: &Group, cx: &Context) {
@@ -503,7 +501,7 @@ fn unknown_candidates(f: &mut Finding, cx: &Context, t: Option<Utc>) {
             cx.events.get(s.event),
         ));
     }
-    for e in cx.events.iter().filter(|e| e.kind == EventKind::CronJob) {
+    for e in cx.of_kind(EventKind::CronJob) {
         if super::cron_due(e, t, cx.utc_offset) {
             f.candidates.push(candidate(
                 format!(
@@ -515,7 +513,7 @@ fn unknown_candidates(f: &mut Finding, cx: &Context, t: Option<Utc>) {
             ));
         }
     }
-    for e in cx.events.iter().filter(|e| e.kind == EventKind::KillCommand) {
+    for e in cx.of_kind(EventKind::KillCommand) {
         let near = match &e.timestamp {
             coroner_schemas::Timestamp::Bounded { after, before } => {
                 after.is_none_or(|a| a.unix_micros() <= t.unix_micros() + 600_000_000) && before.is_none_or(|b| b.unix_micros() >= t.unix_micros() - 600_000_000)

@@ -4,6 +4,8 @@
 //! The engine reads only the sorted timeline (and the manifest for host facts): every claim it makes cites
 //! events, and every event points at raw bytes in the bundle.
 
+use std::collections::BTreeMap;
+
 use coroner_schemas::finding::{Cause, Confidence, Finding, Victim};
 use coroner_schemas::manifest::{Category, Format, Manifest};
 use coroner_schemas::{Event, EventKind, FindingsDoc, Source, Timestamp, Utc};
@@ -29,20 +31,27 @@ pub struct Context<'a> {
     pub has_kill_audit: bool,
     /// The host's UTC offset in seconds, for cron schedules (local time).
     pub utc_offset: i32,
+    /// Indexes built once, so each finding looks up instead of scanning the timeline.
+    pub by_kind: BTreeMap<EventKind, Vec<usize>>,
+    /// Sessions (indexes into `sessions`) per user name.
+    pub sessions_by_user: BTreeMap<String, Vec<usize>>,
 }
 
 impl Context<'_> {
+    /// Events of one kind, in timeline order.
+    pub fn of_kind(&self, k: EventKind) -> impl Iterator<Item = &Event> + '_ {
+        self.by_kind.get(&k).into_iter().flatten().map(move |&i| &self.events[i])
+    }
     fn setting(&self, name: &str) -> Option<&Event> {
-        self.events.iter().find(|e| e.kind == EventKind::Setting && e.field_str("name") == Some(name))
+        self.of_kind(EventKind::Setting).find(|e| e.field_str("name") == Some(name))
     }
     fn setting_value(&self, name: &str) -> Option<String> {
         self.setting(name).and_then(|e| e.fields.get("value")).map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
     }
     /// PID 1's soft core limit in bytes (`None` = unlimited or unknown), and whether it is known.
     fn pid1_core_limit(&self) -> Option<Option<i64>> {
-        self.events
-            .iter()
-            .find(|e| e.kind == EventKind::ProcessAlive && e.pid == Some(1))
+        self.of_kind(EventKind::ProcessAlive)
+            .find(|e| e.pid == Some(1))
             .and_then(|e| e.fields.get("rlimit_core_soft"))
             .map(|v| v.as_i64())
     }
@@ -89,13 +98,24 @@ fn kill_audit_covered(manifest: &Manifest, events: &[Event]) -> bool {
 
 /// Every finding, checklist step and advisory for a parsed bundle. `events` is the sorted timeline.
 pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> FindingsDoc {
+    let mut by_kind: BTreeMap<EventKind, Vec<usize>> = BTreeMap::new();
+    for (i, e) in events.iter().enumerate() {
+        by_kind.entry(e.kind).or_default().push(i);
+    }
+    let sessions = index::sessions(events);
+    let mut sessions_by_user: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, s) in sessions.iter().enumerate() {
+        sessions_by_user.entry(s.user.clone()).or_default().push(i);
+    }
     let cx = Context {
         manifest,
         events,
         index: index::ProcIndex::build(events),
-        sessions: index::sessions(events),
+        sessions,
         has_kill_audit: kill_audit_covered(manifest, events),
         utc_offset: manifest.host.utc_offset_seconds.unwrap_or(0),
+        by_kind,
+        sessions_by_user,
     };
     let groups = deaths::group(deaths::observations(events), events);
     let mut findings: Vec<Finding> = groups

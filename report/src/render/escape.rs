@@ -213,3 +213,16 @@ mod tests {
         assert_eq!(truncate("abc", 3), "abc");
     }
 }
+
+/// How an event's raw record is shown: text made visible and cut to `max` bytes, or for a binary record
+/// (utmp struct, ELF note) its size and the first 32 bytes in hex — escaping NULs as text would make a
+/// 384-byte record 2 KiB of `\x00`.
+pub fn raw_display(raw: &coroner_schemas::Text, max: usize) -> String {
+    if raw.is_binary() {
+        let b = raw.to_bytes();
+        let hex: Vec<String> = b.iter().take(32).map(|x| format!("{x:02x}")).collect();
+        format!("binary record, {} bytes: {}{}", b.len(), hex.join(" "), if b.len() > 32 { " …" } else { "" })
+    } else {
+        truncate(&visible_bytes(&raw.to_bytes(), true), max)
+    }
+}

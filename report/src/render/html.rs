@@ -32,6 +32,8 @@ const MAX_PROBLEMS: usize = 2_000;
 /// Bytes of message / raw text kept per event in the static rows and the data island.
 const MAX_MESSAGE: usize = 2_048;
 const MAX_RAW: usize = 4_096;
+/// The data island holds up to [`ISLAND_ROWS`] events: keep each small (full text is in timeline.jsonl).
+const ISLAND_TEXT: usize = 512;
 
 const CSS: &str = include_str!("../../templates/report.css");
 const JS: &str = include_str!("../../templates/report.js");
@@ -177,7 +179,7 @@ fn evidence_view(e: &coroner_schemas::finding::EvidenceRef) -> EvidenceView {
     EvidenceView {
         role: vis(&e.role),
         origin: vis(&view::origin(&e.origin)),
-        raw: escape::truncate(&escape::visible_bytes(&e.raw.to_bytes(), true), MAX_RAW * 4),
+        raw: escape::raw_display(&e.raw, MAX_RAW * 4),
     }
 }
 
@@ -255,7 +257,7 @@ fn row_view(e: &coroner_schemas::Event) -> RowView {
         user: view::user(e),
         comm: e.comm.as_deref().map(vis).unwrap_or_default(),
         message: escape::truncate(&vis(&e.message), MAX_MESSAGE),
-        raw: escape::truncate(&escape::visible_bytes(&e.raw.to_bytes(), true), MAX_RAW),
+        raw: escape::raw_display(&e.raw, MAX_RAW),
         origin: vis(&view::origin(&e.origin)),
         fields,
     }
@@ -305,8 +307,8 @@ fn island(m: &ReportModel, idx: &[usize]) -> String {
                 e.pid,
                 view::user(e),
                 e.comm.as_deref().map(vis).unwrap_or_default(),
-                escape::truncate(&vis(&e.message), MAX_MESSAGE),
-                escape::truncate(&escape::visible_bytes(&e.raw.to_bytes(), true), MAX_RAW),
+                escape::truncate(&vis(&e.message), ISLAND_TEXT),
+                escape::raw_display(&e.raw, ISLAND_TEXT),
                 vis(&view::origin(&e.origin)),
             ])
         })

@@ -126,7 +126,8 @@ pub struct TimesketchRow<'a> {
     pub offset: Option<u64>,
     /// The raw record, lossily decoded for display.
     pub raw: String,
-    /// The exact raw bytes, base64, only when they are not UTF-8.
+    /// The exact raw bytes, base64, only for binary records (not UTF-8, or holding NUL bytes; `raw` is then
+    /// empty).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub raw_base64: Option<String>,
     pub fields: &'a BTreeMap<String, serde_json::Value>,
@@ -208,9 +209,14 @@ pub fn row<'a>(model: &ReportModel<'a>, e: &'a Event) -> TimesketchRow<'a> {
         entry: &e.origin.entry,
         line: e.origin.line,
         offset: e.origin.offset,
-        raw: e.raw.lossy(),
+        // A binary record travels once, as base64; escaping its NULs as text would triple it.
+        raw: if e.raw.is_binary() { String::new() } else { e.raw.lossy() },
         raw_base64: match &e.raw {
             coroner_schemas::Text::Bytes { bytes } => Some(bytes.clone()),
+            t @ coroner_schemas::Text::Text { .. } if t.is_binary() => Some(base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                t.to_bytes(),
+            )),
             coroner_schemas::Text::Text { .. } => None,
         },
         fields: &e.fields,
