@@ -254,7 +254,13 @@ fn unreadable_directory_is_recorded_as_permission_denied() {
     write(root, "var/log/audit/audit.log", b"type=X\n");
     fs::set_permissions(root, fs::Permissions::from_mode(0o755)).expect("chmod");
     fs::set_permissions(root.join("var/log/audit"), fs::Permissions::from_mode(0o000)).expect("chmod");
-    let exe = std::env::current_exe().expect("exe");
+    // A copy of this test binary in a folder nobody can reach: the checkout itself may sit under a 0700
+    // directory (a mktemp -d clone), where nobody could not exec the original.
+    let bin_dir = tempfile::tempdir().expect("tmp");
+    fs::set_permissions(bin_dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let exe = bin_dir.path().join("planner-as-nobody");
+    fs::copy(std::env::current_exe().expect("exe"), &exe).expect("copy test binary");
+    fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).expect("chmod");
     let out = std::process::Command::new(&exe)
         .args([
             "--exact",

@@ -72,7 +72,9 @@ pub fn line(item: &Item) -> String {
             c.format,
             c.category,
             c.status,
-            c.data.len()
+            // The lastlog extract records st_blocks ("allocated"), which depends on how sparse the checkout
+            // wrote the fixture; its exact content is checked in debian_incident_lastlog_extract instead.
+            if c.format == coroner_schemas::manifest::Format::LastlogJson { "(fs-dependent)".to_owned() } else { c.data.len().to_string() }
         ),
         Item::Absent(a) => format!(
             "absent {} source={} {:?} {:?} status={:?}",
