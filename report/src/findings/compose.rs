@@ -96,7 +96,9 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
             f.victim.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
             masquerade
         );
-        if let Some(tp) = deaths::event_signal(e).and(e.field_i64("target_pid")) {
+        // The syscall's argument (`target_arg`): -1 is a broadcast, below -1 a process group; `target_pid` is
+        // this victim.
+        if let Some(tp) = e.field_i64("target_arg").or_else(|| e.field_i64("target_pid")) {
             if tp < -1 {
                 f.details.insert("process_group".into(), serde_json::json!(-tp));
                 f.reasoning.push_str(&format!(" It was sent to the whole process group {}.", -tp));

@@ -299,6 +299,14 @@ fn group_kill_with_targets_gives_one_finding_per_target() {
     let doc = run(vec![audit_kill(21, 4, 311, 1, "bash", "/usr/bin/bash", -900, 15).f("targets", json!([901, 902]))]);
     let pids: Vec<_> = doc.findings.iter().map(|f| f.victim.pid).collect();
     assert_eq!(pids, vec![Some(901), Some(902)]);
+    // As the audit parser writes it: one event per OBJ_PID, the argument in target_arg.
+    let doc = run(vec![
+        audit_kill(21, 4, 311, 1, "bash", "/usr/bin/bash", 903, 15).f("target_arg", json!(-900)),
+        audit_kill(21, 4, 311, 1, "bash", "/usr/bin/bash", 904, 15).f("target_arg", json!(-1)),
+    ]);
+    assert_eq!(doc.findings[0].details.get("process_group"), Some(&json!(900)), "{doc:#?}");
+    assert!(doc.findings[0].reasoning.contains("process group 900"));
+    assert_eq!(doc.findings[1].details.get("broadcast"), Some(&json!(true)));
 }
 
 #[test]
