@@ -172,3 +172,16 @@ fn bad_lines_are_problems_and_parsing_goes_on() {
     assert_eq!(p.events[0].raw.to_bytes(), big.as_bytes());
     assert!(p.events[0].message.chars().count() <= 1001);
 }
+
+/// systemd-oomd's kill line (format string of systemd's oomd-util.c) becomes an OOM kill of the cgroup.
+#[test]
+fn systemd_oomd_kill_line() {
+    let c = coroner_report::sources::journal::classify_systemd(
+        "Killed /system.slice/app.service due to memory pressure for /system.slice being 74.12% > 50.00% for > 20s with reclaim activity",
+    )
+    .expect("classified");
+    assert_eq!(c.kind, coroner_schemas::EventKind::OomKill);
+    assert_eq!(c.fields["unit"], "app.service");
+    assert_eq!(c.fields["cgroup"], "/system.slice/app.service");
+    assert!(coroner_report::sources::journal::classify_systemd("Killed it due to boredom").is_none());
+}

@@ -286,6 +286,21 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
     for d in dump.iter().take(5) {
         f.evidence.push(evidence(d, "OOM task dump row"));
     }
+    if e.field_str("killer") == Some("systemd-oomd") {
+        f.victim.cgroup = e.field_str("cgroup").map(str::to_owned);
+        f.via = Some("systemd-oomd".into());
+        f.killer = Some(Killer { comm: Some("systemd-oomd".into()), ..systemd_killer(cx, None) });
+        if let Some(k) = f.killer.as_mut() {
+            k.pid = e.field_i64("program_pid");
+            k.command = None;
+        }
+        f.reasoning = format!(
+            "systemd-oomd killed every process of cgroup {} due to {}.",
+            e.field_str("cgroup").unwrap_or("?"),
+            e.field_str("reason").unwrap_or("memory pressure")
+        );
+        return;
+    }
     let rss = e.field_i64("anon_rss_kb").map(|k| format!("{} MiB anon RSS", k / 1024)).unwrap_or_else(|| "its memory".into());
     let adj = e.field_i64("oom_score_adj").map(|a| format!(", oom_score_adj {a}")).unwrap_or_default();
     f.reasoning = if global {

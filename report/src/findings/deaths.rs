@@ -124,6 +124,8 @@ pub fn observations(events: &[Event]) -> Vec<Obs> {
                 }
             }
             EventKind::ProcessCrash if e.source == Source::Audit => push(ObsKind::Abend, e.pid, event_signal(e)),
+            // The kernel's print-fatal-signals line: a direct record that the pid died of that signal.
+            EventKind::ProcessCrash if unit.is_none() && e.pid.is_some() => push(ObsKind::Abend, e.pid, event_signal(e)),
             EventKind::CoreDumped => push(ObsKind::Core, e.pid, event_signal(e)),
             EventKind::ServiceKilled if e.pid.is_some() => push(ObsKind::SupervisorKill, e.pid, event_signal(e)),
             EventKind::KillCommand => {
@@ -139,7 +141,7 @@ pub fn observations(events: &[Event]) -> Vec<Obs> {
                     }
                 }
             }
-            EventKind::ProcessExit | EventKind::ServiceFailed | EventKind::ServiceKilled
+            EventKind::ProcessExit | EventKind::ServiceFailed | EventKind::ServiceKilled | EventKind::ProcessCrash
                 if unit.is_some() && (e.field_str("code").is_some() || e.field_str("result").is_some()) =>
             {
                 // systemd's own lines are about the unit; a pid is the victim's only when it is not systemd's.

@@ -363,3 +363,32 @@ fn a_target_seen_acting_after_a_catchable_signal_survived_it() {
     ]);
     assert!(doc.findings.is_empty(), "{doc:#?}");
 }
+
+#[test]
+fn systemd_oomd_kill_of_a_unit_is_an_oom_finding_with_oomd_as_killer() {
+    let doc = run(vec![
+        ev(Source::Journal, EventKind::OomKill, 30, "cmd/journalctl.json", 2)
+            .f("cgroup", json!("/system.slice/app.service"))
+            .f("unit", json!("app.service"))
+            .f("killer", json!("systemd-oomd"))
+            .f("program_pid", json!(612))
+            .f("reason", json!("memory pressure for /system.slice being 74.12% > 50.00% for > 20s with reclaim activity")),
+        ev(Source::Journal, EventKind::ServiceFailed, 31, "cmd/journalctl.json", 3).f("unit", json!("app.service")).f("result", json!("oom-kill")),
+    ]);
+    assert_eq!(doc.findings.len(), 1, "{doc:#?}");
+    let f = &doc.findings[0];
+    assert_eq!((f.cause, f.confidence), (Cause::OomKill, Confidence::Certain));
+    assert_eq!(f.via.as_deref(), Some("systemd-oomd"));
+    assert_eq!(f.killer.as_ref().and_then(|k| k.pid), Some(612));
+    assert!(f.reasoning.contains("memory pressure"), "{}", f.reasoning);
+}
+
+#[test]
+fn journal_code_dumped_is_a_unit_crash() {
+    let doc = run(vec![ev(Source::Journal, EventKind::ProcessCrash, 30, "cmd/journalctl.json", 2)
+        .f("unit", json!("api.service"))
+        .f("code", json!("dumped"))
+        .f("status", json!("11/SEGV"))]);
+    assert_eq!(doc.findings.len(), 1, "{doc:#?}");
+    assert_eq!(doc.findings[0].cause, Cause::Crash);
+}

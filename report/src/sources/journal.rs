@@ -60,6 +60,9 @@ pub fn classify_systemd(msg: &str) -> Option<Classified> {
     if let Some(c) = coredump_text(msg) {
         return Some(c);
     }
+    if let Some(c) = oomd_kill(msg) {
+        return Some(c);
+    }
     let Some((unit, rest)) = unit_prefix(msg) else {
         if let Some(d) = msg.strip_prefix("Started ") {
             return Some(described(EventKind::ServiceStart, d));
@@ -120,6 +123,29 @@ pub fn classify_systemd(msg: &str) -> Option<Classified> {
         return None;
     }
     c.fields.insert("unit".into(), json!(unit));
+    Some(c)
+}
+
+/// systemd-oomd: `Killed /system.slice/app.service due to memory pressure for /system.slice being 74.12% > 50.00%
+/// for > 20s with reclaim activity` (or `due to memory used (…) / total (…) and swap used …`). It kills a
+/// whole cgroup, so there is no pid: the unit is the cgroup's last `.service`/`.scope` component.
+fn oomd_kill(msg: &str) -> Option<Classified> {
+    let rest = msg.strip_prefix("Killed ")?;
+    let (cgroup, reason) = rest.split_once(" due to ")?;
+    if !cgroup.starts_with('/') || cgroup.contains(char::is_whitespace) {
+        return None;
+    }
+    let mut c = Classified::new(EventKind::OomKill);
+    c.fields.insert("cgroup".into(), json!(cgroup));
+    c.fields.insert("task_memcg".into(), json!(cgroup));
+    c.fields.insert("global".into(), json!(false));
+    c.fields.insert("constraint".into(), json!("systemd-oomd"));
+    c.fields.insert("killer".into(), json!("systemd-oomd"));
+    c.fields.insert("reason".into(), json!(reason.trim_end_matches('.')));
+    if let Some(unit) = cgroup.rsplit('/').find(|p| p.ends_with(".service") || p.ends_with(".scope")) {
+        c.fields.insert("unit".into(), json!(unit));
+    }
+    c.summary = Some(format!("systemd-oomd killed {cgroup}"));
     Some(c)
 }
 
@@ -301,7 +327,7 @@ fn entry(
     let ident = str_field(o, "SYSLOG_IDENTIFIER")
         .or_else(|| str_field(o, "_COMM"))
         .unwrap_or("");
-    let from_systemd = ident == "systemd" || ident == "systemd-coredump" || pid == Some(1);
+    let from_systemd = ident == "systemd" || ident == "systemd-coredump" || ident == "systemd-oomd" || pid == Some(1);
     let classified = if from_systemd {
         classify_systemd(&message)
     } else {

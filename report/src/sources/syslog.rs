@@ -301,7 +301,7 @@ pub fn classify_program(program: &str, msg: &str, accounts: &Accounts) -> Option
             c.user = Some(run_as.to_owned());
             Some(c)
         }
-        "systemd" | "systemd-coredump" => classify_systemd(msg),
+        "systemd" | "systemd-coredump" | "systemd-oomd" => classify_systemd(msg),
         _ => None,
     }
 }
