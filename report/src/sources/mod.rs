@@ -81,3 +81,29 @@ pub fn parse_entry(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         _ => Parsed::default(),
     }
 }
+
+/// A minimal manifest and one entry, for parser unit tests that need a [`SourceCtx`].
+#[cfg(test)]
+pub(crate) mod testing {
+    use coroner_schemas::manifest::{Entry, Manifest};
+
+    pub fn manifest() -> Manifest {
+        serde_json::from_value(serde_json::json!({
+            "schema_version": 1, "bundle_name": "t", "host": {"hostname": "t"},
+            "collector": {"name": "c", "version": "0", "started": "2026-11-27T20:00:00.000000Z",
+                "finished": "2026-11-27T20:00:01.000000Z", "argv": [], "uid": 0, "euid": 0, "live": true,
+                "signer_fingerprint": "x", "ephemeral_key": true,
+                "options": {"cores": "meta", "core_cap_bytes": 0, "max_file_bytes": 0, "max_total_bytes": 0,
+                    "journal_window_seconds": 0, "command_timeout_ms": 0, "includes": [], "excludes": [], "gentle": false}},
+            "entries": [], "problems": []
+        }))
+        .expect("manifest")
+    }
+
+    pub fn entry(path: &str, source: &str, category: &str, format: &str) -> Entry {
+        serde_json::from_value(serde_json::json!({
+            "path": path, "source": source, "category": category, "format": format, "size": 0, "status": {"kind": "ok"}
+        }))
+        .expect("entry")
+    }
+}

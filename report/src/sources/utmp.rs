@@ -645,21 +645,8 @@ mod tests {
             raw.extend_from_slice(one);
         }
         raw.extend_from_slice(&one[..100]);
-        let m: coroner_schemas::manifest::Manifest = serde_json::from_value(serde_json::json!({
-            "schema_version": 1, "bundle_name": "t", "host": {"hostname": "t"},
-            "collector": {"name": "c", "version": "0", "started": "2026-11-27T20:00:00.000000Z",
-                "finished": "2026-11-27T20:00:01.000000Z", "argv": [], "uid": 0, "euid": 0, "live": true,
-                "signer_fingerprint": "x", "ephemeral_key": true,
-                "options": {"cores": "meta", "core_cap_bytes": 0, "max_file_bytes": 0, "max_total_bytes": 0,
-                    "journal_window_seconds": 0, "command_timeout_ms": 0, "includes": [], "excludes": [], "gentle": false}},
-            "entries": [], "problems": []
-        }))
-        .expect("manifest");
-        let e: coroner_schemas::manifest::Entry = serde_json::from_value(serde_json::json!({
-            "path": "fs/var/log/wtmp", "source": "/var/log/wtmp", "category": "logins",
-            "format": "utmp", "size": 0, "status": {"kind": "ok"}
-        }))
-        .expect("entry");
+        let m = crate::sources::testing::manifest();
+        let e = crate::sources::testing::entry("fs/var/log/wtmp", "/var/log/wtmp", "logins", "utmp");
         let acc = coroner_schemas::accounts::Accounts::default();
         let ctx = SourceCtx {
             entry: &e,
