@@ -205,7 +205,44 @@ struct Open {
 /// Files with more records than this are decoded on several threads (pairing stays one ordered pass).
 const PARALLEL_MIN_RECORDS: usize = 20_000;
 
+/// Bytes before the first whole record. The collector keeps the *tail* of a file over its cap, cut at any byte,
+/// so the first kept bytes may be the end of a record: records start where the original offset is a multiple
+/// of the record size.
+fn leading_partial(raw: &[u8], ctx: &SourceCtx) -> usize {
+    match &ctx.entry.status {
+        coroner_schemas::Status::Truncated { kept: coroner_schemas::manifest::Kept::Tail, original_size, .. } => {
+            let start = original_size.saturating_sub(raw.len() as u64);
+            let lead = (UTMP_SIZE as u64 - start % UTMP_SIZE as u64) % UTMP_SIZE as u64;
+            (lead as usize).min(raw.len())
+        }
+        _ => 0,
+    }
+}
+
 fn parse_utmp(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+    let lead = leading_partial(raw, ctx);
+    if lead == 0 {
+        return parse_aligned(raw, ctx);
+    }
+    let mut out = parse_aligned(&raw[lead..], ctx);
+    for e in &mut out.events {
+        e.origin.offset = e.origin.offset.map(|o| o + lead as u64);
+    }
+    for p in &mut out.problems {
+        p.offset = p.offset.map(|o| o + lead as u64);
+    }
+    out.problems.insert(
+        0,
+        ParseProblem::at_offset(
+            ctx,
+            0,
+            format!("the collector kept this file's tail: the first {lead} bytes are the end of a cut record, skipped"),
+        ),
+    );
+    out
+}
+
+fn parse_aligned(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     let kind = file_kind(ctx);
     let whole = raw.len() / UTMP_SIZE;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
@@ -637,6 +674,36 @@ mod tests {
     }
 
     /// Decoding on several threads must give exactly the one-thread result.
+    /// Regression: a wtmp over the collector's cap keeps its tail from an arbitrary byte; every record after the
+    /// cut was read 100 bytes out of step.
+    #[test]
+    fn tail_kept_wtmp_is_realigned_to_whole_records() {
+        let one = include_bytes!("../../../fixtures/utmp/wtmp");
+        assert!(one.len() >= 4 * UTMP_SIZE);
+        let original = &one[..4 * UTMP_SIZE];
+        let kept = &original[100..];
+        let m = crate::sources::testing::manifest();
+        let mut e = crate::sources::testing::entry("fs/var/log/wtmp", "/var/log/wtmp", "logins", "utmp");
+        e.size = kept.len() as u64;
+        e.status = coroner_schemas::Status::Truncated {
+            kept: coroner_schemas::manifest::Kept::Tail,
+            original_size: original.len() as u64,
+            reason: "cap".into(),
+        };
+        let acc = coroner_schemas::accounts::Accounts::default();
+        let ctx = SourceCtx { entry: &e, manifest: &m, accounts: &acc };
+        let got = parse(kept, &ctx);
+        // Whole records 2..4 of the original, at their true offsets in the kept bytes.
+        let mut whole_e = crate::sources::testing::entry("fs/var/log/wtmp", "/var/log/wtmp", "logins", "utmp");
+        whole_e.size = (3 * UTMP_SIZE) as u64;
+        let ctx2 = SourceCtx { entry: &whole_e, manifest: &m, accounts: &acc };
+        let want = parse(&original[UTMP_SIZE..], &ctx2);
+        let msgs = |p: &Parsed| p.events.iter().map(|e| e.message.clone()).collect::<Vec<_>>();
+        assert_eq!(msgs(&got), msgs(&want));
+        assert_eq!(got.events.first().and_then(|e| e.origin.offset), Some((UTMP_SIZE - 100) as u64));
+        assert!(got.problems[0].message.contains("first 284 bytes"), "{:?}", got.problems);
+    }
+
     #[test]
     fn parallel_decode_equals_one_pass() {
         let one = include_bytes!("../../../fixtures/utmp/wtmp-zeroed");
