@@ -153,6 +153,21 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// Loads a bundle (verifying unless `no_verify`) and analyses it: what `render` and `why` both start from.
+/// Returns the findings and whether the bundle was verified.
+fn load_and_analyze(
+    bundle: &std::path::Path,
+    no_verify: bool,
+    keys: &KeyArgs,
+    caps: &CapArgs,
+) -> anyhow::Result<(pipeline::Loaded, coroner_schemas::FindingsDoc, bool)> {
+    let opts = LoadOptions { verify: !no_verify, anchor: keys.anchor(), limits: caps.limits() };
+    let loaded = pipeline::load(bundle, &opts)?;
+    let verified = loaded.verification.ok && !loaded.verification.skipped;
+    let doc = findings::analyze(&loaded.manifest, &loaded.events, verified);
+    Ok((loaded, doc, verified))
+}
+
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Verify {
@@ -179,14 +194,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             keys,
             caps,
         } => {
-            let opts = LoadOptions {
-                verify: !no_verify,
-                anchor: keys.anchor(),
-                limits: caps.limits(),
-            };
-            let loaded = pipeline::load(&bundle, &opts)?;
-            let verified = loaded.verification.ok && !loaded.verification.skipped;
-            let doc = findings::analyze(&loaded.manifest, &loaded.events, verified);
+            let (loaded, doc, verified) = load_and_analyze(&bundle, no_verify, &keys, &caps)?;
             pipeline::render_all(&loaded, &doc, &out)?;
             if !verified {
                 eprintln!("coroner-report: rendered UNVERIFIED (--no-verify)");
@@ -209,14 +217,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             keys,
             caps,
         } => {
-            let opts = LoadOptions {
-                verify: !no_verify,
-                anchor: keys.anchor(),
-                limits: caps.limits(),
-            };
-            let loaded = pipeline::load(&bundle, &opts)?;
-            let verified = loaded.verification.ok && !loaded.verification.skipped;
-            let doc = findings::analyze(&loaded.manifest, &loaded.events, verified);
+            let (loaded, doc, verified) = load_and_analyze(&bundle, no_verify, &keys, &caps)?;
             let q = WhyQuery { pid, comm, unit, at };
             if !verified {
                 println!("UNVERIFIED bundle (--no-verify): the answer below rests on unchecked evidence");
