@@ -435,7 +435,7 @@ fn masquerade_note(k: &Killer) -> String {
 }
 
 fn active_session<'a>(cx: &'a Context, user: &str, t: Utc) -> Option<&'a Session> {
-    cx.sessions_by_user.get(user)?.iter().map(|&i| &cx.sessions[i]).filter(|s| s.covers(t)).max_by_key(|s| s.start)
+    cx.sessions_by_user.get(user)?.covering(t).into_iter().map(|i| &cx.sessions[i]).max_by_key(|s| s.start)
 }
 
 fn unit_signal(f: &mut Finding, g: &Group, cx: &Context) {
@@ -507,7 +507,7 @@ fn unit_death(f: &mut Finding, g: &Group, cx: &Context) {
 /// Who could have done it: sessions open then, cron jobs due that minute, kill commands in histories near it.
 fn unknown_candidates(f: &mut Finding, cx: &Context, t: Option<Utc>) {
     let Some(t) = t else { return };
-    for s in cx.sessions.iter().filter(|s| s.covers(t)) {
+    for s in cx.sessions_at.covering(t).into_iter().map(|i| &cx.sessions[i]) {
         f.candidates.push(candidate(
             format!(
                 "{} was logged in{}{}",

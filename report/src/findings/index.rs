@@ -198,7 +198,12 @@ pub fn sessions(events: &[Event]) -> Vec<Session> {
             continue;
         }
         let (Some(user), Some(start)) = (e.user.clone(), e.timestamp.sort_key()) else { continue };
-        let end = e.field_str("session_end").and_then(Utc::parse_rfc3339);
+        // A logout time; or a session closed by a shutdown or a crash (`down`, `crash`) after `session_seconds`;
+        // otherwise still open (`still logged in`, or no end recorded).
+        let end = e.field_str("session_end").and_then(Utc::parse_rfc3339).or_else(|| {
+            let secs = e.field_i64("session_seconds")?;
+            Utc::from_unix_micros(start.unix_micros().checked_add(secs.checked_mul(1_000_000)?)?)
+        });
         out.push(Session {
             user,
             uid: e.uid,
@@ -215,5 +220,93 @@ pub fn sessions(events: &[Event]) -> Vec<Session> {
 impl Session {
     pub fn covers(&self, t: Utc) -> bool {
         self.start <= t && self.end.is_none_or(|e| t <= e)
+    }
+}
+
+/// Which sessions cover an instant, without scanning them all: the sessions sorted by start, and a segment
+/// tree holding the latest end of each span of them (open sessions end never). A query visits only the spans
+/// that can hold an answer, so it costs O((answers + 1) · log n) however long or short the sessions are.
+#[derive(Debug, Default)]
+pub struct SessionIndex {
+    /// Session indexes, sorted by (start, index).
+    order: Vec<usize>,
+    starts: Vec<i64>,
+    /// `max_end[node]` for a complete binary tree over `order` (leaves at `size..size + n`).
+    max_end: Vec<i64>,
+    size: usize,
+}
+
+impl SessionIndex {
+    /// Indexes `which` (indexes into `sessions`).
+    pub fn build(sessions: &[Session], which: impl IntoIterator<Item = usize>) -> SessionIndex {
+        let mut order: Vec<usize> = which.into_iter().collect();
+        order.sort_by_key(|&i| (sessions[i].start, i));
+        let starts: Vec<i64> = order.iter().map(|&i| sessions[i].start.unix_micros()).collect();
+        let size = order.len().next_power_of_two().max(1);
+        let mut max_end = vec![i64::MIN; 2 * size];
+        for (k, &i) in order.iter().enumerate() {
+            max_end[size + k] = sessions[i].end.map_or(i64::MAX, |e| e.unix_micros());
+        }
+        for n in (1..size).rev() {
+            max_end[n] = max_end[2 * n].max(max_end[2 * n + 1]);
+        }
+        SessionIndex { order, starts, max_end, size }
+    }
+
+    /// The sessions covering `t` (start ≤ t ≤ end, open sessions never end), in (start, index) order.
+    pub fn covering(&self, t: Utc) -> Vec<usize> {
+        let t = t.unix_micros();
+        // Sessions that started by `t` are a prefix of `order`.
+        let upto = self.starts.partition_point(|&s| s <= t);
+        let mut out = Vec::new();
+        if upto > 0 {
+            self.collect(1, 0, self.size, upto, t, &mut out);
+        }
+        out
+    }
+
+    fn collect(&self, node: usize, lo: usize, hi: usize, upto: usize, t: i64, out: &mut Vec<usize>) {
+        if lo >= upto || self.max_end[node] < t {
+            return;
+        }
+        if hi - lo == 1 {
+            out.push(self.order[lo]);
+            return;
+        }
+        let mid = (lo + hi) / 2;
+        self.collect(2 * node, lo, mid, upto, t, out);
+        self.collect(2 * node + 1, mid, hi, upto, t, out);
+    }
+}
+
+#[cfg(test)]
+mod session_index_tests {
+    use super::*;
+
+    fn s(start: i64, end: Option<i64>) -> Session {
+        let at = |x: i64| Utc::from_unix(x, 0).expect("time");
+        Session { user: "u".into(), uid: None, tty: None, host: None, start: at(start), end: end.map(at), event: 0 }
+    }
+
+    /// The index must answer exactly what a scan of every session answers, for long, short and open sessions.
+    #[test]
+    fn covering_equals_a_full_scan() {
+        let mut v = Vec::new();
+        let mut x: u64 = 12345;
+        for _ in 0..500 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let start = (x >> 33) as i64 % 10_000;
+            let len = (x >> 13) as i64 % 300;
+            v.push(s(start, if x % 17 == 0 { None } else { Some(start + len) }));
+        }
+        v.push(s(0, Some(20_000)));
+        let idx = SessionIndex::build(&v, 0..v.len());
+        for t in (-5..10_400).step_by(7) {
+            let at = Utc::from_unix(t, 0).expect("time");
+            let mut want: Vec<usize> = (0..v.len()).filter(|&i| v[i].covers(at)).collect();
+            want.sort_by_key(|&i| (v[i].start, i));
+            assert_eq!(idx.covering(at), want, "t={t}");
+        }
+        assert!(SessionIndex::build(&v, std::iter::empty()).covering(Utc::from_unix(5, 0).expect("time")).is_empty());
     }
 }

@@ -33,8 +33,9 @@ pub struct Context<'a> {
     pub utc_offset: i32,
     /// Indexes built once, so each finding looks up instead of scanning the timeline.
     pub by_kind: BTreeMap<EventKind, Vec<usize>>,
-    /// Sessions (indexes into `sessions`) per user name.
-    pub sessions_by_user: BTreeMap<String, Vec<usize>>,
+    /// Sessions covering an instant: all of them, and per user name.
+    pub sessions_at: index::SessionIndex,
+    pub sessions_by_user: BTreeMap<String, index::SessionIndex>,
 }
 
 impl Context<'_> {
@@ -103,10 +104,12 @@ pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> Finding
         by_kind.entry(e.kind).or_default().push(i);
     }
     let sessions = index::sessions(events);
-    let mut sessions_by_user: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut per_user: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, s) in sessions.iter().enumerate() {
-        sessions_by_user.entry(s.user.clone()).or_default().push(i);
+        per_user.entry(s.user.clone()).or_default().push(i);
     }
+    let sessions_by_user = per_user.into_iter().map(|(u, v)| (u, index::SessionIndex::build(&sessions, v))).collect();
+    let sessions_at = index::SessionIndex::build(&sessions, 0..sessions.len());
     let cx = Context {
         manifest,
         events,
@@ -115,6 +118,7 @@ pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> Finding
         has_kill_audit: kill_audit_covered(manifest, events),
         utc_offset: manifest.host.utc_offset_seconds.unwrap_or(0),
         by_kind,
+        sessions_at,
         sessions_by_user,
     };
     let groups = deaths::group(deaths::observations(events), events);

@@ -392,3 +392,29 @@ fn journal_code_dumped_is_a_unit_crash() {
     assert_eq!(doc.findings.len(), 1, "{doc:#?}");
     assert_eq!(doc.findings[0].cause, Cause::Crash);
 }
+
+/// Regression: a session wtmp closed with a shutdown or crash (`session_end: "down"`, with `session_seconds`)
+/// was taken as open forever, so every later death listed its user as logged in (and each lookup scanned them all).
+#[test]
+fn session_closed_by_a_crash_is_no_candidate_after_it() {
+    let doc = run(vec![
+        ev(Source::Wtmp, EventKind::Login, 0, "fs/var/log/wtmp", 1)
+            .uid(1000, "bob")
+            .f("tty", json!("pts/1"))
+            .f("session_end", json!("crash"))
+            .f("session_seconds", json!(30)),
+        ev(Source::Wtmp, EventKind::Login, 10, "fs/var/log/wtmp", 2)
+            .uid(1001, "dave")
+            .f("tty", json!("pts/2"))
+            .f("session_end", json!("still logged in")),
+        ev(Source::Journal, EventKind::ProcessExit, 60, "cmd/journalctl.json", 7)
+            .pid(1)
+            .comm("systemd")
+            .f("unit", json!("api.service"))
+            .f("code", json!("killed"))
+            .f("status", json!("9/KILL")),
+    ]);
+    let f = doc.findings.iter().find(|f| f.victim.unit.as_deref() == Some("api.service")).expect("unit finding");
+    assert!(f.candidates.iter().any(|c| c.description.contains("dave was logged in")), "{:?}", f.candidates);
+    assert!(!f.candidates.iter().any(|c| c.description.contains("bob")), "{:?}", f.candidates);
+}
