@@ -46,11 +46,7 @@ fn run(format: &str, source: &str, file: &str, passwd: Option<&String>) -> anyho
         "path": format!("fs{source}"), "source": source, "category": "logins", "format": format,
         "size": raw.len(), "status": {"kind": "ok"}
     }))?;
-    let ctx = SourceCtx {
-        entry: &entry,
-        manifest: &manifest,
-        accounts: &accounts,
-    };
+    let ctx = SourceCtx::new(&entry, &manifest, &accounts);
     let parsed = parse_entry(&raw, &ctx);
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
     for e in &parsed.events {

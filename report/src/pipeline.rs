@@ -227,11 +227,7 @@ fn parse_member(
             return (Vec::new(), probs);
         }
     };
-    let ctx = SourceCtx {
-        entry,
-        manifest,
-        accounts,
-    };
+    let ctx = SourceCtx::new(entry, manifest, accounts);
     let mut parsed = sources::parse_entry(raw, &ctx);
     probs.append(&mut parsed.problems);
     (parsed.events, probs)

@@ -63,7 +63,7 @@ pub fn coverage(manifest: &Manifest, events: &[Event], problems: &[ParseProblem]
         }
     }
     for ev in events {
-        if let Some(row) = category_of.get(ev.origin.entry.as_str()).and_then(|c| rows.get_mut(c)) {
+        if let Some(row) = category_of.get(&*ev.origin.entry).and_then(|c| rows.get_mut(c)) {
             row.events += 1;
         }
     }
@@ -90,7 +90,7 @@ mod tests {
             message: msg.to_owned(),
             raw: Text::from_str(msg),
             origin: Origin {
-                entry: entry.to_owned(),
+                entry: entry.into(),
                 line: Some(1),
                 offset: None,
             },

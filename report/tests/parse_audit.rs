@@ -41,7 +41,7 @@ fn accounts() -> Accounts {
 fn run(raw: &[u8], acc: &Accounts) -> Parsed {
     let m = manifest();
     let e = entry();
-    let ctx = SourceCtx { entry: &e, manifest: &m, accounts: acc };
+    let ctx = SourceCtx::new(&e, &m, acc);
     parse_entry(raw, &ctx)
 }
 
@@ -235,6 +235,6 @@ fn hostile_lines_become_problems() {
 
 #[test]
 fn empty_input() {
-    let p = audit::parse(b"", &SourceCtx { entry: &entry(), manifest: &manifest(), accounts: &Accounts::default() });
+    let p = audit::parse(b"", &SourceCtx::new(&entry(), &manifest(), &Accounts::default()));
     assert!(p.events.is_empty() && p.problems.is_empty());
 }

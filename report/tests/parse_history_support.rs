@@ -58,11 +58,7 @@ pub fn run(raw: &[u8], e: &Entry) -> Parsed {
     let acc = accounts();
     parse_entry(
         raw,
-        &SourceCtx {
-            entry: e,
-            manifest: &m,
-            accounts: &acc,
-        },
+        &SourceCtx::new(e, &m, &acc),
     )
 }
 

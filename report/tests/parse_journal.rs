@@ -37,11 +37,7 @@ fn run(raw: &[u8]) -> Parsed {
         b"root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\nnobody:x:65534:65534::/:/usr/sbin/nologin\n",
         b"",
     );
-    let ctx = SourceCtx {
-        entry: &e,
-        manifest: &m,
-        accounts: &acc,
-    };
+    let ctx = SourceCtx::new(&e, &m, &acc);
     parse_entry(raw, &ctx)
 }
 

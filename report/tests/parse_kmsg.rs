@@ -56,11 +56,7 @@ fn accounts() -> Accounts {
 fn run_with(raw: &[u8], format: &str, m: &Manifest) -> Parsed {
     let e = entry(format);
     let acc = accounts();
-    let ctx = SourceCtx {
-        entry: &e,
-        manifest: m,
-        accounts: &acc,
-    };
+    let ctx = SourceCtx::new(&e, m, &acc);
     parse_entry(raw, &ctx)
 }
 

@@ -52,11 +52,7 @@ fn run_at(raw: &[u8], name: &str, mtime: &str, offset: Option<i32>) -> Parsed {
     let e = entry(name, mtime);
     let m = manifest(offset);
     let acc = accounts();
-    let ctx = SourceCtx {
-        entry: &e,
-        manifest: &m,
-        accounts: &acc,
-    };
+    let ctx = SourceCtx::new(&e, &m, &acc);
     parse_entry(raw, &ctx)
 }
 

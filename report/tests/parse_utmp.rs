@@ -46,7 +46,7 @@ fn run(file: &str, source: &str, format: &str) -> Parsed {
     let m = manifest();
     let e = entry(source, format);
     let acc = accounts();
-    let ctx = SourceCtx { entry: &e, manifest: &m, accounts: &acc };
+    let ctx = SourceCtx::new(&e, &m, &acc);
     parse_entry(&fixture(file), &ctx)
 }
 
@@ -166,13 +166,13 @@ fn empty_and_garbage_inputs() {
     let m = manifest();
     let acc = accounts();
     let e = entry("lastlog.json", "lastlog_json");
-    let ctx = SourceCtx { entry: &e, manifest: &m, accounts: &acc };
+    let ctx = SourceCtx::new(&e, &m, &acc);
     let p = parse_entry(b"{not json", &ctx);
     assert_eq!(p.problems.len(), 1);
     let p = parse_entry(br#"{"record_size":292,"records":[{"uid":1,"record_b64":"!!"},{"uid":2,"record_b64":"AAAA"}]}"#, &ctx);
     assert_eq!(p.problems.len(), 2);
     let e = entry("/var/log/wtmp", "utmp");
-    let ctx = SourceCtx { entry: &e, manifest: &m, accounts: &acc };
+    let ctx = SourceCtx::new(&e, &m, &acc);
     let garbage: Vec<u8> = (0..384 * 3 + 7).map(|i| (i * 131 % 251) as u8).collect();
     let p = parse_entry(&garbage, &ctx);
     assert_eq!(p.events.len(), 3);

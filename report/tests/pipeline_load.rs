@@ -150,11 +150,7 @@ fn formats_skipped_by_the_pipeline_really_have_no_parser() {
             status: Status::Ok,
             command: None,
         };
-        let ctx = SourceCtx {
-            entry: &entry,
-            manifest: &manifest,
-            accounts: &accounts,
-        };
+        let ctx = SourceCtx::new(&entry, &manifest, &accounts);
         for s in samples {
             let p = parse_entry(s, &ctx);
             assert!(

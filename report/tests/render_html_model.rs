@@ -3,7 +3,6 @@
 //! history line with backticks, pipes, a newline and bytes that are not UTF-8.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 
 use coroner_report::render::{CoverageRow, ReportModel};
 use coroner_report::sources::ParseProblem;
@@ -137,7 +136,7 @@ pub fn event(ts: Timestamp, source: Source, kind: EventKind, entry: &str, line: 
         message: msg.into(),
         raw: Text::from_bytes(raw),
         origin: Origin { entry: entry.into(), line: Some(line), offset: None },
-        fields: BTreeMap::new(),
+        fields: Default::default(),
     }
 }
 

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 
 use common::{base_manifest, is_timesketch_datetime, parse_csv};
 use coroner_report::render::{csv, jsonl, ReportModel};
@@ -29,11 +28,11 @@ fn ev(ts: Timestamp, source: Source, kind: EventKind, msg: &str, raw: &[u8], lin
         message: msg.to_owned(),
         raw: Text::from_bytes(raw),
         origin: Origin {
-            entry: "fs/var/log/kern.log".to_owned(),
+            entry: "fs/var/log/kern.log".into(),
             line: Some(line),
             offset: None,
         },
-        fields: BTreeMap::new(),
+        fields: Default::default(),
     }
 }
 
@@ -49,8 +48,8 @@ fn events() -> Vec<Event> {
         b"<3>[ 1020.123456] Memory cgroup out of memory: Killed process 4242 (victim)",
         1,
     );
-    oom.fields.insert("constraint".to_owned(), json!("CONSTRAINT_MEMCG"));
-    oom.fields.insert("anon_rss_kb".to_owned(), json!(524288));
+    oom.fields.insert("constraint".into(), json!("CONSTRAINT_MEMCG"));
+    oom.fields.insert("anon_rss_kb".into(), json!(524288));
     let mut kill = ev(
         Timestamp::Exact {
             utc: t(1_795_810_910, 5),
@@ -61,9 +60,9 @@ fn events() -> Vec<Event> {
         b"type=SYSCALL msg=audit(1795810910.000:12): syscall=62 a0=1092 a1=9 comm=\"bash\"",
         2,
     );
-    kill.fields.insert("signal_name".to_owned(), json!("SIGKILL"));
+    kill.fields.insert("signal_name".into(), json!("SIGKILL"));
     kill.fields
-        .insert("note".to_owned(), json!("has, commas and \"quotes\"\nand a newline"));
+        .insert("note".into(), json!("has, commas and \"quotes\"\nand a newline"));
     vec![
         oom,
         kill,

@@ -27,12 +27,12 @@
 //! | `setting` | `name`, `value` |
 //! | `cron_run`, `log` from syslog | `program`, `program_pid`, `facility`, `severity` |
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::{Text, Utc};
+use crate::{Fields, Text, Utc};
 
 /// When something happened, and how sure we are.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -74,7 +74,7 @@ impl Timestamp {
 #[serde(deny_unknown_fields)]
 pub struct Origin {
     /// Bundle path of the entry (`fs/var/log/audit/audit.log`).
-    pub entry: String,
+    pub entry: Arc<str>,
     /// 1-based line number, for line-oriented sources.
     pub line: Option<u64>,
     /// Byte offset of the record in the entry's (decompressed) bytes.
@@ -188,8 +188,8 @@ pub struct Event {
     pub raw: Text,
     pub origin: Origin,
     /// Source-specific fields (signal, target pid, cgroup, rss_kb, auid, ses, exe, cmdline, …).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub fields: BTreeMap<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Fields::is_empty")]
+    pub fields: Fields,
 }
 
 impl Event {

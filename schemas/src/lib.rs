@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod event;
+pub mod fields;
 pub mod finding;
 pub mod manifest;
 pub mod proc;
@@ -14,6 +15,7 @@ pub mod text;
 pub mod utc;
 
 pub use event::{Event, EventKind, Origin, Source, Timestamp};
+pub use fields::Fields;
 pub use finding::{Advisory, CheckItem, Confidence, Finding, FindingsDoc};
 pub use manifest::{Category, Entry, Format, Manifest, Status};
 pub use text::Text;

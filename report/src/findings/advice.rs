@@ -168,7 +168,7 @@ pub fn advisories(cx: &Context, findings: &[Finding]) -> Vec<Advisory> {
         .iter()
         .filter(|e| e.format == Format::BashHistory && e.size > 0)
         .filter(|e| {
-            !cx.events.iter().any(|ev| ev.origin.entry == e.path && ev.timestamp.certainty() == "exact")
+            !cx.events.iter().any(|ev| *ev.origin.entry == *e.path && ev.timestamp.certainty() == "exact")
         })
         .map(|e| e.path.as_str())
         .collect();

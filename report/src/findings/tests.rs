@@ -100,7 +100,7 @@ impl Ev {
         self.0.comm = Some(c.into());
         self
     }
-    fn f(mut self, k: &str, v: serde_json::Value) -> Self {
+    fn f(mut self, k: &'static str, v: serde_json::Value) -> Self {
         self.0.fields.insert(k.into(), v);
         self
     }

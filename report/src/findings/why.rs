@@ -160,7 +160,7 @@ fn write_finding(out: &mut String, f: &Finding) {
             let loc = match (e.origin.line, e.origin.offset) {
                 (Some(l), _) => format!("{}:{}", e.origin.entry, l),
                 (None, Some(o)) => format!("{}@{}", e.origin.entry, o),
-                _ => e.origin.entry.clone(),
+                _ => e.origin.entry.to_string(),
             };
             let raw = e.raw.lossy();
             let raw = raw.trim_end();

@@ -67,7 +67,7 @@ fn cells(r: &TimesketchRow) -> [String; 22] {
         r.entry.to_owned(),
         opt(r.line),
         opt(r.offset),
-        r.raw.clone(),
+        r.raw.to_string(),
         r.raw_base64.clone().unwrap_or_default(),
         if r.fields.is_empty() {
             String::new()

@@ -12,7 +12,8 @@
 //!   `Undated (collection time)` and tag `undated`: it was on the host by then, and no more is known.
 //!   Times outside years 1–9999 are treated the same way and also tagged `time_out_of_range`.
 
-use std::collections::BTreeMap;
+use coroner_schemas::Fields;
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use coroner_schemas::{Event, EventKind, Timestamp, Utc};
@@ -125,12 +126,12 @@ pub struct TimesketchRow<'a> {
     pub line: Option<u64>,
     pub offset: Option<u64>,
     /// The raw record, lossily decoded for display.
-    pub raw: String,
+    pub raw: Cow<'a, str>,
     /// The exact raw bytes, base64, only for binary records (not UTF-8, or holding NUL bytes; `raw` is then
     /// empty).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub raw_base64: Option<String>,
-    pub fields: &'a BTreeMap<String, serde_json::Value>,
+    pub fields: &'a Fields,
     pub verified: bool,
 }
 
@@ -210,15 +211,8 @@ pub fn row<'a>(model: &ReportModel<'a>, e: &'a Event) -> TimesketchRow<'a> {
         line: e.origin.line,
         offset: e.origin.offset,
         // A binary record travels once, as base64; escaping its NULs as text would triple it.
-        raw: if e.raw.is_binary() { String::new() } else { e.raw.lossy() },
-        raw_base64: match &e.raw {
-            coroner_schemas::Text::Bytes { bytes } => Some(bytes.clone()),
-            t @ coroner_schemas::Text::Text { .. } if t.is_binary() => Some(base64::Engine::encode(
-                &base64::engine::general_purpose::STANDARD,
-                t.to_bytes(),
-            )),
-            coroner_schemas::Text::Text { .. } => None,
-        },
+        raw: if e.raw.is_binary() { Cow::Borrowed("") } else { e.raw.lossy_cow() },
+        raw_base64: (e.raw.is_binary() || !e.raw.is_exact_text()).then(|| e.raw.base64()),
         fields: &e.fields,
         verified,
     }

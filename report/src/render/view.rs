@@ -55,7 +55,7 @@ pub fn origin(o: &Origin) -> String {
     match (o.line, o.offset) {
         (Some(l), _) => format!("{}:{l}", o.entry),
         (None, Some(off)) => format!("{}@{off}", o.entry),
-        (None, None) => o.entry.clone(),
+        (None, None) => o.entry.to_string(),
     }
 }
 

@@ -15,7 +15,7 @@
 //! User names come from the bundle's own `/etc/passwd` ([`SourceCtx::accounts`]); when it does not know a uid,
 //! the name auditd wrote into the ENRICHED tail is used and the event says so (`user_from: "enriched"`).
 
-use std::collections::BTreeMap;
+use coroner_schemas::Fields;
 
 use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
 use serde_json::Value;
@@ -626,7 +626,7 @@ fn common(st: &mut State, g: &Group) -> Common {
         timestamp,
         raw,
         origin: Origin {
-            entry: st.ctx.entry.path.clone(),
+            entry: st.ctx.path.clone(),
             line: Some(first.line_no),
             offset: Some(first.start as u64),
         },
@@ -658,13 +658,13 @@ fn id_field(r: &Rec, key: &str) -> Option<u64> {
     }
 }
 
-fn ins(f: &mut BTreeMap<String, Value>, k: &str, v: impl Into<Value>) {
-    f.insert(k.to_owned(), v.into());
+fn ins(f: &mut Fields, k: &'static str, v: impl Into<Value>) {
+    f.insert(k.into(), v.into());
 }
 
-fn ins_opt<T: Into<Value>>(f: &mut BTreeMap<String, Value>, k: &str, v: Option<T>) {
+fn ins_opt<T: Into<Value>>(f: &mut Fields, k: &'static str, v: Option<T>) {
     if let Some(v) = v {
-        f.insert(k.to_owned(), v.into());
+        f.insert(k.into(), v.into());
     }
 }
 
@@ -677,7 +677,7 @@ struct Subject {
     comm: Option<String>,
 }
 
-fn subject(ctx: &SourceCtx, r: &Rec, f: &mut BTreeMap<String, Value>) -> Subject {
+fn subject(ctx: &SourceCtx, r: &Rec, f: &mut Fields) -> Subject {
     let uid = id_field(r, "uid");
     let mut user = None;
     if let Some(u) = uid {
@@ -710,7 +710,7 @@ fn subject(ctx: &SourceCtx, r: &Rec, f: &mut BTreeMap<String, Value>) -> Subject
     }
 }
 
-fn event(c: &Common, source_kind: EventKind, s: Subject, message: String, fields: BTreeMap<String, Value>) -> Event {
+fn event(c: &Common, source_kind: EventKind, s: Subject, message: String, fields: Fields) -> Event {
     Event {
         timestamp: c.timestamp.clone(),
         source: Source::Audit,
@@ -776,7 +776,7 @@ fn emit(st: &mut State, g: Group) {
         }
     }
     let first = syscall.unwrap_or(&g.recs[0]);
-    let mut f = BTreeMap::new();
+    let mut f = Fields::new();
     let s = subject(ctx, first, &mut f);
     ins(&mut f, "serial", c.serial);
     let rtype = lossy(first.rtype);
@@ -895,7 +895,7 @@ fn proctitle(g: &Group) -> Option<String> {
 }
 
 /// Sender fields shared by signal and exec events.
-fn syscall_fields(sc: &Rec, f: &mut BTreeMap<String, Value>, serial: u64) {
+fn syscall_fields(sc: &Rec, f: &mut Fields, serial: u64) {
     ins(f, "serial", serial);
     ins_opt(f, "exe", sc.string("exe"));
     ins_opt(f, "tty", sc.word("tty"));
@@ -917,7 +917,7 @@ fn emit_kill(st: &mut State, g: &Group, sc: &Rec, kind: KillSyscall, c: &Common)
     };
     let sig = sig.map(as_int);
     let sig_name = sig.and_then(signals::name);
-    let mut base = BTreeMap::new();
+    let mut base = Fields::new();
     let s = subject(ctx, sc, &mut base);
     syscall_fields(sc, &mut base, c.serial);
     ins(&mut base, "syscall", kind.name());
@@ -1024,7 +1024,7 @@ fn arg_index(k: &[u8]) -> Option<usize> {
 
 fn emit_exec(st: &mut State, g: &Group, sc: &Rec, c: &Common) {
     let ctx = st.ctx;
-    let mut f = BTreeMap::new();
+    let mut f = Fields::new();
     let s = subject(ctx, sc, &mut f);
     syscall_fields(sc, &mut f, c.serial);
     let mut argv: Vec<Vec<u8>> = Vec::new();
@@ -1137,11 +1137,7 @@ mod tests {
         let m = crate::sources::testing::manifest();
         let e = crate::sources::testing::entry("fs/var/log/audit/audit.log", "/var/log/audit/audit.log", "audit", "audit_log");
         let acc = coroner_schemas::accounts::Accounts::default();
-        let ctx = SourceCtx {
-            entry: &e,
-            manifest: &m,
-            accounts: &acc,
-        };
+        let ctx = SourceCtx::new(&e, &m, &acc);
         let cuts = split_points(&raw, 3);
         assert_eq!(cuts.len(), 4, "{cuts:?}");
         let (seq, _) = parse_range(&raw, 0, raw.len(), &ctx);

@@ -5,8 +5,8 @@
 //!
 //! A core has no time of its own; the event's time is the file's mtime ([`Timestamp::Inferred`]).
 
-use std::collections::BTreeMap;
 
+use coroner_schemas::Fields;
 use coroner_schemas::manifest::Status;
 use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp};
 use serde_json::json;
@@ -291,7 +291,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         .min_by_key(|f| f.0)
         .map(|f| String::from_utf8_lossy(&f.3).into_owned());
     let truncated = n.truncated || matches!(ctx.entry.status, Status::Truncated { .. });
-    let mut f: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    let mut f: Fields = Fields::new();
     f.insert("signal".into(), json!(signal));
     f.insert("signal_name".into(), json!(signal.and_then(signal_name)));
     f.insert("si_code".into(), json!(n.si_code));
@@ -350,7 +350,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         message,
         raw: Text::from_bytes(raw_bytes),
         origin: Origin {
-            entry: ctx.entry.path.clone(),
+            entry: ctx.path.clone(),
             line: None,
             offset: Some(offset),
         },

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use coroner_schemas::Fields;
 use coroner_schemas::manifest::Format;
 use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
 use serde_json::json;
@@ -263,7 +264,7 @@ fn parse_crontab(raw: &[u8], ctx: &SourceCtx, kind: Kind) -> Parsed {
             }
             continue;
         }
-        let mut fields: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        let mut fields: Fields = Fields::new();
         let (schedule, run_as, command) = match kind {
             Kind::Anacron => {
                 let Some((w, rest)) = words_then_rest(l, 3).filter(|(_, r)| !r.is_empty()) else {
@@ -329,7 +330,7 @@ fn parse_crontab(raw: &[u8], ctx: &SourceCtx, kind: Kind) -> Parsed {
             ),
             raw: Text::from_bytes(bytes),
             origin: Origin {
-                entry: ctx.entry.path.clone(),
+                entry: ctx.path.clone(),
                 line: Some(line),
                 offset: Some(offset),
             },
@@ -413,7 +414,7 @@ fn parse_timers(raw: &[u8], ctx: &SourceCtx) -> Parsed {
                 .push(ParseProblem::at_line(ctx, line, "list-timers row without a unit"));
             continue;
         }
-        let mut fields: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        let mut fields: Fields = Fields::new();
         fields.insert("schedule_kind".into(), json!("systemd_timer"));
         fields.insert("unit".into(), json!(unit));
         fields.insert("activates".into(), json!(activates));
@@ -422,7 +423,7 @@ fn parse_timers(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         fields.insert("last".into(), json!(last));
         fields.insert("file".into(), json!(ctx.entry.source));
         let origin = Origin {
-            entry: ctx.entry.path.clone(),
+            entry: ctx.path.clone(),
             line: Some(line),
             offset: Some(offset),
         };
@@ -443,7 +444,7 @@ fn parse_timers(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             fields,
         });
         if let Some(ts) = timer_time(last, ctx) {
-            let mut f = BTreeMap::new();
+            let mut f = Fields::new();
             f.insert("unit".into(), json!(activates));
             f.insert("timer".into(), json!(unit));
             f.insert("command".into(), json!(activates));

@@ -4,8 +4,8 @@
 //! through the kernel recognisers; systemd's own messages through [`classify_systemd`], which syslog shares;
 //! systemd-coredump's structured entries (`MESSAGE_ID` fc2e22bc…) become `core_dumped` events.
 
-use std::collections::BTreeMap;
 
+use coroner_schemas::Fields;
 use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
 use serde_json::{json, Map, Value};
 
@@ -255,7 +255,7 @@ fn entry(
     };
     let message_bytes = bytes_field(o, "MESSAGE").unwrap_or_default();
     let message = String::from_utf8_lossy(&message_bytes).into_owned();
-    let mut fields: BTreeMap<String, Value> = BTreeMap::new();
+    let mut fields: Fields = Fields::new();
     if std::str::from_utf8(&message_bytes).is_err() {
         // The exact bytes, since the summary had to replace invalid sequences.
         if let Ok(v) = serde_json::to_value(Text::from_bytes(&message_bytes)) {
@@ -297,7 +297,7 @@ fn entry(
         message: cap_message(message.trim_start()),
         raw: Text::from_bytes(line),
         origin: Origin {
-            entry: ctx.entry.path.clone(),
+            entry: ctx.path.clone(),
             line: Some(number),
             offset: Some(offset),
         },
@@ -346,13 +346,13 @@ fn entry(
     }
     // systemd's structured unit facts (present on newer versions) fill what the text did not say.
     if let Some(unit) = str_field(o, "UNIT").or_else(|| str_field(o, "USER_UNIT")) {
-        ev.fields.entry("unit".into()).or_insert_with(|| json!(unit));
+        ev.fields.insert_if_absent("unit".into(), || json!(unit));
     }
     if let (Some(code), Some(status)) = (str_field(o, "EXIT_CODE"), str_field(o, "EXIT_STATUS")) {
         let mut c = Classified::new(ev.kind);
         status_fields(&mut c, code, status);
         for (k, v) in c.fields {
-            ev.fields.entry(k).or_insert(v);
+            ev.fields.insert_if_absent(k, || v);
         }
     }
     out.events.push(ev);

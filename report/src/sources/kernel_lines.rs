@@ -10,7 +10,7 @@
 //! oom-killer`, the task dump table, `oom-kill:` then `Killed process`), so a [`KernelTracker`] carries that
 //! state from line to line within one entry.
 
-use std::collections::BTreeMap;
+use coroner_schemas::Fields;
 
 use coroner_schemas::accounts::Accounts;
 use coroner_schemas::{Event, EventKind};
@@ -29,7 +29,7 @@ pub struct Classified {
     pub comm: Option<String>,
     /// A human summary; `None` keeps the line itself as the message.
     pub summary: Option<String>,
-    pub fields: BTreeMap<String, Value>,
+    pub fields: Fields,
 }
 
 impl Classified {
@@ -41,11 +41,11 @@ impl Classified {
             user: None,
             comm: None,
             summary: None,
-            fields: BTreeMap::new(),
+            fields: Fields::new(),
         }
     }
-    fn field(mut self, key: &str, v: Value) -> Classified {
-        self.fields.insert(key.to_owned(), v);
+    fn field(mut self, key: impl Into<coroner_schemas::fields::Key>, v: Value) -> Classified {
+        self.fields.insert(key.into(), v);
         self
     }
     /// Copies everything known onto a base event (kind, process, fields, summary).
@@ -268,7 +268,7 @@ fn oom_invoked(msg: &str) -> Option<Classified> {
             match k {
                 "gfp_mask" => c = c.field("gfp_mask", json!(v)),
                 "order" | "oom_score_adj" => {
-                    c = c.field(k, v.parse::<i64>().map(|n| json!(n)).unwrap_or_else(|_| json!(v)));
+                    c = c.field(k.to_owned(), v.parse::<i64>().map(|n| json!(n)).unwrap_or_else(|_| json!(v)));
                 }
                 _ => {}
             }
@@ -365,7 +365,7 @@ fn oom_killed_process(msg: &str) -> Option<Classified> {
         match k {
             "total-vm" | "anon-rss" | "file-rss" | "shmem-rss" | "pgtables" => {
                 if let Some(n) = kb(v) {
-                    c = c.field(&format!("{}_kb", k.replace('-', "_")), json!(n));
+                    c = c.field(format!("{}_kb", k.replace('-', "_")), json!(n));
                 }
             }
             "UID" => c.uid = v.parse().ok(),
@@ -394,7 +394,7 @@ fn oom_reaped(msg: &str) -> Option<Classified> {
     for tok in after[close + 7..].split(", ") {
         if let Some((k, v)) = tok.split_once(':') {
             if let Some(n) = kb(v) {
-                c = c.field(&format!("{}_kb", k.replace('-', "_")), json!(n));
+                c = c.field(format!("{}_kb", k.replace('-', "_")), json!(n));
             }
         }
     }
@@ -480,9 +480,9 @@ fn task_dump_row(msg: &str, cols: &[String]) -> Option<Classified> {
         match col.as_str() {
             "uid" => c.uid = u32::try_from(n).ok(),
             "total_vm" | "rss" | "rss_anon" | "rss_file" | "rss_shmem" => {
-                c = c.field(&format!("{col}_pages"), json!(n));
+                c = c.field(format!("{col}_pages"), json!(n));
             }
-            other => c = c.field(other, json!(n)),
+            other => c = c.field(other.to_owned(), json!(n)),
         }
     }
     // The name is the rest: %s of comm, which may hold spaces.
@@ -675,7 +675,7 @@ impl KernelTracker {
                                 "mems_allowed",
                             ] {
                                 if let Some(v) = detail.fields.get(key) {
-                                    c.fields.entry(key.to_owned()).or_insert_with(|| v.clone());
+                                    c.fields.insert_if_absent(key.into(), || v.clone());
                                 }
                             }
                             if c.uid.is_none() {

@@ -87,7 +87,7 @@ fn base_event(ctx: &SourceCtx, source: Source, ts: Timestamp, msg: &str, raw: &[
         message: cap_message(msg),
         raw: Text::from_bytes(raw),
         origin: Origin {
-            entry: ctx.entry.path.clone(),
+            entry: ctx.path.clone(),
             line: Some(line),
             offset: Some(offset),
         },
@@ -195,11 +195,11 @@ fn emit_kmsg(rec: Record, raw: &[u8], ctx: &SourceCtx, tracker: &mut KernelTrack
     }
     for extra in parts {
         if let Some((k, v)) = extra.split_once('=') {
-            ev.fields.insert(k.to_owned(), json!(v));
+            ev.fields.insert(k.to_owned().into(), json!(v));
         }
     }
     for (k, v) in rec.dict {
-        ev.fields.insert(k.to_ascii_lowercase(), json!(v));
+        ev.fields.insert(k.to_ascii_lowercase().into(), json!(v));
     }
     if decoded.starts_with(b"Linux version ") {
         ev.kind = EventKind::Boot;

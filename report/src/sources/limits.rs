@@ -2,7 +2,7 @@
 //! `/etc/security/limits.conf` / `limits.d/*` (`domain type item value` lines). A core-file limit of 0 means a
 //! crash leaves no core. Settings are observed at collection: [`Timestamp::Exact`] at `collector.finished`.
 
-use std::collections::BTreeMap;
+use coroner_schemas::Fields;
 
 use coroner_schemas::manifest::Format;
 use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp};
@@ -75,7 +75,7 @@ fn setting(
     raw: &[u8],
     pid: Option<i64>,
     message: String,
-    fields: BTreeMap<String, serde_json::Value>,
+    fields: Fields,
 ) -> Event {
     Event {
         timestamp: Timestamp::Exact {
@@ -91,7 +91,7 @@ fn setting(
         message,
         raw: Text::from_bytes(raw),
         origin: Origin {
-            entry: ctx.entry.path.clone(),
+            entry: ctx.path.clone(),
             line: Some(line),
             offset: Some(offset),
         },
@@ -113,7 +113,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         if l.is_empty() || l.starts_with('#') || (!conf && l.starts_with("Limit ")) {
             continue;
         }
-        let mut f: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        let mut f: Fields = Fields::new();
         f.insert("file".into(), json!(ctx.entry.source));
         if conf {
             let w: Vec<&str> = l.split_whitespace().collect();

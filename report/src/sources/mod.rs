@@ -4,7 +4,10 @@
 
 use coroner_schemas::accounts::Accounts;
 use coroner_schemas::manifest::{Entry, Format, Manifest};
-use coroner_schemas::Event;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use coroner_schemas::{Event, Origin, Text};
 use serde::Serialize;
 
 pub mod audit;
@@ -29,6 +32,37 @@ pub struct SourceCtx<'a> {
     pub manifest: &'a Manifest,
     /// The collected host's `/etc/passwd` and `/etc/group` (empty when the bundle has none).
     pub accounts: &'a Accounts,
+    /// The entry's bundle path, shared by every event's origin.
+    pub path: Arc<str>,
+    /// The buffer the parsed bytes live in, when it can be shared: events then point into it instead of
+    /// copying their raw records.
+    pub shared: Option<Bytes>,
+}
+
+impl<'a> SourceCtx<'a> {
+    pub fn new(entry: &'a Entry, manifest: &'a Manifest, accounts: &'a Accounts) -> SourceCtx<'a> {
+        SourceCtx { entry, manifest, accounts, path: Arc::from(entry.path.as_str()), shared: None }
+    }
+    /// Lets events borrow their raw bytes from `buf` (the bytes given to the parser must lie in it).
+    pub fn with_shared(mut self, buf: Bytes) -> SourceCtx<'a> {
+        self.shared = Some(buf);
+        self
+    }
+    /// A record's raw bytes: a slice of the shared buffer when `sub` lies in it, else a copy.
+    pub fn text(&self, sub: &[u8]) -> Text {
+        if let Some(b) = &self.shared {
+            let (lo, hi) = (b.as_ptr() as usize, b.as_ptr() as usize + b.len());
+            let p = sub.as_ptr() as usize;
+            if !sub.is_empty() && p >= lo && p + sub.len() <= hi {
+                return Text::shared(b.slice(p - lo..p - lo + sub.len()));
+            }
+        }
+        Text::from_bytes(sub)
+    }
+    /// Where a record is: this entry, at a line or byte offset.
+    pub fn origin(&self, line: Option<u64>, offset: Option<u64>) -> Origin {
+        Origin { entry: self.path.clone(), line, offset }
+    }
 }
 
 /// A parser's result: the events it read and what it could not read.
@@ -49,10 +83,10 @@ pub struct ParseProblem {
 
 impl ParseProblem {
     pub fn at_line(ctx: &SourceCtx, line: u64, message: impl Into<String>) -> ParseProblem {
-        ParseProblem { entry: ctx.entry.path.clone(), line: Some(line), offset: None, message: message.into() }
+        ParseProblem { entry: ctx.path.to_string(), line: Some(line), offset: None, message: message.into() }
     }
     pub fn at_offset(ctx: &SourceCtx, offset: u64, message: impl Into<String>) -> ParseProblem {
-        ParseProblem { entry: ctx.entry.path.clone(), line: None, offset: Some(offset), message: message.into() }
+        ParseProblem { entry: ctx.path.to_string(), line: None, offset: Some(offset), message: message.into() }
     }
 }
 

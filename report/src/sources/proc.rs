@@ -1,8 +1,8 @@
 //! `live/proc/processes.json` ([`ProcSnapshot`]): one `process_alive` event per process, at the time the
 //! table was taken. The raw `limits` text is re-read here for the core-file limit.
 
-use std::collections::BTreeMap;
 
+use coroner_schemas::Fields;
 use coroner_schemas::proc::{ProcSnapshot, ProcessRecord};
 use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp};
 use serde_json::json;
@@ -26,7 +26,7 @@ fn text(t: &Option<Text>) -> Option<String> {
 }
 
 fn event_of(r: &ProcessRecord, snap: &ProcSnapshot, ctx: &SourceCtx, index: usize) -> Event {
-    let mut f: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    let mut f: Fields = Fields::new();
     let argv: Vec<String> = r.cmdline.iter().map(Text::lossy).collect();
     f.insert("cmdline".into(), json!(argv));
     f.insert("exe".into(), json!(text(&r.exe)));
@@ -85,7 +85,7 @@ fn event_of(r: &ProcessRecord, snap: &ProcSnapshot, ctx: &SourceCtx, index: usiz
         raw,
         // The JSON has no lines worth pointing at; the record is the index-th process.
         origin: Origin {
-            entry: ctx.entry.path.clone(),
+            entry: ctx.path.clone(),
             line: None,
             offset: Some(index as u64),
         },

@@ -7,8 +7,8 @@
 //! cgroup, named by its `path`/`cgroup` member or by the key it sits under. Values may be numbers or the
 //! text the kernel prints (`memory.events`/`memory.oom_control` as `key value` lines).
 
-use std::collections::BTreeMap;
 
+use coroner_schemas::Fields;
 use coroner_schemas::manifest::Format;
 use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp};
 use serde_json::{json, Map, Value};
@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use super::history::lines;
 use super::{ParseProblem, Parsed, SourceCtx};
 
-fn setting(ctx: &SourceCtx, line: Option<u64>, raw: &[u8], message: String, fields: BTreeMap<String, Value>) -> Event {
+fn setting(ctx: &SourceCtx, line: Option<u64>, raw: &[u8], message: String, fields: Fields) -> Event {
     Event {
         timestamp: Timestamp::Exact {
             utc: ctx.manifest.collector.finished,
@@ -31,7 +31,7 @@ fn setting(ctx: &SourceCtx, line: Option<u64>, raw: &[u8], message: String, fiel
         message,
         raw: Text::from_bytes(raw),
         origin: Origin {
-            entry: ctx.entry.path.clone(),
+            entry: ctx.path.clone(),
             line,
             offset: None,
         },
@@ -95,7 +95,7 @@ fn sysctl(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     keys.sort();
     for k in keys {
         let v = &obj[k.as_str()];
-        let mut f = BTreeMap::new();
+        let mut f = Fields::new();
         f.insert("name".into(), json!(k));
         f.insert("value".into(), v.clone());
         if let Some(e) = errors.get(k.as_str()) {
@@ -108,7 +108,7 @@ fn sysctl(raw: &[u8], ctx: &SourceCtx) -> Parsed {
 }
 
 /// `key value` lines (`memory.events`, `memory.oom_control`) into a map.
-fn kv_text(s: &str) -> BTreeMap<String, Value> {
+fn kv_text(s: &str) -> Fields {
     s.lines()
         .filter_map(|l| {
             let mut it = l.split_whitespace();
@@ -134,11 +134,11 @@ fn num(v: Option<&Value>) -> Value {
     }
 }
 
-fn counters(v: Option<&Value>) -> BTreeMap<String, Value> {
+fn counters(v: Option<&Value>) -> Fields {
     match v {
         Some(Value::String(s)) => kv_text(s),
         Some(Value::Object(o)) => o.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        _ => BTreeMap::new(),
+        _ => Fields::new(),
     }
 }
 
@@ -197,7 +197,7 @@ fn cgroups(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         } else {
             num(o.get("memory.failcnt"))
         };
-        let mut f = BTreeMap::new();
+        let mut f = Fields::new();
         f.insert("name".into(), json!(format!("cgroup:{path}")));
         f.insert("value".into(), oom_kill.clone());
         f.insert("cgroup".into(), json!(path));
@@ -283,7 +283,7 @@ fn audit_rules(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     }
     let covering: Vec<&String> = rules.iter().filter(|r| rule_covers_kill(r)).collect();
     let covers = !covering.is_empty();
-    let mut f = BTreeMap::new();
+    let mut f = Fields::new();
     f.insert("name".into(), json!("audit.rules"));
     f.insert("value".into(), json!(rules.len()));
     f.insert("covers_kill".into(), json!(covers));
@@ -300,7 +300,7 @@ fn audit_rules(raw: &[u8], ctx: &SourceCtx) -> Parsed {
 
 fn audit_status(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     let mut p = Parsed::default();
-    let mut f = BTreeMap::new();
+    let mut f = Fields::new();
     for (line, _, bytes) in lines(raw) {
         let text = String::from_utf8_lossy(bytes);
         let mut it = text.split_whitespace();
@@ -315,7 +315,7 @@ fn audit_status(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             (Ok(n), 1) => json!(n),
             _ => json!(rest.join(" ")),
         };
-        f.insert(k.to_owned(), v);
+        f.insert(k.to_owned().into(), v);
     }
     let enabled = f.get("enabled").cloned().unwrap_or(Value::Null);
     let msg = format!(
@@ -354,7 +354,7 @@ fn systemd_show(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             continue;
         };
         let get = |k: &str| props.get(k).cloned().unwrap_or(Value::Null);
-        let mut f = BTreeMap::new();
+        let mut f = Fields::new();
         f.insert("name".into(), json!(format!("systemd:{unit}")));
         f.insert("value".into(), get("Result"));
         f.insert("unit".into(), json!(unit));

@@ -392,7 +392,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             message: cap_message(h.msg.trim_start()),
             raw: Text::from_bytes(item.bytes),
             origin: Origin {
-                entry: ctx.entry.path.clone(),
+                entry: ctx.path.clone(),
                 line: Some(item.number),
                 offset: Some(item.offset),
             },

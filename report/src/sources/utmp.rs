@@ -22,6 +22,7 @@
 //! sessions as `down` and a boot record as `crash`; sessions still open at the end are `still logged in`.
 //! Unlike `last`, a torn final record or a zeroed record is a recorded problem and every whole record is read.
 
+use coroner_schemas::Fields;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -319,10 +320,10 @@ fn decode(raw: &[u8], first: usize, end: usize, ctx: &SourceCtx, kind: Source) -
         let line = lossy(r.ut_line);
         let host = lossy(r.ut_host);
         let addr = r.addr();
-        let mut f = BTreeMap::new();
-        f.insert("ut_type".to_owned(), Value::from(r.ut_type.name()));
+        let mut f = Fields::new();
+        f.insert("ut_type".into(), Value::from(r.ut_type.name()));
         if !line.is_empty() {
-            f.insert("tty".to_owned(), Value::from(line.as_str()));
+            f.insert("tty".into(), Value::from(line.as_str()));
         }
         let (ev_kind, message) = if kind == Source::Btmp {
             put_remote(&mut f, &host, &addr);
@@ -335,7 +336,7 @@ fn decode(raw: &[u8], first: usize, end: usize, ctx: &SourceCtx, kind: Source) -
                 UtType::UserProcess => {
                     put_remote(&mut f, &host, &addr);
                     if kind == Source::Utmp {
-                        f.insert("current".to_owned(), Value::from(true));
+                        f.insert("current".into(), Value::from(true));
                     }
                     (
                         EventKind::Login,
@@ -346,14 +347,14 @@ fn decode(raw: &[u8], first: usize, end: usize, ctx: &SourceCtx, kind: Source) -
                     // Named after its login by pair_sessions when one is found.
                     let m = format!("logout from {} (no login seen)", q(&line));
                     if r.e_termination != 0 || r.e_exit != 0 {
-                        f.insert("e_termination".to_owned(), Value::from(r.e_termination));
-                        f.insert("e_exit".to_owned(), Value::from(r.e_exit));
+                        f.insert("e_termination".into(), Value::from(r.e_termination));
+                        f.insert("e_exit".into(), Value::from(r.e_exit));
                     }
                     (EventKind::Logout, m)
                 }
                 UtType::BootTime => {
                     if !host.is_empty() {
-                        f.insert("kernel".to_owned(), Value::from(host.as_str()));
+                        f.insert("kernel".into(), Value::from(host.as_str()));
                     }
                     (
                         EventKind::Boot,
@@ -379,12 +380,12 @@ fn decode(raw: &[u8], first: usize, end: usize, ctx: &SourceCtx, kind: Source) -
                             format!("{c}")
                         }
                     };
-                    f.insert("runlevel".to_owned(), Value::from(show(new)));
+                    f.insert("runlevel".into(), Value::from(show(new)));
                     (EventKind::Log, format!("run level {} (was {})", show(new), show(prev)))
                 }
                 other => {
                     if !host.is_empty() {
-                        f.insert("host".to_owned(), Value::from(host.as_str()));
+                        f.insert("host".into(), Value::from(host.as_str()));
                     }
                     (EventKind::Log, format!("{} {} on {}", other.name(), q(&user), q(&line)))
                 }
@@ -412,7 +413,7 @@ fn decode(raw: &[u8], first: usize, end: usize, ctx: &SourceCtx, kind: Source) -
             message,
             raw: Text::from_bytes(rec_bytes),
             origin: Origin {
-                entry: ctx.entry.path.clone(),
+                entry: ctx.path.clone(),
                 line: None,
                 offset: Some(offset),
             },
@@ -488,19 +489,19 @@ fn pair_sessions(raw: &[u8], ctx: &SourceCtx, events: &mut [Event]) {
 /// Marks a login with how its session ended: a time, or `down`/`crash`/`still logged in`.
 fn close(events: &mut [Event], o: &Open, end: Value, end_time: Option<Utc>) {
     let Some(e) = events.get_mut(o.event) else { return };
-    e.fields.insert("session_end".to_owned(), end);
+    e.fields.insert("session_end".into(), end);
     if let (Some(s), Some(t)) = (o.start, end_time) {
         let secs = t.unix_seconds() - s.unix_seconds();
-        e.fields.insert("session_seconds".to_owned(), Value::from(secs));
+        e.fields.insert("session_seconds".into(), Value::from(secs));
     }
 }
 
-fn put_remote(f: &mut BTreeMap<String, Value>, host: &str, addr: &Option<String>) {
+fn put_remote(f: &mut Fields, host: &str, addr: &Option<String>) {
     if !host.is_empty() {
-        f.insert("host".to_owned(), Value::from(host));
+        f.insert("host".into(), Value::from(host));
     }
     if let Some(a) = addr {
-        f.insert("addr".to_owned(), Value::from(a.as_str()));
+        f.insert("addr".into(), Value::from(a.as_str()));
     }
 }
 
@@ -548,13 +549,13 @@ fn lastlog_record(rec: &[u8], uid: u64, offset: u64, ctx: &SourceCtx, out: &mut 
     }
     let uid32 = u32::try_from(uid).ok();
     let user = uid32.and_then(|u| ctx.accounts.user_name(u)).map(str::to_owned);
-    let mut f = BTreeMap::new();
-    f.insert("lastlog".to_owned(), Value::from(true));
+    let mut f = Fields::new();
+    f.insert("lastlog".into(), Value::from(true));
     if !line.is_empty() {
-        f.insert("tty".to_owned(), Value::from(line.as_str()));
+        f.insert("tty".into(), Value::from(line.as_str()));
     }
     if !host.is_empty() {
-        f.insert("host".to_owned(), Value::from(host.as_str()));
+        f.insert("host".into(), Value::from(host.as_str()));
     }
     out.events.push(Event {
         timestamp: Utc::from_unix(i64::from(t), 0).map_or(Timestamp::Unknown, |utc| Timestamp::Exact { utc }),
@@ -568,7 +569,7 @@ fn lastlog_record(rec: &[u8], uid: u64, offset: u64, ctx: &SourceCtx, out: &mut 
         message: format!("last login of uid {uid} on {}{}", q(&line), from(&host, &None)),
         raw: Text::from_bytes(rec),
         origin: Origin {
-            entry: ctx.entry.path.clone(),
+            entry: ctx.path.clone(),
             line: None,
             offset: Some(offset),
         },
@@ -691,12 +692,12 @@ mod tests {
             reason: "cap".into(),
         };
         let acc = coroner_schemas::accounts::Accounts::default();
-        let ctx = SourceCtx { entry: &e, manifest: &m, accounts: &acc };
+        let ctx = SourceCtx::new(&e, &m, &acc);
         let got = parse(kept, &ctx);
         // Whole records 2..4 of the original, at their true offsets in the kept bytes.
         let mut whole_e = crate::sources::testing::entry("fs/var/log/wtmp", "/var/log/wtmp", "logins", "utmp");
         whole_e.size = (3 * UTMP_SIZE) as u64;
-        let ctx2 = SourceCtx { entry: &whole_e, manifest: &m, accounts: &acc };
+        let ctx2 = SourceCtx::new(&whole_e, &m, &acc);
         let want = parse(&original[UTMP_SIZE..], &ctx2);
         let msgs = |p: &Parsed| p.events.iter().map(|e| e.message.clone()).collect::<Vec<_>>();
         assert_eq!(msgs(&got), msgs(&want));
@@ -715,11 +716,7 @@ mod tests {
         let m = crate::sources::testing::manifest();
         let e = crate::sources::testing::entry("fs/var/log/wtmp", "/var/log/wtmp", "logins", "utmp");
         let acc = coroner_schemas::accounts::Accounts::default();
-        let ctx = SourceCtx {
-            entry: &e,
-            manifest: &m,
-            accounts: &acc,
-        };
+        let ctx = SourceCtx::new(&e, &m, &acc);
         let whole = raw.len() / UTMP_SIZE;
         let mut seq = decode(&raw, 0, whole, &ctx, Source::Wtmp);
         pair_sessions(&raw, &ctx, &mut seq.events);

@@ -1,7 +1,7 @@
 //! bash `~/.bash_history` (with `HISTTIMEFORMAT` set, each command follows a `#EPOCH` line) and tcsh
 //! `~/.history` (`#+EPOCH` lines before each command).
 
-use std::collections::BTreeMap;
+use coroner_schemas::Fields;
 
 use super::{epoch, lines, HistRecord};
 use crate::sources::{ParseProblem, SourceCtx};
@@ -33,7 +33,7 @@ pub fn parse_records(raw: &[u8], stamp: &[u8], ctx: &SourceCtx, problems: &mut V
             raw: l.to_vec(),
             command: l.to_vec(),
             when: pending.take().map(|(t, _)| t),
-            extra: BTreeMap::new(),
+            extra: Fields::new(),
         });
     }
     if let Some((_, at)) = pending {

@@ -7,7 +7,7 @@
 //! ```
 //! fish escapes a newline in a command as `\n` and a backslash as `\\`.
 
-use std::collections::BTreeMap;
+use coroner_schemas::Fields;
 
 use serde_json::json;
 
@@ -61,7 +61,7 @@ pub fn parse_records(raw: &[u8], ctx: &SourceCtx, problems: &mut Vec<ParseProble
                 raw: l.to_vec(),
                 command: unescape(cmd),
                 when: None,
-                extra: BTreeMap::new(),
+                extra: Fields::new(),
             });
             continue;
         }

@@ -10,7 +10,7 @@ pub mod fish;
 pub mod kill;
 pub mod zsh;
 
-use std::collections::BTreeMap;
+use coroner_schemas::Fields;
 
 use coroner_schemas::manifest::Format;
 use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
@@ -32,7 +32,7 @@ pub struct HistRecord {
     /// Seconds since the epoch, when the file records it.
     pub when: Option<i64>,
     /// Extra fields (zsh `duration`, fish `paths`).
-    pub extra: BTreeMap<String, serde_json::Value>,
+    pub extra: Fields,
 }
 
 /// Lines of `raw` with their 1-based number and byte offset; the trailing newline is not part of a line.
@@ -77,7 +77,7 @@ pub fn plain_records(raw: &[u8]) -> Vec<HistRecord> {
             raw: l.to_vec(),
             command: l.strip_suffix(b"\r").unwrap_or(l).to_vec(),
             when: None,
-            extra: BTreeMap::new(),
+            extra: Fields::new(),
         })
         .collect()
 }
@@ -112,7 +112,7 @@ pub fn to_events(records: Vec<HistRecord>, shell: &str, ctx: &SourceCtx) -> Vec<
         };
         let command = String::from_utf8_lossy(&r.command).into_owned();
         let kills = kill::find_kills(&command);
-        let mut fields: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        let mut fields: Fields = Fields::new();
         fields.insert("command".into(), json!(command));
         if std::str::from_utf8(&r.command).is_err() {
             // The command text above is lossy for display; the exact bytes are here and in `raw`.
@@ -163,7 +163,7 @@ pub fn to_events(records: Vec<HistRecord>, shell: &str, ctx: &SourceCtx) -> Vec<
             message,
             raw: Text::from_bytes(&r.raw),
             origin: Origin {
-                entry: ctx.entry.path.clone(),
+                entry: ctx.path.clone(),
                 line: Some(r.line),
                 offset: Some(r.offset),
             },

@@ -3,7 +3,7 @@
 //! ending in `\` continues on the next. Bytes 0x83–0x9f and NUL are "metafied": written as 0x83 followed by
 //! the byte XOR 0x20 (zsh's `Meta`).
 
-use std::collections::BTreeMap;
+use coroner_schemas::Fields;
 
 use serde_json::json;
 
@@ -61,7 +61,7 @@ pub fn parse_records(raw: &[u8], ctx: &SourceCtx, problems: &mut Vec<ParseProble
             raw: l.to_vec(),
             command: l.to_vec(),
             when: None,
-            extra: BTreeMap::new(),
+            extra: Fields::new(),
         };
         if let Some(rest) = l.strip_prefix(b": ") {
             match rest.iter().position(|&b| b == b';') {
