@@ -1,10 +1,13 @@
 //! Reading a bundle: stream the tar.gz, never extract, never trust names, cap decompression.
 //!
-//! The bundle is read twice, each time as one stream (gzip → tar), never written to disk and never using a
-//! member name as a filesystem path:
-//! - [`scan`] (pass 1) hashes every member with sha256 as it streams by and keeps only the small members
-//!   verification needs (`manifest.json`, its signature, `signer.pub`, `/etc/passwd`, `/etc/group`);
-//! - [`read_members`] (pass 2) hands chosen members' bytes, one at a time, to a callback.
+//! The bundle is read as one stream (gzip → tar), never written to disk and never using a member name as a
+//! filesystem path:
+//! - [`scan`] (pass 1) hashes every member with sha256 as it streams by and keeps the small members
+//!   verification needs (`manifest.json`, its signature, `signer.pub`, `/etc/passwd`, `/etc/group`); asked
+//!   to ([`scan_keeping`]), it also keeps every member's bytes up to a memory budget, so a render inflates
+//!   the bundle once;
+//! - [`read_members`] (pass 2) hands chosen members' bytes, one at a time, to a callback: only for what pass 1
+//!   did not keep.
 //!
 //! Every byte that comes out of the outer gzip is counted: past `max_total` the stream is refused, and a
 //! member whose header declares more than `max_entry` bytes is refused before it is read, so a gzip bomb
@@ -17,6 +20,7 @@ use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use bytes::Bytes;
 use coroner_schemas::layout;
 use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
@@ -29,6 +33,8 @@ pub const DEFAULT_MAX_TOTAL: u64 = 16 << 30;
 pub const DEFAULT_MAX_MANIFEST: u64 = 64 << 20;
 /// Cap on the other members kept in memory by pass 1 (signature, key, passwd, group).
 pub const DEFAULT_MAX_SMALL: u64 = 16 << 20;
+/// How many member bytes a render's pass 1 keeps in memory for parsing (the rest are read again in pass 2).
+pub const DEFAULT_MAX_KEPT: u64 = 2 << 30;
 
 /// Decompression caps.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +45,8 @@ pub struct Limits {
     pub max_total: u64,
     pub max_manifest: u64,
     pub max_small: u64,
+    /// Member bytes [`scan_keeping`] may keep in memory.
+    pub max_kept: u64,
 }
 
 impl Default for Limits {
@@ -48,6 +56,7 @@ impl Default for Limits {
             max_total: DEFAULT_MAX_TOTAL,
             max_manifest: DEFAULT_MAX_MANIFEST,
             max_small: DEFAULT_MAX_SMALL,
+            max_kept: DEFAULT_MAX_KEPT,
         }
     }
 }
@@ -130,6 +139,9 @@ pub struct Scan {
     pub failures: Vec<String>,
     /// Decompressed bytes of the whole stream.
     pub total_bytes: u64,
+    /// Bytes of regular members with safe names, first of each name, kept by [`scan_keeping`] within its
+    /// budget, by name.
+    pub kept: BTreeMap<String, Bytes>,
 }
 
 impl Scan {
@@ -240,6 +252,13 @@ fn read_capped(r: &mut impl Read, cap: u64) -> io::Result<Option<Vec<u8>>> {
 
 /// Pass 1: hash every member, keep the small ones verification needs.
 pub fn scan(path: &Path, limits: &Limits) -> Result<Scan, BundleError> {
+    scan_keeping(path, limits, 0)
+}
+
+/// Pass 1, keeping every member's bytes (first of each safe name) while their total stays within `budget`:
+/// a member that would pass it is only hashed, and later read again by [`read_members`].
+pub fn scan_keeping(path: &Path, limits: &Limits, budget: u64) -> Result<Scan, BundleError> {
+    let mut kept_total: u64 = 0;
     let mut stream = Stream::open(path, limits)?;
     let mut out = Scan::default();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -309,6 +328,9 @@ pub fn scan(path: &Path, limits: &Limits) -> Result<Scan, BundleError> {
         };
         let mut hasher = Sha256::new();
         let mut kept: Option<Vec<u8>> = keep_cap.map(|_| Vec::new());
+        // The whole member, for parsing, when the budget allows (its declared size is what it holds).
+        let mut whole: Option<Vec<u8>> = (first_of_name && kept_total.saturating_add(declared) <= budget)
+            .then(|| Vec::with_capacity(usize::try_from(declared).unwrap_or(0)));
         let mut size: u64 = 0;
         let mut buf = vec![0u8; 1 << 16];
         loop {
@@ -324,6 +346,13 @@ pub fn scan(path: &Path, limits: &Limits) -> Result<Scan, BundleError> {
             if size > limits.max_entry {
                 return Err(entry_cap_error(&name, size, limits.max_entry));
             }
+            if let Some(w) = whole.as_mut() {
+                if size <= declared {
+                    w.extend_from_slice(chunk);
+                } else {
+                    whole = None;
+                }
+            }
             if let (Some(k), Some(cap)) = (kept.as_mut(), keep_cap) {
                 if size <= cap {
                     k.extend_from_slice(chunk);
@@ -335,6 +364,10 @@ pub fn scan(path: &Path, limits: &Limits) -> Result<Scan, BundleError> {
             }
         }
         let sha256 = hex::encode(hasher.finalize());
+        if let Some(w) = whole {
+            kept_total += w.len() as u64;
+            out.kept.insert(name.clone(), Bytes::from(w));
+        }
         if let Some(k) = kept {
             match name.as_str() {
                 layout::MANIFEST => out.manifest = Some(k),
@@ -376,7 +409,7 @@ pub fn scan(path: &Path, limits: &Limits) -> Result<Scan, BundleError> {
 /// A member's bytes as pass 2 read them.
 pub struct MemberBytes {
     pub name: String,
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
     pub sha256: String,
 }
 
@@ -431,7 +464,7 @@ pub fn read_members(
         };
         let sha256 = hex::encode(Sha256::digest(&bytes));
         done.insert(name.clone());
-        f(MemberBytes { name, bytes, sha256 });
+        f(MemberBytes { name, bytes: Bytes::from(bytes), sha256 });
     }
     Ok(())
 }

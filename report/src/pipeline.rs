@@ -96,14 +96,15 @@ pub fn has_parser(f: Format) -> bool {
 /// Verifies (unless `opts.verify` is false), then parses every entry.
 pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
     let (scan, manifest, verification) = if opts.verify {
-        let v = verify::verify_path(path, &opts.anchor, &opts.limits)
+        let v = verify::verify_path_keeping(path, &opts.anchor, &opts.limits, opts.limits.max_kept)
             .with_context(|| format!("verifying {}", path.display()))?;
         match (v.report.ok, v.scan, v.manifest) {
             (true, Some(scan), Some(m)) => (scan, m, v.report),
             _ => return Err(VerificationFailed(v.report).into()),
         }
     } else {
-        let scan = bundle::scan(path, &opts.limits).with_context(|| format!("reading {}", path.display()))?;
+        let scan = bundle::scan_keeping(path, &opts.limits, opts.limits.max_kept)
+            .with_context(|| format!("reading {}", path.display()))?;
         let bytes = scan
             .manifest
             .as_deref()
@@ -118,6 +119,8 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
             },
         )
     };
+    let mut scan = scan;
+    let kept = std::mem::take(&mut scan.kept);
     let accounts = accounts_of(&scan, &manifest);
     let mut problems: Vec<ParseProblem> = Vec::new();
 
@@ -129,16 +132,34 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
         }
     }
     let names: BTreeSet<String> = wanted.keys().map(|k| (*k).to_owned()).collect();
+    // Members pass 1 kept are parsed from memory, several at once; the others are read in a second pass.
+    let in_memory: Vec<MemberBytes> = kept
+        .into_iter()
+        .filter(|(name, _)| names.contains(name))
+        .filter_map(|(name, bytes)| {
+            let sha256 = scan.member(&name)?.sha256.clone()?;
+            Some(MemberBytes { name, bytes, sha256 })
+        })
+        .collect();
     let mut parsed: BTreeMap<String, Vec<Event>> = BTreeMap::new();
-    bundle::read_members(path, &opts.limits, &names, |mb: MemberBytes| {
-        let Some(entry) = wanted.get(mb.name.as_str()) else {
-            return;
-        };
-        let (events, mut probs) = parse_member(&mb, entry, &manifest, &accounts, &scan, opts.verify, &opts.limits);
+    for (name, events, mut probs) in
+        parse_members(in_memory, &wanted, &manifest, &accounts, &scan, opts.verify, &opts.limits)
+    {
         problems.append(&mut probs);
-        parsed.insert(mb.name, events);
-    })
-    .with_context(|| format!("reading entries of {}", path.display()))?;
+        parsed.insert(name, events);
+    }
+    let rest: BTreeSet<String> = names.iter().filter(|n| !parsed.contains_key(*n)).cloned().collect();
+    if !rest.is_empty() {
+        bundle::read_members(path, &opts.limits, &rest, |mb: MemberBytes| {
+            let Some(entry) = wanted.get(mb.name.as_str()) else {
+                return;
+            };
+            let (events, mut probs) = parse_member(&mb, entry, &manifest, &accounts, &scan, opts.verify, &opts.limits);
+            problems.append(&mut probs);
+            parsed.insert(mb.name, events);
+        })
+        .with_context(|| format!("reading entries of {}", path.display()))?;
+    }
     for name in &names {
         if !parsed.contains_key(name) {
             problems.push(problem(
@@ -191,6 +212,44 @@ fn accounts_of(scan: &Scan, m: &Manifest) -> Accounts {
     Accounts::parse(passwd, group)
 }
 
+type ParsedMember = (String, Vec<Event>, Vec<ParseProblem>);
+
+/// Parses members on as many threads as there are cores, largest first; results in name order.
+fn parse_members(
+    members: Vec<MemberBytes>,
+    wanted: &BTreeMap<&str, &Entry>,
+    manifest: &Manifest,
+    accounts: &Accounts,
+    scan: &Scan,
+    verified: bool,
+    limits: &Limits,
+) -> Vec<ParsedMember> {
+    let mut members = members;
+    members.sort_by(|a, b| b.bytes.len().cmp(&a.bytes.len()).then_with(|| a.name.cmp(&b.name)));
+    let queue = std::sync::Mutex::new(members.into_iter());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let mut out: Vec<ParsedMember> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
+                        let Some(mb) = next else { break };
+                        let Some(entry) = wanted.get(mb.name.as_str()) else { continue };
+                        let (events, probs) = parse_member(&mb, entry, manifest, accounts, scan, verified, limits);
+                        done.push((mb.name, events, probs));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+    });
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
 fn parse_member(
     mb: &MemberBytes,
     entry: &Entry,
@@ -208,16 +267,14 @@ fn parse_member(
         ));
         return (Vec::new(), probs);
     }
-    let inflated;
-    let raw: &[u8] = match entry.compressed.as_deref() {
-        None => &mb.bytes,
+    let raw: bytes::Bytes = match entry.compressed.as_deref() {
+        None => mb.bytes.clone(),
         Some("gzip") => {
             let (bytes, err) = bundle::inflate_gzip(&mb.bytes, limits.max_entry);
             if let Some(e) = err {
                 probs.push(problem(&mb.name, format!("gzip: {e}")));
             }
-            inflated = bytes;
-            &inflated
+            bytes::Bytes::from(bytes)
         }
         Some(other) => {
             probs.push(problem(
@@ -227,8 +284,9 @@ fn parse_member(
             return (Vec::new(), probs);
         }
     };
-    let ctx = SourceCtx::new(entry, manifest, accounts);
-    let mut parsed = sources::parse_entry(raw, &ctx);
+    // Events slice their raw records out of the member's bytes instead of copying them.
+    let ctx = SourceCtx::new(entry, manifest, accounts).with_shared(raw.clone());
+    let mut parsed = sources::parse_entry(&raw, &ctx);
     probs.append(&mut parsed.problems);
     (parsed.events, probs)
 }

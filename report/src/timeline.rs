@@ -13,25 +13,55 @@ const DEDUP_WINDOW: usize = 256;
 
 /// Sorts with [`Event::cmp_timeline`] (stable, so events that tie keep their input order) and drops events
 /// only when they are exactly identical to another event of the same tie run.
+///
+/// A million events are not moved around by the sort: indexes are sorted by each event's instant in whole
+/// microseconds (the full comparison only breaks ties), then the events are put in that order in place.
 pub fn sort_dedup(events: &mut Vec<Event>) {
-    events.sort_by(Event::cmp_timeline);
-    let mut out: Vec<Event> = Vec::with_capacity(events.len());
+    let keys: Vec<(bool, i64)> = events
+        .iter()
+        .map(|e| e.timestamp.sort_key().map_or((true, 0), |u| (false, u.unix_micros())))
+        .collect();
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then_with(|| events[a].cmp_timeline(&events[b])));
+    drop(keys);
+    apply_order(events, &mut order);
+
+    let mut kept = 0;
     let mut run_start = 0;
-    for e in events.drain(..) {
-        if out
-            .last()
-            .is_some_and(|last| last.cmp_timeline(&e) != std::cmp::Ordering::Equal)
-        {
-            run_start = out.len();
+    for r in 0..events.len() {
+        if kept > 0 && events[kept - 1].cmp_timeline(&events[r]) != std::cmp::Ordering::Equal {
+            run_start = kept;
         }
         // Bounded look-back keeps a hostile run of ties from going quadratic.
-        let from = run_start.max(out.len().saturating_sub(DEDUP_WINDOW));
-        if out[from..].iter().any(|kept| kept == &e) {
+        let from = run_start.max(kept.saturating_sub(DEDUP_WINDOW));
+        if events[from..kept].iter().any(|k| k == &events[r]) {
             continue;
         }
-        out.push(e);
+        events.swap(kept, r);
+        kept += 1;
     }
-    *events = out;
+    events.truncate(kept);
+}
+
+/// Rearranges `v` so that position `k` holds what was at `order[k]`, following each cycle of the permutation
+/// with swaps (no second copy of the events). `order` is used up.
+fn apply_order<T>(v: &mut [T], order: &mut [usize]) {
+    const DONE: usize = usize::MAX;
+    for start in 0..order.len() {
+        if order[start] == DONE {
+            continue;
+        }
+        let mut j = start;
+        loop {
+            let next = order[j];
+            order[j] = DONE;
+            if next == start || next == DONE {
+                break;
+            }
+            v.swap(j, next);
+            j = next;
+        }
+    }
 }
 
 /// One row per category present in the manifest, sorted by category.
@@ -73,6 +103,22 @@ pub fn coverage(manifest: &Manifest, events: &[Event], problems: &[ParseProblem]
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn apply_order_is_the_permutation() {
+        let mut x: u64 = 99;
+        for n in [0usize, 1, 2, 7, 100] {
+            let mut order: Vec<usize> = (0..n).collect();
+            for i in (1..n).rev() {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                order.swap(i, (x >> 33) as usize % (i + 1));
+            }
+            let want: Vec<usize> = order.iter().map(|&i| i * 10).collect();
+            let mut v: Vec<usize> = (0..n).map(|i| i * 10).collect();
+            apply_order(&mut v, &mut order.clone());
+            assert_eq!(v, want, "n={n}");
+        }
+    }
     use coroner_schemas::{EventKind, Origin, Source, Text, Timestamp, Utc};
 
     fn ev(secs: i64, entry: &str, msg: &str) -> Event {

@@ -268,8 +268,18 @@ pub struct Verified {
 /// Verifies the bundle at `path`. `Err` only when the input cannot be read at all (the bundle file, a key
 /// file); a corrupt stream, a cap, a bad signature or a bad entry are failures in the report.
 pub fn verify_path(path: &Path, anchor: &TrustAnchor, limits: &Limits) -> Result<Verified, VerifyError> {
+    verify_path_keeping(path, anchor, limits, 0)
+}
+
+/// As [`verify_path`], keeping members' bytes up to `keep` bytes in the scan (see [`bundle::scan_keeping`]).
+pub fn verify_path_keeping(
+    path: &Path,
+    anchor: &TrustAnchor,
+    limits: &Limits,
+    keep: u64,
+) -> Result<Verified, VerifyError> {
     let pinned = load_anchor(anchor)?;
-    let scan = match bundle::scan(path, limits) {
+    let scan = match bundle::scan_keeping(path, limits, keep) {
         Ok(s) => s,
         Err(e @ BundleError::Open { .. }) => return Err(e.into()),
         Err(e) => {

@@ -7,8 +7,26 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime, UtcOffset};
 
 /// A point in time, always stored in UTC. Display zones are the renderer's business.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Utc(pub OffsetDateTime);
+
+impl Ord for Utc {
+    /// Instants in time order. Both are nearly always stored at offset UTC, where the stored date and time
+    /// compare directly (timelines sort millions of them); otherwise both are converted.
+    fn cmp(&self, other: &Utc) -> std::cmp::Ordering {
+        if self.0.offset().is_utc() && other.0.offset().is_utc() {
+            (self.0.date(), self.0.time()).cmp(&(other.0.date(), other.0.time()))
+        } else {
+            self.0.cmp(&other.0)
+        }
+    }
+}
+
+impl PartialOrd for Utc {
+    fn partial_cmp(&self, other: &Utc) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl Utc {
     /// From seconds and nanoseconds since the Unix epoch. `None` when out of range.
@@ -33,7 +51,26 @@ impl Utc {
     }
     /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`, always 6 fractional digits.
     pub fn rfc3339(&self) -> String {
-        let t = self.0.to_offset(UtcOffset::UTC);
+        let t = if self.0.offset().is_utc() { self.0 } else { self.0.to_offset(UtcOffset::UTC) };
+        let (year, month, day) = t.to_calendar_date();
+        if (0..=9999).contains(&year) {
+            // Written digit by digit: timelines format millions of these.
+            let mut b = *b"0000-00-00T00:00:00.000000Z";
+            let mut put = |at: usize, width: usize, mut v: u32| {
+                for i in (at..at + width).rev() {
+                    b[i] = b'0' + (v % 10) as u8;
+                    v /= 10;
+                }
+            };
+            put(0, 4, year as u32);
+            put(5, 2, u32::from(u8::from(month)));
+            put(8, 2, u32::from(day));
+            put(11, 2, u32::from(t.hour()));
+            put(14, 2, u32::from(t.minute()));
+            put(17, 2, u32::from(t.second()));
+            put(20, 6, t.microsecond());
+            return String::from_utf8_lossy(&b).into_owned();
+        }
         format!(
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
             t.year(),
@@ -95,5 +132,30 @@ mod tests {
         let back: Utc = serde_json::from_str(&serde_json::to_string(&t).expect("ser")).expect("de");
         assert_eq!(back.unix_micros(), t.unix_micros());
         assert_eq!(Utc::parse_rfc3339("2023-11-14T23:13:20+01:00").map(|u| u.unix_seconds()), Some(1_700_000_000));
+    }
+
+    /// The digit-by-digit form and the order must agree with the `time` crate's, at any offset and year.
+    #[test]
+    fn fast_form_and_order_agree_with_time() {
+        let mut x: u64 = 7;
+        let mut prev: Option<Utc> = None;
+        for _ in 0..2000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let secs = (x >> 20) as i64 % 300_000_000_000 - 62_000_000_000;
+            let Some(t) = Utc::from_unix(secs, (x % 1_000_000_000) as u32) else { continue };
+            let u = t.0.to_offset(UtcOffset::UTC);
+            let want = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+                u.year(), u8::from(u.month()), u.day(), u.hour(), u.minute(), u.second(), u.microsecond()
+            );
+            assert_eq!(t.rfc3339(), want);
+            let shifted = Utc(t.0.to_offset(UtcOffset::from_whole_seconds(3600).expect("offset")));
+            assert_eq!(shifted.rfc3339(), want);
+            if let Some(p) = prev {
+                assert_eq!(p.cmp(&t), p.0.cmp(&t.0));
+                assert_eq!(Utc(p.0.to_offset(UtcOffset::from_whole_seconds(-7200).expect("o"))).cmp(&t), p.0.cmp(&t.0));
+            }
+            prev = Some(t);
+        }
     }
 }

@@ -601,7 +601,7 @@ fn common(st: &mut State, g: &Group) -> Common {
     let last = &g.recs[g.recs.len() - 1];
     let contiguous = g.recs.windows(2).all(|w| w[1].start == w[0].end + 1);
     let raw = if contiguous {
-        Text::from_bytes(&st.raw[first.start..last.end])
+        st.ctx.text(&st.raw[first.start..last.end])
     } else {
         let mut v = Vec::new();
         for (i, r) in g.recs.iter().enumerate() {
@@ -610,7 +610,7 @@ fn common(st: &mut State, g: &Group) -> Common {
             }
             v.extend_from_slice(&st.raw[r.start..r.end]);
         }
-        Text::from_bytes(&v)
+        Text::from_vec(v)
     };
     let timestamp = match Utc::from_unix(first.secs, first.msec.saturating_mul(1_000_000)) {
         Some(utc) => Timestamp::Exact { utc },

@@ -8,7 +8,7 @@
 
 use coroner_schemas::Fields;
 use coroner_schemas::manifest::Status;
-use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp};
+use coroner_schemas::{Event, EventKind, Origin, Source, Timestamp};
 use serde_json::json;
 
 use super::history::kill::signal_name;
@@ -348,7 +348,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         user: uid.and_then(|u| ctx.accounts.user_name(u)).map(str::to_owned),
         comm,
         message,
-        raw: Text::from_bytes(raw_bytes),
+        raw: ctx.text(raw_bytes),
         origin: Origin {
             entry: ctx.path.clone(),
             line: None,

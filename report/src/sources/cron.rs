@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use coroner_schemas::Fields;
 use coroner_schemas::manifest::Format;
-use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
+use coroner_schemas::{Event, EventKind, Origin, Source, Timestamp, Utc};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -328,7 +328,7 @@ fn parse_crontab(raw: &[u8], ctx: &SourceCtx, kind: Kind) -> Parsed {
                 run_as.as_deref().unwrap_or("?"),
                 one_line(&command, 200)
             ),
-            raw: Text::from_bytes(bytes),
+            raw: ctx.text(bytes),
             origin: Origin {
                 entry: ctx.path.clone(),
                 line: Some(line),
@@ -439,7 +439,7 @@ fn parse_timers(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             user: None,
             comm: None,
             message: format!("timer {unit} activates {activates} (next {next}, last {last})"),
-            raw: Text::from_bytes(bytes),
+            raw: ctx.text(bytes),
             origin: origin.clone(),
             fields,
         });
@@ -459,7 +459,7 @@ fn parse_timers(raw: &[u8], ctx: &SourceCtx) -> Parsed {
                 user: None,
                 comm: None,
                 message: format!("timer {unit} last ran {activates}"),
-                raw: Text::from_bytes(bytes),
+                raw: ctx.text(bytes),
                 origin,
                 fields: f,
             });

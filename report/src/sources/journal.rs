@@ -295,7 +295,7 @@ fn entry(
         user: uid.and_then(|u| ctx.accounts.user_name(u)).map(str::to_owned),
         comm: str_field(o, "_COMM").map(str::to_owned),
         message: cap_message(message.trim_start()),
-        raw: Text::from_bytes(line),
+        raw: ctx.text(line),
         origin: Origin {
             entry: ctx.path.clone(),
             line: Some(number),

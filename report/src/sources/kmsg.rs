@@ -12,7 +12,7 @@
 //! through the host's boot time; without either they stay unknown with `since_boot_us` kept in `fields`.
 
 use coroner_schemas::manifest::Format;
-use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
+use coroner_schemas::{Event, EventKind, Origin, Source, Timestamp, Utc};
 use serde_json::json;
 
 use super::kernel_lines::{cap_message, unescape_kmsg, KernelTracker};
@@ -85,7 +85,7 @@ fn base_event(ctx: &SourceCtx, source: Source, ts: Timestamp, msg: &str, raw: &[
         user: None,
         comm: None,
         message: cap_message(msg),
-        raw: Text::from_bytes(raw),
+        raw: ctx.text(raw),
         origin: Origin {
             entry: ctx.path.clone(),
             line: Some(line),
@@ -302,7 +302,7 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
     let flush = |p: Option<(String, Event, u64, usize)>, tracker: &mut KernelTracker, out: &mut Parsed| {
         if let Some((msg, mut ev, offset, end)) = p {
             // Taken from the entry once, so a long run of continuation lines stays linear.
-            ev.raw = Text::from_bytes(raw.get(offset as usize..end).unwrap_or(&[]));
+            ev.raw = ctx.text(raw.get(offset as usize..end).unwrap_or(&[]));
             if ev.kind == EventKind::Boot {
                 out.events.push(ev);
             } else {

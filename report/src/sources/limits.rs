@@ -5,7 +5,7 @@
 use coroner_schemas::Fields;
 
 use coroner_schemas::manifest::Format;
-use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp};
+use coroner_schemas::{Event, EventKind, Origin, Source, Timestamp};
 use serde_json::json;
 
 use super::history::lines;
@@ -89,7 +89,7 @@ fn setting(
         user: None,
         comm: None,
         message,
-        raw: Text::from_bytes(raw),
+        raw: ctx.text(raw),
         origin: Origin {
             entry: ctx.path.clone(),
             line: Some(line),

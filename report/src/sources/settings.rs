@@ -29,7 +29,7 @@ fn setting(ctx: &SourceCtx, line: Option<u64>, raw: &[u8], message: String, fiel
         user: None,
         comm: None,
         message,
-        raw: Text::from_bytes(raw),
+        raw: ctx.text(raw),
         origin: Origin {
             entry: ctx.path.clone(),
             line,

@@ -10,7 +10,7 @@
 //! recognisers; sshd, sudo, su, cron and systemd lines through [`classify_program`].
 
 use coroner_schemas::accounts::Accounts;
-use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
+use coroner_schemas::{Event, EventKind, Origin, Source, Timestamp, Utc};
 use serde_json::json;
 
 use super::journal::classify_systemd;
@@ -390,7 +390,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             user: None,
             comm: None,
             message: cap_message(h.msg.trim_start()),
-            raw: Text::from_bytes(item.bytes),
+            raw: ctx.text(item.bytes),
             origin: Origin {
                 entry: ctx.path.clone(),
                 line: Some(item.number),

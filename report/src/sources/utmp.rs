@@ -24,11 +24,12 @@
 
 use coroner_schemas::Fields;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use base64::Engine as _;
 use coroner_schemas::manifest::Format;
-use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
+use coroner_schemas::{Event, EventKind, Origin, Source, Timestamp, Utc};
 use serde_json::Value;
 
 use super::{ParseProblem, Parsed, SourceCtx};
@@ -80,7 +81,7 @@ impl UtType {
             n => UtType::Unknown(n),
         }
     }
-    pub fn name(self) -> String {
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
         match self {
             UtType::Empty => "EMPTY".into(),
             UtType::RunLvl => "RUN_LVL".into(),
@@ -92,7 +93,7 @@ impl UtType {
             UtType::UserProcess => "USER_PROCESS".into(),
             UtType::DeadProcess => "DEAD_PROCESS".into(),
             UtType::Accounting => "ACCOUNTING".into(),
-            UtType::Unknown(n) => format!("UNKNOWN({n})"),
+            UtType::Unknown(n) => format!("UNKNOWN({n})").into(),
         }
     }
 }
@@ -196,14 +197,33 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     }
 }
 
-/// A login session waiting for its end.
-struct Open {
-    event: usize,
-    start: Option<Utc>,
-    user: String,
+/// How a login session ended, as `last` says it.
+#[derive(Clone, Copy, Debug)]
+enum SessionEnd {
+    /// A logout on its tty, at this time (`None`: the logout record has no valid time).
+    At(Option<Utc>),
+    /// Closed by a shutdown record (`down`), or by a boot after one.
+    Down,
+    /// Closed by a boot with no shutdown before it (`crash`).
+    Crash,
+    /// Its tty was taken by a later login (`gone - no logout`).
+    Gone,
+    /// Still open at the end of the file (`still logged in`).
+    Still,
 }
 
-/// Files with more records than this are decoded on several threads (pairing stays one ordered pass).
+/// What session pairing says of one record.
+#[derive(Clone, Copy, Debug, Default)]
+enum Pair {
+    #[default]
+    None,
+    /// A login, with how its session ended and, when both times are known, how long it lasted.
+    Login { end: SessionEnd, seconds: Option<i64> },
+    /// A logout, closing the login at this record index.
+    Logout { login: usize },
+}
+
+/// Files with more records than this are decoded on several threads (pairing is one ordered pass before).
 const PARALLEL_MIN_RECORDS: usize = 20_000;
 
 /// Bytes before the first whole record. The collector keeps the *tail* of a file over its cap, cut at any byte,
@@ -246,24 +266,28 @@ fn parse_utmp(raw: &[u8], ctx: &SourceCtx) -> Parsed {
 fn parse_aligned(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     let kind = file_kind(ctx);
     let whole = raw.len() / UTMP_SIZE;
+    // Sessions are paired first, in one ordered pass over the records alone; the events are then built
+    // complete, on several threads, without a second pass over them.
+    let pairs = if kind == Source::Wtmp { pair_sessions(raw, whole) } else { Vec::new() };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     let mut out = if whole < PARALLEL_MIN_RECORDS || threads < 2 {
-        decode(raw, 0, whole, ctx, kind)
+        decode(raw, 0, whole, whole, ctx, kind, &pairs)
     } else {
         let per = whole.div_ceil(threads);
+        let pairs = &pairs;
         let parts: Vec<Option<Parsed>> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..threads)
                 .map(|t| (t * per, ((t + 1) * per).min(whole)))
-                .map(|(a, b)| s.spawn(move || decode(raw, a, b, ctx, kind)))
+                // The first part's vector has room for every event, so the others are appended without a
+                // reallocation.
+                .map(|(a, b)| s.spawn(move || decode(raw, a, b, if a == 0 { whole } else { b - a }, ctx, kind, pairs)))
                 .collect();
             handles.into_iter().map(|h| h.join().ok()).collect()
         });
-        let mut out = Parsed {
-            events: Vec::with_capacity(whole),
-            problems: Vec::new(),
-        };
+        let mut out = Parsed::default();
         for (t, p) in parts.into_iter().enumerate() {
             match p {
+                Some(p) if t == 0 => out = p,
                 Some(mut p) => {
                     out.events.append(&mut p.events);
                     out.problems.append(&mut p.problems);
@@ -277,9 +301,6 @@ fn parse_aligned(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         }
         out
     };
-    if kind == Source::Wtmp {
-        pair_sessions(raw, ctx, &mut out.events);
-    }
     let tail = raw.len() % UTMP_SIZE;
     if tail != 0 {
         let off = whole * UTMP_SIZE;
@@ -292,12 +313,17 @@ fn parse_aligned(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     out
 }
 
-/// Records `first..end` into events, in file order; sessions are paired afterwards.
-fn decode(raw: &[u8], first: usize, end: usize, ctx: &SourceCtx, kind: Source) -> Parsed {
+/// Records `first..end` into events, in file order, with what `pairs` (indexed by record) says of their
+/// sessions.
+fn decode(raw: &[u8], first: usize, end: usize, room: usize, ctx: &SourceCtx, kind: Source, pairs: &[Pair]) -> Parsed {
     let mut out = Parsed {
-        events: Vec::with_capacity(end.saturating_sub(first)),
+        events: Vec::with_capacity(room),
         problems: Vec::new(),
     };
+    // This thread's own handle on the entry path (threads sharing one reference count contend for it).
+    let path: std::sync::Arc<str> = std::sync::Arc::from(&*ctx.path);
+    // User names repeat: look each up in the bundle's passwd once.
+    let mut uids: BTreeMap<String, Option<u32>> = BTreeMap::new();
     let recs = raw.get(first * UTMP_SIZE..end * UTMP_SIZE).unwrap_or(&[]);
     for (i, rec_bytes) in recs.chunks_exact(UTMP_SIZE).enumerate() {
         let offset = ((first + i) * UTMP_SIZE) as u64;
@@ -316,21 +342,24 @@ fn decode(raw: &[u8], first: usize, end: usize, ctx: &SourceCtx, kind: Source) -
             Some(utc) => Timestamp::Exact { utc },
             None => Timestamp::Unknown,
         };
-        let user = lossy(r.ut_user);
-        let line = lossy(r.ut_line);
-        let host = lossy(r.ut_host);
+        let user = String::from_utf8_lossy(r.ut_user);
+        let line = String::from_utf8_lossy(r.ut_line);
+        let host = String::from_utf8_lossy(r.ut_host);
         let addr = r.addr();
-        let mut f = Fields::new();
+        let pair = pairs.get(first + i).copied().unwrap_or_default();
+        let mut f = Fields::with_capacity(if matches!(pair, Pair::Login { .. }) { 6 } else { 4 });
         f.insert("ut_type".into(), Value::from(r.ut_type.name()));
         if !line.is_empty() {
-            f.insert("tty".into(), Value::from(line.as_str()));
+            f.insert("tty".into(), Value::from(&*line));
         }
-        let (ev_kind, message) = if kind == Source::Btmp {
+        let mut message = String::with_capacity(64);
+        // A logout names the user of the login it closes.
+        let mut logout_of: Option<std::borrow::Cow<str>> = None;
+        let ev_kind = if kind == Source::Btmp {
             put_remote(&mut f, &host, &addr);
-            (
-                EventKind::LoginFailed,
-                format!("failed login {} on {}{}", q(&user), q(&line), from(&host, &addr)),
-            )
+            let _ = write!(message, "failed login {user:?} on {line:?}");
+            push_from(&mut message, &host, &addr);
+            EventKind::LoginFailed
         } else {
             match r.ut_type {
                 UtType::UserProcess => {
@@ -338,37 +367,51 @@ fn decode(raw: &[u8], first: usize, end: usize, ctx: &SourceCtx, kind: Source) -
                     if kind == Source::Utmp {
                         f.insert("current".into(), Value::from(true));
                     }
-                    (
-                        EventKind::Login,
-                        format!("login {} on {}{}", q(&user), q(&line), from(&host, &addr)),
-                    )
+                    let _ = write!(message, "login {user:?} on {line:?}");
+                    push_from(&mut message, &host, &addr);
+                    if let Pair::Login { end, seconds } = pair {
+                        let end = match end {
+                            SessionEnd::At(t) => t.map_or(Value::Null, |t| Value::from(t.rfc3339())),
+                            SessionEnd::Down => Value::from("down"),
+                            SessionEnd::Crash => Value::from("crash"),
+                            SessionEnd::Gone => Value::from("gone - no logout"),
+                            SessionEnd::Still => Value::from("still logged in"),
+                        };
+                        f.insert("session_end".into(), end);
+                        if let Some(secs) = seconds {
+                            f.insert("session_seconds".into(), Value::from(secs));
+                        }
+                    }
+                    EventKind::Login
                 }
                 UtType::DeadProcess => {
-                    // Named after its login by pair_sessions when one is found.
-                    let m = format!("logout from {} (no login seen)", q(&line));
+                    match login_user(raw, pair) {
+                        Some(u) => {
+                            let _ = write!(message, "logout {u:?} from {line:?}");
+                            logout_of = Some(u);
+                        }
+                        None => {
+                            let _ = write!(message, "logout from {line:?} (no login seen)");
+                        }
+                    }
                     if r.e_termination != 0 || r.e_exit != 0 {
                         f.insert("e_termination".into(), Value::from(r.e_termination));
                         f.insert("e_exit".into(), Value::from(r.e_exit));
                     }
-                    (EventKind::Logout, m)
+                    EventKind::Logout
                 }
                 UtType::BootTime => {
+                    message.push_str("system boot");
                     if !host.is_empty() {
-                        f.insert("kernel".into(), Value::from(host.as_str()));
+                        f.insert("kernel".into(), Value::from(&*host));
+                        let _ = write!(message, " ({host})");
                     }
-                    (
-                        EventKind::Boot,
-                        format!(
-                            "system boot{}",
-                            if host.is_empty() {
-                                String::new()
-                            } else {
-                                format!(" ({host})")
-                            }
-                        ),
-                    )
+                    EventKind::Boot
                 }
-                UtType::RunLvl if r.ut_user == b"shutdown" => (EventKind::Shutdown, "system shutdown".to_owned()),
+                UtType::RunLvl if r.ut_user == b"shutdown" => {
+                    message.push_str("system shutdown");
+                    EventKind::Shutdown
+                }
                 UtType::RunLvl => {
                     // sysvinit stores the new run level in the low byte of ut_pid and the previous in the next.
                     let new = (r.ut_pid & 0xff) as u8;
@@ -381,39 +424,44 @@ fn decode(raw: &[u8], first: usize, end: usize, ctx: &SourceCtx, kind: Source) -
                         }
                     };
                     f.insert("runlevel".into(), Value::from(show(new)));
-                    (EventKind::Log, format!("run level {} (was {})", show(new), show(prev)))
+                    let _ = write!(message, "run level {} (was {})", show(new), show(prev));
+                    EventKind::Log
                 }
                 other => {
                     if !host.is_empty() {
-                        f.insert("host".into(), Value::from(host.as_str()));
+                        f.insert("host".into(), Value::from(&*host));
                     }
-                    (EventKind::Log, format!("{} {} on {}", other.name(), q(&user), q(&line)))
+                    let _ = write!(message, "{} {user:?} on {line:?}", other.name());
+                    EventKind::Log
                 }
             }
         };
+        // `reboot`, `shutdown` and `runlevel` in ut_user are markers, not accounts.
         let pseudo = kind != Source::Btmp && matches!(r.ut_type, UtType::BootTime | UtType::RunLvl);
+        let account = !user.is_empty() && !pseudo;
+        let mut uid_of = |name: &str| match uids.get(name) {
+            Some(u) => *u,
+            None => *uids.entry(name.to_owned()).or_insert(ctx.accounts.by_name(name).map(|u| u.uid)),
+        };
+        let (uid, user) = match logout_of {
+            // A logout record without a user of its own takes its login's.
+            Some(u) if !account => (uid_of(&u), Some(u.into_owned())),
+            _ if account => (uid_of(&user), Some(user.into_owned())),
+            _ => (None, None),
+        };
         out.events.push(Event {
             timestamp: ts,
             source: kind,
             kind: ev_kind,
             pid: Some(i64::from(r.ut_pid)).filter(|p| *p != 0),
             ppid: None,
-            uid: if user.is_empty() || pseudo {
-                None
-            } else {
-                ctx.accounts.by_name(&user).map(|u| u.uid)
-            },
-            // `reboot`, `shutdown` and `runlevel` in ut_user are markers, not accounts.
-            user: if user.is_empty() || pseudo {
-                None
-            } else {
-                Some(user.clone())
-            },
+            uid,
+            user,
             comm: None,
             message,
-            raw: Text::from_bytes(rec_bytes),
+            raw: ctx.text(rec_bytes),
             origin: Origin {
-                entry: ctx.path.clone(),
+                entry: path.clone(),
                 line: None,
                 offset: Some(offset),
             },
@@ -423,77 +471,64 @@ fn decode(raw: &[u8], first: usize, end: usize, ctx: &SourceCtx, kind: Source) -
     out
 }
 
-/// Session pairing, as `last` does it, over the decoded events in file order.
-fn pair_sessions(raw: &[u8], ctx: &SourceCtx, events: &mut [Event]) {
-    let mut open: BTreeMap<&[u8], Open> = BTreeMap::new();
+/// Session pairing, as `last` does it, over the records in file order: a USER_PROCESS opens a session on its
+/// `ut_line`, the next DEAD_PROCESS on that line closes it, a shutdown record closes every open session as
+/// `down` and a boot as `crash` (or `down` after a shutdown), a later login on the same line as `gone - no
+/// logout`; sessions open at the end are `still logged in`. Zeroed records are skipped.
+fn pair_sessions(raw: &[u8], whole: usize) -> Vec<Pair> {
+    let mut pairs = vec![Pair::None; whole];
+    let mut open: BTreeMap<&[u8], (usize, Option<Utc>)> = BTreeMap::new();
     let mut shutdown_seen = false;
-    for idx in 0..events.len() {
-        let Some(off) = events[idx].origin.offset.and_then(|o| usize::try_from(o).ok()) else {
+    let seconds = |from: Option<Utc>, to: Option<Utc>| match (from, to) {
+        (Some(s), Some(t)) => Some(t.unix_seconds() - s.unix_seconds()),
+        _ => None,
+    };
+    for (idx, b) in raw.chunks_exact(UTMP_SIZE).take(whole).enumerate() {
+        if b.iter().all(|&c| c == 0) {
             continue;
-        };
-        let Some(r) = raw.get(off..off + UTMP_SIZE).and_then(UtmpRecord::from_bytes) else {
-            continue;
-        };
-        let start = events[idx].timestamp.sort_key();
+        }
+        let Some(r) = UtmpRecord::from_bytes(b) else { continue };
+        let at = r.time();
         match r.ut_type {
             UtType::UserProcess => {
-                let user = events[idx].user.clone().unwrap_or_default();
-                if let Some(prev) = open.insert(
-                    r.ut_line,
-                    Open {
-                        event: idx,
-                        start,
-                        user,
-                    },
-                ) {
-                    close(events, &prev, Value::from("gone - no logout"), None);
+                if let Some((prev, started)) = open.insert(r.ut_line, (idx, at)) {
+                    // The tty's next login ends it, at the latest.
+                    pairs[prev] = Pair::Login { end: SessionEnd::Gone, seconds: seconds(started, at) };
                 }
             }
             UtType::DeadProcess => {
-                if let Some(o) = open.remove(r.ut_line) {
-                    close(
-                        events,
-                        &o,
-                        start.map_or(Value::Null, |t| Value::from(t.rfc3339())),
-                        start,
-                    );
-                    let e = &mut events[idx];
-                    e.message = format!("logout {} from {}", q(&o.user), q(&lossy(r.ut_line)));
-                    if e.user.is_none() {
-                        e.uid = ctx.accounts.by_name(&o.user).map(|u| u.uid);
-                        e.user = Some(o.user);
-                    }
+                if let Some((login, started)) = open.remove(r.ut_line) {
+                    pairs[login] = Pair::Login { end: SessionEnd::At(at), seconds: seconds(started, at) };
+                    pairs[idx] = Pair::Logout { login };
                 }
             }
             UtType::RunLvl if r.ut_user == b"shutdown" => {
                 shutdown_seen = true;
-                for (_, o) in std::mem::take(&mut open) {
-                    close(events, &o, Value::from("down"), start);
+                for (_, (login, started)) in std::mem::take(&mut open) {
+                    pairs[login] = Pair::Login { end: SessionEnd::Down, seconds: seconds(started, at) };
                 }
             }
             UtType::BootTime => {
-                let why = if shutdown_seen { "down" } else { "crash" };
-                for (_, o) in std::mem::take(&mut open) {
-                    close(events, &o, Value::from(why), start);
+                let end = if shutdown_seen { SessionEnd::Down } else { SessionEnd::Crash };
+                for (_, (login, started)) in std::mem::take(&mut open) {
+                    pairs[login] = Pair::Login { end, seconds: seconds(started, at) };
                 }
                 shutdown_seen = false;
             }
             _ => {}
         }
     }
-    for (_, o) in std::mem::take(&mut open) {
-        close(events, &o, Value::from("still logged in"), None);
+    for (_, (login, _)) in open {
+        pairs[login] = Pair::Login { end: SessionEnd::Still, seconds: None };
     }
+    pairs
 }
 
-/// Marks a login with how its session ended: a time, or `down`/`crash`/`still logged in`.
-fn close(events: &mut [Event], o: &Open, end: Value, end_time: Option<Utc>) {
-    let Some(e) = events.get_mut(o.event) else { return };
-    e.fields.insert("session_end".into(), end);
-    if let (Some(s), Some(t)) = (o.start, end_time) {
-        let secs = t.unix_seconds() - s.unix_seconds();
-        e.fields.insert("session_seconds".into(), Value::from(secs));
-    }
+/// The user name of the login a logout closes.
+fn login_user(raw: &[u8], pair: Pair) -> Option<std::borrow::Cow<'_, str>> {
+    let Pair::Logout { login } = pair else { return None };
+    let rec = raw.get(login * UTMP_SIZE..(login + 1) * UTMP_SIZE).and_then(UtmpRecord::from_bytes)?;
+    Some(String::from_utf8_lossy(rec.ut_user))
 }
 
 fn put_remote(f: &mut Fields, host: &str, addr: &Option<String>) {
@@ -510,13 +545,14 @@ fn q(s: &str) -> String {
     format!("{s:?}")
 }
 
-fn from(host: &str, addr: &Option<String>) -> String {
-    match (host.is_empty(), addr) {
-        (false, Some(a)) if a != host => format!(" from {} ({a})", q(host)),
-        (false, _) => format!(" from {}", q(host)),
-        (true, Some(a)) => format!(" from {a}"),
-        (true, None) => String::new(),
-    }
+/// Appends where a login came from: the host (quoted) and its address when it says more.
+fn push_from(m: &mut String, host: &str, addr: &Option<String>) {
+    let _ = match (host.is_empty(), addr) {
+        (false, Some(a)) if a != host => write!(m, " from {host:?} ({a})"),
+        (false, _) => write!(m, " from {host:?}"),
+        (true, Some(a)) => write!(m, " from {a}"),
+        (true, None) => Ok(()),
+    };
 }
 
 /// Raw lastlog: record `i` belongs to uid `i`. Records with no time, line or host are unused (sparse).
@@ -566,8 +602,12 @@ fn lastlog_record(rec: &[u8], uid: u64, offset: u64, ctx: &SourceCtx, out: &mut 
         uid: uid32,
         user,
         comm: None,
-        message: format!("last login of uid {uid} on {}{}", q(&line), from(&host, &None)),
-        raw: Text::from_bytes(rec),
+        message: {
+            let mut m = format!("last login of uid {uid} on {}", q(&line));
+            push_from(&mut m, &host, &None);
+            m
+        },
+        raw: ctx.text(rec),
         origin: Origin {
             entry: ctx.path.clone(),
             line: None,
@@ -674,6 +714,33 @@ mod tests {
         assert_eq!(UtType::from_i16(42), UtType::Unknown(42));
     }
 
+    fn login_rec(ut_type: u8, line: &[u8], user: &[u8], secs: i32) -> Vec<u8> {
+        let mut b = vec![0u8; UTMP_SIZE];
+        b[0] = ut_type;
+        b[4..8].copy_from_slice(&4242i32.to_le_bytes());
+        b[8..8 + line.len()].copy_from_slice(line);
+        b[44..44 + user.len()].copy_from_slice(user);
+        b[340..344].copy_from_slice(&secs.to_le_bytes());
+        b
+    }
+
+    /// A login whose tty is taken by the next login ended by then: it gets that length, so findings do not
+    /// take it as open forever.
+    #[test]
+    fn login_replaced_on_its_tty_ends_at_the_next_login() {
+        let mut raw = login_rec(7, b"pts/3", b"alice", 1_700_000_000);
+        raw.extend(login_rec(7, b"pts/3", b"bob", 1_700_000_090));
+        let m = crate::sources::testing::manifest();
+        let e = crate::sources::testing::entry("fs/var/log/wtmp", "/var/log/wtmp", "logins", "utmp");
+        let acc = coroner_schemas::accounts::Accounts::default();
+        let p = parse(&raw, &SourceCtx::new(&e, &m, &acc));
+        assert_eq!(p.events.len(), 2);
+        assert_eq!(p.events[0].field_str("session_end"), Some("gone - no logout"));
+        assert_eq!(p.events[0].field_i64("session_seconds"), Some(90));
+        assert_eq!(p.events[1].field_str("session_end"), Some("still logged in"));
+        assert_eq!(p.events[1].message, "login \"bob\" on \"pts/3\"");
+    }
+
     /// Decoding on several threads must give exactly the one-thread result.
     /// Regression: a wtmp over the collector's cap keeps its tail from an arbitrary byte; every record after the
     /// cut was read 100 bytes out of step.
@@ -718,8 +785,8 @@ mod tests {
         let acc = coroner_schemas::accounts::Accounts::default();
         let ctx = SourceCtx::new(&e, &m, &acc);
         let whole = raw.len() / UTMP_SIZE;
-        let mut seq = decode(&raw, 0, whole, &ctx, Source::Wtmp);
-        pair_sessions(&raw, &ctx, &mut seq.events);
+        let pairs = pair_sessions(&raw, whole);
+        let seq = decode(&raw, 0, whole, whole, &ctx, Source::Wtmp, &pairs);
         let par = parse(&raw, &ctx);
         assert_eq!(par.events.len(), seq.events.len());
         assert!(par.events == seq.events);

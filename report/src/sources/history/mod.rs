@@ -161,7 +161,7 @@ pub fn to_events(records: Vec<HistRecord>, shell: &str, ctx: &SourceCtx) -> Vec<
             user: user.clone(),
             comm: None,
             message,
-            raw: Text::from_bytes(&r.raw),
+            raw: ctx.text(&r.raw),
             origin: Origin {
                 entry: ctx.path.clone(),
                 line: Some(r.line),
