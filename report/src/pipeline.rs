@@ -294,7 +294,7 @@ fn parse_member(
 fn write_file(dir: &Path, name: &str, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
     let path = dir.join(name);
     let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-    let mut w = BufWriter::new(file);
+    let mut w = BufWriter::with_capacity(1 << 20, file);
     f(&mut w)
         .and_then(|()| w.flush())
         .with_context(|| format!("writing {}", path.display()))
@@ -312,16 +312,25 @@ pub fn render_all(loaded: &Loaded, findings: &FindingsDoc, out_dir: &Path) -> an
         problems: &loaded.problems,
         findings,
     };
-    write_file(out_dir, "report.html", |w| {
-        w.write_all(render::html::render(&model).as_bytes())
-    })?;
-    write_file(out_dir, "report.md", |w| {
-        w.write_all(render::markdown::render(&model).as_bytes())
-    })?;
-    write_file(out_dir, "timeline.jsonl", |w| render::jsonl::write(&model, w))?;
-    write_file(out_dir, "timeline.csv", |w| render::csv::write(&model, w))?;
-    let mut json = serde_json::to_string_pretty(findings).context("serialising findings")?;
-    json.push('\n');
-    write_file(out_dir, "findings.json", |w| w.write_all(json.as_bytes()))?;
-    Ok(())
+    // The two timelines are the largest outputs: each is written on a thread of its own.
+    std::thread::scope(|s| {
+        let jsonl = s.spawn(|| write_file(out_dir, "timeline.jsonl", |w| render::jsonl::write(&model, w)));
+        let csv = s.spawn(|| write_file(out_dir, "timeline.csv", |w| render::csv::write(&model, w)));
+        let rest = (|| {
+            write_file(out_dir, "report.html", |w| {
+                w.write_all(render::html::render(&model).as_bytes())
+            })?;
+            write_file(out_dir, "report.md", |w| {
+                w.write_all(render::markdown::render(&model).as_bytes())
+            })?;
+            let mut json = serde_json::to_string_pretty(findings).context("serialising findings")?;
+            json.push('\n');
+            write_file(out_dir, "findings.json", |w| w.write_all(json.as_bytes()))
+        })();
+        let joined = |h: std::thread::ScopedJoinHandle<'_, anyhow::Result<()>>| {
+            h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a writer thread failed")))
+        };
+        let (a, b) = (joined(jsonl), joined(csv));
+        rest.and(a).and(b)
+    })
 }

@@ -168,6 +168,78 @@ pub enum EventKind {
     Log,
 }
 
+
+impl Source {
+    /// The JSON name (`snake_case`), without serialising.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Kmsg => "kmsg",
+            Source::Dmesg => "dmesg",
+            Source::Pstore => "pstore",
+            Source::Syslog => "syslog",
+            Source::Journal => "journal",
+            Source::Audit => "audit",
+            Source::Wtmp => "wtmp",
+            Source::Btmp => "btmp",
+            Source::Utmp => "utmp",
+            Source::Lastlog => "lastlog",
+            Source::History => "history",
+            Source::Cron => "cron",
+            Source::Core => "core",
+            Source::Proc => "proc",
+            Source::Settings => "settings",
+            Source::Systemd => "systemd",
+            Source::Other => "other",
+        }
+    }
+    /// Every value, in declaration order.
+    pub const ALL: [Source; 17] = [Source::Kmsg, Source::Dmesg, Source::Pstore, Source::Syslog, Source::Journal, Source::Audit, Source::Wtmp, Source::Btmp, Source::Utmp, Source::Lastlog, Source::History, Source::Cron, Source::Core, Source::Proc, Source::Settings, Source::Systemd, Source::Other];
+}
+
+impl EventKind {
+    /// The JSON name (`snake_case`), without serialising.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Boot => "boot",
+            EventKind::Shutdown => "shutdown",
+            EventKind::Login => "login",
+            EventKind::Logout => "logout",
+            EventKind::LoginFailed => "login_failed",
+            EventKind::OomInvoked => "oom_invoked",
+            EventKind::OomTaskDump => "oom_task_dump",
+            EventKind::OomKill => "oom_kill",
+            EventKind::OomReaped => "oom_reaped",
+            EventKind::Segfault => "segfault",
+            EventKind::Trap => "trap",
+            EventKind::HungTask => "hung_task",
+            EventKind::SoftLockup => "soft_lockup",
+            EventKind::KernelPanic => "kernel_panic",
+            EventKind::KernelOops => "kernel_oops",
+            EventKind::SignalSent => "signal_sent",
+            EventKind::ProcessCrash => "process_crash",
+            EventKind::ProcessExit => "process_exit",
+            EventKind::ServiceKilled => "service_killed",
+            EventKind::ServiceFailed => "service_failed",
+            EventKind::ServiceStart => "service_start",
+            EventKind::ServiceStop => "service_stop",
+            EventKind::WatchdogTimeout => "watchdog_timeout",
+            EventKind::CoreDumped => "core_dumped",
+            EventKind::Exec => "exec",
+            EventKind::PrivilegedCommand => "privileged_command",
+            EventKind::ShellCommand => "shell_command",
+            EventKind::KillCommand => "kill_command",
+            EventKind::CronJob => "cron_job",
+            EventKind::CronRun => "cron_run",
+            EventKind::ProcessAlive => "process_alive",
+            EventKind::Setting => "setting",
+            EventKind::Audit => "audit",
+            EventKind::Log => "log",
+        }
+    }
+    /// Every value, in declaration order.
+    pub const ALL: [EventKind; 34] = [EventKind::Boot, EventKind::Shutdown, EventKind::Login, EventKind::Logout, EventKind::LoginFailed, EventKind::OomInvoked, EventKind::OomTaskDump, EventKind::OomKill, EventKind::OomReaped, EventKind::Segfault, EventKind::Trap, EventKind::HungTask, EventKind::SoftLockup, EventKind::KernelPanic, EventKind::KernelOops, EventKind::SignalSent, EventKind::ProcessCrash, EventKind::ProcessExit, EventKind::ServiceKilled, EventKind::ServiceFailed, EventKind::ServiceStart, EventKind::ServiceStop, EventKind::WatchdogTimeout, EventKind::CoreDumped, EventKind::Exec, EventKind::PrivilegedCommand, EventKind::ShellCommand, EventKind::KillCommand, EventKind::CronJob, EventKind::CronRun, EventKind::ProcessAlive, EventKind::Setting, EventKind::Audit, EventKind::Log];
+}
+
 /// One timeline event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -213,5 +285,21 @@ impl Event {
     }
     pub fn field_str(&self, key: &str) -> Option<&str> {
         self.fields.get(key).and_then(|v| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    /// `as_str` must be the serde name of every value (timelines write it without serialising).
+    #[test]
+    fn names_are_the_json_names() {
+        for s in Source::ALL {
+            assert_eq!(serde_json::to_value(s).expect("ser"), serde_json::Value::from(s.as_str()));
+        }
+        for k in EventKind::ALL {
+            assert_eq!(serde_json::to_value(k).expect("ser"), serde_json::Value::from(k.as_str()));
+        }
     }
 }

@@ -2,6 +2,8 @@
 //! of the same victim (same pid, close in time) merge into one death, whose cause is decided by the most
 //! direct record among them.
 
+use std::collections::BTreeMap;
+
 use coroner_schemas::finding::{Candidate, EvidenceRef, Killer, Signal, Victim};
 use coroner_schemas::{Event, EventKind, Source, Timestamp, Utc};
 
@@ -196,42 +198,55 @@ fn close(a: Option<Utc>, b: Option<Utc>, window: i64) -> bool {
 /// the same unit, then the rest alone. History kills only join a death evidenced otherwise, or stand alone.
 pub fn group(obs: Vec<Obs>, events: &[Event]) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
+    // Groups by the pid they were opened with (a group's pid is its first observation's), in creation order,
+    // so each observation looks at its own pid's groups instead of every group.
+    let mut by_pid: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
     let (with_pid, without): (Vec<Obs>, Vec<Obs>) = obs.into_iter().partition(|o| o.pid.is_some());
     let (history, direct): (Vec<Obs>, Vec<Obs>) = with_pid.into_iter().partition(|o| o.kind == ObsKind::HistoryKill);
-    for o in direct {
-        let found = groups.iter_mut().find(|g| {
-            g.pid() == o.pid && g.obs.iter().any(|p| close(p.t, o.t, SAME_DEATH_US)) && !conflicting(g, &o)
-        });
-        match found {
-            Some(g) => g.obs.push(o),
-            None => groups.push(Group { obs: vec![o] }),
+    let mut join = |groups: &mut Vec<Group>, o: Obs, fits: &dyn Fn(&Group, &Obs) -> bool| {
+        let pid = o.pid.unwrap_or_default();
+        let mine = by_pid.entry(pid).or_default();
+        match mine.iter().copied().find(|&i| fits(&groups[i], &o)) {
+            Some(i) => groups[i].obs.push(o),
+            None => {
+                mine.push(groups.len());
+                groups.push(Group { obs: vec![o] });
+            }
         }
+    };
+    for o in direct {
+        join(&mut groups, o, &|g, o| g.obs.iter().any(|p| close(p.t, o.t, SAME_DEATH_US)) && !conflicting(g, o));
     }
     for o in history {
-        let found = groups.iter_mut().find(|g| g.pid() == o.pid && g.obs.iter().any(|p| close(p.t, o.t, HISTORY_SLACK_US)));
-        match found {
-            Some(g) => g.obs.push(o),
-            None => groups.push(Group { obs: vec![o] }),
-        }
+        join(&mut groups, o, &|g, o| g.obs.iter().any(|p| close(p.t, o.t, HISTORY_SLACK_US)));
     }
+    // The unit (or cgroup) of each group, worked out once and again only when the group changes.
+    let mut units: Vec<Option<String>> = groups
+        .iter()
+        .map(|g| g.unit().map(str::to_owned).or_else(|| group_cgroup(g, events)))
+        .collect();
     for o in without {
         let unit = o.unit.clone();
-        let found = groups.iter_mut().find(|g| {
-            let g_unit = g.unit().map(str::to_owned).or_else(|| group_cgroup(g, events));
-            matches!((&unit, g_unit), (Some(u), Some(gu)) if gu.contains(u.as_str()))
-                && g.obs.iter().any(|p| close(p.t, o.t, SAME_DEATH_US))
+        let found = (0..groups.len()).find(|&i| {
+            matches!((&unit, &units[i]), (Some(u), Some(gu)) if gu.contains(u.as_str()))
+                && groups[i].obs.iter().any(|p| close(p.t, o.t, SAME_DEATH_US))
         });
-        match found {
-            Some(g) => g.obs.push(o),
+        let target = found.or_else(|| {
+            // Several systemd lines of one unit death (exited, failed, watchdog) are one death.
+            (0..groups.len()).find(|&i| {
+                let g = &groups[i];
+                g.pid().is_none() && g.unit() == unit.as_deref() && g.obs.iter().any(|p| close(p.t, o.t, SAME_DEATH_US))
+            })
+        });
+        match target {
+            Some(i) => {
+                groups[i].obs.push(o);
+                units[i] = groups[i].unit().map(str::to_owned).or_else(|| group_cgroup(&groups[i], events));
+            }
             None => {
-                // Several systemd lines of one unit death (exited, failed, watchdog) are one death.
-                let same_unit = groups.iter_mut().find(|g| {
-                    g.pid().is_none() && g.unit() == unit.as_deref() && g.obs.iter().any(|p| close(p.t, o.t, SAME_DEATH_US))
-                });
-                match same_unit {
-                    Some(g) => g.obs.push(o),
-                    None => groups.push(Group { obs: vec![o] }),
-                }
+                groups.push(Group { obs: vec![o] });
+                let g = &groups[groups.len() - 1];
+                units.push(g.unit().map(str::to_owned).or_else(|| group_cgroup(g, events)));
             }
         }
     }

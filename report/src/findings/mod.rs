@@ -43,6 +43,12 @@ impl Context<'_> {
     pub fn of_kind(&self, k: EventKind) -> impl Iterator<Item = &Event> + '_ {
         self.by_kind.get(&k).into_iter().flatten().map(move |&i| &self.events[i])
     }
+    /// Events of any of these kinds, in timeline order.
+    pub fn of_kinds(&self, kinds: &[EventKind]) -> impl Iterator<Item = &Event> + '_ {
+        let mut idx: Vec<usize> = kinds.iter().filter_map(|k| self.by_kind.get(k)).flatten().copied().collect();
+        idx.sort_unstable();
+        idx.into_iter().map(move |i| &self.events[i])
+    }
     fn setting(&self, name: &str) -> Option<&Event> {
         self.of_kind(EventKind::Setting).find(|e| e.field_str("name") == Some(name))
     }
@@ -184,7 +190,7 @@ fn reboots(cx: &Context) -> Vec<Finding> {
                 f.via = Some("shutdown".into());
                 // Who asked for it: a reboot/shutdown command or sudo shortly before.
                 let st = s.timestamp.sort_key();
-                if let Some(cmd) = cx.events.iter().find(|e| {
+                if let Some(cmd) = cx.of_kinds(&[EventKind::KillCommand, EventKind::PrivilegedCommand]).find(|e| {
                     matches!(e.kind, EventKind::KillCommand | EventKind::PrivilegedCommand)
                         && e.field_str("command").is_some_and(|c| ["reboot", "shutdown", "poweroff", "halt", "init 6", "init 0"].iter().any(|w| c.contains(w)))
                         && matches!((e.timestamp.sort_key(), st), (Some(x), Some(y)) if x <= y && y.unix_micros() - x.unix_micros() <= 1_800_000_000)
@@ -213,7 +219,7 @@ fn reboots(cx: &Context) -> Vec<Finding> {
                     bt.map(|t| t.rfc3339()).unwrap_or_default()
                 );
                 f.via = Some("crash".into());
-                if let Some(p) = cx.events.iter().find(|e| e.source == Source::Pstore && matches!(e.kind, EventKind::KernelPanic | EventKind::KernelOops)) {
+                if let Some(p) = cx.of_kinds(&[EventKind::KernelPanic, EventKind::KernelOops]).find(|e| e.source == Source::Pstore) {
                     f.evidence.push(deaths::evidence(p, "previous boot's panic log (pstore)"));
                     f.details.insert("panic".into(), serde_json::json!(p.message));
                     f.reasoning.push_str(" pstore holds the previous boot's panic log.");

@@ -36,60 +36,83 @@ pub const COLUMNS: [&str; 22] = [
 
 /// One CSV field, quoted when it must be.
 pub fn quote(field: &str) -> String {
-    if field.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_owned()
+    let mut out = Vec::new();
+    push_cell(&mut out, field);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends one cell: as it is, or between double quotes with quotes doubled when it holds `,` `"` CR or LF.
+fn push_cell(out: &mut Vec<u8>, field: &str) {
+    if !field.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
+        out.extend_from_slice(field.as_bytes());
+        return;
     }
+    out.push(b'"');
+    for part in field.split('"').enumerate() {
+        if part.0 > 0 {
+            out.extend_from_slice(b"\"\"");
+        }
+        out.extend_from_slice(part.1.as_bytes());
+    }
+    out.push(b'"');
 }
 
-fn opt<T: ToString>(v: Option<T>) -> String {
-    v.map(|x| x.to_string()).unwrap_or_default()
-}
-
-fn cells(r: &TimesketchRow) -> [String; 22] {
-    [
-        r.message.to_owned(),
-        r.datetime.clone(),
-        r.timestamp_desc.clone(),
-        r.timestamp.to_string(),
-        r.hostname.to_owned(),
-        r.data_type.clone(),
-        r.tag.join(","),
-        r.source.clone(),
-        r.kind.clone(),
-        r.certainty.to_owned(),
-        opt(r.pid),
-        opt(r.ppid),
-        opt(r.uid),
-        opt(r.user),
-        opt(r.comm),
-        r.entry.to_owned(),
-        opt(r.line),
-        opt(r.offset),
-        r.raw.to_string(),
-        r.raw_base64.clone().unwrap_or_default(),
-        if r.fields.is_empty() {
-            String::new()
-        } else {
-            serde_json::to_string(r.fields).unwrap_or_default()
-        },
-        r.verified.to_string(),
-    ]
-}
-
-fn write_record(w: &mut dyn Write, fields: &[String]) -> io::Result<()> {
-    let line: Vec<String> = fields.iter().map(|f| quote(f)).collect();
-    w.write_all(line.join(",").as_bytes())?;
-    w.write_all(b"\r\n")
+/// Appends one record (cells separated by commas, CRLF at the end).
+fn push_row(out: &mut Vec<u8>, r: &TimesketchRow) {
+    fn num(out: &mut Vec<u8>, v: Option<impl std::fmt::Display>) {
+        use std::io::Write as _;
+        if let Some(v) = v {
+            let _ = write!(out, "{v}");
+        }
+        out.push(b',');
+    }
+    let text = |out: &mut Vec<u8>, v: &str| {
+        push_cell(out, v);
+        out.push(b',');
+    };
+    text(out, r.message);
+    text(out, &r.datetime);
+    text(out, &r.timestamp_desc);
+    num(out, Some(r.timestamp));
+    text(out, r.hostname);
+    text(out, r.data_type);
+    text(out, &r.tag.join(","));
+    text(out, r.source);
+    text(out, r.kind);
+    text(out, r.certainty);
+    num(out, r.pid);
+    num(out, r.ppid);
+    num(out, r.uid);
+    text(out, r.user.unwrap_or(""));
+    text(out, r.comm.unwrap_or(""));
+    text(out, r.entry);
+    num(out, r.line);
+    num(out, r.offset);
+    text(out, &r.raw);
+    text(out, r.raw_base64.as_deref().unwrap_or(""));
+    if r.fields.is_empty() {
+        out.push(b',');
+    } else {
+        text(out, &serde_json::to_string(r.fields).unwrap_or_default());
+    }
+    out.extend_from_slice(if r.verified { b"true\r\n" } else { b"false\r\n" });
 }
 
 /// Writes the header and one record per event.
 pub fn write(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
-    let header: Vec<String> = COLUMNS.iter().map(|c| (*c).to_owned()).collect();
-    write_record(w, &header)?;
+    let mut line = Vec::with_capacity(4096);
+    for (i, c) in COLUMNS.iter().enumerate() {
+        if i > 0 {
+            line.push(b',');
+        }
+        push_cell(&mut line, c);
+    }
+    line.extend_from_slice(b"\r\n");
+    w.write_all(&line)?;
     for e in model.events {
-        write_record(w, &cells(&row(model, e)))?;
+        line.clear();
+        push_row(&mut line, &row(model, e));
+        w.write_all(&line)?;
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use coroner_schemas::Fields;
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-use coroner_schemas::{Event, EventKind, Timestamp, Utc};
+use coroner_schemas::{Event, EventKind, Source, Timestamp, Utc};
 use serde::Serialize;
 
 use super::ReportModel;
@@ -83,12 +83,16 @@ fn kind_tag(kind: EventKind) -> Option<&'static str> {
     }
 }
 
-/// The `snake_case` JSON name of a unit enum value.
-pub(crate) fn snake<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
+/// `coroner:<source>:<kind>`, made once per pair for the whole process.
+fn data_type(source: Source, kind: EventKind) -> &'static str {
+    static TABLE: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let t = TABLE.get_or_init(|| {
+        Source::ALL
+            .iter()
+            .flat_map(|s| EventKind::ALL.iter().map(move |k| format!("coroner:{}:{}", s.as_str(), k.as_str())))
+            .collect()
+    });
+    t.get(source as usize * EventKind::ALL.len() + kind as usize).map_or("", String::as_str)
 }
 
 fn in_range(u: &Utc) -> bool {
@@ -98,9 +102,12 @@ fn in_range(u: &Utc) -> bool {
 /// Whole microseconds, floored, so `datetime` and `timestamp` name the same instant even before 1970.
 fn floor_micros(u: &Utc) -> (i64, String) {
     let us = i64::try_from(u.0.unix_timestamp_nanos().div_euclid(1000)).unwrap_or(0);
-    let text = Utc::from_unix_micros(us)
-        .map(|t| t.rfc3339())
-        .unwrap_or_else(|| u.rfc3339());
+    // The text has whole microseconds already unless the instant carries sub-microsecond nanoseconds.
+    let text = if u.0.nanosecond() % 1000 == 0 {
+        u.rfc3339()
+    } else {
+        Utc::from_unix_micros(us).map(|t| t.rfc3339()).unwrap_or_else(|| u.rfc3339())
+    };
     (us, text)
 }
 
@@ -109,13 +116,13 @@ fn floor_micros(u: &Utc) -> (i64, String) {
 pub struct TimesketchRow<'a> {
     pub message: &'a str,
     pub datetime: String,
-    pub timestamp_desc: String,
+    pub timestamp_desc: Cow<'static, str>,
     pub timestamp: i64,
     pub hostname: &'a str,
-    pub data_type: String,
+    pub data_type: &'static str,
     pub tag: Vec<&'static str>,
-    pub source: String,
-    pub kind: String,
+    pub source: &'static str,
+    pub kind: &'static str,
     pub certainty: &'static str,
     pub pid: Option<i64>,
     pub ppid: Option<i64>,
@@ -138,31 +145,31 @@ pub struct TimesketchRow<'a> {
 /// Builds the row for one event.
 pub fn row<'a>(model: &ReportModel<'a>, e: &'a Event) -> TimesketchRow<'a> {
     let verified = model.verification.ok && !model.verification.skipped;
-    let mut tag: Vec<&'static str> = Vec::new();
+    let mut tag: Vec<&'static str> = Vec::with_capacity(3);
     if let Some(t) = kind_tag(e.kind) {
         tag.push(t);
     }
     let desc = timestamp_desc(e.kind);
     let (when, desc) = match &e.timestamp {
         Timestamp::Exact { utc } | Timestamp::FromBoot { utc, .. } | Timestamp::Inferred { utc, .. } => {
-            (Some(*utc), desc.to_owned())
+            (Some(*utc), Cow::Borrowed(desc))
         }
         Timestamp::Bounded { before: Some(b), .. } => {
             tag.push("bounded");
-            (Some(*b), format!("{desc} (upper bound)"))
+            (Some(*b), Cow::Owned(format!("{desc} (upper bound)")))
         }
         Timestamp::Bounded {
             after: Some(a),
             before: None,
         } => {
             tag.push("bounded");
-            (Some(*a), format!("{desc} (lower bound)"))
+            (Some(*a), Cow::Owned(format!("{desc} (lower bound)")))
         }
         Timestamp::Bounded {
             after: None,
             before: None,
         }
-        | Timestamp::Unknown => (None, String::new()),
+        | Timestamp::Unknown => (None, Cow::Borrowed("")),
     };
     let (when, desc) = match when {
         Some(u) if in_range(&u) => (u, desc),
@@ -177,15 +184,13 @@ pub fn row<'a>(model: &ReportModel<'a>, e: &'a Event) -> TimesketchRow<'a> {
             } else {
                 Utc::from_unix(0, 0).unwrap_or(collected)
             };
-            (at, "Undated (collection time)".to_owned())
+            (at, Cow::Borrowed("Undated (collection time)"))
         }
     };
     if !verified {
         tag.push("unverified");
     }
     let (timestamp, datetime) = floor_micros(&when);
-    let source = snake(&e.source);
-    let kind = snake(&e.kind);
     let message = if e.message.is_empty() {
         timestamp_desc(e.kind)
     } else {
@@ -197,10 +202,10 @@ pub fn row<'a>(model: &ReportModel<'a>, e: &'a Event) -> TimesketchRow<'a> {
         timestamp_desc: desc,
         timestamp,
         hostname: &model.manifest.host.hostname,
-        data_type: format!("coroner:{source}:{kind}"),
+        data_type: data_type(e.source, e.kind),
         tag,
-        source,
-        kind,
+        source: e.source.as_str(),
+        kind: e.kind.as_str(),
         certainty: e.timestamp.certainty(),
         pid: e.pid,
         ppid: e.ppid,
@@ -220,9 +225,12 @@ pub fn row<'a>(model: &ReportModel<'a>, e: &'a Event) -> TimesketchRow<'a> {
 
 /// Writes every event as one JSON line.
 pub fn write(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
+    let mut line = Vec::with_capacity(4096);
     for e in model.events {
-        serde_json::to_writer(&mut *w, &row(model, e))?;
-        w.write_all(b"\n")?;
+        line.clear();
+        serde_json::to_writer(&mut line, &row(model, e))?;
+        line.push(b'\n');
+        w.write_all(&line)?;
     }
     Ok(())
 }
