@@ -48,6 +48,9 @@ pub enum Command {
         /// Render even if the bundle does not verify; every output is marked UNVERIFIED.
         #[arg(long)]
         no_verify: bool,
+        /// Print how long each step took (load = verify + parse, findings, outputs) to stderr.
+        #[arg(long)]
+        timings: bool,
         #[command(flatten)]
         keys: KeyArgs,
         #[command(flatten)]
@@ -191,11 +194,29 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             bundle,
             out,
             no_verify,
+            timings,
             keys,
             caps,
         } => {
-            let (loaded, doc, verified) = load_and_analyze(&bundle, no_verify, &keys, &caps)?;
+            let t0 = std::time::Instant::now();
+            let opts = LoadOptions { verify: !no_verify, anchor: keys.anchor(), limits: caps.limits() };
+            let loaded = pipeline::load(&bundle, &opts)?;
+            let verified = loaded.verification.ok && !loaded.verification.skipped;
+            let t1 = std::time::Instant::now();
+            let doc = findings::analyze(&loaded.manifest, &loaded.events, verified);
+            let t2 = std::time::Instant::now();
             pipeline::render_all(&loaded, &doc, &out)?;
+            if timings {
+                let t3 = std::time::Instant::now();
+                eprintln!(
+                    "coroner-report: timings: load (verify + parse) {:.2} s, findings {:.2} s, outputs {:.2} s; {} events, {} findings",
+                    (t1 - t0).as_secs_f64(),
+                    (t2 - t1).as_secs_f64(),
+                    (t3 - t2).as_secs_f64(),
+                    loaded.events.len(),
+                    doc.findings.len()
+                );
+            }
             if !verified {
                 eprintln!("coroner-report: rendered UNVERIFIED (--no-verify)");
             }

@@ -42,19 +42,30 @@ fn push_visible(out: &mut String, c: char, keep_newlines: bool) {
 /// newlines and tabs stay (multi-line raw records in a `<pre>`), otherwise they become `\n`/`\t`.
 pub fn visible(s: &str, keep_newlines: bool) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        push_visible(&mut out, c, keep_newlines);
-    }
+    push_visible_str(&mut out, s, keep_newlines);
     out
+}
+
+/// Appends `s` with [`push_visible`]'s escapes; runs of printable ASCII (nearly all text) are copied whole.
+fn push_visible_str(out: &mut String, s: &str, keep_newlines: bool) {
+    let mut rest = s;
+    while !rest.is_empty() {
+        let plain = rest.bytes().position(|b| !(0x20..0x7f).contains(&b)).unwrap_or(rest.len());
+        out.push_str(&rest[..plain]);
+        rest = &rest[plain..];
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            push_visible(out, c, keep_newlines);
+            rest = chars.as_str();
+        }
+    }
 }
 
 /// Like [`visible`], for bytes that may not be UTF-8: each invalid byte shows as `\xNN` (never silently U+FFFD).
 pub fn visible_bytes(b: &[u8], keep_newlines: bool) -> String {
     let mut out = String::with_capacity(b.len());
     for chunk in b.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            push_visible(&mut out, c, keep_newlines);
-        }
+        push_visible_str(&mut out, chunk.valid(), keep_newlines);
         for byte in chunk.invalid() {
             let _ = write!(out, "\\x{byte:02x}");
         }
