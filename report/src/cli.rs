@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use coroner_schemas::Utc;
 
-use crate::bundle::{Limits, DEFAULT_MAX_ENTRY, DEFAULT_MAX_TOTAL};
+use crate::bundle::{Limits, DEFAULT_MAX_ENTRY, DEFAULT_MAX_KEPT, DEFAULT_MAX_TOTAL};
 use crate::findings::{self, WhyQuery};
 use crate::pipeline::{self, LoadOptions, VerificationFailed};
 use crate::verify::{self, TrustAnchor};
@@ -107,6 +107,10 @@ pub struct CapArgs {
     /// Largest decompressed bundle (bytes; K, M, G, T suffixes).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value_t = DEFAULT_MAX_TOTAL)]
     pub max_total: u64,
+    /// Member bytes a render keeps in memory from its verifying pass, so the bundle is inflated once; members
+    /// past this budget are read again in a second pass (bytes; K, M, G, T suffixes; 0: always two passes).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value_t = DEFAULT_MAX_KEPT)]
+    pub max_kept: u64,
 }
 
 impl CapArgs {
@@ -114,6 +118,7 @@ impl CapArgs {
         Limits {
             max_entry: self.max_entry,
             max_total: self.max_total,
+            max_kept: self.max_kept,
             ..Limits::default()
         }
     }

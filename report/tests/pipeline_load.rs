@@ -161,3 +161,31 @@ fn formats_skipped_by_the_pipeline_really_have_no_parser() {
     }
     assert!(pipeline::has_parser(Format::AuditLog) && pipeline::has_parser(Format::Utmp));
 }
+
+/// One inflation (members kept from the verifying pass, parsed on several threads) must load exactly what two
+/// passes (nothing kept) and a budget that keeps only some members load.
+#[test]
+fn kept_members_load_the_same_as_a_second_pass() {
+    let load = |max_kept: u64| {
+        let opts = LoadOptions {
+            limits: coroner_report::bundle::Limits { max_kept, ..Default::default() },
+            ..LoadOptions::default()
+        };
+        pipeline::load(&fixture_path(), &opts).expect("loads")
+    };
+    let all = coroner_report::bundle::scan(&fixture_path(), &Default::default()).expect("scan");
+    // Half of what the members hold: some are kept, the others read again.
+    let half = all.members.iter().map(|m| m.size).sum::<u64>() / 2;
+    let one = load(coroner_report::bundle::DEFAULT_MAX_KEPT);
+    let two = load(0);
+    let some = load(half);
+    assert!(one.events.len() > 10, "{}", one.events.len());
+    for other in [&two, &some] {
+        assert_eq!(one.events.len(), other.events.len());
+        assert!(one.events == other.events);
+        assert_eq!(one.problems, other.problems);
+    }
+    let kept = coroner_report::bundle::scan_keeping(&fixture_path(), &Default::default(), half).expect("scan");
+    assert!(!kept.kept.is_empty() && kept.kept.values().map(|b| b.len() as u64).sum::<u64>() <= half);
+    assert!(kept.kept.len() < kept.members.len(), "a small budget keeps only some members");
+}
