@@ -162,18 +162,20 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 /// Loads a bundle (verifying unless `no_verify`) and analyses it: what `render` and `why` both start from.
-/// Returns the findings and whether the bundle was verified.
+/// Returns the findings, whether the bundle was verified, and how long loading and analysing took.
 fn load_and_analyze(
     bundle: &std::path::Path,
     no_verify: bool,
     keys: &KeyArgs,
     caps: &CapArgs,
-) -> anyhow::Result<(pipeline::Loaded, coroner_schemas::FindingsDoc, bool)> {
+) -> anyhow::Result<(pipeline::Loaded, coroner_schemas::FindingsDoc, bool, [std::time::Duration; 2])> {
+    let t0 = std::time::Instant::now();
     let opts = LoadOptions { verify: !no_verify, anchor: keys.anchor(), limits: caps.limits() };
     let loaded = pipeline::load(bundle, &opts)?;
     let verified = loaded.verification.ok && !loaded.verification.skipped;
+    let t1 = std::time::Instant::now();
     let doc = findings::analyze(&loaded.manifest, &loaded.events, verified);
-    Ok((loaded, doc, verified))
+    Ok((loaded, doc, verified, [t1 - t0, t1.elapsed()]))
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -203,21 +205,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             keys,
             caps,
         } => {
-            let t0 = std::time::Instant::now();
-            let opts = LoadOptions { verify: !no_verify, anchor: keys.anchor(), limits: caps.limits() };
-            let loaded = pipeline::load(&bundle, &opts)?;
-            let verified = loaded.verification.ok && !loaded.verification.skipped;
-            let t1 = std::time::Instant::now();
-            let doc = findings::analyze(&loaded.manifest, &loaded.events, verified);
-            let t2 = std::time::Instant::now();
+            let (loaded, doc, verified, [load, analyse]) = load_and_analyze(&bundle, no_verify, &keys, &caps)?;
+            let t = std::time::Instant::now();
             pipeline::render_all(&loaded, &doc, &out)?;
             if timings {
-                let t3 = std::time::Instant::now();
                 eprintln!(
                     "coroner-report: timings: load (verify + parse) {:.2} s, findings {:.2} s, outputs {:.2} s; {} events, {} findings",
-                    (t1 - t0).as_secs_f64(),
-                    (t2 - t1).as_secs_f64(),
-                    (t3 - t2).as_secs_f64(),
+                    load.as_secs_f64(),
+                    analyse.as_secs_f64(),
+                    t.elapsed().as_secs_f64(),
                     loaded.events.len(),
                     doc.findings.len()
                 );
@@ -243,7 +239,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             keys,
             caps,
         } => {
-            let (loaded, doc, verified) = load_and_analyze(&bundle, no_verify, &keys, &caps)?;
+            let (loaded, doc, verified, _) = load_and_analyze(&bundle, no_verify, &keys, &caps)?;
             let q = WhyQuery { pid, comm, unit, at };
             if !verified {
                 println!("UNVERIFIED bundle (--no-verify): the answer below rests on unchecked evidence");

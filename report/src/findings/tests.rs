@@ -219,6 +219,16 @@ fn crash_without_core_says_why() {
     assert!(doc.advisories.iter().any(|a| a.id == "core_dumps_disabled"));
 }
 
+/// systemd's record of api.service's main process killed by SIGKILL, with no sender named.
+fn api_service_killed_at_60() -> Ev {
+    ev(Source::Journal, EventKind::ProcessExit, 60, "cmd/journalctl.json", 7)
+        .pid(1)
+        .comm("systemd")
+        .f("unit", json!("api.service"))
+        .f("code", json!("killed"))
+        .f("status", json!("9/KILL"))
+}
+
 #[test]
 fn systemd_kill_without_sender_is_unknown_with_candidates() {
     let doc = run(vec![
@@ -228,12 +238,7 @@ fn systemd_kill_without_sender_is_unknown_with_candidates() {
             .f("schedule", json!("* * * * *"))
             .f("command", json!("/usr/local/bin/cleanup"))
             .f("run_as", json!("root")),
-        ev(Source::Journal, EventKind::ProcessExit, 60, "cmd/journalctl.json", 7)
-            .pid(1)
-            .comm("systemd")
-            .f("unit", json!("api.service"))
-            .f("code", json!("killed"))
-            .f("status", json!("9/KILL")),
+        api_service_killed_at_60(),
     ]);
     let f = doc.findings.iter().find(|f| f.victim.unit.as_deref() == Some("api.service")).expect("unit finding");
     assert_eq!(f.cause, Cause::Unknown);
@@ -407,12 +412,7 @@ fn session_closed_by_a_crash_is_no_candidate_after_it() {
             .uid(1001, "dave")
             .f("tty", json!("pts/2"))
             .f("session_end", json!("still logged in")),
-        ev(Source::Journal, EventKind::ProcessExit, 60, "cmd/journalctl.json", 7)
-            .pid(1)
-            .comm("systemd")
-            .f("unit", json!("api.service"))
-            .f("code", json!("killed"))
-            .f("status", json!("9/KILL")),
+        api_service_killed_at_60(),
     ]);
     let f = doc.findings.iter().find(|f| f.victim.unit.as_deref() == Some("api.service")).expect("unit finding");
     assert!(f.candidates.iter().any(|c| c.description.contains("dave was logged in")), "{:?}", f.candidates);
