@@ -95,7 +95,7 @@ pub fn has_parser(f: Format) -> bool {
 
 /// Verifies (unless `opts.verify` is false), then parses every entry.
 pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
-    let (scan, manifest, verification) = if opts.verify {
+    let (mut scan, manifest, verification) = if opts.verify {
         let v = verify::verify_path_keeping(path, &opts.anchor, &opts.limits, opts.limits.max_kept)
             .with_context(|| format!("verifying {}", path.display()))?;
         match (v.report.ok, v.scan, v.manifest) {
@@ -119,7 +119,6 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
             },
         )
     };
-    let mut scan = scan;
     let kept = std::mem::take(&mut scan.kept);
     let accounts = accounts_of(&scan, &manifest);
     let mut problems: Vec<ParseProblem> = Vec::new();

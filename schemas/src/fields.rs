@@ -32,9 +32,6 @@ impl Fields {
     pub fn get(&self, k: &str) -> Option<&Value> {
         self.find(k).ok().map(|i| &self.0[i].1)
     }
-    pub fn get_mut(&mut self, k: &str) -> Option<&mut Value> {
-        self.find(k).ok().map(|i| &mut self.0[i].1)
-    }
     pub fn contains_key(&self, k: &str) -> bool {
         self.find(k).is_ok()
     }
@@ -69,10 +66,6 @@ impl Fields {
     }
     pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
         self.0.iter().map(|(k, _)| k.as_ref())
-    }
-    /// Gives back spare capacity (for maps that are kept long).
-    pub fn shrink_to_fit(&mut self) {
-        self.0.shrink_to_fit();
     }
 }
 

@@ -12,11 +12,10 @@
 //!   `Undated (collection time)` and tag `undated`: it was on the host by then, and no more is known.
 //!   Times outside years 1–9999 are treated the same way and also tagged `time_out_of_range`.
 
-use coroner_schemas::Fields;
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-use coroner_schemas::{Event, EventKind, Source, Timestamp, Utc};
+use coroner_schemas::{Event, EventKind, Fields, Source, Timestamp, Utc};
 use serde::Serialize;
 
 use super::ReportModel;
@@ -191,6 +190,14 @@ pub fn row<'a>(model: &ReportModel<'a>, e: &'a Event) -> TimesketchRow<'a> {
         tag.push("unverified");
     }
     let (timestamp, datetime) = floor_micros(&when);
+    // A binary record travels once, as base64 (escaping its NULs as text would triple it); text that is not
+    // UTF-8 travels both lossily, for display, and exactly.
+    let (raw, raw_base64) = match e.raw.as_str() {
+        Some(t) if !e.raw.is_binary() => (Cow::Borrowed(t), None),
+        Some(_) => (Cow::Borrowed(""), Some(e.raw.base64())),
+        None if e.raw.is_binary() => (Cow::Borrowed(""), Some(e.raw.base64())),
+        None => (e.raw.lossy_cow(), Some(e.raw.base64())),
+    };
     let message = if e.message.is_empty() {
         timestamp_desc(e.kind)
     } else {
@@ -215,9 +222,8 @@ pub fn row<'a>(model: &ReportModel<'a>, e: &'a Event) -> TimesketchRow<'a> {
         entry: &e.origin.entry,
         line: e.origin.line,
         offset: e.origin.offset,
-        // A binary record travels once, as base64; escaping its NULs as text would triple it.
-        raw: if e.raw.is_binary() { Cow::Borrowed("") } else { e.raw.lossy_cow() },
-        raw_base64: (e.raw.is_binary() || !e.raw.is_exact_text()).then(|| e.raw.base64()),
+        raw,
+        raw_base64,
         fields: &e.fields,
         verified,
     }

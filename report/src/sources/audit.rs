@@ -15,9 +15,8 @@
 //! User names come from the bundle's own `/etc/passwd` ([`SourceCtx::accounts`]); when it does not know a uid,
 //! the name auditd wrote into the ENRICHED tail is used and the event says so (`user_from: "enriched"`).
 
-use coroner_schemas::Fields;
 
-use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
+use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Text, Timestamp, Utc};
 use serde_json::Value;
 
 use super::{signals, ParseProblem, Parsed, SourceCtx};

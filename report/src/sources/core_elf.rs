@@ -6,9 +6,8 @@
 //! A core has no time of its own; the event's time is the file's mtime ([`Timestamp::Inferred`]).
 
 
-use coroner_schemas::Fields;
 use coroner_schemas::manifest::Status;
-use coroner_schemas::{Event, EventKind, Origin, Source, Timestamp};
+use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Timestamp};
 use serde_json::json;
 
 use super::history::kill::signal_name;

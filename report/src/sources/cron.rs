@@ -7,9 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use coroner_schemas::Fields;
 use coroner_schemas::manifest::Format;
-use coroner_schemas::{Event, EventKind, Origin, Source, Timestamp, Utc};
+use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Timestamp, Utc};
 use serde_json::json;
 use time::OffsetDateTime;
 

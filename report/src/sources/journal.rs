@@ -5,8 +5,7 @@
 //! systemd-coredump's structured entries (`MESSAGE_ID` fc2e22bc…) become `core_dumped` events.
 
 
-use coroner_schemas::Fields;
-use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
+use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Text, Timestamp, Utc};
 use serde_json::{json, Map, Value};
 
 use super::kernel_lines::{cap_message, signal_name, signal_number, Classified, KernelTracker};

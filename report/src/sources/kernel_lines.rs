@@ -10,10 +10,9 @@
 //! oom-killer`, the task dump table, `oom-kill:` then `Killed process`), so a [`KernelTracker`] carries that
 //! state from line to line within one entry.
 
-use coroner_schemas::Fields;
 
 use coroner_schemas::accounts::Accounts;
-use coroner_schemas::{Event, EventKind};
+use coroner_schemas::{Event, EventKind, Fields};
 use serde_json::{json, Value};
 
 /// A message summary is capped so a 1 MB line does not become a 1 MB summary (the raw bytes stay whole).

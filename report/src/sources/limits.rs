@@ -2,10 +2,9 @@
 //! `/etc/security/limits.conf` / `limits.d/*` (`domain type item value` lines). A core-file limit of 0 means a
 //! crash leaves no core. Settings are observed at collection: [`Timestamp::Exact`] at `collector.finished`.
 
-use coroner_schemas::Fields;
 
 use coroner_schemas::manifest::Format;
-use coroner_schemas::{Event, EventKind, Origin, Source, Timestamp};
+use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Timestamp};
 use serde_json::json;
 
 use super::history::lines;

@@ -2,12 +2,12 @@
 //! `parse(raw: &[u8], ctx: &SourceCtx) -> Parsed`. The parser is chosen from the manifest entry's
 //! [`Format`], never from a file name.
 
-use coroner_schemas::accounts::Accounts;
-use coroner_schemas::manifest::{Entry, Format, Manifest};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use coroner_schemas::{Event, Origin, Text};
+use coroner_schemas::accounts::Accounts;
+use coroner_schemas::manifest::{Entry, Format, Manifest};
+use coroner_schemas::{Event, Text};
 use serde::Serialize;
 
 pub mod audit;
@@ -58,10 +58,6 @@ impl<'a> SourceCtx<'a> {
             }
         }
         Text::from_bytes(sub)
-    }
-    /// Where a record is: this entry, at a line or byte offset.
-    pub fn origin(&self, line: Option<u64>, offset: Option<u64>) -> Origin {
-        Origin { entry: self.path.clone(), line, offset }
     }
 }
 

@@ -2,9 +2,8 @@
 //! table was taken. The raw `limits` text is re-read here for the core-file limit.
 
 
-use coroner_schemas::Fields;
 use coroner_schemas::proc::{ProcSnapshot, ProcessRecord};
-use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp};
+use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Text, Timestamp};
 use serde_json::json;
 
 use super::history::one_line;

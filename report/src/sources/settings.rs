@@ -8,9 +8,8 @@
 //! text the kernel prints (`memory.events`/`memory.oom_control` as `key value` lines).
 
 
-use coroner_schemas::Fields;
 use coroner_schemas::manifest::Format;
-use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp};
+use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Text, Timestamp};
 use serde_json::{json, Map, Value};
 
 use super::history::lines;

@@ -22,14 +22,13 @@
 //! sessions as `down` and a boot record as `crash`; sessions still open at the end are `still logged in`.
 //! Unlike `last`, a torn final record or a zeroed record is a recorded problem and every whole record is read.
 
-use coroner_schemas::Fields;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use base64::Engine as _;
 use coroner_schemas::manifest::Format;
-use coroner_schemas::{Event, EventKind, Origin, Source, Timestamp, Utc};
+use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Timestamp, Utc};
 use serde_json::Value;
 
 use super::{ParseProblem, Parsed, SourceCtx};
@@ -352,6 +351,8 @@ fn decode(raw: &[u8], first: usize, end: usize, room: usize, ctx: &SourceCtx, ki
         if !line.is_empty() {
             f.insert("tty".into(), Value::from(&*line));
         }
+        // Attacker-chosen names (user, tty, host) are quoted with `{:?}` in messages, so they cannot pass for
+        // message text.
         let mut message = String::with_capacity(64);
         // A logout names the user of the login it closes.
         let mut logout_of: Option<std::borrow::Cow<str>> = None;
@@ -540,11 +541,6 @@ fn put_remote(f: &mut Fields, host: &str, addr: &Option<String>) {
     }
 }
 
-/// Quotes attacker-chosen names in messages so they cannot pass for message text.
-fn q(s: &str) -> String {
-    format!("{s:?}")
-}
-
 /// Appends where a login came from: the host (quoted) and its address when it says more.
 fn push_from(m: &mut String, host: &str, addr: &Option<String>) {
     let _ = match (host.is_empty(), addr) {
@@ -603,7 +599,7 @@ fn lastlog_record(rec: &[u8], uid: u64, offset: u64, ctx: &SourceCtx, out: &mut 
         user,
         comm: None,
         message: {
-            let mut m = format!("last login of uid {uid} on {}", q(&line));
+            let mut m = format!("last login of uid {uid} on {line:?}");
             push_from(&mut m, &host, &None);
             m
         },

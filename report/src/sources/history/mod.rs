@@ -10,10 +10,9 @@ pub mod fish;
 pub mod kill;
 pub mod zsh;
 
-use coroner_schemas::Fields;
 
 use coroner_schemas::manifest::Format;
-use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
+use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Text, Timestamp, Utc};
 use serde_json::json;
 
 use super::{Parsed, SourceCtx};
