@@ -32,10 +32,11 @@ fn main() -> ExitCode {
 }
 
 fn run(format: &str, source: &str, file: &str, passwd: Option<&String>) -> anyhow::Result<()> {
-    // The file is mapped, not read into a fresh buffer, and events slice their raw records out of it (as the
-    // report slices them out of the bundle member it inflated).
+    // The file is mapped (and populated: the report parses members it has already inflated into memory), not
+    // read into a fresh buffer, and events slice their raw records out of it (as the report slices them out of
+    // the bundle member it inflated).
     // SAFETY: the benchmark's input file is not modified while it is mapped.
-    let map = unsafe { memmap2::Mmap::map(&std::fs::File::open(file)?)? };
+    let map = unsafe { memmap2::MmapOptions::new().populate().map(&std::fs::File::open(file)?)? };
     let raw = bytes::Bytes::from_owner(map);
     let accounts = match passwd {
         Some(p) => Accounts::parse(&std::fs::read(p)?, b""),

@@ -37,6 +37,11 @@ impl Fields {
     }
     /// Sets `k` to `v`, returning the value it replaces.
     pub fn insert(&mut self, k: Key, v: Value) -> Option<Value> {
+        // Parsers mostly add fields in name order: appending needs no search and no shifting.
+        if self.0.last().is_none_or(|(last, _)| last.as_ref() < k.as_ref()) {
+            self.0.push((k, v));
+            return None;
+        }
         match self.find(&k) {
             Ok(i) => Some(std::mem::replace(&mut self.0[i].1, v)),
             Err(i) => {

@@ -122,8 +122,30 @@ fn i32_at(b: &[u8], o: usize) -> i32 {
 }
 /// A NUL-padded char array: the bytes before the first NUL.
 fn cstr(b: &[u8]) -> &[u8] {
-    let n = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    let n = memchr::memchr(0, b).unwrap_or(b.len());
     &b[..n]
+}
+
+/// Single fields of a record known to be [`UTMP_SIZE`] bytes, for passes that need one or two of them.
+fn rec_type(b: &[u8]) -> UtType {
+    UtType::from_i16(i16_at(b, 0))
+}
+fn rec_line(b: &[u8]) -> &[u8] {
+    cstr(&b[8..40])
+}
+fn rec_user(b: &[u8]) -> &[u8] {
+    cstr(&b[44..76])
+}
+fn rec_time(b: &[u8]) -> Option<Utc> {
+    record_time(i32_at(b, 340), i32_at(b, 344))
+}
+fn record_time(tv_sec: i32, tv_usec: i32) -> Option<Utc> {
+    let usec = u32::try_from(tv_usec).ok().filter(|u| *u < 1_000_000).unwrap_or(0);
+    Utc::from_unix(i64::from(tv_sec), usec * 1000)
+}
+/// A zeroed record: its type is 0 (checked first, as almost no record is) and every byte is.
+fn is_zeroed(b: &[u8]) -> bool {
+    b[..2] == [0, 0] && b.iter().all(|&c| c == 0)
 }
 
 impl<'a> UtmpRecord<'a> {
@@ -163,13 +185,31 @@ impl<'a> UtmpRecord<'a> {
     }
 
     pub fn time(&self) -> Option<Utc> {
-        let usec = u32::try_from(self.tv_usec).ok().filter(|u| *u < 1_000_000).unwrap_or(0);
-        Utc::from_unix(i64::from(self.tv_sec), usec * 1000)
+        record_time(self.tv_sec, self.tv_usec)
     }
 }
 
 fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    lossy_cow(b).into_owned()
+}
+
+/// The bytes as text, borrowed when they are UTF-8 (checked by the fast validator first).
+fn lossy_cow(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.into(),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
+/// Appends `s` quoted exactly as `{s:?}` writes it; plain printable ASCII (nearly every name) is copied whole.
+fn push_quoted(m: &mut String, s: &str) {
+    if s.bytes().all(|c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\') {
+        m.push('"');
+        m.push_str(s);
+        m.push('"');
+    } else {
+        let _ = write!(m, "{s:?}");
+    }
 }
 
 /// Which login file an entry is, from where the collector found it (the manifest's `source`).
@@ -269,37 +309,47 @@ fn parse_aligned(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     // complete, on several threads, without a second pass over them.
     let pairs = if kind == Source::Wtmp { pair_sessions(raw, whole) } else { Vec::new() };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let mut out = if whole < PARALLEL_MIN_RECORDS || threads < 2 {
-        decode(raw, 0, whole, whole, ctx, kind, &pairs)
+    // One slot per record, filled in place by every thread (a zeroed record leaves its slot empty), so no
+    // event is copied from one thread's vector into another's.
+    let mut slots: Vec<Option<Event>> = Vec::new();
+    slots.resize_with(whole, || None);
+    let mut out = Parsed::default();
+    if whole < PARALLEL_MIN_RECORDS || threads < 2 {
+        decode(raw, 0, &mut slots, ctx, kind, &pairs);
     } else {
         let per = whole.div_ceil(threads);
         let pairs = &pairs;
-        let parts: Vec<Option<Parsed>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| (t * per, ((t + 1) * per).min(whole)))
-                // The first part's vector has room for every event, so the others are appended without a
-                // reallocation.
-                .map(|(a, b)| s.spawn(move || decode(raw, a, b, if a == 0 { whole } else { b - a }, ctx, kind, pairs)))
+        let failed: Vec<usize> = std::thread::scope(|s| {
+            let handles: Vec<_> = slots
+                .chunks_mut(per)
+                .enumerate()
+                .map(|(t, part)| (t, s.spawn(move || decode(raw, t * per, part, ctx, kind, pairs))))
                 .collect();
-            handles.into_iter().map(|h| h.join().ok()).collect()
+            handles.into_iter().filter_map(|(t, h)| h.join().is_err().then_some(t)).collect()
         });
-        let mut out = Parsed::default();
-        for (t, p) in parts.into_iter().enumerate() {
-            match p {
-                Some(p) if t == 0 => out = p,
-                Some(mut p) => {
-                    out.events.append(&mut p.events);
-                    out.problems.append(&mut p.problems);
-                }
-                None => out.problems.push(ParseProblem::at_offset(
-                    ctx,
-                    (t * per * UTMP_SIZE) as u64,
-                    "a parser thread failed on this part",
-                )),
-            }
+        for t in failed {
+            out.problems.push(ParseProblem::at_offset(
+                ctx,
+                (t * per * UTMP_SIZE) as u64,
+                "a parser thread failed on this part",
+            ));
         }
-        out
-    };
+    }
+    // Empty slots are zeroed records; the vector of slots becomes the vector of events where it is (the
+    // standard library collects in place when the element sizes match, as the assertion below checks).
+    const _: () = assert!(std::mem::size_of::<Option<Event>>() == std::mem::size_of::<Event>());
+    let zeroed = &mut out.problems;
+    out.events = slots
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            if e.is_none() && raw.get(i * UTMP_SIZE..(i + 1) * UTMP_SIZE).is_some_and(is_zeroed) {
+                let offset = i * UTMP_SIZE;
+                zeroed.push(ParseProblem::at_offset(ctx, offset as u64, format!("zeroed record at offset {offset}")));
+            }
+            e
+        })
+        .collect();
     let tail = raw.len() % UTMP_SIZE;
     if tail != 0 {
         let off = whole * UTMP_SIZE;
@@ -314,24 +364,15 @@ fn parse_aligned(raw: &[u8], ctx: &SourceCtx) -> Parsed {
 
 /// Records `first..end` into events, in file order, with what `pairs` (indexed by record) says of their
 /// sessions.
-fn decode(raw: &[u8], first: usize, end: usize, room: usize, ctx: &SourceCtx, kind: Source, pairs: &[Pair]) -> Parsed {
-    let mut out = Parsed {
-        events: Vec::with_capacity(room),
-        problems: Vec::new(),
-    };
+fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx, kind: Source, pairs: &[Pair]) {
     // This thread's own handle on the entry path (threads sharing one reference count contend for it).
     let path: std::sync::Arc<str> = std::sync::Arc::from(&*ctx.path);
     // User names repeat: look each up in the bundle's passwd once.
     let mut uids: BTreeMap<String, Option<u32>> = BTreeMap::new();
-    let recs = raw.get(first * UTMP_SIZE..end * UTMP_SIZE).unwrap_or(&[]);
-    for (i, rec_bytes) in recs.chunks_exact(UTMP_SIZE).enumerate() {
+    let recs = raw.get(first * UTMP_SIZE..(first + slots.len()) * UTMP_SIZE).unwrap_or(&[]);
+    for ((i, rec_bytes), slot) in recs.chunks_exact(UTMP_SIZE).enumerate().zip(slots.iter_mut()) {
         let offset = ((first + i) * UTMP_SIZE) as u64;
-        if rec_bytes.iter().all(|&c| c == 0) {
-            out.problems.push(ParseProblem::at_offset(
-                ctx,
-                offset,
-                format!("zeroed record at offset {offset}"),
-            ));
+        if is_zeroed(rec_bytes) {
             continue;
         }
         let Some(r) = UtmpRecord::from_bytes(rec_bytes) else {
@@ -341,24 +382,25 @@ fn decode(raw: &[u8], first: usize, end: usize, room: usize, ctx: &SourceCtx, ki
             Some(utc) => Timestamp::Exact { utc },
             None => Timestamp::Unknown,
         };
-        let user = String::from_utf8_lossy(r.ut_user);
-        let line = String::from_utf8_lossy(r.ut_line);
-        let host = String::from_utf8_lossy(r.ut_host);
+        let user = lossy_cow(r.ut_user);
+        let line = lossy_cow(r.ut_line);
+        let host = lossy_cow(r.ut_host);
         let addr = r.addr();
         let pair = pairs.get(first + i).copied().unwrap_or_default();
+        // Fields are added in name order where that is cheap (`Fields` appends those without a search); the
+        // last two, `tty` and `ut_type`, sort after every other name here.
         let mut f = Fields::with_capacity(if matches!(pair, Pair::Login { .. }) { 6 } else { 4 });
-        f.insert("ut_type".into(), Value::from(r.ut_type.name()));
-        if !line.is_empty() {
-            f.insert("tty".into(), Value::from(&*line));
-        }
-        // Attacker-chosen names (user, tty, host) are quoted with `{:?}` in messages, so they cannot pass for
+        // Attacker-chosen names (user, tty, host) are quoted as `{:?}` quotes them, so they cannot pass for
         // message text.
-        let mut message = String::with_capacity(64);
+        let mut message = String::with_capacity(48);
         // A logout names the user of the login it closes.
         let mut logout_of: Option<std::borrow::Cow<str>> = None;
         let ev_kind = if kind == Source::Btmp {
             put_remote(&mut f, &host, &addr);
-            let _ = write!(message, "failed login {user:?} on {line:?}");
+            message.push_str("failed login ");
+            push_quoted(&mut message, &user);
+            message.push_str(" on ");
+            push_quoted(&mut message, &line);
             push_from(&mut message, &host, &addr);
             EventKind::LoginFailed
         } else {
@@ -368,7 +410,10 @@ fn decode(raw: &[u8], first: usize, end: usize, room: usize, ctx: &SourceCtx, ki
                     if kind == Source::Utmp {
                         f.insert("current".into(), Value::from(true));
                     }
-                    let _ = write!(message, "login {user:?} on {line:?}");
+                    message.push_str("login ");
+                    push_quoted(&mut message, &user);
+                    message.push_str(" on ");
+                    push_quoted(&mut message, &line);
                     push_from(&mut message, &host, &addr);
                     if let Pair::Login { end, seconds } = pair {
                         let end = match end {
@@ -388,16 +433,21 @@ fn decode(raw: &[u8], first: usize, end: usize, room: usize, ctx: &SourceCtx, ki
                 UtType::DeadProcess => {
                     match login_user(raw, pair) {
                         Some(u) => {
-                            let _ = write!(message, "logout {u:?} from {line:?}");
+                            message.push_str("logout ");
+                            push_quoted(&mut message, &u);
+                            message.push_str(" from ");
+                            push_quoted(&mut message, &line);
                             logout_of = Some(u);
                         }
                         None => {
-                            let _ = write!(message, "logout from {line:?} (no login seen)");
+                            message.push_str("logout from ");
+                            push_quoted(&mut message, &line);
+                            message.push_str(" (no login seen)");
                         }
                     }
                     if r.e_termination != 0 || r.e_exit != 0 {
-                        f.insert("e_termination".into(), Value::from(r.e_termination));
                         f.insert("e_exit".into(), Value::from(r.e_exit));
+                        f.insert("e_termination".into(), Value::from(r.e_termination));
                     }
                     EventKind::Logout
                 }
@@ -437,6 +487,10 @@ fn decode(raw: &[u8], first: usize, end: usize, room: usize, ctx: &SourceCtx, ki
                 }
             }
         };
+        if !line.is_empty() {
+            f.insert("tty".into(), Value::from(&*line));
+        }
+        f.insert("ut_type".into(), Value::from(r.ut_type.name()));
         // `reboot`, `shutdown` and `runlevel` in ut_user are markers, not accounts.
         let pseudo = kind != Source::Btmp && matches!(r.ut_type, UtType::BootTime | UtType::RunLvl);
         let account = !user.is_empty() && !pseudo;
@@ -450,7 +504,7 @@ fn decode(raw: &[u8], first: usize, end: usize, room: usize, ctx: &SourceCtx, ki
             _ if account => (uid_of(&user), Some(user.into_owned())),
             _ => (None, None),
         };
-        out.events.push(Event {
+        *slot = Some(Event {
             timestamp: ts,
             source: kind,
             kind: ev_kind,
@@ -469,7 +523,6 @@ fn decode(raw: &[u8], first: usize, end: usize, room: usize, ctx: &SourceCtx, ki
             fields: f,
         });
     }
-    out
 }
 
 /// Session pairing, as `last` does it, over the records in file order: a USER_PROCESS opens a session on its
@@ -484,32 +537,32 @@ fn pair_sessions(raw: &[u8], whole: usize) -> Vec<Pair> {
         (Some(s), Some(t)) => Some(t.unix_seconds() - s.unix_seconds()),
         _ => None,
     };
+    // Only the type, and for some types the line, user or time, is read (a zeroed record's type is EMPTY).
     for (idx, b) in raw.chunks_exact(UTMP_SIZE).take(whole).enumerate() {
-        if b.iter().all(|&c| c == 0) {
-            continue;
-        }
-        let Some(r) = UtmpRecord::from_bytes(b) else { continue };
-        let at = r.time();
-        match r.ut_type {
+        match rec_type(b) {
             UtType::UserProcess => {
-                if let Some((prev, started)) = open.insert(r.ut_line, (idx, at)) {
+                let at = rec_time(b);
+                if let Some((prev, started)) = open.insert(rec_line(b), (idx, at)) {
                     // The tty's next login ends it, at the latest.
                     pairs[prev] = Pair::Login { end: SessionEnd::Gone, seconds: seconds(started, at) };
                 }
             }
             UtType::DeadProcess => {
-                if let Some((login, started)) = open.remove(r.ut_line) {
+                if let Some((login, started)) = open.remove(rec_line(b)) {
+                    let at = rec_time(b);
                     pairs[login] = Pair::Login { end: SessionEnd::At(at), seconds: seconds(started, at) };
                     pairs[idx] = Pair::Logout { login };
                 }
             }
-            UtType::RunLvl if r.ut_user == b"shutdown" => {
+            UtType::RunLvl if rec_user(b) == b"shutdown" => {
+                let at = rec_time(b);
                 shutdown_seen = true;
                 for (_, (login, started)) in std::mem::take(&mut open) {
                     pairs[login] = Pair::Login { end: SessionEnd::Down, seconds: seconds(started, at) };
                 }
             }
             UtType::BootTime => {
+                let at = rec_time(b);
                 let end = if shutdown_seen { SessionEnd::Down } else { SessionEnd::Crash };
                 for (_, (login, started)) in std::mem::take(&mut open) {
                     pairs[login] = Pair::Login { end, seconds: seconds(started, at) };
@@ -528,27 +581,39 @@ fn pair_sessions(raw: &[u8], whole: usize) -> Vec<Pair> {
 /// The user name of the login a logout closes.
 fn login_user(raw: &[u8], pair: Pair) -> Option<std::borrow::Cow<'_, str>> {
     let Pair::Logout { login } = pair else { return None };
-    let rec = raw.get(login * UTMP_SIZE..(login + 1) * UTMP_SIZE).and_then(UtmpRecord::from_bytes)?;
-    Some(String::from_utf8_lossy(rec.ut_user))
+    let rec = raw.get(login * UTMP_SIZE..(login + 1) * UTMP_SIZE)?;
+    Some(lossy_cow(rec_user(rec)))
 }
 
 fn put_remote(f: &mut Fields, host: &str, addr: &Option<String>) {
-    if !host.is_empty() {
-        f.insert("host".into(), Value::from(host));
-    }
     if let Some(a) = addr {
         f.insert("addr".into(), Value::from(a.as_str()));
+    }
+    if !host.is_empty() {
+        f.insert("host".into(), Value::from(host));
     }
 }
 
 /// Appends where a login came from: the host (quoted) and its address when it says more.
 fn push_from(m: &mut String, host: &str, addr: &Option<String>) {
-    let _ = match (host.is_empty(), addr) {
-        (false, Some(a)) if a != host => write!(m, " from {host:?} ({a})"),
-        (false, _) => write!(m, " from {host:?}"),
-        (true, Some(a)) => write!(m, " from {a}"),
-        (true, None) => Ok(()),
-    };
+    match (host.is_empty(), addr) {
+        (false, Some(a)) if a != host => {
+            m.push_str(" from ");
+            push_quoted(m, host);
+            m.push_str(" (");
+            m.push_str(a);
+            m.push(')');
+        }
+        (false, _) => {
+            m.push_str(" from ");
+            push_quoted(m, host);
+        }
+        (true, Some(a)) => {
+            m.push_str(" from ");
+            m.push_str(a);
+        }
+        (true, None) => {}
+    }
 }
 
 /// Raw lastlog: record `i` belongs to uid `i`. Records with no time, line or host are unused (sparse).
@@ -782,11 +847,30 @@ mod tests {
         let ctx = SourceCtx::new(&e, &m, &acc);
         let whole = raw.len() / UTMP_SIZE;
         let pairs = pair_sessions(&raw, whole);
-        let seq = decode(&raw, 0, whole, whole, &ctx, Source::Wtmp, &pairs);
+        let mut slots = Vec::new();
+        slots.resize_with(whole, || None);
+        decode(&raw, 0, &mut slots, &ctx, Source::Wtmp, &pairs);
+        let zeroed: Vec<Option<u64>> =
+            (0..whole).filter(|i| slots[*i].is_none()).map(|i| Some((i * UTMP_SIZE) as u64)).collect();
+        assert!(zeroed.len() >= 3, "the fixture's zeroed record, once per copy");
+        let seq: Vec<Event> = slots.into_iter().flatten().collect();
         let par = parse(&raw, &ctx);
-        assert_eq!(par.events.len(), seq.events.len());
-        assert!(par.events == seq.events);
-        assert_eq!(par.problems.len(), seq.problems.len() + 1, "plus the torn tail");
-        assert_eq!(&par.problems[..seq.problems.len()], &seq.problems[..]);
+        assert_eq!(par.events.len(), seq.len());
+        assert!(par.events == seq);
+        let offsets: Vec<Option<u64>> = par.problems.iter().map(|p| p.offset).collect();
+        assert_eq!(offsets.len(), zeroed.len() + 1, "plus the torn tail");
+        assert_eq!(&offsets[..zeroed.len()], &zeroed[..], "zeroed records in file order");
+        assert!(par.problems[..zeroed.len()].iter().all(|p| p.message.starts_with("zeroed record at offset")));
+    }
+
+    /// Names in messages are quoted as `{:?}` quotes them, on the fast path and off it.
+    #[test]
+    fn quoting_matches_debug() {
+        for s in ["alice", "", "pts/0", "a b", "quo\"te", "back\\slash", "tab\there", "new\nline", "bell\u{7}",
+            "caf\u{e9}", "\u{202e}rtl", "zero\u{200b}width", "\u{7f}del", "it's", "\u{1b}[31mred"] {
+            let mut m = String::new();
+            push_quoted(&mut m, s);
+            assert_eq!(m, format!("{s:?}"), "{s:?}");
+        }
     }
 }
