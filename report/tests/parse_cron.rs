@@ -65,7 +65,7 @@ fn cron_d_and_user_crontab() {
     );
     insta::assert_json_snapshot!("crontab_alice", golden(&u));
     let [job] = u.events.as_slice() else { panic!("one job") };
-    assert_eq!((job.fields["run_as"].clone(), job.uid), (json!("alice"), Some(1000)));
+    assert_eq!((job.fields["run_as"].to_json(), job.uid), (json!("alice"), Some(1000)));
     assert_eq!(job.fields["schedule"], json!("*/5 * * * *"));
     assert!(Schedule::from_event(job)
         .expect("s")

@@ -61,7 +61,7 @@ fn bash_golden_and_times() {
         .find(|e| e.field_str("command") == Some("sudo systemctl stop nginx"))
         .expect("stop");
     assert_eq!(
-        (stop.fields["tool"].clone(), stop.fields["target_units"].clone()),
+        (stop.fields["tool"].to_json(), stop.fields["target_units"].to_json()),
         (json!("systemctl"), json!(["nginx"]))
     );
     let pg = p
@@ -70,7 +70,7 @@ fn bash_golden_and_times() {
         .find(|e| e.field_str("command") == Some("kill -s KILL -- -1234"))
         .expect("pgrp");
     assert_eq!(
-        (pg.fields["signal"].clone(), pg.fields["target_pids"].clone()),
+        (pg.fields["signal"].to_json(), pg.fields["target_pids"].to_json()),
         (json!(9), json!([-1234]))
     );
     // Non-UTF-8 bytes survive exactly in raw.

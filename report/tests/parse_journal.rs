@@ -87,7 +87,7 @@ fn systemd_unit_results_and_coredump() {
     assert_eq!(exit[0].fields["code"], json!("killed"));
     let failed: Vec<_> = of_kind(&p, EventKind::ServiceFailed)
         .iter()
-        .map(|e| e.fields["result"].clone())
+        .map(|e| e.fields["result"].to_json())
         .collect();
     assert_eq!(failed, vec![json!("oom-kill"), json!("watchdog")]);
     assert_eq!(
@@ -122,7 +122,7 @@ fn systemd_unit_results_and_coredump() {
     );
     let cron = of_kind(&p, EventKind::CronRun);
     assert_eq!(
-        (cron[0].pid, cron[0].fields["run_as"].clone()),
+        (cron[0].pid, cron[0].fields["run_as"].to_json()),
         (Some(3100), json!("root"))
     );
 }
@@ -135,7 +135,7 @@ fn byte_array_message_is_kept_exactly() {
         .iter()
         .find(|e| e.fields.contains_key("message_raw"))
         .expect("byte message");
-    let t: Text = serde_json::from_value(ev.fields["message_raw"].clone()).expect("text");
+    let t: Text = serde_json::from_value(ev.fields["message_raw"].to_json()).expect("text");
     assert_eq!(t.to_bytes(), b"payload \xff\xfe not utf-8".to_vec());
     assert_eq!(
         (ev.pid, ev.uid, ev.comm.as_deref()),

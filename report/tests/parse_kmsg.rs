@@ -136,11 +136,11 @@ fn assert_staged_oom(p: &Parsed) {
     );
     assert_eq!(invoked[1].fields["gfp_mask"], json!("0xcc0(GFP_KERNEL)"));
     // The task dump of the second episode names the sh parent and the victim, tied to the invoking line.
-    let episode = invoked[1].fields["episode"].clone();
+    let episode = invoked[1].fields["episode"].to_json();
     assert_eq!(Some(episode.clone()), invoked[1].origin.offset.map(|o| json!(o)));
     let rows: Vec<_> = of_kind(p, EventKind::OomTaskDump)
         .into_iter()
-        .filter(|e| e.fields.get("episode") == Some(&episode))
+        .filter(|e| e.fields.get("episode").is_some_and(|v| *v == episode))
         .collect();
     let names: Vec<_> = rows.iter().map(|e| (e.pid, e.uid, e.comm.clone())).collect();
     assert_eq!(

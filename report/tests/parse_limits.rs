@@ -23,7 +23,7 @@ fn proc_limits_golden() {
         .find(|e| e.fields["name"] == json!("rlimit:Max core file size"))
         .expect("core");
     assert_eq!(
-        (core.pid, core.fields["soft"].clone(), core.fields["hard"].clone()),
+        (core.pid, core.fields["soft"].to_json(), core.fields["hard"].to_json()),
         (Some(1), json!(0), json!(null))
     );
     let text = String::from_utf8(raw).expect("utf8");

@@ -84,7 +84,7 @@ fn systemd_show_golden() {
         .find(|e| e.fields["unit"] == json!("victim.service"))
         .expect("victim");
     assert_eq!(
-        (v.fields["result"].clone(), v.fields["exec_main_status"].clone()),
+        (v.fields["result"].to_json(), v.fields["exec_main_status"].to_json()),
         (json!("signal"), json!("9"))
     );
     assert_eq!(v.fields["n_restarts"], json!(3));
@@ -112,7 +112,7 @@ fn hostile_settings() {
     let e = entry("audit_rules", "cmd/auditctl-l.txt", "auditctl -l", None, None);
     let p = run(b"Error sending rule list request (Operation not permitted)\n", &e);
     assert_eq!(
-        (p.problems.len(), p.events[0].fields["covers_kill"].clone()),
+        (p.problems.len(), p.events[0].fields["covers_kill"].to_json()),
         (1, json!(false))
     );
 }

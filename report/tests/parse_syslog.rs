@@ -235,7 +235,7 @@ fn cron_and_systemd_lines() {
     assert_eq!(dumped[0].fields["code"], json!("dumped"));
     let failed: Vec<_> = of_kind(&p, EventKind::ServiceFailed)
         .iter()
-        .map(|e| e.fields["result"].clone())
+        .map(|e| e.fields["result"].to_json())
         .collect();
     assert_eq!(failed, vec![json!("oom-kill"), json!("watchdog")]);
     assert_eq!(of_kind(&p, EventKind::WatchdogTimeout)[0].fields["limit"], json!("3s"));
@@ -341,7 +341,7 @@ fn rfc_examples() {
     assert_eq!(a.fields["msgid"], json!("ID47"));
     assert_eq!(a.fields["program"], json!("evntslog"));
     assert_eq!(
-        (a.fields["facility"].clone(), a.fields["severity"].clone()),
+        (a.fields["facility"].to_json(), a.fields["severity"].to_json()),
         (json!(20), json!(5))
     );
     assert!(a
@@ -353,7 +353,7 @@ fn rfc_examples() {
         Some("2003-10-11T22:14:15.000000Z".into())
     );
     assert_eq!(
-        (b.fields["program"].clone(), b.fields["facility"].clone()),
+        (b.fields["program"].to_json(), b.fields["facility"].to_json()),
         (json!("su"), json!(4))
     );
 }

@@ -203,8 +203,8 @@ pub fn events() -> Vec<Event> {
     oom.uid = Some(1001);
     oom.user = Some(HOSTILE_USER.into());
     oom.comm = Some(HOSTILE_COMM.into());
-    oom.fields.insert("constraint".into(), "CONSTRAINT_MEMCG".into());
-    oom.fields.insert("anon_rss_kb".into(), 524_288.into());
+    oom.fields.insert("constraint".into(), "CONSTRAINT_MEMCG");
+    oom.fields.insert("anon_rss_kb".into(), 524_288);
     v.push(oom);
     let mut kill = event(
         Timestamp::Exact { utc: t(T0 + 250, 0) },

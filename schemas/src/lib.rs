@@ -15,7 +15,7 @@ pub mod text;
 pub mod utc;
 
 pub use event::{Event, EventKind, Origin, Source, Timestamp};
-pub use fields::Fields;
+pub use fields::{FieldValue, Fields};
 pub use finding::{Advisory, CheckItem, Confidence, Finding, FindingsDoc};
 pub use manifest::{Category, Entry, Format, Manifest, Status};
 pub use text::Text;

@@ -68,7 +68,7 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         f.via = Some("kernel".into());
         for k in ["addr", "ip", "sp", "error", "object", "trap"] {
             if let Some(v) = e.fields.get(k) {
-                f.details.insert(k.into(), v.clone());
+                f.details.insert(k.into(), v.to_json());
             }
         }
         f.reasoning = format!(
@@ -248,7 +248,7 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
     let global = e.fields.get("global").and_then(|v| v.as_bool()).unwrap_or(false);
     for k in ["constraint", "oom_memcg", "task_memcg", "total_vm_kb", "anon_rss_kb", "file_rss_kb", "shmem_rss_kb", "oom_score_adj", "global"] {
         if let Some(v) = e.fields.get(k) {
-            f.details.insert(k.into(), v.clone());
+            f.details.insert(k.into(), v.to_json());
         }
     }
     let memcg = e.field_str("oom_memcg").map(str::to_owned);
@@ -259,7 +259,7 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
             s.field_str("cgroup").is_some_and(|c| c.trim_end_matches('/') == cg.trim_end_matches('/'))
         }) {
             if let Some(l) = limit.fields.get("limit") {
-                f.details.insert("cgroup_limit".into(), l.clone());
+                f.details.insert("cgroup_limit".into(), l.to_json());
             }
         }
     }
@@ -334,7 +334,7 @@ fn core_details(f: &mut Finding, g: &Group, cx: &Context) {
             }
             for k in ["core_entry", "si_code", "si_addr", "psargs", "truncated", "exe"] {
                 if let Some(v) = c.fields.get(k) {
-                    f.details.insert(format!("core_{}", k.trim_start_matches("core_")), v.clone());
+                    f.details.insert(format!("core_{}", k.trim_start_matches("core_")), v.to_json());
                 }
             }
             match (c.field_str("core_entry"), c.field_str("core_file")) {

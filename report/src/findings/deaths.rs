@@ -59,11 +59,8 @@ pub fn signal_of(sig: i64) -> Signal {
 }
 
 fn fields_i64(e: &Event, key: &str) -> Option<i64> {
-    match e.fields.get(key)? {
-        serde_json::Value::Number(n) => n.as_i64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
+    let v = e.fields.get(key)?;
+    v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 /// A signal number from `signal` (number or name) or `signal_name`, or from a systemd `status=9/KILL`.
@@ -109,8 +106,8 @@ pub fn observations(events: &[Event]) -> Vec<Obs> {
                     }
                     continue;
                 }
-                let mut targets: Vec<i64> = match e.fields.get("targets") {
-                    Some(serde_json::Value::Array(a)) => a
+                let mut targets: Vec<i64> = match e.fields.get("targets").and_then(|v| v.as_array()) {
+                    Some(a) => a
                         .iter()
                         .filter_map(|v| v.as_i64().or_else(|| v.get("pid").and_then(|p| p.as_i64())))
                         .collect(),
@@ -135,7 +132,7 @@ pub fn observations(events: &[Event]) -> Vec<Obs> {
                 if !is_fatal_by_default(sig) {
                     continue;
                 }
-                if let Some(serde_json::Value::Array(a)) = e.fields.get("target_pids") {
+                if let Some(a) = e.fields.get("target_pids").and_then(|v| v.as_array()) {
                     for p in a.iter().filter_map(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))) {
                         if p > 1 {
                             push(ObsKind::HistoryKill, Some(p), Some(sig));

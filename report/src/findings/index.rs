@@ -162,19 +162,19 @@ impl ProcIndex {
 /// An audit record of a syscall that failed (`success=no`).
 pub fn failed(e: &Event) -> bool {
     match e.fields.get("success") {
-        Some(serde_json::Value::Bool(b)) => !b,
-        Some(serde_json::Value::String(s)) => s == "no",
-        _ => false,
+        Some(v) => v.as_bool().map_or_else(|| v.as_str() == Some("no"), |b| !b),
+        None => false,
     }
 }
 
 fn argv_text(e: &Event) -> Option<String> {
-    match e.fields.get("argv") {
-        Some(serde_json::Value::Array(a)) => {
-            Some(a.iter().map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).collect::<Vec<_>>().join(" "))
-        }
-        Some(serde_json::Value::String(s)) => Some(s.clone()),
-        _ => e.field_str("proctitle").map(str::to_owned),
+    let argv = e.fields.get("argv");
+    if let Some(a) = argv.and_then(|v| v.as_array()) {
+        Some(a.iter().map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).collect::<Vec<_>>().join(" "))
+    } else if let Some(s) = argv.and_then(|v| v.as_str()) {
+        Some(s.to_owned())
+    } else {
+        e.field_str("proctitle").map(str::to_owned)
     }
 }
 

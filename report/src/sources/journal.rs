@@ -5,7 +5,7 @@
 //! systemd-coredump's structured entries (`MESSAGE_ID` fc2e22bc…) become `core_dumped` events.
 
 
-use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Text, Timestamp, Utc};
+use coroner_schemas::{Event, EventKind, FieldValue, Fields, Origin, Source, Text, Timestamp, Utc};
 use serde_json::{json, Map, Value};
 
 use super::kernel_lines::{cap_message, signal_name, signal_number, Classified, KernelTracker};
@@ -392,7 +392,7 @@ fn coredump_entry(o: &Map<String, Value>, ev: &mut Event, ctx: &SourceCtx) {
     let sig = ev
         .fields
         .get("signal_name")
-        .and_then(Value::as_str)
+        .and_then(FieldValue::as_str)
         .unwrap_or("?")
         .to_owned();
     ev.message = match ev.pid {

@@ -12,7 +12,7 @@
 
 
 use coroner_schemas::accounts::Accounts;
-use coroner_schemas::{Event, EventKind, Fields};
+use coroner_schemas::{Event, EventKind, FieldValue, Fields};
 use serde_json::{json, Value};
 
 /// A message summary is capped so a 1 MB line does not become a 1 MB summary (the raw bytes stay whole).
@@ -328,8 +328,8 @@ fn token_between<'a>(s: &'a str, key: &str) -> Option<&'a str> {
     Some(v.split(',').next().unwrap_or(v))
 }
 
-fn oom_summary(global: bool, memcg: Option<&Value>, comm: &str, pid: i64) -> String {
-    match (global, memcg.and_then(Value::as_str)) {
+fn oom_summary(global: bool, memcg: Option<&FieldValue>, comm: &str, pid: i64) -> String {
+    match (global, memcg.and_then(FieldValue::as_str)) {
         (false, Some(m)) => format!("OOM killer (memory cgroup {m}) killed {comm} (pid {pid})"),
         (false, None) => format!("OOM killer (memory cgroup) killed {comm} (pid {pid})"),
         (true, _) => format!("OOM killer (system-wide) killed {comm} (pid {pid})"),
@@ -680,7 +680,7 @@ impl KernelTracker {
                             if c.uid.is_none() {
                                 c.uid = detail.uid;
                             }
-                            let global = c.fields.get("global").and_then(Value::as_bool).unwrap_or(true);
+                            let global = c.fields.get("global").and_then(FieldValue::as_bool).unwrap_or(true);
                             c.summary = Some(oom_summary(
                                 global,
                                 c.fields.get("oom_memcg"),

@@ -9,7 +9,7 @@
 
 
 use coroner_schemas::manifest::Format;
-use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Text, Timestamp};
+use coroner_schemas::{Event, EventKind, FieldValue, Fields, Origin, Source, Text, Timestamp};
 use serde_json::{json, Map, Value};
 
 use super::history::lines;
@@ -190,11 +190,11 @@ fn cgroups(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             .get("oom_kill")
             .or_else(|| oom_control.get("oom_kill"))
             .cloned()
-            .unwrap_or(Value::Null);
+            .unwrap_or(FieldValue::Null);
         let failcnt = if v2 {
-            events.get("max").cloned().unwrap_or(Value::Null)
+            events.get("max").cloned().unwrap_or(FieldValue::Null)
         } else {
-            num(o.get("memory.failcnt"))
+            num(o.get("memory.failcnt")).into()
         };
         let mut f = Fields::new();
         f.insert("name".into(), json!(format!("cgroup:{path}")));
@@ -316,13 +316,13 @@ fn audit_status(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         };
         f.insert(k.to_owned().into(), v);
     }
-    let enabled = f.get("enabled").cloned().unwrap_or(Value::Null);
+    let enabled = f.get("enabled").cloned().unwrap_or(FieldValue::Null);
     let msg = format!(
         "audit status: enabled {} pid {} lost {} backlog_limit {}",
         enabled,
-        f.get("pid").unwrap_or(&Value::Null),
-        f.get("lost").unwrap_or(&Value::Null),
-        f.get("backlog_limit").unwrap_or(&Value::Null)
+        f.get("pid").unwrap_or(&FieldValue::Null),
+        f.get("lost").unwrap_or(&FieldValue::Null),
+        f.get("backlog_limit").unwrap_or(&FieldValue::Null)
     );
     f.insert("name".into(), json!("audit.status"));
     f.insert("value".into(), enabled);

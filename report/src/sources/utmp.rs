@@ -22,14 +22,14 @@
 //! sessions as `down` and a boot record as `crash`; sessions still open at the end are `still logged in`.
 //! Unlike `last`, a torn final record or a zeroed record is a recorded problem and every whole record is read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
 use base64::Engine as _;
 use coroner_schemas::manifest::Format;
-use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Timestamp, Utc};
-use serde_json::Value;
+use coroner_schemas::{Event, EventKind, FieldValue, Fields, Origin, Source, Timestamp, Utc};
 
 use super::{ParseProblem, Parsed, SourceCtx};
 
@@ -136,6 +136,9 @@ fn rec_line(b: &[u8]) -> &[u8] {
 fn rec_user(b: &[u8]) -> &[u8] {
     cstr(&b[44..76])
 }
+fn rec_secs(b: &[u8]) -> i64 {
+    i64::from(i32_at(b, 340))
+}
 fn rec_time(b: &[u8]) -> Option<Utc> {
     record_time(i32_at(b, 340), i32_at(b, 344))
 }
@@ -174,13 +177,32 @@ impl<'a> UtmpRecord<'a> {
 
     /// The remote address as text: IPv4 when only the first word is set, IPv6 otherwise, `None` when zero.
     pub fn addr(&self) -> Option<String> {
+        let mut s = String::new();
+        self.write_addr(&mut s).then_some(s)
+    }
+
+    /// Appends [`Self::addr`] to `out` (IPv4 digit by digit, as `Ipv4Addr` displays it); false when zero.
+    fn write_addr(&self, out: &mut String) -> bool {
         let a = &self.ut_addr_v6;
         if a.iter().all(|&c| c == 0) {
-            None
+            false
         } else if a[4..].iter().all(|&c| c == 0) {
-            Some(Ipv4Addr::new(a[0], a[1], a[2], a[3]).to_string())
+            for (i, &n) in a[..4].iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                if n >= 100 {
+                    out.push(char::from(b'0' + n / 100));
+                }
+                if n >= 10 {
+                    out.push(char::from(b'0' + n / 10 % 10));
+                }
+                out.push(char::from(b'0' + n % 10));
+            }
+            true
         } else {
-            Some(Ipv6Addr::from(*a).to_string())
+            let _ = write!(out, "{}", Ipv6Addr::from(*a));
+            true
         }
     }
 
@@ -239,8 +261,8 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
 /// How a login session ended, as `last` says it.
 #[derive(Clone, Copy, Debug)]
 enum SessionEnd {
-    /// A logout on its tty, at this time (`None`: the logout record has no valid time).
-    At(Option<Utc>),
+    /// A logout on its tty: the index of that DEAD_PROCESS record.
+    At(usize),
     /// Closed by a shutdown record (`down`), or by a boot after one.
     Down,
     /// Closed by a boot with no shutdown before it (`crash`).
@@ -369,6 +391,7 @@ fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx
     let path: std::sync::Arc<str> = std::sync::Arc::from(&*ctx.path);
     // User names repeat: look each up in the bundle's passwd once.
     let mut uids: BTreeMap<String, Option<u32>> = BTreeMap::new();
+    let mut addr_buf = String::with_capacity(40);
     let recs = raw.get(first * UTMP_SIZE..(first + slots.len()) * UTMP_SIZE).unwrap_or(&[]);
     for ((i, rec_bytes), slot) in recs.chunks_exact(UTMP_SIZE).enumerate().zip(slots.iter_mut()) {
         let offset = ((first + i) * UTMP_SIZE) as u64;
@@ -385,47 +408,50 @@ fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx
         let user = lossy_cow(r.ut_user);
         let line = lossy_cow(r.ut_line);
         let host = lossy_cow(r.ut_host);
-        let addr = r.addr();
+        addr_buf.clear();
+        let addr = r.write_addr(&mut addr_buf).then_some(addr_buf.as_str());
         let pair = pairs.get(first + i).copied().unwrap_or_default();
         // Fields are added in name order where that is cheap (`Fields` appends those without a search); the
         // last two, `tty` and `ut_type`, sort after every other name here.
         let mut f = Fields::with_capacity(if matches!(pair, Pair::Login { .. }) { 6 } else { 4 });
         // Attacker-chosen names (user, tty, host) are quoted as `{:?}` quotes them, so they cannot pass for
         // message text.
-        let mut message = String::with_capacity(48);
+        let mut message = String::with_capacity(64);
         // A logout names the user of the login it closes.
         let mut logout_of: Option<std::borrow::Cow<str>> = None;
         let ev_kind = if kind == Source::Btmp {
-            put_remote(&mut f, &host, &addr);
+            put_remote(&mut f, &host, addr);
             message.push_str("failed login ");
             push_quoted(&mut message, &user);
             message.push_str(" on ");
             push_quoted(&mut message, &line);
-            push_from(&mut message, &host, &addr);
+            push_from(&mut message, &host, addr);
             EventKind::LoginFailed
         } else {
             match r.ut_type {
                 UtType::UserProcess => {
-                    put_remote(&mut f, &host, &addr);
+                    put_remote(&mut f, &host, addr);
                     if kind == Source::Utmp {
-                        f.insert("current".into(), Value::from(true));
+                        f.insert("current".into(), true);
                     }
                     message.push_str("login ");
                     push_quoted(&mut message, &user);
                     message.push_str(" on ");
                     push_quoted(&mut message, &line);
-                    push_from(&mut message, &host, &addr);
+                    push_from(&mut message, &host, addr);
                     if let Pair::Login { end, seconds } = pair {
                         let end = match end {
-                            SessionEnd::At(t) => t.map_or(Value::Null, |t| Value::from(t.rfc3339())),
-                            SessionEnd::Down => Value::from("down"),
-                            SessionEnd::Crash => Value::from("crash"),
-                            SessionEnd::Gone => Value::from("gone - no logout"),
-                            SessionEnd::Still => Value::from("still logged in"),
+                            SessionEnd::At(j) => FieldValue::from(
+                                raw.get(j * UTMP_SIZE..(j + 1) * UTMP_SIZE).and_then(rec_time).map(|t| t.rfc3339()),
+                            ),
+                            SessionEnd::Down => FieldValue::from("down"),
+                            SessionEnd::Crash => FieldValue::from("crash"),
+                            SessionEnd::Gone => FieldValue::from("gone - no logout"),
+                            SessionEnd::Still => FieldValue::from("still logged in"),
                         };
                         f.insert("session_end".into(), end);
                         if let Some(secs) = seconds {
-                            f.insert("session_seconds".into(), Value::from(secs));
+                            f.insert("session_seconds".into(), secs);
                         }
                     }
                     EventKind::Login
@@ -446,15 +472,15 @@ fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx
                         }
                     }
                     if r.e_termination != 0 || r.e_exit != 0 {
-                        f.insert("e_exit".into(), Value::from(r.e_exit));
-                        f.insert("e_termination".into(), Value::from(r.e_termination));
+                        f.insert("e_exit".into(), r.e_exit);
+                        f.insert("e_termination".into(), r.e_termination);
                     }
                     EventKind::Logout
                 }
                 UtType::BootTime => {
                     message.push_str("system boot");
                     if !host.is_empty() {
-                        f.insert("kernel".into(), Value::from(&*host));
+                        f.insert("kernel".into(), &*host);
                         let _ = write!(message, " ({host})");
                     }
                     EventKind::Boot
@@ -474,13 +500,13 @@ fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx
                             format!("{c}")
                         }
                     };
-                    f.insert("runlevel".into(), Value::from(show(new)));
+                    f.insert("runlevel".into(), show(new));
                     let _ = write!(message, "run level {} (was {})", show(new), show(prev));
                     EventKind::Log
                 }
                 other => {
                     if !host.is_empty() {
-                        f.insert("host".into(), Value::from(&*host));
+                        f.insert("host".into(), &*host);
                     }
                     let _ = write!(message, "{} {user:?} on {line:?}", other.name());
                     EventKind::Log
@@ -488,9 +514,9 @@ fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx
             }
         };
         if !line.is_empty() {
-            f.insert("tty".into(), Value::from(&*line));
+            f.insert("tty".into(), &*line);
         }
-        f.insert("ut_type".into(), Value::from(r.ut_type.name()));
+        f.insert("ut_type".into(), r.ut_type.name());
         // `reboot`, `shutdown` and `runlevel` in ut_user are markers, not accounts.
         let pseudo = kind != Source::Btmp && matches!(r.ut_type, UtType::BootTime | UtType::RunLvl);
         let account = !user.is_empty() && !pseudo;
@@ -531,41 +557,38 @@ fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx
 /// logout`; sessions open at the end are `still logged in`. Zeroed records are skipped.
 fn pair_sessions(raw: &[u8], whole: usize) -> Vec<Pair> {
     let mut pairs = vec![Pair::None; whole];
-    let mut open: BTreeMap<&[u8], (usize, Option<Utc>)> = BTreeMap::new();
+    // Open sessions by tty: the login's record index and its `tv_sec`.
+    let mut open: HashMap<&[u8], (usize, i64), BuildHasherDefault<LineHasher>> = HashMap::default();
     let mut shutdown_seen = false;
-    let seconds = |from: Option<Utc>, to: Option<Utc>| match (from, to) {
-        (Some(s), Some(t)) => Some(t.unix_seconds() - s.unix_seconds()),
-        _ => None,
-    };
     // Only the type, and for some types the line, user or time, is read (a zeroed record's type is EMPTY).
+    // Durations are whole seconds between the records' `tv_sec`, as `last` counts them.
     for (idx, b) in raw.chunks_exact(UTMP_SIZE).take(whole).enumerate() {
         match rec_type(b) {
             UtType::UserProcess => {
-                let at = rec_time(b);
+                let at = rec_secs(b);
                 if let Some((prev, started)) = open.insert(rec_line(b), (idx, at)) {
                     // The tty's next login ends it, at the latest.
-                    pairs[prev] = Pair::Login { end: SessionEnd::Gone, seconds: seconds(started, at) };
+                    pairs[prev] = Pair::Login { end: SessionEnd::Gone, seconds: Some(at - started) };
                 }
             }
             UtType::DeadProcess => {
                 if let Some((login, started)) = open.remove(rec_line(b)) {
-                    let at = rec_time(b);
-                    pairs[login] = Pair::Login { end: SessionEnd::At(at), seconds: seconds(started, at) };
+                    pairs[login] = Pair::Login { end: SessionEnd::At(idx), seconds: Some(rec_secs(b) - started) };
                     pairs[idx] = Pair::Logout { login };
                 }
             }
             UtType::RunLvl if rec_user(b) == b"shutdown" => {
-                let at = rec_time(b);
+                let at = rec_secs(b);
                 shutdown_seen = true;
-                for (_, (login, started)) in std::mem::take(&mut open) {
-                    pairs[login] = Pair::Login { end: SessionEnd::Down, seconds: seconds(started, at) };
+                for (_, (login, started)) in open.drain() {
+                    pairs[login] = Pair::Login { end: SessionEnd::Down, seconds: Some(at - started) };
                 }
             }
             UtType::BootTime => {
-                let at = rec_time(b);
+                let at = rec_secs(b);
                 let end = if shutdown_seen { SessionEnd::Down } else { SessionEnd::Crash };
-                for (_, (login, started)) in std::mem::take(&mut open) {
-                    pairs[login] = Pair::Login { end, seconds: seconds(started, at) };
+                for (_, (login, started)) in open.drain() {
+                    pairs[login] = Pair::Login { end, seconds: Some(at - started) };
                 }
                 shutdown_seen = false;
             }
@@ -578,6 +601,24 @@ fn pair_sessions(raw: &[u8], whole: usize) -> Vec<Pair> {
     pairs
 }
 
+/// FNV-1a over a tty name (a few bytes): the pairing map's hash, much cheaper than SipHash for keys the
+/// evidence chose only within 32 bytes.
+#[derive(Default)]
+struct LineHasher(u64);
+
+impl Hasher for LineHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &c in bytes {
+            h = (h ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
 /// The user name of the login a logout closes.
 fn login_user(raw: &[u8], pair: Pair) -> Option<std::borrow::Cow<'_, str>> {
     let Pair::Logout { login } = pair else { return None };
@@ -585,17 +626,17 @@ fn login_user(raw: &[u8], pair: Pair) -> Option<std::borrow::Cow<'_, str>> {
     Some(lossy_cow(rec_user(rec)))
 }
 
-fn put_remote(f: &mut Fields, host: &str, addr: &Option<String>) {
+fn put_remote(f: &mut Fields, host: &str, addr: Option<&str>) {
     if let Some(a) = addr {
-        f.insert("addr".into(), Value::from(a.as_str()));
+        f.insert("addr".into(), a);
     }
     if !host.is_empty() {
-        f.insert("host".into(), Value::from(host));
+        f.insert("host".into(), host);
     }
 }
 
 /// Appends where a login came from: the host (quoted) and its address when it says more.
-fn push_from(m: &mut String, host: &str, addr: &Option<String>) {
+fn push_from(m: &mut String, host: &str, addr: Option<&str>) {
     match (host.is_empty(), addr) {
         (false, Some(a)) if a != host => {
             m.push_str(" from ");
@@ -647,12 +688,12 @@ fn lastlog_record(rec: &[u8], uid: u64, offset: u64, ctx: &SourceCtx, out: &mut 
     let uid32 = u32::try_from(uid).ok();
     let user = uid32.and_then(|u| ctx.accounts.user_name(u)).map(str::to_owned);
     let mut f = Fields::new();
-    f.insert("lastlog".into(), Value::from(true));
+    f.insert("lastlog".into(), true);
     if !line.is_empty() {
-        f.insert("tty".into(), Value::from(line.as_str()));
+        f.insert("tty".into(), line.as_str());
     }
     if !host.is_empty() {
-        f.insert("host".into(), Value::from(host.as_str()));
+        f.insert("host".into(), host.as_str());
     }
     out.events.push(Event {
         timestamp: Utc::from_unix(i64::from(t), 0).map_or(Timestamp::Unknown, |utc| Timestamp::Exact { utc }),
@@ -665,7 +706,7 @@ fn lastlog_record(rec: &[u8], uid: u64, offset: u64, ctx: &SourceCtx, out: &mut 
         comm: None,
         message: {
             let mut m = format!("last login of uid {uid} on {line:?}");
-            push_from(&mut m, &host, &None);
+            push_from(&mut m, &host, None);
             m
         },
         raw: ctx.text(rec),
@@ -770,6 +811,13 @@ mod tests {
         assert_eq!(r.ut_line, b"pts/1");
         assert_eq!(r.ut_user, b"alice");
         assert_eq!(r.addr().as_deref(), Some("10.0.0.42"));
+        // Every IPv4 address is written as `Ipv4Addr` displays it.
+        let mut b = vec![0u8; UTMP_SIZE];
+        for quad in [[0u8, 0, 0, 1], [1, 2, 3, 4], [9, 10, 99, 100], [255, 254, 200, 109], [100, 0, 7, 0]] {
+            b[348..352].copy_from_slice(&quad);
+            let r = UtmpRecord::from_bytes(&b).expect("record");
+            assert_eq!(r.addr(), Some(std::net::Ipv4Addr::from(quad).to_string()));
+        }
         assert_eq!(r.time().map(|t| t.unix_seconds()), Some(1_700_000_000));
         assert!(UtmpRecord::from_bytes(&b[..383]).is_none());
         assert_eq!(UtType::from_i16(42), UtType::Unknown(42));
