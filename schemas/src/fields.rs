@@ -245,7 +245,16 @@ impl PartialEq for FieldValue {
 }
 impl PartialEq<Value> for FieldValue {
     fn eq(&self, other: &Value) -> bool {
-        *self == FieldValue::from(other)
+        match (self, other) {
+            (FieldValue::Null, Value::Null) => true,
+            (FieldValue::Bool(a), Value::Bool(b)) => a == b,
+            (FieldValue::Int(a), Value::Number(n)) => n.as_i64() == Some(*a),
+            (FieldValue::UInt(a), Value::Number(n)) => n.as_i64().is_none() && n.as_u64() == Some(*a),
+            (FieldValue::Float(a), Value::Number(n)) => n.is_f64() && n.as_f64() == Some(*a),
+            (FieldValue::Inline(_) | FieldValue::Str(_), Value::String(b)) => self.as_str() == Some(b.as_str()),
+            (FieldValue::Json(a), b) => **a == *b,
+            _ => false,
+        }
     }
 }
 impl PartialEq<FieldValue> for Value {
@@ -522,7 +531,9 @@ mod tests {
             assert_eq!(f.as_array(), v.as_array());
             assert_eq!(f.is_null(), v.is_null());
             for w in &cases {
-                assert_eq!(f == FieldValue::from(w), v == w, "{v} vs {w}");
+                let fw = FieldValue::from(w);
+                assert_eq!(f == fw, v == w, "{v} vs {w}");
+                assert_eq!(f == *w, v == w, "{v} vs {w}");
             }
         }
         // Short strings are held in place, longer ones boxed; numbers have one form whatever type made them.
