@@ -16,7 +16,7 @@
 //! the name auditd wrote into the ENRICHED tail is used and the event says so (`user_from: "enriched"`).
 
 
-use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Text, Timestamp, Utc};
+use coroner_schemas::{Event, EventKind, FieldValue, Fields, Origin, Source, Text, Timestamp, Utc};
 use serde_json::Value;
 
 use super::{signals, ParseProblem, Parsed, SourceCtx};
@@ -657,11 +657,11 @@ fn id_field(r: &Rec, key: &str) -> Option<u64> {
     }
 }
 
-fn ins(f: &mut Fields, k: &'static str, v: impl Into<Value>) {
+fn ins(f: &mut Fields, k: &'static str, v: impl Into<FieldValue>) {
     f.insert(k.into(), v.into());
 }
 
-fn ins_opt<T: Into<Value>>(f: &mut Fields, k: &'static str, v: Option<T>) {
+fn ins_opt<T: Into<FieldValue>>(f: &mut Fields, k: &'static str, v: Option<T>) {
     if let Some(v) = v {
         f.insert(k.into(), v.into());
     }
@@ -1057,11 +1057,11 @@ fn emit_exec(st: &mut State, g: &Group, sc: &Rec, c: &Common) {
     ins_opt(&mut f, "cwd", cwd);
     ins_opt(&mut f, "argc", argc);
     if !paths.is_empty() {
-        ins(&mut f, "paths", paths);
+        ins(&mut f, "paths", Value::from(paths));
     }
     ins_opt(&mut f, "proctitle", proctitle(g));
     let m = format!("exec {cmdline} by {}", who(&s));
-    ins(&mut f, "argv", argv);
+    ins(&mut f, "argv", Value::from(argv));
     let e = event(c, EventKind::Exec, s, m, f);
     st.out.events.push(e);
 }
