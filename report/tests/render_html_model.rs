@@ -402,3 +402,18 @@ pub fn big(n: usize) -> Owned {
         findings: findings(true),
     }
 }
+
+/// The small model with its findings repeated until there are `n` (ids `F1`…, anchors unique), for the
+/// renderers' caps on how many findings they list in full.
+pub fn many_findings(n: usize) -> Owned {
+    let mut o = small(true);
+    let base = o.findings.findings.clone();
+    o.findings.findings = (0..n)
+        .map(|i| {
+            let mut f = base[i % base.len()].clone();
+            f.id = format!("F{}", i + 1);
+            f
+        })
+        .collect();
+    o
+}

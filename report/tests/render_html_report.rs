@@ -234,3 +234,27 @@ fn million_events_render_bounded() {
     // The histogram counts all of them.
     assert!(out.contains("events per bucket"));
 }
+
+/// A kill storm leaves tens of thousands of findings: the page lists the first MAX_FINDINGS, says how many
+/// there are and where all of them are, and counts every one by cause and confidence.
+#[test]
+fn findings_over_the_cap_are_counted_not_listed() {
+    let cap = coroner_report::render::html::MAX_FINDINGS;
+    let under = model::many_findings(cap);
+    let out = html::render(&under.model());
+    assert_eq!(out.matches("<article class=\"finding").count(), cap);
+    assert!(!out.contains("holds every one"));
+
+    let o = model::many_findings(cap + 7);
+    let out = html::render(&o.model());
+    assert_eq!(out.matches("<article class=\"finding").count(), cap);
+    assert!(out.contains(&format!("Findings ({})", cap + 7)));
+    assert!(out.contains(&format!("{} findings: the first {cap} (in time order) are listed here", cap + 7)));
+    // The overview counts all of them: its counts add up to the total.
+    let overview = element_text(&out, "<th>findings</th></tr></thead>\n<tbody>", "</tbody>");
+    let total: usize = overview
+        .lines()
+        .filter_map(|l| l.rsplit("<td>").next()?.strip_suffix("</td></tr>")?.parse::<usize>().ok())
+        .sum();
+    assert_eq!(total, cap + 7);
+}

@@ -164,3 +164,27 @@ fn same_model_same_bytes() {
 fn golden_small_report() {
     insta::assert_snapshot!("small_report_md", markdown::render(&model::small(false).model()));
 }
+
+/// The Markdown a postmortem pastes holds the first MAX_FINDINGS findings in full, and an overview that counts
+/// every finding by cause and confidence.
+#[test]
+fn findings_over_the_cap_are_counted_not_listed() {
+    let cap = markdown::MAX_FINDINGS;
+    let md = markdown::render(&model::many_findings(cap).model());
+    let section = |md: &str| md[md.find("## Findings").expect("findings")..md.find("## Checklist").expect("checklist")].to_owned();
+    assert_eq!(section(&md).matches("\n### ").count(), cap);
+    assert!(!md.contains("holds every one"));
+
+    let md = markdown::render(&model::many_findings(cap + 3).model());
+    let s = section(&md);
+    assert_eq!(s.matches("\n### ").count(), cap);
+    assert!(s.contains(&format!("**{} findings: the first {cap} (in time order) follow in full", cap + 3)));
+    let table = &s[s.find("| Cause | Confidence | Findings |").expect("overview")..];
+    let total: usize = table
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| l.trim_end_matches(" |").rsplit("| ").next()?.parse::<usize>().ok())
+        .sum();
+    assert_eq!(total, cap + 3);
+}

@@ -48,8 +48,13 @@ pub fn visible(s: &str, keep_newlines: bool) -> String {
 
 /// Appends `s` with [`push_visible`]'s escapes; runs of printable ASCII (nearly all text) are copied whole.
 fn push_visible_str(out: &mut String, s: &str, keep_newlines: bool) {
+    push_visible_str_upto(out, s, keep_newlines, usize::MAX);
+}
+
+/// [`push_visible_str`], stopping once `out` is longer than `limit` (what follows would be cut anyway).
+fn push_visible_str_upto(out: &mut String, s: &str, keep_newlines: bool, limit: usize) {
     let mut rest = s;
-    while !rest.is_empty() {
+    while !rest.is_empty() && out.len() <= limit {
         let plain = rest.bytes().position(|b| !(0x20..0x7f).contains(&b)).unwrap_or(rest.len());
         out.push_str(&rest[..plain]);
         rest = &rest[plain..];
@@ -71,6 +76,42 @@ pub fn visible_bytes(b: &[u8], keep_newlines: bool) -> String {
         }
     }
     out
+}
+
+/// [`visible_bytes`] then [`truncate`] to `max`, without making the visible form of more than `max` bytes.
+pub fn visible_bytes_cut(b: &[u8], keep_newlines: bool, max: usize) -> String {
+    let mut out = String::with_capacity(b.len().min(max) + 4);
+    for chunk in b.utf8_chunks() {
+        if out.len() > max {
+            break;
+        }
+        push_visible_str_upto(&mut out, chunk.valid(), keep_newlines, max);
+        for byte in chunk.invalid() {
+            let _ = write!(out, "\\x{byte:02x}");
+        }
+    }
+    cut_in_place(&mut out, max);
+    out
+}
+
+/// [`visible`] then [`truncate`] to `max`, without making the visible form of more than `max` bytes.
+pub fn visible_cut(s: &str, keep_newlines: bool, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max) + 4);
+    push_visible_str_upto(&mut out, s, keep_newlines, max);
+    cut_in_place(&mut out, max);
+    out
+}
+
+/// [`truncate`] on a string of one's own.
+fn cut_in_place(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut end = max;
+        while end > 0 && !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push('…');
+    }
 }
 
 /// Cuts `s` to at most `max` bytes on a char boundary; says so with `…` when it cut.
@@ -186,6 +227,36 @@ pub fn json_for_script(json: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The one-pass forms give exactly what the two-step forms give.
+    #[test]
+    fn cut_and_script_forms_match_the_two_step_forms() {
+        let samples: Vec<String> = vec![
+            String::new(),
+            "plain".into(),
+            "a\nb\tc\r\u{1b}[31m\u{7f}\u{202e}".into(),
+            "<script>&amp;</script> \"q\" \\ \u{2028}\u{2029} \u{8}\u{c}\u{1}".into(),
+            "é".repeat(300),
+            format!("{}\u{202e}{}", "x".repeat(509), "y".repeat(20)),
+            "\u{e2}\u{2030}\u{2027}".into(),
+        ];
+        for s in &samples {
+            for max in [0, 1, 5, 511, 512, 513, 4096] {
+                for nl in [false, true] {
+                    assert_eq!(visible_cut(s, nl, max), truncate(&visible(s, nl), max), "{s:?} {max}");
+                    assert_eq!(visible_bytes_cut(s.as_bytes(), nl, max), truncate(&visible_bytes(s.as_bytes(), nl), max));
+                }
+            }
+            let mut one = String::new();
+            push_script_json_str(&mut one, s);
+            assert_eq!(one, json_for_script(&serde_json::to_string(s).expect("json")), "{s:?}");
+        }
+        for b in [&b"ok \xff\xfe x"[..], b"\xe2\x80", &[b'a'; 600], b"\xf0\x9f\x98\x80\xf0\x9f"] {
+            for max in [0, 3, 4, 5, 512] {
+                assert_eq!(visible_bytes_cut(b, true, max), truncate(&visible_bytes(b, true), max));
+            }
+        }
+    }
+
     #[test]
     fn visible_shows_controls_and_invalid_bytes() {
         assert_eq!(visible("a\nb\x1bc\u{202e}d", false), "a\\nb\\x1bc\\u{202e}d");
@@ -229,11 +300,62 @@ mod tests {
 /// (utmp struct, ELF note) its size and the first 32 bytes in hex — escaping NULs as text would make a
 /// 384-byte record 2 KiB of `\x00`.
 pub fn raw_display(raw: &coroner_schemas::Text, max: usize) -> String {
+    let b = raw.as_bytes();
     if raw.is_binary() {
-        let b = raw.to_bytes();
-        let hex: Vec<String> = b.iter().take(32).map(|x| format!("{x:02x}")).collect();
-        format!("binary record, {} bytes: {}{}", b.len(), hex.join(" "), if b.len() > 32 { " …" } else { "" })
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = format!("binary record, {} bytes: ", b.len());
+        for (i, &x) in b.iter().take(32).enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push(char::from(HEX[usize::from(x >> 4)]));
+            out.push(char::from(HEX[usize::from(x & 15)]));
+        }
+        if b.len() > 32 {
+            out.push_str(" …");
+        }
+        out
     } else {
-        truncate(&visible_bytes(&raw.to_bytes(), true), max)
+        visible_bytes_cut(b, true, max)
     }
+}
+
+/// Appends `s` as a JSON string for a `<script>` data island: serde_json's escapes, then
+/// [`json_for_script`]'s, in one pass.
+pub fn push_script_json_str(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let mut rest = s;
+    while !rest.is_empty() {
+        let plain = rest
+            .bytes()
+            .position(|b| b < 0x20 || matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&' | 0xe2))
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..plain]);
+        rest = &rest[plain..];
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { break };
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c if (c as u32) < 0x20 => {
+                out.push_str("\\u00");
+                out.push(char::from(HEX[(c as usize) >> 4]));
+                out.push(char::from(HEX[(c as usize) & 15]));
+            }
+            c => out.push(c),
+        }
+        rest = chars.as_str();
+    }
+    out.push('"');
 }

@@ -12,6 +12,8 @@
 //! message and raw text cut to a few KiB. The page says how many were left out; `timeline.jsonl` and
 //! `timeline.csv` hold every event.
 
+use std::fmt::Write as _;
+
 use askama::Template;
 use base64::Engine as _;
 use coroner_schemas::{EventKind, Source};
@@ -29,6 +31,8 @@ pub const ISLAND_ROWS: usize = 200_000;
 pub const PAGE_ROWS: usize = 500;
 /// Problems listed before the list is cut.
 const MAX_PROBLEMS: usize = 2_000;
+/// Findings listed (summary row and full article) before the list is cut; findings.json holds every one.
+pub const MAX_FINDINGS: usize = 1_000;
 /// Bytes of message / raw text kept per event in the static rows and the data island.
 const MAX_MESSAGE: usize = 2_048;
 const MAX_RAW: usize = 4_096;
@@ -144,6 +148,8 @@ struct Page<'a> {
     verify_failures: Vec<String>,
     verify_headline: String,
     findings: Vec<FindingView>,
+    findings_total: usize,
+    by_cause: Vec<CauseCount>,
     checklist: Vec<CheckView>,
     advisories: Vec<AdvisoryView>,
     coverage: Vec<CoverageView>,
@@ -161,6 +167,13 @@ struct Page<'a> {
     island_rows: usize,
     page_rows: usize,
     data: String,
+}
+
+/// One line of the findings overview: how many findings of a cause, at a confidence.
+struct CauseCount {
+    cause: &'static str,
+    confidence: &'static str,
+    count: usize,
 }
 
 fn vis(s: &str) -> String {
@@ -287,40 +300,68 @@ const ALL_SOURCES: [Source; 17] = [
 /// `[time_us|null, time, certainty, source, kind, notable, pid|null, user, comm, message, raw, origin]` with
 /// source/kind/certainty as indexes into the name lists.
 fn island(m: &ReportModel, idx: &[usize]) -> String {
-    let sources: Vec<String> = ALL_SOURCES.iter().map(name_of).collect();
     let mut kinds: Vec<EventKind> = idx.iter().filter_map(|&i| m.events.get(i)).map(|e| e.kind).collect();
     kinds.sort();
     kinds.dedup();
     let certainties = ["exact", "boot", "inferred", "bounded", "unknown"];
-    let events: Vec<serde_json::Value> = idx
-        .iter()
-        .filter_map(|&i| m.events.get(i))
-        .map(|e| {
-            let (cert, _) = view::certainty(&e.timestamp);
-            serde_json::json!([
-                e.timestamp.sort_key().map(|t| t.unix_micros()),
-                view::time(&e.timestamp),
-                certainties.iter().position(|c| *c == cert).unwrap_or(4),
-                ALL_SOURCES.iter().position(|s| *s == e.source).unwrap_or(ALL_SOURCES.len() - 1),
-                kinds.binary_search(&e.kind).unwrap_or(0),
-                u8::from(view::is_notable(e.kind)),
-                e.pid,
-                view::user(e),
-                e.comm.as_deref().map(vis).unwrap_or_default(),
-                escape::truncate(&vis(&e.message), ISLAND_TEXT),
-                escape::raw_display(&e.raw, ISLAND_TEXT),
-                vis(&view::origin(&e.origin)),
-            ])
-        })
-        .collect();
-    let doc = serde_json::json!({
-        "total": m.events.len(),
-        "sources": sources,
-        "kinds": kinds.iter().map(name_of).collect::<Vec<_>>(),
-        "certainties": certainties,
-        "events": events,
-    });
-    escape::json_for_script(&doc.to_string())
+    // Written directly, in the form `serde_json` gives the object (keys sorted, compact) and with
+    // `json_for_script`'s escapes: a million-event island is built once, without a value tree.
+    let strings = |out: &mut String, items: &mut dyn Iterator<Item = String>| {
+        out.push('[');
+        for (i, s) in items.enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            escape::push_script_json_str(out, &s);
+        }
+        out.push(']');
+    };
+    let mut out = String::with_capacity(idx.len() * 320 + 4096);
+    out.push_str("{\"certainties\":");
+    strings(&mut out, &mut certainties.iter().map(|c| (*c).to_owned()));
+    out.push_str(",\"events\":[");
+    for (n, e) in idx.iter().filter_map(|&i| m.events.get(i)).enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        let (cert, _) = view::certainty(&e.timestamp);
+        let num = |out: &mut String, v: Option<i64>| match v {
+            Some(v) => {
+                let _ = write!(out, "{v}");
+            }
+            None => out.push_str("null"),
+        };
+        out.push('[');
+        num(&mut out, e.timestamp.sort_key().map(|t| t.unix_micros()));
+        out.push(',');
+        escape::push_script_json_str(&mut out, &view::time(&e.timestamp));
+        let _ = write!(
+            out,
+            ",{},{},{},{},",
+            certainties.iter().position(|c| *c == cert).unwrap_or(4),
+            ALL_SOURCES.iter().position(|s| *s == e.source).unwrap_or(ALL_SOURCES.len() - 1),
+            kinds.binary_search(&e.kind).unwrap_or(0),
+            u8::from(view::is_notable(e.kind)),
+        );
+        num(&mut out, e.pid);
+        for text in [
+            view::user(e),
+            e.comm.as_deref().map(vis).unwrap_or_default(),
+            escape::visible_cut(&e.message, false, ISLAND_TEXT),
+            escape::raw_display(&e.raw, ISLAND_TEXT),
+            vis(&view::origin(&e.origin)),
+        ] {
+            out.push(',');
+            escape::push_script_json_str(&mut out, &text);
+        }
+        out.push(']');
+    }
+    out.push_str("],\"kinds\":");
+    strings(&mut out, &mut kinds.iter().map(name_of));
+    out.push_str(",\"sources\":");
+    strings(&mut out, &mut ALL_SOURCES.iter().map(name_of));
+    let _ = write!(out, ",\"total\":{}}}", m.events.len());
+    out
 }
 
 fn facts(m: &ReportModel) -> Vec<Kv> {
@@ -416,7 +457,16 @@ pub fn render(m: &ReportModel) -> String {
         verify_lines,
         verify_failures: v.failures.iter().map(|f| vis(f)).collect(),
         verify_headline,
-        findings: m.findings.findings.iter().enumerate().map(|(i, f)| finding_view(i, f)).collect(),
+        findings: m.findings.findings.iter().take(MAX_FINDINGS).enumerate().map(|(i, f)| finding_view(i, f)).collect(),
+        findings_total: m.findings.findings.len(),
+        by_cause: if m.findings.findings.len() > MAX_FINDINGS {
+            view::findings_by_cause(&m.findings.findings)
+                .into_iter()
+                .map(|(cause, confidence, count)| CauseCount { cause, confidence, count })
+                .collect()
+        } else {
+            Vec::new()
+        },
         checklist: m
             .findings
             .checklist

@@ -20,6 +20,9 @@ pub const CONTEXT: usize = 3;
 pub const MAX_ROWS: usize = 200;
 /// Problems listed at most.
 const MAX_PROBLEMS: usize = 50;
+/// Findings written in full before the list is cut (a postmortem pastes this section); findings.json and
+/// report.html list more.
+pub const MAX_FINDINGS: usize = 100;
 /// Bytes of raw evidence / message kept per line.
 const MAX_RAW: usize = 1_000;
 const MAX_MESSAGE: usize = 300;
@@ -91,6 +94,13 @@ struct RowMd {
     origin: String,
 }
 
+/// One line of the findings overview: how many findings of a cause, at a confidence.
+struct CauseMd {
+    cause: &'static str,
+    confidence: &'static str,
+    count: usize,
+}
+
 #[derive(Template)]
 #[template(path = "report.md")]
 struct Doc {
@@ -100,6 +110,8 @@ struct Doc {
     failures: Vec<String>,
     facts: Vec<Kv>,
     findings: Vec<FindingMd>,
+    findings_total: usize,
+    by_cause: Vec<CauseMd>,
     checklist: Vec<CheckMd>,
     advisories: Vec<AdvisoryMd>,
     coverage: Vec<CoverageMd>,
@@ -306,7 +318,16 @@ pub fn render(m: &ReportModel) -> String {
         verification,
         failures: v.failures.iter().map(|f| md_inline(f)).collect(),
         facts,
-        findings: m.findings.findings.iter().map(finding).collect(),
+        findings: m.findings.findings.iter().take(MAX_FINDINGS).map(finding).collect(),
+        findings_total: m.findings.findings.len(),
+        by_cause: if m.findings.findings.len() > MAX_FINDINGS {
+            view::findings_by_cause(&m.findings.findings)
+                .into_iter()
+                .map(|(cause, confidence, count)| CauseMd { cause, confidence, count })
+                .collect()
+        } else {
+            Vec::new()
+        },
         checklist: m
             .findings
             .checklist

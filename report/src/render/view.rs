@@ -381,3 +381,15 @@ mod tests {
         assert!(h.bars.iter().all(|b| b.h <= h.height));
     }
 }
+
+/// How many findings there are of each cause and confidence, most first (ties in cause, then confidence,
+/// order): the overview shown when a report lists only some findings in full.
+pub fn findings_by_cause(findings: &[coroner_schemas::Finding]) -> Vec<(&'static str, &'static str, usize)> {
+    let mut counts: std::collections::BTreeMap<(Cause, Confidence), usize> = std::collections::BTreeMap::new();
+    for f in findings {
+        *counts.entry((f.cause, f.confidence)).or_default() += 1;
+    }
+    let mut out: Vec<_> = counts.into_iter().collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out.into_iter().map(|((c, k), n)| (cause_label(c), confidence_label(k), n)).collect()
+}
