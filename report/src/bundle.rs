@@ -332,6 +332,25 @@ pub fn scan_keeping(path: &Path, limits: &Limits, budget: u64) -> Result<Scan, B
         let mut whole: Option<Vec<u8>> = (first_of_name && kept_total.saturating_add(declared) <= budget)
             .then(|| Vec::with_capacity(usize::try_from(declared).unwrap_or(0)));
         let mut size: u64 = 0;
+        if let Some(w) = whole.as_mut() {
+            // Inflated straight into the member's own buffer (no bounce through a chunk buffer), then hashed
+            // whole; anything past the declared size goes through the loop below, which drops the copy.
+            (&mut entry)
+                .take(declared.min(limits.max_entry))
+                .read_to_end(w)
+                .map_err(|e| classify(format!("reading member {name:?}"), e))?;
+            hasher.update(&w[..]);
+            size = w.len() as u64;
+            if let (Some(k), Some(cap)) = (kept.as_mut(), keep_cap) {
+                if size <= cap {
+                    k.extend_from_slice(w);
+                } else {
+                    kept = None;
+                    out.failures
+                        .push(format!("member {name:?} is larger than its {cap}-byte cap; not read"));
+                }
+            }
+        }
         let mut buf = vec![0u8; 1 << 16];
         loop {
             let n = match entry.read(&mut buf) {

@@ -167,7 +167,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
             ));
         }
     }
-    let mut events: Vec<Event> = parsed.into_values().flatten().collect();
+    let mut events = concat_largest_first(parsed.into_values().collect());
     timeline::sort_dedup(&mut events);
     problems.sort();
     problems.dedup();
@@ -180,6 +180,20 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
         problems,
         coverage,
     })
+}
+
+/// Every entry's events in one vector, grown from the largest entry's own (a million-event entry is not
+/// copied; the order within is restored by the sort that follows).
+fn concat_largest_first(mut parts: Vec<Vec<Event>>) -> Vec<Event> {
+    let Some(big) = (0..parts.len()).max_by_key(|&i| (parts[i].len(), std::cmp::Reverse(i))) else {
+        return Vec::new();
+    };
+    let mut all = std::mem::take(&mut parts[big]);
+    all.reserve(parts.iter().map(Vec::len).sum());
+    for p in parts {
+        all.extend(p);
+    }
+    all
 }
 
 fn problem(entry: &str, message: impl Into<String>) -> ParseProblem {
