@@ -103,23 +103,39 @@ fn kill_audit_covered(manifest: &Manifest, events: &[Event]) -> bool {
     })
 }
 
+/// A scoped thread's result; its panic goes on in this thread.
+fn joined<T>(r: std::thread::Result<T>) -> T {
+    r.unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
+
 /// Every finding, checklist step and advisory for a parsed bundle. `events` is the sorted timeline.
 pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> FindingsDoc {
-    let mut by_kind: BTreeMap<EventKind, Vec<usize>> = BTreeMap::new();
-    for (i, e) in events.iter().enumerate() {
-        by_kind.entry(e.kind).or_default().push(i);
-    }
-    let sessions = index::sessions(events);
-    let mut per_user: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, s) in sessions.iter().enumerate() {
-        per_user.entry(s.user.clone()).or_default().push(i);
-    }
-    let sessions_by_user = per_user.into_iter().map(|(u, v)| (u, index::SessionIndex::build(&sessions, v))).collect();
-    let sessions_at = index::SessionIndex::build(&sessions, 0..sessions.len());
+    // The indexes read the timeline independently of each other: sessions and observations are built on
+    // threads of their own while this one builds the kind and process indexes.
+    let (by_kind, (sessions, sessions_by_user, sessions_at), index, observations) = std::thread::scope(|s| {
+        let sess = s.spawn(|| {
+            let sessions = index::sessions(events);
+            let mut per_user: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+            for (i, s) in sessions.iter().enumerate() {
+                per_user.entry(s.user.clone()).or_default().push(i);
+            }
+            let by_user: BTreeMap<String, index::SessionIndex> =
+                per_user.into_iter().map(|(u, v)| (u, index::SessionIndex::build(&sessions, v))).collect();
+            let at = index::SessionIndex::build(&sessions, 0..sessions.len());
+            (sessions, by_user, at)
+        });
+        let obs = s.spawn(|| deaths::observations(events));
+        let mut by_kind: BTreeMap<EventKind, Vec<usize>> = BTreeMap::new();
+        for (i, e) in events.iter().enumerate() {
+            by_kind.entry(e.kind).or_default().push(i);
+        }
+        let index = index::ProcIndex::build(events);
+        (by_kind, joined(sess.join()), index, joined(obs.join()))
+    });
     let cx = Context {
         manifest,
         events,
-        index: index::ProcIndex::build(events),
+        index,
         sessions,
         has_kill_audit: kill_audit_covered(manifest, events),
         utc_offset: manifest.host.utc_offset_seconds.unwrap_or(0),
@@ -127,7 +143,7 @@ pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> Finding
         sessions_at,
         sessions_by_user,
     };
-    let groups = deaths::group(deaths::observations(events), events);
+    let groups = deaths::group(observations, events);
     let mut findings: Vec<Finding> = groups
         .iter()
         .map(|g| compose::compose(g, &cx))
@@ -160,13 +176,45 @@ pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> Finding
 /// The host went down: every process died. One finding per boot that follows earlier records in wtmp.
 fn reboots(cx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
-    let wtmp: Vec<&Event> = cx.events.iter().filter(|e| e.source == Source::Wtmp).collect();
-    for (i, b) in wtmp.iter().enumerate() {
-        if b.kind != EventKind::Boot || i == 0 {
+    let wtmp_of = |k: EventKind| -> Vec<usize> {
+        cx.by_kind.get(&k).into_iter().flatten().copied().filter(|&i| cx.events[i].source == Source::Wtmp).collect()
+    };
+    let boots = wtmp_of(EventKind::Boot);
+    let shutdowns = wtmp_of(EventKind::Shutdown);
+    // Commands that ask for a reboot, in timeline (and so time) order.
+    let asked: Vec<&Event> = cx
+        .of_kinds(&[EventKind::KillCommand, EventKind::PrivilegedCommand])
+        .filter(|e| {
+            e.field_str("command").is_some_and(|c| ["reboot", "shutdown", "poweroff", "halt", "init 6", "init 0"].iter().any(|w| c.contains(w)))
+        })
+        .collect();
+    // The first wtmp record of all is not preceded by anything a boot could end.
+    let first_wtmp = cx.events.iter().position(|e| e.source == Source::Wtmp);
+    let mut prev_boot: Option<usize> = None;
+    for &bi in &boots {
+        let b = &cx.events[bi];
+        let since = prev_boot.replace(bi);
+        if Some(bi) == first_wtmp {
             continue;
         }
-        let prev_t = wtmp[..i].iter().rev().find_map(|e| e.timestamp.sort_key());
-        let shutdown = wtmp[..i].iter().rev().take_while(|e| e.kind != EventKind::Boot).find(|e| e.kind == EventKind::Shutdown);
+        // The latest time of a wtmp record before this boot (wtmp records are dense: the walk back is short,
+        // and never passes the previous boot).
+        let prev_t = cx.events[..bi]
+            .iter()
+            .enumerate()
+            .rev()
+            .take_while(|(j, _)| since.is_none_or(|p| *j >= p))
+            .filter(|(_, e)| e.source == Source::Wtmp)
+            .find_map(|(_, e)| e.timestamp.sort_key())
+            .or_else(|| {
+                // Only a boot without a time lies between: look further back, as a walk over every wtmp
+                // record would.
+                cx.events[..since.unwrap_or(0)].iter().rev().filter(|e| e.source == Source::Wtmp).find_map(|e| e.timestamp.sort_key())
+            });
+        // The last shutdown record since the previous boot.
+        let lo = since.map_or(0, |p| p + 1);
+        let at = shutdowns.partition_point(|&j| j < bi);
+        let shutdown = shutdowns[..at].last().filter(|&&j| j >= lo).map(|&j| &cx.events[j]);
         let bt = b.timestamp.sort_key();
         let mut f = Finding {
             id: String::new(),
@@ -190,10 +238,13 @@ fn reboots(cx: &Context) -> Vec<Finding> {
                 f.via = Some("shutdown".into());
                 // Who asked for it: a reboot/shutdown command or sudo shortly before.
                 let st = s.timestamp.sort_key();
-                if let Some(cmd) = cx.of_kinds(&[EventKind::KillCommand, EventKind::PrivilegedCommand]).find(|e| {
-                    matches!(e.kind, EventKind::KillCommand | EventKind::PrivilegedCommand)
-                        && e.field_str("command").is_some_and(|c| ["reboot", "shutdown", "poweroff", "halt", "init 6", "init 0"].iter().any(|w| c.contains(w)))
-                        && matches!((e.timestamp.sort_key(), st), (Some(x), Some(y)) if x <= y && y.unix_micros() - x.unix_micros() <= 1_800_000_000)
+                // The earliest such command in the half hour before the shutdown.
+                let from = st.map_or(asked.len(), |y| {
+                    // Too old: a prefix of the timeline (undated events sort last, and never match).
+                    asked.partition_point(|e| e.timestamp.sort_key().is_some_and(|x| y.unix_micros() - x.unix_micros() > 1_800_000_000))
+                });
+                if let Some(cmd) = asked[from..].iter().copied().find(|e| {
+                    matches!((e.timestamp.sort_key(), st), (Some(x), Some(y)) if x <= y && y.unix_micros() - x.unix_micros() <= 1_800_000_000)
                 }) {
                     f.killer = Some(coroner_schemas::finding::Killer {
                         pid: cmd.pid,

@@ -326,6 +326,54 @@ fn boot_without_shutdown_is_an_unclean_reboot() {
     assert!(matches!(f.time, Timestamp::Bounded { .. }));
 }
 
+/// Reboot findings through several boots: the shutdown is looked for only since the previous boot, the
+/// crash's lower bound is the last dated wtmp record before the boot, and the command that asked for a
+/// shutdown is the earliest in the half hour before it (older, later and undated ones do not count).
+#[test]
+fn reboots_pair_shutdowns_bounds_and_commands_boot_by_boot() {
+    const W: &str = "fs/var/log/wtmp";
+    const AUTH: &str = "fs/var/log/auth.log";
+    let sudo = |t: i64, line: u64, cmd: &str| {
+        ev(Source::Syslog, EventKind::PrivilegedCommand, t, AUTH, line).uid(0, "root").f("command", json!(cmd))
+    };
+    let mut undated = ev(Source::Wtmp, EventKind::Login, 0, W, 99).uid(0, "root");
+    undated.0.timestamp = Timestamp::Unknown;
+    let mut undated_cmd = sudo(0, 98, "/sbin/reboot");
+    undated_cmd.0.timestamp = Timestamp::Unknown;
+    let doc = run(vec![
+        sudo(-2000, 1, "/sbin/reboot"),
+        ev(Source::Wtmp, EventKind::Boot, 0, W, 1),
+        ev(Source::Wtmp, EventKind::Login, 10, W, 2).uid(0, "root"),
+        sudo(90, 2, "/sbin/reboot"),
+        ev(Source::Wtmp, EventKind::Shutdown, 100, W, 3),
+        ev(Source::Wtmp, EventKind::Boot, 120, W, 4),
+        ev(Source::Wtmp, EventKind::Login, 200, W, 5).uid(0, "root"),
+        sudo(300, 3, "/sbin/poweroff"),
+        ev(Source::Wtmp, EventKind::Boot, 400, W, 6),
+        sudo(1990, 4, "/sbin/reboot"),
+        ev(Source::Wtmp, EventKind::Shutdown, 2000, W, 7),
+        sudo(2050, 5, "/sbin/shutdown -r now"),
+        ev(Source::Wtmp, EventKind::Boot, 2100, W, 8),
+        undated,
+        undated_cmd,
+    ]);
+    let reboots: Vec<_> = doc.findings.iter().filter(|f| f.cause == Cause::Reboot).collect();
+    assert_eq!(reboots.len(), 3, "{doc:#?}");
+    let line_of = |f: &coroner_schemas::Finding, role: &str| {
+        f.evidence.iter().find(|e| e.role == role).and_then(|e| e.origin.line)
+    };
+    // Boot at 120: shut down at 100, asked for by the sudo at 90 (the one at -2000 is too old).
+    assert_eq!(reboots[0].via.as_deref(), Some("shutdown"));
+    assert_eq!(line_of(reboots[0], "shutdown record"), Some(3));
+    assert_eq!(line_of(reboots[0], "command that asked for it"), Some(2));
+    // Boot at 400: no shutdown since the boot at 120 (the one at 100 belongs to the boot before).
+    assert_eq!(reboots[1].via.as_deref(), Some("crash"));
+    assert_eq!(reboots[1].time, Timestamp::Bounded { after: Some(at(200)), before: Some(at(400)) });
+    // Boot at 2100: shut down at 2000; the earliest command within the half hour before it is at 300.
+    assert_eq!(line_of(reboots[2], "shutdown record"), Some(7));
+    assert_eq!(line_of(reboots[2], "command that asked for it"), Some(3));
+}
+
 #[test]
 fn why_prints_killer_and_escapes_control_characters() {
     let doc = run(vec![audit_kill(21, 4, 311, 1, "evil\u{1b}[2J", "/tmp/evil", 4242, 9)]);
