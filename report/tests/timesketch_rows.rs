@@ -357,3 +357,38 @@ fn golden_csv() {
     let v = verified();
     insta::assert_snapshot!(csv::render(&model(&f, &v)));
 }
+
+/// The timeline writers build rows by hand, without `serde_json` and without per-row allocations: byte for
+/// byte what the row model gives through `serde_json` (JSONL) and cell joining (CSV), for every event of the
+/// fixture (every time certainty, hostile text, binary and non-UTF-8 records), verified or not, and for
+/// events with fields of every value kind.
+#[test]
+fn hand_written_rows_match_the_row_model() {
+    let mut f = fixture();
+    let mut extra = f.events[0].clone();
+    extra.fields.insert("argv".into(), json!(["kill", "-9", "4242"]));
+    extra.fields.insert("ratio".into(), json!(0.25));
+    extra.fields.insert("big".into(), json!(u64::MAX));
+    extra.fields.insert("neg".into(), json!(-3));
+    extra.fields.insert("none".into(), json!(null));
+    extra.fields.insert("quote".into(), json!("a \"b\", c\r\nd\u{1}"));
+    extra.fields.insert("long".into(), json!("x".repeat(100)));
+    extra.origin.line = Some(999);
+    f.events.push(extra);
+    let mut undated = f.events[0].clone();
+    // Bounded by a time before year 1: five tags (kind, bounded, time_out_of_range, undated, unverified).
+    undated.timestamp = Timestamp::Bounded { after: None, before: Some(t(-62_200_000_000, 0)) };
+    undated.origin.line = Some(1000);
+    f.events.push(undated);
+    for v in [verified(), VerifyReport { skipped: true, ..Default::default() }] {
+        let m = model(&f, &v);
+        let (mut fast, mut reference) = (Vec::new(), Vec::new());
+        jsonl::write(&m, &mut fast).expect("write");
+        jsonl::write_via_serde(&m, &mut reference).expect("write");
+        assert_eq!(String::from_utf8_lossy(&fast), String::from_utf8_lossy(&reference));
+        let (mut fast, mut reference) = (Vec::new(), Vec::new());
+        csv::write(&m, &mut fast).expect("write");
+        csv::write_reference(&m, &mut reference).expect("write");
+        assert_eq!(String::from_utf8_lossy(&fast), String::from_utf8_lossy(&reference));
+    }
+}

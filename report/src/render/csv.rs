@@ -5,7 +5,10 @@
 
 use std::io::{self, Write};
 
-use super::jsonl::{row, TimesketchRow};
+use coroner_schemas::Event;
+
+use super::json_out::push_fields;
+use super::jsonl::{data_type, parts, push_base64, row, TimesketchRow};
 use super::ReportModel;
 
 /// The header, in column order.
@@ -43,22 +46,82 @@ pub fn quote(field: &str) -> String {
 
 /// Appends one cell: as it is, or between double quotes with quotes doubled when it holds `,` `"` CR or LF.
 fn push_cell(out: &mut Vec<u8>, field: &str) {
-    if !field.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
-        out.extend_from_slice(field.as_bytes());
+    let b = field.as_bytes();
+    if memchr::memchr3(b',', b'"', b'\n', b).is_none() && memchr::memchr(b'\r', b).is_none() {
+        out.extend_from_slice(b);
         return;
     }
     out.push(b'"');
-    for part in field.split('"').enumerate() {
-        if part.0 > 0 {
-            out.extend_from_slice(b"\"\"");
-        }
-        out.extend_from_slice(part.1.as_bytes());
+    let mut from = 0;
+    for q in memchr::memchr_iter(b'"', b) {
+        out.extend_from_slice(&b[from..=q]);
+        out.push(b'"');
+        from = q + 1;
     }
+    out.extend_from_slice(&b[from..]);
     out.push(b'"');
 }
 
-/// Appends one record (cells separated by commas, CRLF at the end).
-fn push_row(out: &mut Vec<u8>, r: &TimesketchRow) {
+/// Appends one record (cells separated by commas, CRLF at the end). `scratch` is reused for the fields'
+/// JSON text.
+fn push_row(out: &mut Vec<u8>, scratch: &mut Vec<u8>, model: &ReportModel, e: &Event) {
+    use super::json_out::push_int;
+    let p = parts(model, e);
+    let num = |out: &mut Vec<u8>, v: Option<i128>| {
+        if let Some(v) = v {
+            push_int(out, v);
+        }
+        out.push(b',');
+    };
+    let text = |out: &mut Vec<u8>, v: &str| {
+        push_cell(out, v);
+        out.push(b',');
+    };
+    text(out, p.message);
+    text(out, &p.datetime);
+    text(out, &p.timestamp_desc);
+    num(out, Some(p.timestamp.into()));
+    text(out, &model.manifest.host.hostname);
+    text(out, data_type(e.source, e.kind));
+    // Tags are plain words: joined, they need no quotes unless there are two or more.
+    let tags = p.tags();
+    if tags.len() > 1 {
+        out.push(b'"');
+        out.extend_from_slice(tags.join(",").as_bytes());
+        out.extend_from_slice(b"\",");
+    } else {
+        text(out, tags.first().copied().unwrap_or(""));
+    }
+    text(out, e.source.as_str());
+    text(out, e.kind.as_str());
+    text(out, e.timestamp.certainty());
+    num(out, e.pid.map(i128::from));
+    num(out, e.ppid.map(i128::from));
+    num(out, e.uid.map(i128::from));
+    text(out, e.user.as_deref().unwrap_or(""));
+    text(out, e.comm.as_deref().unwrap_or(""));
+    text(out, &e.origin.entry);
+    num(out, e.origin.line.map(i128::from));
+    num(out, e.origin.offset.map(i128::from));
+    text(out, &p.raw);
+    // Base64 holds no character that needs quoting.
+    if let Some(b) = p.base64_of {
+        push_base64(out, b);
+    }
+    out.push(b',');
+    if e.fields.is_empty() {
+        out.push(b',');
+    } else {
+        scratch.clear();
+        push_fields(scratch, &e.fields);
+        // The JSON text is UTF-8 made from strings; a failure here would be a bug, written as an empty cell.
+        text(out, std::str::from_utf8(scratch).unwrap_or_default());
+    }
+    out.extend_from_slice(if p.verified { b"true\r\n" } else { b"false\r\n" });
+}
+
+/// The record [`row`] gives, through `serde_json` and `join`: the reference the fast records are tested against.
+fn push_row_reference(out: &mut Vec<u8>, r: &TimesketchRow) {
     fn num(out: &mut Vec<u8>, v: Option<impl std::fmt::Display>) {
         use std::io::Write as _;
         if let Some(v) = v {
@@ -109,9 +172,29 @@ pub fn write(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
     }
     line.extend_from_slice(b"\r\n");
     w.write_all(&line)?;
+    let mut scratch = Vec::with_capacity(1024);
     for e in model.events {
         line.clear();
-        push_row(&mut line, &row(model, e));
+        push_row(&mut line, &mut scratch, model, e);
+        w.write_all(&line)?;
+    }
+    Ok(())
+}
+
+/// The same document through [`row`], `serde_json` and `join`, for tests.
+pub fn write_reference(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
+    let mut line = Vec::with_capacity(4096);
+    for (i, c) in COLUMNS.iter().enumerate() {
+        if i > 0 {
+            line.push(b',');
+        }
+        push_cell(&mut line, c);
+    }
+    line.extend_from_slice(b"\r\n");
+    w.write_all(&line)?;
+    for e in model.events {
+        line.clear();
+        push_row_reference(&mut line, &row(model, e));
         w.write_all(&line)?;
     }
     Ok(())
