@@ -375,6 +375,16 @@ impl Fields {
     pub fn len(&self) -> usize {
         self.0.len()
     }
+    /// Moves the fields into an allocation of exactly their size, when the current one has spare room (fields
+    /// built with room to spare are kept in millions of events). A fresh allocation, not a reallocation: an
+    /// allocator may shrink a block in place and keep its size.
+    pub fn shrink_to_fit(&mut self) {
+        if self.0.capacity() > self.0.len() {
+            let mut exact = Vec::with_capacity(self.0.len());
+            exact.append(&mut self.0);
+            self.0 = exact;
+        }
+    }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -505,7 +505,7 @@ fn parse_range(raw: &[u8], from: usize, to: usize, ctx: &SourceCtx) -> (Parsed, 
     let mut line_no = 0u64;
     while pos < to {
         line_no += 1;
-        let (line, next, complete) = match raw[pos..to].iter().position(|&c| c == b'\n') {
+        let (line, next, complete) = match memchr::memchr(b'\n', &raw[pos..to]) {
             Some(n) => (&raw[pos..pos + n], pos + n + 1, true),
             None => (&raw[pos..to], to, false),
         };
@@ -709,7 +709,10 @@ fn subject(ctx: &SourceCtx, r: &Rec, f: &mut Fields) -> Subject {
     }
 }
 
-fn event(c: &Common, source_kind: EventKind, s: Subject, message: String, fields: Fields) -> Event {
+fn event(c: &Common, source_kind: EventKind, s: Subject, message: String, mut fields: Fields) -> Event {
+    // Built with room to spare (no regrowing while fields are added); kept at their size (a kill event's
+    // 25 fields would otherwise hold room for 32).
+    fields.shrink_to_fit();
     Event {
         timestamp: c.timestamp.clone(),
         source: Source::Audit,
@@ -775,7 +778,7 @@ fn emit(st: &mut State, g: Group) {
         }
     }
     let first = syscall.unwrap_or(&g.recs[0]);
-    let mut f = Fields::new();
+    let mut f = Fields::with_capacity(16);
     let s = subject(ctx, first, &mut f);
     ins(&mut f, "serial", c.serial);
     let rtype = lossy(first.rtype);
@@ -916,7 +919,7 @@ fn emit_kill(st: &mut State, g: &Group, sc: &Rec, kind: KillSyscall, c: &Common)
     };
     let sig = sig.map(as_int);
     let sig_name = sig.and_then(signals::name);
-    let mut base = Fields::new();
+    let mut base = Fields::with_capacity(32);
     let s = subject(ctx, sc, &mut base);
     syscall_fields(sc, &mut base, c.serial);
     ins(&mut base, "syscall", kind.name());
@@ -1023,7 +1026,7 @@ fn arg_index(k: &[u8]) -> Option<usize> {
 
 fn emit_exec(st: &mut State, g: &Group, sc: &Rec, c: &Common) {
     let ctx = st.ctx;
-    let mut f = Fields::new();
+    let mut f = Fields::with_capacity(24);
     let s = subject(ctx, sc, &mut f);
     syscall_fields(sc, &mut f, c.serial);
     let mut argv: Vec<Vec<u8>> = Vec::new();
