@@ -255,6 +255,19 @@ pub fn scan(path: &Path, limits: &Limits) -> Result<Scan, BundleError> {
     scan_keeping(path, limits, 0)
 }
 
+/// Appends the bytes just read (the member is now `size` bytes long) to a small member kept whole, or gives it
+/// up, saying so, once it passes its cap.
+fn keep_small(kept: &mut Option<Vec<u8>>, cap: Option<u64>, size: u64, bytes: &[u8], name: &str, failures: &mut Vec<String>) {
+    if let (Some(k), Some(cap)) = (kept.as_mut(), cap) {
+        if size <= cap {
+            k.extend_from_slice(bytes);
+        } else {
+            *kept = None;
+            failures.push(format!("member {name:?} is larger than its {cap}-byte cap; not read"));
+        }
+    }
+}
+
 /// Pass 1, keeping every member's bytes (first of each safe name) while their total stays within `budget`:
 /// a member that would pass it is only hashed, and later read again by [`read_members`].
 pub fn scan_keeping(path: &Path, limits: &Limits, budget: u64) -> Result<Scan, BundleError> {
@@ -341,15 +354,7 @@ pub fn scan_keeping(path: &Path, limits: &Limits, budget: u64) -> Result<Scan, B
                 .map_err(|e| classify(format!("reading member {name:?}"), e))?;
             hasher.update(&w[..]);
             size = w.len() as u64;
-            if let (Some(k), Some(cap)) = (kept.as_mut(), keep_cap) {
-                if size <= cap {
-                    k.extend_from_slice(w);
-                } else {
-                    kept = None;
-                    out.failures
-                        .push(format!("member {name:?} is larger than its {cap}-byte cap; not read"));
-                }
-            }
+            keep_small(&mut kept, keep_cap, size, w, &name, &mut out.failures);
         }
         let mut buf = vec![0u8; 1 << 16];
         loop {
@@ -372,15 +377,7 @@ pub fn scan_keeping(path: &Path, limits: &Limits, budget: u64) -> Result<Scan, B
                     whole = None;
                 }
             }
-            if let (Some(k), Some(cap)) = (kept.as_mut(), keep_cap) {
-                if size <= cap {
-                    k.extend_from_slice(chunk);
-                } else {
-                    kept = None;
-                    out.failures
-                        .push(format!("member {name:?} is larger than its {cap}-byte cap; not read"));
-                }
-            }
+            keep_small(&mut kept, keep_cap, size, chunk, &name, &mut out.failures);
         }
         let sha256 = hex::encode(hasher.finalize());
         if let Some(w) = whole {

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use coroner_schemas::Event;
 
 use super::json_out::push_fields;
-use super::jsonl::{data_type, parts, push_base64, row, TimesketchRow};
+use super::jsonl::{data_type, parts, push_base64};
 use super::ReportModel;
 
 /// The header, in column order.
@@ -120,47 +120,6 @@ fn push_row(out: &mut Vec<u8>, scratch: &mut Vec<u8>, model: &ReportModel, e: &E
     out.extend_from_slice(if p.verified { b"true\r\n" } else { b"false\r\n" });
 }
 
-/// The record [`row`] gives, through `serde_json` and `join`: the reference the fast records are tested against.
-fn push_row_reference(out: &mut Vec<u8>, r: &TimesketchRow) {
-    fn num(out: &mut Vec<u8>, v: Option<impl std::fmt::Display>) {
-        use std::io::Write as _;
-        if let Some(v) = v {
-            let _ = write!(out, "{v}");
-        }
-        out.push(b',');
-    }
-    let text = |out: &mut Vec<u8>, v: &str| {
-        push_cell(out, v);
-        out.push(b',');
-    };
-    text(out, r.message);
-    text(out, &r.datetime);
-    text(out, &r.timestamp_desc);
-    num(out, Some(r.timestamp));
-    text(out, r.hostname);
-    text(out, r.data_type);
-    text(out, &r.tag.join(","));
-    text(out, r.source);
-    text(out, r.kind);
-    text(out, r.certainty);
-    num(out, r.pid);
-    num(out, r.ppid);
-    num(out, r.uid);
-    text(out, r.user.unwrap_or(""));
-    text(out, r.comm.unwrap_or(""));
-    text(out, r.entry);
-    num(out, r.line);
-    num(out, r.offset);
-    text(out, &r.raw);
-    text(out, r.raw_base64.as_deref().unwrap_or(""));
-    if r.fields.is_empty() {
-        out.push(b',');
-    } else {
-        text(out, &serde_json::to_string(r.fields).unwrap_or_default());
-    }
-    out.extend_from_slice(if r.verified { b"true\r\n" } else { b"false\r\n" });
-}
-
 /// Writes the header and one record per event.
 pub fn write(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
     let mut line = Vec::with_capacity(4096);
@@ -176,25 +135,6 @@ pub fn write(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
     for e in model.events {
         line.clear();
         push_row(&mut line, &mut scratch, model, e);
-        w.write_all(&line)?;
-    }
-    Ok(())
-}
-
-/// The same document through [`row`], `serde_json` and `join`, for tests.
-pub fn write_reference(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
-    let mut line = Vec::with_capacity(4096);
-    for (i, c) in COLUMNS.iter().enumerate() {
-        if i > 0 {
-            line.push(b',');
-        }
-        push_cell(&mut line, c);
-    }
-    line.extend_from_slice(b"\r\n");
-    w.write_all(&line)?;
-    for e in model.events {
-        line.clear();
-        push_row_reference(&mut line, &row(model, e));
         w.write_all(&line)?;
     }
     Ok(())

@@ -149,7 +149,7 @@ struct Page<'a> {
     verify_headline: String,
     findings: Vec<FindingView>,
     findings_total: usize,
-    by_cause: Vec<CauseCount>,
+    by_cause: Vec<view::CauseCount>,
     checklist: Vec<CheckView>,
     advisories: Vec<AdvisoryView>,
     coverage: Vec<CoverageView>,
@@ -167,13 +167,6 @@ struct Page<'a> {
     island_rows: usize,
     page_rows: usize,
     data: String,
-}
-
-/// One line of the findings overview: how many findings of a cause, at a confidence.
-struct CauseCount {
-    cause: &'static str,
-    confidence: &'static str,
-    count: usize,
 }
 
 fn vis(s: &str) -> String {
@@ -459,14 +452,7 @@ pub fn render(m: &ReportModel) -> String {
         verify_headline,
         findings: m.findings.findings.iter().take(MAX_FINDINGS).enumerate().map(|(i, f)| finding_view(i, f)).collect(),
         findings_total: m.findings.findings.len(),
-        by_cause: if m.findings.findings.len() > MAX_FINDINGS {
-            view::findings_by_cause(&m.findings.findings)
-                .into_iter()
-                .map(|(cause, confidence, count)| CauseCount { cause, confidence, count })
-                .collect()
-        } else {
-            Vec::new()
-        },
+        by_cause: view::findings_by_cause(&m.findings.findings, MAX_FINDINGS),
         checklist: m
             .findings
             .checklist

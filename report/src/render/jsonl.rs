@@ -353,18 +353,6 @@ pub fn write(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// The same lines through `serde_json` and [`row`]: the reference the hand-written rows are tested against.
-pub fn write_via_serde(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
-    let mut line = Vec::with_capacity(4096);
-    for e in model.events {
-        line.clear();
-        serde_json::to_writer(&mut line, &row(model, e))?;
-        line.push(b'\n');
-        w.write_all(&line)?;
-    }
-    Ok(())
-}
-
 /// The whole JSONL document as a string.
 pub fn render(model: &ReportModel) -> String {
     let mut out = Vec::new();

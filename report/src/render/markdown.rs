@@ -94,13 +94,6 @@ struct RowMd {
     origin: String,
 }
 
-/// One line of the findings overview: how many findings of a cause, at a confidence.
-struct CauseMd {
-    cause: &'static str,
-    confidence: &'static str,
-    count: usize,
-}
-
 #[derive(Template)]
 #[template(path = "report.md")]
 struct Doc {
@@ -111,7 +104,7 @@ struct Doc {
     facts: Vec<Kv>,
     findings: Vec<FindingMd>,
     findings_total: usize,
-    by_cause: Vec<CauseMd>,
+    by_cause: Vec<view::CauseCount>,
     checklist: Vec<CheckMd>,
     advisories: Vec<AdvisoryMd>,
     coverage: Vec<CoverageMd>,
@@ -320,14 +313,7 @@ pub fn render(m: &ReportModel) -> String {
         facts,
         findings: m.findings.findings.iter().take(MAX_FINDINGS).map(finding).collect(),
         findings_total: m.findings.findings.len(),
-        by_cause: if m.findings.findings.len() > MAX_FINDINGS {
-            view::findings_by_cause(&m.findings.findings)
-                .into_iter()
-                .map(|(cause, confidence, count)| CauseMd { cause, confidence, count })
-                .collect()
-        } else {
-            Vec::new()
-        },
+        by_cause: view::findings_by_cause(&m.findings.findings, MAX_FINDINGS),
         checklist: m
             .findings
             .checklist
