@@ -330,15 +330,14 @@ pub fn render_all(loaded: &Loaded, findings: &FindingsDoc, out_dir: &Path) -> an
         let jsonl = s.spawn(|| write_file(out_dir, "timeline.jsonl", |w| render::jsonl::write(&model, w)));
         let csv = s.spawn(|| write_file(out_dir, "timeline.csv", |w| render::csv::write(&model, w)));
         let rest = (|| {
-            write_file(out_dir, "report.html", |w| {
-                w.write_all(render::html::render(&model).as_bytes())
-            })?;
+            write_file(out_dir, "report.html", |w| render::html::write(&model, w))?;
             write_file(out_dir, "report.md", |w| {
                 w.write_all(render::markdown::render(&model).as_bytes())
             })?;
-            let mut json = serde_json::to_string_pretty(findings).context("serialising findings")?;
-            json.push('\n');
-            write_file(out_dir, "findings.json", |w| w.write_all(json.as_bytes()))
+            write_file(out_dir, "findings.json", |w| {
+                serde_json::to_writer_pretty(&mut *w, findings)?;
+                w.write_all(b"\n")
+            })
         })();
         let joined = |h: std::thread::ScopedJoinHandle<'_, anyhow::Result<()>>| {
             h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a writer thread failed")))

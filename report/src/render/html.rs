@@ -386,6 +386,18 @@ fn facts(m: &ReportModel) -> Vec<Kv> {
 
 /// Renders the whole page.
 pub fn render(m: &ReportModel) -> String {
+    // Rendering into a String only fails if a Display impl fails; ours do not. Say so rather than panic.
+    page(m).render().unwrap_or_else(|e| {
+        format!("<!doctype html><title>render error</title><p>{}</p>", e.to_string().replace('<', "&lt;"))
+    })
+}
+
+/// The same page as [`render`], written straight to `w` (a 60 MB page is not built as a string first).
+pub fn write(m: &ReportModel, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    page(m).write_into(w)
+}
+
+fn page<'a>(m: &ReportModel) -> Page<'a> {
     let v = m.verification;
     let verified = v.ok && !v.skipped;
     let verify_headline = if v.skipped {
@@ -436,7 +448,7 @@ pub fn render(m: &ReportModel) -> String {
     let static_idx = view::select_rows(m.events, STATIC_ROWS);
     let island_idx = view::select_rows(m.events, ISLAND_ROWS);
 
-    let page = Page {
+    Page {
         css: CSS,
         js: JS,
         csp: format!(
@@ -510,9 +522,5 @@ pub fn render(m: &ReportModel) -> String {
         island_rows: ISLAND_ROWS,
         page_rows: PAGE_ROWS,
         data: island(m, &island_idx),
-    };
-    // Rendering into a String only fails if a Display impl fails; ours do not. Say so rather than panic.
-    page.render().unwrap_or_else(|e| {
-        format!("<!doctype html><title>render error</title><p>{}</p>", e.to_string().replace('<', "&lt;"))
-    })
+    }
 }
