@@ -806,6 +806,10 @@ fn big_tree_killed_mid_run_leaves_nothing_and_runs_in_64m_memory_cgroup() {
         r.stderr
     );
     assert!(oom.lines().any(|l| l == "oom_kill 0"), "OOM kills in the cgroup: {oom}");
+    // The bundle's dirty pages are bounded (two 8 MiB windows): the group's peak stays well under its limit,
+    // where before it reached the limit whenever the disk was slow to write back (and was OOM-killed once).
+    let peak_bytes: u64 = peak.trim().parse().unwrap_or(u64::MAX);
+    assert!(peak_bytes < 48 << 20, "peak {peak_bytes} bytes in a 64 MiB group: is the output's dirty data bounded?");
     let bundle = bundle_of(&r);
     // Stream through it: every big log whole and hashed correctly.
     let f = fs::File::open(&bundle).expect("open");
