@@ -169,9 +169,6 @@ impl FieldValue {
             _ => None,
         }
     }
-    pub fn is_string(&self) -> bool {
-        self.as_str().is_some()
-    }
     /// The same value as a `serde_json::Value`.
     pub fn to_json(&self) -> Value {
         match self {
@@ -327,24 +324,9 @@ impl PartialEq<FieldValue> for Value {
         other == self
     }
 }
-impl PartialEq<str> for FieldValue {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == Some(other)
-    }
-}
 impl PartialEq<&str> for FieldValue {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == Some(*other)
-    }
-}
-impl PartialEq<i64> for FieldValue {
-    fn eq(&self, other: &i64) -> bool {
-        self.as_i64() == Some(*other)
-    }
-}
-impl PartialEq<bool> for FieldValue {
-    fn eq(&self, other: &bool) -> bool {
-        self.as_bool() == Some(*other)
     }
 }
 

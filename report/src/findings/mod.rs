@@ -197,20 +197,9 @@ fn reboots(cx: &Context) -> Vec<Finding> {
         if Some(bi) == first_wtmp {
             continue;
         }
-        // The latest time of a wtmp record before this boot (wtmp records are dense: the walk back is short,
-        // and never passes the previous boot).
-        let prev_t = cx.events[..bi]
-            .iter()
-            .enumerate()
-            .rev()
-            .take_while(|(j, _)| since.is_none_or(|p| *j >= p))
-            .filter(|(_, e)| e.source == Source::Wtmp)
-            .find_map(|(_, e)| e.timestamp.sort_key())
-            .or_else(|| {
-                // Only a boot without a time lies between: look further back, as a walk over every wtmp
-                // record would.
-                cx.events[..since.unwrap_or(0)].iter().rev().filter(|e| e.source == Source::Wtmp).find_map(|e| e.timestamp.sort_key())
-            });
+        // The latest time of a wtmp record before this boot. Undated events sort last, so the walk back stops
+        // at the previous wtmp record.
+        let prev_t = cx.events[..bi].iter().rev().filter(|e| e.source == Source::Wtmp).find_map(|e| e.timestamp.sort_key());
         // The last shutdown record since the previous boot.
         let lo = since.map_or(0, |p| p + 1);
         let at = shutdowns.partition_point(|&j| j < bi);

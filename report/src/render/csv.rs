@@ -83,15 +83,14 @@ fn push_row(out: &mut Vec<u8>, scratch: &mut Vec<u8>, model: &ReportModel, e: &E
     num(out, Some(p.timestamp.into()));
     text(out, &model.manifest.host.hostname);
     text(out, data_type(e.source, e.kind));
-    // Tags are plain words: joined, they need no quotes unless there are two or more.
-    let tags = p.tags();
-    if tags.len() > 1 {
-        out.push(b'"');
-        out.extend_from_slice(tags.join(",").as_bytes());
-        out.extend_from_slice(b"\",");
-    } else {
-        text(out, tags.first().copied().unwrap_or(""));
+    scratch.clear();
+    for (i, t) in p.tags().iter().enumerate() {
+        if i > 0 {
+            scratch.push(b',');
+        }
+        scratch.extend_from_slice(t.as_bytes());
     }
+    text(out, std::str::from_utf8(scratch).unwrap_or_default());
     text(out, e.source.as_str());
     text(out, e.kind.as_str());
     text(out, e.timestamp.certainty());

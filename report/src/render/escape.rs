@@ -102,14 +102,19 @@ pub fn visible_cut(s: &str, keep_newlines: bool, max: usize) -> String {
     out
 }
 
+/// Where [`truncate`] cuts `s`: the last char boundary at or before `max`.
+fn cut_point(s: &str, max: usize) -> usize {
+    let mut end = max;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
+}
+
 /// [`truncate`] on a string of one's own.
 fn cut_in_place(s: &mut String, max: usize) {
     if s.len() > max {
-        let mut end = max;
-        while end > 0 && !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
+        s.truncate(cut_point(s, max));
         s.push('…');
     }
 }
@@ -119,11 +124,7 @@ pub fn truncate(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_owned();
     }
-    let mut end = max;
-    while end > 0 && !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    let mut out = s.get(..end).unwrap_or_default().to_owned();
+    let mut out = s.get(..cut_point(s, max)).unwrap_or_default().to_owned();
     out.push('…');
     out
 }

@@ -160,11 +160,11 @@ impl<'a> UtmpRecord<'a> {
         let mut addr = [0u8; 16];
         addr.copy_from_slice(&b[348..364]);
         Some(UtmpRecord {
-            ut_type: UtType::from_i16(i16_at(b, 0)),
+            ut_type: rec_type(b),
             ut_pid: i32_at(b, 4),
-            ut_line: cstr(&b[8..40]),
+            ut_line: rec_line(b),
             ut_id: cstr(&b[40..44]),
-            ut_user: cstr(&b[44..76]),
+            ut_user: rec_user(b),
             ut_host: cstr(&b[76..332]),
             e_termination: i16_at(b, 332),
             e_exit: i16_at(b, 334),
