@@ -207,13 +207,19 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let (loaded, doc, verified, [load, analyse]) = load_and_analyze(&bundle, no_verify, &keys, &caps)?;
             let t = std::time::Instant::now();
-            pipeline::render_all(&loaded, &doc, &out)?;
+            let files = pipeline::render_all(&loaded, &doc, &out)?;
             if timings {
+                let each = |list: &[(&str, std::time::Duration)]| {
+                    let v: Vec<String> = list.iter().map(|(name, d)| format!("{name} {:.2}", d.as_secs_f64())).collect();
+                    v.join(", ")
+                };
                 eprintln!(
-                    "coroner-report: timings: load (verify + parse) {:.2} s, findings {:.2} s, outputs {:.2} s; {} events, {} findings",
+                    "coroner-report: timings: load (verify + parse) {:.2} s ({}), findings {:.2} s, outputs {:.2} s ({}); {} events, {} findings",
                     load.as_secs_f64(),
+                    each(&loaded.steps),
                     analyse.as_secs_f64(),
                     t.elapsed().as_secs_f64(),
+                    each(&files),
                     loaded.events.len(),
                     doc.findings.len()
                 );

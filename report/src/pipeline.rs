@@ -65,6 +65,8 @@ pub struct Loaded {
     /// Sorted.
     pub problems: Vec<ParseProblem>,
     pub coverage: Vec<CoverageRow>,
+    /// How long each step of loading took (for `render --timings`).
+    pub steps: Vec<(&'static str, std::time::Duration)>,
 }
 
 impl Loaded {
@@ -95,6 +97,13 @@ pub fn has_parser(f: Format) -> bool {
 
 /// Verifies (unless `opts.verify` is false), then parses every entry.
 pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
+    let mut clock = std::time::Instant::now();
+    let mut steps = Vec::new();
+    let mut step = |name: &'static str| {
+        let now = std::time::Instant::now();
+        steps.push((name, now - clock));
+        clock = now;
+    };
     let (mut scan, manifest, verification) = if opts.verify {
         let v = verify::verify_path_keeping(path, &opts.anchor, &opts.limits, opts.limits.max_kept)
             .with_context(|| format!("verifying {}", path.display()))?;
@@ -119,6 +128,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
             },
         )
     };
+    step(if opts.verify { "verify" } else { "read" });
     let kept = std::mem::take(&mut scan.kept);
     let accounts = accounts_of(&scan, &manifest);
     let mut problems: Vec<ParseProblem> = Vec::new();
@@ -167,11 +177,14 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
             ));
         }
     }
+    step("parse");
     let mut events = concat_largest_first(parsed.into_values().collect());
+    step("gather");
     timeline::sort_dedup(&mut events);
     problems.sort();
     problems.dedup();
     let coverage = timeline::coverage(&manifest, &events, &problems);
+    step("sort");
     Ok(Loaded {
         manifest,
         verification,
@@ -179,6 +192,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
         events,
         problems,
         coverage,
+        steps,
     })
 }
 
@@ -304,18 +318,29 @@ fn parse_member(
     (parsed.events, probs)
 }
 
-fn write_file(dir: &Path, name: &str, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+/// Writes one output file; returns how long that took.
+fn write_file(
+    dir: &Path,
+    name: &'static str,
+    f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<(&'static str, std::time::Duration)> {
+    let t = std::time::Instant::now();
     let path = dir.join(name);
     let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
     f(&mut w)
         .and_then(|()| w.flush())
-        .with_context(|| format!("writing {}", path.display()))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok((name, t.elapsed()))
 }
 
 /// Writes `report.html`, `report.md`, `timeline.jsonl`, `timeline.csv` and `findings.json` into `out_dir`
-/// (created if needed).
-pub fn render_all(loaded: &Loaded, findings: &FindingsDoc, out_dir: &Path) -> anyhow::Result<()> {
+/// (created if needed); returns how long each file took, in that order.
+pub fn render_all(
+    loaded: &Loaded,
+    findings: &FindingsDoc,
+    out_dir: &Path,
+) -> anyhow::Result<Vec<(&'static str, std::time::Duration)>> {
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let model = ReportModel {
         manifest: &loaded.manifest,
@@ -329,20 +354,23 @@ pub fn render_all(loaded: &Loaded, findings: &FindingsDoc, out_dir: &Path) -> an
     std::thread::scope(|s| {
         let jsonl = s.spawn(|| write_file(out_dir, "timeline.jsonl", |w| render::jsonl::write(&model, w)));
         let csv = s.spawn(|| write_file(out_dir, "timeline.csv", |w| render::csv::write(&model, w)));
-        let rest = (|| {
-            write_file(out_dir, "report.html", |w| render::html::write(&model, w))?;
-            write_file(out_dir, "report.md", |w| {
-                w.write_all(render::markdown::render(&model).as_bytes())
-            })?;
-            write_file(out_dir, "findings.json", |w| {
-                serde_json::to_writer_pretty(&mut *w, findings)?;
-                w.write_all(b"\n")
-            })
+        let rest = (|| -> anyhow::Result<[(&'static str, std::time::Duration); 3]> {
+            Ok([
+                write_file(out_dir, "report.html", |w| render::html::write(&model, w))?,
+                write_file(out_dir, "report.md", |w| {
+                    w.write_all(render::markdown::render(&model).as_bytes())
+                })?,
+                write_file(out_dir, "findings.json", |w| {
+                    serde_json::to_writer_pretty(&mut *w, findings)?;
+                    w.write_all(b"\n")
+                })?,
+            ])
         })();
-        let joined = |h: std::thread::ScopedJoinHandle<'_, anyhow::Result<()>>| {
+        let joined = |h: std::thread::ScopedJoinHandle<'_, anyhow::Result<(&'static str, std::time::Duration)>>| {
             h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a writer thread failed")))
         };
         let (a, b) = (joined(jsonl), joined(csv));
-        rest.and(a).and(b)
+        let [html, md, json] = rest?;
+        Ok(vec![html, md, a?, b?, json])
     })
 }

@@ -40,13 +40,12 @@ pub const COLUMNS: [&str; 22] = [
 /// One CSV field, quoted when it must be.
 pub fn quote(field: &str) -> String {
     let mut out = Vec::new();
-    push_cell(&mut out, field);
+    push_cell(&mut out, field.as_bytes());
     String::from_utf8(out).unwrap_or_default()
 }
 
 /// Appends one cell: as it is, or between double quotes with quotes doubled when it holds `,` `"` CR or LF.
-fn push_cell(out: &mut Vec<u8>, field: &str) {
-    let b = field.as_bytes();
+fn push_cell(out: &mut Vec<u8>, b: &[u8]) {
     if memchr::memchr3(b',', b'"', b'\n', b).is_none() && memchr::memchr(b'\r', b).is_none() {
         out.extend_from_slice(b);
         return;
@@ -74,7 +73,7 @@ fn push_row(out: &mut Vec<u8>, scratch: &mut Vec<u8>, model: &ReportModel, e: &E
         out.push(b',');
     };
     let text = |out: &mut Vec<u8>, v: &str| {
-        push_cell(out, v);
+        push_cell(out, v.as_bytes());
         out.push(b',');
     };
     text(out, p.message);
@@ -90,7 +89,8 @@ fn push_row(out: &mut Vec<u8>, scratch: &mut Vec<u8>, model: &ReportModel, e: &E
         }
         scratch.extend_from_slice(t.as_bytes());
     }
-    text(out, std::str::from_utf8(scratch).unwrap_or_default());
+    push_cell(out, scratch);
+    out.push(b',');
     text(out, e.source.as_str());
     text(out, e.kind.as_str());
     text(out, e.timestamp.certainty());
@@ -113,30 +113,28 @@ fn push_row(out: &mut Vec<u8>, scratch: &mut Vec<u8>, model: &ReportModel, e: &E
     } else {
         scratch.clear();
         push_fields(scratch, &e.fields);
-        // The JSON text is UTF-8 made from strings; a failure here would be a bug, written as an empty cell.
-        text(out, std::str::from_utf8(scratch).unwrap_or_default());
+        push_cell(out, scratch);
+        out.push(b',');
     }
     out.extend_from_slice(if p.verified { b"true\r\n" } else { b"false\r\n" });
 }
 
 /// Writes the header and one record per event.
 pub fn write(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
-    let mut line = Vec::with_capacity(4096);
+    let mut line = Vec::with_capacity(super::json_out::CHUNK + (64 << 10));
     for (i, c) in COLUMNS.iter().enumerate() {
         if i > 0 {
             line.push(b',');
         }
-        push_cell(&mut line, c);
+        push_cell(&mut line, c.as_bytes());
     }
     line.extend_from_slice(b"\r\n");
-    w.write_all(&line)?;
     let mut scratch = Vec::with_capacity(1024);
     for e in model.events {
-        line.clear();
         push_row(&mut line, &mut scratch, model, e);
-        w.write_all(&line)?;
+        super::json_out::flush_full(&mut line, w)?;
     }
-    Ok(())
+    w.write_all(&line)
 }
 
 /// The whole CSV document as a string.

@@ -60,19 +60,52 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// An integer in decimal.
+/// How many bytes of rows the timeline writers gather before each write (rows are built straight into this
+/// buffer and handed over whole, which a 1 MiB `BufWriter` passes to the file without copying them again).
+pub const CHUNK: usize = 1 << 20;
+
+/// Writes `out` and empties it once it holds [`CHUNK`] bytes or more.
+pub fn flush_full(out: &mut Vec<u8>, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    if out.len() >= CHUNK {
+        w.write_all(out)?;
+        out.clear();
+    }
+    Ok(())
+}
+
+/// "00" to "99", for writing two digits per division.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// An integer in decimal. Values that fit 64 bits (all of them, in practice) are divided as `u64`, two
+/// digits at a time: 128-bit division is a library call, and this runs several times per timeline row.
 pub fn push_int(out: &mut Vec<u8>, v: impl Into<i128>) {
     let v: i128 = v.into();
     let mut buf = [0u8; 40];
     let mut at = buf.len();
-    let mut n = v.unsigned_abs();
-    loop {
+    let mut wide = v.unsigned_abs();
+    while wide > u128::from(u64::MAX) {
         at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+        buf[at] = b'0' + (wide % 10) as u8;
+        wide /= 10;
+    }
+    let mut n = wide as u64;
+    while n >= 100 {
+        let d = (n % 100) as usize * 2;
+        n /= 100;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[d..d + 2]);
+    }
+    if n >= 10 {
+        let d = n as usize * 2;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[d..d + 2]);
+    } else {
+        at -= 1;
+        buf[at] = b'0' + n as u8;
     }
     if v < 0 {
         at -= 1;
@@ -164,6 +197,21 @@ mod tests {
         let mut out = Vec::new();
         push_int(&mut out, u64::MAX);
         assert_eq!(out, serde_json::to_vec(&u64::MAX).expect("json"));
+        // Every length of number, both signs, each side of every power of ten; and beyond 64 bits.
+        let mut p: i128 = 1;
+        for _ in 0..19 {
+            for n in [p - 1, p, p + 1, 5 * p + 7, -(p - 1), -p, -(p + 1)] {
+                let mut out = Vec::new();
+                push_int(&mut out, n);
+                assert_eq!(String::from_utf8(out).expect("utf8"), n.to_string());
+            }
+            p *= 10;
+        }
+        for n in [i128::from(u64::MAX) + 1, i128::MAX, i128::MIN, -i128::from(u64::MAX) - 7] {
+            let mut out = Vec::new();
+            push_int(&mut out, n);
+            assert_eq!(String::from_utf8(out).expect("utf8"), n.to_string());
+        }
         let f: Fields = serde_json::from_value(serde_json::json!({
             "a": null, "b": true, "c": false, "d": -5, "e": u64::MAX, "f": 1.5e-7, "g": "pts/0",
             "h": "x".repeat(40), "i": ["kill", "-9", 1], "j": {"k": "v"}, "quo\"te": "\u{1}"

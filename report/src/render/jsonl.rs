@@ -343,14 +343,13 @@ fn push_row(out: &mut Vec<u8>, model: &ReportModel, e: &Event) {
 
 /// Writes every event as one JSON line.
 pub fn write(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
-    let mut line = Vec::with_capacity(4096);
+    let mut out = Vec::with_capacity(super::json_out::CHUNK + (64 << 10));
     for e in model.events {
-        line.clear();
-        push_row(&mut line, model, e);
-        line.push(b'\n');
-        w.write_all(&line)?;
+        push_row(&mut out, model, e);
+        out.push(b'\n');
+        super::json_out::flush_full(&mut out, w)?;
     }
-    Ok(())
+    w.write_all(&out)
 }
 
 /// The whole JSONL document as a string.
