@@ -153,6 +153,7 @@ fn staged_deaths_get_the_right_cause_and_killer() {
         return;
     }
     let collect = collector();
+    let started = now();
     let tag = std::process::id() % 100_000;
     let mut g = Guard::default();
     let dir = std::env::temp_dir().join(format!("coroner-incident-{tag}"));
@@ -215,7 +216,16 @@ fn staged_deaths_get_the_right_cause_and_killer() {
         .expect("run report");
     assert!(r.status.code().is_some_and(|c| c <= 1), "render failed: {}", String::from_utf8_lossy(&r.stderr));
     let doc: Value = serde_json::from_slice(&fs::read(report.join("findings.json")).expect("findings.json")).expect("json");
-    let findings = doc["findings"].as_array().expect("findings array").clone();
+    // This VM keeps its logs across boots and hands out the same low PIDs after each, so the host's older audit
+    // logs hold deaths of earlier processes with this test's PIDs: only findings from this run are its own.
+    let since = coroner_schemas::Utc::from_unix(i64::try_from(started).unwrap_or(0) - 2, 0).expect("time").rfc3339();
+    let findings: Vec<Value> = doc["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .filter(|f| f["time"]["utc"].as_str().is_none_or(|t| t >= since.as_str()))
+        .cloned()
+        .collect();
     let by_pid = |pid: u32| -> Vec<&Value> { findings.iter().filter(|f| f["victim"]["pid"].as_u64() == Some(u64::from(pid))).collect() };
     let one = |pid: u32, what: &str| -> Value {
         let v = by_pid(pid);
