@@ -20,7 +20,7 @@ use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use coroner_schemas::layout;
 use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
@@ -72,6 +72,9 @@ pub enum BundleError {
     /// A cap was reached: the bundle is refused.
     #[error("{0}")]
     Cap(String),
+    /// The thread hashing members stopped (it panicked): no hash can be trusted.
+    #[error("the thread hashing bundle members stopped")]
+    Hashing,
 }
 
 /// The type of a tar member, as far as the reader cares.
@@ -268,9 +271,101 @@ fn keep_small(kept: &mut Option<Vec<u8>>, cap: Option<u64>, size: u64, bytes: &[
     }
 }
 
+/// Bytes handed to the hashing thread at a time.
+const HASH_CHUNK: usize = 1 << 20;
+
+/// Work for the hashing thread, in stream order.
+enum HashJob {
+    /// The next bytes of the current member. `whole`: a piece of the member's own buffer, to be joined back
+    /// to the pieces before it (they are views of one allocation, so that copies nothing).
+    Chunk { bytes: BytesMut, whole: bool },
+    /// The member is done; `keep`: hand its joined bytes back.
+    End { keep: bool },
+}
+
+/// One finished member from the hashing thread: its sha256 (hex) and, when asked, its bytes.
+type Hashed = (String, Option<Bytes>);
+
+/// The hashing thread: sha256 of each member, and kept members joined back together.
+fn hash_members(jobs: std::sync::mpsc::Receiver<HashJob>) -> Vec<Hashed> {
+    let mut done = Vec::new();
+    let mut hasher = Sha256::new();
+    let mut whole: Option<BytesMut> = None;
+    for job in jobs {
+        match job {
+            HashJob::Chunk { bytes, whole: part } => {
+                hasher.update(&bytes[..]);
+                if part {
+                    match whole.as_mut() {
+                        Some(w) => w.unsplit(bytes),
+                        None => whole = Some(bytes),
+                    }
+                }
+            }
+            HashJob::End { keep } => {
+                let bytes = whole.take().filter(|_| keep).map(BytesMut::freeze);
+                done.push((hex::encode(hasher.finalize_reset()), bytes));
+            }
+        }
+    }
+    done
+}
+
+/// Fills `buf` from `r` as far as it goes; the number of bytes read (short only at the end of `r`).
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
 /// Pass 1, keeping every member's bytes (first of each safe name) while their total stays within `budget`:
 /// a member that would pass it is only hashed, and later read again by [`read_members`].
+///
+/// The stream is inflated on the calling thread and hashed on another, a chunk at a time, so the two overlap.
 pub fn scan_keeping(path: &Path, limits: &Limits, budget: u64) -> Result<Scan, BundleError> {
+    std::thread::scope(|s| {
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<HashJob>(4);
+        let hashing = s.spawn(move || hash_members(queue));
+        let mut hashed: Vec<usize> = Vec::new();
+        let mut out = scan_stream(path, limits, budget, &jobs, &mut hashed)?;
+        drop(jobs);
+        let done = hashing
+            .join()
+            .map_err(|_| BundleError::Hashing)?;
+        if done.len() != hashed.len() {
+            return Err(BundleError::Hashing);
+        }
+        for (i, (sha256, bytes)) in hashed.into_iter().zip(done) {
+            if let Some(m) = out.members.get_mut(i) {
+                if let Some(b) = bytes {
+                    out.kept.insert(m.name.clone(), b);
+                }
+                m.sha256 = Some(sha256);
+            }
+        }
+        Ok(out)
+    })
+}
+
+/// The stream side of [`scan_keeping`]: every regular member's bytes go to `jobs`, and `hashed` gets the index
+/// (in `members`) of each member whose hash will come back.
+fn scan_stream(
+    path: &Path,
+    limits: &Limits,
+    budget: u64,
+    jobs: &std::sync::mpsc::SyncSender<HashJob>,
+    hashed: &mut Vec<usize>,
+) -> Result<Scan, BundleError> {
+    let send = |job: HashJob| {
+        jobs.send(job).map_err(|_| BundleError::Hashing)
+    };
     let mut kept_total: u64 = 0;
     let mut stream = Stream::open(path, limits)?;
     let mut out = Scan::default();
@@ -339,22 +434,34 @@ pub fn scan_keeping(path: &Path, limits: &Limits, budget: u64) -> Result<Scan, B
             n if n == passwd_name || n == group_name => Some(limits.max_small),
             _ => None,
         };
-        let mut hasher = Sha256::new();
         let mut kept: Option<Vec<u8>> = keep_cap.map(|_| Vec::new());
         // The whole member, for parsing, when the budget allows (its declared size is what it holds).
-        let mut whole: Option<Vec<u8>> = (first_of_name && kept_total.saturating_add(declared) <= budget)
-            .then(|| Vec::with_capacity(usize::try_from(declared).unwrap_or(0)));
+        let mut whole = first_of_name && kept_total.saturating_add(declared) <= budget;
         let mut size: u64 = 0;
-        if let Some(w) = whole.as_mut() {
-            // Inflated straight into the member's own buffer (no bounce through a chunk buffer), then hashed
-            // whole; anything past the declared size goes through the loop below, which drops the copy.
-            (&mut entry)
-                .take(declared.min(limits.max_entry))
-                .read_to_end(w)
-                .map_err(|e| classify(format!("reading member {name:?}"), e))?;
-            hasher.update(&w[..]);
-            size = w.len() as u64;
-            keep_small(&mut kept, keep_cap, size, w, &name, &mut out.failures);
+        if whole {
+            // Inflated straight into the member's own buffer, a chunk at a time; each chunk goes to the hashing
+            // thread, which joins them back. Anything past the declared size goes through the loop below, which
+            // gives the whole copy up.
+            let want = usize::try_from(declared).unwrap_or(usize::MAX);
+            let mut rest = BytesMut::with_capacity(want);
+            let mut limited = (&mut entry).take(declared);
+            while (size as usize) < want {
+                let room = (want - size as usize).min(HASH_CHUNK);
+                rest.resize(room, 0);
+                let n = read_full(&mut limited, &mut rest[..])
+                    .map_err(|e| classify(format!("reading member {name:?}"), e))?;
+                rest.truncate(n);
+                if n == 0 {
+                    break;
+                }
+                let chunk = rest.split_to(n);
+                size += n as u64;
+                keep_small(&mut kept, keep_cap, size, &chunk, &name, &mut out.failures);
+                send(HashJob::Chunk { bytes: chunk, whole: true })?;
+                if n < room {
+                    break;
+                }
+            }
         }
         let mut buf = vec![0u8; 1 << 16];
         loop {
@@ -365,25 +472,19 @@ pub fn scan_keeping(path: &Path, limits: &Limits, budget: u64) -> Result<Scan, B
                 Err(e) => return Err(classify(format!("reading member {name:?}"), e)),
             };
             let chunk = &buf[..n];
-            hasher.update(chunk);
             size += n as u64;
             if size > limits.max_entry {
                 return Err(entry_cap_error(&name, size, limits.max_entry));
             }
-            if let Some(w) = whole.as_mut() {
-                if size <= declared {
-                    w.extend_from_slice(chunk);
-                } else {
-                    whole = None;
-                }
-            }
+            whole &= size <= declared;
             keep_small(&mut kept, keep_cap, size, chunk, &name, &mut out.failures);
+            send(HashJob::Chunk { bytes: BytesMut::from(chunk), whole: false })?;
         }
-        let sha256 = hex::encode(hasher.finalize());
-        if let Some(w) = whole {
-            kept_total += w.len() as u64;
-            out.kept.insert(name.clone(), Bytes::from(w));
+        send(HashJob::End { keep: whole })?;
+        if whole {
+            kept_total += size;
         }
+        hashed.push(out.members.len());
         if let Some(k) = kept {
             match name.as_str() {
                 layout::MANIFEST => out.manifest = Some(k),
@@ -397,7 +498,8 @@ pub fn scan_keeping(path: &Path, limits: &Limits, budget: u64) -> Result<Scan, B
             name,
             kind,
             size,
-            sha256: Some(sha256),
+            // Filled in by `scan_keeping` from the hashing thread.
+            sha256: None,
             bad_name,
         });
     }
