@@ -139,9 +139,6 @@ fn rec_user(b: &[u8]) -> &[u8] {
 fn rec_secs(b: &[u8]) -> i64 {
     i64::from(i32_at(b, 340))
 }
-fn rec_time(b: &[u8]) -> Option<Utc> {
-    record_time(i32_at(b, 340), i32_at(b, 344))
-}
 fn record_time(tv_sec: i32, tv_usec: i32) -> Option<Utc> {
     let usec = u32::try_from(tv_usec).ok().filter(|u| *u < 1_000_000).unwrap_or(0);
     Utc::from_unix(i64::from(tv_sec), usec * 1000)
@@ -261,8 +258,9 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
 /// How a login session ended, as `last` says it.
 #[derive(Clone, Copy, Debug)]
 enum SessionEnd {
-    /// A logout on its tty: the index of that DEAD_PROCESS record.
-    At(usize),
+    /// A logout on its tty: that DEAD_PROCESS record's `tv_sec` and `tv_usec` (kept here because the
+    /// pairing pass has just read them, while the logout may lie far ahead of the login's decoder).
+    At { tv_sec: i32, tv_usec: i32 },
     /// Closed by a shutdown record (`down`), or by a boot after one.
     Down,
     /// Closed by a boot with no shutdown before it (`crash`).
@@ -329,14 +327,32 @@ fn parse_aligned(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     let whole = raw.len() / UTMP_SIZE;
     // Sessions are paired first, in one ordered pass over the records alone; the events are then built
     // complete, on several threads, without a second pass over them.
-    let pairs = if kind == Source::Wtmp { pair_sessions(raw, whole) } else { Vec::new() };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let parallel = whole >= PARALLEL_MIN_RECORDS && threads >= 2;
+    let pair = || if kind == Source::Wtmp { pair_sessions(raw, whole) } else { Vec::new() };
     // One slot per record, filled in place by every thread (a zeroed record leaves its slot empty), so no
     // event is copied from one thread's vector into another's.
-    let mut slots: Vec<Option<Event>> = Vec::new();
-    slots.resize_with(whole, || None);
+    let new_slots = || {
+        let mut slots: Vec<Option<Event>> = Vec::new();
+        slots.resize_with(whole, || None);
+        slots
+    };
     let mut out = Parsed::default();
-    if whole < PARALLEL_MIN_RECORDS || threads < 2 {
+    // A large file's slots are laid out while another thread pairs its sessions.
+    let (pairs, mut slots) = if parallel {
+        std::thread::scope(|s| {
+            let pairing = s.spawn(pair);
+            let slots = new_slots();
+            (pairing.join(), slots)
+        })
+    } else {
+        (Ok(pair()), new_slots())
+    };
+    let pairs = pairs.unwrap_or_else(|_| {
+        out.problems.push(ParseProblem::at_offset(ctx, 0, "session pairing failed; sessions are not paired"));
+        Vec::new()
+    });
+    if !parallel {
         decode(raw, 0, &mut slots, ctx, kind, &pairs);
     } else {
         let per = whole.div_ceil(threads);
@@ -441,9 +457,9 @@ fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx
                     push_from(&mut message, &host, addr);
                     if let Pair::Login { end, seconds } = pair {
                         let end = match end {
-                            SessionEnd::At(j) => FieldValue::from(
-                                raw.get(j * UTMP_SIZE..(j + 1) * UTMP_SIZE).and_then(rec_time).map(|t| t.rfc3339()),
-                            ),
+                            SessionEnd::At { tv_sec, tv_usec } => {
+                                FieldValue::from(record_time(tv_sec, tv_usec).map(|t| t.rfc3339()))
+                            }
                             SessionEnd::Down => FieldValue::from("down"),
                             SessionEnd::Crash => FieldValue::from("crash"),
                             SessionEnd::Gone => FieldValue::from("gone - no logout"),
@@ -573,7 +589,8 @@ fn pair_sessions(raw: &[u8], whole: usize) -> Vec<Pair> {
             }
             UtType::DeadProcess => {
                 if let Some((login, started)) = open.remove(rec_line(b)) {
-                    pairs[login] = Pair::Login { end: SessionEnd::At(idx), seconds: Some(rec_secs(b) - started) };
+                    let end = SessionEnd::At { tv_sec: i32_at(b, 340), tv_usec: i32_at(b, 344) };
+                    pairs[login] = Pair::Login { end, seconds: Some(rec_secs(b) - started) };
                     pairs[idx] = Pair::Logout { login };
                 }
             }
