@@ -51,6 +51,10 @@ pub enum Command {
         /// Print how long each step took (load = verify + parse, findings, outputs) to stderr.
         #[arg(long)]
         timings: bool,
+        /// Repeat binary records (wtmp/btmp/utmp structs, ELF notes) in timeline.jsonl and timeline.csv as
+        /// base64 in `raw_base64`. By default their rows point at the bytes (`entry`, `offset`) instead.
+        #[arg(long)]
+        raw_binary: bool,
         #[command(flatten)]
         keys: KeyArgs,
         #[command(flatten)]
@@ -202,12 +206,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             no_verify,
             timings,
+            raw_binary,
             keys,
             caps,
         } => {
             let (loaded, doc, verified, [load, analyse]) = load_and_analyze(&bundle, no_verify, &keys, &caps)?;
             let t = std::time::Instant::now();
-            let files = pipeline::render_all(&loaded, &doc, &out)?;
+            let files = pipeline::render_all(&loaded, &doc, &out, &pipeline::RenderOptions { binary_raw: raw_binary })?;
             if timings {
                 let each = |list: &[(&str, std::time::Duration)]| {
                     let v: Vec<String> = list.iter().map(|(name, d)| format!("{name} {:.2}", d.as_secs_f64())).collect();

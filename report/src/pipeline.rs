@@ -334,12 +334,20 @@ fn write_file(
     Ok((name, t.elapsed()))
 }
 
+/// Choices for the outputs.
+#[derive(Clone, Debug, Default)]
+pub struct RenderOptions {
+    /// Timeline rows carry binary records' bytes as base64 (see [`ReportModel::binary_raw`]).
+    pub binary_raw: bool,
+}
+
 /// Writes `report.html`, `report.md`, `timeline.jsonl`, `timeline.csv` and `findings.json` into `out_dir`
 /// (created if needed); returns how long each file took, in that order.
 pub fn render_all(
     loaded: &Loaded,
     findings: &FindingsDoc,
     out_dir: &Path,
+    opts: &RenderOptions,
 ) -> anyhow::Result<Vec<(&'static str, std::time::Duration)>> {
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let model = ReportModel {
@@ -349,6 +357,7 @@ pub fn render_all(
         events: &loaded.events,
         problems: &loaded.problems,
         findings,
+        binary_raw: opts.binary_raw,
     };
     // The two timelines are the largest outputs: each is written on a thread of its own.
     std::thread::scope(|s| {

@@ -19,6 +19,10 @@ fn render() -> (Value, String) {
 }
 
 fn render_all() -> (Value, String, String) {
+    render_with(&[])
+}
+
+fn render_with(extra: &[&str]) -> (Value, String, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut b = common::BundleBuilder::new("db1");
     b.file("cmd/journalctl.json", "journalctl -o json", Category::Journal, Format::JournalJson, &fixture("journal/journal.json"));
@@ -29,6 +33,7 @@ fn render_all() -> (Value, String, String) {
     let out = dir.path().join("r");
     let r = Command::new(env!("CARGO_BIN_EXE_coroner-report"))
         .args(["render", &bundle.display().to_string(), "-o", &out.display().to_string()])
+        .args(extra)
         .output()
         .expect("run");
     assert!(r.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&r.stderr));
@@ -38,22 +43,51 @@ fn render_all() -> (Value, String, String) {
     (doc, md, jsonl)
 }
 
-/// Regression: binary records (a 384-byte utmp struct) were written as text with every NUL escaped, three
-/// times their size in timeline.jsonl and the HTML data island. They travel once, as base64.
+/// The wtmp rows of a timeline, with the 384-byte record each points at in the fixture.
+fn wtmp_rows(jsonl: &str) -> Vec<(Value, Vec<u8>)> {
+    let wtmp = fixture("utmp/wtmp");
+    let rows: Vec<(Value, Vec<u8>)> = jsonl
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("row"))
+        .filter(|row| row["source"] == "wtmp")
+        .map(|row| {
+            assert_eq!(row["entry"], "fs/var/log/wtmp", "{row}");
+            let at = usize::try_from(row["offset"].as_u64().expect("offset")).expect("offset");
+            let rec = wtmp.get(at..at + 384).unwrap_or_else(|| panic!("offset {at} is not a record: {row}")).to_vec();
+            (row, rec)
+        })
+        .collect();
+    assert!(!rows.is_empty(), "no wtmp rows");
+    rows
+}
+
+/// Binary records (a 384-byte utmp struct) are not repeated in the timeline: each row names the entry and the
+/// offset of its bytes (which hold the login the row describes). Regression: they used to be written as text
+/// with every NUL escaped, three times their size.
 #[test]
-fn binary_records_travel_as_base64_only() {
+fn binary_records_are_pointed_at_not_repeated() {
     let (_, _, jsonl) = render_all();
-    let mut n = 0;
-    for line in jsonl.lines() {
-        let row: Value = serde_json::from_str(line).expect("row");
-        if row["source"] == "wtmp" {
-            n += 1;
-            assert_eq!(row["raw"], "", "{row}");
-            let b64 = row["raw_base64"].as_str().expect("raw_base64");
-            assert_eq!(b64.len(), 512, "one 384-byte record: {row}");
+    for (row, rec) in wtmp_rows(&jsonl) {
+        assert_eq!(row["raw"], "", "{row}");
+        assert!(row.get("raw_base64").is_none(), "{row}");
+        if let Some(user) = row["user"].as_str().filter(|_| row["kind"] == "login") {
+            assert_eq!(&rec[44..44 + user.len()], user.as_bytes(), "ut_user of the record at the row's offset: {row}");
         }
     }
-    assert!(n > 0, "no wtmp rows");
+}
+
+/// With `--raw-binary` each binary record travels once, as base64 of exactly the bytes at its offset.
+#[test]
+fn raw_binary_puts_the_exact_record_in_base64() {
+    use base64::Engine as _;
+    let (_, _, jsonl) = render_with(&["--raw-binary"]);
+    for (row, rec) in wtmp_rows(&jsonl) {
+        assert_eq!(row["raw"], "", "{row}");
+        let b64 = row["raw_base64"].as_str().expect("raw_base64");
+        assert_eq!(b64.len(), 512, "one 384-byte record: {row}");
+        let bytes = base64::engine::general_purpose::STANDARD.decode(b64).expect("base64");
+        assert_eq!(bytes, rec, "{row}");
+    }
 }
 
 fn find<'a>(doc: &'a Value, pred: impl Fn(&Value) -> bool) -> Vec<&'a Value> {

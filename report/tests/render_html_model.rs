@@ -39,6 +39,7 @@ impl Owned {
             events: &self.events,
             problems: &self.problems,
             findings: &self.findings,
+            binary_raw: false,
         }
     }
 }

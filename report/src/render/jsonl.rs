@@ -134,8 +134,8 @@ pub struct TimesketchRow<'a> {
     pub offset: Option<u64>,
     /// The raw record, lossily decoded for display.
     pub raw: Cow<'a, str>,
-    /// The exact raw bytes, base64, only for binary records (not UTF-8, or holding NUL bytes; `raw` is then
-    /// empty).
+    /// The exact raw bytes, base64: for text that is not UTF-8 (`raw` shows it lossily), and for binary records
+    /// (`raw` is then empty) only with `render --raw-binary`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub raw_base64: Option<String>,
     pub fields: &'a Fields,
@@ -226,13 +226,16 @@ pub(crate) fn parts<'a>(model: &ReportModel<'a>, e: &'a Event) -> Parts<'a> {
         tags.push("unverified");
     }
     let (timestamp, datetime) = floor_micros(&when);
-    // A binary record travels once, as base64 (escaping its NULs as text would triple it); text that is not
-    // UTF-8 travels both lossily, for display, and exactly.
+    // A binary record (a utmp struct, an ELF note) is not repeated: its row names the entry and offset of its
+    // bytes in the bundle, as the decoded fields say what it holds; `--raw-binary` puts them in as base64
+    // (escaping their NULs as text would triple them). Text that is not UTF-8 travels both lossily, for
+    // display, and exactly.
     let bytes = e.raw.as_bytes();
+    let binary = model.binary_raw.then_some(bytes);
     let (raw, base64_of) = match e.raw.as_str() {
         Some(t) if !e.raw.is_binary() => (Cow::Borrowed(t), None),
-        Some(_) => (Cow::Borrowed(""), Some(bytes)),
-        None if e.raw.is_binary() => (Cow::Borrowed(""), Some(bytes)),
+        Some(_) => (Cow::Borrowed(""), binary),
+        None if e.raw.is_binary() => (Cow::Borrowed(""), binary),
         None => (e.raw.lossy_cow(), Some(bytes)),
     };
     let message = if e.message.is_empty() {

@@ -26,6 +26,9 @@ pub struct ReportModel<'a> {
     pub events: &'a [Event],
     pub problems: &'a [ParseProblem],
     pub findings: &'a FindingsDoc,
+    /// Timeline rows carry binary records' bytes as `raw_base64` (`render --raw-binary`). Off, a binary
+    /// record's row points at its bytes (`entry`, `offset`) instead of repeating them.
+    pub binary_raw: bool,
 }
 
 /// Source coverage: what the bundle holds for one category, and how it went.
