@@ -109,6 +109,9 @@ fn joined<T>(r: std::thread::Result<T>) -> T {
 }
 
 /// Every finding, checklist step and advisory for a parsed bundle. `events` is the sorted timeline.
+/// Deaths past this many are composed on two threads.
+const PARALLEL_MIN_GROUPS: usize = 2_000;
+
 pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> FindingsDoc {
     // The indexes read the timeline independently of each other: sessions and observations are built on
     // threads of their own while this one builds the kind and process indexes.
@@ -144,18 +147,29 @@ pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> Finding
         sessions_by_user,
     };
     let groups = deaths::group(observations, events);
-    let mut findings: Vec<Finding> = groups
-        .iter()
-        .map(|g| compose::compose(g, &cx))
-        // A kill that the process survived (alive at collection, started before the signal) is no death.
-        .filter(|f| {
-            let Some(p) = f.victim.pid else { return true };
-            let t = f.time.sort_key();
-            let catchable = f.signal.as_ref().is_some_and(|s| s.number != 9);
-            !(f.cause == Cause::Signal
-                && (cx.index.survived(p, t) || catchable && cx.index.active_after(p, f.victim.comm.as_deref(), t)))
+    // A kill that the process survived (alive at collection, started before the signal) is no death.
+    let death = |f: &Finding| {
+        let Some(p) = f.victim.pid else { return true };
+        let t = f.time.sort_key();
+        let catchable = f.signal.as_ref().is_some_and(|s| s.number != 9);
+        !(f.cause == Cause::Signal
+            && (cx.index.survived(p, t) || catchable && cx.index.active_after(p, f.victim.comm.as_deref(), t)))
+    };
+    let compose_all = |gs: &[deaths::Group]| -> Vec<Finding> {
+        gs.iter().map(|g| compose::compose(g, &cx)).filter(|f| death(f)).collect()
+    };
+    // Groups are composed independently: a kill storm's tens of thousands are split over two threads.
+    let mut findings: Vec<Finding> = if groups.len() >= PARALLEL_MIN_GROUPS {
+        let (a, b) = groups.split_at(groups.len() / 2);
+        std::thread::scope(|s| {
+            let second = s.spawn(|| compose_all(b));
+            let mut first = compose_all(a);
+            first.extend(joined(second.join()));
+            first
         })
-        .collect();
+    } else {
+        compose_all(&groups)
+    };
     findings.extend(reboots(&cx));
     findings.sort_by(|a, b| {
         let (ta, tb) = (a.time.sort_key(), b.time.sort_key());

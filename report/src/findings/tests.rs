@@ -466,3 +466,22 @@ fn session_closed_by_a_crash_is_no_candidate_after_it() {
     assert!(f.candidates.iter().any(|c| c.description.contains("dave was logged in")), "{:?}", f.candidates);
     assert!(!f.candidates.iter().any(|c| c.description.contains("bob")), "{:?}", f.candidates);
 }
+
+/// A kill storm past the point where deaths are composed on two threads: every kill is one finding, in time
+/// order, naming its own victim and sender (the halves are put back in order, none lost or doubled).
+#[test]
+fn a_kill_storm_composed_on_two_threads_keeps_every_death_in_order() {
+    let n = super::PARALLEL_MIN_GROUPS as i64 + 501;
+    let evs: Vec<Ev> = (0..n).map(|i| audit_kill(i, i as u64 + 1, 100_000 + i, 1, "kill", "/usr/bin/kill", 10 + i, 9)).collect();
+    let doc = run(evs);
+    let kills: Vec<_> = doc.findings.iter().filter(|f| f.cause == Cause::Signal).collect();
+    assert_eq!(kills.len() as i64, n);
+    for (i, f) in kills.iter().enumerate() {
+        let i = i as i64;
+        assert_eq!(f.victim.pid, Some(10 + i), "{f:?}");
+        assert_eq!(f.killer.as_ref().and_then(|k| k.pid), Some(100_000 + i), "{f:?}");
+    }
+    let ids: Vec<&str> = doc.findings.iter().map(|f| f.id.as_str()).collect();
+    let expected: Vec<String> = (1..=doc.findings.len()).map(|k| format!("F{k}")).collect();
+    assert_eq!(ids, expected.iter().map(String::as_str).collect::<Vec<_>>());
+}
