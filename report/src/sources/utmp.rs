@@ -429,10 +429,17 @@ fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx
         let pair = pairs.get(first + i).copied().unwrap_or_default();
         // Fields are added in name order where that is cheap (`Fields` appends those without a search); the
         // last two, `tty` and `ut_type`, sort after every other name here.
-        let mut f = Fields::with_capacity(if matches!(pair, Pair::Login { .. }) { 6 } else { 4 });
+        // Room for what this record's fields and message will hold (a million of them: a logout's two fields
+        // in a four-field allocation, or its 30-byte message in 64, add up); anything more grows as usual.
+        let n_fields = match (r.ut_type, pair) {
+            (_, Pair::Login { .. }) => 6,
+            (UtType::DeadProcess, _) if r.e_termination == 0 && r.e_exit == 0 => 2,
+            _ => 4,
+        };
+        let mut f = Fields::with_capacity(n_fields);
         // Attacker-chosen names (user, tty, host) are quoted as `{:?}` quotes them, so they cannot pass for
         // message text.
-        let mut message = String::with_capacity(64);
+        let mut message = String::with_capacity(32 + user.len() + line.len() + host.len() + addr.map_or(0, str::len));
         // A logout names the user of the login it closes.
         let mut logout_of: Option<std::borrow::Cow<str>> = None;
         let ev_kind = if kind == Source::Btmp {
