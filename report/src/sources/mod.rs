@@ -48,6 +48,18 @@ impl<'a> SourceCtx<'a> {
         self.shared = Some(buf);
         self
     }
+    /// The same context for a parser thread of its own: the shared buffer behind a reference count of this
+    /// thread's. Every event's raw record is a slice of the buffer and each slice counts a reference: threads
+    /// counting on one counter take its cache line from each other at every event.
+    pub fn for_thread(&self) -> SourceCtx<'a> {
+        SourceCtx {
+            entry: self.entry,
+            manifest: self.manifest,
+            accounts: self.accounts,
+            path: Arc::from(&*self.path),
+            shared: self.shared.as_ref().map(|b| Bytes::from_owner(b.clone())),
+        }
+    }
     /// A record's raw bytes: a slice of the shared buffer when `sub` lies in it, else a copy.
     pub fn text(&self, sub: &[u8]) -> Text {
         if let Some(b) = &self.shared {

@@ -403,8 +403,9 @@ fn parse_aligned(raw: &[u8], ctx: &SourceCtx) -> Parsed {
 /// Records `first..end` into events, in file order, with what `pairs` (indexed by record) says of their
 /// sessions.
 fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx, kind: Source, pairs: &[Pair]) {
-    // This thread's own handle on the entry path (threads sharing one reference count contend for it).
-    let path: std::sync::Arc<str> = std::sync::Arc::from(&*ctx.path);
+    // This thread's own handles on the entry path and the shared buffer (see `SourceCtx::for_thread`).
+    let ctx = &ctx.for_thread();
+    let path = &ctx.path;
     // User names repeat: look each up in the bundle's passwd once.
     let mut uids: BTreeMap<String, Option<u32>> = BTreeMap::new();
     let mut addr_buf = String::with_capacity(40);
