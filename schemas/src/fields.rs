@@ -398,7 +398,7 @@ impl Fields {
     pub fn insert(&mut self, k: Key, v: impl Into<FieldValue>) -> Option<FieldValue> {
         let v = v.into();
         // Parsers mostly add fields in name order: appending needs no search and no shifting.
-        if self.0.last().is_none_or(|(last, _)| last.as_ref() < k.as_ref()) {
+        if self.0.last().is_none_or(|(last, _)| name_less(last.as_ref(), k.as_ref())) {
             self.0.push((k, v));
             return None;
         }
@@ -441,6 +441,15 @@ impl Fields {
     }
     pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
         self.0.iter().map(|(k, _)| k.as_ref())
+    }
+}
+
+/// `a < b` for field names, settled by the first byte when that differs (names in a record nearly always
+/// start differently) before a full comparison.
+fn name_less(a: &str, b: &str) -> bool {
+    match (a.as_bytes().first(), b.as_bytes().first()) {
+        (Some(x), Some(y)) if x != y => x < y,
+        _ => a < b,
     }
 }
 
@@ -531,6 +540,32 @@ impl JsonSchema for Fields {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Appending in order is decided on first bytes where they differ: names sharing a prefix, an empty name
+    /// and one name that is a prefix of another still end up sorted, whatever order they come in.
+    #[test]
+    fn names_stay_sorted_in_any_insertion_order() {
+        let names = ["session_seconds", "", "s", "session_end", "tty", "a", "ab", "abc", "b", "ba", "ut_type"];
+        let mut sorted: Vec<&str> = names.to_vec();
+        sorted.sort_unstable();
+        for r in 0..names.len() {
+            for reversed in [false, true] {
+                let mut order: Vec<&str> = names.to_vec();
+                order.rotate_left(r);
+                if reversed {
+                    order.reverse();
+                }
+                let mut f = Fields::new();
+                for (i, n) in order.iter().enumerate() {
+                    assert_eq!(f.insert(Key::from(*n), i as i64), None, "{order:?}");
+                }
+                assert_eq!(f.keys().collect::<Vec<_>>(), sorted, "{order:?}");
+                for (i, n) in order.iter().enumerate() {
+                    assert_eq!(f.get(n).and_then(|v| v.as_i64()), Some(i as i64), "{n:?} in {order:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn behaves_like_a_sorted_map() {
