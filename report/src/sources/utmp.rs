@@ -22,7 +22,7 @@
 //! sessions as `down` and a boot record as `crash`; sessions still open at the end are `still logged in`.
 //! Unlike `last`, a torn final record or a zeroed record is a recorded problem and every whole record is read.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::fmt::Write as _;
 use std::net::Ipv6Addr;
@@ -407,7 +407,7 @@ fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx
     let ctx = &ctx.for_thread();
     let path = &ctx.path;
     // User names repeat: look each up in the bundle's passwd once.
-    let mut uids: BTreeMap<String, Option<u32>> = BTreeMap::new();
+    let mut uids: HashMap<Box<str>, Option<u32>, BuildHasherDefault<LineHasher>> = HashMap::default();
     let mut addr_buf = String::with_capacity(40);
     let recs = raw.get(first * UTMP_SIZE..(first + slots.len()) * UTMP_SIZE).unwrap_or(&[]);
     for ((i, rec_bytes), slot) in recs.chunks_exact(UTMP_SIZE).enumerate().zip(slots.iter_mut()) {
@@ -546,7 +546,7 @@ fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx
         let account = !user.is_empty() && !pseudo;
         let mut uid_of = |name: &str| match uids.get(name) {
             Some(u) => *u,
-            None => *uids.entry(name.to_owned()).or_insert(ctx.accounts.by_name(name).map(|u| u.uid)),
+            None => *uids.entry(name.into()).or_insert(ctx.accounts.by_name(name).map(|u| u.uid)),
         };
         let (uid, user) = match logout_of {
             // A logout record without a user of its own takes its login's.
@@ -626,8 +626,8 @@ fn pair_sessions(raw: &[u8], whole: usize) -> Vec<Pair> {
     pairs
 }
 
-/// FNV-1a over a tty name (a few bytes): the pairing map's hash, much cheaper than SipHash for keys the
-/// evidence chose only within 32 bytes.
+/// FNV-1a over a tty or user name (a few bytes): the pairing map's and the uid cache's hash, much cheaper
+/// than SipHash for keys the evidence chose only within 32 bytes.
 #[derive(Default)]
 struct LineHasher(u64);
 
