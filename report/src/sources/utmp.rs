@@ -136,8 +136,8 @@ fn rec_line(b: &[u8]) -> &[u8] {
 fn rec_user(b: &[u8]) -> &[u8] {
     cstr(&b[44..76])
 }
-fn rec_secs(b: &[u8]) -> i64 {
-    i64::from(i32_at(b, 340))
+fn rec_secs(b: &[u8]) -> i32 {
+    i32_at(b, 340)
 }
 fn record_time(tv_sec: i32, tv_usec: i32) -> Option<Utc> {
     let usec = u32::try_from(tv_usec).ok().filter(|u| *u < 1_000_000).unwrap_or(0);
@@ -255,20 +255,34 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     }
 }
 
-/// How a login session ended, as `last` says it.
+/// How a login session ended, as `last` says it, with the `tv_sec` of the record that ended it: the pairing
+/// pass has just read it, while that record may lie far ahead of the login's decoder. The session lasted that
+/// less the login's own `tv_sec`, in whole seconds, as `last` counts them.
 #[derive(Clone, Copy, Debug)]
 enum SessionEnd {
-    /// A logout on its tty: that DEAD_PROCESS record's `tv_sec` and `tv_usec` (kept here because the
-    /// pairing pass has just read them, while the logout may lie far ahead of the login's decoder).
+    /// A logout on its tty, at that DEAD_PROCESS record's time.
     At { tv_sec: i32, tv_usec: i32 },
     /// Closed by a shutdown record (`down`), or by a boot after one.
-    Down,
+    Down { at: i32 },
     /// Closed by a boot with no shutdown before it (`crash`).
-    Crash,
+    Crash { at: i32 },
     /// Its tty was taken by a later login (`gone - no logout`).
-    Gone,
+    Gone { at: i32 },
     /// Still open at the end of the file (`still logged in`).
     Still,
+}
+
+impl SessionEnd {
+    /// The `tv_sec` of the record that closed the session.
+    fn closed_at(self) -> Option<i32> {
+        match self {
+            SessionEnd::At { tv_sec: at, .. }
+            | SessionEnd::Down { at }
+            | SessionEnd::Crash { at }
+            | SessionEnd::Gone { at } => Some(at),
+            SessionEnd::Still => None,
+        }
+    }
 }
 
 /// What session pairing says of one record.
@@ -276,11 +290,14 @@ enum SessionEnd {
 enum Pair {
     #[default]
     None,
-    /// A login, with how its session ended and, when both times are known, how long it lasted.
-    Login { end: SessionEnd, seconds: Option<i64> },
+    /// A login, with how its session ended.
+    Login { end: SessionEnd },
     /// A logout, closing the login at this record index.
     Logout { login: usize },
 }
+
+// One per record, laid out before decoding starts: 16 bytes each is 16 MB of fresh memory for a million.
+const _: () = assert!(std::mem::size_of::<Pair>() <= 16);
 
 /// Files with more records than this are decoded on several threads (pairing is one ordered pass before).
 const PARALLEL_MIN_RECORDS: usize = 20_000;
@@ -463,19 +480,19 @@ fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx
                     message.push_str(" on ");
                     push_quoted(&mut message, &line);
                     push_from(&mut message, &host, addr);
-                    if let Pair::Login { end, seconds } = pair {
-                        let end = match end {
+                    if let Pair::Login { end } = pair {
+                        let text = match end {
                             SessionEnd::At { tv_sec, tv_usec } => {
                                 FieldValue::from(record_time(tv_sec, tv_usec).map(|t| t.rfc3339()))
                             }
-                            SessionEnd::Down => FieldValue::from("down"),
-                            SessionEnd::Crash => FieldValue::from("crash"),
-                            SessionEnd::Gone => FieldValue::from("gone - no logout"),
+                            SessionEnd::Down { .. } => FieldValue::from("down"),
+                            SessionEnd::Crash { .. } => FieldValue::from("crash"),
+                            SessionEnd::Gone { .. } => FieldValue::from("gone - no logout"),
                             SessionEnd::Still => FieldValue::from("still logged in"),
                         };
-                        f.insert("session_end".into(), end);
-                        if let Some(secs) = seconds {
-                            f.insert("session_seconds".into(), secs);
+                        f.insert("session_end".into(), text);
+                        if let Some(at) = end.closed_at() {
+                            f.insert("session_seconds".into(), i64::from(at) - i64::from(r.tv_sec));
                         }
                     }
                     EventKind::Login
@@ -581,47 +598,45 @@ fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx
 /// logout`; sessions open at the end are `still logged in`. Zeroed records are skipped.
 fn pair_sessions(raw: &[u8], whole: usize) -> Vec<Pair> {
     let mut pairs = vec![Pair::None; whole];
-    // Open sessions by tty: the login's record index and its `tv_sec`.
-    let mut open: HashMap<&[u8], (usize, i64), BuildHasherDefault<LineHasher>> = HashMap::default();
+    // Open sessions by tty: the login's record index.
+    let mut open: HashMap<&[u8], usize, BuildHasherDefault<LineHasher>> = HashMap::default();
     let mut shutdown_seen = false;
     // Only the type, and for some types the line, user or time, is read (a zeroed record's type is EMPTY).
-    // Durations are whole seconds between the records' `tv_sec`, as `last` counts them.
     for (idx, b) in raw.chunks_exact(UTMP_SIZE).take(whole).enumerate() {
         match rec_type(b) {
             UtType::UserProcess => {
-                let at = rec_secs(b);
-                if let Some((prev, started)) = open.insert(rec_line(b), (idx, at)) {
+                if let Some(prev) = open.insert(rec_line(b), idx) {
                     // The tty's next login ends it, at the latest.
-                    pairs[prev] = Pair::Login { end: SessionEnd::Gone, seconds: Some(at - started) };
+                    pairs[prev] = Pair::Login { end: SessionEnd::Gone { at: rec_secs(b) } };
                 }
             }
             UtType::DeadProcess => {
-                if let Some((login, started)) = open.remove(rec_line(b)) {
-                    let end = SessionEnd::At { tv_sec: i32_at(b, 340), tv_usec: i32_at(b, 344) };
-                    pairs[login] = Pair::Login { end, seconds: Some(rec_secs(b) - started) };
+                if let Some(login) = open.remove(rec_line(b)) {
+                    let end = SessionEnd::At { tv_sec: rec_secs(b), tv_usec: i32_at(b, 344) };
+                    pairs[login] = Pair::Login { end };
                     pairs[idx] = Pair::Logout { login };
                 }
             }
             UtType::RunLvl if rec_user(b) == b"shutdown" => {
-                let at = rec_secs(b);
+                let end = SessionEnd::Down { at: rec_secs(b) };
                 shutdown_seen = true;
-                for (_, (login, started)) in open.drain() {
-                    pairs[login] = Pair::Login { end: SessionEnd::Down, seconds: Some(at - started) };
+                for (_, login) in open.drain() {
+                    pairs[login] = Pair::Login { end };
                 }
             }
             UtType::BootTime => {
                 let at = rec_secs(b);
-                let end = if shutdown_seen { SessionEnd::Down } else { SessionEnd::Crash };
-                for (_, (login, started)) in open.drain() {
-                    pairs[login] = Pair::Login { end, seconds: Some(at - started) };
+                let end = if shutdown_seen { SessionEnd::Down { at } } else { SessionEnd::Crash { at } };
+                for (_, login) in open.drain() {
+                    pairs[login] = Pair::Login { end };
                 }
                 shutdown_seen = false;
             }
             _ => {}
         }
     }
-    for (_, (login, _)) in open {
-        pairs[login] = Pair::Login { end: SessionEnd::Still, seconds: None };
+    for (_, login) in open {
+        pairs[login] = Pair::Login { end: SessionEnd::Still };
     }
     pairs
 }
