@@ -212,9 +212,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let (loaded, doc, verified, [load, analyse]) = load_and_analyze(&bundle, no_verify, &keys, &caps)?;
             let t = std::time::Instant::now();
-            let files = pipeline::render_all(&loaded, &doc, &out, &pipeline::RenderOptions { binary_raw: raw_binary })?;
+            let files = pipeline::render_all(&loaded, &doc, &out, &pipeline::RenderOptions { raw_binary })?;
             if timings {
-                let each = |list: &[(&str, std::time::Duration)]| {
+                let each = |list: &[pipeline::Timing]| {
                     let v: Vec<String> = list.iter().map(|(name, d)| format!("{name} {:.2}", d.as_secs_f64())).collect();
                     v.join(", ")
                 };

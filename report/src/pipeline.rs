@@ -55,6 +55,9 @@ impl fmt::Display for VerificationFailed {
 
 impl std::error::Error for VerificationFailed {}
 
+/// How long one step or one output took, by name (for `render --timings`).
+pub type Timing = (&'static str, std::time::Duration);
+
 /// A parsed bundle.
 pub struct Loaded {
     pub manifest: Manifest,
@@ -66,7 +69,7 @@ pub struct Loaded {
     pub problems: Vec<ParseProblem>,
     pub coverage: Vec<CoverageRow>,
     /// How long each step of loading took (for `render --timings`).
-    pub steps: Vec<(&'static str, std::time::Duration)>,
+    pub steps: Vec<Timing>,
 }
 
 impl Loaded {
@@ -323,7 +326,7 @@ fn write_file(
     dir: &Path,
     name: &'static str,
     f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> anyhow::Result<(&'static str, std::time::Duration)> {
+) -> anyhow::Result<Timing> {
     let t = std::time::Instant::now();
     let path = dir.join(name);
     let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
@@ -337,8 +340,8 @@ fn write_file(
 /// Choices for the outputs.
 #[derive(Clone, Debug, Default)]
 pub struct RenderOptions {
-    /// Timeline rows carry binary records' bytes as base64 (see [`ReportModel::binary_raw`]).
-    pub binary_raw: bool,
+    /// Timeline rows carry binary records' bytes as base64 (see [`ReportModel::raw_binary`]).
+    pub raw_binary: bool,
 }
 
 /// Writes `report.html`, `report.md`, `timeline.jsonl`, `timeline.csv` and `findings.json` into `out_dir`
@@ -348,7 +351,7 @@ pub fn render_all(
     findings: &FindingsDoc,
     out_dir: &Path,
     opts: &RenderOptions,
-) -> anyhow::Result<Vec<(&'static str, std::time::Duration)>> {
+) -> anyhow::Result<Vec<Timing>> {
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let model = ReportModel {
         manifest: &loaded.manifest,
@@ -357,13 +360,13 @@ pub fn render_all(
         events: &loaded.events,
         problems: &loaded.problems,
         findings,
-        binary_raw: opts.binary_raw,
+        raw_binary: opts.raw_binary,
     };
     // The two timelines are the largest outputs: each is written on a thread of its own.
     std::thread::scope(|s| {
         let jsonl = s.spawn(|| write_file(out_dir, "timeline.jsonl", |w| render::jsonl::write(&model, w)));
         let csv = s.spawn(|| write_file(out_dir, "timeline.csv", |w| render::csv::write(&model, w)));
-        let rest = (|| -> anyhow::Result<[(&'static str, std::time::Duration); 3]> {
+        let rest = (|| -> anyhow::Result<[Timing; 3]> {
             Ok([
                 write_file(out_dir, "report.html", |w| render::html::write(&model, w))?,
                 write_file(out_dir, "report.md", |w| {
@@ -375,7 +378,7 @@ pub fn render_all(
                 })?,
             ])
         })();
-        let joined = |h: std::thread::ScopedJoinHandle<'_, anyhow::Result<(&'static str, std::time::Duration)>>| {
+        let joined = |h: std::thread::ScopedJoinHandle<'_, anyhow::Result<Timing>>| {
             h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a writer thread failed")))
         };
         let (a, b) = (joined(jsonl), joined(csv));

@@ -39,7 +39,7 @@ impl Owned {
             events: &self.events,
             problems: &self.problems,
             findings: &self.findings,
-            binary_raw: false,
+            raw_binary: false,
         }
     }
 }

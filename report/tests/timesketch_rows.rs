@@ -173,7 +173,7 @@ fn model<'a>(f: &'a Fixture, v: &'a VerifyReport) -> ReportModel<'a> {
         events: &f.events,
         problems: &[],
         findings: &f.findings,
-        binary_raw: true,
+        raw_binary: true,
     }
 }
 

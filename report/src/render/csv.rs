@@ -66,12 +66,12 @@ fn push_cell(out: &mut Vec<u8>, b: &[u8]) {
 fn push_row(out: &mut Vec<u8>, scratch: &mut Vec<u8>, model: &ReportModel, e: &Event) {
     use super::json_out::push_int;
     let p = parts(model, e);
-    let num = |out: &mut Vec<u8>, v: Option<i128>| {
+    fn num(out: &mut Vec<u8>, v: Option<impl Into<i128>>) {
         if let Some(v) = v {
             push_int(out, v);
         }
         out.push(b',');
-    };
+    }
     let text = |out: &mut Vec<u8>, v: &str| {
         push_cell(out, v.as_bytes());
         out.push(b',');
@@ -79,7 +79,7 @@ fn push_row(out: &mut Vec<u8>, scratch: &mut Vec<u8>, model: &ReportModel, e: &E
     text(out, p.message);
     text(out, &p.datetime);
     text(out, &p.timestamp_desc);
-    num(out, Some(p.timestamp.into()));
+    num(out, Some(p.timestamp));
     text(out, &model.manifest.host.hostname);
     text(out, data_type(e.source, e.kind));
     scratch.clear();
@@ -94,14 +94,14 @@ fn push_row(out: &mut Vec<u8>, scratch: &mut Vec<u8>, model: &ReportModel, e: &E
     text(out, e.source.as_str());
     text(out, e.kind.as_str());
     text(out, e.timestamp.certainty());
-    num(out, e.pid.map(i128::from));
-    num(out, e.ppid.map(i128::from));
-    num(out, e.uid.map(i128::from));
+    num(out, e.pid);
+    num(out, e.ppid);
+    num(out, e.uid);
     text(out, e.user.as_deref().unwrap_or(""));
     text(out, e.comm.as_deref().unwrap_or(""));
     text(out, &e.origin.entry);
-    num(out, e.origin.line.map(i128::from));
-    num(out, e.origin.offset.map(i128::from));
+    num(out, e.origin.line);
+    num(out, e.origin.offset);
     text(out, &p.raw);
     // Base64 holds no character that needs quoting.
     if let Some(b) = p.base64_of {

@@ -231,7 +231,7 @@ pub(crate) fn parts<'a>(model: &ReportModel<'a>, e: &'a Event) -> Parts<'a> {
     // (escaping their NULs as text would triple them). Text that is not UTF-8 travels both lossily, for
     // display, and exactly.
     let bytes = e.raw.as_bytes();
-    let binary = model.binary_raw.then_some(bytes);
+    let binary = model.raw_binary.then_some(bytes);
     let (raw, base64_of) = match e.raw.as_str() {
         Some(t) if !e.raw.is_binary() => (Cow::Borrowed(t), None),
         Some(_) => (Cow::Borrowed(""), binary),

@@ -28,7 +28,7 @@ pub struct ReportModel<'a> {
     pub findings: &'a FindingsDoc,
     /// Timeline rows carry binary records' bytes as `raw_base64` (`render --raw-binary`). Off, a binary
     /// record's row points at its bytes (`entry`, `offset`) instead of repeating them.
-    pub binary_raw: bool,
+    pub raw_binary: bool,
 }
 
 /// Source coverage: what the bundle holds for one category, and how it went.
