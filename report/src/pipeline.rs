@@ -153,10 +153,18 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
             Some(MemberBytes { name, bytes, sha256 })
         })
         .collect();
+    // The largest entry's events come back in a vector with room for everyone else's, so that gathering
+    // them all into one timeline does not copy (and first write) a second vector of its size.
+    let with = ParseWith {
+        manifest: &manifest,
+        accounts: &accounts,
+        scan: &scan,
+        verified: opts.verify,
+        limits: &opts.limits,
+        room: room_for_others(&wanted),
+    };
     let mut parsed: BTreeMap<String, Vec<Event>> = BTreeMap::new();
-    for (name, events, mut probs) in
-        parse_members(in_memory, &wanted, &manifest, &accounts, &scan, opts.verify, &opts.limits)
-    {
+    for (name, events, mut probs) in parse_members(in_memory, &wanted, &with) {
         problems.append(&mut probs);
         parsed.insert(name, events);
     }
@@ -166,7 +174,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
             let Some(entry) = wanted.get(mb.name.as_str()) else {
                 return;
             };
-            let (events, mut probs) = parse_member(&mb, entry, &manifest, &accounts, &scan, opts.verify, &opts.limits);
+            let (events, mut probs) = parse_member(&mb, entry, &with);
             problems.append(&mut probs);
             parsed.insert(mb.name, events);
         })
@@ -199,10 +207,30 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
     })
 }
 
-/// Every entry's events in one vector, grown from the largest entry's own (a million-event entry is not
-/// copied; the order within is restored by the sort that follows).
+/// The entry with the most bytes, and about how many events all the others will add to its vector
+/// (see [`sources::events_bound`]).
+fn room_for_others<'a>(wanted: &BTreeMap<&'a str, &Entry>) -> Option<(&'a str, usize)> {
+    let (&largest, _) = wanted.iter().max_by_key(|(name, e)| (e.size, std::cmp::Reverse(**name)))?;
+    let others = wanted
+        .iter()
+        .filter(|(name, _)| **name != largest)
+        .fold(0usize, |n, (_, e)| n.saturating_add(sources::events_bound(e.format, e.size)));
+    Some((largest, others))
+}
+
+fn room_of(room: Option<(&str, usize)>, name: &str) -> usize {
+    match room {
+        Some((largest, n)) if largest == name => n,
+        _ => 0,
+    }
+}
+
+/// Every entry's events in one vector, grown from the vector that already has room for all of them, else from
+/// the largest (a million-event entry is not copied; the order within is restored by the sort that follows).
 fn concat_largest_first(mut parts: Vec<Vec<Event>>) -> Vec<Event> {
-    let Some(big) = (0..parts.len()).max_by_key(|&i| (parts[i].len(), std::cmp::Reverse(i))) else {
+    let total: usize = parts.iter().map(Vec::len).sum();
+    let roomy = (0..parts.len()).find(|&i| parts[i].capacity() >= total);
+    let Some(big) = roomy.or_else(|| (0..parts.len()).max_by_key(|&i| (parts[i].len(), std::cmp::Reverse(i)))) else {
         return Vec::new();
     };
     let mut all = std::mem::take(&mut parts[big]);
@@ -244,15 +272,22 @@ fn accounts_of(scan: &Scan, m: &Manifest) -> Accounts {
 
 type ParsedMember = (String, Vec<Event>, Vec<ParseProblem>);
 
+/// What every member is parsed with.
+struct ParseWith<'a> {
+    manifest: &'a Manifest,
+    accounts: &'a Accounts,
+    scan: &'a Scan,
+    verified: bool,
+    limits: &'a Limits,
+    /// The entry whose events get room for the others', and how many (see [`room_for_others`]).
+    room: Option<(&'a str, usize)>,
+}
+
 /// Parses members on as many threads as there are cores, largest first; results in name order.
 fn parse_members(
     members: Vec<MemberBytes>,
     wanted: &BTreeMap<&str, &Entry>,
-    manifest: &Manifest,
-    accounts: &Accounts,
-    scan: &Scan,
-    verified: bool,
-    limits: &Limits,
+    with: &ParseWith,
 ) -> Vec<ParsedMember> {
     let mut members = members;
     members.sort_by(|a, b| b.bytes.len().cmp(&a.bytes.len()).then_with(|| a.name.cmp(&b.name)));
@@ -267,7 +302,7 @@ fn parse_members(
                         let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
                         let Some(mb) = next else { break };
                         let Some(entry) = wanted.get(mb.name.as_str()) else { continue };
-                        let (events, probs) = parse_member(&mb, entry, manifest, accounts, scan, verified, limits);
+                        let (events, probs) = parse_member(&mb, entry, with);
                         done.push((mb.name, events, probs));
                     }
                     done
@@ -280,17 +315,9 @@ fn parse_members(
     out
 }
 
-fn parse_member(
-    mb: &MemberBytes,
-    entry: &Entry,
-    manifest: &Manifest,
-    accounts: &Accounts,
-    scan: &Scan,
-    verified: bool,
-    limits: &Limits,
-) -> (Vec<Event>, Vec<ParseProblem>) {
+fn parse_member(mb: &MemberBytes, entry: &Entry, with: &ParseWith) -> (Vec<Event>, Vec<ParseProblem>) {
     let mut probs = Vec::new();
-    if verified && scan.member(&mb.name).and_then(|m| m.sha256.as_deref()) != Some(mb.sha256.as_str()) {
+    if with.verified && with.scan.member(&mb.name).and_then(|m| m.sha256.as_deref()) != Some(mb.sha256.as_str()) {
         probs.push(problem(
             &mb.name,
             "bytes changed between verification and parsing; not parsed",
@@ -300,7 +327,7 @@ fn parse_member(
     let raw: bytes::Bytes = match entry.compressed.as_deref() {
         None => mb.bytes.clone(),
         Some("gzip") => {
-            let (bytes, err) = bundle::inflate_gzip(&mb.bytes, limits.max_entry);
+            let (bytes, err) = bundle::inflate_gzip(&mb.bytes, with.limits.max_entry);
             if let Some(e) = err {
                 probs.push(problem(&mb.name, format!("gzip: {e}")));
             }
@@ -315,7 +342,9 @@ fn parse_member(
         }
     };
     // Events slice their raw records out of the member's bytes instead of copying them.
-    let ctx = SourceCtx::new(entry, manifest, accounts).with_shared(raw.clone());
+    let ctx = SourceCtx::new(entry, with.manifest, with.accounts)
+        .with_shared(raw.clone())
+        .with_room(room_of(with.room, &mb.name));
     let mut parsed = sources::parse_entry(&raw, &ctx);
     probs.append(&mut parsed.problems);
     (parsed.events, probs)
@@ -385,4 +414,65 @@ pub fn render_all(
         let [html, md, json] = rest?;
         Ok(vec![html, md, a?, b?, json])
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coroner_schemas::{EventKind, Origin, Source, Text, Timestamp};
+
+    fn ev(entry: &str, n: u64) -> Event {
+        Event {
+            timestamp: Timestamp::Unknown,
+            source: Source::Syslog,
+            kind: EventKind::Log,
+            pid: None,
+            ppid: None,
+            uid: None,
+            user: None,
+            comm: None,
+            message: format!("{entry} {n}"),
+            raw: Text::from_str("x"),
+            origin: Origin { entry: entry.into(), line: Some(n), offset: None },
+            fields: Default::default(),
+        }
+    }
+
+    /// The vector with room for everyone's events is grown in place (not copied), even when another is longer.
+    #[test]
+    fn gathering_grows_the_vector_that_has_room() {
+        let long: Vec<Event> = (0..50).map(|n| ev("a", n)).collect();
+        let mut roomy: Vec<Event> = Vec::with_capacity(100);
+        roomy.extend((0..30).map(|n| ev("b", n)));
+        let small: Vec<Event> = (0..5).map(|n| ev("c", n)).collect();
+        let at = roomy.as_ptr();
+        let want: Vec<String> = long.iter().chain(&roomy).chain(&small).map(|e| e.message.clone()).collect();
+        let all = concat_largest_first(vec![long, roomy, small]);
+        assert_eq!(all.as_ptr(), at, "gathered into the vector that had room");
+        let mut got: Vec<String> = all.iter().map(|e| e.message.clone()).collect();
+        let mut want = want;
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "every event once");
+        // Without room anywhere, the longest is grown.
+        let long: Vec<Event> = (0..50).map(|n| ev("a", n)).collect();
+        let short: Vec<Event> = (0..5).map(|n| ev("b", n)).collect();
+        assert_eq!(concat_largest_first(vec![short, long]).len(), 55);
+    }
+
+    #[test]
+    fn the_largest_entry_gets_room_for_the_others() {
+        let mk = |path: &str, format: &str, size: u64| -> Entry {
+            let mut e = crate::sources::testing::entry(path, "/x", "syslog", format);
+            e.size = size;
+            e
+        };
+        let (w, a, h) = (mk("fs/w", "utmp", 384_000), mk("fs/a", "audit_log", 64_000), mk("fs/h", "bash_history", 640));
+        let wanted: BTreeMap<&str, &Entry> = [("fs/w", &w), ("fs/a", &a), ("fs/h", &h)].into_iter().collect();
+        let room = room_for_others(&wanted);
+        assert_eq!(room, Some(("fs/w", 1001 + 11)));
+        assert_eq!(room_of(room, "fs/w"), 1012);
+        assert_eq!(room_of(room, "fs/a"), 0);
+        assert_eq!(room_for_others(&BTreeMap::new()), None);
+    }
 }

@@ -421,11 +421,9 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         handles.into_iter().map(|h| h.join().ok()).collect()
     });
     let mut out = Parsed {
-        events: Vec::new(),
+        events: ctx.events_vec(parts.iter().flatten().map(|(p, _)| p.events.len()).sum()),
         problems: Vec::new(),
     };
-    out.events
-        .reserve(parts.iter().flatten().map(|(p, _)| p.events.len()).sum());
     let mut base = 0u64;
     for (i, part) in parts.into_iter().enumerate() {
         let Some((mut p, lines)) = part else {
@@ -495,7 +493,11 @@ fn parse_range(raw: &[u8], from: usize, to: usize, ctx: &SourceCtx) -> (Parsed, 
         ctx,
         raw,
         out: Parsed {
-            events: Vec::with_capacity((to - from) / 1024 + 16),
+            events: if from == 0 && to == raw.len() {
+                ctx.events_vec((to - from) / 1024 + 16)
+            } else {
+                Vec::with_capacity((to - from) / 1024 + 16)
+            },
             problems: Vec::new(),
         },
         problems_dropped: 0,
@@ -1147,5 +1149,9 @@ mod tests {
         assert_eq!(par.problems, seq.problems);
         assert_eq!(par.events.len(), seq.events.len());
         assert!(par.events == seq.events);
+        // Asked for room, the same events come back in a vector with that room to spare.
+        let roomy = parse(&raw, &SourceCtx::new(&e, &m, &acc).with_room(5000));
+        assert!(roomy.events == par.events);
+        assert!(roomy.events.capacity() >= roomy.events.len() + 5000, "capacity {}", roomy.events.capacity());
     }
 }

@@ -106,7 +106,7 @@ struct Record {
 }
 
 fn parse_kmsg(raw: &[u8], ctx: &SourceCtx) -> Parsed {
-    let mut out = Parsed::default();
+    let mut out = Parsed { events: ctx.events_vec(0), problems: Vec::new() };
     let mut tracker = KernelTracker::default();
     let mut current: Option<Record> = None;
     for line in lines(raw) {
@@ -293,7 +293,7 @@ fn level_prefix(s: &str) -> (Option<u32>, &str) {
 }
 
 fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
-    let mut out = Parsed::default();
+    let mut out = Parsed { events: ctx.events_vec(0), problems: Vec::new() };
     let mut tracker = KernelTracker::default();
     let previous_boot = source == Source::Pstore;
     // The record being built: its own text (what is matched), the event, and where its bytes start and end;

@@ -37,11 +37,28 @@ pub struct SourceCtx<'a> {
     /// The buffer the parsed bytes live in, when it can be shared: events then point into it instead of
     /// copying their raw records.
     pub shared: Option<Bytes>,
+    /// How many more events the caller means to add to this entry's event vector (the other entries'), so a
+    /// parser building one large vector can leave room for them: see [`SourceCtx::events_vec`].
+    pub room: usize,
 }
 
 impl<'a> SourceCtx<'a> {
     pub fn new(entry: &'a Entry, manifest: &'a Manifest, accounts: &'a Accounts) -> SourceCtx<'a> {
-        SourceCtx { entry, manifest, accounts, path: Arc::from(entry.path.as_str()), shared: None }
+        SourceCtx { entry, manifest, accounts, path: Arc::from(entry.path.as_str()), shared: None, room: 0 }
+    }
+    /// Asks for room for `events` more events in the vector this entry's events come back in.
+    pub fn with_room(mut self, events: usize) -> SourceCtx<'a> {
+        self.room = events;
+        self
+    }
+    /// An empty vector for `n` events and the room asked for with [`SourceCtx::with_room`]. The room is only
+    /// reserved (pages nobody writes cost nothing), and when it cannot be had the vector holds just `n`.
+    pub fn events_vec<T>(&self, n: usize) -> Vec<T> {
+        let mut v = Vec::new();
+        if self.room == 0 || v.try_reserve_exact(n.saturating_add(self.room)).is_err() {
+            v.reserve_exact(n);
+        }
+        v
     }
     /// Lets events borrow their raw bytes from `buf` (the bytes given to the parser must lie in it).
     pub fn with_shared(mut self, buf: Bytes) -> SourceCtx<'a> {
@@ -58,6 +75,7 @@ impl<'a> SourceCtx<'a> {
             accounts: self.accounts,
             path: Arc::from(&*self.path),
             shared: self.shared.as_ref().map(|b| Bytes::from_owner(b.clone())),
+            room: 0,
         }
     }
     /// A record's raw bytes: a slice of the shared buffer when `sub` lies in it, else a copy.
@@ -98,6 +116,18 @@ impl ParseProblem {
     }
 }
 
+/// At most about how many events an entry of `format` holding `size` bytes yields: one per 384-byte record
+/// for the utmp family, else one per 64 bytes (fewer than a record or log line of any other source takes).
+/// Only a sizing hint: a wrong guess costs a reallocation, nothing else.
+pub fn events_bound(format: Format, size: u64) -> usize {
+    let per = match format {
+        Format::Utmp => 384,
+        Format::Lastlog => 292,
+        _ => 64,
+    };
+    usize::try_from(size / per + 1).unwrap_or(usize::MAX)
+}
+
 /// Parses one entry's (decompressed) bytes with the parser its format names. Formats with no timeline
 /// parser yield nothing.
 pub fn parse_entry(raw: &[u8], ctx: &SourceCtx) -> Parsed {
@@ -121,6 +151,27 @@ pub fn parse_entry(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             settings::parse(raw, ctx)
         }
         _ => Parsed::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_vec_reserves_the_room_or_just_what_is_needed() {
+        let m = testing::manifest();
+        let e = testing::entry("fs/var/log/syslog", "/var/log/syslog", "syslog", "syslog");
+        let acc = Accounts::default();
+        let plain: Vec<Event> = SourceCtx::new(&e, &m, &acc).events_vec(10);
+        assert_eq!(plain.capacity(), 10);
+        let roomy: Vec<Event> = SourceCtx::new(&e, &m, &acc).with_room(1000).events_vec(10);
+        assert!(roomy.capacity() >= 1010, "{}", roomy.capacity());
+        // Room that cannot be had (more than the address space) is given up, not a panic or an abort.
+        let greedy: Vec<Event> = SourceCtx::new(&e, &m, &acc).with_room(usize::MAX / 2).events_vec(10);
+        assert_eq!(greedy.capacity(), 10);
+        assert_eq!(events_bound(Format::Utmp, 384 * 1000), 1001);
+        assert_eq!(events_bound(Format::AuditLog, 6400), 101);
     }
 }
 

@@ -350,7 +350,7 @@ fn parse_aligned(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     // One slot per record, filled in place by every thread (a zeroed record leaves its slot empty), so no
     // event is copied from one thread's vector into another's.
     let new_slots = || {
-        let mut slots: Vec<Option<Event>> = Vec::new();
+        let mut slots: Vec<Option<Event>> = ctx.events_vec(whole);
         slots.resize_with(whole, || None);
         slots
     };
@@ -390,8 +390,9 @@ fn parse_aligned(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             ));
         }
     }
-    // Empty slots are zeroed records; the vector of slots becomes the vector of events where it is (the
-    // standard library collects in place when the element sizes match, as the assertion below checks).
+    // Empty slots are zeroed records; the vector of slots becomes the vector of events where it is, room for
+    // other entries' events included (the standard library collects in place when the element sizes match, as
+    // the assertion below checks).
     const _: () = assert!(std::mem::size_of::<Option<Event>>() == std::mem::size_of::<Event>());
     let zeroed = &mut out.problems;
     out.events = slots
@@ -949,6 +950,10 @@ mod tests {
         assert_eq!(offsets.len(), zeroed.len() + 1, "plus the torn tail");
         assert_eq!(&offsets[..zeroed.len()], &zeroed[..], "zeroed records in file order");
         assert!(par.problems[..zeroed.len()].iter().all(|p| p.message.starts_with("zeroed record at offset")));
+        // Asked for room, the same events come back in a vector with that room to spare.
+        let roomy = parse(&raw, &SourceCtx::new(&e, &m, &acc).with_room(5000));
+        assert!(roomy.events == par.events);
+        assert!(roomy.events.capacity() >= roomy.events.len() + 5000, "capacity {}", roomy.events.capacity());
     }
 
     /// Names in messages are quoted as `{:?}` quotes them, on the fast path and off it.
