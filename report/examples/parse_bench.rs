@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use coroner_report::sources::{parse_entry, SourceCtx};
 use coroner_schemas::accounts::Accounts;
 use coroner_schemas::manifest::{Entry, Manifest};
+use coroner_schemas::EventKind;
 
 /// The allocator the `coroner-report` binary uses.
 #[global_allocator]
@@ -57,11 +58,17 @@ fn run(format: &str, source: &str, file: &str, passwd: Option<&String>) -> anyho
     }))?;
     let ctx = SourceCtx::new(&entry, &manifest, &accounts).with_shared(raw.clone());
     let parsed = parse_entry(&raw, &ctx);
-    // Counted by kind (the name is static: the tally itself should cost next to nothing).
-    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    // Counted by kind, one array slot per kind (the tally itself should cost next to nothing: a map keyed by
+    // the kind's name compared strings for every event), then listed by name.
+    let mut counts = [0usize; EventKind::ALL.len()];
     for e in &parsed.events {
-        *kinds.entry(e.kind.as_str()).or_default() += 1;
+        counts[e.kind as usize] += 1;
     }
+    let kinds: BTreeMap<&str, usize> = EventKind::ALL
+        .iter()
+        .filter(|k| counts[**k as usize] > 0)
+        .map(|k| (k.as_str(), counts[*k as usize]))
+        .collect();
     println!(
         "bytes={} events={} problems={}",
         raw.len(),
