@@ -69,7 +69,8 @@ impl Utc {
             put(14, 2, u32::from(t.minute()));
             put(17, 2, u32::from(t.second()));
             put(20, 6, t.microsecond());
-            return String::from_utf8_lossy(&b).into_owned();
+            // ASCII digits and punctuation only: pushed as they are (no UTF-8 check of a million stamps).
+            return b.iter().copied().map(char::from).collect();
         }
         format!(
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
