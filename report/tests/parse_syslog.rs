@@ -357,3 +357,77 @@ fn rfc_examples() {
         (json!("su"), json!(4))
     );
 }
+
+/// An entry at `/var/log/{name}` with the given mtime (`None`: the collector could not read one).
+fn entry_with(name: &str, mtime: Option<&str>) -> Entry {
+    let mut e = entry(name, "2026-01-01T00:00:00Z");
+    if let Some(st) = e.stat.as_mut() {
+        st.mtime = mtime.map(|m| coroner_schemas::Utc::parse_rfc3339(m).expect("mtime"));
+    }
+    e
+}
+
+/// Parses `raw` as `/var/log/{name}` in a bundle that also holds `siblings` (name, mtime).
+fn run_among(raw: &[u8], name: &str, mtime: Option<&str>, siblings: &[(&str, Option<&str>)]) -> Parsed {
+    let e = entry_with(name, mtime);
+    let mut m = manifest(Some(0));
+    m.entries = siblings.iter().map(|(n, t)| entry_with(n, *t)).collect();
+    m.entries.push(e.clone());
+    let acc = accounts();
+    parse_entry(raw, &SourceCtx::new(&e, &m, &acc))
+}
+
+fn first_time_and_note(p: &Parsed) -> (String, String) {
+    match &p.events[0].timestamp {
+        Timestamp::Inferred { utc, assumption } => (utc.rfc3339(), assumption.clone()),
+        other => panic!("not inferred: {other:?}"),
+    }
+}
+
+/// The rotation order bounds a rotated file's year: its lines were written before its newer rotations'.
+#[test]
+fn rotation_order_bounds_the_year() {
+    let line = b"Dec 31 10:00:00 vm app[1]: written on New Year's Eve\n";
+    // Copied without its times (mtime a year late): the newer rotations' mtimes still place it.
+    let p = run_among(
+        line,
+        "syslog.2.gz",
+        Some("2028-02-01T00:00:00Z"),
+        &[("syslog.1", Some("2027-01-03T00:00:00Z")), ("syslog", Some("2027-01-10T00:00:00Z")), ("syslog.3.gz", Some("2026-12-01T00:00:00Z"))],
+    );
+    let (t, note) = first_time_and_note(&p);
+    assert_eq!(t, "2026-12-31T10:00:00.000000Z", "{note}");
+    assert!(note.contains("\"/var/log/syslog.1\", a newer rotation") && note.contains("own mtime"), "{note}");
+    // No mtime of its own: the newer rotation's, not the collection time (which would say 2025).
+    let p = run_among(line, "syslog.1", None, &[("syslog", Some("2027-01-03T00:00:00Z"))]);
+    let (t, note) = first_time_and_note(&p);
+    assert_eq!(t, "2026-12-31T10:00:00.000000Z", "{note}");
+    assert!(note.contains("no mtime"), "{note}");
+    let p = run_among(line, "syslog.1", None, &[]);
+    assert_eq!(first_time_and_note(&p).0, "2025-12-31T10:00:00.000000Z", "collection time (2026-11-27) alone");
+    // logrotate dateext: the name gives the rotation day.
+    let p = run_among(line, "auth.log-20270102.gz", None, &[]);
+    let (t, note) = first_time_and_note(&p);
+    assert_eq!(t, "2026-12-31T10:00:00.000000Z", "{note}");
+    assert!(note.contains("rotated on 2027-01-02"), "{note}");
+    // A file whose own mtime is earlier than every bound keeps it.
+    let p = run_among(line, "syslog.1", Some("2027-01-02T00:00:00Z"), &[("syslog", Some("2027-06-01T00:00:00Z"))]);
+    let (t, note) = first_time_and_note(&p);
+    assert_eq!(t, "2026-12-31T10:00:00.000000Z");
+    assert!(note.starts_with("year from the file's mtime;"), "{note}");
+    // Older rotations, other files and names that only look like rotations do not bound it.
+    for (name, sib) in [
+        ("syslog.1", "syslog.2"),
+        ("syslog.1", "messages"),
+        ("syslog.1", "syslog.1x"),
+        ("php7.4-fpm.log", "php7.4-fpm"),
+        ("syslog.99999999999", "syslog"),
+        ("app-20271399", "app"),
+        ("-20270102", "x"),
+    ] {
+        let p = run_among(line, name, Some("2027-01-02T00:00:00Z"), &[(sib, Some("2026-06-01T00:00:00Z"))]);
+        let (t, note) = first_time_and_note(&p);
+        assert_eq!(t, "2026-12-31T10:00:00.000000Z", "{name} beside {sib}: {note}");
+        assert!(note.starts_with("year from the file's mtime;"), "{name} beside {sib}: {note}");
+    }
+}

@@ -3,6 +3,10 @@
 //!   the year comes from the entry's own mtime, walking backwards from the last line (which was written at
 //!   or before the mtime; a month that goes *up* while walking back is a year boundary); the zone is the
 //!   host's UTC offset at collection. Both assumptions are stated in each `Timestamp::Inferred`.
+//!   A rotated file's lines were written before its newer rotations' were, so the rotation order bounds it
+//!   too: `syslog.2.gz` ends no later than the mtime of `syslog.1` or `syslog`, and `syslog-20261127` no
+//!   later than the day its name gives. The earliest of these and the file's own mtime anchors the year (a
+//!   file copied without its times, or with none, still gets the year its rotation says).
 //! - rsyslog's high-precision format: `2026-11-27T20:03:37.123456+00:00 host prog[pid]: msg` (exact).
 //! - RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD…] MSG` (exact).
 //!
@@ -448,11 +452,17 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
 /// at or before the entry's mtime; a month that goes up while walking back (Jan → Dec) means the year before.
 fn assign_years(headers: &[Header], ctx: &SourceCtx) -> Vec<Timestamp> {
     let offset = ctx.manifest.host.utc_offset_seconds;
-    let (anchor, anchor_note) = match ctx.entry.stat.as_ref().and_then(|s| s.mtime) {
-        Some(m) => (m, "year from the file's mtime"),
-        None => (
+    let own = ctx.entry.stat.as_ref().and_then(|s| s.mtime);
+    let (anchor, anchor_note) = match (own, rotation_bound(ctx, offset)) {
+        (Some(m), Some((b, from))) if b < m => (
+            b,
+            format!("year from {from}, earlier than this file's own mtime ({})", m.rfc3339()),
+        ),
+        (Some(m), _) => (m, "year from the file's mtime".to_owned()),
+        (None, Some((b, from))) => (b, format!("year from {from} (this file has no mtime)")),
+        (None, None) => (
             ctx.manifest.collector.finished,
-            "year from the collection time (no file mtime)",
+            "year from the collection time (no file mtime)".to_owned(),
         ),
     };
     let zone_note = match offset {
@@ -488,6 +498,49 @@ fn assign_years(headers: &[Header], ctx: &SourceCtx) -> Vec<Timestamp> {
         }
     }
     out
+}
+
+/// A time an entry's lines cannot be later than, by where it stands among its rotations, and what says so:
+/// - `NAME.N` or `NAME.N.gz` (logrotate's numbered rotations): the earliest mtime of a newer one in the
+///   bundle (`NAME` itself, or `NAME.M[.gz]` with M < N);
+/// - `NAME-YYYYMMDD[HH…][.gz]` (logrotate's `dateext`): the end of the day after the one its name gives, at
+///   the host's offset (a day's slack for `dateyesterday`, a rotation just after midnight, or a late flush).
+fn rotation_bound(ctx: &SourceCtx, offset: Option<i32>) -> Option<(Utc, String)> {
+    let source = ctx.entry.source.as_str();
+    let name = source.strip_suffix(".gz").unwrap_or(source);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if let Some((base, n)) = name.rsplit_once('.').filter(|(b, n)| !b.is_empty() && digits(n) && n.len() <= 6) {
+        let n: u32 = n.parse().ok()?;
+        let newer = |other: &str| {
+            let other = other.strip_suffix(".gz").unwrap_or(other);
+            other == base
+                || other
+                    .strip_prefix(base)
+                    .and_then(|r| r.strip_prefix('.'))
+                    .filter(|m| digits(m) && m.len() <= 6)
+                    .and_then(|m| m.parse::<u32>().ok())
+                    .is_some_and(|m| m < n)
+        };
+        let mut best: Option<(Utc, &str)> = None;
+        for e in ctx.manifest.entries.iter().filter(|e| newer(&e.source)) {
+            if let Some(m) = e.stat.as_ref().and_then(|st| st.mtime) {
+                if best.is_none_or(|(b, _)| m < b) {
+                    best = Some((m, e.source.as_str()));
+                }
+            }
+        }
+        return best.map(|(m, from)| (m, format!("the mtime of {from:?}, a newer rotation ({})", m.rfc3339())));
+    }
+    let (_, stamp) = name.rsplit_once('-')?;
+    if !(digits(stamp) && matches!(stamp.len(), 8 | 10 | 12 | 14)) {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| stamp.get(r).and_then(|d| d.parse::<u32>().ok());
+    let (year, month, day) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
+    let bound = date.next_day()?.next_day()?.midnight().assume_utc().unix_timestamp() - i64::from(offset.unwrap_or(0));
+    Some((Utc::from_unix(bound, 0)?, format!("its name (rotated on {date}, logrotate dateext)")))
 }
 
 fn year_less_utc(year: i32, month: u8, day: u8, secs: u32, offset: Option<i32>) -> Option<Utc> {
