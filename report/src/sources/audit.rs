@@ -124,11 +124,11 @@ struct Rec<'a> {
 impl<'a> Rec<'a> {
     fn get(&self, key: &str) -> Option<Val<'a>> {
         let k = key.as_bytes();
-        self.fields.iter().find(|(fk, _)| *fk == k).map(|&(_, v)| v)
+        self.fields.iter().find(|(fk, _)| same_key(fk, k)).map(|&(_, v)| v)
     }
     fn enriched(&self, key: &str) -> Option<&'a [u8]> {
         let k = key.as_bytes();
-        self.enriched.iter().find(|(fk, _)| *fk == k).map(|&(_, v)| v)
+        self.enriched.iter().find(|(fk, _)| same_key(fk, k)).map(|&(_, v)| v)
     }
     fn dec(&self, key: &str) -> Option<i64> {
         self.get(key).and_then(|v| parse_i64(v.bytes()))
@@ -145,7 +145,7 @@ impl<'a> Rec<'a> {
         self.get(key).map(|v| lossy(v.bytes()))
     }
     fn is(&self, t: &str) -> bool {
-        self.rtype == t.as_bytes()
+        same_key(self.rtype, t.as_bytes())
     }
 }
 
@@ -218,6 +218,13 @@ fn hex_bytes(b: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The bytes of an untrusted string: quoted as is, bare hex decoded, anything else (`(null)`, `?`) as is.
+/// Key (or record type) equality, settled by length and first byte before a full comparison: a record's
+/// lookups scan some twenty keys each, nearly all different in length or first letter, and a `memcmp` call
+/// per key added up.
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.first() == b.first() && a == b
+}
+
 fn untrusted(v: Val) -> Vec<u8> {
     match v {
         Val::Quoted(b) => b.to_vec(),
