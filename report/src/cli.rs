@@ -83,24 +83,36 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-#[group(multiple = false)]
 pub struct KeyArgs {
-    /// ssh-keygen allowed_signers file; lines for `coroner-collect` (or `*`) are used.
-    #[arg(long, value_name = "FILE")]
+    /// ssh-keygen allowed_signers file; lines for `coroner-collect` (or `*`) are used. A line's
+    /// valid-after/valid-before window must hold the current time (or --verify-time), as for ssh-keygen.
+    #[arg(long, value_name = "FILE", conflicts_with = "pubkey")]
     pub allowed_signers: Option<PathBuf>,
     /// OpenSSH public key file of the collector's signing key.
     #[arg(long, value_name = "FILE")]
     pub pubkey: Option<PathBuf>,
+    /// Check allowed_signers validity windows at this time instead of now, as ssh-keygen's
+    /// `-Overify-time`: YYYYMMDD[Z], YYYYMMDDHHMM[SS][Z] (read as UTC) or RFC 3339.
+    #[arg(long, value_name = "TIME", requires = "allowed_signers", value_parser = parse_verify_time)]
+    pub verify_time: Option<Utc>,
 }
 
 impl KeyArgs {
     pub fn anchor(&self) -> TrustAnchor {
-        match (&self.allowed_signers, &self.pubkey) {
-            (Some(p), _) => TrustAnchor::AllowedSigners(p.clone()),
-            (None, Some(p)) => TrustAnchor::Pubkey(p.clone()),
-            (None, None) => TrustAnchor::Embedded,
+        match (&self.allowed_signers, &self.pubkey, self.verify_time) {
+            (Some(p), _, Some(at)) => TrustAnchor::AllowedSignersAt(p.clone(), at),
+            (Some(p), _, None) => TrustAnchor::AllowedSigners(p.clone()),
+            (None, Some(p), _) => TrustAnchor::Pubkey(p.clone()),
+            (None, None, _) => TrustAnchor::Embedded,
         }
     }
+}
+
+fn parse_verify_time(s: &str) -> Result<Utc, String> {
+    verify::parse_ssh_time(s)
+        .map(|(t, _)| t)
+        .or_else(|| Utc::parse_rfc3339(s))
+        .ok_or_else(|| format!("{s:?} is not YYYYMMDD[Z], YYYYMMDDHHMM[SS][Z] or an RFC 3339 time"))
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use coroner_schemas::manifest::Manifest;
-use coroner_schemas::{layout, SCHEMA_VERSION};
+use coroner_schemas::{layout, Utc, SCHEMA_VERSION};
 use serde::Serialize;
 use ssh_key::{HashAlg, PublicKey, SshSig};
 
@@ -42,7 +42,11 @@ pub enum TrustAnchor {
     /// A file of OpenSSH public key lines (`ssh-ed25519 AAAA… comment`).
     Pubkey(PathBuf),
     /// An `ssh-keygen` allowed_signers file; lines for `coroner-collect` (or `*`) and namespace `coroner`.
+    /// A line's `valid-after`/`valid-before` window is checked against the current time, as
+    /// `ssh-keygen -Y verify` checks it.
     AllowedSigners(PathBuf),
+    /// The same, with the window checked at the given time (as `ssh-keygen -Y verify -Overify-time=…`).
+    AllowedSignersAt(PathBuf, Utc),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,20 +68,20 @@ pub struct PinnedKey {
 
 /// Reads the analyst's keys. `Ok(None)` for [`TrustAnchor::Embedded`].
 pub fn load_anchor(anchor: &TrustAnchor) -> Result<Option<Vec<PinnedKey>>, VerifyError> {
-    let (path, allowed) = match anchor {
+    let (path, allowed_at) = match anchor {
         TrustAnchor::Embedded => return Ok(None),
-        TrustAnchor::Pubkey(p) => (p, false),
-        TrustAnchor::AllowedSigners(p) => (p, true),
+        TrustAnchor::Pubkey(p) => (p, None),
+        TrustAnchor::AllowedSigners(p) => (p, Some(Utc(time::OffsetDateTime::now_utc()))),
+        TrustAnchor::AllowedSignersAt(p, at) => (p, Some(*at)),
     };
     let bytes = std::fs::read(path).map_err(|source| VerifyError::KeyFile {
         path: path.clone(),
         error: source,
     })?;
     let text = String::from_utf8_lossy(&bytes);
-    let (keys, skipped) = if allowed {
-        parse_allowed_signers(&text)
-    } else {
-        parse_pubkeys(&text)
+    let (keys, skipped) = match allowed_at {
+        Some(at) => parse_allowed_signers(&text, at),
+        None => parse_pubkeys(&text),
     };
     if keys.is_empty() {
         let detail = if skipped.is_empty() {
@@ -204,10 +208,30 @@ fn pattern_list_matches(list: &str, s: &str) -> bool {
     hit
 }
 
+/// An allowed_signers time, as `ssh-keygen` writes them: `YYYYMMDD[Z]` or `YYYYMMDDHHMM[SS][Z]`. `ssh-keygen`
+/// reads a time without `Z` in the verifying machine's zone; here it is read as UTC (a verification should
+/// not depend on the laptop's zone), and the caller says so.
+pub fn parse_ssh_time(s: &str) -> Option<(Utc, bool)> {
+    let (digits, zulu) = match s.strip_suffix(['Z', 'z']) {
+        Some(d) => (d, true),
+        None => (s, false),
+    };
+    if !matches!(digits.len(), 8 | 12 | 14) || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| digits.get(r).and_then(|d| d.parse::<u8>().ok()).unwrap_or(0);
+    let year: i32 = digits[..4].parse().ok()?;
+    let month = time::Month::try_from(num(4..6)).ok()?;
+    let date = time::Date::from_calendar_date(year, month, num(6..8)).ok()?;
+    let t = time::Time::from_hms(num(8..10), num(10..12), num(12..14)).ok()?;
+    Some((Utc(time::PrimitiveDateTime::new(date, t).assume_utc()), zulu))
+}
+
 /// The lines of an allowed_signers file (`principals [options] keytype base64 [comment]`) that allow
-/// [`layout::SIG_IDENTITY`] to sign in namespace [`layout::SIG_NAMESPACE`]. `cert-authority` lines are
-/// skipped (certificates are not supported); `valid-after`/`valid-before` are not checked.
-pub fn parse_allowed_signers(text: &str) -> (Vec<(PublicKey, usize)>, Vec<String>) {
+/// [`layout::SIG_IDENTITY`] to sign in namespace [`layout::SIG_NAMESPACE`] at time `at`. `cert-authority`
+/// lines are skipped (certificates are not supported), and so are lines whose `valid-after`/`valid-before`
+/// window does not hold `at` or cannot be read.
+pub fn parse_allowed_signers(text: &str, at: Utc) -> (Vec<(PublicKey, usize)>, Vec<String>) {
     let mut keys = Vec::new();
     let mut skipped = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -245,6 +269,36 @@ pub fn parse_allowed_signers(text: &str) -> (Vec<(PublicKey, usize)>, Vec<String
                 "cert-authority" => {
                     skipped.push(format!("line {n}: cert-authority keys are not supported"));
                     allowed = false;
+                }
+                "valid-after" | "valid-before" => {
+                    let after = name.eq_ignore_ascii_case("valid-after");
+                    let value = value.trim_matches('"');
+                    let zone = |zulu: bool| if zulu { "" } else { " (no Z: read as UTC)" };
+                    match parse_ssh_time(value) {
+                        None => {
+                            skipped.push(format!("line {n}: {name}={value:?} is not a time ssh-keygen writes"));
+                            allowed = false;
+                        }
+                        Some((t, zulu)) if after && at < t => {
+                            skipped.push(format!(
+                                "line {n}: not valid until {}{} (checked at {})",
+                                t.rfc3339(),
+                                zone(zulu),
+                                at.rfc3339()
+                            ));
+                            allowed = false;
+                        }
+                        Some((t, zulu)) if !after && at > t => {
+                            skipped.push(format!(
+                                "line {n}: not valid after {}{} (checked at {})",
+                                t.rfc3339(),
+                                zone(zulu),
+                                at.rfc3339()
+                            ));
+                            allowed = false;
+                        }
+                        Some(_) => {}
+                    }
                 }
                 _ => {}
             }
@@ -522,6 +576,18 @@ mod tests {
         assert!(pattern_list_matches("alice,coroner-collect", "coroner-collect"));
         assert!(!pattern_list_matches("*,!coroner-collect", "coroner-collect"));
         assert!(pattern_list_matches("\"git,coroner\"", "coroner"));
+    }
+
+    #[test]
+    fn ssh_times_as_ssh_keygen_writes_them() {
+        let t = |s: &str| parse_ssh_time(s).map(|(u, z)| (u.rfc3339(), z));
+        assert_eq!(t("20260102"), Some(("2026-01-02T00:00:00.000000Z".into(), false)));
+        assert_eq!(t("20260102Z"), Some(("2026-01-02T00:00:00.000000Z".into(), true)));
+        assert_eq!(t("202601021530"), Some(("2026-01-02T15:30:00.000000Z".into(), false)));
+        assert_eq!(t("20260102153059z"), Some(("2026-01-02T15:30:59.000000Z".into(), true)));
+        for bad in ["", "2026010", "2026-01-02", "20261302", "20260230", "202601022460", "2026010215", "+0260102", "20260102ZZ"] {
+            assert_eq!(t(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

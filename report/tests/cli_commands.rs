@@ -98,6 +98,14 @@ fn verify_json_and_exit_codes() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2), "the two key options exclude each other");
+    for args in [
+        &["verify", "x.tar.gz", "--verify-time", "20260101Z"][..],
+        &["verify", "x.tar.gz", "--allowed-signers", "b", "--verify-time", "tomorrow"][..],
+    ] {
+        let out = bin().args(args).output().expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("--verify-time"), "{args:?}: {}", text(&out.stderr));
+    }
 }
 
 fn outputs(dir: &Path) -> Vec<(String, Vec<u8>)> {

@@ -219,6 +219,12 @@ fn allowed_signers_lines_as_ssh_keygen_reads_them() {
         (format!("coroner-collect namespaces=\"git\" {line}\n"), false),
         (format!("alice@example.com {line}\n"), false),
         (format!("coroner-collect cert-authority {line}\n"), false),
+        // Validity windows, checked now (2026 or later) as ssh-keygen checks them.
+        (format!("coroner-collect valid-after=\"20000101\" {line}\n"), true),
+        (format!("coroner-collect valid-before=\"20000101\" {line}\n"), false),
+        (format!("coroner-collect valid-after=\"299912312359Z\" {line}\n"), false),
+        (format!("coroner-collect valid-after=\"20000101\",valid-before=\"29990101000000Z\" {line}\n"), true),
+        (format!("coroner-collect valid-before=\"next year\" {line}\n"), false),
     ];
     for (i, (text, ok)) in cases.iter().enumerate() {
         let f = d.path().join(format!("allowed{i}"));
@@ -227,6 +233,18 @@ fn allowed_signers_lines_as_ssh_keygen_reads_them() {
             Ok(v) => assert_eq!(v.report.ok, *ok, "case {i}: {text:?}: {:#?}", v.report),
             // A file with no usable line for coroner-collect is an unusable key file (exit 2).
             Err(e) => assert!(!ok, "case {i}: {text:?}: {e}"),
+        }
+    }
+    // Checked at a given time instead of now (ssh-keygen's -Overify-time).
+    let f = d.path().join("window");
+    std::fs::write(&f, format!("coroner-collect valid-after=\"20200101\",valid-before=\"20210101Z\" {line}\n")).expect("write");
+    let at = |s: &str| coroner_schemas::Utc::parse_rfc3339(s).expect("time");
+    let inside = verify_path(&bundle, &TrustAnchor::AllowedSignersAt(f.clone(), at("2020-06-01T00:00:00Z")), &Limits::default());
+    assert!(inside.is_ok_and(|v| v.report.ok));
+    for outside in ["2019-12-31T23:59:59Z", "2021-01-01T00:00:01Z"] {
+        match verify_path(&bundle, &TrustAnchor::AllowedSignersAt(f.clone(), at(outside)), &Limits::default()) {
+            Ok(v) => panic!("{outside}: accepted: {:#?}", v.report),
+            Err(e) => assert!(e.to_string().contains("not valid"), "{outside}: {e}"),
         }
     }
 }
@@ -289,6 +307,37 @@ fn ssh_keygen_signature_verifies_and_ours_verifies_in_ssh_keygen() {
         .output()
         .expect("verify");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Validity windows: ssh-keygen and ours agree, at the current time and at a given one.
+    let ours_bundle = built(d.path(), "ours.tar.gz", &ours);
+    let at_2019 = coroner_schemas::Utc::parse_rfc3339("2019-06-01T00:00:00Z").expect("time");
+    for (options, verify_time) in [
+        ("valid-after=\"20000101\"", None),
+        ("valid-before=\"20000101\"", None),
+        ("valid-after=\"20200101Z\"", Some(("20190601Z", at_2019))),
+        ("valid-before=\"20200101Z\"", Some(("20190601Z", at_2019))),
+    ] {
+        std::fs::write(&allowed, format!("coroner-collect {options} {}\n", pub_line(&ours.key))).expect("write");
+        let mut cmd = Command::new("ssh-keygen");
+        cmd.args(["-Y", "verify", "-I", "coroner-collect", "-n", "coroner", "-f"]).arg(&allowed);
+        if let Some((t, _)) = verify_time {
+            cmd.arg(format!("-Overify-time={t}"));
+        }
+        let theirs = cmd
+            .arg("-s")
+            .arg(d.path().join("ours.sig"))
+            .stdin(std::fs::File::open(&manifest).expect("open"))
+            .output()
+            .expect("verify")
+            .status
+            .success();
+        let anchor = match verify_time {
+            Some((_, at)) => TrustAnchor::AllowedSignersAt(allowed.clone(), at),
+            None => TrustAnchor::AllowedSigners(allowed.clone()),
+        };
+        let mine = verify_path(&ours_bundle, &anchor, &Limits::default()).is_ok_and(|v| v.report.ok);
+        assert_eq!(mine, theirs, "{options} at {verify_time:?}");
+    }
 }
 
 #[test]
