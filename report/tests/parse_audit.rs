@@ -238,3 +238,24 @@ fn empty_input() {
     let p = audit::parse(b"", &SourceCtx::new(&entry(), &manifest(), &Accounts::default()));
     assert!(p.events.is_empty() && p.problems.is_empty());
 }
+
+/// A LOGIN record travels with the SYSCALL of the write to /proc/self/loginuid: the event is the login uid
+/// change (old and new auid and session), with the writing process as its subject.
+#[test]
+fn login_records_are_login_events_not_their_syscall() {
+    for name in ["raw.log", "enriched.log"] {
+        let p = run(&fixture(name), &accounts());
+        let logins: Vec<&Event> = p.events.iter().filter(|e| e.field_str("record_type") == Some("LOGIN")).collect();
+        assert_eq!(logins.len(), 1, "{name}");
+        let e = logins[0];
+        assert!(e.message.starts_with("login uid set: auid root ses "), "{name}: {}", e.message);
+        assert_eq!(e.comm.as_deref(), Some("bash"), "{name}: subject from the SYSCALL record");
+        assert!(e.ppid.is_some(), "{name}");
+        assert_eq!(e.field_i64("old_auid"), Some(4294967295), "{name}: {:?}", e.fields);
+        assert_eq!(e.field_i64("old_ses"), Some(4294967295), "{name}");
+        assert_eq!(e.field_i64("auid"), Some(0), "{name}");
+        assert_eq!(e.field_str("tty"), Some("(none)"), "{name}");
+        assert_eq!(e.field_str("res"), Some("1"), "{name}");
+        assert_eq!(e.field_str("exe"), Some("/usr/bin/bash"), "{name}");
+    }
+}

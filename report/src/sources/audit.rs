@@ -786,13 +786,18 @@ fn emit(st: &mut State, g: Group) {
             return;
         }
     }
+    // The subject (pid, ppid, comm, exe) comes from the SYSCALL record when there is one; what the event is
+    // comes from the record it was written for: a LOGIN record travels with the SYSCALL of the write to
+    // /proc/self/loginuid that caused it, and that syscall is not the news.
     let first = syscall.unwrap_or(&g.recs[0]);
+    let main = g.recs.iter().find(|r| r.is("LOGIN")).unwrap_or(first);
     let mut f = Fields::with_capacity(16);
     let s = subject(ctx, first, &mut f);
     ins(&mut f, "serial", c.serial);
-    let rtype = lossy(first.rtype);
+    let rtype = lossy(main.rtype);
     ins(&mut f, "record_type", rtype.as_str());
-    let res = first.word("res");
+    let res = main.word("res");
+    let first = main;
     let (kind, message) = match first.rtype {
         b"ANOM_ABEND" => {
             let sig = first.dec("sig");
@@ -839,6 +844,7 @@ fn emit(st: &mut State, g: Group) {
             )
         }
         b"LOGIN" => {
+            ins_opt(&mut f, "exe", syscall.and_then(|sc| sc.string("exe")));
             ins_opt(&mut f, "old_auid", id_field(first, "old-auid"));
             ins_opt(&mut f, "old_ses", id_field(first, "old-ses"));
             ins_opt(&mut f, "tty", first.word("tty"));
