@@ -373,3 +373,55 @@ fn no_panic_on_cut_or_spliced_fixtures() {
         }
     }
 }
+
+/// A dmesg text file from an earlier boot (`/var/log/dmesg.0`, or any dmesg file last written before this
+/// boot) keeps its `[seconds]` as `since_boot_us` but is not converted with this boot's clock: its times are
+/// bounded by this boot and the file's mtime. This boot's `/var/log/dmesg` and a command's output convert.
+#[test]
+fn earlier_boot_dmesg_files_are_bounded_not_converted() {
+    let raw = fixture("dmesg.txt");
+    let m = manifest(true, true);
+    let acc = accounts();
+    let parse = |source: &str, mtime: Option<&str>, command: bool| -> Parsed {
+        let mut e: Entry = serde_json::from_value(json!({
+            "path": format!("fs{source}"), "source": source, "category": "kernel",
+            "format": "dmesg_text", "size": 0, "status": {"kind": "ok"},
+            "stat": {"mode": 33188, "uid": 0, "gid": 0, "size": 0, "allocated": 0, "mtime": mtime, "ino": 1, "dev": 1, "nlink": 1}
+        }))
+        .expect("entry");
+        if command {
+            e.command = serde_json::from_value(json!({"argv": ["dmesg"], "exit_code": 0, "signal": null, "duration_ms": 1, "timed_out": false, "stderr": ""})).ok();
+            assert!(e.command.is_some(), "command record shape");
+        }
+        parse_entry(&raw, &SourceCtx::new(&e, &m, &acc))
+    };
+    let segfault_time = |p: &Parsed| of_kind(p, EventKind::Segfault)[0].timestamp.clone();
+    // Earlier: by mtime (before the 2026-11-27T20:02:58Z boot), or by a rotation's name when there is no mtime.
+    for (source, mtime, before) in [
+        ("/var/log/dmesg", Some("2026-11-20T08:00:05Z"), "2026-11-20T08:00:05.000000Z"),
+        ("/var/log/dmesg.0", Some("2026-11-20T08:00:05Z"), "2026-11-20T08:00:05.000000Z"),
+        ("/var/log/dmesg.1.gz", None, "2026-11-27T20:02:58.000000Z"),
+    ] {
+        let p = parse(source, mtime, false);
+        match segfault_time(&p) {
+            Timestamp::Bounded { after: None, before: Some(b) } => assert_eq!(b.rfc3339(), before, "{source}"),
+            other => panic!("{source}: {other:?}"),
+        }
+        let e = of_kind(&p, EventKind::Segfault)[0];
+        assert_eq!(e.field_i64("since_boot_us"), Some(1_057_184_566), "{source}");
+        assert!(e.field_str("earlier_boot").is_some_and(|w| !w.is_empty()), "{source}");
+        assert!(p.events.iter().all(|e| !matches!(e.timestamp, Timestamp::FromBoot { .. })), "{source}");
+    }
+    // This boot's: written after the boot, or a command's output, or a name that is not a rotation.
+    for (source, mtime, command) in [
+        ("/var/log/dmesg", Some("2026-11-27T20:03:10Z"), false),
+        ("/var/log/dmesg.0", Some("2026-11-27T20:03:10Z"), false),
+        ("/var/log/dmesg", None, false),
+        ("/var/log/dmesg.0x", None, false),
+        ("dmesg", Some("2026-11-20T08:00:05Z"), true),
+    ] {
+        let p = parse(source, mtime, command);
+        assert!(matches!(segfault_time(&p), Timestamp::FromBoot { .. }), "{source} {mtime:?}: {:?}", segfault_time(&p));
+        assert_eq!(of_kind(&p, EventKind::Segfault)[0].field_str("earlier_boot"), None, "{source}");
+    }
+}

@@ -292,10 +292,45 @@ fn level_prefix(s: &str) -> (Option<u32>, &str) {
     (None, s)
 }
 
+/// Why a dmesg text file holds an earlier boot's messages, when it does: it was last written before the
+/// collected boot began (`/var/log/dmesg` is written at boot and rotated to `dmesg.0`, `dmesg.1.gz`… at the
+/// next), or, with no mtime or boot time to compare, its name is such a rotation. A command's output
+/// (`dmesg` run at collection) is this boot's.
+fn earlier_boot(ctx: &SourceCtx) -> Option<String> {
+    if ctx.entry.command.is_some() {
+        return None;
+    }
+    let mtime = ctx.entry.stat.as_ref().and_then(|s| s.mtime);
+    if let (Some(m), Some(boot)) = (mtime, ctx.manifest.host.boot_time) {
+        return (m < boot).then(|| format!("the file was last written ({}) before this boot ({})", m.rfc3339(), boot.rfc3339()));
+    }
+    let name = ctx.entry.source.rsplit('/').next().unwrap_or("");
+    let rotation = name.strip_prefix("dmesg.").map(|n| n.strip_suffix(".gz").unwrap_or(n));
+    rotation
+        .filter(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
+        .map(|_| format!("{name} is a rotation of /var/log/dmesg, written at an earlier boot"))
+}
+
 fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
     let mut out = Parsed { events: ctx.events_vec(0), problems: Vec::new() };
     let mut tracker = KernelTracker::default();
-    let previous_boot = source == Source::Pstore;
+    let pstore = source == Source::Pstore;
+    // An earlier boot's `[seconds]` count from that boot, whose start is not known: converting them with
+    // this boot's clock would place them at false times. They are bounded by this boot (and by the file's
+    // mtime, when earlier) instead; `dmesg -T` times carry their own wall clock and are kept, except pstore's.
+    let earlier = if pstore { None } else { earlier_boot(ctx) };
+    let previous_boot = pstore || earlier.is_some();
+    let before = {
+        let mtime = ctx.entry.stat.as_ref().and_then(|s| s.mtime).filter(|_| earlier.is_some());
+        match (ctx.manifest.host.boot_time, mtime) {
+            (Some(b), Some(m)) => Some(b.min(m)),
+            (b, m) => b.or(m),
+        }
+    };
+    let bounded = || match before {
+        Some(b) => Timestamp::Bounded { after: None, before: Some(b) },
+        None => Timestamp::Unknown,
+    };
     // The record being built: its own text (what is matched), the event, and where its bytes start and end;
     // continuation lines extend the bytes and the summary, never the matched text.
     let mut pending: Option<(String, Event, u64, usize)> = None;
@@ -315,21 +350,11 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
         let text = text.strip_suffix('\r').unwrap_or(&text);
         let (level, body) = level_prefix(text);
         let (timestamp, msg, since_boot) = if let Some((us, rest)) = mono_prefix(body) {
-            let ts = if previous_boot {
-                Timestamp::Bounded {
-                    after: None,
-                    before: ctx.manifest.host.boot_time,
-                }
-            } else {
-                boot_timestamp(ctx, us)
-            };
+            let ts = if previous_boot { bounded() } else { boot_timestamp(ctx, us) };
             (ts, rest, Some(us))
         } else if let Some((local, rest)) = ctime_prefix(body) {
-            let ts = if previous_boot {
-                Timestamp::Bounded {
-                    after: None,
-                    before: ctx.manifest.host.boot_time,
-                }
+            let ts = if pstore {
+                bounded()
             } else {
                 local_to_utc(
                     ctx,
@@ -338,9 +363,9 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
                 )
             };
             (ts, rest, None)
-        } else if previous_boot && is_pstore_header(body) {
+        } else if pstore && is_pstore_header(body) {
             flush(pending.take(), &mut tracker, &mut out);
-            let mut ev = base_event(ctx, source, bounded(ctx), body, line.bytes, line.number, line.offset);
+            let mut ev = base_event(ctx, source, bounded(), body, line.bytes, line.number, line.offset);
             ev.fields.insert("pstore_header".into(), json!(body));
             if body.starts_with("Panic#") {
                 ev.kind = EventKind::KernelPanic;
@@ -372,7 +397,7 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
                         line.offset,
                     );
                     if previous_boot {
-                        ev.timestamp = bounded(ctx);
+                        ev.timestamp = bounded();
                     } else {
                         out.problems.push(ParseProblem::at_line(
                             ctx,
@@ -412,6 +437,9 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
         if previous_boot {
             ev.fields.insert("previous_boot".into(), json!(true));
         }
+        if let Some(why) = &earlier {
+            ev.fields.insert("earlier_boot".into(), json!(why));
+        }
         if let Some(k) = msg.strip_prefix("Linux version ") {
             ev.kind = EventKind::Boot;
             ev.fields.insert("kernel".into(), json!(k));
@@ -420,16 +448,6 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
     }
     flush(pending.take(), &mut tracker, &mut out);
     out
-}
-
-fn bounded(ctx: &SourceCtx) -> Timestamp {
-    match ctx.manifest.host.boot_time {
-        Some(b) => Timestamp::Bounded {
-            after: None,
-            before: Some(b),
-        },
-        None => Timestamp::Unknown,
-    }
 }
 
 /// pstore's `Oops#1 Part1`, `Panic#2 Part3`, `Emergency#1 Part1`… record headers.
