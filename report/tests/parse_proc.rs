@@ -26,6 +26,17 @@ fn real_snapshot_golden() {
     assert_eq!(init.fields["rlimit_core_hard"], json!(null), "unlimited is null");
     assert_eq!(init.fields["cgroup"], json!("/"), "the memory controller's line");
     assert_eq!(init.fields["sig_cgt"], json!("00000000000004e8"));
+    assert_eq!(init.fields["signals_caught"], json!(["SIGILL", "SIGABRT", "SIGBUS", "SIGFPE", "SIGSEGV"]));
+    assert_eq!(init.fields["signals_ignored"], json!(["SIGPIPE"]));
+    // Each event points at the line and byte where its process's object starts.
+    let raw = fixture("proc", "processes.json");
+    for e in &p.events {
+        let at = e.origin.offset.expect("offset") as usize;
+        let line = e.origin.line.expect("line") as usize;
+        assert_eq!(raw[..at].iter().filter(|&&b| b == b'\n').count() + 1, line);
+        let head = String::from_utf8_lossy(&raw[at..(at + 40).min(raw.len())]).into_owned();
+        assert!(head.starts_with(&format!("    {{\n      \"pid\": {},", e.pid.expect("pid"))), "{head:?}");
+    }
     assert_eq!(init.fields["start_time"], json!("2026-11-27T20:02:58.140000Z"));
     let taken = p.events[0].timestamp.clone();
     assert!(matches!(taken, Timestamp::Exact { .. }));
@@ -53,6 +64,10 @@ fn bad_snapshots_are_problems() {
         "namespaces": {}, "loginuid": null, "sessionid": null, "sig_pnd": null, "sig_blk": null, "sig_ign": null,
         "sig_cgt": null, "limits": {"text": "garbage"}, "stat_raw": null}]});
     let p = run(&serde_json::to_vec(&doc).expect("json"), &e);
+    // Compact JSON, not the collector's layout: the events cannot point at each process, and say so.
+    assert_eq!((p.events[0].origin.line, p.events[0].origin.offset), (None, None));
+    assert!(p.problems.iter().any(|q| q.message.contains("not laid out one object per process")), "{:?}", p.problems);
+    assert_eq!(p.events[0].fields.get("signals_caught"), None, "no mask, no list");
     assert_eq!(p.events[0].fields["cgroup"], json!("/user.slice"));
     assert_eq!(p.events[0].fields["rlimit_core_unread"], json!(true));
     assert_eq!(

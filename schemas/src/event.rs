@@ -21,7 +21,7 @@
 //! | `privileged_command` | `runas`, `command`, `tty`, `pwd` |
 //! | `cron_job` | `schedule`, `command`, `file`, `run_as` |
 //! | `cron_run` | `command`, `run_as` |
-//! | `process_alive` | `cmdline`, `exe`, `start_time`, `cgroup`, `oom_score_adj`, `oom_score`, `rlimit_core_soft`, `rlimit_core_hard` (`null` = unlimited), `sig_cgt`, `sig_ign`, `loginuid`, `sessionid`, `tty_nr`, `pgid`, `sid`, `state` |
+//! | `process_alive` | `cmdline`, `exe`, `start_time`, `cgroup`, `oom_score_adj`, `oom_score`, `rlimit_core_soft`, `rlimit_core_hard` (`null` = unlimited), `sig_cgt`, `sig_ign` (hex masks) and `signals_caught`, `signals_ignored` (their names), `loginuid`, `sessionid`, `tty_nr`, `pgid`, `sid`, `state` |
 //! | `process_exit` / `service_killed` / `service_failed` / `watchdog_timeout` / `service_stop` | `unit`, `code` (`killed`, `dumped`, `exited`), `status` (`9/KILL`), `signal`, `signal_name`, `result` (`oom-kill`, `signal`, `watchdog`, `core-dump`, `timeout`) |
 //! | `core_dumped` | `signal`, `signal_name`, `si_code`, `si_addr`, `fname`, `psargs`, `exe`, `core_entry` (bundle path of the core), `truncated` (bool), `unit` |
 //! | `setting` | `name`, `value` |

@@ -24,7 +24,34 @@ fn text(t: &Option<Text>) -> Option<String> {
     t.as_ref().map(Text::lossy)
 }
 
-fn event_of(r: &ProcessRecord, snap: &ProcSnapshot, ctx: &SourceCtx, index: usize) -> Event {
+/// The signals a `/proc/PID/status` mask names (`SigCgt`, `SigIgn`: hex, bit n-1 set for signal n), in number
+/// order; `None` when the mask is not hex.
+pub fn mask_signals(hex: &str) -> Option<Vec<String>> {
+    let bits = u64::from_str_radix(hex.trim(), 16).ok()?;
+    Some((1..=64i64).filter(|n| bits >> (n - 1) & 1 == 1).filter_map(super::signals::name).collect())
+}
+
+/// Where each process's object starts in the snapshot as the collector writes it (pretty JSON: one
+/// `    {` line per process inside `"processes": [`), as (line, byte offset); `None` when the file is laid
+/// out otherwise, or the count does not match.
+fn record_starts(raw: &[u8], count: usize) -> Option<Vec<(u64, u64)>> {
+    let mut starts = Vec::with_capacity(count);
+    let mut inside = false;
+    let mut offset = 0u64;
+    for (i, line) in raw.split(|&b| b == b'\n').enumerate() {
+        if !inside {
+            inside = line == b"  \"processes\": [";
+        } else if line == b"    {" {
+            starts.push((i as u64 + 1, offset));
+        } else if line == b"  ]" || line == b"  ]," {
+            break;
+        }
+        offset += line.len() as u64 + 1;
+    }
+    (starts.len() == count).then_some(starts)
+}
+
+fn event_of(r: &ProcessRecord, snap: &ProcSnapshot, ctx: &SourceCtx, at: Option<(u64, u64)>) -> Event {
     let mut f: Fields = Fields::new();
     let argv: Vec<String> = r.cmdline.iter().map(Text::lossy).collect();
     f.insert("cmdline".into(), json!(argv));
@@ -41,6 +68,23 @@ fn event_of(r: &ProcessRecord, snap: &ProcSnapshot, ctx: &SourceCtx, index: usiz
     }
     f.insert("sig_cgt".into(), json!(r.sig_cgt));
     f.insert("sig_ign".into(), json!(r.sig_ign));
+    let caught = r.sig_cgt.as_deref().and_then(mask_signals);
+    let ignored = r.sig_ign.as_deref().and_then(mask_signals);
+    if let Some(c) = &caught {
+        f.insert("signals_caught".into(), json!(c));
+    }
+    if let Some(i) = &ignored {
+        f.insert("signals_ignored".into(), json!(i));
+    }
+    // What a plain `kill PID` (SIGTERM) would do to it, when that is not "end it".
+    let term = |l: &Option<Vec<String>>| l.as_ref().is_some_and(|l| l.iter().any(|n| n == "SIGTERM"));
+    let term_note = if term(&ignored) {
+        " (ignores SIGTERM)"
+    } else if term(&caught) {
+        " (catches SIGTERM)"
+    } else {
+        ""
+    };
     f.insert("loginuid".into(), json!(r.loginuid));
     f.insert("sessionid".into(), json!(r.sessionid));
     f.insert("tty_nr".into(), json!(r.tty_nr));
@@ -75,18 +119,18 @@ fn event_of(r: &ProcessRecord, snap: &ProcSnapshot, ctx: &SourceCtx, index: usiz
         user: user.clone(),
         comm: comm.clone(),
         message: format!(
-            "alive at collection: pid {} ({}) user {}: {}",
+            "alive at collection: pid {} ({}) user {}{term_note}: {}",
             r.pid,
             comm.as_deref().unwrap_or("?"),
             user.as_deref().unwrap_or("?"),
             one_line(&shown, 200)
         ),
         raw,
-        // The JSON has no lines worth pointing at; the record is the index-th process.
+        // The line and byte offset where the process's object starts in the snapshot.
         origin: Origin {
             entry: ctx.path.clone(),
-            line: None,
-            offset: Some(index as u64),
+            line: at.map(|(l, _)| l),
+            offset: at.map(|(_, o)| o),
         },
         fields: f,
     }
@@ -105,8 +149,17 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             return p;
         }
     };
+    let starts = record_starts(raw, snap.processes.len());
+    if starts.is_none() && !snap.processes.is_empty() {
+        p.problems.push(ParseProblem::at_offset(
+            ctx,
+            0,
+            "process snapshot not laid out one object per process as the collector writes it: events point at the entry, not at each process's bytes",
+        ));
+    }
     for (i, r) in snap.processes.iter().enumerate() {
-        p.events.push(event_of(r, &snap, ctx, i));
+        let at = starts.as_ref().and_then(|s| s.get(i).copied());
+        p.events.push(event_of(r, &snap, ctx, at));
     }
     for pr in &snap.problems {
         let who = pr.pid.map_or(String::new(), |p| format!("pid {p} "));
@@ -124,6 +177,20 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signal_masks_name_their_signals() {
+        assert_eq!(mask_signals("0000000000000000"), Some(vec![]));
+        assert_eq!(
+            mask_signals("00000000000004e8").expect("hex"),
+            ["SIGILL", "SIGABRT", "SIGBUS", "SIGFPE", "SIGSEGV"].map(String::from)
+        );
+        assert_eq!(mask_signals("0000000000004002").expect("hex"), ["SIGINT", "SIGTERM"].map(String::from));
+        let all = mask_signals("ffffffffffffffff").expect("hex");
+        assert_eq!((all.len(), all[0].as_str(), all[63].as_str()), (64, "SIGHUP", "SIGRTMAX"));
+        assert_eq!(mask_signals("not hex"), None);
+        assert_eq!(mask_signals("1ffffffffffffffff"), None, "more than 64 bits");
+    }
 
     #[test]
     fn memory_cgroup_v1_then_v2() {
