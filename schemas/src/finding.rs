@@ -166,7 +166,7 @@ pub struct CheckItem {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Advisory {
-    /// `no_kill_audit_rule`, `core_dumps_disabled`, `kmsg_too_short`, `journal_volatile`,
+    /// `no_kill_audit_rule`, `narrow_kill_audit_rule`, `core_dumps_disabled`, `kmsg_too_short`, `journal_volatile`,
     /// `history_untimed`, `no_signal_recorder`.
     pub id: String,
     pub message: String,

@@ -99,7 +99,11 @@ pub fn checklist(cx: &Context, findings: &[Finding]) -> Vec<CheckItem> {
     let sent = cx.events.iter().filter(|e| e.kind == EventKind::SignalSent && e.source == Source::Audit).count();
     let mut a = item("audit", "Search the audit log for kill syscalls", audit, (sent > 0).then(|| format!("{sent} audited signals")), "no audited signals");
     if !cx.has_kill_audit {
-        a.summary.push_str("; no audit rule covers kill-family syscalls");
+        a.summary.push_str(if cx.kill_audit_narrowed.is_empty() {
+            "; no audit rule covers kill-family syscalls"
+        } else {
+            "; the audit rules record kill-family syscalls from some senders only"
+        });
     }
     out.push(a);
 
@@ -117,7 +121,16 @@ pub fn checklist(cx: &Context, findings: &[Finding]) -> Vec<CheckItem> {
 pub fn advisories(cx: &Context, findings: &[Finding]) -> Vec<Advisory> {
     let m = cx.manifest;
     let mut out = Vec::new();
-    if !cx.has_kill_audit {
+    if !cx.has_kill_audit && !cx.kill_audit_narrowed.is_empty() {
+        out.push(Advisory {
+            id: "narrow_kill_audit_rule".into(),
+            message: format!(
+                "The audit rules record kill-family syscalls from some senders only ({}): a signal from any other sender (a daemon, cron, a process without a login uid) cannot be named for certain.",
+                cx.kill_audit_narrowed.join("; ")
+            ),
+            fix: "auditctl -a always,exit -F arch=b64 -S kill,tkill,tgkill,rt_sigqueueinfo,rt_tgsigqueueinfo,pidfd_send_signal -k coroner_kill".into(),
+        });
+    } else if !cx.has_kill_audit {
         out.push(Advisory {
             id: "no_kill_audit_rule".into(),
             message: "No audit rule records kill-family syscalls, so a signal's sender cannot be named for certain.".into(),

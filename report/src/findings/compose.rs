@@ -214,6 +214,12 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         unknown_candidates(&mut f, cx, t);
     }
     if !cx.has_kill_audit && matches!(f.cause, Cause::Unknown | Cause::Signal) && f.confidence != Confidence::Certain {
+        if !cx.kill_audit_narrowed.is_empty() {
+            f.missing.push(format!(
+                "a kill rule for every sender: of the loaded kill rules, {}; a sender outside that (a daemon, cron, a process without a login uid) leaves no record",
+                cx.kill_audit_narrowed.join("; ")
+            ));
+        }
         f.missing.push(
             "audit rules for kill-family syscalls (auditctl -a always,exit -F arch=b64 -S kill,tkill,tgkill,rt_sigqueueinfo,rt_tgsigqueueinfo,pidfd_send_signal -k coroner_kill)".into(),
         );

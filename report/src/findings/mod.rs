@@ -29,6 +29,8 @@ pub struct Context<'a> {
     pub sessions: Vec<index::Session>,
     /// Whether the bundle shows an audit rule (or audit records) covering kill-family syscalls.
     pub has_kill_audit: bool,
+    /// When the only kill rules record some senders only: what they are limited to (see `kill_rule_gaps`).
+    pub kill_audit_narrowed: Vec<String>,
     /// The host's UTC offset in seconds, for cron schedules (local time).
     pub utc_offset: i32,
     /// Indexes built once, so each finding looks up instead of scanning the timeline.
@@ -95,12 +97,26 @@ pub(crate) fn cron_due(e: &Event, t: Utc, utc_offset: i32) -> bool {
     s.is_due(t.0.to_offset(off))
 }
 
-fn kill_audit_covered(manifest: &Manifest, events: &[Event]) -> bool {
-    let _ = manifest;
-    events.iter().any(|e| {
-        (e.kind == EventKind::Setting && e.field_str("name") == Some("audit.rules") && e.fields.get("covers_kill").and_then(|v| v.as_bool()) == Some(true))
-            || e.kind == EventKind::SignalSent && e.source == Source::Audit
-    })
+/// Whether kill-family syscalls were audited, and, when the loaded rules record only some senders, what they
+/// are limited to. A collected rule that records every sender says so; so do audited signals in the log
+/// (some rule was there when they were sent), unless the collected rules are known to record only some
+/// senders, which explains those records without covering every sender.
+fn kill_audit_covered(events: &[Event]) -> (bool, Vec<String>) {
+    let rules = events.iter().find(|e| e.kind == EventKind::Setting && e.field_str("name") == Some("audit.rules"));
+    if rules.is_some_and(|r| r.fields.get("covers_kill").and_then(|v| v.as_bool()) == Some(true)) {
+        return (true, Vec::new());
+    }
+    let narrowed: Vec<String> = rules
+        .and_then(|r| r.fields.get("kill_rule_gaps"))
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|g| g.as_str())
+        .filter(|g| g.starts_with("only calls matching"))
+        .map(str::to_owned)
+        .collect();
+    let audited = events.iter().any(|e| e.kind == EventKind::SignalSent && e.source == Source::Audit);
+    (narrowed.is_empty() && audited, narrowed)
 }
 
 /// A scoped thread's result; its panic goes on in this thread.
@@ -135,12 +151,14 @@ pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> Finding
         let index = index::ProcIndex::build(events);
         (by_kind, joined(sess.join()), index, joined(obs.join()))
     });
+    let kill_audit = kill_audit_covered(events);
     let cx = Context {
         manifest,
         events,
         index,
         sessions,
-        has_kill_audit: kill_audit_covered(manifest, events),
+        has_kill_audit: kill_audit.0,
+        kill_audit_narrowed: kill_audit.1,
         utc_offset: manifest.host.utc_offset_seconds.unwrap_or(0),
         by_kind,
         sessions_at,

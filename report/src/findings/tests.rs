@@ -250,6 +250,37 @@ fn systemd_kill_without_sender_is_unknown_with_candidates() {
     assert!(f.missing.iter().any(|m| m.contains("auditctl")), "{:?}", f.missing);
 }
 
+/// Kill rules that record only logged-in users' calls (`-F auid>=1000`, as hardening guides write them) do
+/// not cover a daemon's kill: the audited kill of another process does not make this death "audited", and
+/// the finding and the advisory say what the rules leave out.
+#[test]
+fn narrowed_kill_rules_are_named_as_the_gap() {
+    let rules = |covers: bool, gaps: serde_json::Value| {
+        ev(Source::Settings, EventKind::Setting, 0, "cmd/auditctl-l", 1)
+            .ts(Timestamp::Unknown)
+            .f("name", json!("audit.rules"))
+            .f("covers_kill", json!(covers))
+            .f("kill_rule_gaps", gaps)
+    };
+    let narrowed = json!(["only calls matching auid>=1000 auid!=-1 are recorded (-a always,exit -F arch=b64 -S kill -F auid>=1000 -F auid!=-1)"]);
+    let doc = run(vec![
+        rules(false, narrowed),
+        // A user's kill of some other process was recorded by the narrowed rule.
+        audit_kill(30, 7, 900, 1, "bash", "/usr/bin/bash", 5555, 15),
+        api_service_killed_at_60(),
+    ]);
+    let f = doc.findings.iter().find(|f| f.victim.unit.as_deref() == Some("api.service")).expect("unit finding");
+    assert_eq!(f.cause, Cause::Unknown);
+    assert!(f.missing.iter().any(|m| m.starts_with("a kill rule for every sender: of the loaded kill rules, only calls matching auid>=1000 auid!=-1 are recorded")), "{:?}", f.missing);
+    assert!(doc.advisories.iter().any(|a| a.id == "narrow_kill_audit_rule" && a.message.contains("auid>=1000")), "{:?}", doc.advisories);
+    assert!(!doc.advisories.iter().any(|a| a.id == "no_kill_audit_rule"));
+    // Rules that record every sender: no such note, and no advisory.
+    let doc = run(vec![rules(true, json!(["no rule records 32-bit (-F arch=b32) callers"])), api_service_killed_at_60()]);
+    let f = doc.findings.iter().find(|f| f.victim.unit.as_deref() == Some("api.service")).expect("unit finding");
+    assert!(!f.missing.iter().any(|m| m.contains("auditctl") || m.contains("every sender")), "{:?}", f.missing);
+    assert!(!doc.advisories.iter().any(|a| a.id.contains("kill_audit")), "{:?}", doc.advisories);
+}
+
 #[test]
 fn history_kill_during_session_is_likely_not_certain() {
     let doc = run(vec![
