@@ -68,6 +68,10 @@ fn csp_hashes_match_the_inline_script_and_style() {
     assert!(policy.contains(&format!("style-src 'sha256-{}'", sha256_b64(style))), "{policy}");
     assert!(policy.contains("base-uri 'none'") && policy.contains("form-action 'none'"));
     assert!(!policy.contains("unsafe-inline") && !policy.contains("unsafe-eval"));
+    // Nothing more than those five: the page loads no images, fonts, frames or connections.
+    let directives: Vec<&str> = policy.split(';').map(str::trim).filter(|d| !d.is_empty()).collect();
+    assert_eq!(directives.len(), 5, "{policy}");
+    assert!(!policy.contains("data:"), "{policy}");
     // CSP forbids inline handlers and style attributes; the page must not rely on them.
     for tag in tags(&out) {
         let lower = tag.to_lowercase();

@@ -452,7 +452,7 @@ fn page<'a>(m: &ReportModel) -> Page<'a> {
         css: CSS,
         js: JS,
         csp: format!(
-            "default-src 'none'; script-src '{}'; style-src '{}'; img-src data:; base-uri 'none'; form-action 'none'",
+            "default-src 'none'; script-src '{}'; style-src '{}'; base-uri 'none'; form-action 'none'",
             csp_hash(JS),
             csp_hash(CSS)
         ),
