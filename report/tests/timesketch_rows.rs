@@ -138,6 +138,16 @@ fn events() -> Vec<Event> {
             b"\r\n,\"",
             9,
         ),
+        ev(
+            Timestamp::Exact {
+                utc: Utc::from_unix(10_413_792_000, 0).expect("time"),
+            },
+            Source::Audit,
+            EventKind::Audit,
+            "year 2300: a valid date that pandas cannot hold",
+            b"type=X msg=audit(10413792000.000:1): x",
+            10,
+        ),
     ]
 }
 
@@ -189,6 +199,9 @@ fn check_micros(datetime: &str, timestamp: i64) {
     assert!(is_timesketch_datetime(datetime), "bad datetime {datetime:?}");
     let back = Utc::parse_rfc3339(datetime).expect("parses");
     let ns = back.0.unix_timestamp_nanos();
+    // Timesketch's CSV import parses datetime with pandas.to_datetime(errors="coerce") and drops the rows that
+    // become NaT: anything that is not a signed 64-bit count of nanoseconds since 1970.
+    assert!(i64::try_from(ns).is_ok(), "{datetime} is outside pandas' datetime64[ns] and would be dropped");
     assert_eq!(ns.rem_euclid(1000), 0);
     assert_eq!(
         i128::from(timestamp),
@@ -301,8 +314,11 @@ fn undated_bounded_and_out_of_range_rows_say_so() {
         "Shell Command",
         "an empty message is replaced for Timesketch"
     );
-    let r = by_line(9);
-    assert!(r["tag"].as_array().expect("tags").contains(&json!("time_out_of_range")));
+    for n in [9, 10] {
+        let r = by_line(n);
+        assert!(r["tag"].as_array().expect("tags").contains(&json!("time_out_of_range")), "line {n}: {r}");
+        assert_eq!(r["datetime"], collected.as_str(), "line {n}");
+    }
     assert_eq!(by_line(1)["timestamp_desc"], "OOM Kill");
     assert_eq!(by_line(1)["data_type"], "coroner:kmsg:oom_kill");
     assert_eq!(by_line(1)["tag"], json!(["oom"]));

@@ -10,7 +10,9 @@
 //!   (`… (lower bound)`), tagged `bounded`;
 //! - an event with no time at all is emitted at the collection end time with `timestamp_desc`
 //!   `Undated (collection time)` and tag `undated`: it was on the host by then, and no more is known.
-//!   Times outside years 1–9999 are treated the same way and also tagged `time_out_of_range`.
+//!   Times Timesketch cannot hold are treated the same way and also tagged `time_out_of_range`: its CSV
+//!   import turns `datetime` into a pandas `datetime64[ns]` (a signed 64-bit count of nanoseconds since 1970,
+//!   1677-09-21 to 2262-04-11) and silently drops the rows it cannot.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -95,8 +97,9 @@ pub(crate) fn data_type(source: Source, kind: EventKind) -> &'static str {
     t.get(source as usize * EventKind::ALL.len() + kind as usize).map_or("", String::as_str)
 }
 
+/// Whether Timesketch keeps a row at this time: it fits a signed 64-bit count of nanoseconds since 1970.
 fn in_range(u: &Utc) -> bool {
-    (1..=9999).contains(&u.0.year())
+    i64::try_from(u.0.unix_timestamp_nanos()).is_ok()
 }
 
 /// Whole microseconds, floored, so `datetime` and `timestamp` name the same instant even before 1970.
