@@ -15,7 +15,15 @@ use serde_json::{json, Map, Value};
 use super::history::lines;
 use super::{ParseProblem, Parsed, SourceCtx};
 
-fn setting(ctx: &SourceCtx, line: Option<u64>, raw: &[u8], message: String, fields: Fields) -> Event {
+fn setting(ctx: &SourceCtx, line: Option<u64>, raw: &[u8], message: String, mut fields: Fields) -> Event {
+    // `value` is text in every setting event (a sysctl's, a cgroup's OOM count, a rule count, a unit's
+    // result): a field that is a number in some rows and a string in others conflicts in a timeline tool's
+    // index (OpenSearch maps it by the first row it sees and rejects the rest). Typed copies stay in their
+    // own fields (`oom_kill`, `enabled`, …).
+    let text = fields.get("value").filter(|v| !v.is_null() && v.as_str().is_none()).map(|v| v.to_string());
+    if let Some(t) = text {
+        fields.insert("value".into(), t);
+    }
     Event {
         timestamp: Timestamp::Exact {
             utc: ctx.manifest.collector.finished,
