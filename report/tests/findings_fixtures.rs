@@ -177,11 +177,41 @@ fn findings_and_events_match_their_schema_files() {
     b.file("live/proc/processes.json", "/proc", Category::Proc, Format::ProcSnapshotJson, &fixture("proc/processes.json"));
     b.file("fs/var/log/audit/audit.log", "/var/log/audit/audit.log", Category::Audit, Format::AuditLog, &fixture("audit/enriched.log"));
     b.file("fs/tmp/core", "/tmp/core", Category::Cores, Format::CoreElf, &fixture("cores/f-segv.core"));
+    // And every other parser, so no source's events escape the schema.
+    b.file("live/kernel/kmsg.txt", "/dev/kmsg", Category::Kernel, Format::Kmsg, &fixture("kmsg/kmsg-staged.records"));
+    b.file("fs/var/lib/systemd/pstore/dmesg-ramoops-0", "/var/lib/systemd/pstore/dmesg-ramoops-0", Category::Kernel, Format::Pstore, &fixture("kmsg/pstore-dmesg-ramoops-0"));
+    b.file("fs/var/log/kern.log", "/var/log/kern.log", Category::Syslog, Format::Syslog, &fixture("syslog/kern.log"));
+    b.file("fs/var/log/auth.log", "/var/log/auth.log", Category::Syslog, Format::Syslog, &fixture("syslog/auth.log"));
+    b.file("fs/var/log/syslog-5424", "/var/log/syslog-5424", Category::Syslog, Format::Syslog, &fixture("syslog/syslog-rfc5424"));
+    b.file("fs/var/log/btmp", "/var/log/btmp", Category::Logins, Format::Utmp, &fixture("utmp/btmp"));
+    b.file("fs/run/utmp", "/run/utmp", Category::Logins, Format::Utmp, &fixture("utmp/utmp"));
+    b.file("fs/var/log/lastlog", "/var/log/lastlog", Category::Logins, Format::Lastlog, &fixture("utmp/lastlog"));
+    b.file("fs/root/.zsh_history", "/root/.zsh_history", Category::History, Format::ZshHistory, &fixture("history/zsh_history"));
+    b.file("fs/root/.local/share/fish/fish_history", "/root/.local/share/fish/fish_history", Category::History, Format::FishHistory, &fixture("history/fish_history"));
+    b.file("fs/root/.history", "/root/.history", Category::History, Format::TcshHistory, &fixture("history/tcsh_history"));
+    b.file("fs/var/spool/cron/crontabs/alice", "/var/spool/cron/crontabs/alice", Category::Cron, Format::UserCrontab, &fixture("cron/crontab-alice"));
+    b.file("fs/etc/anacrontab", "/etc/anacrontab", Category::Cron, Format::Anacrontab, &fixture("cron/anacrontab"));
+    b.file("cmd/systemctl-list-timers.txt", "systemctl list-timers --all", Category::Cron, Format::SystemdTimers, &fixture("cron/list-timers-all.txt"));
+    b.file("live/settings/sysctl.json", "/proc/sys", Category::Settings, Format::SysctlJson, &fixture("settings/sysctl.json"));
+    b.file("live/settings/cgroups.json", "/sys/fs/cgroup", Category::Cgroups, Format::CgroupsJson, &fixture("settings/cgroups-memory.json"));
+    b.file("cmd/auditctl-l.txt", "auditctl -l", Category::Audit, Format::AuditRules, &fixture("settings/auditctl-l-kill.txt"));
+    b.file("cmd/auditctl-s.txt", "auditctl -s", Category::Audit, Format::AuditStatus, &fixture("settings/auditctl-s.txt"));
+    b.file("cmd/systemctl-show.json", "systemctl show", Category::Systemd, Format::SystemdShowJson, &fixture("settings/systemd-show.json"));
+    b.file("fs/etc/security/limits.d/f-core.conf", "/etc/security/limits.d/f-core.conf", Category::Limits, Format::LimitsConf, &fixture("settings/limits.d-f-core.conf"));
+    b.file("live/proc/1/limits", "/proc/1/limits", Category::Limits, Format::ProcLimits, &fixture("proc/limits-pid1.txt"));
     let bundle = dir.path().join("b.tar.gz");
     b.write(&bundle);
     let loaded = coroner_report::pipeline::load(&bundle, &coroner_report::pipeline::LoadOptions::default()).expect("load");
     assert!(loaded.events.len() > 50, "only {} events", loaded.events.len());
     let ev = validator("event.schema.json");
+    // Each parser above produced events (a file its parser ignored would prove nothing).
+    let sources: std::collections::BTreeSet<&str> = loaded.events.iter().map(|e| e.source.as_str()).collect();
+    for s in ["kmsg", "pstore", "dmesg", "syslog", "journal", "audit", "wtmp", "btmp", "utmp", "lastlog", "history", "cron", "core", "proc", "settings"] {
+        assert!(sources.contains(s), "no {s} events: {sources:?}");
+    }
+    for entry in ["fs/root/.zsh_history", "fs/root/.local/share/fish/fish_history", "fs/etc/security/limits.d/f-core.conf", "live/proc/1/limits", "cmd/auditctl-l.txt", "cmd/systemctl-show.json"] {
+        assert!(loaded.events.iter().any(|e| &*e.origin.entry == entry), "no events from {entry}");
+    }
     for e in &loaded.events {
         let j = serde_json::to_value(e).expect("event json");
         let errs: Vec<String> = ev.iter_errors(&j).map(|x| format!("{} at {}", x, x.instance_path())).collect();
