@@ -259,3 +259,239 @@ fn login_records_are_login_events_not_their_syscall() {
         assert_eq!(e.field_str("exe"), Some("/usr/bin/bash"), "{name}");
     }
 }
+
+/// An entry for one of the audit.log rotations.
+fn entry_at(source: &str) -> Entry {
+    serde_json::from_value(serde_json::json!({
+        "path": format!("fs{source}"), "source": source, "category": "audit",
+        "format": "audit_log", "size": 0, "status": {"kind": "ok"}
+    }))
+    .expect("entry")
+}
+
+fn run_at(raw: &[u8], source: &str) -> Parsed {
+    let m = manifest();
+    let e = entry_at(source);
+    let acc = accounts();
+    parse_entry(raw, &SourceCtx::new(&e, &m, &acc))
+}
+
+/// The staged kill32 run: pid 9778 signalled its child 9779 with each kill-family syscall in turn.
+const KILL32: [(&str, i64, &str); 6] = [
+    ("kill", 10, "SIGUSR1"),
+    ("tkill", 12, "SIGUSR2"),
+    ("tgkill", 28, "SIGWINCH"),
+    ("rt_sigqueueinfo", 14, "SIGALRM"),
+    ("rt_tgsigqueueinfo", 23, "SIGURG"),
+    ("pidfd_send_signal", 9, "SIGKILL"),
+];
+
+fn assert_kill32(p: &Parsed, arch: &str) {
+    assert!(p.problems.is_empty(), "{arch}: {:?}", p.problems);
+    let k = kills(p);
+    assert_eq!(k.len(), KILL32.len(), "{arch}: {}", summary(p));
+    for (e, (name, sig, sig_name)) in k.iter().zip(KILL32) {
+        let what = format!("{arch} {name}: {}", e.message);
+        assert_eq!(e.field_str("syscall"), Some(name), "{what}");
+        assert_eq!(e.field_i64("signal"), Some(sig), "{what}");
+        assert_eq!(e.field_str("signal_name"), Some(sig_name), "{what}");
+        assert_eq!(e.field_str("arch"), Some(arch), "{what}");
+        assert_eq!(e.field_i64("target_pid"), Some(9779), "{what}");
+        assert_eq!(e.field_str("target_comm"), Some("k32-victim"), "{what}");
+        assert_eq!((e.pid, e.comm.as_deref(), e.user.as_deref()), (Some(9778), Some("kill32"), Some("root")), "{what}");
+        // The argument the syscall was given: the pid for all but pidfd_send_signal, whose a0 is a descriptor.
+        if name == "pidfd_send_signal" {
+            assert_eq!(e.field_i64("pidfd"), Some(4), "{what}");
+            assert!(!e.fields.contains_key("target_arg"), "{what}");
+        } else {
+            assert_eq!(e.field_i64("target_arg"), Some(9779), "{what}");
+        }
+        if matches!(name, "tgkill" | "rt_tgsigqueueinfo") {
+            assert_eq!(e.field_i64("target_tgid"), Some(9779), "{what}");
+        }
+    }
+}
+
+/// Real i386 (arch=40000003) records from a 32-bit static program: the i386 syscall numbers (37, 238, 270,
+/// 178, 335, 424) name the syscalls, and the victim's re-exec is an i386 exec event.
+#[test]
+fn i386_kills_are_signal_sent_with_their_i386_names() {
+    let p = run(&fixture("i386-kills.log"), &accounts());
+    assert_kill32(&p, "i386");
+    let execs: Vec<&Event> = p.events.iter().filter(|e| e.kind == EventKind::Exec).collect();
+    assert_eq!(execs.len(), 1);
+    assert_eq!(execs[0].field_str("arch"), Some("i386"));
+    assert_eq!(execs[0].fields["argv"], serde_json::json!(["kill32", "victim", "4"]));
+    assert_eq!(execs[0].pid, Some(9779));
+}
+
+/// aarch64 uses the generic syscall table (kill 129, tkill 130, tgkill 131, rt_sigqueueinfo 138,
+/// rt_tgsigqueueinfo 240, pidfd_send_signal 424).
+#[test]
+fn aarch64_kills_use_the_generic_numbers() {
+    let p = run(&fixture("aarch64-kills.log"), &accounts());
+    assert_kill32(&p, "aarch64");
+}
+
+/// 129 is kill on aarch64 but rt_sigqueueinfo on x86_64 (and delete_module on i386): the number alone names
+/// nothing, the record's arch decides.
+#[test]
+fn the_same_syscall_number_is_a_different_syscall_by_arch() {
+    let aarch64 = fixture("aarch64-kills.log");
+    let first_event: Vec<u8> = aarch64.split_inclusive(|&c| c == b'\n').take(3).flatten().copied().collect();
+    assert!(first_event.windows(12).any(|w| w == b" syscall=129"));
+    let as_arch = |arch: &[u8]| -> Vec<u8> {
+        let s = String::from_utf8_lossy(&first_event).replace("arch=c00000b7", &String::from_utf8_lossy(arch));
+        s.into_bytes()
+    };
+    let p = run(&first_event, &accounts());
+    assert_eq!(kills(&p).len(), 1);
+    assert_eq!(kills(&p)[0].field_str("syscall"), Some("kill"));
+    let p = run(&as_arch(b"arch=c000003e"), &accounts());
+    assert_eq!(kills(&p).len(), 1);
+    assert_eq!(kills(&p)[0].field_str("syscall"), Some("rt_sigqueueinfo"));
+    assert_eq!(kills(&p)[0].field_str("arch"), Some("x86_64"));
+    // i386 129 is delete_module: no signal at all, the event is kept as a plain audit event.
+    let p = run(&as_arch(b"arch=40000003"), &accounts());
+    assert!(kills(&p).is_empty(), "{}", summary(&p));
+    assert_eq!(p.events.len(), 1);
+    assert_eq!(p.events[0].kind, EventKind::Audit);
+    // And the real x86_64 record: util-linux kill -q is syscall=129 there.
+    let p = run(&fixture("enriched.log"), &accounts());
+    let q = find_kill(&p, 15840);
+    let raw = String::from_utf8_lossy(q.raw.as_bytes());
+    assert!(raw.contains("arch=c000003e syscall=129 "), "{raw}");
+    assert_eq!(q.field_str("syscall"), Some("rt_sigqueueinfo"));
+}
+
+fn of_type<'a>(p: &'a Parsed, t: &str) -> Vec<&'a Event> {
+    p.events.iter().filter(|e| e.field_str("record_type") == Some(t)).collect()
+}
+
+/// sudo's USER_CMD: a privileged_command whose command and cwd are decoded from hex when libaudit encoded
+/// them (a space in either), with sudo's terminal, exe and result.
+#[test]
+fn user_cmd_is_a_privileged_command_with_decoded_cmd_and_cwd() {
+    let p = run(&fixture("user-records.log"), &accounts());
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let cmds: Vec<&Event> = p.events.iter().filter(|e| e.kind == EventKind::PrivilegedCommand).collect();
+    assert_eq!(cmds.len(), 3, "{}", summary(&p));
+    let work = "/tmp/coroner-audit.rBrBFt/work dir";
+    let want = [
+        // (command, pwd, tty, res, uid, user)
+        ("/usr/bin/true", work, "pts/0", "success", 0, "root"),
+        ("/bin/sh -c echo \"hi there\"", work, "pts/0", "success", 0, "root"),
+        ("/usr/bin/id", "/tmp/coroner-audit.rBrBFt", "?", "failed", 65534, "nobody"),
+    ];
+    for (e, (cmd, pwd, tty, res, uid, user)) in cmds.iter().zip(want) {
+        assert_eq!(e.field_str("command"), Some(cmd), "{}", e.message);
+        assert_eq!(e.field_str("pwd"), Some(pwd), "{}", e.message);
+        assert_eq!(e.field_str("tty"), Some(tty), "{}", e.message);
+        assert_eq!(e.field_str("exe"), Some("/usr/bin/sudo"), "{}", e.message);
+        assert_eq!(e.field_str("res"), Some(res), "{}", e.message);
+        assert_eq!((e.uid, e.user.as_deref()), (Some(uid), Some(user)), "{}", e.message);
+        assert_eq!(e.field_i64("auid"), Some(0), "{}", e.message);
+        assert!(e.message.ends_with(&format!("ran privileged command: {cmd}")), "{}", e.message);
+    }
+}
+
+/// PAM's USER_*/CRED_* records from sudo and su: audit events carrying acct, exe, terminal and res.
+#[test]
+fn pam_user_records_carry_acct_exe_terminal_res() {
+    let p = run(&fixture("user-records.log"), &accounts());
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    assert_eq!(p.events.len(), 21, "one event per record: {}", summary(&p));
+    let mut counts = std::collections::BTreeMap::new();
+    for e in p.events.iter().filter(|e| e.kind != EventKind::PrivilegedCommand) {
+        let t = e.field_str("record_type").unwrap_or("?");
+        *counts.entry(t).or_insert(0) += 1;
+        assert_eq!(e.kind, EventKind::Audit, "{}", e.message);
+        for k in ["op", "acct", "exe", "terminal", "res"] {
+            assert!(e.field_str(k).is_some(), "{t} without {k}: {}", e.message);
+        }
+    }
+    let want: std::collections::BTreeMap<&str, i32> = [
+        ("CRED_ACQ", 1),
+        ("CRED_DISP", 3),
+        ("CRED_REFR", 2),
+        ("USER_ACCT", 3),
+        ("USER_AUTH", 2),
+        ("USER_END", 3),
+        ("USER_ERR", 1),
+        ("USER_START", 3),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(counts, want);
+    // su root -> nobody: pam_rootok lets root in.
+    let auth = of_type(&p, "USER_AUTH");
+    assert_eq!(auth[0].field_str("acct"), Some("nobody"));
+    assert_eq!(auth[0].field_str("exe"), Some("/usr/bin/su"));
+    assert_eq!(auth[0].field_str("res"), Some("success"));
+    assert_eq!(auth[0].user.as_deref(), Some("root"));
+    // nobody -> root with no password: refused.
+    assert_eq!(auth[1].field_str("acct"), Some("root"));
+    assert_eq!(auth[1].field_str("res"), Some("failed"));
+    assert_eq!((auth[1].uid, auth[1].user.as_deref()), (Some(65534), Some("nobody")));
+    assert_eq!(auth[1].field_str("op"), Some("PAM:authentication"));
+    assert!(auth[1].message.contains("acct=root") && auth[1].message.contains("res=failed"), "{}", auth[1].message);
+    // sudo's sessions name the target account and the pty.
+    let start = of_type(&p, "USER_START");
+    assert_eq!(start[1].field_str("acct"), Some("nobody"));
+    assert_eq!(start[1].field_str("exe"), Some("/usr/bin/sudo"));
+    assert_eq!(start[1].field_str("terminal"), Some("/dev/pts/0"));
+}
+
+/// systemd's SERVICE_START/SERVICE_STOP (hand-written in systemd's format: no systemd PID 1 here).
+#[test]
+fn systemd_service_records() {
+    let p = run(&fixture("service-records.log"), &accounts());
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    assert_eq!(p.events.len(), 2);
+    let (start, stop) = (&p.events[0], &p.events[1]);
+    assert_eq!(start.kind, EventKind::ServiceStart);
+    assert_eq!(start.field_str("unit"), Some("ssh"));
+    assert_eq!(start.field_str("res"), Some("success"));
+    assert_eq!(start.message, "service ssh started (res=success)");
+    assert_eq!(stop.kind, EventKind::ServiceStop);
+    assert_eq!(stop.field_str("unit"), Some("user@0"));
+    assert_eq!(stop.field_str("res"), Some("failed"));
+    assert_eq!((stop.pid, stop.uid), (Some(1), Some(0)));
+    assert!(!stop.fields.contains_key("auid") || stop.field_i64("auid") == Some(4294967295));
+}
+
+/// auditd rotated its log between a kill's SYSCALL (serial 20652, audit.log.1's last line) and that event's
+/// OBJ_PID and PROCTITLE (audit.log's first lines). Each file is parsed on its own: each part becomes an event
+/// pointing at its own file and line, no record is dropped, and the timeline keeps both parts.
+#[test]
+fn an_event_split_by_rotation_is_two_events_each_in_its_own_file() {
+    let old = run_at(&fixture("rotation-audit.log.1"), "/var/log/audit/audit.log.1");
+    let new = run_at(&fixture("rotation-audit.log"), "/var/log/audit/audit.log");
+    assert!(old.problems.is_empty(), "{:?}", old.problems);
+    assert!(new.problems.is_empty(), "{:?}", new.problems);
+    let serial = |e: &Event| e.field_i64("serial");
+    // audit.log.1: two whole kills, then the SYSCALL alone: still a kill, its target from the argument.
+    assert_eq!(old.events.len(), 3, "{}", summary(&old));
+    assert!(old.events.iter().all(|e| &*e.origin.entry == "fs/var/log/audit/audit.log.1"));
+    let head = &old.events[2];
+    assert_eq!((head.kind, serial(head), head.origin.line), (EventKind::SignalSent, Some(20652), Some(7)));
+    assert_eq!(head.field_i64("target_pid"), Some(12815));
+    assert_eq!(head.field_i64("signal"), Some(9));
+    assert_eq!((head.pid, head.comm.as_deref()), (Some(11149), Some("bash")));
+    assert!(!head.fields.contains_key("target_comm") && !head.fields.contains_key("target_count"));
+    // audit.log: the OBJ_PID and PROCTITLE of 20652 with no SYSCALL are kept as an audit event of their own,
+    // then a whole kill.
+    assert_eq!(new.events.len(), 2, "{}", summary(&new));
+    assert!(new.events.iter().all(|e| &*e.origin.entry == "fs/var/log/audit/audit.log"));
+    let tail = &new.events[0];
+    assert_eq!((tail.kind, serial(tail), tail.origin.line), (EventKind::Audit, Some(20652), Some(1)));
+    assert_eq!(tail.field_str("record_type"), Some("OBJ_PID"));
+    let raw = String::from_utf8_lossy(tail.raw.as_bytes());
+    assert!(raw.contains("opid=12815") && raw.contains("type=PROCTITLE"), "{raw}");
+    assert_eq!(new.events[1].field_i64("target_pid"), Some(12816));
+    // Same instant, different files: the timeline keeps every part.
+    let mut all: Vec<Event> = old.events.iter().chain(&new.events).cloned().collect();
+    coroner_report::timeline::sort_dedup(&mut all);
+    assert_eq!(all.len(), 5);
+    assert_eq!(all.iter().filter(|e| serial(e) == Some(20652)).count(), 2);
+}
