@@ -495,3 +495,20 @@ fn an_event_split_by_rotation_is_two_events_each_in_its_own_file() {
     assert_eq!(all.len(), 5);
     assert_eq!(all.iter().filter(|e| serial(e) == Some(20652)).count(), 2);
 }
+
+/// Regression: systemd writes unit= as the unit's name and never hex-encodes it (auparse does not decode it
+/// either), but the parser read it as an untrusted string, so a unit whose name is an even run of hex digits
+/// (`cafe.service`) was decoded into two bytes of garbage.
+#[test]
+fn a_hex_looking_unit_name_is_kept_as_written() {
+    let raw = String::from_utf8_lossy(&fixture("service-records.log")).replace("unit=ssh ", "unit=cafe ");
+    let p = run(raw.as_bytes(), &accounts());
+    assert_eq!(p.events[0].kind, EventKind::ServiceStart);
+    assert_eq!(p.events[0].field_str("unit"), Some("cafe"));
+    assert_eq!(p.events[0].message, "service cafe started (res=success)");
+    // The same in a record the parser keeps as a plain audit event.
+    let raw = raw.replace("type=SERVICE_START", "type=USER_START");
+    let p = run(raw.as_bytes(), &accounts());
+    assert_eq!(p.events[0].kind, EventKind::Audit);
+    assert_eq!(p.events[0].field_str("unit"), Some("cafe"));
+}

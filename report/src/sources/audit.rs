@@ -824,7 +824,8 @@ fn emit(st: &mut State, g: Group) {
             (EventKind::PrivilegedCommand, m)
         }
         b"SERVICE_START" | b"SERVICE_STOP" => {
-            let unit = first.string("unit");
+            // systemd writes the unit's name as is (unit names cannot hold spaces or quotes): never hex.
+            let unit = first.word("unit");
             ins_opt(&mut f, "unit", unit.clone());
             ins_opt(&mut f, "res", res.clone());
             let start = first.is("SERVICE_START");
@@ -863,7 +864,7 @@ fn emit(st: &mut State, g: Group) {
         _ => {
             for k in ["op", "acct", "hostname", "addr", "terminal", "exe", "unit", "key"] {
                 if let Some(v) = first.get(k) {
-                    let text = if matches!(k, "acct" | "exe" | "unit" | "key") {
+                    let text = if matches!(k, "acct" | "exe" | "key") {
                         lossy(&untrusted(v))
                     } else {
                         lossy(v.bytes())
