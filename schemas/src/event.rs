@@ -7,7 +7,7 @@
 //!
 //! | kind | fields |
 //! |---|---|
-//! | `oom_kill` | `constraint` (`CONSTRAINT_MEMCG`/`CONSTRAINT_NONE`…), `global` (bool), `oom_memcg`, `task_memcg`, `total_vm_kb`, `anon_rss_kb`, `file_rss_kb`, `shmem_rss_kb`, `pgtables_kb`, `oom_score_adj` |
+//! | `oom_kill` | `constraint` (`CONSTRAINT_MEMCG`/`CONSTRAINT_NONE`…), `global` (bool), `oom_memcg`, `task_memcg`, `total_vm_kb`, `anon_rss_kb`, `file_rss_kb`, `shmem_rss_kb`, `pgtables_kb`, `oom_score_adj`, `oom_kill_allocating_task` (bool); kernels ≤ 5.0: `score` (badness), `chosen_pid`/`chosen_comm`/`chosen_score` (the task chosen, when a child of it was killed instead), `shares_memory_with` (pid of the victim whose memory this process shared) |
 //! | `oom_invoked` | `gfp_mask`, `order`, `oom_score_adj` (pid/comm = the invoking task) |
 //! | `oom_task_dump` | `tgid`, `total_vm_pages`, `rss_pages`, `pgtables_bytes`, `swapents`, `oom_score_adj`, `name` |
 //! | `oom_reaped` | `anon_rss_kb`, `file_rss_kb`, `shmem_rss_kb` |

@@ -9,6 +9,24 @@
 //! Some facts span several lines of one OOM episode (the `CPU: … PID: … Comm:` line after `invoked
 //! oom-killer`, the task dump table, `oom-kill:` then `Killed process`), so a [`KernelTracker`] carries that
 //! state from line to line within one entry.
+//!
+//! The OOM kill is worded differently by kernel version (format strings checked in mm/oom_kill.c and
+//! mm/memcontrol.c of Linux 3.10 and 4.19, and in the 2019 patch "mm, oom: remove 'prefer children over
+//! parent' heuristic" that ended the old wording in 5.1):
+//! - ≤ 5.0 (RHEL 7 = 3.10, Ubuntu 18.04 = 4.15, RHEL 8 = 4.18, Debian 10 = 4.19) print two lines:
+//!   `MESSAGE: Kill process N (comm) score S or sacrifice child` — the task chosen, whose child may be killed
+//!   instead — then `Killed process N (comm) total-vm:…kB, anon-rss:…kB, file-rss:…kB[, shmem-rss:…kB]` for
+//!   the task actually killed (no shmem-rss in 3.10; RHEL 7 prints `Killed process N (comm), UID U, total-vm:…`
+//!   and RHEL 6 `Killed process N, UID U, (comm) total-vm:…`, both seen in logs quoted in public documentation). MESSAGE is
+//!   `Out of memory`, `Out of memory (oom_kill_allocating_task)` or `Memory cgroup out of memory`.
+//!   3.10 also prints `Kill process N (comm) sharing same memory` for each other process killed with the
+//!   victim's memory. A memory-cgroup OOM's header holds `Task in A killed as a result of limit of B`.
+//! - ≥ 5.0 print the `oom-kill:constraint=…` line; ≥ 5.1 print one kill line,
+//!   `MESSAGE: Killed process N (comm) total-vm:…` (later with `UID:`, `pgtables:` and `oom_score_adj:`).
+//!
+//! One kill is one `OomKill` event: the `Killed process` line. The lines that chose the task (`oom-kill:`,
+//! `Kill process … score`) stay `OomKill` only until their kill line comes; then they become plain lines whose
+//! facts (constraint, cgroups, score) move into the kill.
 
 
 use coroner_schemas::accounts::Accounts;
@@ -29,6 +47,24 @@ pub struct Classified {
     /// A human summary; `None` keeps the line itself as the message.
     pub summary: Option<String>,
     pub fields: Fields,
+    /// For an `OomKill`: which of the OOM killer's lines this is.
+    oom: Option<OomLine>,
+}
+
+/// The OOM killer's lines that name a task, for [`KernelTracker`] to tie the lines of one kill together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OomLine {
+    /// `oom-kill:constraint=…` (≥ 5.0): the chosen task, printed before it is killed.
+    Detail,
+    /// `MESSAGE: Kill process N (comm) score S or sacrifice child` (≤ 5.0): the chosen task; the kill may fall on
+    /// a child of it.
+    Chosen,
+    /// `MESSAGE: Killed process N (comm) total-vm:…` (≥ 5.1): the kill, its cause in the line.
+    Killed,
+    /// `Killed process N (comm) total-vm:…` (≤ 5.0): the kill; its cause is in the lines before it.
+    KilledBare,
+    /// `Kill process N (comm) sharing same memory` (3.10): a process killed along with the victim.
+    SharingMemory,
 }
 
 impl Classified {
@@ -41,6 +77,7 @@ impl Classified {
             comm: None,
             summary: None,
             fields: Fields::new(),
+            oom: None,
         }
     }
     fn field(mut self, key: impl Into<coroner_schemas::fields::Key>, v: Value) -> Classified {
@@ -289,6 +326,7 @@ fn oom_kill_detail(msg: &str) -> Option<Classified> {
     let left = &body[..pid_at];
     let constraint = left.strip_prefix("constraint=")?.split(',').next().unwrap_or("");
     let mut c = Classified::new(EventKind::OomKill);
+    c.oom = Some(OomLine::Detail);
     c.pid = Some(pid);
     c.uid = Some(uid);
     c = c.field("constraint", json!(constraint));
@@ -318,7 +356,7 @@ fn oom_kill_detail(msg: &str) -> Option<Classified> {
     }
     let global = constraint != "CONSTRAINT_MEMCG";
     c = c.field("global", json!(global));
-    c.summary = Some(oom_summary(global, c.fields.get("oom_memcg"), task, pid));
+    c.summary = Some(oom_summary(Some(global), c.fields.get("oom_memcg"), task, pid));
     Some(c)
 }
 
@@ -328,37 +366,110 @@ fn token_between<'a>(s: &'a str, key: &str) -> Option<&'a str> {
     Some(v.split(',').next().unwrap_or(v))
 }
 
-fn oom_summary(global: bool, memcg: Option<&FieldValue>, comm: &str, pid: i64) -> String {
+fn oom_summary(global: Option<bool>, memcg: Option<&FieldValue>, comm: &str, pid: i64) -> String {
     match (global, memcg.and_then(FieldValue::as_str)) {
-        (false, Some(m)) => format!("OOM killer (memory cgroup {m}) killed {comm} (pid {pid})"),
-        (false, None) => format!("OOM killer (memory cgroup) killed {comm} (pid {pid})"),
-        (true, _) => format!("OOM killer (system-wide) killed {comm} (pid {pid})"),
+        (Some(false), Some(m)) => format!("OOM killer (memory cgroup {m}) killed {comm} (pid {pid})"),
+        (Some(false), None) => format!("OOM killer (memory cgroup) killed {comm} (pid {pid})"),
+        (Some(true), _) => format!("OOM killer (system-wide) killed {comm} (pid {pid})"),
+        (None, _) => format!("OOM killer killed {comm} (pid {pid})"),
     }
 }
 
-/// `Out of memory: Killed process N (comm) total-vm:…kB, anon-rss:…kB, file-rss:…kB, shmem-rss:…kB, UID:…
-/// pgtables:…kB oom_score_adj:…` and the `Memory cgroup out of memory:` variant.
-fn oom_killed_process(msg: &str) -> Option<Classified> {
-    const KEY: &str = "Killed process ";
-    let at = msg.find(KEY)?;
-    let prefix = &msg[..at];
-    let global = if prefix.contains("Memory cgroup out of memory") {
-        false
-    } else if prefix.contains("Out of memory") {
-        true
-    } else {
+/// A pid as the kernel prints it with `%d`: 1 to PID_MAX_LIMIT (4194304, include/linux/threads.h). A sign,
+/// `-1`, `0` or twenty digits is no pid the kernel printed.
+fn kernel_pid(s: &str) -> Option<i64> {
+    if s.is_empty() || s.len() > 7 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
-    };
-    let rest = &msg[at + KEY.len()..];
+    }
+    let n: i64 = s.parse().ok()?;
+    (1..=4_194_304).contains(&n).then_some(n)
+}
+
+/// The `message` that oom_kill_process() puts before `Kill process`/`Killed process`: `Some(true)` for the
+/// whole host, `Some(false)` for a memory cgroup. The second value: the task was the allocating one
+/// (`vm.oom_kill_allocating_task`), not the one with the highest score.
+fn oom_message(m: &str) -> Option<(bool, bool)> {
+    match m {
+        "Out of memory" => Some((true, false)),
+        "Out of memory (oom_kill_allocating_task)" => Some((true, true)),
+        "Memory cgroup out of memory" => Some((false, false)),
+        _ => None,
+    }
+}
+
+/// The OOM's scope as fields.
+fn scope_fields(mut c: Classified, global: bool, allocating: bool) -> Classified {
+    c = c.field("global", json!(global));
+    if allocating {
+        c = c.field("oom_kill_allocating_task", json!(true));
+    }
+    c
+}
+
+/// `Out of memory: Kill process N (comm) score S or sacrifice child` (≤ 5.0; 3.10 prints the score with `%d`,
+/// 4.x with `%u`) and its `Memory cgroup out of memory:` and `(oom_kill_allocating_task)` variants.
+fn oom_chosen(msg: &str) -> Option<Classified> {
+    let (message, rest) = msg.split_once(": Kill process ")?;
+    let (global, allocating) = oom_message(message)?;
+    let rest = rest.trim_end().strip_suffix(" or sacrifice child")?;
     let (pid_s, after_pid) = rest.split_once(" (")?;
-    let pid: i64 = pid_s.parse().ok()?;
-    let close = after_pid.rfind(") total-vm:").or_else(|| after_pid.rfind(')'))?;
-    let comm = &after_pid[..close];
-    let stats = &after_pid[close + 1..];
+    let pid = kernel_pid(pid_s)?;
+    // The comm may hold ") score "; the kernel's is the last.
+    let at = after_pid.rfind(") score ")?;
+    let score: i64 = after_pid[at + 8..].parse().ok()?;
+    let mut c = scope_fields(Classified::new(EventKind::OomKill), global, allocating);
+    if !global {
+        // What the `oom-kill:` line of later kernels says of every memory-cgroup OOM.
+        c = c.field("constraint", json!("CONSTRAINT_MEMCG"));
+    }
+    c.oom = Some(OomLine::Chosen);
+    c.pid = Some(pid);
+    c.comm = Some(after_pid[..at].to_owned());
+    Some(c.field("score", json!(score)))
+}
+
+/// `Kill process N (comm) sharing same memory` (3.10: another process using the victim's memory, killed too).
+fn oom_sharing(msg: &str) -> Option<Classified> {
+    let rest = msg.strip_prefix("Kill process ")?.trim_end().strip_suffix(") sharing same memory")?;
+    let (pid_s, comm) = rest.split_once(" (")?;
+    let pid = kernel_pid(pid_s)?;
     let mut c = Classified::new(EventKind::OomKill);
+    c.oom = Some(OomLine::SharingMemory);
     c.pid = Some(pid);
     c.comm = Some(comm.to_owned());
-    c = c.field("global", json!(global));
+    c.summary = Some(format!("OOM killer killed {comm} (pid {pid}), which shared the victim's memory"));
+    Some(c)
+}
+
+/// `Out of memory: Killed process N (comm) total-vm:…kB, anon-rss:…kB, file-rss:…kB, shmem-rss:…kB, UID:…
+/// pgtables:…kB oom_score_adj:…` and its `Memory cgroup out of memory:` variant (≥ 5.1); without a message,
+/// `Killed process N (comm) total-vm:…kB, anon-rss:…kB, file-rss:…kB[, shmem-rss:…kB]` (≤ 5.0), RHEL 7's
+/// `Killed process N (comm), UID U, total-vm:…` and RHEL 6's `Killed process N, UID U, (comm) total-vm:…`.
+fn oom_killed_process(msg: &str) -> Option<Classified> {
+    const KEY: &str = "Killed process ";
+    let (scope, rest) = match msg.strip_prefix(KEY) {
+        Some(rest) => (None, rest),
+        None => {
+            let (message, rest) = msg.split_once(": Killed process ")?;
+            (Some(oom_message(message)?), rest)
+        }
+    };
+    // The comm may hold " total-vm:"; the kernel's is the last. A line with a message may be cut short of it.
+    let (head, stats) = match rest.rfind(" total-vm:") {
+        Some(at) => (&rest[..at], &rest[at + 1..]),
+        None if scope.is_some() => (rest.trim_end(), ""),
+        None => return None,
+    };
+    let (pid, uid, comm) = killed_head(head)?;
+    let mut c = Classified::new(EventKind::OomKill);
+    c.pid = Some(pid);
+    c.uid = uid;
+    c.comm = Some(comm.to_owned());
+    c.oom = Some(OomLine::KilledBare);
+    if let Some((global, allocating)) = scope {
+        c = scope_fields(c, global, allocating);
+        c.oom = Some(OomLine::Killed);
+    }
     for tok in stats.split([' ', ',']).filter(|t| !t.is_empty()) {
         let Some((k, v)) = tok.split_once(':') else { continue };
         match k {
@@ -376,8 +487,27 @@ fn oom_killed_process(msg: &str) -> Option<Classified> {
             _ => {}
         }
     }
-    c.summary = Some(oom_summary(global, None, comm, pid));
+    c.summary = Some(oom_summary(scope.map(|s| s.0), None, comm, pid));
     Some(c)
+}
+
+/// The pid, uid and comm before the statistics of a `Killed process` line: `N (comm)`, `N (comm), UID U,` or
+/// `N, UID U, (comm)`.
+fn killed_head(head: &str) -> Option<(i64, Option<u32>, &str)> {
+    let (comm_part, uid) = match head.strip_suffix(',').and_then(|h| h.rsplit_once("), UID ")) {
+        Some((h, u)) if !u.is_empty() && u.bytes().all(|b| b.is_ascii_digit()) => (h, Some(u)),
+        _ => (head.strip_suffix(')')?, None),
+    };
+    let (pid_s, comm) = comm_part.split_once(" (")?;
+    let (pid_s, uid) = match (pid_s.strip_suffix(',').and_then(|p| p.split_once(", UID ")), uid) {
+        (Some((p, u)), None) => (p, Some(u)),
+        (_, u) => (pid_s, u),
+    };
+    let uid = match uid {
+        Some(u) => Some(u.parse().ok()?),
+        None => None,
+    };
+    Some((kernel_pid(pid_s)?, uid, comm))
 }
 
 /// `oom_reaper: reaped process N (comm), now anon-rss:…kB, file-rss:…kB, shmem-rss:…kB`.
@@ -448,7 +578,8 @@ fn cpu_line(msg: &str) -> Option<(Option<u32>, i64, String)> {
     let pid = token_after(rest, "PID: ")?.parse().ok()?;
     let comm_at = rest.find(" Comm: ")? + 7;
     let comm = &rest[comm_at..];
-    let end = [" Not tainted", " Tainted: "]
+    // RHEL kernels print ` Kdump: loaded` before the taint.
+    let end = [" Not tainted", " Tainted: ", " Kdump: "]
         .iter()
         .filter_map(|m| comm.find(m))
         .min()
@@ -456,9 +587,10 @@ fn cpu_line(msg: &str) -> Option<(Option<u32>, i64, String)> {
     Some((uid, pid, comm[..end].to_owned()))
 }
 
-/// `[  pid  ]   uid  tgid total_vm      rss … oom_score_adj name`: the task dump header, as column names.
+/// `[  pid  ]   uid  tgid total_vm      rss … oom_score_adj name`: the task dump header, as column names
+/// (3.10 prints `[ pid ]`, and columns such as `nr_ptes`).
 fn task_dump_header(msg: &str) -> Option<Vec<String>> {
-    let rest = msg.strip_prefix("[  pid  ]")?;
+    let rest = msg.strip_prefix("[  pid  ]").or_else(|| msg.strip_prefix("[ pid ]"))?;
     let cols: Vec<String> = rest.split_whitespace().map(str::to_owned).collect();
     (cols.last().map(String::as_str) == Some("name")).then_some(cols)
 }
@@ -528,8 +660,16 @@ pub fn classify(msg: &str) -> Option<Classified> {
     if msg.starts_with("oom-kill:") {
         return oom_kill_detail(msg);
     }
-    if msg.contains("out of memory: Killed process ") || msg.contains("Out of memory: Killed process ") {
-        return oom_killed_process(msg);
+    if msg.contains("Killed process ") {
+        if let Some(c) = oom_killed_process(msg) {
+            return Some(c);
+        }
+    }
+    if msg.trim_end().ends_with(" or sacrifice child") {
+        return oom_chosen(msg);
+    }
+    if msg.starts_with("Kill process ") {
+        return oom_sharing(msg);
     }
     if msg.starts_with("oom_reaper: reaped process ") {
         return oom_reaped(msg);
@@ -565,8 +705,79 @@ pub fn classify(msg: &str) -> Option<Classified> {
     None
 }
 
-/// Carries one entry's multi-line kernel context: the pending OOM episode, the task dump columns, the last
-/// `oom-kill:` detail (merged into the `Killed process` line that follows it).
+/// `Task in /a/b killed as a result of limit of /a` (mm/memcontrol.c mem_cgroup_print_oom_info, 3.10 to 4.19,
+/// in the header of a memory-cgroup OOM): the chosen task's memory cgroup and the one whose limit was hit.
+/// Cgroup names may hold the separator text: the split taken is one where the limit's cgroup holds the task's
+/// (as it always does), else the first.
+fn memcg_task_in(msg: &str) -> Option<(&str, &str)> {
+    const SEP: &str = " killed as a result of limit of ";
+    let rest = msg.strip_prefix("Task in ")?.trim_end();
+    let mut first = None;
+    for (i, _) in rest.match_indices(SEP) {
+        let (task, limit) = (&rest[..i], &rest[i + SEP.len()..]);
+        if task.is_empty() || limit.is_empty() {
+            continue;
+        }
+        let inside = limit == "/" || task == limit || task.strip_prefix(limit).is_some_and(|t| t.starts_with('/'));
+        if inside {
+            return Some((task, limit));
+        }
+        first.get_or_insert((task, limit));
+    }
+    first
+}
+
+/// Facts of an OOM as a whole, shared by every kill it makes.
+const OOM_FACTS: [&str; 7] = [
+    "global",
+    "constraint",
+    "oom_memcg",
+    "nodemask",
+    "cpuset",
+    "mems_allowed",
+    "oom_kill_allocating_task",
+];
+
+fn copy_absent(from: &Event, to: &mut Classified, keys: &[&'static str]) {
+    for key in keys {
+        if let Some(v) = from.fields.get(key) {
+            to.fields.insert_if_absent((*key).into(), || v.clone());
+        }
+    }
+}
+
+/// Makes a record of the choice (`oom-kill:`, `Kill process … score`) part of the kill line at `kill_offset`: it
+/// stays on the timeline as a plain line that points at the kill, and its facts move into the kill — those of
+/// the chosen task only when the kill fell on that task, not on a child of it.
+fn absorb(choice: &mut Event, kill: &mut Classified, kill_offset: u64) {
+    choice.kind = EventKind::Log;
+    choice.fields.insert("detail_of_oom_kill".into(), json!(kill_offset));
+    copy_absent(choice, kill, &OOM_FACTS);
+    if choice.pid == kill.pid {
+        copy_absent(choice, kill, &["task_memcg", "score"]);
+        if kill.uid.is_none() {
+            kill.uid = choice.uid;
+        }
+    } else {
+        if let Some(p) = choice.pid {
+            kill.fields.insert_if_absent("chosen_pid".into(), || json!(p));
+        }
+        if let Some(c) = &choice.comm {
+            kill.fields.insert_if_absent("chosen_comm".into(), || json!(c));
+        }
+        if let Some(v) = choice.fields.get("score") {
+            kill.fields.insert_if_absent("chosen_score".into(), || v.clone());
+        }
+    }
+}
+
+fn kill_summary(c: &Classified) -> Option<String> {
+    let global = c.fields.get("global").and_then(FieldValue::as_bool);
+    Some(oom_summary(global, c.fields.get("oom_memcg"), c.comm.as_deref().unwrap_or(""), c.pid?))
+}
+
+/// Carries one entry's multi-line kernel context: the pending OOM episode, the task dump columns, the records of
+/// the OOM killer's choice (merged into the `Killed process` line that follows them).
 #[derive(Debug, Default)]
 pub struct KernelTracker {
     /// Index of an event waiting for its `CPU: … PID: … Comm:` line (OOM invoker, fatal signal).
@@ -575,10 +786,18 @@ pub struct KernelTracker {
     episode: Option<u64>,
     /// Columns of the task dump table being read.
     dump_cols: Option<Vec<String>>,
-    /// Index of the last `oom-kill:` detail event and its pid.
-    last_detail: Option<(usize, i64)>,
+    /// The records of the choice of the next victim, each event index with the chosen pid: the `oom-kill:`
+    /// detail (≥ 5.0), the `Kill process … score` line (≤ 5.0). They wait for the kill line.
+    selection: Vec<(usize, i64)>,
+    /// The cgroups of a `Task in A killed as a result of limit of B` line (≤ 4.19), for the choice that follows.
+    task_in: Option<(String, String)>,
+    /// Index of the last kill of the episode, whose OOM facts hold for kills with no choice of their own
+    /// (processes sharing its memory; a memory.oom.group's members).
+    last_kill: Option<usize>,
     /// Pids killed in this episode (for `oom_reaper` lines).
     killed: Vec<i64>,
+    /// Pid and uid of each row of the episode's task dump, for kill lines that print no uid (≤ 5.8).
+    dump_uids: Vec<(i64, u32)>,
 }
 
 impl KernelTracker {
@@ -603,10 +822,19 @@ impl KernelTracker {
                 events.push(base);
                 return;
             }
+            // Up to 4.19 `comm cpuset=/ mems_allowed=0` comes between `invoked oom-killer` and the CPU line.
+            if msg.contains(" cpuset=") && msg.contains(" mems_allowed=") {
+                self.awaiting_cpu = Some(idx);
+                events.push(base);
+                return;
+            }
         }
         if let Some(cols) = self.dump_cols.clone() {
             if let Some(c) = task_dump_row(msg, &cols) {
                 let mut c = c;
+                if let (Some(pid), Some(uid)) = (c.pid, c.uid) {
+                    self.dump_uids.push((pid, uid));
+                }
                 if let Some(ep) = self.episode {
                     c.fields.insert("episode".into(), json!(ep));
                 }
@@ -618,9 +846,20 @@ impl KernelTracker {
         }
         if let Some(cols) = task_dump_header(msg) {
             self.dump_cols = Some(cols);
+            self.dump_uids.clear();
             if let Some(ep) = self.episode {
                 base.fields.insert("episode".into(), json!(ep));
             }
+            events.push(base);
+            return;
+        }
+        if let Some((task, limit)) = memcg_task_in(msg) {
+            base.fields.insert("oom_memcg".into(), json!(limit));
+            base.fields.insert("task_memcg".into(), json!(task));
+            if let Some(ep) = self.episode {
+                base.fields.insert("episode".into(), json!(ep));
+            }
+            self.task_in = Some((task.to_owned(), limit.to_owned()));
             events.push(base);
             return;
         }
@@ -633,62 +872,104 @@ impl KernelTracker {
             events.push(base);
             return;
         };
-        match c.kind {
-            EventKind::OomInvoked => {
+        if let (EventKind::OomKill, Some(ep)) = (c.kind, self.episode) {
+            c.fields.insert("episode".into(), json!(ep));
+        }
+        if c.kind == EventKind::OomKill && c.uid.is_none() {
+            c.uid = self.dump_uids.iter().find(|(p, _)| Some(*p) == c.pid).map(|(_, u)| *u);
+        }
+        match (c.kind, c.oom) {
+            (EventKind::OomInvoked, _) => {
                 self.episode = Some(offset);
                 self.killed.clear();
-                self.last_detail = None;
+                self.dump_uids.clear();
+                self.selection.clear();
+                self.task_in = None;
+                self.last_kill = None;
                 self.awaiting_cpu = Some(events.len());
                 c.fields.insert("episode".into(), json!(offset));
             }
-            EventKind::ProcessCrash => self.awaiting_cpu = Some(events.len()),
-            EventKind::OomKill if c.fields.contains_key("constraint") => {
+            (EventKind::ProcessCrash, _) => self.awaiting_cpu = Some(events.len()),
+            (EventKind::OomKill, Some(OomLine::Detail)) => {
                 // Keep the kernel's own line as the message: if a `Killed process` line follows, this event
                 // becomes its detail (kind `log`) and must not read like a second kill.
                 c.summary = None;
-                if let Some(ep) = self.episode {
-                    c.fields.insert("episode".into(), json!(ep));
-                }
+                self.selection.clear();
+                self.last_kill = None;
                 if let Some(pid) = c.pid {
-                    self.last_detail = Some((events.len(), pid));
+                    self.selection.push((events.len(), pid));
                     self.killed.push(pid);
                 }
             }
-            EventKind::OomKill => {
-                if let Some(ep) = self.episode {
-                    c.fields.insert("episode".into(), json!(ep));
+            (EventKind::OomKill, Some(OomLine::Chosen)) => {
+                // The kernel's own line says what it is (a choice, "or sacrifice child"); if the kill line
+                // follows, this event becomes part of it.
+                c.summary = None;
+                let global = c.fields.get("global").and_then(FieldValue::as_bool);
+                if let Some((task, limit)) = self.task_in.take().filter(|_| global == Some(false)) {
+                    c.fields.insert_if_absent("oom_memcg".into(), || json!(limit));
+                    c.fields.insert_if_absent("task_memcg".into(), || json!(task));
                 }
+                // 5.0 prints the `oom-kill:` line of the same choice before this one: it becomes part of it
+                // now, and of the kill when that comes.
+                self.selection.retain(|&(idx, pid)| {
+                    if Some(pid) != c.pid {
+                        return false;
+                    }
+                    if let Some(detail) = events.get_mut(idx) {
+                        absorb(detail, &mut c, offset);
+                    }
+                    true
+                });
+                self.last_kill = None;
+                if let Some(pid) = c.pid {
+                    self.selection.push((events.len(), pid));
+                }
+            }
+            (EventKind::OomKill, Some(OomLine::Killed)) => {
                 // The `oom-kill:` detail line just before, for the same pid, becomes part of this kill: its
                 // cgroup and constraint facts move here and it stays on the timeline as a plain line.
-                if let (Some((idx, pid)), Some(this_pid)) = (self.last_detail, c.pid) {
-                    if pid == this_pid {
-                        if let Some(detail) = events.get_mut(idx) {
-                            detail.kind = EventKind::Log;
-                            detail.fields.insert("detail_of_oom_kill".into(), json!(offset));
-                            for key in [
-                                "constraint",
-                                "oom_memcg",
-                                "task_memcg",
-                                "nodemask",
-                                "cpuset",
-                                "mems_allowed",
-                            ] {
-                                if let Some(v) = detail.fields.get(key) {
-                                    c.fields.insert_if_absent(key.into(), || v.clone());
-                                }
-                            }
-                            if c.uid.is_none() {
-                                c.uid = detail.uid;
-                            }
-                            let global = c.fields.get("global").and_then(FieldValue::as_bool).unwrap_or(true);
-                            c.summary = Some(oom_summary(
-                                global,
-                                c.fields.get("oom_memcg"),
-                                c.comm.as_deref().unwrap_or(""),
-                                this_pid,
-                            ));
-                        }
-                        self.last_detail = None;
+                let before = self.selection.len();
+                let this_pid = c.pid;
+                self.selection.retain(|&(idx, pid)| {
+                    if Some(pid) != this_pid {
+                        return true;
+                    }
+                    if let Some(detail) = events.get_mut(idx) {
+                        absorb(detail, &mut c, offset);
+                    }
+                    false
+                });
+                if self.selection.len() != before {
+                    c.summary = kill_summary(&c);
+                }
+                self.record_kill(&c, events.len());
+            }
+            (EventKind::OomKill, Some(OomLine::KilledBare)) => {
+                // Every record of the choice leads to this kill, whose pid may be a child of the chosen task.
+                for (idx, _) in std::mem::take(&mut self.selection) {
+                    if let Some(choice) = events.get_mut(idx) {
+                        absorb(choice, &mut c, offset);
+                    }
+                }
+                if !c.fields.contains_key("global") {
+                    if let Some((task, limit)) = self.task_in.take() {
+                        c.fields.insert("global".into(), json!(false));
+                        c.fields.insert("constraint".into(), json!("CONSTRAINT_MEMCG"));
+                        c.fields.insert("oom_memcg".into(), json!(limit));
+                        c.fields.insert("task_memcg".into(), json!(task));
+                    } else if let Some(prev) = self.last_kill.and_then(|i| events.get(i)) {
+                        copy_absent(prev, &mut c, &OOM_FACTS);
+                    }
+                }
+                c.summary = kill_summary(&c);
+                self.record_kill(&c, events.len());
+            }
+            (EventKind::OomKill, Some(OomLine::SharingMemory)) => {
+                if let Some(victim) = self.last_kill.and_then(|i| events.get(i)) {
+                    copy_absent(victim, &mut c, &OOM_FACTS);
+                    if let Some(p) = victim.pid {
+                        c.fields.insert("shares_memory_with".into(), json!(p));
                     }
                 }
                 if let Some(pid) = c.pid {
@@ -697,7 +978,7 @@ impl KernelTracker {
                     }
                 }
             }
-            EventKind::OomReaped => {
+            (EventKind::OomReaped, _) => {
                 if let (Some(ep), Some(pid)) = (self.episode, c.pid) {
                     if self.killed.contains(&pid) {
                         c.fields.insert("episode".into(), json!(ep));
@@ -708,6 +989,16 @@ impl KernelTracker {
         }
         c.apply(&mut base, accounts);
         events.push(base);
+    }
+
+    /// Notes a kill line about to be pushed at `index`.
+    fn record_kill(&mut self, c: &Classified, index: usize) {
+        if let Some(pid) = c.pid {
+            if !self.killed.contains(&pid) {
+                self.killed.push(pid);
+            }
+        }
+        self.last_kill = Some(index);
     }
 }
 
@@ -748,6 +1039,84 @@ mod tests {
         assert_eq!(c.uid, Some(1000));
         assert_eq!(c.fields["oom_score_adj"], json!(-1000));
         assert_eq!(c.fields["global"], json!(true));
+    }
+
+    #[test]
+    fn old_kill_lines_in_every_wording() {
+        let c = oom_chosen("Memory cgroup out of memory: Kill process 2101 (a) score 9 (b) score 993 or sacrifice child")
+            .expect("chosen");
+        assert_eq!((c.pid, c.comm.as_deref(), c.oom), (Some(2101), Some("a) score 9 (b"), Some(OomLine::Chosen)));
+        assert_eq!((c.fields["score"].to_json(), c.fields["global"].to_json()), (json!(993), json!(false)));
+        assert_eq!(c.fields["constraint"], json!("CONSTRAINT_MEMCG"));
+        let c = oom_chosen("Out of memory (oom_kill_allocating_task): Kill process 7 (x) score 0 or sacrifice child")
+            .expect("allocating");
+        assert_eq!((c.fields["global"].to_json(), c.fields["oom_kill_allocating_task"].to_json()), (json!(true), json!(true)));
+        for (line, pid, uid, comm, shmem) in [
+            ("Killed process 8811 (java) total-vm:16049380kB, anon-rss:15280000kB, file-rss:132kB", 8811, None, "java", None),
+            ("Killed process 21945 (tidb-server), UID 1000, total-vm:33027492kB, anon-rss:31303276kB, file-rss:0kB, shmem-rss:0kB", 21945, Some(1000), "tidb-server", Some(0)),
+            ("Killed process 215701, UID 679, (java) total-vm:11017300kB, anon-rss:7152432kB, file-rss:1232kB", 215701, Some(679), "java", None),
+            ("Killed process 5 (a) total-vm:1kB) total-vm:10kB, anon-rss:5kB, file-rss:0kB, shmem-rss:3kB", 5, None, "a) total-vm:1kB", Some(3)),
+        ] {
+            let c = oom_killed_process(line).expect(line);
+            assert_eq!((c.pid, c.uid, c.comm.as_deref(), c.oom), (Some(pid), uid, Some(comm), Some(OomLine::KilledBare)), "{line}");
+            assert_eq!(c.fields.get("shmem_rss_kb").map(|v| v.to_json()), shmem.map(|n| json!(n)), "{line}");
+            assert!(c.fields.get("global").is_none(), "the line alone does not say: {line}");
+        }
+        let c = oom_sharing("Kill process 9002 (stress) sharing same memory").expect("sharing");
+        assert_eq!((c.pid, c.comm.as_deref()), (Some(9002), Some("stress")));
+        assert_eq!(
+            memcg_task_in("Task in /lim/x killed as a result of limit of y killed as a result of limit of /lim"),
+            Some(("/lim/x killed as a result of limit of y", "/lim")),
+            "a cgroup named with the separator: the split where the limit's cgroup holds the task's"
+        );
+        assert_eq!(memcg_task_in("Task in /lxc/web1/app killed as a result of limit of /lxc/web1"), Some(("/lxc/web1/app", "/lxc/web1")));
+    }
+
+    /// Hostile or cut lines give no kill, and never a pid the kernel could not have printed.
+    #[test]
+    fn old_kill_lines_hostile() {
+        for line in [
+            "Killed process -1 ()",
+            "Killed process -1 () total-vm:1kB, anon-rss:1kB, file-rss:0kB",
+            "Killed process 99999999999999999999 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB",
+            "Killed process 0 (x) total-vm:1kB",
+            "Killed process +5 (x) total-vm:1kB",
+            "Killed process 12",
+            "Killed process 12 (java",
+            "Killed process 12 (java) total-vm",
+            "Killed process 12, UID x, (java) total-vm:1kB",
+            "Killed process",
+            "Out of memory: Killed process 99999999999999999999 (x)",
+            "Out of memory: Killed process -1 ()",
+            "Out of memory: Kill process -1 () score 1 or sacrifice child",
+            "Out of memory: Kill process 5 (x) score or sacrifice child",
+            "Out of memory: Kill process 5 (x) or sacrifice child",
+            "Kill process 5 (x) sharing same",
+            "Kill process 99999999 (x) sharing same memory",
+            "Nonsense: Kill process 5 (x) score 1 or sacrifice child",
+            "Task in ",
+            "Task in  killed as a result of limit of ",
+        ] {
+            let c = classify(line);
+            assert!(c.as_ref().is_none_or(|c| c.kind != EventKind::OomKill), "{line}: {c:?}");
+            assert!(memcg_task_in(line).is_none(), "{line}");
+        }
+        // Every cut of a real-format line: no panic, no pid but the line's.
+        let line = "Memory cgroup out of memory: Kill process 2101 (python3) score 993 or sacrifice child";
+        let killed = "Killed process 2101 (python3), UID 0, total-vm:221368kB, anon-rss:50816kB, file-rss:6596kB, shmem-rss:0kB";
+        for l in [line, killed] {
+            for cut in (0..=l.len()).filter(|&i| l.is_char_boundary(i)) {
+                if let Some(c) = classify(&l[..cut]) {
+                    assert!(c.pid.is_none_or(|p| p == 2101), "{}", &l[..cut]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rhel_kdump_mark_is_not_part_of_the_comm() {
+        let line = "CPU: 2 PID: 21950 Comm: mysqld Kdump: loaded Not tainted 3.10.0-1160.el7.x86_64 #1";
+        assert_eq!(cpu_line(line), Some((None, 21950, "mysqld".to_owned())));
     }
 
     #[test]
