@@ -1,5 +1,6 @@
 //! kmsg / dmesg / pstore parser over real records staged on this VM (fixtures/kmsg): goldens, the staged
-//! memory-cgroup OOM kills, segfaults and traps, and hostile input.
+//! memory-cgroup OOM kills, old kernels' two-line OOM kills (hand-written fixtures), segfaults and traps, and
+//! hostile input.
 
 use std::path::PathBuf;
 
@@ -104,6 +105,13 @@ fn golden_dmesg_global_oom() {
         "dmesg_global_oom",
         golden(&run(&fixture("dmesg-global-oom.txt"), "dmesg_text"))
     );
+}
+
+#[test]
+fn golden_dmesg_old_kernels() {
+    for (name, snap) in [("dmesg-oom-3.10-global.txt", "dmesg_oom_3_10_global"), ("dmesg-oom-4.19-memcg.txt", "dmesg_oom_4_19_memcg")] {
+        insta::assert_json_snapshot!(snap, golden(&run(&fixture(name), "dmesg_text")));
+    }
 }
 
 #[test]
@@ -269,6 +277,109 @@ fn global_oom_reaper_hung_lockup_panic() {
     assert_eq!(p.events.len(), 1);
     assert_eq!((p.events[0].kind, p.events[0].pid), (EventKind::HungTask, Some(5)));
     assert!(p.events[0].raw.to_bytes().ends_with(b"seconds.\nno prefix here"));
+}
+
+/// Linux 3.10 to 5.0 print a kill in two lines, `Out of memory: Kill process … score … or sacrifice child` (the
+/// choice) then `Killed process …` (the kill): one kill is one oom_kill event, on the task actually killed.
+#[test]
+fn old_kernel_global_oom_is_one_kill_per_victim() {
+    let p = run(&fixture("dmesg-oom-3.10-global.txt"), "dmesg_text");
+    let kills = of_kind(&p, EventKind::OomKill);
+    let who: Vec<_> = kills.iter().map(|e| (e.pid, e.comm.as_deref())).collect();
+    assert_eq!(who, vec![(Some(8811), Some("java")), (Some(9001), Some("celery")), (Some(9002), Some("celery"))]);
+    let java = kills[0];
+    assert_eq!(java.fields["global"], json!(true));
+    assert_eq!(java.fields["score"], json!(912));
+    assert_eq!(java.fields["total_vm_kb"], json!(16_049_380));
+    assert_eq!(java.fields["anon_rss_kb"], json!(15_279_868));
+    assert_eq!(java.fields["file_rss_kb"], json!(132));
+    assert!(java.fields.get("shmem_rss_kb").is_none(), "3.10 prints no shmem-rss");
+    assert_eq!(java.message, "OOM killer (system-wide) killed java (pid 8811)");
+    assert_eq!(java.uid, Some(1000), "the line prints no uid: the task dump row's");
+    // The choice stays on the timeline as a plain line that points at its kill.
+    let choice = p.events.iter().find(|e| e.message.starts_with("Out of memory: Kill process 8811 ")).expect("choice");
+    assert_eq!(choice.kind, EventKind::Log);
+    assert_eq!(choice.fields["detail_of_oom_kill"], json!(java.origin.offset));
+    // The parent was chosen and its child killed: the kill is the child's and names the parent.
+    let child = kills[1];
+    assert_eq!(child.fields["chosen_pid"], json!(9000));
+    assert_eq!(child.fields["chosen_score"], json!(455));
+    assert!(child.fields.get("score").is_none(), "the score is the parent's");
+    assert_eq!(child.fields["anon_rss_kb"], json!(5_085_700));
+    // A process sharing the child's memory is killed too: a kill of its own, by the same OOM.
+    assert_eq!(kills[2].fields["shares_memory_with"], json!(9001));
+    assert_eq!(kills[2].fields["global"], json!(true));
+    assert_eq!(kills[2].fields["episode"], child.fields["episode"]);
+    // 3.10 prints a cpuset line between `invoked oom-killer` and the CPU line, and `[ pid ]` task dumps.
+    let invoked = of_kind(&p, EventKind::OomInvoked);
+    assert_eq!(invoked.iter().map(|e| e.pid).collect::<Vec<_>>(), vec![Some(8811), Some(9001)]);
+    assert_eq!(java.fields["episode"], invoked[0].fields["episode"]);
+    let rows = of_kind(&p, EventKind::OomTaskDump);
+    assert_eq!(rows.len(), 8);
+    assert_eq!((rows[2].pid, rows[2].uid), (Some(8811), Some(1000)));
+    assert_eq!(rows[2].fields["rss_pages"], json!(3_820_000));
+    assert_eq!(rows[2].fields["episode"], java.fields["episode"]);
+}
+
+/// A memory-cgroup OOM of 4.19 (Debian 10): flagged as such, with the cgroups of its `Task in … killed as a
+/// result of limit of …` line.
+#[test]
+fn old_kernel_memcg_oom_is_flagged_with_its_cgroups() {
+    let p = run(&fixture("dmesg-oom-4.19-memcg.txt"), "dmesg_text");
+    let kills = of_kind(&p, EventKind::OomKill);
+    assert_eq!(kills.len(), 1, "{kills:#?}");
+    let k = kills[0];
+    assert_eq!((k.pid, k.comm.as_deref()), (Some(2101), Some("python3")));
+    assert_eq!(k.fields["global"], json!(false));
+    assert_eq!(k.fields["constraint"], json!("CONSTRAINT_MEMCG"));
+    assert_eq!(k.fields["oom_memcg"], json!("/lxc/web1"));
+    assert_eq!(k.fields["task_memcg"], json!("/lxc/web1/app"));
+    assert_eq!(k.fields["score"], json!(968));
+    assert_eq!(k.fields["anon_rss_kb"], json!(49536));
+    assert_eq!(k.fields["shmem_rss_kb"], json!(0));
+    assert_eq!(k.message, "OOM killer (memory cgroup /lxc/web1) killed python3 (pid 2101)");
+    assert_eq!(of_kind(&p, EventKind::OomReaped)[0].fields["episode"], k.fields["episode"]);
+    let rows = of_kind(&p, EventKind::OomTaskDump);
+    assert_eq!(rows.iter().map(|e| (e.pid, e.uid)).collect::<Vec<_>>(), vec![(Some(2080), Some(33)), (Some(2101), Some(33))]);
+}
+
+/// 5.0 prints both the `oom-kill:` line and the two old lines; a kill may fall on a child of the chosen task;
+/// a bare `Killed process` line with nothing before it says nothing of the OOM's scope.
+#[test]
+fn old_kernel_kill_lines_in_context() {
+    let head = "[  100.000001] stress invoked oom-killer: gfp_mask=0x6200ca(GFP_HIGHUSER_MOVABLE), nodemask=(null), order=0, oom_score_adj=0\n\
+        [  100.000002] CPU: 0 PID: 301 Comm: stress Not tainted 5.0.0 #1\n\
+        [  100.000003] oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/user.slice,task=stress,pid=301,uid=1000\n\
+        [  100.000004] Out of memory: Kill process 301 (stress) score 801 or sacrifice child\n";
+    for (victim, same) in [(301, true), (302, false)] {
+        let text = format!("{head}[  100.000005] Killed process {victim} (stress) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB\n");
+        let p = run(text.as_bytes(), "dmesg_text");
+        let kills = of_kind(&p, EventKind::OomKill);
+        assert_eq!(kills.len(), 1, "{kills:#?}");
+        let k = kills[0];
+        assert_eq!(k.pid, Some(victim));
+        assert_eq!(k.fields["constraint"], json!("CONSTRAINT_NONE"));
+        assert_eq!(k.fields["global"], json!(true));
+        assert_eq!(k.fields.get("task_memcg").is_some(), same, "the chosen task's cgroup only for that task");
+        assert_eq!(k.uid, same.then_some(1000));
+        assert_eq!(k.fields.get("chosen_pid").is_some(), !same);
+        let details: Vec<_> = p.events.iter().filter(|e| e.fields.get("detail_of_oom_kill").is_some()).collect();
+        assert_eq!(details.len(), 2, "the oom-kill: line and the choice");
+        assert!(details.iter().all(|e| e.kind == EventKind::Log && e.fields["detail_of_oom_kill"] == json!(k.origin.offset)));
+    }
+    let p = run(b"[  5.000000] Killed process 77 (x) total-vm:8kB, anon-rss:4kB, file-rss:0kB\n", "dmesg_text");
+    let k = of_kind(&p, EventKind::OomKill);
+    assert_eq!((k.len(), k[0].pid), (1, Some(77)));
+    assert!(k[0].fields.get("global").is_none());
+    assert_eq!(k[0].message, "OOM killer killed x (pid 77)");
+    // Hostile or cut lines: no kill, no bogus pid.
+    let p = run(
+        b"[  5.000000] Killed process -1 ()\n[  5.000001] Killed process 99999999999999999999 (x) total-vm:1kB\n\
+          [  5.000002] Out of memory: Kill process 0 (x) score 1 or sacrifice child\n[  5.000003] Killed process 12 (ja\n",
+        "dmesg_text",
+    );
+    assert!(of_kind(&p, EventKind::OomKill).is_empty(), "{:#?}", p.events);
+    assert!(p.events.iter().all(|e| e.pid.is_none()));
 }
 
 #[test]

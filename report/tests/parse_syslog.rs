@@ -1,5 +1,5 @@
 //! Syslog parser over real rsyslogd output from this VM (fixtures/syslog): goldens for the traditional,
-//! high-precision and RFC 5424 formats, the staged OOM kill through `kernel:` lines, sshd/sudo/su/cron/systemd
+//! high-precision and RFC 5424 formats, the staged OOM kill and RHEL 7's through `kernel:` lines, sshd/sudo/su/cron/systemd
 //! lines, the year across New Year, and hostile input.
 
 use std::path::PathBuf;
@@ -115,6 +115,32 @@ fn staged_oom_through_kernel_lines_in_every_format() {
         assert_eq!(of_kind(&p, EventKind::Trap).len(), 4, "{name}");
         assert!(p.problems.is_empty(), "{name}: {:?}", p.problems);
     }
+}
+
+/// RHEL 7 (3.10) through rsyslog: `Kill process … score … or sacrifice child` then `Killed process N (comm),
+/// UID U, total-vm:…`; one oom_kill per kill, the memory-cgroup one flagged with its cgroup.
+#[test]
+fn rhel7_oom_kills_through_kernel_lines() {
+    let p = run_at(&fixture("messages-rhel7-oom"), "messages", "2026-03-14T17:20:45Z", Some(0));
+    let kills = of_kind(&p, EventKind::OomKill);
+    let who: Vec<_> = kills.iter().map(|e| (e.pid, e.uid, e.comm.as_deref())).collect();
+    assert_eq!(who, vec![(Some(21945), Some(27), Some("mysqld")), (Some(30211), Some(91), Some("java"))]);
+    let (db, web) = (kills[0], kills[1]);
+    assert_eq!(db.fields["global"], json!(true));
+    assert_eq!(db.fields["score"], json!(956));
+    assert_eq!(db.fields["anon_rss_kb"], json!(31_303_276));
+    assert_eq!(db.fields["shmem_rss_kb"], json!(0));
+    assert_eq!(web.fields["global"], json!(false));
+    assert_eq!(web.fields["constraint"], json!("CONSTRAINT_MEMCG"));
+    assert_eq!(web.fields["oom_memcg"], json!("/system.slice/tomcat.service"));
+    assert_eq!(web.fields["task_memcg"], json!("/system.slice/tomcat.service"));
+    assert_eq!(web.fields["score"], json!(998));
+    assert_eq!(web.fields["total_vm_kb"], json!(4_757_288));
+    assert_eq!(web.source, coroner_schemas::Source::Syslog);
+    // 3.10's cpuset line comes between `invoked oom-killer` and the CPU line, whose pid (a thread) is the invoker's.
+    let invoked = of_kind(&p, EventKind::OomInvoked);
+    assert_eq!(invoked.iter().map(|e| (e.pid, e.comm.as_deref())).collect::<Vec<_>>(), vec![(Some(21950), Some("mysqld")), (Some(30211), Some("java"))]);
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
 }
 
 #[test]
