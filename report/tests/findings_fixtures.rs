@@ -143,6 +143,61 @@ fn systemd_global_oom_and_reboot_deaths_are_explained() {
     assert!(fi < tl);
 }
 
+/// Old kernels (3.10 to 5.0) print a kill in two lines; the findings explain each death as an OOM kill exactly as
+/// for newer kernels: one finding per victim, none for a parent that was chosen but not killed.
+#[test]
+fn old_kernel_oom_kills_are_explained_once_each() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut b = common::BundleBuilder::new("old1");
+    b.file("fs/var/log/dmesg", "/var/log/dmesg", Category::Kernel, Format::DmesgText, &fixture("kmsg/dmesg-oom-3.10-global.txt"));
+    b.file("fs/var/log/dmesg.0", "/var/log/dmesg.0", Category::Kernel, Format::DmesgText, &fixture("kmsg/dmesg-oom-4.19-memcg.txt"));
+    b.file("fs/var/log/messages", "/var/log/messages", Category::Syslog, Format::Syslog, &fixture("syslog/messages-rhel7-oom"));
+    let bundle = dir.path().join("b.tar.gz");
+    b.write(&bundle);
+    let out = dir.path().join("r");
+    let r = Command::new(env!("CARGO_BIN_EXE_coroner-report"))
+        .args(["render", &bundle.display().to_string(), "-o", &out.display().to_string()])
+        .output()
+        .expect("run");
+    assert!(r.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&r.stderr));
+    let doc: Value = serde_json::from_slice(&std::fs::read(out.join("findings.json")).expect("findings")).expect("json");
+    let dump = serde_json::to_string_pretty(&doc["findings"]).unwrap_or_default();
+    let ooms = find(&doc, |f| f["cause"] == "oom_kill");
+    let mut victims: Vec<i64> = ooms.iter().filter_map(|f| f["victim"]["pid"].as_i64()).collect();
+    victims.sort_unstable();
+    assert_eq!(victims, vec![2101, 8811, 9001, 9002, 21945, 30211], "{dump}");
+    for f in &ooms {
+        assert_eq!((f["confidence"].as_str(), f["signal"]["name"].as_str()), (Some("certain"), Some("SIGKILL")), "{f:#}");
+    }
+    assert!(find(&doc, |f| f["victim"]["pid"] == 9000).is_empty(), "the chosen parent did not die: {dump}");
+
+    let java = find(&doc, |f| f["victim"]["pid"] == 8811)[0];
+    assert_eq!(java["details"]["global"], true);
+    assert_eq!(java["details"]["score"], 912);
+    assert_eq!(java["victim"]["uid"], 1000);
+    assert_eq!(java["details"]["anon_rss_kb"], 15_279_868);
+    assert!(java["reasoning"].as_str().is_some_and(|r| r.contains("whole host")), "{java:#}");
+    assert!(java["details"]["top_consumers"].as_array().is_some_and(|t| t[0]["pid"] == 8811), "{java:#}");
+
+    let child = find(&doc, |f| f["victim"]["pid"] == 9001)[0];
+    assert_eq!(child["details"]["chosen_pid"], 9000);
+    assert!(child["reasoning"].as_str().is_some_and(|r| r.contains("celery (pid 9000)") && r.contains("child")), "{child:#}");
+    let shared = find(&doc, |f| f["victim"]["pid"] == 9002)[0];
+    assert!(shared["reasoning"].as_str().is_some_and(|r| r.contains("pid 9001") && r.contains("shared")), "{shared:#}");
+
+    let py = find(&doc, |f| f["victim"]["pid"] == 2101)[0];
+    assert_eq!(py["details"]["global"], false);
+    assert_eq!(py["details"]["oom_memcg"], "/lxc/web1");
+    assert_eq!(py["victim"]["cgroup"], "/lxc/web1/app");
+    assert!(py["reasoning"].as_str().is_some_and(|r| r.contains("memory cgroup /lxc/web1 hit its limit")), "{py:#}");
+
+    let tomcat = find(&doc, |f| f["victim"]["pid"] == 30211)[0];
+    assert_eq!(tomcat["victim"]["cgroup"], "/system.slice/tomcat.service");
+    assert_eq!(tomcat["victim"]["uid"], 91);
+    let db = find(&doc, |f| f["victim"]["pid"] == 21945)[0];
+    assert_eq!((db["details"]["global"].as_bool(), db["victim"]["uid"].as_i64()), (Some(true), Some(27)), "{db:#}");
+}
+
 fn validator(name: &str) -> jsonschema::Validator {
     let path = common::repo_root().join("schemas/json").join(name);
     let schema: Value = serde_json::from_slice(&std::fs::read(&path).expect("schema file")).expect("schema json");

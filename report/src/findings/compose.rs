@@ -251,8 +251,12 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
     f.signal = Some(signal_of(9));
     f.confidence = Confidence::Certain;
     f.via = Some("kernel".into());
-    let global = e.fields.get("global").and_then(|v| v.as_bool()).unwrap_or(false);
-    for k in ["constraint", "oom_memcg", "task_memcg", "total_vm_kb", "anon_rss_kb", "file_rss_kb", "shmem_rss_kb", "oom_score_adj", "global"] {
+    // Absent when only an old kernel's bare `Killed process` line survives: the log does not say.
+    let global = e.fields.get("global").and_then(|v| v.as_bool());
+    for k in [
+        "constraint", "oom_memcg", "task_memcg", "total_vm_kb", "anon_rss_kb", "file_rss_kb", "shmem_rss_kb", "oom_score_adj", "global",
+        "score", "chosen_pid", "chosen_comm", "chosen_score", "shares_memory_with",
+    ] {
         if let Some(v) = e.fields.get(k) {
             f.details.insert(k.into(), v.to_json());
         }
@@ -309,13 +313,35 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
     }
     let rss = e.field_i64("anon_rss_kb").map(|k| format!("{} MiB anon RSS", k / 1024)).unwrap_or_else(|| "its memory".into());
     let adj = e.field_i64("oom_score_adj").map(|a| format!(", oom_score_adj {a}")).unwrap_or_default();
-    f.reasoning = if global {
-        format!("The kernel's OOM killer killed it when the whole host ran out of memory; it had the highest badness score ({rss}{adj}).")
-    } else {
-        format!(
+    // Up to 5.0 the kernel could kill a child of the task it chose ("Kill process … or sacrifice child").
+    let chosen = match (e.field_i64("chosen_pid"), e.field_str("chosen_comm")) {
+        (Some(p), c) => Some(format!("{} (pid {p})", c.unwrap_or("a process"))),
+        _ => None,
+    };
+    if let Some(victim) = e.field_i64("shares_memory_with") {
+        f.reasoning = format!(
+            "The kernel's OOM killer killed it together with its victim, pid {victim}, because it shared that process's memory."
+        );
+        return;
+    }
+    f.reasoning = match (global, chosen) {
+        (Some(true), None) => {
+            format!("The kernel's OOM killer killed it when the whole host ran out of memory; it had the highest badness score ({rss}{adj}).")
+        }
+        (Some(false), None) => format!(
             "The kernel's OOM killer killed it because memory cgroup {} hit its limit; it was the largest task there ({rss}{adj}).",
             memcg.as_deref().unwrap_or("?")
-        )
+        ),
+        (Some(true), Some(p)) => format!(
+            "The kernel's OOM killer killed it when the whole host ran out of memory: it chose its parent {p}, which had the highest badness score, and killed this child of it instead ({rss}{adj})."
+        ),
+        (Some(false), Some(p)) => format!(
+            "The kernel's OOM killer killed it because memory cgroup {} hit its limit: it chose its parent {p}, the largest task there, and killed this child of it instead ({rss}{adj}).",
+            memcg.as_deref().unwrap_or("?")
+        ),
+        (None, _) => format!(
+            "The kernel's OOM killer killed it ({rss}{adj}); the log kept does not say whether the whole host or a memory cgroup ran out of memory."
+        ),
     };
 }
 

@@ -448,6 +448,18 @@ fn a_target_seen_acting_after_a_catchable_signal_survived_it() {
     assert!(doc.findings.is_empty(), "{doc:#?}");
 }
 
+/// An old kernel's bare `Killed process` line, the lines before it lost: an OOM kill, certain, whose scope the
+/// reasoning does not make up (it used to read as a memory-cgroup OOM of cgroup "?").
+#[test]
+fn old_kernel_kill_line_alone_does_not_claim_a_scope() {
+    let doc = run(vec![ev(Source::Kmsg, EventKind::OomKill, 10, KMSG, 4).pid(77).comm("x").f("anon_rss_kb", json!(4096))]);
+    assert_eq!(doc.findings.len(), 1, "{doc:#?}");
+    let f = &doc.findings[0];
+    assert_eq!((f.cause, f.confidence), (Cause::OomKill, Confidence::Certain));
+    assert!(f.reasoning.contains("does not say whether"), "{}", f.reasoning);
+    assert!(!f.reasoning.contains('?'), "{}", f.reasoning);
+}
+
 #[test]
 fn systemd_oomd_kill_of_a_unit_is_an_oom_finding_with_oomd_as_killer() {
     let doc = run(vec![
