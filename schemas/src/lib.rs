@@ -49,6 +49,18 @@ pub mod layout {
     pub fn fs_path(original: &str) -> String {
         format!("{FS_PREFIX}{}", original.trim_start_matches('/'))
     }
+
+    /// The collected sysctls (`kernel.core_pattern`…): one JSON object.
+    pub const SYSCTL: &str = "live/settings/sysctl.json";
+    /// A core kept without its bytes (`--cores meta`) has `live/cores/<host path>.meta.json`: its size, sha256
+    /// and lstat.
+    pub const CORE_META_PREFIX: &str = "live/cores/";
+    pub const CORE_META_SUFFIX: &str = ".meta.json";
+
+    /// Bundle path of the metadata of a core kept without bytes: `/tmp/core` → `live/cores/tmp/core.meta.json`.
+    pub fn core_meta_path(original: &str) -> String {
+        format!("{CORE_META_PREFIX}{}{CORE_META_SUFFIX}", original.trim_start_matches('/'))
+    }
 }
 
 /// JSON Schema documents for the contract, by file name under `schemas/json/`.

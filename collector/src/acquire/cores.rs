@@ -453,7 +453,7 @@ fn push_core(ctx: &Ctx, e: Found, is_core: bool, seen: &mut BTreeSet<String>, ou
 
 /// `live/cores/<host path>.meta.json`: size, whole-file sha256 and lstat of a core kept without bytes.
 fn meta_item(ctx: &Ctx, host: &str, format: Format) -> Item {
-    let bundle_path = format!("live/cores/{}.meta.json", host.trim_start_matches('/'));
+    let bundle_path = coroner_schemas::layout::core_meta_path(host);
     match meta(&ctx.host_path(host), host, format) {
         Ok(data) => Item::Capture(CaptureItem {
             bundle_path,

@@ -38,7 +38,7 @@ pub const SYSCTLS: &[&str] = &[
     "kernel.sysrq",
 ];
 
-pub const BUNDLE_PATH: &str = "live/settings/sysctl.json";
+pub const BUNDLE_PATH: &str = coroner_schemas::layout::SYSCTL;
 
 /// Directories of boot-time sysctl configuration, in systemd-sysctl's precedence order (later wins by name).
 const SYSCTL_DIRS: &[&str] = &[
