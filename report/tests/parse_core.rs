@@ -113,3 +113,34 @@ fn elf32_and_big_endian_are_unsupported() {
     let (notes, problems) = core_elf::read_core(&exe);
     assert!(notes.is_none() && problems[0].1.contains("not a core"));
 }
+
+// ---- The core file's name, read through kernel.core_pattern (fixtures/cores/PROVENANCE). ----
+
+use coroner_report::sources::core_name::{escaped, NamePattern, Spec};
+
+/// Every real name in names.tsv reads back, through the pattern that made it, the pid, comm and time the
+/// crashing process had.
+#[test]
+fn real_core_names_read_back_through_their_patterns() {
+    let tsv = String::from_utf8(fixture("cores", "names.tsv")).expect("utf-8");
+    let mut rows = 0;
+    for line in tsv.lines().skip(1) {
+        let c: Vec<&str> = line.split('\t').collect();
+        let [pattern, uses_pid, name, pid, comm, signal, time] = c[..] else { panic!("row {line:?}") };
+        let p = NamePattern::new(pattern, uses_pid == "1").expect("file pattern");
+        let m = p.read(name).unwrap_or_else(|| panic!("{name} does not match {pattern}"));
+        assert!(m.ambiguous.is_empty(), "{name}: {m:?}");
+        assert_eq!(m.pid().map(|p| p.to_string()).as_deref(), Some(pid), "{name}");
+        if pattern.contains("%e") {
+            assert_eq!(m.text(Spec::Comm), Some(escaped(comm.as_bytes()).as_str()), "{name}");
+        }
+        if pattern.contains("%t") {
+            assert_eq!(m.num(Spec::Time).map(|t| t.to_string()).as_deref(), Some(time), "{name}");
+        }
+        if pattern.contains("%s") {
+            assert_eq!(m.num(Spec::Signal).map(|s| s.to_string()).as_deref(), Some(signal), "{name}");
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, 11);
+}

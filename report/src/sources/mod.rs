@@ -12,6 +12,7 @@ use serde::Serialize;
 
 pub mod audit;
 pub mod core_elf;
+pub mod core_name;
 pub mod cron;
 pub mod history;
 pub mod journal;
