@@ -3,7 +3,8 @@
 //! The bundle is read as one stream (gzip → tar), never written to disk and never using a member name as a
 //! filesystem path:
 //! - [`scan`] (pass 1) hashes every member with sha256 as it streams by and keeps the small members
-//!   verification needs (`manifest.json`, its signature, `signer.pub`, `/etc/passwd`, `/etc/group`); asked
+//!   verification needs (`manifest.json`, its signature, `signer.pub`, `/etc/passwd`, `/etc/group`) and the
+//!   sysctls every core's name is read with (`live/settings/sysctl.json`); asked
 //!   to ([`scan_keeping`]), it also keeps every member's bytes up to a memory budget, so a render inflates
 //!   the bundle once;
 //! - [`read_members`] (pass 2) hands chosen members' bytes, one at a time, to a callback: only for what pass 1
@@ -31,7 +32,7 @@ pub const DEFAULT_MAX_ENTRY: u64 = 2 << 30;
 pub const DEFAULT_MAX_TOTAL: u64 = 16 << 30;
 /// Cap on `manifest.json`.
 pub const DEFAULT_MAX_MANIFEST: u64 = 64 << 20;
-/// Cap on the other members kept in memory by pass 1 (signature, key, passwd, group).
+/// Cap on the other members kept in memory by pass 1 (signature, key, passwd, group, sysctls).
 pub const DEFAULT_MAX_SMALL: u64 = 16 << 20;
 /// How many member bytes a render's pass 1 keeps in memory for parsing (the rest are read again in pass 2).
 pub const DEFAULT_MAX_KEPT: u64 = 2 << 30;
@@ -138,6 +139,8 @@ pub struct Scan {
     pub signer_pub: Option<Vec<u8>>,
     pub passwd: Option<Vec<u8>>,
     pub group: Option<Vec<u8>>,
+    /// `live/settings/sysctl.json` (`kernel.core_pattern`, for reading core file names).
+    pub sysctl: Option<Vec<u8>>,
     /// Problems with the tar itself (unsafe names, duplicates, links, devices, oversize small members).
     pub failures: Vec<String>,
     /// Decompressed bytes of the whole stream.
@@ -266,7 +269,11 @@ fn keep_small(kept: &mut Option<Vec<u8>>, cap: Option<u64>, size: u64, bytes: &[
             k.extend_from_slice(bytes);
         } else {
             *kept = None;
-            failures.push(format!("member {name:?} is larger than its {cap}-byte cap; not read"));
+            // The sysctls only help read core names: an oversize capture is not used, and the bundle is no
+            // less sound for it.
+            if name != layout::SYSCTL {
+                failures.push(format!("member {name:?} is larger than its {cap}-byte cap; not read"));
+            }
         }
     }
 }
@@ -432,6 +439,7 @@ fn scan_stream(
             layout::MANIFEST => Some(limits.max_manifest),
             layout::SIGNATURE | layout::SIGNER_PUB => Some(limits.max_small),
             n if n == passwd_name || n == group_name => Some(limits.max_small),
+            layout::SYSCTL => Some(limits.max_small),
             _ => None,
         };
         let mut kept: Option<Vec<u8>> = keep_cap.map(|_| Vec::new());
@@ -491,6 +499,7 @@ fn scan_stream(
                 layout::SIGNATURE => out.signature = Some(k),
                 layout::SIGNER_PUB => out.signer_pub = Some(k),
                 n if n == passwd_name => out.passwd = Some(k),
+                layout::SYSCTL => out.sysctl = Some(k),
                 _ => out.group = Some(k),
             }
         }

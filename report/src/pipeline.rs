@@ -13,6 +13,7 @@ use coroner_schemas::{layout, Event, FindingsDoc};
 
 use crate::bundle::{self, Limits, MemberBytes, Scan};
 use crate::render::{self, CoverageRow, ReportModel};
+use crate::sources::core_name::CoreNaming;
 use crate::sources::{self, ParseProblem, SourceCtx};
 use crate::timeline;
 use crate::verify::{self, TrustAnchor, VerifyReport};
@@ -134,6 +135,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
     step(if opts.verify { "verify" } else { "read" });
     let kept = std::mem::take(&mut scan.kept);
     let accounts = accounts_of(&scan, &manifest);
+    let core_naming = core_naming_of(&scan, &manifest);
     let mut problems: Vec<ParseProblem> = Vec::new();
 
     // Entries to parse, by bundle path (the manifest lists each path once when verified).
@@ -158,6 +160,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
     let with = ParseWith {
         manifest: &manifest,
         accounts: &accounts,
+        core_naming: &core_naming,
         scan: &scan,
         verified: opts.verify,
         limits: &opts.limits,
@@ -270,12 +273,25 @@ fn accounts_of(scan: &Scan, m: &Manifest) -> Accounts {
     Accounts::parse(passwd, group)
 }
 
+/// `kernel.core_pattern` and `kernel.core_uses_pid` from the sysctls, when the manifest vouches for them.
+fn core_naming_of(scan: &Scan, m: &Manifest) -> CoreNaming {
+    let listed = m
+        .entries
+        .iter()
+        .any(|e| e.path == layout::SYSCTL && e.format == Format::SysctlJson && e.has_data() && e.compressed.is_none());
+    match scan.sysctl.as_deref() {
+        Some(raw) if listed => CoreNaming::from_sysctl_json(raw),
+        _ => CoreNaming::UNKNOWN,
+    }
+}
+
 type ParsedMember = (String, Vec<Event>, Vec<ParseProblem>);
 
 /// What every member is parsed with.
 struct ParseWith<'a> {
     manifest: &'a Manifest,
     accounts: &'a Accounts,
+    core_naming: &'a CoreNaming,
     scan: &'a Scan,
     verified: bool,
     limits: &'a Limits,
@@ -343,6 +359,7 @@ fn parse_member(mb: &MemberBytes, entry: &Entry, with: &ParseWith) -> (Vec<Event
     };
     // Events slice their raw records out of the member's bytes instead of copying them.
     let ctx = SourceCtx::new(entry, with.manifest, with.accounts)
+        .with_core_naming(with.core_naming)
         .with_shared(raw.clone())
         .with_room(room_of(with.room, &mb.name));
     let mut parsed = sources::parse_entry(&raw, &ctx);

@@ -116,7 +116,30 @@ fn elf32_and_big_endian_are_unsupported() {
 
 // ---- The core file's name, read through kernel.core_pattern (fixtures/cores/PROVENANCE). ----
 
-use coroner_report::sources::core_name::{escaped, NamePattern, Spec};
+use coroner_report::sources::core_name::{escaped, CoreNaming, NamePattern, Spec};
+use coroner_report::sources::{parse_entry, Parsed, SourceCtx};
+
+/// The real core of pid 17947 written under `/tmp/corepat-test/c1/core.%e.%p.%t`.
+const C1: &str = "/tmp/corepat-test/c1/core.crash.v2-1.17947.1796178730";
+
+fn collected_naming() -> CoreNaming {
+    CoreNaming::from_sysctl_json(&fixture("settings", "sysctl-core-pattern.json"))
+}
+
+fn run_named(raw: &[u8], e: &coroner_schemas::Entry, naming: &CoreNaming) -> Parsed {
+    let (m, acc) = (manifest(), accounts());
+    parse_entry(raw, &SourceCtx::new(e, &m, &acc).with_core_naming(naming))
+}
+
+fn head_entry(source: &str) -> coroner_schemas::Entry {
+    let mut e = entry("core_elf", &format!("fs{source}"), source, None, Some("2026-12-02T02:32:10.640433Z"));
+    e.status = coroner_schemas::manifest::Status::Truncated {
+        kept: coroner_schemas::manifest::Kept::Head,
+        original_size: 450_560,
+        reason: "core head".into(),
+    };
+    e
+}
 
 /// Every real name in names.tsv reads back, through the pattern that made it, the pid, comm and time the
 /// crashing process had.
@@ -143,4 +166,55 @@ fn real_core_names_read_back_through_their_patterns() {
         rows += 1;
     }
     assert_eq!(rows, 11);
+}
+
+/// A core's name under a collected `core.%e.%p.%t` pattern: the dump time becomes the event's exact time (the
+/// mtime is kept), the name's pid and comm go in name_* fields and agree with the notes.
+#[test]
+fn the_name_gives_the_dump_time() {
+    let p = run_named(&fixture("cores", "core.crash.v2-1.17947.1796178730.head"), &head_entry(C1), &collected_naming());
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let [e] = p.events.as_slice() else { panic!("one event: {:?}", p.events) };
+    assert_eq!((e.pid, e.comm.as_deref()), (Some(17947), Some("crash.v2-1")), "from the notes");
+    assert_eq!(e.fields["name_pid"], json!(17947));
+    assert_eq!(e.fields["name_comm"], json!("crash.v2-1"));
+    assert_eq!(e.fields["name_time"], json!(1_796_178_730_u64));
+    assert_eq!(e.fields["name_pattern"], json!("/tmp/corepat-test/c1/core.%e.%p.%t"));
+    assert_eq!(e.fields["name_pattern_from"], json!("kernel.core_pattern"));
+    assert_eq!(e.fields["mtime"], json!("2026-12-02T02:32:10.640433Z"));
+    assert_eq!(e.timestamp, Timestamp::Exact { utc: coroner_schemas::Utc::from_unix(1_796_178_730, 0).expect("t") });
+    // Without the bundle's pattern the common defaults read it the same way, and say so.
+    let p = run_named(&fixture("cores", "core.crash.v2-1.17947.1796178730.head"), &head_entry(C1), &CoreNaming::UNKNOWN);
+    assert_eq!(p.events[0].fields["name_pattern"], json!("core.%e.%p.%t"));
+    assert_eq!(p.events[0].fields["name_pattern_from"], json!("common default"));
+    assert_eq!(p.events[0].fields["name_pid"], json!(17947));
+}
+
+/// A name the pattern cannot have made gives no name_* field, and the time stays the mtime.
+#[test]
+fn a_name_that_does_not_match_gives_nothing() {
+    let p = run_named(
+        &fixture("cores", "core.crash.v2-1.17947.1796178730.head"),
+        &head_entry("/tmp/corepat-test/c1/crash-report-17947"),
+        &collected_naming(),
+    );
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let e = &p.events[0];
+    assert!(e.fields.iter().all(|(k, _)| !k.starts_with("name_")), "{:?}", e.fields);
+    assert!(matches!(e.timestamp, Timestamp::Inferred { .. }));
+}
+
+/// Regression guard for planted evidence: the segv core (pid 13188, comm segv) under another crash's name.
+/// Both readings are kept and the disagreement is a recorded problem.
+#[test]
+fn a_renamed_core_is_flagged() {
+    let p = run_named(&fixture("cores", "f-segv.core"), &head_entry(C1), &collected_naming());
+    let [e] = p.events.as_slice() else { panic!("one event") };
+    assert_eq!((e.pid, e.comm.as_deref()), (Some(13188), Some("segv")));
+    assert_eq!(e.fields["name_pid"], json!(17947));
+    assert_eq!(e.fields["name_comm"], json!("crash.v2-1"));
+    let msgs: Vec<&str> = p.problems.iter().map(|p| p.message.as_str()).collect();
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert!(msgs[0].contains("pid 17947") && msgs[0].contains("13188"), "{msgs:?}");
+    assert!(msgs[1].contains("\"crash.v2-1\"") && msgs[1].contains("\"segv\""), "{msgs:?}");
 }

@@ -3,13 +3,17 @@
 //! read; ELF32 and big-endian cores are reported as unsupported. The bundle may hold only the head of a
 //! core: whatever notes are present are read and the rest is a recorded problem.
 //!
-//! A core has no time of its own; the event's time is the file's mtime ([`Timestamp::Inferred`]).
+//! A core has no time of its own. When its file name, read through `kernel.core_pattern` ([`core_name`]),
+//! holds `%t` (the dump time), that is the event's time ([`Timestamp::Exact`]); else the file's mtime
+//! ([`Timestamp::Inferred`]). What the name says goes in `name_*` fields; a name whose pid, comm or signal
+//! differs from the notes' is a recorded problem (a renamed or planted file), and both are kept.
 
 
 use coroner_schemas::manifest::Status;
 use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Timestamp};
 use serde_json::json;
 
+use super::core_name::{self, NameMatch, Spec};
 use super::history::kill::signal_name;
 use super::{ParseProblem, Parsed, SourceCtx};
 
@@ -316,13 +320,18 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         f.insert("sid".into(), json!(p.pr_sid));
         f.insert("state".into(), json!((p.pr_sname as char).to_string()));
     }
-    let timestamp = match ctx.entry.stat.as_ref().and_then(|s| s.mtime) {
-        Some(utc) => Timestamp::Inferred {
-            utc,
-            assumption: "core file mtime (when the dump was written)".into(),
-        },
-        None => Timestamp::Unknown,
-    };
+    let mtime = ctx.entry.stat.as_ref().and_then(|s| s.mtime);
+    let name = core_name::base_name(&ctx.entry.source);
+    let read = ctx.core_naming.read(name);
+    if let Some((m, from)) = &read {
+        m.fields(from, &mut f);
+        let note_pid = ps.map(|p| i64::from(p.pr_pid)).or(pid);
+        let note_comm = ps.map(|p| core_name::escaped(&p.pr_fname));
+        for problem in disagreements(m, note_pid, note_comm.as_deref(), signal, n.threads) {
+            parsed.problems.push(ParseProblem::at_offset(ctx, n.prpsinfo_offset.unwrap_or(0), format!("file name {name:?}: {problem}")));
+        }
+    }
+    let timestamp = dump_time(read.as_ref().map(|(m, _)| m), mtime, &mut f);
     let (raw_bytes, offset) = match n.prpsinfo_offset {
         Some(o) => (raw.get(o as usize..(o as usize).saturating_add(136)).unwrap_or(&[]), o),
         None => (raw.get(..64.min(raw.len())).unwrap_or(&[]), 0),
@@ -356,4 +365,49 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         fields: f,
     });
     parsed
+}
+
+/// Where the file name and the notes differ on the pid (`%p`, the thread group's, against `NT_PRPSINFO`), the
+/// comm (`%e`, against `pr_fname` as the kernel escapes it in names) or the signal (`%s`).
+fn disagreements(m: &NameMatch, pid: Option<i64>, comm: Option<&str>, signal: Option<i64>, threads: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    if let (Some(a), Some(b)) = (m.num(Spec::Pid).and_then(|p| i64::try_from(p).ok()), pid) {
+        if a != b {
+            out.push(format!("says pid {a} (%p) but the notes say {b}: renamed or planted?"));
+        }
+    }
+    if let (Some(a), Some(b)) = (m.text(Spec::Comm), comm) {
+        if a != b {
+            let thread = if threads > 1 { " (or a thread that named itself, of the core's threads)" } else { "" };
+            out.push(format!("says comm {a:?} (%e) but the notes say {b:?}: renamed or planted?{thread}"));
+        }
+    }
+    if let (Some(a), Some(b)) = (m.num(Spec::Signal).and_then(|s| i64::try_from(s).ok()), signal) {
+        if a != b {
+            out.push(format!("says signal {a} (%s) but the notes say {b}: renamed or planted?"));
+        }
+    }
+    out
+}
+
+/// The event's time: the dump time `%t` of the name when it has one (the file mtime then goes in `mtime`),
+/// else the file mtime.
+fn dump_time(m: Option<&NameMatch>, mtime: Option<coroner_schemas::Utc>, f: &mut Fields) -> Timestamp {
+    let t = m
+        .and_then(|m| m.num(Spec::Time))
+        .and_then(|t| i64::try_from(t).ok())
+        .and_then(|t| coroner_schemas::Utc::from_unix(t, 0));
+    if let Some(utc) = t {
+        if let Some(mt) = mtime {
+            f.insert("mtime".into(), json!(mt));
+        }
+        return Timestamp::Exact { utc };
+    }
+    match mtime {
+        Some(utc) => Timestamp::Inferred {
+            utc,
+            assumption: "core file mtime (when the dump was written)".into(),
+        },
+        None => Timestamp::Unknown,
+    }
 }

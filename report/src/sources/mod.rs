@@ -10,6 +10,10 @@ use coroner_schemas::manifest::{Entry, Format, Manifest};
 use coroner_schemas::{Event, Text};
 use serde::Serialize;
 
+use core_name::CoreNaming;
+
+static NO_CORE_NAMING: CoreNaming = CoreNaming::UNKNOWN;
+
 pub mod audit;
 pub mod core_elf;
 pub mod core_name;
@@ -41,11 +45,26 @@ pub struct SourceCtx<'a> {
     /// How many more events the caller means to add to this entry's event vector (the other entries'), so a
     /// parser building one large vector can leave room for them: see [`SourceCtx::events_vec`].
     pub room: usize,
+    /// How the collected host named core files (`kernel.core_pattern`), for reading a core's file name.
+    pub core_naming: &'a CoreNaming,
 }
 
 impl<'a> SourceCtx<'a> {
     pub fn new(entry: &'a Entry, manifest: &'a Manifest, accounts: &'a Accounts) -> SourceCtx<'a> {
-        SourceCtx { entry, manifest, accounts, path: Arc::from(entry.path.as_str()), shared: None, room: 0 }
+        SourceCtx {
+            entry,
+            manifest,
+            accounts,
+            path: Arc::from(entry.path.as_str()),
+            shared: None,
+            room: 0,
+            core_naming: &NO_CORE_NAMING,
+        }
+    }
+    /// Tells the core parsers the host's `kernel.core_pattern` (else only common patterns are tried).
+    pub fn with_core_naming(mut self, naming: &'a CoreNaming) -> SourceCtx<'a> {
+        self.core_naming = naming;
+        self
     }
     /// Asks for room for `events` more events in the vector this entry's events come back in.
     pub fn with_room(mut self, events: usize) -> SourceCtx<'a> {
@@ -77,6 +96,7 @@ impl<'a> SourceCtx<'a> {
             path: Arc::from(&*self.path),
             shared: self.shared.as_ref().map(|b| Bytes::from_owner(b.clone())),
             room: 0,
+            core_naming: self.core_naming,
         }
     }
     /// A record's raw bytes: a slice of the shared buffer when `sub` lies in it, else a copy.
