@@ -99,6 +99,12 @@ pub fn has_parser(f: Format) -> bool {
     )
 }
 
+/// Entries the pipeline reads: those with bytes and a parser, by format or, for cores kept as metadata only
+/// (format `Other`), by bundle path.
+pub fn parses(e: &Entry) -> bool {
+    e.has_data() && (has_parser(e.format) || sources::core_meta::is_core_meta(e))
+}
+
 /// Verifies (unless `opts.verify` is false), then parses every entry.
 pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
     let mut clock = std::time::Instant::now();
@@ -141,7 +147,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
     // Entries to parse, by bundle path (the manifest lists each path once when verified).
     let mut wanted: BTreeMap<&str, &Entry> = BTreeMap::new();
     for e in &manifest.entries {
-        if e.has_data() && has_parser(e.format) && bundle::name_problem(e.path.as_bytes()).is_none() {
+        if parses(e) && bundle::name_problem(e.path.as_bytes()).is_none() {
             wanted.entry(e.path.as_str()).or_insert(e);
         }
     }

@@ -276,3 +276,58 @@ fn findings_and_events_match_their_schema_files() {
     let all = serde_json::to_value(&loaded.events).expect("timeline json");
     assert!(validator("timeline.schema.json").is_valid(&all));
 }
+
+/// A crash whose core was kept as metadata only (`--cores meta`): the real kmsg records of the segfault of pid
+/// 17947, the sysctls and the core's `.meta.json` from the same real bundle (fixtures/cores/PROVENANCE). The
+/// core event, made from the file's name alone, is tied to the crash by pid and time.
+#[test]
+fn a_core_kept_as_metadata_is_tied_to_its_crash() {
+    use coroner_schemas::manifest::{ClockSample, Kept, Status};
+    const CORE: &str = "/tmp/corepat-test/c1/core.crash.v2-1.17947.1796178730";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut b = common::BundleBuilder::new("vm");
+    b.manifest.clock = Some(ClockSample {
+        realtime_ns: 1_796_179_751_429_854_389,
+        monotonic_ns: 25_146_435_378_173,
+        boottime_ns: 25_146_435_378_178,
+        uncertainty_ns: 110,
+    });
+    b.file("live/kernel/kmsg.txt", "/dev/kmsg", Category::Kernel, Format::Kmsg, &fixture("kmsg/kmsg-core-meta.records"));
+    b.file("live/settings/sysctl.json", "/proc/sys", Category::Settings, Format::SysctlJson, &fixture("settings/sysctl-core-pattern.json"));
+    // What `--cores meta` writes for the core itself: an empty head.
+    b.file(&format!("fs{CORE}"), CORE, Category::Cores, Format::CoreElf, b"");
+    if let Some(e) = b.manifest.entries.last_mut() {
+        e.status = Status::Truncated { kept: Kept::Head, original_size: 450_560, reason: "per-file cap of 0 bytes".into() };
+    }
+    let meta_path = coroner_schemas::layout::core_meta_path(CORE);
+    b.file(&meta_path, CORE, Category::Cores, Format::Other, &fixture("cores/core.crash.v2-1.17947.1796178730.meta.json"));
+    let bundle = dir.path().join("b.tar.gz");
+    b.write(&bundle);
+    let out = dir.path().join("r");
+    let r = Command::new(env!("CARGO_BIN_EXE_coroner-report"))
+        .args(["render", &bundle.display().to_string(), "-o", &out.display().to_string()])
+        .output()
+        .expect("run");
+    assert_eq!(r.status.code(), Some(0), "no parse problem (the empty head is none): {}", String::from_utf8_lossy(&r.stderr));
+    let doc: Value = serde_json::from_slice(&std::fs::read(out.join("findings.json")).expect("findings")).expect("json");
+    let dump = serde_json::to_string_pretty(&doc["findings"]).unwrap_or_default();
+    let crash = find(&doc, |f| f["victim"]["pid"] == 17947);
+    assert_eq!(crash.len(), 1, "{dump}");
+    let f = crash[0];
+    assert!(
+        f["evidence"].as_array().is_some_and(|ev| ev.iter().any(|e| e["origin"]["entry"] == meta_path.as_str())),
+        "the core's metadata is evidence: {dump}"
+    );
+    assert!(f["reasoning"].as_str().is_some_and(|r| r.contains(&format!("stored on the host at {CORE}"))), "{dump}");
+    assert!(f["details"].get("core").is_none(), "no 'core missing' note: {dump}");
+    // The name was read with the bundle's own core_pattern (kept from the first pass), not a default.
+    let jsonl = std::fs::read_to_string(out.join("timeline.jsonl")).expect("jsonl");
+    let core: Vec<Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("row"))
+        .filter(|r| r["kind"] == "core_dumped")
+        .collect();
+    assert_eq!(core.len(), 1, "{core:?}");
+    assert_eq!(core[0]["fields"]["name_pattern_from"], "kernel.core_pattern", "{:#}", core[0]);
+    assert_eq!(core[0]["fields"]["name_pattern"], "/tmp/corepat-test/c1/core.%e.%p.%t", "{:#}", core[0]);
+}

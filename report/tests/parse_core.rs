@@ -141,6 +141,14 @@ fn head_entry(source: &str) -> coroner_schemas::Entry {
     e
 }
 
+fn meta_entry(source: &str) -> coroner_schemas::Entry {
+    serde_json::from_value(json!({
+        "path": coroner_schemas::layout::core_meta_path(source), "source": source, "category": "cores",
+        "format": "other", "size": 433, "sha256": "x", "status": {"kind": "ok"}
+    }))
+    .expect("entry")
+}
+
 /// Every real name in names.tsv reads back, through the pattern that made it, the pid, comm and time the
 /// crashing process had.
 #[test]
@@ -217,4 +225,63 @@ fn a_renamed_core_is_flagged() {
     assert_eq!(msgs.len(), 2, "{msgs:?}");
     assert!(msgs[0].contains("pid 17947") && msgs[0].contains("13188"), "{msgs:?}");
     assert!(msgs[1].contains("\"crash.v2-1\"") && msgs[1].contains("\"segv\""), "{msgs:?}");
+}
+
+/// `--cores meta`: the empty head of the core entry is no problem, and the metadata entry (format `other`)
+/// gives the event through parse_entry, with what the name says.
+#[test]
+fn a_core_kept_as_metadata_gives_an_event() {
+    let mut empty = head_entry(C1);
+    empty.size = 0;
+    let p = run_named(b"", &empty, &collected_naming());
+    assert!(p.events.is_empty() && p.problems.is_empty(), "{p:?}");
+
+    let raw = fixture("cores", "core.crash.v2-1.17947.1796178730.meta.json");
+    let e = meta_entry(C1);
+    let p = run_named(&raw, &e, &collected_naming());
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let [ev] = p.events.as_slice() else { panic!("one event: {:?}", p.events) };
+    assert_eq!(ev.kind, EventKind::CoreDumped);
+    assert_eq!((ev.pid, ev.comm.as_deref()), (Some(17947), Some("crash.v2-1")));
+    assert_eq!(&*ev.origin.entry, "live/cores/tmp/corepat-test/c1/core.crash.v2-1.17947.1796178730.meta.json");
+    assert_eq!(ev.fields["core_file"], json!(C1));
+    assert_eq!(ev.fields["size"], json!(450_560));
+    assert_eq!(ev.fields["sha256"], json!("dfca2eb66ec98fb28707fcb7dad475702649c7149dc612287b4c4e7897442926"));
+    assert_eq!(ev.fields["mtime"], json!("2026-12-02T02:32:10.000000Z"));
+    assert_eq!(ev.fields["name_pattern_from"], json!("kernel.core_pattern"));
+    assert_eq!(ev.timestamp, Timestamp::Exact { utc: coroner_schemas::Utc::from_unix(1_796_178_730, 0).expect("t") });
+    assert!(ev.fields.get("core_entry").is_none(), "no core bytes in the bundle");
+
+    // A name with the signal (%s) gives the signal.
+    let naming = CoreNaming { pattern: Some("/var/crash/core.%e.%s.%p".into()), uses_pid: false };
+    let raw2 = String::from_utf8(raw.clone()).expect("utf-8").replace(C1, "/var/crash/core.x.11.42");
+    let p = run_named(raw2.as_bytes(), &meta_entry("/var/crash/core.x.11.42"), &naming);
+    assert_eq!(p.events[0].fields["signal_name"], json!("SIGSEGV"));
+    assert_eq!(p.events[0].pid, Some(42));
+    assert!(matches!(p.events[0].timestamp, Timestamp::Inferred { .. }), "no %t: the mtime");
+}
+
+#[test]
+fn hostile_core_metadata() {
+    let naming = collected_naming();
+    let e = meta_entry(C1);
+    for bad in [&b""[..], b"[]", b"{", b"\xff\xfe", b"null"] {
+        let p = run_named(bad, &e, &naming);
+        assert!(p.events.is_empty() && !p.problems.is_empty(), "{bad:?}");
+    }
+    // Fields of the wrong type are left out, not a panic.
+    let p = run_named(br#"{"size": "big", "stat": {"mtime": "x"}, "sha256": 5}"#, &e, &naming);
+    assert_eq!(p.events.len(), 1);
+    assert_eq!(p.events[0].fields["size"], json!(null));
+    // A crash handler's file is not a bare core: no event.
+    let p = run_named(br#"{"format": "crash_report", "path": "/tmp/corepat-test/c1/core.crash.v2-1.17947.1796178730"}"#, &e, &naming);
+    assert!(p.events.is_empty() && p.problems.is_empty());
+    // A document naming another file than the manifest: the manifest wins, the difference is a problem.
+    let p = run_named(br#"{"path": "/etc/shadow"}"#, &e, &naming);
+    assert_eq!(p.events[0].fields["core_file"], json!(C1));
+    assert!(p.problems[0].message.contains("/etc/shadow"));
+    // A name of 10,000 bytes: no match, no panic.
+    let long = format!("/var/crash/core.{}.1.2", "a".repeat(10_000));
+    let p = run_named(b"{}", &meta_entry(&long), &naming);
+    assert!(p.events[0].pid.is_none());
 }

@@ -160,6 +160,25 @@ fn formats_skipped_by_the_pipeline_really_have_no_parser() {
         }
     }
     assert!(pipeline::has_parser(Format::AuditLog) && pipeline::has_parser(Format::Utmp));
+    // A core kept as metadata only is `Other` too, and is read: by its bundle path and category.
+    let meta = |path: &str, category: Category| Entry {
+        path: path.to_owned(),
+        source: "/var/crash/core.1".to_owned(),
+        category,
+        format: Format::Other,
+        account: None,
+        size: 2,
+        sha256: Some("x".to_owned()),
+        compressed: None,
+        stat: None,
+        link_target: None,
+        status: Status::Ok,
+        command: None,
+    };
+    assert!(pipeline::parses(&meta("live/cores/var/crash/core.1.meta.json", Category::Cores)));
+    assert!(!pipeline::parses(&meta("live/cores/var/crash/core.1.meta.json", Category::Include)));
+    assert!(!pipeline::parses(&meta("fs/var/crash/core.1.meta.json", Category::Cores)));
+    assert!(!pipeline::parses(&meta("live/cores/var/crash/core.1", Category::Cores)));
 }
 
 /// One inflation (members kept from the verifying pass, parsed on several threads) must load exactly what two

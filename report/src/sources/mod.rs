@@ -16,6 +16,7 @@ static NO_CORE_NAMING: CoreNaming = CoreNaming::UNKNOWN;
 
 pub mod audit;
 pub mod core_elf;
+pub mod core_meta;
 pub mod core_name;
 pub mod cron;
 pub mod history;
@@ -166,6 +167,7 @@ pub fn parse_entry(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         | Format::OtherHistory => history::parse(raw, ctx),
         Format::SystemCrontab | Format::UserCrontab | Format::Anacrontab | Format::SystemdTimers => cron::parse(raw, ctx),
         Format::CoreElf => core_elf::parse(raw, ctx),
+        Format::Other if core_meta::is_core_meta(ctx.entry) => core_meta::parse(raw, ctx),
         Format::ProcSnapshotJson => proc::parse(raw, ctx),
         Format::ProcLimits | Format::LimitsConf => limits::parse(raw, ctx),
         Format::SysctlJson | Format::CgroupsJson | Format::AuditRules | Format::AuditStatus | Format::SystemdShowJson => {
