@@ -23,7 +23,7 @@
 //! | `cron_run` | `command`, `run_as` |
 //! | `process_alive` | `cmdline`, `exe`, `start_time`, `cgroup`, `oom_score_adj`, `oom_score`, `rlimit_core_soft`, `rlimit_core_hard` (`null` = unlimited), `sig_cgt`, `sig_ign` (hex masks) and `signals_caught`, `signals_ignored` (their names), `loginuid`, `sessionid`, `tty_nr`, `pgid`, `sid`, `state` |
 //! | `process_exit` / `service_killed` / `service_failed` / `watchdog_timeout` / `service_stop` | `unit`, `code` (`killed`, `dumped`, `exited`), `status` (`9/KILL`), `signal`, `signal_name`, `result` (`oom-kill`, `signal`, `watchdog`, `core-dump`, `timeout`) |
-//! | `core_dumped` | `signal`, `signal_name`, `si_code`, `si_addr`, `fname`, `psargs`, `exe`, `core_entry` (bundle path of the core), `truncated` (bool), `unit` |
+//! | `core_dumped` | `signal`, `signal_name`, `si_code`, `si_addr`, `fname`, `psargs`, `exe`, `core_entry` (bundle path of the core), `truncated` (bool), `unit`; a core kept as metadata only (`--cores meta`): `core_file` (host path), `size`, `sha256`. What the core file's name says through `kernel.core_pattern`: `name_pid` (`%p`), `name_global_pid` (`%P`), `name_tid`, `name_global_tid`, `name_uid`, `name_gid`, `name_signal` (`%s`), `name_time` (`%t`, UNIX seconds: then the event's exact time, and `mtime` holds the file's), `name_comm` (`%e`, `/` shown as `!`), `name_hostname`, `name_exe` (`%E`), `name_exe_name`, `name_core_limit`, `name_dumpable`, `name_cpu`, `name_pidfd`, `name_pattern` (the pattern(s) matched), `name_pattern_from` (`kernel.core_pattern` or `common default`), `name_ambiguous` (specifiers the name fits more than one way) |
 //! | `setting` | `name`, `value` |
 //! | `cron_run`, `log` from syslog | `program`, `program_pid`, `facility`, `severity` |
 
@@ -144,7 +144,8 @@ pub enum EventKind {
     ServiceStart,
     ServiceStop,
     WatchdogTimeout,
-    /// A core dump was written (systemd-coredump, or a core file's own notes).
+    /// A core dump was written (systemd-coredump, a core file's own notes, or the name of a core kept as
+    /// metadata only).
     CoreDumped,
     /// A program was executed (audit EXECVE).
     Exec,
