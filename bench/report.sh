@@ -7,6 +7,7 @@
 #   RUNS=5 RECORDS=200000 bash bench/report.sh
 #   SLOW_RUNS=1 bash bench/report.sh     # fewer runs of `ausearch -i` (~30 s each; default 3)
 #   RENDER_RUNS=5 RENDER_TIMEOUT=600 …    # the full render of a bundle holding both (default 5 runs, 300 s cap)
+#   WARMUP=0 bash bench/report.sh        # no untimed run before each tool's timed runs (default 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
@@ -34,11 +35,19 @@ W=$WORK/wtmp-$RECORDS
 printf 'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\nbob:x:1001:1001::/home/bob:/bin/bash\n' > "$WORK/passwd"
 
 # measure NAME RUNS CMD... → appends "NAME wall_median rss_median_kib walls" to $WORK/rows.txt
-# ($BEFORE_EACH, when set, runs before each run, untimed.)
+# ($BEFORE_EACH, when set, runs before each run, untimed.) Every tool first runs WARMUP times untimed (default
+# 1; the slow `ausearch -i` too): the input is then in the page cache for all of them alike, and this VM has
+# taken back the memory the previous tool freed, which otherwise the first timed run of a tool that holds
+# hundreds of MB pays for (0.2-0.4 s here, see the notes below).
+WARMUP=${WARMUP:-1}
 : > "$WORK/rows.txt"
 measure() {
   local name=$1 runs=$2; shift 2
   local walls=() rsss=()
+  for i in $(seq 1 "$WARMUP"); do
+    if [ -n "${BEFORE_EACH:-}" ]; then eval "$BEFORE_EACH"; fi
+    "$@" > /dev/null 2>>"$WORK/stderr.log" || true
+  done
   for i in $(seq 1 "$runs"); do
     if [ -n "${BEFORE_EACH:-}" ]; then eval "$BEFORE_EACH"; fi
     /usr/bin/time -v -o "$WORK/time.txt" "$@" > "$WORK/out-$name.txt" 2>>"$WORK/stderr.log" || true
@@ -126,7 +135,7 @@ n = int(records)
 out = ["## Report parsers", "",
        f"Written by `bench/report.sh`: {n:,} generated audit records (RAW and ENRICHED, `bench/gen_audit.py`) and "
        f"{n:,} wtmp records (`bench/gen_wtmp.py`), every tool on the same file; median of {runs} runs "
-       f"(`ausearch -i`: {slow_runs}), wall clock and peak RSS from `/usr/bin/time -v`. Ours is "
+       f"(`ausearch -i`: {slow_runs}) after {os.environ.get('WARMUP', '1')} untimed run(s) of the same tool, wall clock and peak RSS from `/usr/bin/time -v`. Ours is "
        "`report/examples/parse_bench` (release build, the report's allocator): `sources::parse_entry` over the whole "
        "file (memory-mapped; events slice their raw records out of it, as a render slices them out of the inflated "
        "bundle member) into events, i.e. parsed, grouped by serial and interpreted (kill targets, signal names, argv, "
@@ -186,7 +195,9 @@ out.append("- Memory: ours holds the input (mapped) plus one event per audit eve
            "linearly with input size. The render holds the inflated members plus the events.")
 out.append("- This VM pays about 0.7 s per GiB the first time a process touches fresh memory, and that cost varies "
            "from run to run (see the runs column): it is most of what our parsers' times vary by, and none of the "
-           "peers', which hold almost nothing.")
+           "peers', which hold almost nothing. Memory a process frees is handed back to the host within about a "
+           "second, so the first run after another tool (or after `ausearch -i`'s 30 s) pays it in full: hence the "
+           "untimed run before each tool's timed ones.")
 open(res, "w").write("\n".join(out) + "\n")
 print("\n".join(out))
 PY
