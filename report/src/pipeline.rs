@@ -442,23 +442,9 @@ pub fn render_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use coroner_schemas::{EventKind, Origin, Source, Text, Timestamp};
 
     fn ev(entry: &str, n: u64) -> Event {
-        Event {
-            timestamp: Timestamp::Unknown,
-            source: Source::Syslog,
-            kind: EventKind::Log,
-            pid: None,
-            ppid: None,
-            uid: None,
-            user: None,
-            comm: None,
-            message: format!("{entry} {n}"),
-            raw: Text::from_str("x"),
-            origin: Origin { entry: entry.into(), line: Some(n), offset: None },
-            fields: Default::default(),
-        }
+        crate::sources::testing::event(entry, n, &format!("{entry} {n}"))
     }
 
     /// The vector with room for everyone's events is grown in place (not copied), even when another is longer.

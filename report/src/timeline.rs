@@ -119,29 +119,12 @@ mod tests {
             assert_eq!(v, want, "n={n}");
         }
     }
-    use coroner_schemas::{EventKind, Origin, Source, Text, Timestamp, Utc};
+    use coroner_schemas::{Timestamp, Utc};
 
     fn ev(secs: i64, entry: &str, msg: &str) -> Event {
-        Event {
-            timestamp: Timestamp::Exact {
-                utc: Utc::from_unix(secs, 0).expect("time"),
-            },
-            source: Source::Syslog,
-            kind: EventKind::Log,
-            pid: None,
-            ppid: None,
-            uid: None,
-            user: None,
-            comm: None,
-            message: msg.to_owned(),
-            raw: Text::from_str(msg),
-            origin: Origin {
-                entry: entry.into(),
-                line: Some(1),
-                offset: None,
-            },
-            fields: Default::default(),
-        }
+        let mut e = crate::sources::testing::event(entry, 1, msg);
+        e.timestamp = Timestamp::Exact { utc: Utc::from_unix(secs, 0).expect("time") };
+        e
     }
 
     #[test]

@@ -22,12 +22,10 @@ fn render_all() -> (Value, String, String) {
     render_with(&[])
 }
 
-fn render_with(extra: &[&str]) -> (Value, String, String) {
+/// Writes `b` as a bundle and renders it with `coroner-report render` (plus `extra` options); returns the temporary
+/// directory (kept alive) and the output directory in it.
+fn render_bundle(b: &common::BundleBuilder, extra: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut b = common::BundleBuilder::new("db1");
-    b.file("cmd/journalctl.json", "journalctl -o json", Category::Journal, Format::JournalJson, &fixture("journal/journal.json"));
-    b.file("fs/var/log/dmesg", "/var/log/dmesg", Category::Kernel, Format::DmesgText, &fixture("kmsg/dmesg-global-oom.txt"));
-    b.file("fs/var/log/wtmp", "/var/log/wtmp", Category::Logins, Format::Utmp, &fixture("utmp/wtmp"));
     let bundle = dir.path().join("b.tar.gz");
     b.write(&bundle);
     let out = dir.path().join("r");
@@ -37,6 +35,15 @@ fn render_with(extra: &[&str]) -> (Value, String, String) {
         .output()
         .expect("run");
     assert!(r.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&r.stderr));
+    (dir, out)
+}
+
+fn render_with(extra: &[&str]) -> (Value, String, String) {
+    let mut b = common::BundleBuilder::new("db1");
+    b.file("cmd/journalctl.json", "journalctl -o json", Category::Journal, Format::JournalJson, &fixture("journal/journal.json"));
+    b.file("fs/var/log/dmesg", "/var/log/dmesg", Category::Kernel, Format::DmesgText, &fixture("kmsg/dmesg-global-oom.txt"));
+    b.file("fs/var/log/wtmp", "/var/log/wtmp", Category::Logins, Format::Utmp, &fixture("utmp/wtmp"));
+    let (_dir, out) = render_bundle(&b, extra);
     let doc: Value = serde_json::from_slice(&std::fs::read(out.join("findings.json")).expect("findings")).expect("json");
     let md = std::fs::read_to_string(out.join("report.md")).expect("md");
     let jsonl = std::fs::read_to_string(out.join("timeline.jsonl")).expect("jsonl");
@@ -147,19 +154,11 @@ fn systemd_global_oom_and_reboot_deaths_are_explained() {
 /// for newer kernels: one finding per victim, none for a parent that was chosen but not killed.
 #[test]
 fn old_kernel_oom_kills_are_explained_once_each() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let mut b = common::BundleBuilder::new("old1");
     b.file("fs/var/log/dmesg", "/var/log/dmesg", Category::Kernel, Format::DmesgText, &fixture("kmsg/dmesg-oom-3.10-global.txt"));
     b.file("fs/var/log/dmesg.0", "/var/log/dmesg.0", Category::Kernel, Format::DmesgText, &fixture("kmsg/dmesg-oom-4.19-memcg.txt"));
     b.file("fs/var/log/messages", "/var/log/messages", Category::Syslog, Format::Syslog, &fixture("syslog/messages-rhel7-oom"));
-    let bundle = dir.path().join("b.tar.gz");
-    b.write(&bundle);
-    let out = dir.path().join("r");
-    let r = Command::new(env!("CARGO_BIN_EXE_coroner-report"))
-        .args(["render", &bundle.display().to_string(), "-o", &out.display().to_string()])
-        .output()
-        .expect("run");
-    assert!(r.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&r.stderr));
+    let (_dir, out) = render_bundle(&b, &[]);
     let doc: Value = serde_json::from_slice(&std::fs::read(out.join("findings.json")).expect("findings")).expect("json");
     let dump = serde_json::to_string_pretty(&doc["findings"]).unwrap_or_default();
     let ooms = find(&doc, |f| f["cause"] == "oom_kill");
