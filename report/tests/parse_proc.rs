@@ -77,3 +77,25 @@ fn bad_snapshots_are_problems() {
         }
     );
 }
+
+/// Each process names its ancestors by the table's ppids, and the nearest of them that restarts what dies.
+#[test]
+fn ancestors_and_supervisor_from_the_table() {
+    let rec = |pid: i64, ppid: i64, comm: &str| {
+        json!({"pid": pid, "ppid": ppid, "pgid": null, "sid": null, "tty_nr": null, "uids": [0, 0, 0, 0], "gids": [],
+            "user": null, "euser": null, "comm": {"text": comm}, "exe": null, "cmdline": [], "cwd": null,
+            "state": null, "starttime_ticks": null, "start_time": null, "vsize_bytes": null, "rss_bytes": null,
+            "threads": null, "nice": null, "oom_score": null, "oom_score_adj": null, "cgroups": [],
+            "namespaces": {}, "loginuid": null, "sessionid": null, "sig_pnd": null, "sig_blk": null, "sig_ign": null,
+            "sig_cgt": null, "limits": null, "stat_raw": null})
+    };
+    let doc = json!({"taken": "2026-11-27T20:00:00Z", "btime": 0, "clk_tck": 100, "page_size": 4096, "problems": [],
+        "processes": [rec(1, 0, "systemd"), rec(50, 1, "sshd"), rec(60, 50, "bash"), rec(70, 60, "python3")]});
+    let p = run(&serde_json::to_vec_pretty(&doc).expect("json"), &snap_entry());
+    let of = |pid: i64| p.events.iter().find(|e| e.pid == Some(pid)).expect("event");
+    assert_eq!(of(70).fields["ancestors"], json!(["bash (60)", "sshd (50)", "systemd (1)"]));
+    assert_eq!(of(70).fields["supervisor"], json!("systemd"));
+    assert_eq!(of(70).fields["supervisor_pid"], json!(1));
+    assert_eq!(of(1).fields.get("ancestors"), None, "pid 1 has none");
+    assert_eq!(of(1).fields.get("supervisor"), None);
+}

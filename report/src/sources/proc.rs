@@ -51,6 +51,37 @@ fn record_starts(raw: &[u8], count: usize) -> Option<Vec<(u64, u64)>> {
     (starts.len() == count).then_some(starts)
 }
 
+/// Process names of the programs that start others and restart them when they die: init systems, process
+/// supervisors and container runtimes' per-container parents.
+const SUPERVISORS: &[&str] = &[
+    "systemd", "init", "supervisord", "runsv", "runsvdir", "s6-supervise", "supervise", "conmon", "tini",
+    "dumb-init", "monit", "circusd", "upstart", "openrc", "runit", "procd", "kubelet",
+];
+/// The same, for names that carry a version or variant after a common start (`containerd-shim-runc-v2`,
+/// `PM2 v5.3.0: God`).
+const SUPERVISOR_PREFIXES: &[&str] = &["containerd-shim", "docker-containerd-shim", "PM2 "];
+
+fn is_supervisor(comm: &str) -> bool {
+    SUPERVISORS.contains(&comm) || SUPERVISOR_PREFIXES.iter().any(|s| comm.starts_with(s))
+}
+
+/// A process's ancestors (parent first) by the snapshot's ppids, as `(pid, comm)`; at most 64, and a loop
+/// (impossible in a consistent table, possible in a torn one) ends the chain.
+fn ancestors(pid: i64, parents: &std::collections::HashMap<i64, (Option<i64>, String)>) -> Vec<(i64, &str)> {
+    let mut chain = Vec::new();
+    let mut seen = std::collections::HashSet::from([pid]);
+    let mut at = parents.get(&pid).and_then(|p| p.0);
+    while let Some(pp) = at.filter(|pp| *pp > 0) {
+        let Some((next, comm)) = parents.get(&pp) else { break };
+        if !seen.insert(pp) || chain.len() >= 64 {
+            break;
+        }
+        chain.push((pp, comm.as_str()));
+        at = *next;
+    }
+    chain
+}
+
 fn event_of(r: &ProcessRecord, snap: &ProcSnapshot, ctx: &SourceCtx, at: Option<(u64, u64)>) -> Event {
     let mut f: Fields = Fields::new();
     let argv: Vec<String> = r.cmdline.iter().map(Text::lossy).collect();
@@ -149,6 +180,11 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             return p;
         }
     };
+    let parents: std::collections::HashMap<i64, (Option<i64>, String)> = snap
+        .processes
+        .iter()
+        .map(|r| (r.pid, (r.ppid, text(&r.comm).unwrap_or_default())))
+        .collect();
     let starts = record_starts(raw, snap.processes.len());
     if starts.is_none() && !snap.processes.is_empty() {
         p.problems.push(ParseProblem::at_offset(
@@ -159,7 +195,18 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     }
     for (i, r) in snap.processes.iter().enumerate() {
         let at = starts.as_ref().and_then(|s| s.get(i).copied());
-        p.events.push(event_of(r, &snap, ctx, at));
+        let mut e = event_of(r, &snap, ctx, at);
+        // Who started it, up to pid 1, and the nearest of them that would restart it.
+        let chain = ancestors(r.pid, &parents);
+        if !chain.is_empty() {
+            let names: Vec<String> = chain.iter().map(|(pid, comm)| format!("{comm} ({pid})")).collect();
+            e.fields.insert("ancestors".into(), json!(names));
+        }
+        if let Some((pid, comm)) = chain.iter().find(|(_, comm)| is_supervisor(comm)) {
+            e.fields.insert("supervisor".into(), json!(comm));
+            e.fields.insert("supervisor_pid".into(), json!(pid));
+        }
+        p.events.push(e);
     }
     for pr in &snap.problems {
         let who = pr.pid.map_or(String::new(), |p| format!("pid {p} "));
@@ -177,6 +224,30 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ancestors_and_the_nearest_supervisor() {
+        let table: std::collections::HashMap<i64, (Option<i64>, String)> = [
+            (1, (Some(0), "systemd")),
+            (100, (Some(1), "containerd-shim-runc-v2")),
+            (200, (Some(100), "gunicorn")),
+            (300, (Some(200), "gunicorn")),
+            (7, (Some(8), "a")),
+            (8, (Some(7), "b")),
+            (9, (Some(4242), "orphan")),
+        ]
+        .into_iter()
+        .map(|(p, (pp, c))| (p, (pp, c.to_owned())))
+        .collect();
+        let chain = ancestors(300, &table);
+        assert_eq!(chain, vec![(200, "gunicorn"), (100, "containerd-shim-runc-v2"), (1, "systemd")]);
+        assert_eq!(chain.iter().find(|(_, c)| is_supervisor(c)).map(|(p, _)| *p), Some(100));
+        assert_eq!(ancestors(1, &table), vec![], "pid 1's parent is 0: no one");
+        assert_eq!(ancestors(7, &table), vec![(8, "b")], "a loop ends the chain");
+        assert_eq!(ancestors(9, &table), vec![], "a parent not in the table ends it");
+        assert!(!is_supervisor("bash") && is_supervisor("systemd") && is_supervisor("runsv"));
+        assert!(!is_supervisor("systemd-journal") && !is_supervisor("initrd"), "exact names");
+    }
 
     #[test]
     fn signal_masks_name_their_signals() {
