@@ -261,17 +261,22 @@ pub fn scan(path: &Path, limits: &Limits) -> Result<Scan, BundleError> {
     scan_keeping(path, limits, 0)
 }
 
+/// A small member kept whole by pass 1: its cap, and whether passing the cap is a failure of the bundle.
+#[derive(Clone, Copy)]
+struct SmallCap {
+    cap: u64,
+    required: bool,
+}
+
 /// Appends the bytes just read (the member is now `size` bytes long) to a small member kept whole, or gives it
-/// up, saying so, once it passes its cap.
-fn keep_small(kept: &mut Option<Vec<u8>>, cap: Option<u64>, size: u64, bytes: &[u8], name: &str, failures: &mut Vec<String>) {
-    if let (Some(k), Some(cap)) = (kept.as_mut(), cap) {
+/// up once it passes its cap, saying so when the member is one the bundle needs.
+fn keep_small(kept: &mut Option<Vec<u8>>, cap: Option<SmallCap>, size: u64, bytes: &[u8], name: &str, failures: &mut Vec<String>) {
+    if let (Some(k), Some(SmallCap { cap, required })) = (kept.as_mut(), cap) {
         if size <= cap {
             k.extend_from_slice(bytes);
         } else {
             *kept = None;
-            // The sysctls only help read core names: an oversize capture is not used, and the bundle is no
-            // less sound for it.
-            if name != layout::SYSCTL {
+            if required {
                 failures.push(format!("member {name:?} is larger than its {cap}-byte cap; not read"));
             }
         }
@@ -434,12 +439,15 @@ fn scan_stream(
             }
         }
         let first_of_name = bad_name.is_none() && seen.get(&name) == Some(&index);
+        let required = |cap| Some(SmallCap { cap, required: true });
         let keep_cap = match name.as_str() {
             _ if !first_of_name => None,
-            layout::MANIFEST => Some(limits.max_manifest),
-            layout::SIGNATURE | layout::SIGNER_PUB => Some(limits.max_small),
-            n if n == passwd_name || n == group_name => Some(limits.max_small),
-            layout::SYSCTL => Some(limits.max_small),
+            layout::MANIFEST => required(limits.max_manifest),
+            layout::SIGNATURE | layout::SIGNER_PUB => required(limits.max_small),
+            n if n == passwd_name || n == group_name => required(limits.max_small),
+            // The sysctls only help read core names: an oversize capture is not used, and the bundle is no less
+            // sound for it.
+            layout::SYSCTL => Some(SmallCap { cap: limits.max_small, required: false }),
             _ => None,
         };
         let mut kept: Option<Vec<u8>> = keep_cap.map(|_| Vec::new());

@@ -259,34 +259,33 @@ fn problem(entry: &str, message: impl Into<String>) -> ParseProblem {
     }
 }
 
+/// Whether the manifest lists `path` with data, uncompressed, as `format` when given: only then are the bytes
+/// pass 1 kept for it vouched for.
+fn listed(m: &Manifest, path: &str, format: Option<Format>) -> bool {
+    m.entries
+        .iter()
+        .any(|e| e.path == path && format.is_none_or(|f| e.format == f) && e.has_data() && e.compressed.is_none())
+}
+
 /// `/etc/passwd` and `/etc/group` as the manifest lists them (only bytes the manifest vouches for).
 fn accounts_of(scan: &Scan, m: &Manifest) -> Accounts {
-    let listed = |name: &str| {
-        m.entries
-            .iter()
-            .any(|e| e.path == name && e.has_data() && e.compressed.is_none())
-    };
     let passwd = scan
         .passwd
         .as_deref()
-        .filter(|_| listed(&layout::fs_path("/etc/passwd")))
+        .filter(|_| listed(m, &layout::fs_path("/etc/passwd"), None))
         .unwrap_or_default();
     let group = scan
         .group
         .as_deref()
-        .filter(|_| listed(&layout::fs_path("/etc/group")))
+        .filter(|_| listed(m, &layout::fs_path("/etc/group"), None))
         .unwrap_or_default();
     Accounts::parse(passwd, group)
 }
 
 /// `kernel.core_pattern` and `kernel.core_uses_pid` from the sysctls, when the manifest vouches for them.
 fn core_naming_of(scan: &Scan, m: &Manifest) -> CoreNaming {
-    let listed = m
-        .entries
-        .iter()
-        .any(|e| e.path == layout::SYSCTL && e.format == Format::SysctlJson && e.has_data() && e.compressed.is_none());
     match scan.sysctl.as_deref() {
-        Some(raw) if listed => CoreNaming::from_sysctl_json(raw),
+        Some(raw) if listed(m, layout::SYSCTL, Some(Format::SysctlJson)) => CoreNaming::from_sysctl_json(raw),
         _ => CoreNaming::UNKNOWN,
     }
 }

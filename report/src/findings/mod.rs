@@ -112,7 +112,7 @@ fn kill_audit_covered(events: &[Event]) -> (bool, Vec<String>) {
         .into_iter()
         .flatten()
         .filter_map(|g| g.as_str())
-        .filter(|g| g.starts_with("only calls matching"))
+        .filter(|g| g.starts_with(crate::sources::settings::NARROWED_GAP))
         .map(str::to_owned)
         .collect();
     let audited = events.iter().any(|e| e.kind == EventKind::SignalSent && e.source == Source::Audit);

@@ -233,6 +233,9 @@ const KILL_NAMES: &[&str] = &["kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_
 const KILL_B64: &[&str] = &["62", "200", "234", "129", "297", "424"];
 const KILL_B32: &[&str] = &["37", "238", "270", "178", "335", "424"];
 
+/// How a `kill_rule_gaps` entry begins when the rules record only some senders' kills (the findings look for it).
+pub const NARROWED_GAP: &str = "only calls matching";
+
 /// What one `auditctl -l` rule records of kill-family syscalls, when it records any.
 #[derive(Debug, PartialEq, Eq)]
 pub struct KillRule {
@@ -308,7 +311,7 @@ fn audit_rules(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     if !covers {
         for (r, c) in &covering {
             if !c.narrowed_by.is_empty() {
-                gaps.push(format!("only calls matching {} are recorded ({r})", c.narrowed_by.join(" ")));
+                gaps.push(format!("{NARROWED_GAP} {} are recorded ({r})", c.narrowed_by.join(" ")));
             }
         }
     }
