@@ -364,6 +364,7 @@ fn collect(c: &CollectArgs, argv: Vec<String>) -> anyhow::Result<i32> {
         uid,
         euid,
     };
+    let in_entries = acquire::procs::recorded_problems(&items);
     let written = bundle::write_bundle(req, &items, &mut progress);
     if show_progress {
         eprint!("\r\x1b[K");
@@ -372,15 +373,26 @@ fn collect(c: &CollectArgs, argv: Vec<String>) -> anyhow::Result<i32> {
     let m = &written.manifest;
     let entry_problems = m.entries.iter().filter(|e| e.status.is_problem()).count();
     let stored: u64 = m.entries.iter().map(|e| e.size).sum();
+    let with_bytes = m.entries.iter().filter(|e| e.has_data()).count();
     if !c.quiet {
+        // The same counts `coroner-report verify` and the report give: entries listed, those with bytes (each a
+        // tar member, checked by sha256), those recorded absent; problems by where the collector recorded them.
         eprintln!(
-            "coroner-collect: {} entries, {} stored, {} compressed, {} entry problems, {} other problems, {:.1} s",
+            "coroner-collect: {} entries ({} with bytes, {} recorded absent), {} stored, {} compressed, {:.1} s",
             m.entries.len(),
+            with_bytes,
+            m.entries.len() - with_bytes,
             human(stored),
             human(written.bundle_bytes),
-            entry_problems,
-            m.problems.len(),
             t0.elapsed().as_secs_f64()
+        );
+        eprintln!(
+            "coroner-collect: {} problem(s): {} entries not taken whole, {} inside {}, {} other",
+            entry_problems + in_entries + m.problems.len(),
+            entry_problems,
+            in_entries,
+            acquire::procs::BUNDLE_PATH,
+            m.problems.len(),
         );
         let kind = if signer.ephemeral {
             "fresh key made for this bundle"
@@ -393,7 +405,7 @@ fn collect(c: &CollectArgs, argv: Vec<String>) -> anyhow::Result<i32> {
         }
     }
     println!("{}", written.path.display());
-    Ok(if entry_problems > 0 || !m.problems.is_empty() {
+    Ok(if entry_problems > 0 || in_entries > 0 || !m.problems.is_empty() {
         1
     } else {
         0

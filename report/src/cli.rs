@@ -1,5 +1,6 @@
-//! Command line: `verify`, `render`, `why`. Exit codes: 0 clean, 1 verification failed or rendered with
-//! problems, 2 fatal (unreadable input, bad arguments).
+//! Command line: `verify`, `render`, `why`. Exit codes: 0 clean (problems the collector recorded are shown
+//! but are not the report's), 1 verification failed, rendered unverified, or with parse problems, 2 fatal
+//! (unreadable input, bad arguments).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -244,10 +245,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             if !verified {
                 eprintln!("coroner-report: rendered UNVERIFIED (--no-verify)");
             }
-            if !loaded.problems.is_empty() {
+            let (parse, collection) = (loaded.parse_problems(), loaded.collection_problems());
+            if parse + collection > 0 {
                 eprintln!(
-                    "coroner-report: {} parse problem(s); see the report",
-                    loaded.problems.len()
+                    "coroner-report: {parse} parse problem(s), {collection} collection problem(s) recorded by the collector; see the report"
                 );
             }
             Ok(ExitCode::from(if loaded.clean() { 0 } else { 1 }))

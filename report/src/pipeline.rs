@@ -74,12 +74,23 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// Verified, with no parse problems and no collection problems.
+    /// Verified, with no parse problems. Problems the collector recorded (an entry it could not read, a process
+    /// it could not see) are evidence that is missing, shown in the report, but do not alone make it unclean.
     pub fn clean(&self) -> bool {
-        self.verification.ok
-            && !self.verification.skipped
-            && self.problems.is_empty()
-            && !self.manifest.entries.iter().any(|e| e.status.is_problem())
+        self.verification.ok && !self.verification.skipped && self.parse_problems() == 0
+    }
+
+    /// Problems found reading the bytes.
+    pub fn parse_problems(&self) -> usize {
+        self.problems.iter().filter(|p| p.is_parse()).count()
+    }
+
+    /// Problems the collector recorded: entries it could not take as they were, problems that belong to no
+    /// entry, and those it wrote into an entry (processes of the `/proc` table it could not read).
+    pub fn collection_problems(&self) -> usize {
+        self.manifest.entries.iter().filter(|e| e.status.is_problem()).count()
+            + self.manifest.problems.len()
+            + self.problems.iter().filter(|p| !p.is_parse()).count()
     }
 }
 
@@ -251,12 +262,7 @@ fn concat_largest_first(mut parts: Vec<Vec<Event>>) -> Vec<Event> {
 }
 
 fn problem(entry: &str, message: impl Into<String>) -> ParseProblem {
-    ParseProblem {
-        entry: entry.to_owned(),
-        line: None,
-        offset: None,
-        message: message.into(),
-    }
+    ParseProblem::new(entry, None, None, message)
 }
 
 /// Whether the manifest lists `path` with data, uncompressed, as `format` when given: only then are the bytes

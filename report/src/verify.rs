@@ -27,6 +27,11 @@ pub struct VerifyReport {
     pub key_pinned: bool,
     /// Entries whose bytes were hashed and matched.
     pub entries_checked: u64,
+    /// Entries the manifest lists, and how many of them it lists without bytes (looked for and not taken: not
+    /// found, not applicable, permission denied). The rest are the tar's members besides the three unlisted
+    /// ones (manifest, signature, signer key), and are what `entries_checked` counts when all is well.
+    pub entries_listed: u64,
+    pub entries_absent: u64,
     /// Human-readable failures, in the order found (empty when `ok`).
     pub failures: Vec<String>,
     /// Set when rendering with `--no-verify`: nothing was checked.
@@ -491,6 +496,8 @@ fn check_entries(m: &Manifest, scan: &Scan, r: &mut VerifyReport) {
             members.entry(mem.name.as_str()).or_insert(mem);
         }
     }
+    r.entries_listed = m.entries.len() as u64;
+    r.entries_absent = m.entries.iter().filter(|e| e.sha256.is_none()).count() as u64;
     for e in &m.entries {
         let member = members.get(e.path.as_str());
         match (&e.sha256, member) {
@@ -556,7 +563,13 @@ pub fn render_text(r: &VerifyReport) -> String {
              --allowed-signers)\n",
         );
     }
-    s.push_str(&format!("entries checked: {}\n", r.entries_checked));
+    s.push_str(&format!(
+        "entries: {} listed: {} with bytes ({} matched their sha256), {} recorded absent (no bytes)\n",
+        r.entries_listed,
+        r.entries_listed - r.entries_absent,
+        r.entries_checked,
+        r.entries_absent
+    ));
     for f in &r.failures {
         s.push_str(&format!("failure: {f}\n"));
     }

@@ -35,9 +35,11 @@ fn real_snapshot_golden() {
         let line = e.origin.line.expect("line") as usize;
         assert_eq!(raw[..at].iter().filter(|&&b| b == b'\n').count() + 1, line);
         let head = String::from_utf8_lossy(&raw[at..(at + 40).min(raw.len())]).into_owned();
-        assert!(head.starts_with(&format!("    {{\n      \"pid\": {},", e.pid.expect("pid"))), "{head:?}");
+        assert!(head.starts_with(&format!("{{\"pid\":{},", e.pid.expect("pid"))), "{head:?}");
     }
-    assert_eq!(init.fields["start_time"], json!("2026-11-27T20:02:58.140000Z"));
+    // As the collector writes it: the head on line 1, then one process a line.
+    assert_eq!(p.events.iter().map(|e| e.origin.line.expect("line")).collect::<Vec<_>>(), (2..=8).collect::<Vec<u64>>());
+    assert_eq!(init.fields["start_time"], json!("2026-12-04T14:11:50.230000Z"));
     let taken = p.events[0].timestamp.clone();
     assert!(matches!(taken, Timestamp::Exact { .. }));
     assert!(p.events.iter().all(|e| e.timestamp == taken));
@@ -46,6 +48,20 @@ fn real_snapshot_golden() {
     assert!(kthreadd.message.contains("[kthreadd]"));
     // The collector's own problems are carried over.
     assert!(p.problems.iter().any(|q| q.message.contains("permission denied")));
+}
+
+/// The snapshot of an earlier collector, pretty-printed: every process is located in it too.
+#[test]
+fn pretty_snapshot_is_located() {
+    let raw = fixture("proc", "processes-pretty.json");
+    let p = run(&raw, &snap_entry());
+    assert_eq!(p.events.len(), 7);
+    assert!(p.problems.iter().all(|q| !q.is_parse()), "{:?}", p.problems);
+    for e in &p.events {
+        let at = e.origin.offset.expect("offset") as usize;
+        let head = String::from_utf8_lossy(&raw[at..(at + 40).min(raw.len())]).into_owned();
+        assert!(head.starts_with(&format!("{{\n      \"pid\": {},", e.pid.expect("pid"))), "{head:?}");
+    }
 }
 
 #[test]
@@ -63,10 +79,13 @@ fn bad_snapshots_are_problems() {
         "threads": null, "nice": null, "oom_score": null, "oom_score_adj": null, "cgroups": ["0::/user.slice"],
         "namespaces": {}, "loginuid": null, "sessionid": null, "sig_pnd": null, "sig_blk": null, "sig_ign": null,
         "sig_cgt": null, "limits": {"text": "garbage"}, "stat_raw": null}]});
-    let p = run(&serde_json::to_vec(&doc).expect("json"), &e);
-    // Compact JSON, not the collector's layout: the events cannot point at each process, and say so.
-    assert_eq!((p.events[0].origin.line, p.events[0].origin.offset), (None, None));
-    assert!(p.problems.iter().any(|q| q.message.contains("not laid out one object per process")), "{:?}", p.problems);
+    let raw = serde_json::to_vec(&doc).expect("json");
+    let p = run(&raw, &e);
+    // Compact JSON on one line, not the collector's layout: each process is still located, with no problem.
+    let at = p.events[0].origin.offset.expect("offset") as usize;
+    assert_eq!(p.events[0].origin.line, Some(1));
+    assert!(raw[at..].starts_with(b"{\"cgroups\""), "{:?}", String::from_utf8_lossy(&raw[at..]));
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
     assert_eq!(p.events[0].fields.get("signals_caught"), None, "no mask, no list");
     assert_eq!(p.events[0].fields["cgroup"], json!("/user.slice"));
     assert_eq!(p.events[0].fields["rlimit_core_unread"], json!(true));

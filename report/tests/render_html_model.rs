@@ -119,6 +119,8 @@ pub fn verified(ok: bool) -> VerifyReport {
         signer_fingerprint: Some("SHA256:q0Wm8b3xDbZQm0pJm2F5b1c2f3hS9eA1oYh7R0w5fI4".into()),
         key_pinned: ok,
         entries_checked: 42,
+        entries_listed: 50,
+        entries_absent: 8,
         failures: if ok { vec![] } else { vec!["fs/var/log/kern.log: sha256 mismatch".into()] },
         skipped: false,
     }
@@ -367,12 +369,7 @@ pub fn small(ok: bool) -> Owned {
         verification: verified(ok),
         coverage: coverage(),
         events: events(),
-        problems: vec![ParseProblem {
-            entry: "fs/var/log/wtmp".into(),
-            line: None,
-            offset: Some(768),
-            message: "torn record: 100 of 384 bytes <b>".into(),
-        }],
+        problems: vec![ParseProblem::new("fs/var/log/wtmp", None, Some(768), "torn record: 100 of 384 bytes <b>")],
         findings: findings(ok),
     }
 }

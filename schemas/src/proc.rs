@@ -85,3 +85,149 @@ pub struct ProcessRecord {
     /// `/proc/PID/stat`, raw.
     pub stat_raw: Option<Text>,
 }
+
+/// Where one process's object starts in a snapshot's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordAt {
+    /// 1-based line.
+    pub line: u64,
+    /// Byte offset of its `{`.
+    pub offset: u64,
+}
+
+impl ProcSnapshot {
+    /// The bytes the collector writes: one JSON document whose `processes` array holds one process object per
+    /// line, so a process's bytes can be found (and grepped, and diffed) by line; a trailing newline ends it.
+    pub fn to_bytes(&self) -> serde_json::Result<Vec<u8>> {
+        let mut head = serde_json::to_value(self)?;
+        let obj = head.as_object_mut().ok_or_else(|| serde::ser::Error::custom("snapshot is not an object"))?;
+        obj.remove("processes");
+        // Everything but the process list, then the list one object a line, then the problems after it.
+        let problems = obj.remove("problems").unwrap_or_default();
+        let mut out = serde_json::to_vec(&head)?;
+        out.pop(); // the closing brace; the two lists follow
+        out.extend_from_slice(b",\"processes\":[");
+        for (i, p) in self.processes.iter().enumerate() {
+            out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+            serde_json::to_writer(&mut out, p)?;
+        }
+        out.extend_from_slice(b"\n],\"problems\":");
+        serde_json::to_writer(&mut out, &problems)?;
+        out.extend_from_slice(b"}\n");
+        Ok(out)
+    }
+
+    /// Reads a snapshot in any JSON layout, with where each process's object starts (in `processes` order):
+    /// found from the parse itself, so a compact, pretty or hand-edited file is located alike.
+    pub fn from_bytes(raw: &[u8]) -> serde_json::Result<(ProcSnapshot, Vec<RecordAt>)> {
+        #[derive(Deserialize)]
+        struct Spans<'a> {
+            #[serde(borrow)]
+            processes: Vec<&'a serde_json::value::RawValue>,
+        }
+        let snap: ProcSnapshot = serde_json::from_slice(raw)?;
+        let spans: Spans = serde_json::from_slice(raw)?;
+        let base = raw.as_ptr() as usize;
+        let mut at = Vec::with_capacity(spans.processes.len());
+        let (mut line, mut counted) = (1u64, 0usize);
+        for r in &spans.processes {
+            // A borrowed RawValue is a slice of `raw`, so its address gives its offset.
+            let offset = (r.get().as_ptr() as usize).saturating_sub(base).min(raw.len());
+            line += raw[counted..offset].iter().filter(|&&b| b == b'\n').count() as u64;
+            counted = offset;
+            at.push(RecordAt { line, offset: offset as u64 });
+        }
+        Ok((snap, at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(pid: i64, comm: &str) -> ProcessRecord {
+        ProcessRecord {
+            pid,
+            ppid: Some(1),
+            pgid: None,
+            sid: None,
+            tty_nr: None,
+            uids: vec![0, 0, 0, 0],
+            gids: vec![],
+            user: Some("root".into()),
+            euser: None,
+            comm: Some(Text::from_str(comm)),
+            exe: None,
+            cmdline: vec![Text::from_str("a\nb")],
+            cwd: None,
+            state: Some("S".into()),
+            starttime_ticks: None,
+            start_time: None,
+            vsize_bytes: None,
+            rss_bytes: None,
+            threads: None,
+            nice: None,
+            oom_score: None,
+            oom_score_adj: None,
+            cgroups: vec![],
+            namespaces: Default::default(),
+            loginuid: None,
+            sessionid: None,
+            sig_pnd: None,
+            sig_blk: None,
+            sig_ign: None,
+            sig_cgt: None,
+            limits: Some(Text::from_str("Limit\n")),
+            stat_raw: None,
+        }
+    }
+
+    fn snapshot() -> ProcSnapshot {
+        ProcSnapshot {
+            taken: Utc::from_unix(1_796_000_000, 0).expect("time"),
+            btime: 1_795_999_000,
+            clk_tck: 100,
+            page_size: 4096,
+            processes: vec![record(1, "init"), record(42, "{\"pid\":7}"), record(4242, "x")],
+            problems: vec![ProcProblem { pid: Some(1), file: "exe".into(), message: "permission denied".into() }],
+        }
+    }
+
+    #[test]
+    fn written_one_process_a_line_and_read_back_with_where_each_starts() {
+        let s = snapshot();
+        let raw = s.to_bytes().expect("encode");
+        let (back, at) = ProcSnapshot::from_bytes(&raw).expect("decode");
+        assert_eq!(back, s);
+        assert_eq!(at.len(), 3);
+        let text = std::str::from_utf8(&raw).expect("utf8");
+        let lines: Vec<&str> = text.lines().collect();
+        for (r, p) in at.iter().zip(&s.processes) {
+            let from = &text[r.offset as usize..];
+            assert!(from.starts_with(&format!("{{\"pid\":{},", p.pid)), "{from:.40}");
+            assert!(lines[r.line as usize - 1].starts_with(&format!("{{\"pid\":{},", p.pid)));
+        }
+        assert_eq!(at.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 3, 4], "one process a line");
+        assert!(text.ends_with("}\n"));
+    }
+
+    #[test]
+    fn any_layout_is_located() {
+        let s = snapshot();
+        for raw in [serde_json::to_vec(&s).expect("compact"), serde_json::to_vec_pretty(&s).expect("pretty")] {
+            let (back, at) = ProcSnapshot::from_bytes(&raw).expect("decode");
+            assert_eq!(back, s);
+            for (r, p) in at.iter().zip(&s.processes) {
+                let obj: ProcessRecord =
+                    serde_json::Deserializer::from_slice(&raw[r.offset as usize..])
+                        .into_iter()
+                        .next()
+                        .expect("an object")
+                        .expect("valid");
+                assert_eq!(obj.pid, p.pid);
+                let line_start = raw[..r.offset as usize].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+                assert_eq!(r.line, line_start);
+            }
+        }
+    }
+}

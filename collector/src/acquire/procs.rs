@@ -441,6 +441,20 @@ pub fn snapshot(ctx: &Ctx, proc_root: &Path) -> io::Result<ProcSnapshot> {
     })
 }
 
+/// How many problems the process snapshot among `items` records inside itself (processes or fields that could
+/// not be read), so the summary counts what the report will list as the collector's. It reads back only the
+/// snapshot this collector wrote.
+pub fn recorded_problems(items: &[Item]) -> usize {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Capture(c) if c.bundle_path == BUNDLE_PATH => ProcSnapshot::from_bytes(&c.data).ok(),
+            _ => None,
+        })
+        .map(|(s, _)| s.problems.len())
+        .sum()
+}
+
 pub fn collect(ctx: &Ctx, out: &mut Vec<Item>) {
     let (cat, fmt) = (Category::Proc, Format::ProcSnapshotJson);
     if !ctx.live {
@@ -448,9 +462,8 @@ pub fn collect(ctx: &Ctx, out: &mut Vec<Item>) {
         return;
     }
     let item = match snapshot(ctx, &PathBuf::from("/proc")) {
-        Ok(s) => match serde_json::to_vec(&s) {
-            Ok(mut data) => {
-                data.push(b'\n');
+        Ok(s) => match s.to_bytes() {
+            Ok(data) => {
                 Item::Capture(CaptureItem {
                     bundle_path: BUNDLE_PATH.into(),
                     source: "/proc".into(),

@@ -115,6 +115,7 @@ struct CoverageView {
 }
 
 struct ProblemView {
+    by: &'static str,
     place: String,
     message: String,
 }
@@ -155,6 +156,7 @@ struct Page<'a> {
     coverage: Vec<CoverageView>,
     problems: Vec<ProblemView>,
     problems_total: usize,
+    problems_summary: String,
     problems_open: bool,
     hist: Option<Histogram>,
     rows: Vec<RowView>,
@@ -428,19 +430,14 @@ fn page<'a>(m: &ReportModel) -> Page<'a> {
         verify_lines.push(kv("manifest says signer", vis(&m.manifest.collector.signer_fingerprint)));
     }
 
-    let mut problems: Vec<ProblemView> = m
-        .manifest
-        .problems
-        .iter()
-        .map(|p| ProblemView { place: vis(&p.source), message: vis(&p.message) })
-        .chain(m.problems.iter().map(|p| ProblemView {
-            place: vis(&match (p.line, p.offset) {
-                (Some(l), _) => format!("{}:{l}", p.entry),
-                (None, Some(o)) => format!("{}@{o}", p.entry),
-                (None, None) => p.entry.clone(),
-            }),
+    let (rows, by_collector, by_parser) = super::problem_rows(m);
+    let mut problems: Vec<ProblemView> = rows
+        .into_iter()
+        .map(|p| ProblemView {
+            by: p.by,
+            place: vis(&p.place),
             message: escape::truncate(&vis(&p.message), MAX_MESSAGE),
-        }))
+        })
         .collect();
     let problems_total = problems.len();
     problems.truncate(MAX_PROBLEMS);
@@ -511,6 +508,7 @@ fn page<'a>(m: &ReportModel) -> Page<'a> {
         problems_open: problems_total <= 10,
         problems,
         problems_total,
+        problems_summary: super::problems_summary(problems_total, by_collector, by_parser),
         hist: view::histogram(m.events),
         rows: static_idx.iter().filter_map(|&i| m.events.get(i)).map(row_view).collect(),
         total_events: m.events.len(),

@@ -76,6 +76,7 @@ struct CoverageMd {
 }
 
 struct ProblemMd {
+    by: &'static str,
     place: String,
     message: String,
 }
@@ -110,6 +111,7 @@ struct Doc {
     coverage: Vec<CoverageMd>,
     problems: Vec<ProblemMd>,
     problems_total: usize,
+    problems_summary: String,
     rows: Vec<RowMd>,
     total_events: usize,
     notable_events: usize,
@@ -285,22 +287,14 @@ pub fn render(m: &ReportModel) -> String {
     facts.push(Kv { k: "Collector", v: md_inline(&format!("{} {}", c.name, c.version)) });
     facts.push(Kv { k: "Bundle", v: md_code(&m.manifest.bundle_name, true) });
 
-    let mut problems: Vec<ProblemMd> = m
-        .manifest
-        .problems
-        .iter()
+    let (problem_list, by_collector, by_parser) = super::problem_rows(m);
+    let mut problems: Vec<ProblemMd> = problem_list
+        .into_iter()
         .map(|p| ProblemMd {
-            place: md_code(&p.source, false),
+            by: p.by,
+            place: md_code(&p.place, false),
             message: md_inline(&escape::truncate(&p.message, MAX_MESSAGE)),
         })
-        .chain(m.problems.iter().map(|p| {
-            let place = match (p.line, p.offset) {
-                (Some(l), _) => format!("{}:{l}", p.entry),
-                (None, Some(o)) => format!("{}@{o}", p.entry),
-                (None, None) => p.entry.clone(),
-            };
-            ProblemMd { place: md_code(&place, false), message: md_inline(&escape::truncate(&p.message, MAX_MESSAGE)) }
-        }))
         .collect();
     let problems_total = problems.len();
     problems.truncate(MAX_PROBLEMS);
@@ -345,6 +339,7 @@ pub fn render(m: &ReportModel) -> String {
             .collect(),
         problems,
         problems_total,
+        problems_summary: super::problems_summary(problems_total, by_collector, by_parser),
         rows: rows(m),
         total_events: m.events.len(),
         notable_events: m.events.iter().filter(|e| view::is_notable(e.kind)).count(),

@@ -46,3 +46,70 @@ pub struct CoverageRow {
     /// Timeline events read from this category.
     pub events: u64,
 }
+
+/// One problem as the reports list it: who found it, where, what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProblemRow {
+    /// `collector` (recorded at collection: evidence it could not take) or `parser` (found reading the bytes).
+    pub by: &'static str,
+    pub place: String,
+    pub message: String,
+}
+
+/// Every problem of the bundle, the collector's first (the manifest's own, entries it could not take as they
+/// were, then those it wrote into entries), then the parsers'; with the two counts for the summary line.
+pub fn problem_rows(model: &ReportModel) -> (Vec<ProblemRow>, usize, usize) {
+    let place = |p: &ParseProblem| match (p.line, p.offset) {
+        (Some(l), _) => format!("{}:{l}", p.entry),
+        (None, Some(o)) => format!("{}@{o}", p.entry),
+        (None, None) => p.entry.clone(),
+    };
+    let from_parse = |collector: bool| {
+        model.problems.iter().filter(move |p| p.is_parse() != collector).map(move |p| ProblemRow {
+            by: if collector { "collector" } else { "parser" },
+            place: place(p),
+            message: p.message.clone(),
+        })
+    };
+    let rows: Vec<ProblemRow> = model
+        .manifest
+        .problems
+        .iter()
+        .map(|p| ProblemRow { by: "collector", place: p.source.clone(), message: p.message.clone() })
+        .chain(model.manifest.entries.iter().filter(|e| e.status.is_problem()).map(|e| ProblemRow {
+            by: "collector",
+            place: e.path.clone(),
+            message: status_problem(&e.status),
+        }))
+        .chain(from_parse(true))
+        .chain(from_parse(false))
+        .collect();
+    let parse = model.problems.iter().filter(|p| p.is_parse()).count();
+    let collector = rows.len() - parse;
+    (rows, collector, parse)
+}
+
+/// What an entry's problem status says, in words.
+fn status_problem(s: &coroner_schemas::manifest::Status) -> String {
+    use coroner_schemas::manifest::Status;
+    match s {
+        Status::ChangedWhileRead { change, stat_size, bytes_read } => {
+            let how = match change {
+                coroner_schemas::manifest::Change::Grew => "grew",
+                coroner_schemas::manifest::Change::Shrank => "shrank",
+            };
+            format!("{how} while read: {bytes_read} bytes read of {stat_size} at stat")
+        }
+        Status::PermissionDenied { message } => format!("permission denied: {message}"),
+        Status::Vanished => "vanished before it could be read".to_owned(),
+        Status::Io { message } => format!("I/O error: {message}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The problems section's summary line: the total and how many each side found.
+pub fn problems_summary(total: usize, collector: usize, parse: usize) -> String {
+    format!(
+        "{total} problem(s): {collector} recorded by the collector (evidence it could not take), {parse} found parsing"
+    )
+}

@@ -120,9 +120,23 @@ pub struct Parsed {
     pub problems: Vec<ParseProblem>,
 }
 
-/// Malformed evidence: recorded, and parsing goes on.
+/// Who found a problem: the report reading the bytes, or the collector, which wrote it into them (a process
+/// it could not read while taking the `/proc` table).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemBy {
+    /// Recorded by the collector at collection time: evidence it could not take, not a misreading.
+    Collector,
+    /// Found while parsing: bytes the report could not read as their format.
+    #[default]
+    Parser,
+}
+
+/// Malformed evidence (or, [`ProblemBy::Collector`], evidence the collector said it could not take):
+/// recorded, and parsing goes on.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct ParseProblem {
+    pub by: ProblemBy,
     pub entry: String,
     pub line: Option<u64>,
     pub offset: Option<u64>,
@@ -131,10 +145,23 @@ pub struct ParseProblem {
 
 impl ParseProblem {
     pub fn at_line(ctx: &SourceCtx, line: u64, message: impl Into<String>) -> ParseProblem {
-        ParseProblem { entry: ctx.path.to_string(), line: Some(line), offset: None, message: message.into() }
+        ParseProblem::new(&ctx.path, Some(line), None, message)
     }
     pub fn at_offset(ctx: &SourceCtx, offset: u64, message: impl Into<String>) -> ParseProblem {
-        ParseProblem { entry: ctx.path.to_string(), line: None, offset: Some(offset), message: message.into() }
+        ParseProblem::new(&ctx.path, None, Some(offset), message)
+    }
+    /// A parse problem of `entry` at a line and/or offset.
+    pub fn new(entry: &str, line: Option<u64>, offset: Option<u64>, message: impl Into<String>) -> ParseProblem {
+        ParseProblem { by: ProblemBy::Parser, entry: entry.to_owned(), line, offset, message: message.into() }
+    }
+    /// The same problem, as one the collector recorded in the evidence.
+    pub fn by_collector(mut self) -> ParseProblem {
+        self.by = ProblemBy::Collector;
+        self
+    }
+    /// Whether the report found it reading the bytes (as opposed to the collector having recorded it).
+    pub fn is_parse(&self) -> bool {
+        self.by == ProblemBy::Parser
     }
 }
 

@@ -31,26 +31,6 @@ pub fn mask_signals(hex: &str) -> Option<Vec<String>> {
     Some((1..=64i64).filter(|n| bits >> (n - 1) & 1 == 1).filter_map(super::signals::name).collect())
 }
 
-/// Where each process's object starts in the snapshot as the collector writes it (pretty JSON: one
-/// `    {` line per process inside `"processes": [`), as (line, byte offset); `None` when the file is laid
-/// out otherwise, or the count does not match.
-fn record_starts(raw: &[u8], count: usize) -> Option<Vec<(u64, u64)>> {
-    let mut starts = Vec::with_capacity(count);
-    let mut inside = false;
-    let mut offset = 0u64;
-    for (i, line) in raw.split(|&b| b == b'\n').enumerate() {
-        if !inside {
-            inside = line == b"  \"processes\": [";
-        } else if line == b"    {" {
-            starts.push((i as u64 + 1, offset));
-        } else if line == b"  ]" || line == b"  ]," {
-            break;
-        }
-        offset += line.len() as u64 + 1;
-    }
-    (starts.len() == count).then_some(starts)
-}
-
 /// Process names of the programs that start others and restart them when they die: init systems, process
 /// supervisors and container runtimes' per-container parents.
 const SUPERVISORS: &[&str] = &[
@@ -169,7 +149,7 @@ fn event_of(r: &ProcessRecord, snap: &ProcSnapshot, ctx: &SourceCtx, at: Option<
 
 pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     let mut p = Parsed::default();
-    let snap: ProcSnapshot = match serde_json::from_slice(raw) {
+    let (snap, starts) = match ProcSnapshot::from_bytes(raw) {
         Ok(s) => s,
         Err(e) => {
             p.problems.push(ParseProblem::at_offset(
@@ -185,16 +165,8 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         .iter()
         .map(|r| (r.pid, (r.ppid, text(&r.comm).unwrap_or_default())))
         .collect();
-    let starts = record_starts(raw, snap.processes.len());
-    if starts.is_none() && !snap.processes.is_empty() {
-        p.problems.push(ParseProblem::at_offset(
-            ctx,
-            0,
-            "process snapshot not laid out one object per process as the collector writes it: events point at the entry, not at each process's bytes",
-        ));
-    }
     for (i, r) in snap.processes.iter().enumerate() {
-        let at = starts.as_ref().and_then(|s| s.get(i).copied());
+        let at = starts.get(i).map(|s| (s.line, s.offset));
         let mut e = event_of(r, &snap, ctx, at);
         // Who started it, up to pid 1, and the nearest of them that would restart it.
         let chain = ancestors(r.pid, &parents);
@@ -210,11 +182,8 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     }
     for pr in &snap.problems {
         let who = pr.pid.map_or(String::new(), |p| format!("pid {p} "));
-        p.problems.push(ParseProblem::at_offset(
-            ctx,
-            0,
-            format!("collector: {who}{}: {}", pr.file, pr.message),
-        ));
+        // The collector wrote these into the snapshot: processes it could not read, not bytes misread here.
+        p.problems.push(ParseProblem::at_offset(ctx, 0, format!("{who}{}: {}", pr.file, pr.message)).by_collector());
     }
     p.events
         .sort_by(|a, b| a.pid.cmp(&b.pid).then_with(|| a.origin.cmp(&b.origin)));

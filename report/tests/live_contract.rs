@@ -1,0 +1,109 @@
+//! The contract between the two tools, end to end: collect this host for real with the release collector,
+//! then read the bundle with the report. What the collector writes must parse with zero parse problems; the
+//! problems the collector recorded are counted apart (and alike by both tools), and do not alone make the
+//! report's exit code 1. Runs as any user (as root it sees more; CI runs it as root).
+//!
+//! Needs the release collector (`make test` builds it first), or CORONER_COLLECT=path.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use coroner_report::pipeline::{self, LoadOptions};
+use coroner_schemas::proc::ProcSnapshot;
+use coroner_schemas::{EventKind, Source};
+
+fn collector() -> PathBuf {
+    if let Some(p) = std::env::var_os("CORONER_COLLECT") {
+        return PathBuf::from(p);
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/coroner-collect");
+    assert!(p.exists(), "{} missing: run `make test` (it builds the release binaries first) or set CORONER_COLLECT", p.display());
+    p
+}
+
+/// The number after `prefix` in `text` (`"… 12 problem(s)"` → 12 for prefix `"coroner-collect: "`).
+fn number_after(text: &str, prefix: &str) -> u64 {
+    let at = text.find(prefix).unwrap_or_else(|| panic!("{prefix:?} not in {text}")) + prefix.len();
+    text[at..].split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no number after {prefix:?} in {text}"))
+}
+
+#[test]
+fn a_live_collection_renders_with_no_parse_problem_and_both_tools_count_alike() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = Command::new(collector())
+        .args(["--no-gentle", "-o"])
+        .arg(dir.path())
+        .output()
+        .expect("run the collector");
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "collector failed: {said}");
+    let bundle = PathBuf::from(String::from_utf8_lossy(&out.stdout).lines().last().expect("bundle path").trim());
+
+    // The library's view: every entry parses; the collector's own problems are counted apart.
+    let loaded = pipeline::load(&bundle, &LoadOptions::default()).expect("load");
+    let parse: Vec<String> = loaded
+        .problems
+        .iter()
+        .filter(|p| p.is_parse())
+        .map(|p| format!("{}:{:?}@{:?}: {}", p.entry, p.line, p.offset, p.message))
+        .collect();
+    assert!(parse.is_empty(), "the report could not read what the collector wrote:\n{}", parse.join("\n"));
+    assert!(loaded.verification.ok, "{:?}", loaded.verification.failures);
+
+    // Both tools count the same entries and the same collector problems.
+    let listed = number_after(&said, "coroner-collect: ");
+    let with_bytes = number_after(&said, "entries (");
+    assert_eq!(listed, loaded.verification.entries_listed, "{said}");
+    assert_eq!(with_bytes, loaded.verification.entries_checked, "{said}");
+    assert_eq!(listed - with_bytes, loaded.verification.entries_absent, "{said}");
+    let recorded_line = said.lines().find(|l| l.contains("problem(s): ")).expect("problem line");
+    let recorded = number_after(recorded_line, "coroner-collect: ");
+    assert_eq!(recorded as usize, loaded.collection_problems(), "{said}");
+    assert_eq!(out.status.code() == Some(0), recorded == 0 && loaded.collection_problems() == 0, "{said}");
+
+    // Each process event points at its own object in the snapshot, as it is written.
+    let snap_entry = loaded.manifest.entries.iter().find(|e| e.path == "live/proc/processes.json").expect("snapshot entry");
+    assert!(snap_entry.has_data(), "the live host's process table was taken");
+    let procs: Vec<_> = loaded.events.iter().filter(|e| e.source == Source::Proc && e.kind == EventKind::ProcessAlive).collect();
+    assert!(!procs.is_empty(), "process events");
+    let raw = tar_member(&bundle, "live/proc/processes.json");
+    let (snap, _) = ProcSnapshot::from_bytes(&raw).expect("the snapshot reads");
+    assert_eq!(procs.len(), snap.processes.len());
+    for e in &procs {
+        let (line, offset) = (e.origin.line.expect("line"), e.origin.offset.expect("offset") as usize);
+        let pid = e.pid.expect("pid");
+        assert!(raw[offset..].starts_with(format!("{{\"pid\":{pid},").as_bytes()), "pid {pid} at {offset}");
+        let nth = raw[..offset].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        assert_eq!(line, nth, "pid {pid}");
+    }
+
+    // The binary: exit 0 unless the report itself found problems; the collector's are reported, not failed on.
+    let rendered = Command::new(env!("CARGO_BIN_EXE_coroner-report"))
+        .args(["render"])
+        .arg(&bundle)
+        .arg("-o")
+        .arg(dir.path().join("report"))
+        .output()
+        .expect("run the report");
+    let err = String::from_utf8_lossy(&rendered.stderr);
+    assert_eq!(rendered.status.code(), Some(0), "{err}");
+    if loaded.collection_problems() > 0 {
+        assert!(err.contains(&format!("0 parse problem(s), {} collection problem(s)", loaded.collection_problems())), "{err}");
+    }
+    let md = std::fs::read_to_string(dir.path().join("report/report.md")).expect("report.md");
+    assert!(!md.contains("not laid out"), "{md}");
+}
+
+fn tar_member(bundle: &Path, name: &str) -> Vec<u8> {
+    let f = std::fs::File::open(bundle).expect("bundle");
+    let mut a = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    for m in a.entries().expect("entries") {
+        let mut m = m.expect("member");
+        if m.path_bytes().as_ref() == name.as_bytes() {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut m, &mut v).expect("read");
+            return v;
+        }
+    }
+    panic!("{name} not in the bundle");
+}
