@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use coroner_schemas::accounts::Accounts;
 use coroner_schemas::manifest::{Entry, Format, Manifest};
-use coroner_schemas::{layout, Event, FindingsDoc};
+use coroner_schemas::{layout, Event, FindingsDoc, Timestamp};
 
 use crate::bundle::{self, Limits, MemberBytes, Scan};
 use crate::render::{self, CoverageRow, ReportModel};
@@ -375,7 +375,33 @@ fn parse_member(mb: &MemberBytes, entry: &Entry, with: &ParseWith) -> (Vec<Event
         .with_room(room_of(with.room, &mb.name));
     let mut parsed = sources::parse_entry(&raw, &ctx);
     probs.append(&mut parsed.problems);
+    bound_undated(&mut parsed.events, entry, with.manifest);
     (parsed.events, probs)
+}
+
+/// An event with no time of its own was on the host no later than its file was last written (or, for what the
+/// collector captured rather than copied, than the collection ended): that bound replaces "unknown", and the
+/// event's `time_bound` field says which it is.
+fn bound_undated(events: &mut [Event], entry: &Entry, manifest: &Manifest) {
+    let (before, basis) = match entry.stat.as_ref().and_then(|s| s.mtime) {
+        Some(mtime) => (mtime, "file_mtime"),
+        None => (manifest.collector.finished, "collection_end"),
+    };
+    let mtime = entry.stat.as_ref().and_then(|s| s.mtime);
+    for e in events.iter_mut() {
+        let after = match e.timestamp {
+            Timestamp::Unknown => None,
+            Timestamp::Bounded { after, before: None } => after,
+            // A parser that bounded it by the mtime already: say so too.
+            Timestamp::Bounded { before: Some(b), .. } if Some(b) == mtime => {
+                e.fields.insert_if_absent("time_bound".into(), || "file_mtime");
+                continue;
+            }
+            _ => continue,
+        };
+        e.timestamp = Timestamp::Bounded { after, before: Some(before) };
+        e.fields.insert("time_bound".into(), serde_json::json!(basis));
+    }
 }
 
 /// Writes one output file; returns how long that took.

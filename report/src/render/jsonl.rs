@@ -194,7 +194,13 @@ pub(crate) fn parts<'a>(model: &ReportModel<'a>, e: &'a Event) -> Parts<'a> {
         }
         Timestamp::Bounded { before: Some(b), .. } => {
             tags.push("bounded");
-            (Some(*b), Cow::Owned(format!("{desc} (upper bound)")))
+            // Which bound it is, when the pipeline set it for an event with no time of its own.
+            let what = match e.fields.get("time_bound").and_then(|v| v.as_str()) {
+                Some("file_mtime") => "upper bound: its file's mtime",
+                Some("collection_end") => "upper bound: the collection's end",
+                _ => "upper bound",
+            };
+            (Some(*b), Cow::Owned(format!("{desc} ({what})")))
         }
         Timestamp::Bounded {
             after: Some(a),

@@ -1,0 +1,66 @@
+//! An event with no time of its own is bounded by its file's mtime (or, for a capture, the collection's end)
+//! in the timeline and in every timeline row, instead of being placed at the collection time.
+
+mod common;
+
+use coroner_report::pipeline::{self, LoadOptions, RenderOptions};
+use coroner_schemas::manifest::{Category, FileStat, Format};
+use coroner_schemas::{Timestamp, Utc};
+
+/// A line of a saved `dmesg` without time prefixes (as `dmesg -t` prints it): no time of its own.
+const UNDATED: &[u8] = b"Killed process 1381 (gunpowder-memho) total-vm:1050056kB, anon-rss:1041260kB, file-rss:0kB\n";
+
+fn stat(mtime: Utc) -> FileStat {
+    FileStat {
+        mode: 0o100644,
+        uid: 0,
+        gid: 0,
+        user: None,
+        group: None,
+        size: UNDATED.len() as u64,
+        allocated: 4096,
+        mtime: Some(mtime),
+        ctime: Some(mtime),
+        atime: Some(mtime),
+        ino: 1,
+        dev: 1,
+        nlink: 1,
+    }
+}
+
+#[test]
+fn undated_lines_are_bounded_by_their_files_mtime_in_every_row() {
+    let mtime = Utc::from_unix(1_700_000_000, 0).expect("t");
+    let mut b = common::BundleBuilder::new("db1");
+    b.file("fs/var/log/dmesg", "/var/log/dmesg", Category::Kernel, Format::DmesgText, UNDATED);
+    b.manifest.entries.last_mut().expect("entry").stat = Some(stat(mtime));
+    // The same bytes captured by the collector (no stat): bounded by the collection's end.
+    b.file("live/kernel/dmesg.txt", "dmesg", Category::Kernel, Format::DmesgText, UNDATED);
+    let finished = b.manifest.collector.finished;
+    let dir = tempfile::tempdir().expect("tmp");
+    let bundle = dir.path().join("b.tar.gz");
+    b.write(&bundle);
+
+    let loaded = pipeline::load(&bundle, &LoadOptions::default()).expect("load");
+    let of = |entry: &str| loaded.events.iter().find(|e| &*e.origin.entry == entry).expect("event");
+    let copied = of("fs/var/log/dmesg");
+    assert_eq!(copied.timestamp, Timestamp::Bounded { after: None, before: Some(mtime) });
+    assert_eq!(copied.fields.get("time_bound").and_then(|v| v.as_str()), Some("file_mtime"));
+    let captured = of("live/kernel/dmesg.txt");
+    assert_eq!(captured.timestamp, Timestamp::Bounded { after: None, before: Some(finished) });
+    assert_eq!(captured.fields.get("time_bound").and_then(|v| v.as_str()), Some("collection_end"));
+
+    let doc = coroner_report::findings::analyze(&loaded.manifest, &loaded.events, true);
+    let out = dir.path().join("out");
+    pipeline::render_all(&loaded, &doc, &out, &RenderOptions { raw_binary: false }).expect("render");
+    let jsonl = std::fs::read_to_string(out.join("timeline.jsonl")).expect("jsonl");
+    let row = jsonl
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+        .find(|r| r["entry"] == "fs/var/log/dmesg")
+        .expect("row of the copied file");
+    assert_eq!(row["datetime"], mtime.rfc3339().as_str(), "{row}");
+    assert!(row["timestamp_desc"].as_str().expect("desc").contains("its file's mtime"), "{row}");
+    let tags: Vec<&str> = row["tag"].as_array().expect("tags").iter().filter_map(|t| t.as_str()).collect();
+    assert!(tags.contains(&"bounded") && !tags.contains(&"undated"), "{tags:?}");
+}
