@@ -25,7 +25,13 @@ collect: build
 ## every test: unit, golden, binary, real-host (as root) and staged-incident tests
 test:
 	$(CARGO) build --release --workspace
-	$(CARGO) test --workspace --no-fail-fast
+	@if [ "$$(id -u)" = 0 ]; then \
+	  echo "make test: as root: the real-host tests (#[ignore = \"needs root\"]) run too"; \
+	  $(CARGO) test --workspace --no-fail-fast -- --include-ignored; \
+	else \
+	  echo "make test: not root: the real-host tests are listed as ignored (needs root); run as root for them" >&2; \
+	  $(CARGO) test --workspace --no-fail-fast; \
+	fi
 
 ## benchmarks side by side with the peer tools; results in BENCHMARKS.md
 bench: build

@@ -147,11 +147,9 @@ struct Staged {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn staged_deaths_get_the_right_cause_and_killer() {
-    if !is_root() {
-        println!("SKIPPED staged_deaths_get_the_right_cause_and_killer: needs root (memory cgroups, audit rules, other users' processes)");
-        return;
-    }
+    assert!(is_root(), "staged_deaths_get_the_right_cause_and_killer: needs root (memory cgroups, audit rules, other users' processes): run it as root (`make test` does, as root)");
     let collect = collector();
     let started = now();
     let tag = std::process::id() % 100_000;
