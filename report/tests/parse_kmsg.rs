@@ -574,3 +574,35 @@ fn timestamp_free_dmesg_keeps_each_line_and_the_kill() {
     assert_eq!((k.fields["global"].to_json(), k.fields["oom_memcg"].to_json()), (json!(false), json!("/ks-fixture")));
     assert_eq!(of_kind(&p, EventKind::OomInvoked)[0].pid, Some(17820), "from the CPU: line");
 }
+
+/// The OOM kill and segfault as each kernel era printed them (fixtures/kmsg/eras-*, see PROVENANCE): each kill is
+/// one oom_kill event on the right pid, comm and uid, and the invoking task is named (2.6.32 prints `Pid: N, comm:`
+/// where later kernels print `CPU: … PID: … Comm:`); each segfault is one segfault event.
+#[test]
+fn oom_and_segfault_wording_of_every_era() {
+    type Who = (i64, &'static str, Option<u32>);
+    let cases: [(&str, Vec<Who>, Option<i64>, Vec<(i64, &str)>); 7] = [
+        ("eras-2.6.32.txt", vec![(4711, "java", Some(1000))], Some(4711), vec![(5120, "crashy"), (5188, "worker")]),
+        ("eras-2.6.32-rhel6.txt", vec![(4711, "java", Some(1000))], Some(4711), vec![(5120, "crashy")]),
+        ("eras-3.13.txt", vec![(1381, "gunpowder-memho", Some(0))], Some(1381), vec![(2044, "crashy")]),
+        ("eras-4.8.txt", vec![(1381, "gunpowder-memho", Some(0))], Some(1381), vec![(3412, "crashy")]),
+        ("eras-5.x.txt", vec![(2893, "stress", Some(1000))], Some(2893), vec![(3120, "crashy")]),
+        ("eras-6.2.txt", vec![], None, vec![(1502, "crashy")]),
+        ("eras-6.18.txt", vec![(17820, "gunpowder-memho", Some(0))], Some(17820), vec![(9734, "crashy")]),
+    ];
+    for (name, kills, invoker, segv) in cases {
+        let p = run(&fixture(name), "dmesg_text");
+        let got: Vec<_> = of_kind(&p, EventKind::OomKill).iter().map(|e| (e.pid, e.comm.clone(), e.uid)).collect();
+        let want: Vec<_> = kills.iter().map(|(p, c, u)| (Some(*p), Some((*c).to_owned()), *u)).collect();
+        assert_eq!(got, want, "{name}: {:#?}", of_kind(&p, EventKind::OomKill));
+        for k in of_kind(&p, EventKind::OomKill) {
+            assert!(k.fields.get("total_vm_kb").is_some_and(|v| v.to_json().as_i64() > Some(0)), "{name}: {k:?}");
+            assert!(k.message.starts_with("OOM killer"), "{name}: {}", k.message);
+        }
+        assert_eq!(of_kind(&p, EventKind::OomInvoked).first().and_then(|e| e.pid), invoker, "{name}");
+        let got: Vec<_> = of_kind(&p, EventKind::Segfault).iter().map(|e| (e.pid.unwrap_or(0), e.comm.clone().unwrap_or_default())).collect();
+        let want: Vec<_> = segv.iter().map(|(p, c)| (*p, (*c).to_owned())).collect();
+        assert_eq!(got, want, "{name}");
+        assert!(p.problems.is_empty(), "{name}: {:?}", p.problems);
+    }
+}
