@@ -581,7 +581,9 @@ fn timestamp_free_dmesg_keeps_each_line_and_the_kill() {
 #[test]
 fn oom_and_segfault_wording_of_every_era() {
     type Who = (i64, &'static str, Option<u32>);
-    let cases: [(&str, Vec<Who>, Option<i64>, Vec<(i64, &str)>); 7] = [
+    /// File, its kills, the pid of the task that invoked the OOM killer, its segfaults.
+    type Case = (&'static str, Vec<Who>, Option<i64>, Vec<(i64, &'static str)>);
+    let cases: [Case; 7] = [
         ("eras-2.6.32.txt", vec![(4711, "java", Some(1000))], Some(4711), vec![(5120, "crashy"), (5188, "worker")]),
         ("eras-2.6.32-rhel6.txt", vec![(4711, "java", Some(1000))], Some(4711), vec![(5120, "crashy")]),
         ("eras-3.13.txt", vec![(1381, "gunpowder-memho", Some(0))], Some(1381), vec![(2044, "crashy")]),
