@@ -536,3 +536,75 @@ fn earlier_boot_dmesg_files_are_bounded_not_converted() {
         assert_eq!(of_kind(&p, EventKind::Segfault)[0].field_str("earlier_boot"), None, "{source}");
     }
 }
+
+/// `dmesg -t` output (and a `/var/log/dmesg` saved without times) has no time prefixes: a task dump row such as
+/// `[ 1381]     0  1381 …` is not a printk time of 1381 s, and each line is its own undated record, so the kill
+/// after the dump is its own oom_kill event (it was read as a time and the kill folded into the row).
+#[test]
+fn timestamp_free_dmesg_keeps_each_line_and_the_kill() {
+    for (name, pid, rows) in [
+        ("dmesg-t-oom-3.13.txt", 1381, vec![366, 370, 904, 1203, 1381]),
+        ("dmesg-t-oom-4.8.txt", 1381, vec![312, 370, 904, 1203, 1381]),
+        ("dmesg-t-memcg-6.18.txt", 17820, vec![17819, 17820]),
+    ] {
+        let raw = fixture(name);
+        let p = run(&raw, "dmesg_text");
+        let lines = raw.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count();
+        assert_eq!(p.events.len(), lines, "{name}: one event per line");
+        let kills = of_kind(&p, EventKind::OomKill);
+        assert_eq!(kills.len(), 1, "{name}: {kills:#?}");
+        assert_eq!((kills[0].pid, kills[0].comm.as_deref()), (Some(pid), Some("gunpowder-memho")), "{name}");
+        assert_eq!(kills[0].uid, Some(0), "{name}");
+        let dump: Vec<_> = of_kind(&p, EventKind::OomTaskDump).iter().filter_map(|e| e.pid).collect();
+        assert_eq!(dump, rows, "{name}");
+        // No line carries a time: none may get one from a `[ pid]` column.
+        for e in &p.events {
+            assert_eq!(e.timestamp, Timestamp::Unknown, "{name}: {e:?}");
+            assert!(e.fields.get("since_boot_us").is_none(), "{name}: {e:?}");
+        }
+        assert_eq!(p.problems.len(), 1, "{name}: one note that the file is undated: {:?}", p.problems);
+    }
+    // One message that begins like a time does not make the other lines its continuations.
+    let mut raw = b"[    5.000000] looks like a time\n".to_vec();
+    raw.extend(fixture("dmesg-t-oom-3.13.txt"));
+    let p = run(&raw, "dmesg_text");
+    assert_eq!(of_kind(&p, EventKind::OomKill).iter().map(|e| e.pid).collect::<Vec<_>>(), vec![Some(1381)]);
+    let p = run(&fixture("dmesg-t-memcg-6.18.txt"), "dmesg_text");
+    let k = of_kind(&p, EventKind::OomKill)[0];
+    assert_eq!((k.fields["global"].to_json(), k.fields["oom_memcg"].to_json()), (json!(false), json!("/ks-fixture")));
+    assert_eq!(of_kind(&p, EventKind::OomInvoked)[0].pid, Some(17820), "from the CPU: line");
+}
+
+/// The OOM kill and segfault as each kernel era printed them (fixtures/kmsg/eras-*, see PROVENANCE): each kill is
+/// one oom_kill event on the right pid, comm and uid, and the invoking task is named (2.6.32 prints `Pid: N, comm:`
+/// where later kernels print `CPU: … PID: … Comm:`); each segfault is one segfault event.
+#[test]
+fn oom_and_segfault_wording_of_every_era() {
+    type Who = (i64, &'static str, Option<u32>);
+    /// File, its kills, the pid of the task that invoked the OOM killer, its segfaults.
+    type Case = (&'static str, Vec<Who>, Option<i64>, Vec<(i64, &'static str)>);
+    let cases: [Case; 7] = [
+        ("eras-2.6.32.txt", vec![(4711, "java", Some(1000))], Some(4711), vec![(5120, "crashy"), (5188, "worker")]),
+        ("eras-2.6.32-rhel6.txt", vec![(4711, "java", Some(1000))], Some(4711), vec![(5120, "crashy")]),
+        ("eras-3.13.txt", vec![(1381, "gunpowder-memho", Some(0))], Some(1381), vec![(2044, "crashy")]),
+        ("eras-4.8.txt", vec![(1381, "gunpowder-memho", Some(0))], Some(1381), vec![(3412, "crashy")]),
+        ("eras-5.x.txt", vec![(2893, "stress", Some(1000))], Some(2893), vec![(3120, "crashy")]),
+        ("eras-6.2.txt", vec![], None, vec![(1502, "crashy")]),
+        ("eras-6.18.txt", vec![(17820, "gunpowder-memho", Some(0))], Some(17820), vec![(9734, "crashy")]),
+    ];
+    for (name, kills, invoker, segv) in cases {
+        let p = run(&fixture(name), "dmesg_text");
+        let got: Vec<_> = of_kind(&p, EventKind::OomKill).iter().map(|e| (e.pid, e.comm.clone(), e.uid)).collect();
+        let want: Vec<_> = kills.iter().map(|(p, c, u)| (Some(*p), Some((*c).to_owned()), *u)).collect();
+        assert_eq!(got, want, "{name}: {:#?}", of_kind(&p, EventKind::OomKill));
+        for k in of_kind(&p, EventKind::OomKill) {
+            assert!(k.fields.get("total_vm_kb").is_some_and(|v| v.to_json().as_i64() > Some(0)), "{name}: {k:?}");
+            assert!(k.message.starts_with("OOM killer"), "{name}: {}", k.message);
+        }
+        assert_eq!(of_kind(&p, EventKind::OomInvoked).first().and_then(|e| e.pid), invoker, "{name}");
+        let got: Vec<_> = of_kind(&p, EventKind::Segfault).iter().map(|e| (e.pid.unwrap_or(0), e.comm.clone().unwrap_or_default())).collect();
+        let want: Vec<_> = segv.iter().map(|(p, c)| (*p, (*c).to_owned())).collect();
+        assert_eq!(got, want, "{name}");
+        assert!(p.problems.is_empty(), "{name}: {:?}", p.problems);
+    }
+}

@@ -457,3 +457,71 @@ fn rotation_order_bounds_the_year() {
         assert!(note.starts_with("year from the file's mtime;"), "{name} beside {sib}: {note}");
     }
 }
+
+/// Real output of other syslog daemons run here (fixtures/syslog/PROVENANCE): busybox syslogd (`host facility.level
+/// tag:`, and `-S` with no hostname), rsyslog with control characters kept (tab-indented continuation lines),
+/// syslog-ng's default, `frac-digits(3)` (`Dec  4 15:58:36.699 host tag:`) and ISO forms. Each line gets its host,
+/// program, pid and time; a continuation line belongs to the entry above it.
+#[test]
+fn other_daemons_shapes() {
+    for (name, host, level) in [
+        ("busybox-messages", Some("vm"), true),
+        ("busybox-messages-S", None, false),
+        ("rsyslog-multiline", Some("vm"), false),
+        ("rsyslog-multiline-hiprec", Some("vm"), false),
+        ("syslog-ng-default", Some("vm"), false),
+        ("syslog-ng-frac3", Some("vm"), false),
+        ("syslog-ng-iso", Some("vm"), false),
+    ] {
+        let p = run_at(&fixture(name), name, "2026-12-04T15:58:40Z", Some(0));
+        assert!(p.problems.is_empty(), "{name}: {:?}", p.problems);
+        let login = of_kind(&p, EventKind::Login);
+        assert_eq!(login.len(), 1, "{name}");
+        let l = login[0];
+        assert_eq!((l.user.as_deref(), l.pid), (Some("alice"), Some(2201)), "{name}");
+        assert_eq!(l.field_str("program"), Some("sshd"), "{name}");
+        assert_eq!(l.field_str("hostname"), host, "{name}");
+        assert!(l.timestamp.sort_key().is_some_and(|t| t.rfc3339().starts_with("2026-12-04T15:58:")), "{name}: {:?}", l.timestamp);
+        if level {
+            // busybox's `auth.info`: facility 4, severity 6, as a <PRI> would say.
+            assert_eq!((l.field_i64("facility"), l.field_i64("severity")), (Some(4), Some(6)), "{name}");
+        }
+        assert_eq!(of_kind(&p, EventKind::CronRun).len(), 1, "{name}");
+        let segv = of_kind(&p, EventKind::Segfault);
+        assert_eq!(segv.iter().map(|e| (e.pid, e.comm.as_deref())).collect::<Vec<_>>(), vec![(Some(3120), Some("crashy"))], "{name}");
+        assert_eq!(segv[0].field_i64("since_boot_us"), Some(997_390_602), "{name}");
+        let su = of_kind(&p, EventKind::PrivilegedCommand);
+        assert_eq!(su.iter().map(|e| e.pid).collect::<Vec<_>>(), vec![Some(4450)], "{name}");
+        // The traceback is one entry: its tab-indented lines are in its message and its raw bytes.
+        let app = p.events.iter().find(|e| e.field_str("program") == Some("app")).expect("app");
+        assert_eq!(app.pid, Some(4404), "{name}");
+        assert!(app.message.ends_with("ValueError: bad"), "{name}: {:?}", app.message);
+        let raw = app.raw.to_bytes();
+        let off = app.origin.offset.expect("offset") as usize;
+        assert_eq!(fixture(name).get(off..off + raw.len()), Some(raw.as_slice()), "{name}: raw is the file's bytes");
+        assert!(p.events.iter().all(|e| !e.message.starts_with('\t')), "{name}");
+    }
+    // syslog-ng's frac-digits(3): the fraction is part of the time, not a hostname.
+    let p = run_at(&fixture("syslog-ng-frac3"), "syslog-ng-frac3", "2026-12-04T15:58:40Z", Some(0));
+    assert_eq!(p.events[0].timestamp.sort_key().map(|t| t.rfc3339()), Some("2026-12-04T15:58:36.699000Z".into()));
+    assert_eq!((p.events[0].field_str("program"), p.events[0].field_i64("program_pid")), (Some("syslog-ng"), Some(31350)));
+}
+
+/// The edge forms of issue 11 by themselves: a fraction after RFC 3164 seconds, a line with no hostname, a
+/// continuation with no entry above it (kept, reported).
+#[test]
+fn rfc3164_edge_forms() {
+    let p = run_at(b"Mar 23 23:01:18.123 host prog[19]: hello\n", "m", "2026-03-24T00:00:00Z", Some(0));
+    let e = &p.events[0];
+    assert_eq!((e.field_str("hostname"), e.field_str("program"), e.pid), (Some("host"), Some("prog"), Some(19)));
+    assert_eq!(e.timestamp.sort_key().map(|t| t.rfc3339()), Some("2026-03-23T23:01:18.123000Z".into()));
+    let p = run_at(b"Nov 18 08:30:20 kernel: [997.390602] crashy[3120]: segfault at 0 ip 1 sp 2 error 6 in crashy[1+2]\n", "k", "2026-11-18T09:00:00Z", Some(0));
+    let e = &p.events[0];
+    assert_eq!((e.kind, e.pid, e.field_str("hostname")), (EventKind::Segfault, Some(3120), None));
+    // A hostname is still a hostname; a bad fraction is no header.
+    let p = run_at(b"Nov 18 08:30:20 web1 sshd[5]: x\nNov 18 08:30:20.12x3 h p: y\n", "h", "2026-11-18T09:00:00Z", Some(0));
+    assert_eq!(p.events[0].field_str("hostname"), Some("web1"));
+    assert_eq!(p.problems.len(), 1, "{:?}", p.problems);
+    let p = run_at(b"\tno entry above\nNov 18 08:30:20 web1 a: b\n", "c", "2026-11-18T09:00:00Z", Some(0));
+    assert_eq!((p.events.len(), p.problems.len()), (2, 1));
+}

@@ -13,6 +13,8 @@
 //! The OOM kill is worded differently by kernel version (format strings checked in mm/oom_kill.c and
 //! mm/memcontrol.c of Linux 3.10 and 4.19, and in the 2019 patch "mm, oom: remove 'prefer children over
 //! parent' heuristic" that ended the old wording in 5.1):
+//! - 2.6.32 printed `MESSAGE: kill process N (comm) score S or a child` then `Killed process N (comm) vsz:…kB,
+//!   anon-rss:…kB, file-rss:…kB`, and its dump_stack `Pid: N, comm: C` where 3.10 on print `CPU: … PID: … Comm:`.
 //! - ≤ 5.0 (RHEL 7 = 3.10, Ubuntu 18.04 = 4.15, RHEL 8 = 4.18, Debian 10 = 4.19) print two lines:
 //!   `MESSAGE: Kill process N (comm) score S or sacrifice child` — the task chosen, whose child may be killed
 //!   instead — then `Killed process N (comm) total-vm:…kB, anon-rss:…kB, file-rss:…kB[, shmem-rss:…kB]` for
@@ -406,12 +408,14 @@ fn scope_fields(mut c: Classified, global: bool, allocating: bool) -> Classified
     c
 }
 
-/// `Out of memory: Kill process N (comm) score S or sacrifice child` (≤ 5.0; 3.10 prints the score with `%d`,
-/// 4.x with `%u`) and its `Memory cgroup out of memory:` and `(oom_kill_allocating_task)` variants.
+/// `Out of memory: Kill process N (comm) score S or sacrifice child` (2.6.36 to 5.0; 3.10 prints the score with
+/// `%d`, 4.x with `%u`) and its `Memory cgroup out of memory:` and `(oom_kill_allocating_task)` variants; 2.6.32
+/// printed `MESSAGE: kill process N (comm) score S or a child`.
 fn oom_chosen(msg: &str) -> Option<Classified> {
-    let (message, rest) = msg.split_once(": Kill process ")?;
+    let (message, rest) = msg.split_once(": Kill process ").or_else(|| msg.split_once(": kill process "))?;
     let (global, allocating) = oom_message(message)?;
-    let rest = rest.trim_end().strip_suffix(" or sacrifice child")?;
+    let rest = rest.trim_end();
+    let rest = rest.strip_suffix(" or sacrifice child").or_else(|| rest.strip_suffix(" or a child"))?;
     let (pid_s, after_pid) = rest.split_once(" (")?;
     let pid = kernel_pid(pid_s)?;
     // The comm may hold ") score "; the kernel's is the last.
@@ -454,8 +458,9 @@ fn oom_killed_process(msg: &str) -> Option<Classified> {
             (Some(oom_message(message)?), rest)
         }
     };
-    // The comm may hold " total-vm:"; the kernel's is the last. A line with a message may be cut short of it.
-    let (head, stats) = match rest.rfind(" total-vm:") {
+    // The comm may hold " total-vm:"; the kernel's is the last (2.6.32 printed it as `vsz:`). A line with a message
+    // may be cut short of it.
+    let (head, stats) = match rest.rfind(" total-vm:").max(rest.rfind(" vsz:")) {
         Some(at) => (&rest[..at], &rest[at + 1..]),
         None if scope.is_some() => (rest.trim_end(), ""),
         None => return None,
@@ -476,6 +481,12 @@ fn oom_killed_process(msg: &str) -> Option<Classified> {
             "total-vm" | "anon-rss" | "file-rss" | "shmem-rss" | "pgtables" => {
                 if let Some(n) = kb(v) {
                     c = c.field(format!("{}_kb", k.replace('-', "_")), json!(n));
+                }
+            }
+            // 2.6.32's name for the same K(mm->total_vm).
+            "vsz" => {
+                if let Some(n) = kb(v) {
+                    c = c.field("total_vm_kb", json!(n));
                 }
             }
             "UID" => c.uid = v.parse().ok(),
@@ -571,8 +582,15 @@ fn soft_lockup(msg: &str) -> Option<Classified> {
     Some(c)
 }
 
-/// `CPU: 1 UID: 0 PID: 14231 Comm: python3 Not tainted …` (6.x) or `CPU: 1 PID: 14231 Comm: python3 …`.
+/// `CPU: 1 UID: 0 PID: 14231 Comm: python3 Not tainted …` (6.x) or `CPU: 1 PID: 14231 Comm: python3 …` (3.10 on);
+/// before 3.10 x86's dump_stack printed `Pid: 4711, comm: java Not tainted 2.6.32-5-amd64 #1`.
 fn cpu_line(msg: &str) -> Option<(Option<u32>, i64, String)> {
+    if let Some(rest) = msg.strip_prefix("Pid: ") {
+        let (pid, rest) = rest.split_once(", comm: ")?;
+        let pid = kernel_pid(pid)?;
+        let end = [" Not tainted", " Tainted: "].iter().filter_map(|m| rest.rfind(m)).max()?;
+        return Some((None, pid, rest[..end].to_owned()));
+    }
     let rest = msg.strip_prefix("CPU: ")?;
     let uid = token_after(rest, "UID: ").and_then(|v| v.parse().ok());
     let pid = token_after(rest, "PID: ")?.parse().ok()?;
@@ -665,7 +683,7 @@ pub fn classify(msg: &str) -> Option<Classified> {
             return Some(c);
         }
     }
-    if msg.trim_end().ends_with(" or sacrifice child") {
+    if msg.trim_end().ends_with(" or sacrifice child") || msg.trim_end().ends_with(" or a child") {
         return oom_chosen(msg);
     }
     if msg.starts_with("Kill process ") {
@@ -1048,6 +1066,10 @@ mod tests {
         assert_eq!((c.pid, c.comm.as_deref(), c.oom), (Some(2101), Some("a) score 9 (b"), Some(OomLine::Chosen)));
         assert_eq!((c.fields["score"].to_json(), c.fields["global"].to_json()), (json!(993), json!(false)));
         assert_eq!(c.fields["constraint"], json!("CONSTRAINT_MEMCG"));
+        let c = oom_chosen("Out of memory: kill process 4711 (java) score 1012345 or a child").expect("2.6.32");
+        assert_eq!((c.pid, c.comm.as_deref(), c.fields["score"].to_json()), (Some(4711), Some("java"), json!(1012345)));
+        assert_eq!(cpu_line("Pid: 4711, comm: a Not tainted b Not tainted 2.6.32-5-amd64 #1"), Some((None, 4711, "a Not tainted b".into())));
+        assert_eq!(cpu_line("Pid: -1, comm: x Not tainted 2.6.32"), None);
         let c = oom_chosen("Out of memory (oom_kill_allocating_task): Kill process 7 (x) score 0 or sacrifice child")
             .expect("allocating");
         assert_eq!((c.fields["global"].to_json(), c.fields["oom_kill_allocating_task"].to_json()), (json!(true), json!(true)));
@@ -1055,6 +1077,8 @@ mod tests {
             ("Killed process 8811 (java) total-vm:16049380kB, anon-rss:15280000kB, file-rss:132kB", 8811, None, "java", None),
             ("Killed process 21945 (tidb-server), UID 1000, total-vm:33027492kB, anon-rss:31303276kB, file-rss:0kB, shmem-rss:0kB", 21945, Some(1000), "tidb-server", Some(0)),
             ("Killed process 215701, UID 679, (java) total-vm:11017300kB, anon-rss:7152432kB, file-rss:1232kB", 215701, Some(679), "java", None),
+            ("Killed process 4711 (a vsz:1kB) vsz:4049380kB, anon-rss:3960048kB, file-rss:0kB", 4711, None, "a vsz:1kB", None),
+            ("Killed process 4711 (a total-vm:1kB) vsz:4049380kB, anon-rss:3960048kB, file-rss:0kB", 4711, None, "a total-vm:1kB", None),
             ("Killed process 5 (a) total-vm:1kB) total-vm:10kB, anon-rss:5kB, file-rss:0kB, shmem-rss:3kB", 5, None, "a) total-vm:1kB", Some(3)),
         ] {
             let c = oom_killed_process(line).expect(line);

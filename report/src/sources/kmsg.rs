@@ -4,7 +4,8 @@
 //!   non-printable bytes as `\xNN`: the raw record is kept as is, the decoded text is what is matched.
 //! - [`Format::DmesgText`]: `dmesg` output, `[  959.280000] msg` (seconds since boot) or the `-T` form
 //!   `[Fri Nov 27 20:03:37 2026] msg` (local time); an optional `<N>` level prefix (`dmesg -r`). A line with
-//!   no prefix continues the record before it.
+//!   no prefix continues the record before it, unless the file has no prefixes at all (`dmesg -t`, a log saved
+//!   without times): then each line is a record of its own, undated.
 //! - [`Format::Pstore`]: a previous boot's log saved by pstore (`Oops#1 Part1` headers, `<4>[  12.34] …`).
 //!   Its times count from *that* boot, so they are only bounded by this boot's start.
 //!
@@ -211,11 +212,15 @@ fn emit_kmsg(rec: Record, raw: &[u8], ctx: &SourceCtx, tracker: &mut KernelTrack
     tracker.push(&msg, ev, rec.offset, &mut out.events, ctx.accounts);
 }
 
-/// `[  959.280000] ` → µs since boot and the rest of the line.
+/// `[  959.280000] ` → µs since boot and the rest of the line. printk prints `%5lu.%06lu`: a bracket with no
+/// fraction, such as an OOM task dump row's `[ 1381]` (a pid) in `dmesg -t` output, is no time.
 fn mono_prefix(s: &str) -> Option<(u64, &str)> {
     let inner_end = s.find(']')?;
     let inner = s.strip_prefix('[')?.get(..inner_end - 1)?.trim();
-    let (secs, frac) = inner.split_once('.').unwrap_or((inner, "0"));
+    let (secs, frac) = inner.split_once('.')?;
+    if secs.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let secs: u64 = secs.parse().ok()?;
     if frac.is_empty() || frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -345,6 +350,14 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
             }
         }
     };
+    let timed = has_time_prefixes(raw);
+    if !timed && raw.iter().any(|b| !b.is_ascii_whitespace()) {
+        out.problems.push(ParseProblem::at_line(
+            ctx,
+            1,
+            "no line has a kernel time prefix (dmesg -t, or a log saved without times): its lines are undated",
+        ));
+    }
     for line in lines(raw) {
         let text = String::from_utf8_lossy(line.bytes);
         let text = text.strip_suffix('\r').unwrap_or(&text);
@@ -374,8 +387,11 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
             }
             out.events.push(ev);
             continue;
+        } else if !timed && !body.trim().is_empty() {
+            // A file without time prefixes: every line is a record of its own, undated.
+            (if previous_boot { bounded() } else { Timestamp::Unknown }, body, None)
         } else {
-            // No prefix: a continuation of the record before it.
+            // No prefix in a file with them: a continuation of the record before it.
             match pending.as_mut() {
                 Some((_, ev, _, end)) => {
                     *end = line.offset as usize + line.bytes.len();
@@ -448,6 +464,26 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
     }
     flush(pending.take(), &mut tracker, &mut out);
     out
+}
+
+/// Whether the file's records carry time prefixes (`dmesg`, `dmesg -T`, pstore) or not (`dmesg -t`, a log saved
+/// without times). Decided by the count of lines of each kind, so one message that happens to begin like a time
+/// does not turn an untimed file's lines into continuations, nor a few continuation lines a timed file's records.
+fn has_time_prefixes(raw: &[u8]) -> bool {
+    let (mut timed, mut bare) = (0usize, 0usize);
+    for line in lines(raw) {
+        if line.bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(line.bytes);
+        let (_, body) = level_prefix(&text);
+        if mono_prefix(body).is_some() || ctime_prefix(body).is_some() {
+            timed += 1;
+        } else {
+            bare += 1;
+        }
+    }
+    timed > 0 && timed >= bare
 }
 
 /// pstore's `Oops#1 Part1`, `Panic#2 Part3`, `Emergency#1 Part1`… record headers.

@@ -10,6 +10,9 @@
 //! - rsyslog's high-precision format: `2026-11-27T20:03:37.123456+00:00 host prog[pid]: msg` (exact).
 //! - RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD…] MSG` (exact).
 //!
+//! RFC 3164 variants read too: a fraction after the seconds (syslog-ng `frac-digits()`), no hostname (busybox
+//! `syslogd -S`: the word after the time is the tag), busybox's `host facility.level tag:`, and tab- or
+//! space-indented continuation lines, which belong to the entry above (multi-line messages written unescaped).
 //! An optional `<PRI>` before an RFC 3164 header is read too. `kernel:` lines go through the kernel
 //! recognisers; sshd, sudo, su, cron and systemd lines through [`classify_program`].
 
@@ -30,6 +33,7 @@ enum When {
         month: u8,
         day: u8,
         secs: u32,
+        nanos: u32,
     },
     Bad,
 }
@@ -113,27 +117,26 @@ fn header(line: &str) -> Header<'_> {
             }
         }
     }
-    // RFC 3164: "Mmm dd hh:mm:ss host tag: msg" (dd is space-padded).
-    let when = body.get(..15).and_then(|h| {
-        let month = month_number(h.get(..3)?)?;
-        let day: u8 = h.get(4..6)?.trim().parse().ok()?;
-        let hms: Vec<u32> = h.get(7..15)?.split(':').filter_map(|x| x.parse().ok()).collect();
-        let [hh, mm, ss] = hms.as_slice() else { return None };
-        (*hh < 24 && *mm < 60 && *ss < 61 && (1..=31).contains(&day)).then_some(When::YearLess {
-            month,
-            day,
-            secs: hh * 3600 + mm * 60 + ss,
-        })
-    });
-    match when {
-        Some(when) => {
-            let rest = body.get(16..).unwrap_or("");
-            let (host, rest) = split_word(rest).unwrap_or((rest, ""));
+    match rfc3164_time(body) {
+        Some((when, rest)) => {
+            // HOSTNAME, unless the daemon wrote none (busybox `syslogd -S`, some embedded daemons): then the word
+            // after the time is already the tag, `prog:` or `prog[pid]:`.
+            let (host, rest) = match split_word(rest) {
+                Some((word, _)) if looks_like_tag(word) => (None, rest),
+                Some((word, after)) => (Some(word), after),
+                None if looks_like_tag(rest) => (None, rest),
+                None => (Some(rest), ""),
+            };
+            // busybox syslogd writes the facility and level by name between host and tag: `user.notice`.
+            let (pri, rest) = match split_word(rest).and_then(|(w, after)| Some((facility_level(w)?, after))) {
+                Some((fl, after)) if host.is_some() => (pri.or(Some(fl)), after),
+                _ => (pri, rest),
+            };
             let (program, program_pid, msg) = tag(rest);
             Header {
                 when,
                 pri,
-                host: Some(host),
+                host,
                 program,
                 program_pid,
                 msgid: None,
@@ -152,6 +155,70 @@ fn header(line: &str) -> Header<'_> {
             msg: body,
         },
     }
+}
+
+/// RFC 3164's `Mmm dd hh:mm:ss ` (dd space-padded, or not) with an optional fraction of a second after the seconds
+/// (syslog-ng's `frac-digits()`: `Mar 23 23:01:18.123 `) → the time and the rest of the line.
+fn rfc3164_time(body: &str) -> Option<(When, &str)> {
+    let month = month_number(body.get(..3)?)?;
+    let rest = body.get(3..)?.strip_prefix(' ')?;
+    let rest = rest.strip_prefix(' ').unwrap_or(rest);
+    let (day, rest) = rest.split_once(' ')?;
+    if day.is_empty() || day.len() > 2 || !day.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let day: u8 = day.parse().ok()?;
+    let (time, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    let (hms, frac) = match time.split_once('.') {
+        Some((hms, frac)) => (hms, Some(frac)),
+        None => (time, None),
+    };
+    let num = |s: &str| (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<u32>().ok()).flatten();
+    let mut parts = hms.split(':');
+    let (hh, mm, ss) = (num(parts.next()?)?, num(parts.next()?)?, num(parts.next()?)?);
+    if parts.next().is_some() || hh > 23 || mm > 59 || ss > 60 || !(1..=31).contains(&day) {
+        return None;
+    }
+    let nanos = match frac {
+        None => 0,
+        Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()) => format!("{f:0<9}").parse().ok()?,
+        Some(_) => return None,
+    };
+    Some((When::YearLess { month, day, secs: hh * 3600 + mm * 60 + ss, nanos }, rest))
+}
+
+/// A word that can only be an RFC 3164 TAG, never a HOSTNAME: `prog:` or `prog[pid]:` (a host name holds no ':'
+/// at its end; `prog` holds none at all, so an IPv6 address such as `2001:db8::` is not taken for one).
+fn looks_like_tag(word: &str) -> bool {
+    let Some(name) = word.strip_suffix(':') else { return false };
+    let name = match name.strip_suffix(']').and_then(|n| n.split_once('[')) {
+        Some((n, pid)) if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) => n,
+        Some(_) => return false,
+        None => name,
+    };
+    !name.is_empty() && !name.contains([':', '[', ']'])
+}
+
+/// busybox syslogd's `facility.level` word (names of syslog.h's facilitynames/prioritynames) → a PRI value.
+fn facility_level(word: &str) -> Option<u32> {
+    const FACILITIES: [&str; 12] =
+        ["kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp"];
+    const LEVELS: [&str; 8] = ["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"];
+    let (f, l) = word.split_once('.')?;
+    let facility = match f {
+        "security" => 4,
+        _ => match FACILITIES.iter().position(|x| *x == f) {
+            Some(i) => i as u32,
+            None => 16 + f.strip_prefix("local")?.parse::<u32>().ok().filter(|n| *n < 8)?,
+        },
+    };
+    let level = match l {
+        "panic" => 0,
+        "error" => 3,
+        "warning" => 4,
+        _ => LEVELS.iter().position(|x| *x == l)? as u32,
+    };
+    Some(facility * 8 + level)
 }
 
 fn rfc5424(pri: Option<u32>, rest: &str) -> Option<Header<'_>> {
@@ -379,7 +446,34 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     let headers: Vec<Header> = items.iter().map(|i| header(&i.text)).collect();
     let stamps = assign_years(&headers, ctx);
     let mut tracker = KernelTracker::default();
+    // The last entry: its event's index and where its bytes begin and (with its continuation lines) end. Its raw
+    // is taken once, when the next entry begins, so a long run of continuation lines stays linear.
+    let mut last: Option<(usize, usize, usize)> = None;
+    let set_raw = |last: Option<(usize, usize, usize)>, events: &mut Vec<Event>| {
+        if let Some((idx, start, end)) = last {
+            if let Some(ev) = events.get_mut(idx) {
+                ev.raw = ctx.text(raw.get(start..end).unwrap_or(&[]));
+            }
+        }
+    };
     for ((item, h), ts) in items.iter().zip(&headers).zip(stamps) {
+        // A line that begins with a tab or space has no header: it continues the entry above (a multi-line
+        // message written with control characters unescaped). Its bytes join that entry's.
+        if matches!(h.when, When::Bad) && item.text.starts_with(['\t', ' ']) {
+            if let Some((idx, _, end)) = last.as_mut() {
+                *end = item.offset as usize + item.bytes.len();
+                if let Some(ev) = out.events.get_mut(*idx) {
+                    // A recognised event's message is its summary; a plain line's is its text, which grows.
+                    if ev.kind == EventKind::Log && ev.message.chars().count() < 1000 {
+                        ev.message.push('\n');
+                        ev.message.push_str(&item.text);
+                        ev.message = cap_message(&ev.message);
+                    }
+                }
+                continue;
+            }
+        }
+        set_raw(last.take(), &mut out.events);
         if matches!(h.when, When::Bad) {
             out.problems
                 .push(ParseProblem::at_line(ctx, item.number, "no syslog header"));
@@ -429,6 +523,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             }
             ev.message = cap_message(msg);
             tracker.push(msg, ev, item.offset, &mut out.events, ctx.accounts);
+            last = Some((out.events.len() - 1, item.offset as usize, item.offset as usize + item.bytes.len()));
             continue;
         }
         if let Some(c) = classify_program(program, h.msg, ctx.accounts) {
@@ -444,7 +539,9 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             }
         }
         out.events.push(ev);
+        last = Some((out.events.len() - 1, item.offset as usize, item.offset as usize + item.bytes.len()));
     }
+    set_raw(last, &mut out.events);
     out
 }
 
@@ -479,7 +576,7 @@ fn assign_years(headers: &[Header], ctx: &SourceCtx) -> Vec<Timestamp> {
         match h.when {
             When::Exact(utc) => out[i] = Timestamp::Exact { utc },
             When::Bad => {}
-            When::YearLess { month, day, secs } => {
+            When::YearLess { month, day, secs, nanos } => {
                 if let Some((lm, _, _)) = later {
                     // Walking back, time should not increase by more than a day's slack; a higher month
                     // (Dec after Jan) means we crossed New Year.
@@ -488,7 +585,7 @@ fn assign_years(headers: &[Header], ctx: &SourceCtx) -> Vec<Timestamp> {
                     }
                 }
                 later = Some((month, day, secs));
-                out[i] = year_less_utc(year, month, day, secs, offset)
+                out[i] = year_less_utc(year, month, day, secs, nanos, offset)
                     .map(|utc| Timestamp::Inferred {
                         utc,
                         assumption: format!("{anchor_note}; {zone_note}"),
@@ -543,10 +640,10 @@ fn rotation_bound(ctx: &SourceCtx, offset: Option<i32>) -> Option<(Utc, String)>
     Some((Utc::from_unix(bound, 0)?, format!("its name (rotated on {date}, logrotate dateext)")))
 }
 
-fn year_less_utc(year: i32, month: u8, day: u8, secs: u32, offset: Option<i32>) -> Option<Utc> {
+fn year_less_utc(year: i32, month: u8, day: u8, secs: u32, nanos: u32, offset: Option<i32>) -> Option<Utc> {
     let m = time::Month::try_from(month).ok()?;
     // Feb 29 in a year without it: keep the line, say nothing false — it cannot be placed.
     let date = time::Date::from_calendar_date(year, m, day).ok()?;
     let local = date.midnight().assume_utc().unix_timestamp() + i64::from(secs);
-    Utc::from_unix(local - i64::from(offset.unwrap_or(0)), 0)
+    Utc::from_unix(local - i64::from(offset.unwrap_or(0)), nanos)
 }
