@@ -562,7 +562,7 @@ fn timestamp_free_dmesg_keeps_each_line_and_the_kill() {
             assert_eq!(e.timestamp, Timestamp::Unknown, "{name}: {e:?}");
             assert!(e.fields.get("since_boot_us").is_none(), "{name}: {e:?}");
         }
-        assert_eq!(p.problems.len(), 1, "{name}: one note that the file is undated: {:?}", p.problems);
+        assert!(p.problems.is_empty(), "{name}: an undated file is not a malformed one: {:?}", p.problems);
     }
     // One message that begins like a time does not make the other lines its continuations.
     let mut raw = b"[    5.000000] looks like a time\n".to_vec();

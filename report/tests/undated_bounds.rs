@@ -64,3 +64,25 @@ fn undated_lines_are_bounded_by_their_files_mtime_in_every_row() {
     let tags: Vec<&str> = row["tag"].as_array().expect("tags").iter().filter_map(|t| t.as_str()).collect();
     assert!(tags.contains(&"bounded") && !tags.contains(&"undated"), "{tags:?}");
 }
+
+/// A saved `dmesg -t` (no time prefixes) of a 3.13 kernel's OOM kill: the kill is one death, bounded by the
+/// file's mtime, with its cause and victim (the task-dump row `[ 1381]` is no time and swallows nothing).
+#[test]
+fn an_oom_kill_in_an_undated_dmesg_is_a_finding_bounded_by_the_mtime() {
+    let raw = std::fs::read(common::repo_root().join("fixtures/kmsg/dmesg-t-oom-3.13.txt")).expect("fixture");
+    let mtime = Utc::from_unix(1_700_000_000, 0).expect("t");
+    let mut b = common::BundleBuilder::new("db1");
+    b.file("fs/var/log/dmesg", "/var/log/dmesg", Category::Kernel, Format::DmesgText, &raw);
+    b.manifest.entries.last_mut().expect("entry").stat = Some(stat(mtime));
+    let dir = tempfile::tempdir().expect("tmp");
+    let bundle = dir.path().join("b.tar.gz");
+    b.write(&bundle);
+    let loaded = pipeline::load(&bundle, &LoadOptions::default()).expect("load");
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    let doc = coroner_report::findings::analyze(&loaded.manifest, &loaded.events, true);
+    let deaths: Vec<_> = doc.findings.iter().filter(|f| f.victim.pid == Some(1381)).collect();
+    assert_eq!(deaths.len(), 1, "{:#?}", doc.findings);
+    let f = deaths[0];
+    assert_eq!(f.victim.comm.as_deref(), Some("gunpowder-memho"));
+    assert!(format!("{:?}", f.cause).to_lowercase().contains("oom"), "{:?}", f.cause);
+}

@@ -350,14 +350,9 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
             }
         }
     };
+    // A file without time prefixes is not malformed (`dmesg -t` writes it): its lines are undated, and the
+    // pipeline bounds each by the file's mtime and says so in the event.
     let timed = has_time_prefixes(raw);
-    if !timed && raw.iter().any(|b| !b.is_ascii_whitespace()) {
-        out.problems.push(ParseProblem::at_line(
-            ctx,
-            1,
-            "no line has a kernel time prefix (dmesg -t, or a log saved without times): its lines are undated",
-        ));
-    }
     for line in lines(raw) {
         let text = String::from_utf8_lossy(line.bytes);
         let text = text.strip_suffix('\r').unwrap_or(&text);
