@@ -165,23 +165,23 @@ fn hostile_lines() {
         None,
     );
     // A 1 MB line, non-UTF-8 bytes, a dangling timestamp, an empty file.
-    let mut raw = b"#1700000000\n".to_vec();
+    let mut raw = b"kill -9 \xff\xfe 77\n#1700000000\n".to_vec();
     raw.extend(std::iter::repeat_n(b'a', 1 << 20));
-    raw.extend_from_slice(b"\nkill -9 \xff\xfe 77\n#1700000100\n");
+    raw.extend_from_slice(b"\n#1700000100\n");
     let p = run(&raw, &e);
     assert_eq!(p.events.len(), 2);
-    assert_eq!(p.events[0].field_str("command").map(str::len), Some(1 << 20));
-    assert!(p.events[0].message.chars().count() < 400);
-    assert_eq!(p.events[1].raw, Text::from_bytes(b"kill -9 \xff\xfe 77"));
-    assert_eq!(p.events[1].fields["target_pids"], json!([77]));
+    assert_eq!(p.events[1].field_str("command").map(str::len), Some(1 << 20));
+    assert!(p.events[1].message.chars().count() < 400);
+    assert_eq!(p.events[0].raw, Text::from_bytes(b"kill -9 \xff\xfe 77"));
+    assert_eq!(p.events[0].fields["target_pids"], json!([77]));
     assert_eq!(
-        p.events[1].timestamp,
+        p.events[0].timestamp,
         Timestamp::Bounded {
-            after: Utc::from_unix(1_700_000_000, 0),
-            before: None
+            after: None,
+            before: Utc::from_unix(1_700_000_000, 0)
         }
     );
-    assert_eq!(p.events[1].uid, Some(1000));
+    assert_eq!(p.events[0].uid, Some(1000));
     assert_eq!(p.problems.len(), 1, "dangling #1700000100");
     assert!(run(b"", &e).events.is_empty());
     for fmt in ["zsh_history", "fish_history", "tcsh_history", "sh_history"] {
@@ -243,4 +243,67 @@ fn no_parser_panics_on_random_bytes() {
             let _ = run(&raw, &e);
         }
     }
+}
+
+/// Regression: with HISTTIMEFORMAT and lithist, bash writes a multi-line command as several lines after one
+/// `#EPOCH`; each line used to become its own command, all but the first dated only by the file's mtime.
+#[test]
+fn bash_multiline_entries_stay_whole() {
+    let p = hist("bash_history", "bash_history_multiline");
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    assert_eq!(p.events.len(), 13, "one event per `#EPOCH` entry");
+    let stamp = Timestamp::Exact {
+        utc: Utc::from_unix(1_796_399_014, 0).expect("t"),
+    };
+    assert!(p.events.iter().all(|e| e.timestamp == stamp), "every entry keeps its own stamp");
+    let raw = fixture("history", "bash_history_multiline");
+    let lp = p
+        .events
+        .iter()
+        .find(|e| e.field_str("command").is_some_and(|c| c.starts_with("for pid in $(pgrep -f coroner-hist-victim);")))
+        .expect("loop");
+    let body = "for pid in $(pgrep -f coroner-hist-victim); do # reap the victims\n  # one comment line inside the loop\n  echo \"killing $pid\"\n  kill -9 $pid\ndone";
+    assert_eq!(lp.field_str("command"), Some(body));
+    assert_eq!(lp.raw.to_bytes(), body.as_bytes());
+    assert_eq!(lp.origin.line, Some(8));
+    assert_eq!(raw.get(lp.origin.offset.expect("offset") as usize..).map(|r| r.starts_with(b"for pid")), Some(true));
+    assert!(lp.message.contains("do # reap the victims⏎  # one comment"), "{}", lp.message);
+    // The here-doc keeps its inner empty line; the empty line bash writes after `EOF` is not part of it.
+    let doc = p
+        .events
+        .iter()
+        .find(|e| e.field_str("command").is_some_and(|c| c.starts_with("cat > /tmp/hs/notes.txt")))
+        .expect("here-doc");
+    assert_eq!(
+        doc.field_str("command"),
+        Some("cat > /tmp/hs/notes.txt <<'EOF'\nkill -9 1 is only text in a here-doc\n\nafter an empty line\nEOF")
+    );
+    assert!(p.events.iter().any(|e| e.field_str("command") == Some("echo \"line one\nline two\"")));
+    // Non-UTF-8 bytes in a two-line entry: raw is exact, the kill on its second line is found.
+    let odd = p
+        .events
+        .iter()
+        .find(|e| e.raw.to_bytes().starts_with(b"echo \"caf\xe9\n"))
+        .expect("non-UTF-8 entry");
+    assert_eq!(odd.raw.to_bytes(), b"echo \"caf\xe9\n\" && kill -HUP 999999");
+    assert_eq!(odd.kind, EventKind::KillCommand);
+    assert_eq!(
+        (odd.fields["signal"].to_json(), odd.fields["target_pids"].to_json()),
+        (json!(1), json!([999_999]))
+    );
+    assert_eq!(odd.fields["command_bytes"], json!(Text::from_bytes(b"echo \"caf\xe9\n\" && kill -HUP 999999")));
+    insta::assert_json_snapshot!("bash_history_multiline", golden(&p));
+}
+
+/// Lines before the first stamp and a CRLF file: undated lines stay one command each; `\r` is not command text.
+#[test]
+fn bash_undated_lines_and_crlf() {
+    let e = entry("bash_history", "fs/root/.bash_history", "/root/.bash_history", Some("root"), Some(MTIME));
+    let p = run(b"ls\r\nkill 5\r\n#1700000000\r\nfor i in 1; do\r\n  kill -9 $i\r\ndone\r\n\r\n#1700000060\r\npwd\r\n", &e);
+    let cmds: Vec<_> = p.events.iter().map(|e| e.field_str("command").unwrap_or("")).collect();
+    assert_eq!(cmds, ["ls", "kill 5", "for i in 1; do\n  kill -9 $i\ndone", "pwd"]);
+    assert_eq!(p.events[2].raw.to_bytes(), b"for i in 1; do\r\n  kill -9 $i\r\ndone\r");
+    assert!(matches!(p.events[1].timestamp, Timestamp::Bounded { .. }));
+    assert_eq!(p.events[2].kind, EventKind::KillCommand);
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
 }
