@@ -102,11 +102,12 @@ fn zsh_golden_multiline_and_metafied() {
             utc: utc("2026-11-27T20:33:25.000000Z")
         }
     );
-    // Metafied ő (C5 83 B1) is unmetafied in the command; raw keeps the file's bytes.
+    // Metafied ő (C5 83 B1) is unmetafied in the command; raw keeps the file's bytes. zsh saved the command's
+    // final backslash as `\ ` and reads it back without the space.
     let meta = p
         .events
         .iter()
-        .find(|e| e.field_str("command") == Some("echo ő and a backslash \\ "))
+        .find(|e| e.field_str("command") == Some("echo ő and a backslash \\"))
         .expect("ő");
     assert!(meta.raw.to_bytes().windows(3).any(|w| w == [0xc5, 0x83, 0xb1]));
     let two = p
@@ -306,4 +307,58 @@ fn bash_undated_lines_and_crlf() {
     assert!(matches!(p.events[1].timestamp, Timestamp::Bounded { .. }));
     assert_eq!(p.events[2].kind, EventKind::KillCommand);
     assert!(p.problems.is_empty(), "{:?}", p.problems);
+}
+
+/// Regression: a command typed as `kill -HUP \` + newline + `  999999` is saved by zsh as `kill -HUP \\` +
+/// newline; counting backslashes (even = escaped) split it in two and lost the kill's target. Checked against
+/// what zsh 5.9 itself reads back from this file (`fc -R`, then `$history`).
+#[test]
+fn zsh_multiline_entries_as_zsh_reads_them() {
+    let p = hist("zsh_history", "zsh_history_multiline");
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let cmds: Vec<&str> = p.events.iter().map(|e| e.field_str("command").unwrap_or("")).collect();
+    assert_eq!(p.events.len(), 17, "{cmds:#?}");
+    let stamp = Timestamp::Exact {
+        utc: Utc::from_unix(1_796_399_077, 0).expect("t"),
+    };
+    assert!(p.events.iter().all(|e| e.timestamp == stamp));
+    let hup = p
+        .events
+        .iter()
+        .find(|e| e.field_str("command") == Some("kill -HUP \\\n  999999"))
+        .expect("continued kill");
+    assert_eq!(hup.kind, EventKind::KillCommand);
+    assert_eq!(
+        (hup.fields["signal"].to_json(), hup.fields["target_pids"].to_json()),
+        (json!(1), json!([999_999]))
+    );
+    assert_eq!(hup.raw.to_bytes(), b": 1796399077:0;kill -HUP \\\\\n  999999");
+    assert!(cmds.contains(&"echo \"two backslashes then newline \\\\\\\\\nnext\""), "{cmds:#?}");
+    assert!(cmds.contains(&"echo \"trailing backslash\" \\\\"), "{cmds:#?}");
+    let lp = p
+        .events
+        .iter()
+        .find(|e| e.field_str("command").is_some_and(|c| c.starts_with("for p in")))
+        .expect("loop");
+    assert_eq!(
+        lp.field_str("command"),
+        Some("for p in $(pgrep -f coroner-zsh-victim); do\n  echo \"killing $p\"\n  kill -9 $p\ndone")
+    );
+    assert_eq!(lp.kind, EventKind::KillCommand);
+    assert_eq!(lp.origin.line, Some(7));
+    // Metafied UTF-8 (▒ is E2 96 92, both continuation bytes metafied) comes back whole.
+    assert!(cmds.contains(&"echo ő ▒ 日本"), "{cmds:#?}");
+    let raw = p.events.iter().find(|e| e.raw.to_bytes().ends_with(b"raw \xe9\xff bytes")).expect("raw bytes");
+    assert_eq!(raw.fields["command_bytes"], json!(Text::from_bytes(b"echo raw \xe9\xff bytes")));
+    insta::assert_json_snapshot!("zsh_history_multiline", golden(&p));
+}
+
+/// A 0x83 that zsh did not write as Meta (here UTF-8 'σ', CF 83, then `x`, in a file another tool wrote) is
+/// kept and reported, not XORed into a different byte.
+#[test]
+fn zsh_unmetafied_0x83_is_kept_and_reported() {
+    let e = entry("zsh_history", "fs/x", "/x", None, None);
+    let p = run(b": 1700000000:0;echo \xcf\x83x\n", &e);
+    assert_eq!(p.events[0].field_str("command"), Some("echo σx"));
+    assert_eq!(p.problems.len(), 1, "{:?}", p.problems);
 }
