@@ -280,6 +280,21 @@ fn bash_multiline_entries_stay_whole() {
         Some("cat > /tmp/hs/notes.txt <<'EOF'\nkill -9 1 is only text in a here-doc\n\nafter an empty line\nEOF")
     );
     assert!(p.events.iter().any(|e| e.field_str("command") == Some("echo \"line one\nline two\"")));
+    // The kill inside the loop is found despite the comment lines before it, with the loop's time; the
+    // here-doc's `kill -9 1` is text written to a file; cmdhist's one-line loop (`do   kill`) is a kill.
+    assert_eq!(lp.kind, EventKind::KillCommand);
+    assert_eq!(
+        (lp.fields["signal"].to_json(), lp.fields["target_exprs"].to_json()),
+        (json!(9), json!(["$pid"]))
+    );
+    assert_eq!(doc.kind, EventKind::ShellCommand);
+    let one_line = p
+        .events
+        .iter()
+        .find(|e| e.field_str("command").is_some_and(|c| c.ends_with("do   kill -TERM $pid; done")))
+        .expect("cmdhist loop");
+    assert_eq!((one_line.kind, one_line.fields["signal"].to_json()), (EventKind::KillCommand, json!(15)));
+    assert_eq!(p.events.iter().filter(|e| e.kind == EventKind::KillCommand).count(), 3);
     // Non-UTF-8 bytes in a two-line entry: raw is exact, the kill on its second line is found.
     let odd = p
         .events
@@ -346,6 +361,12 @@ fn zsh_multiline_entries_as_zsh_reads_them() {
     );
     assert_eq!(lp.kind, EventKind::KillCommand);
     assert_eq!(lp.origin.line, Some(7));
+    let doc = p
+        .events
+        .iter()
+        .find(|e| e.field_str("command").is_some_and(|c| c.starts_with("cat > /tmp/hs/znotes.txt")))
+        .expect("here-doc");
+    assert_eq!(doc.kind, EventKind::ShellCommand, "a here-doc body is data, not a command");
     // Metafied UTF-8 (▒ is E2 96 92, both continuation bytes metafied) comes back whole.
     assert!(cmds.contains(&"echo ő ▒ 日本"), "{cmds:#?}");
     let raw = p.events.iter().find(|e| e.raw.to_bytes().ends_with(b"raw \xe9\xff bytes")).expect("raw bytes");
