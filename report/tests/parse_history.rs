@@ -383,3 +383,36 @@ fn zsh_unmetafied_0x83_is_kept_and_reported() {
     assert_eq!(p.events[0].field_str("command"), Some("echo σx"));
     assert_eq!(p.problems.len(), 1, "{:?}", p.problems);
 }
+
+/// fish writes a multi-line command on one `- cmd:` line with `\n` escapes (real fish 3.6 output): one event,
+/// its kill found with the entry's `when:`.
+#[test]
+fn fish_multiline_entry() {
+    let p = hist("fish_history", "fish_history_multiline");
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    assert_eq!(p.events.len(), 6);
+    let lp = &p.events[2];
+    assert_eq!(
+        lp.field_str("command"),
+        Some("for p in (pgrep -f coroner-fish-victim)\n  echo \"killing $p\"\n  kill -9 $p\nend")
+    );
+    assert_eq!((lp.kind, lp.fields["signal"].to_json()), (EventKind::KillCommand, json!(9)));
+    assert_eq!(lp.timestamp, Timestamp::Exact { utc: Utc::from_unix(1_796_399_065, 0).expect("t") });
+    assert_eq!(p.events[3].field_str("command"), Some("echo \"one\ntwo\" 'a\\\\b'"));
+    insta::assert_json_snapshot!("fish_history_multiline", golden(&p));
+}
+
+/// tcsh (real 6.24 `history -S`) dates each line of a `foreach` on its own, and writes a quoted `\`-newline as
+/// two lines after one `#+` stamp: that is one command.
+#[test]
+fn tcsh_multiline_entry() {
+    let p = hist("tcsh_history", "tcsh_history_multiline");
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let cmds: Vec<&str> = p.events.iter().map(|e| e.field_str("command").unwrap_or("")).collect();
+    assert_eq!(p.events.len(), 10, "{cmds:#?}");
+    assert!(cmds.contains(&"echo \"one\\\ntwo\""), "{cmds:#?}");
+    assert!(p.events.iter().all(|e| matches!(e.timestamp, Timestamp::Exact { .. })));
+    let hup = p.events.iter().find(|e| e.field_str("command") == Some("echo done ; kill -HUP 999999")).expect("hup");
+    assert_eq!(hup.fields["target_pids"], json!([999_999]));
+    insta::assert_json_snapshot!("tcsh_history_multiline", golden(&p));
+}
