@@ -188,7 +188,14 @@ pub fn tokenize(s: &str) -> Vec<Tok> {
             }
         }
     }
-    flush!();
+    // The last word: no here-doc body can follow it.
+    if in_word {
+        out.push(Tok::Word {
+            text: cur,
+            subs,
+            quoted,
+        });
+    }
     out
 }
 
