@@ -19,7 +19,13 @@ pub enum Tok {
     Op(&'static str),
 }
 
-/// Splits a command line into words and operators. Unterminated quotes end at the end of the line.
+/// Commands that read a here-doc body as shell input: with one of them on the here-doc's line the body's
+/// commands are read too; otherwise the body is data (`cat > f <<EOF`), not commands this shell ran.
+const SHELLS: [&str; 9] = ["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "fish"];
+
+/// Splits a command line into words and operators. Unterminated quotes end at the end of the input; a `#`
+/// comment ends at the end of its line; `(` and `)` outside words separate commands (subshells, groups,
+/// `case` patterns), while a `(` inside or after a command's words is read like fish's `(…)` substitution.
 pub fn tokenize(s: &str) -> Vec<Tok> {
     let c: Vec<char> = s.chars().collect();
     let mut out = Vec::new();
@@ -28,11 +34,31 @@ pub fn tokenize(s: &str) -> Vec<Tok> {
     let mut subs = Vec::new();
     let mut in_word = false;
     let mut quoted = false;
+    // Here-docs opened on the current line: (delimiter, `<<-` strips leading tabs); `out` index where the
+    // line's tokens start, to see whether a shell reads the body.
+    let mut docs: Vec<(String, bool)> = Vec::new();
+    let mut doc_word = false;
+    let mut line_start = 0usize;
     macro_rules! flush {
         () => {
             if in_word {
+                let text = std::mem::take(&mut cur);
+                if doc_word {
+                    doc_word = false;
+                    if let Some(d) = docs.last_mut() {
+                        d.0 = text.clone();
+                    }
+                } else if let Some(rest) = text.strip_prefix("<<").filter(|r| !r.starts_with('<')) {
+                    let (strip, d) = match rest.strip_prefix('-') {
+                        Some(d) => (true, d),
+                        None => (false, rest),
+                    };
+                    let d: String = d.chars().take_while(|&ch| ch != '<' && ch != '>').collect();
+                    doc_word = d.is_empty();
+                    docs.push((d, strip));
+                }
                 out.push(Tok::Word {
-                    text: std::mem::take(&mut cur),
+                    text,
                     subs: std::mem::take(&mut subs),
                     quoted,
                 });
@@ -48,7 +74,35 @@ pub fn tokenize(s: &str) -> Vec<Tok> {
                 flush!();
                 i += 1;
             }
-            '\n' | ';' => {
+            '\n' => {
+                flush!();
+                out.push(Tok::Op(";"));
+                i += 1;
+                if !docs.is_empty() {
+                    let feeds_shell = out[line_start..].iter().any(|t| {
+                        matches!(t, Tok::Word { text, .. } if SHELLS.contains(&text.rsplit('/').next().unwrap_or(text)))
+                    });
+                    let body_start = i;
+                    for (delim, strip) in std::mem::take(&mut docs) {
+                        while i < c.len() {
+                            let end = c[i..].iter().position(|&x| x == '\n').map_or(c.len(), |p| i + p);
+                            let line: String = c[i..end].iter().collect();
+                            i = end + 1;
+                            let line = if strip { line.trim_start_matches('\t') } else { &line };
+                            if line.strip_suffix('\r').unwrap_or(line) == delim {
+                                break;
+                            }
+                        }
+                    }
+                    i = i.min(c.len());
+                    if feeds_shell {
+                        i = body_start;
+                    }
+                    doc_word = false;
+                }
+                line_start = out.len();
+            }
+            ';' => {
                 flush!();
                 out.push(Tok::Op(";"));
                 i += 1;
@@ -64,7 +118,23 @@ pub fn tokenize(s: &str) -> Vec<Tok> {
                 }));
                 i += if double { 2 } else { 1 };
             }
-            '#' if !in_word => break,
+            '#' if !in_word => {
+                // A comment runs to the end of its line; the next line of a multi-line entry is read again.
+                i = c[i..].iter().position(|&x| x == '\n').map_or(c.len(), |p| i + p);
+            }
+            '(' if !in_word && matches!(out.last(), None | Some(Tok::Op(_))) => {
+                out.push(Tok::Op(";"));
+                i += 1;
+            }
+            '(' => {
+                in_word = true;
+                i = substitution(&c, i + 1, "(", &mut cur, &mut subs);
+            }
+            ')' => {
+                flush!();
+                out.push(Tok::Op(";"));
+                i += 1;
+            }
             '\\' => {
                 in_word = true;
                 if let Some(&n) = c.get(i + 1) {
@@ -93,7 +163,7 @@ pub fn tokenize(s: &str) -> Vec<Tok> {
                         cur.push(c[i + 1]);
                         i += 2;
                     } else if c[i] == '$' && c.get(i + 1) == Some(&'(') {
-                        i = substitution(&c, i + 2, &mut cur, &mut subs);
+                        i = substitution(&c, i + 2, "$(", &mut cur, &mut subs);
                     } else if c[i] == '`' {
                         i = backtick(&c, i + 1, &mut cur, &mut subs);
                     } else {
@@ -105,7 +175,7 @@ pub fn tokenize(s: &str) -> Vec<Tok> {
             }
             '$' if c.get(i + 1) == Some(&'(') => {
                 in_word = true;
-                i = substitution(&c, i + 2, &mut cur, &mut subs);
+                i = substitution(&c, i + 2, "$(", &mut cur, &mut subs);
             }
             '`' => {
                 in_word = true;
@@ -118,6 +188,7 @@ pub fn tokenize(s: &str) -> Vec<Tok> {
             }
         }
     }
+    // The last word: no here-doc body can follow it.
     if in_word {
         out.push(Tok::Word {
             text: cur,
@@ -128,8 +199,9 @@ pub fn tokenize(s: &str) -> Vec<Tok> {
     out
 }
 
-/// Reads `$(…)` from just after `$(`; appends the whole `$(…)` to `cur`, the inner text to `subs`.
-fn substitution(c: &[char], mut i: usize, cur: &mut String, subs: &mut Vec<String>) -> usize {
+/// Reads `$(…)` (or fish's `(…)`) from just after `open`; appends the whole `open…)` to `cur`, the inner text
+/// to `subs`.
+fn substitution(c: &[char], mut i: usize, open: &str, cur: &mut String, subs: &mut Vec<String>) -> usize {
     let mut depth = 1usize;
     let mut inner = String::new();
     let mut q: Option<char> = None;
@@ -151,7 +223,7 @@ fn substitution(c: &[char], mut i: usize, cur: &mut String, subs: &mut Vec<Strin
         inner.push(ch);
         i += 1;
     }
-    cur.push_str("$(");
+    cur.push_str(open);
     cur.push_str(&inner);
     cur.push(')');
     subs.push(inner);
@@ -295,7 +367,8 @@ fn is_assignment(s: &str) -> bool {
     }
 }
 
-/// Drops `sudo`/`doas`/`nohup`/`env X=y`/`timeout N`/`nice`/`exec`/`command`/`time` prefixes and assignments.
+/// Drops `sudo`/`doas`/`nohup`/`env X=y`/`timeout N`/`nice`/`exec`/`command`/`time` prefixes, assignments and
+/// the reserved words that can start a command.
 fn strip_prefixes(words: &[W]) -> Vec<W> {
     let mut i = 0;
     while let Some(w) = words.get(i) {
@@ -305,6 +378,11 @@ fn strip_prefixes(words: &[W]) -> Vec<W> {
             continue;
         }
         match b {
+            // Reserved words and fish's combiners before a command: `do kill -9 $p` (a loop cmdhist saved on
+            // one line), `then`, `! kill`, `{ kill 1; }`, fish `and kill $p`.
+            "do" | "then" | "else" | "elif" | "if" | "while" | "until" | "!" | "{" | "and" | "or" | "not" | "begin" => {
+                i += 1;
+            }
             "sudo" | "doas" => {
                 i += 1;
                 while let Some(o) = words.get(i) {
@@ -952,6 +1030,42 @@ mod tests {
         assert_eq!(one("/etc/init.d/ssh stop").target_units, vec!["ssh".to_owned()]);
     }
 
+    /// Regression: a `#` comment ended the whole entry, so a multi-line loop's `kill` after a commented line
+    /// was lost; reserved words (`do kill`, as cmdhist saves a loop on one line) hid the command after them.
+    #[test]
+    fn multi_line_entries_comments_and_reserved_words() {
+        let k = one("for p in $(pgrep -f v); do # reap\n  # note\n  kill -9 $p\ndone");
+        assert_eq!((k.signal, k.target_exprs), (Some(9), vec!["$p".to_owned()]));
+        assert_eq!(one("for p in $(pgrep v); do   kill -TERM $p; done").signal, Some(15));
+        assert_eq!(one("if true; then kill 5; fi").target_pids, vec![5]);
+        assert_eq!(one("while :; do kill -HUP 7; done").signal, Some(1));
+        assert_eq!(one("{ kill 5; }").target_pids, vec![5]);
+        assert_eq!(one("(kill -9 6)").target_pids, vec![6]);
+        assert_eq!(one("! kill 5").target_pids, vec![5]);
+        assert_eq!(one("test -n $p; and kill -9 $p").signal, Some(9));
+        assert_eq!(one("case $x in a) kill 8;; esac").target_pids, vec![8]);
+        // fish's `(…)` substitution names the pgrep pattern like `$(…)`.
+        assert_eq!(one("kill -9 (pgrep -f victim)").target_names, vec!["victim".to_owned()]);
+        assert!(find_kills("echo done # kill 1").is_empty());
+    }
+
+    /// A here-doc body is data for its command (`cat > f <<EOF`), not commands this shell ran; fed to a shell
+    /// (`bash <<EOF`, `sudo sh -s <<-X`), its commands are read.
+    #[test]
+    fn here_doc_bodies() {
+        assert!(find_kills("cat > /tmp/n <<'EOF'\nkill -9 1\n\nEOF").is_empty());
+        assert!(find_kills("cat <<EOF >x\nkill -9 1\nEOF").is_empty());
+        assert!(find_kills("cat << \"END\"\nkill 1\nEND").is_empty());
+        let v = find_kills("cat <<-EOF\n\tkill -9 1\n\tEOF\nkill -HUP 2");
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].target_pids, vec![2]);
+        assert_eq!(one("sudo bash <<EOF\nkill -9 42\nEOF").target_pids, vec![42]);
+        assert_eq!(one("sh -s <<-X\n\tkill 3\n\tX").target_pids, vec![3]);
+        // `<<<` is a here-string, not a here-doc; an unterminated here-doc takes the rest.
+        assert_eq!(one("cat <<< x\nkill 4").target_pids, vec![4]);
+        assert!(find_kills("cat <<EOF\nkill 1").is_empty());
+    }
+
     #[test]
     fn tokenizer_never_panics_on_odd_input() {
         for s in [
@@ -966,6 +1080,16 @@ mod tests {
             "| b",
             "$((1+2))",
             "kill \"$(pgrep 'x)\"",
+            "<<",
+            "<<-",
+            "<<\n",
+            "a <<\n",
+            "<<EOF\n",
+            "(",
+            ")",
+            "((",
+            "# x\n",
+            "kill (",
         ] {
             let _ = find_kills(s);
         }
