@@ -290,8 +290,10 @@ const ALL_SOURCES: [Source; 17] = [
 ];
 
 /// The data island: `{"total":N,"sources":[…],"kinds":[…],"certainties":[…],"events":[[…],…]}`; each event is
-/// `[time_us|null, time, certainty, source, kind, notable, pid|null, user, comm, message, raw, origin]` with
-/// source/kind/certainty as indexes into the name lists.
+/// `[time_us|null, time, certainty, source, kind, notable, pid|null, user, comm, message, raw, origin, [other
+/// pids], other users]` with source/kind/certainty as indexes into the name lists; the other pids and users
+/// ([`view::other_pids`], [`view::other_users`]: a kill's target, a core's sender…) let the pid and user
+/// filters find every event about a process or a user.
 fn island(m: &ReportModel, idx: &[usize]) -> String {
     let mut kinds: Vec<EventKind> = idx.iter().filter_map(|&i| m.events.get(i)).map(|e| e.kind).collect();
     kinds.sort();
@@ -347,6 +349,12 @@ fn island(m: &ReportModel, idx: &[usize]) -> String {
             out.push(',');
             escape::push_script_json_str(&mut out, &text);
         }
+        out.push_str(",[");
+        for (i, p) in view::other_pids(e).iter().enumerate() {
+            let _ = write!(out, "{}{p}", if i > 0 { "," } else { "" });
+        }
+        out.push_str("],");
+        escape::push_script_json_str(&mut out, &view::other_users(e));
         out.push(']');
     }
     out.push_str("],\"kinds\":");

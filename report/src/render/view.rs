@@ -15,6 +15,52 @@ pub fn is_notable(kind: EventKind) -> bool {
     )
 }
 
+/// Fields that name a process an event is about besides its own `pid`: the signalled one, the kill command's
+/// targets, the sender a core's siginfo names, the task the OOM killer chose, the pid in a core's file name,
+/// the writer of a log line.
+const OTHER_PID_FIELDS: [&str; 9] = [
+    "target_pid",
+    "target_tgid",
+    "target_pids",
+    "si_pid",
+    "chosen_pid",
+    "shares_memory_with",
+    "name_pid",
+    "name_global_pid",
+    "program_pid",
+];
+
+/// Every pid an event involves other than its own `pid`, sorted, without repeats: a pid filter that looks only
+/// at `pid` misses the process that died when the event is its killer's (a kill's `pid` is the sender).
+pub fn other_pids(e: &Event) -> Vec<i64> {
+    let mut out = Vec::new();
+    for k in OTHER_PID_FIELDS {
+        match e.fields.get(k) {
+            Some(v) if v.as_array().is_some() => out.extend(v.as_array().into_iter().flatten().filter_map(|x| x.as_i64())),
+            Some(v) => out.extend(v.as_i64()),
+            None => {}
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out.retain(|p| Some(*p) != e.pid);
+    out
+}
+
+/// Users an event names besides its own `user`: the signalled process's, the audit login user, sudo's and
+/// cron's run-as user, a live process's effective user. Shown as one string, `|`-separated, for the user
+/// filter (which, like the pid filter, should find events about a user, not only by one).
+pub fn other_users(e: &Event) -> String {
+    let mut out: Vec<&str> = ["target_user", "auser", "runas", "run_as", "euser"]
+        .iter()
+        .filter_map(|k| e.field_str(k))
+        .filter(|u| !u.is_empty() && Some(*u) != e.user.as_deref())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    escape::visible(&out.join("|"), false)
+}
+
 /// `2026-11-27 20:03:37.000000 UTC`.
 pub fn utc(t: &Utc) -> String {
     let s = t.rfc3339();
