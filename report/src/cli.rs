@@ -70,7 +70,7 @@ pub enum Command {
         comm: Option<String>,
         #[arg(long)]
         unit: Option<String>,
-        /// Pick the death nearest this time (RFC 3339) when several match.
+        /// Pick the death nearest this time (ISO 8601; without a zone, UTC) when several match.
         #[arg(long, value_parser = parse_time)]
         at: Option<Utc>,
         /// Answer even if the bundle does not verify (the answer says UNVERIFIED).
@@ -93,7 +93,7 @@ pub struct KeyArgs {
     #[arg(long, value_name = "FILE")]
     pub pubkey: Option<PathBuf>,
     /// Check allowed_signers validity windows at this time instead of now, as ssh-keygen's
-    /// `-Overify-time`: YYYYMMDD[Z], YYYYMMDDHHMM[SS][Z] (read as UTC) or RFC 3339.
+    /// `-Overify-time`: YYYYMMDD[Z], YYYYMMDDHHMM[SS][Z] or ISO 8601 (a time without a zone is read as UTC).
     #[arg(long, value_name = "TIME", requires = "allowed_signers", value_parser = parse_verify_time)]
     pub verify_time: Option<Utc>,
 }
@@ -112,8 +112,14 @@ impl KeyArgs {
 fn parse_verify_time(s: &str) -> Result<Utc, String> {
     verify::parse_ssh_time(s)
         .map(|(t, _)| t)
-        .or_else(|| Utc::parse_rfc3339(s))
-        .ok_or_else(|| format!("{s:?} is not YYYYMMDD[Z], YYYYMMDDHHMM[SS][Z] or an RFC 3339 time"))
+        .or_else(|| parse_iso_utc(s))
+        .ok_or_else(|| format!("{s:?} is not YYYYMMDD[Z], YYYYMMDDHHMM[SS][Z] or an ISO 8601 / RFC 3339 time"))
+}
+
+/// RFC 3339, or an ISO 8601 date and time without a zone (`2026-11-27T20:03:37`, `T` or a space), which is
+/// read as UTC as the README says: the answer should not depend on the analyst's zone.
+fn parse_iso_utc(s: &str) -> Option<Utc> {
+    Utc::parse_rfc3339(s).or_else(|| Utc::parse_rfc3339(&format!("{}Z", s.replacen(' ', "T", 1))))
 }
 
 #[derive(Debug, Args)]
@@ -160,7 +166,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 fn parse_time(s: &str) -> Result<Utc, String> {
-    Utc::parse_rfc3339(s).ok_or_else(|| format!("not an RFC 3339 time: {s:?}"))
+    parse_iso_utc(s).ok_or_else(|| format!("not an ISO 8601 / RFC 3339 time: {s:?}"))
 }
 
 /// Runs a parsed command line; errors are fatal (exit 2) unless they say verification failed (exit 1).

@@ -555,14 +555,17 @@ pub fn render_text(r: &VerifyReport) -> String {
         Some(fp) => s.push_str(&format!("signature: {sig}, key {fp}\n")),
         None => s.push_str(&format!("signature: {sig}\n")),
     }
-    if r.key_pinned {
-        s.push_str("key: pinned by the analyst (--pubkey/--allowed-signers): origin and integrity\n");
-    } else {
-        s.push_str(
-            "key: only the bundle's own signer.pub: proves integrity, NOT origin (pin the key with --pubkey or \
-             --allowed-signers)\n",
-        );
-    }
+    // Say only what held: a pinned key proves origin only if it signed, and nothing proves integrity when an
+    // entry failed.
+    const PIN: &str = "pin the key with --pubkey or --allowed-signers";
+    s.push_str(&match (r.key_pinned, r.signature_good, r.ok) {
+        (true, true, true) => "key: pinned by the analyst (--pubkey/--allowed-signers): origin and integrity hold\n".to_owned(),
+        (true, true, false) => "key: pinned by the analyst and the manifest's signature is good for it (origin), but integrity does NOT hold (see the failures)\n".to_owned(),
+        (true, false, _) => "key: pinned by the analyst, but it did NOT sign this manifest: neither origin nor integrity is shown\n".to_owned(),
+        (false, true, true) => format!("key: only the bundle's own signer.pub: proves integrity, NOT origin ({PIN})\n"),
+        (false, true, false) => format!("key: only the bundle's own signer.pub, and integrity does NOT hold (see the failures); origin is not shown either ({PIN})\n"),
+        (false, false, _) => format!("key: only the bundle's own signer.pub, and the signature is NOT good: neither integrity nor origin is shown ({PIN})\n"),
+    });
     s.push_str(&format!(
         "entries: {} listed: {} with bytes ({} matched their sha256), {} recorded absent (no bytes)\n",
         r.entries_listed,

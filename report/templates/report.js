@@ -1,6 +1,13 @@
 "use strict";
 // Timeline filtering over the JSON data island. Builds rows with textContent only (never innerHTML), so no
 // evidence string is ever parsed as HTML. Without this script the static table stays.
+
+// Whether island event `e` involves `pid`: as its own pid (e[6]) or as one it names (e[12]: a kill's target,
+// a core's sender…), so filtering for the pid that died also shows who killed it.
+function coronerPidMatches(e, pid) {
+  return e[6] === pid || (Array.isArray(e[12]) && e[12].indexOf(pid) >= 0);
+}
+
 (function () {
   var island = document.getElementById("timeline-data");
   var view = document.getElementById("js-view");
@@ -96,8 +103,8 @@
       if (s >= 0 && e[3] !== s) { continue; }
       if (k >= 0 && e[4] !== k) { continue; }
       if (notableOnly && !e[5]) { continue; }
-      if (pid !== null && e[6] !== pid) { continue; }
-      if (user && String(e[7]).toLowerCase().indexOf(user) < 0) { continue; }
+      if (pid !== null && !coronerPidMatches(e, pid)) { continue; }
+      if (user && (String(e[7]) + "|" + String(e[13] || "")).toLowerCase().indexOf(user) < 0) { continue; }
       if (range && (e[0] === null || e[0] < range[0] || e[0] >= range[1])) { continue; }
       if (text && hay[i].indexOf(text) < 0) { continue; }
       matches.push(i);

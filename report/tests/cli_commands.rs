@@ -222,6 +222,63 @@ fn why_answers_and_rejects_bad_queries() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// Regression: a failed verify still printed "pinned … origin and integrity" (with a pinned key that did not
+/// sign, or entries that did not match), and "proves integrity" with the embedded key on a tampered bundle.
+/// Each outcome now says only what held.
+#[test]
+fn failed_verify_claims_only_what_held() {
+    let d = tempfile::tempdir().expect("tmp");
+    let (good, bad) = (small(d.path()), tampered(d.path()));
+    let signers = |name: &str, seed: u8| {
+        let p = d.path().join(name);
+        std::fs::write(&p, format!("coroner-collect {}\n", pub_line(&common::key(seed)))).expect("write");
+        p
+    };
+    let (ours, other) = (signers("ours", 7), signers("other", 8));
+    let run = |bundle: &Path, pinned: Option<&Path>| {
+        let mut c = bin();
+        c.arg("verify").arg(bundle);
+        if let Some(p) = pinned {
+            c.arg("--allowed-signers").arg(p);
+        }
+        let out = c.output().expect("run");
+        (out.status.code(), text(&out.stdout))
+    };
+    let (code, s) = run(&good, Some(&ours));
+    assert_eq!(code, Some(0), "{s}");
+    assert!(s.contains("origin and integrity hold"), "{s}");
+    let (code, s) = run(&good, Some(&other));
+    assert_eq!(code, Some(1), "{s}");
+    assert!(s.contains("did NOT sign") && !s.contains("origin and integrity hold"), "{s}");
+    let (code, s) = run(&bad, Some(&ours));
+    assert_eq!(code, Some(1), "{s}");
+    assert!(s.contains("integrity does NOT hold") && !s.contains("origin and integrity hold"), "{s}");
+    let (code, s) = run(&bad, None);
+    assert_eq!(code, Some(1), "{s}");
+    assert!(s.contains("integrity does NOT hold") && !s.contains("proves integrity"), "{s}");
+}
+
+/// Regression: `--verify-time 2026-11-27T20:03:37` (no zone) was refused, though the README says such a time
+/// is read as UTC; `why --at` likewise. The validity window below ends at 21:00 UTC, so 20:03:37 read as UTC
+/// passes and 21:30:00 leaves no usable key (a fatal error that names the time it checked, in UTC).
+#[test]
+fn times_without_a_zone_are_read_as_utc() {
+    let d = tempfile::tempdir().expect("tmp");
+    let p = small(d.path());
+    let signers = d.path().join("allowed_signers");
+    let line = format!("coroner-collect valid-before=\"20261127210000Z\" {}\n", pub_line(&common::key(7)));
+    std::fs::write(&signers, line).expect("write");
+    for (at, want) in [("2026-11-27T20:03:37", 0), ("2026-11-27 20:03:37", 0), ("2026-11-27T21:30:00", 2)] {
+        let out = bin().arg("verify").arg(&p).arg("--allowed-signers").arg(&signers).args(["--verify-time", at]).output().expect("run");
+        assert_eq!(out.status.code(), Some(want), "{at}: {}{}", text(&out.stdout), text(&out.stderr));
+        if want == 2 {
+            assert!(text(&out.stderr).contains("checked at 2026-11-27T21:30:00.000000Z"), "{}", text(&out.stderr));
+        }
+    }
+    let out = bin().arg("why").arg(&p).args(["--pid", "13188", "--at", "2026-11-27T20:03:37"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
 /// Garbage of every kind, in an entry of every parsed format.
 fn hostile_bundle(dir: &Path) -> PathBuf {
     let mut payload: Vec<u8> = Vec::new();

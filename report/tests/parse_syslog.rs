@@ -264,7 +264,7 @@ fn cron_and_systemd_lines() {
         .map(|e| e.fields["result"].to_json())
         .collect();
     assert_eq!(failed, vec![json!("oom-kill"), json!("watchdog")]);
-    assert_eq!(of_kind(&p, EventKind::WatchdogTimeout)[0].fields["limit"], json!("3s"));
+    assert_eq!(of_kind(&p, EventKind::WatchdogTimeout)[0].fields["watchdog_limit"], json!("3s"));
     let killed: Vec<_> = of_kind(&p, EventKind::ServiceKilled)
         .iter()
         .map(|e| (e.pid, e.comm.clone(), e.field_i64("signal")))

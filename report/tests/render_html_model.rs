@@ -222,6 +222,8 @@ pub fn events() -> Vec<Event> {
     kill.comm = Some("bash".into());
     kill.uid = Some(1001);
     kill.user = Some("mallory".into());
+    kill.fields.insert("target_pid".into(), 4243);
+    kill.fields.insert("target_user".into(), "victimuser");
     v.push(kill);
     let mut alive = event(
         Timestamp::Exact { utc: t(T0 + 300, 0) },

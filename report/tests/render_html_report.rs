@@ -262,3 +262,47 @@ fn findings_over_the_cap_are_counted_not_listed() {
         .sum();
     assert_eq!(total, cap + 7);
 }
+
+/// Regression: the page's pid filter compared only each event's own pid, and a kill's pid is its sender's, so
+/// filtering for the pid that died (4243) did not show the kill. The data island carries the pids each event
+/// names, and the page's own filter function (run under node when installed) finds the kill by its target.
+#[test]
+fn pid_filter_finds_the_kill_of_the_pid_that_died() {
+    let owned = model::small(true);
+    let out = html::render(&owned.model());
+    let island = element_text(&out, "<script type=\"application/json\" id=\"timeline-data\">", "</script>");
+    let data: serde_json::Value = serde_json::from_str(island).expect("island is JSON");
+    let events = data["events"].as_array().expect("events");
+    let kill = events.iter().find(|e| e[9].as_str().is_some_and(|m| m.starts_with("kill(4243"))).expect("kill row");
+    assert_eq!((kill[6].as_i64(), kill[12].clone()), (Some(3120), serde_json::json!([4243])), "{kill}");
+    assert!(events.iter().all(|e| e[12].is_array() && e[13].is_string()), "every row has its other pids and users");
+    // The user filter likewise sees the signalled process's user, not only the sender's.
+    let kill = events.iter().find(|e| e[9].as_str().is_some_and(|m| m.starts_with("kill(4243"))).expect("kill row");
+    assert_eq!((kill[7].as_str(), kill[13].as_str()), (Some("mallory"), Some("victimuser")), "{kill}");
+
+    let script = element_text(&out, "<script>", "</script>");
+    let d = tempfile::tempdir().expect("tmp");
+    let (js, isl) = (d.path().join("report.js"), d.path().join("island.json"));
+    std::fs::write(&js, script).expect("write");
+    std::fs::write(&isl, island).expect("write");
+    // The page's script with no page: its filter function is defined, the rest returns at once.
+    let runner = r#"
+const fs = require("fs"), vm = require("vm");
+globalThis.document = { getElementById: () => null };
+vm.runInThisContext(fs.readFileSync(process.argv[1], "utf8"));
+const ev = JSON.parse(fs.readFileSync(process.argv[2], "utf8")).events;
+const out = {};
+for (const pid of [4243, 3120, 4242]) { out[pid] = ev.filter((e) => coronerPidMatches(e, pid)).map((e) => e[9]); }
+console.log(JSON.stringify(out));
+"#;
+    match std::process::Command::new("node").args(["-e", runner]).arg(&js).arg(&isl).output() {
+        Ok(o) if o.status.success() => {
+            let m: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+            assert_eq!(m["4243"], serde_json::json!(["kill(4243, SIGKILL) by bash"]), "{m}");
+            assert_eq!(m["3120"], serde_json::json!(["kill(4243, SIGKILL) by bash"]), "the sender too: {m}");
+            assert_eq!(m["4242"].as_array().map(Vec::len), Some(2), "the log line and the OOM kill: {m}");
+        }
+        Ok(o) => panic!("node: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(e) => eprintln!("skipped the script half: no node ({e})"),
+    }
+}

@@ -4,7 +4,7 @@
 #[path = "render_html_model.rs"]
 mod model;
 
-use coroner_report::render::markdown;
+use coroner_report::render::{escape, markdown};
 
 /// The text outside code spans (CommonMark: a run of N backticks closes only at a run of exactly N).
 fn outside_code(s: &str) -> String {
@@ -187,4 +187,60 @@ fn findings_over_the_cap_are_counted_not_listed() {
         .filter_map(|l| l.trim_end_matches(" |").rsplit("| ").next()?.parse::<usize>().ok())
         .sum();
     assert_eq!(total, cap + 3);
+}
+
+/// GitHub's renderer (cmark-gfm with its autolink and table extensions), when installed: the `cmark-gfm`
+/// program (Debian `cmark-gfm`) or Python's `cmarkgfm`. `None` when neither is.
+fn gfm(md: &str) -> Option<String> {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let run = |mut c: Command| -> Option<String> {
+        let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().ok()?;
+        child.stdin.take()?.write_all(md.as_bytes()).ok()?;
+        let o = child.wait_with_output().ok()?;
+        o.status.success().then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let mut bin = Command::new("cmark-gfm");
+    bin.args(["-e", "autolink", "-e", "table", "-e", "strikethrough"]);
+    run(bin).or_else(|| {
+        let mut py = Command::new("python3");
+        py.args(["-c", "import sys, cmarkgfm; sys.stdout.write(cmarkgfm.github_flavored_markdown_to_html(sys.stdin.read()))"]);
+        run(py)
+    })
+}
+
+/// Regression: an email address in evidence became a mailto: link on GitHub (`\@` does not stop GFM's email
+/// autolink), and `://`/`www.` were defanged into other text (`[:]`). Under the real renderer no evidence
+/// string links, in a paragraph or a table cell, and each shows exactly as written.
+#[test]
+fn evidence_never_autolinks_under_gfm_and_shows_as_written() {
+    let hostile = [
+        "mail alice@example.com now",
+        "mailto:bob@evil.example",
+        "xmpp:eve@chat.example",
+        "http://evil.example/x?a=1",
+        "HTTPS://EVIL.EXAMPLE",
+        "ftp://files.example/p",
+        "see www.evil.example.",
+        "user:pw@host.example",
+        "@mallory please",
+        "a.b-c+d_e@f-g.example.org",
+    ];
+    let mut md = String::new();
+    for h in hostile {
+        md.push_str(&format!("{}\n\n| x |\n|---|\n| {} |\n\n", escape::md_inline(h), escape::md_inline(h)));
+    }
+    let Some(html) = gfm(&md) else {
+        eprintln!("skipped: neither cmark-gfm nor python3's cmarkgfm is installed");
+        return;
+    };
+    assert!(!html.contains("<a "), "a link was made:\n{html}");
+    let text = html.replace('\u{2060}', "").replace("&amp;", "&").replace("&quot;", "\"");
+    for h in hostile {
+        assert_eq!(text.matches(&format!("<p>{h}</p>")).count(), 1, "{h:?} not shown as written:\n{html}");
+        assert_eq!(text.matches(&format!("<td>{h}</td>")).count(), 1, "{h:?} not shown as written in a cell:\n{html}");
+    }
+    // The whole hostile sample report renders without a link either.
+    let report = gfm(&markdown::render(&model::small(true).model())).unwrap_or_default();
+    assert!(report.contains("<table>") && !report.contains("<a "), "{report}");
 }

@@ -448,3 +448,59 @@ fn csv_reference(m: &ReportModel) -> String {
     }
     out
 }
+
+/// Timesketch's CSV import (`read_and_validate_csv`: `pandas.read_csv` in chunks of 10,000 rows, then each
+/// row's NaN cells dropped and the rest sent as they are): every row arrives, the datetime parses, and every
+/// number is the one the JSONL holds, exactly (an absent one stays absent). Pandas turns a chunk's column with
+/// an empty cell into floats (pid 4242 arrives as 4242.0), which is why the README names JSONL as the import.
+#[test]
+fn csv_survives_timesketchs_pandas_reader_when_available() {
+    let mut f = fixture();
+    // Absent and large numbers side by side: a pid-less row, an offset past float32's and a uid past i32's range.
+    f.events[1].pid = None;
+    f.events[1].uid = Some(u32::MAX);
+    f.events[2].origin.offset = Some((1 << 53) - 1);
+    let v = verified();
+    let m = model(&f, &v);
+    let d = tempfile::tempdir().expect("tmp");
+    let p = d.path().join("t.csv");
+    std::fs::write(&p, csv::render(&m)).expect("write");
+    let script = r#"
+import json, sys
+import pandas
+out = []
+for chunk in pandas.read_csv(sys.argv[1], sep=",", chunksize=10000):
+    chunk["datetime"] = pandas.to_datetime(chunk["datetime"], errors="coerce")
+    if chunk["datetime"].isnull().any():
+        sys.exit("a datetime did not parse")
+    for _, row in chunk.iterrows():
+        row = row.dropna()
+        out.append({k: (v.item() if hasattr(v, "item") else v) for k, v in row.to_dict().items() if k != "datetime"})
+print(json.dumps(out))
+"#;
+    let o = match std::process::Command::new("python3").args(["-c", script]).arg(&p).output() {
+        Ok(o) if o.status.success() => o,
+        Ok(o) if String::from_utf8_lossy(&o.stderr).contains("No module named 'pandas'") => {
+            eprintln!("skipped: python3 has no pandas (Debian: python3-pandas)");
+            return;
+        }
+        Ok(o) => panic!("pandas reader failed: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(e) => {
+            eprintln!("skipped: no python3 ({e})");
+            return;
+        }
+    };
+    let got: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).expect("rows");
+    let want: Vec<serde_json::Value> =
+        jsonl::render(&m).lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    assert_eq!(got.len(), want.len(), "every row arrives");
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g["message"], w["message"]);
+        for k in ["pid", "ppid", "uid", "line", "offset", "timestamp"] {
+            // Integers and floats compared as numbers: 4242.0 is 4242, and every value is below 2^53.
+            let (gn, wn) = (g.get(k).and_then(|x| x.as_f64()), w[k].as_i64());
+            assert_eq!(gn, wn.map(|n| n as f64), "{k} in {w}");
+            assert!(wn.is_none_or(|n| n.unsigned_abs() < 1 << 53), "{k} would not survive a float: {w}");
+        }
+    }
+}

@@ -3,7 +3,8 @@
 //! # Field conventions
 //! Top-level `pid`/`ppid`/`uid`/`user`/`comm` describe the process the event is *about* (the victim of an
 //! OOM kill, the crashing process, the *sender* of a kill syscall, the user of a login). Everything else goes
-//! in `fields`, under these names (parsers and findings rely on them; add new names, do not rename):
+//! in `fields`, under these names (parsers and findings rely on them; add new names, do not rename). Every key,
+//! with its one JSON type, is in [`crate::fields::KEYS`] (README.md's field table):
 //!
 //! | kind | fields |
 //! |---|---|

@@ -48,7 +48,8 @@ impl ProcIndex {
                     ppid: e.ppid,
                     comm: e.comm.clone(),
                     exe: e.field_str("exe").map(str::to_owned),
-                    argv: e.field_str("cmdline").map(str::to_owned),
+                    // The process table's `cmdline` is an argv array (read as a string it was always absent).
+                    argv: e.fields.get("cmdline").and_then(|v| v.as_array()).filter(|a| !a.is_empty()).map(|a| join_args(a)),
                     uid: e.uid,
                     user: e.user.clone(),
                     alive_at_collection: true,
@@ -167,10 +168,15 @@ pub fn failed(e: &Event) -> bool {
     }
 }
 
+/// Arguments joined by spaces (a non-string item as its JSON text).
+fn join_args(a: &[serde_json::Value]) -> String {
+    a.iter().map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).collect::<Vec<_>>().join(" ")
+}
+
 fn argv_text(e: &Event) -> Option<String> {
     let argv = e.fields.get("argv");
     if let Some(a) = argv.and_then(|v| v.as_array()) {
-        Some(a.iter().map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).collect::<Vec<_>>().join(" "))
+        Some(join_args(a))
     } else if let Some(s) = argv.and_then(|v| v.as_str()) {
         Some(s.to_owned())
     } else {
@@ -276,6 +282,39 @@ impl SessionIndex {
         let mid = (lo + hi) / 2;
         self.collect(2 * node, lo, mid, upto, t, out);
         self.collect(2 * node + 1, mid, hi, upto, t, out);
+    }
+}
+
+#[cfg(test)]
+mod proc_index_tests {
+    use super::*;
+    use coroner_schemas::{Origin, Text, Timestamp};
+
+    /// Regression: the process table's `cmdline` is an array, and reading it as a string lost every live
+    /// process's command line (a killer or victim alive at collection had none).
+    #[test]
+    fn a_live_process_has_its_command_line() {
+        let at = Utc::from_unix(1_795_810_921, 0).expect("time");
+        let mut fields = coroner_schemas::Fields::new();
+        fields.insert("cmdline".into(), serde_json::json!(["/usr/sbin/sshd", "-D"]));
+        fields.insert("start_time".into(), serde_json::json!("2026-11-27T20:00:00.000000Z"));
+        let e = Event {
+            timestamp: Timestamp::Exact { utc: at },
+            source: Source::Proc,
+            kind: EventKind::ProcessAlive,
+            pid: Some(700),
+            ppid: Some(1),
+            uid: Some(0),
+            user: Some("root".into()),
+            comm: Some("sshd".into()),
+            message: String::new(),
+            raw: Text::from_bytes(b""),
+            origin: Origin { entry: "live/proc/processes.json".into(), line: Some(1), offset: None },
+            fields,
+        };
+        let idx = ProcIndex::build(&[e]);
+        let d = idx.describe(700, Some(at)).expect("pid 700");
+        assert_eq!(d.argv.as_deref(), Some("/usr/sbin/sshd -D"));
     }
 }
 

@@ -1,7 +1,9 @@
 //! `timeline.csv`: the same rows as `timeline.jsonl`, as RFC 4180 CSV with a header row, for Timesketch.
 //!
 //! Every field that holds a comma, a double quote, CR or LF is quoted, quotes doubled; records end in CRLF.
-//! `tag` is comma-joined; `fields` is its JSON text; absent values are empty cells.
+//! `tag` is comma-joined; `fields` is its JSON text; absent values are empty cells. Timesketch reads CSV with
+//! pandas, which makes a column with an empty cell floating-point (`5147.0`): `timeline.jsonl` is the import
+//! that keeps every type.
 
 use std::io::{self, Write};
 

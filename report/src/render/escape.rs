@@ -132,9 +132,12 @@ pub fn truncate(s: &str, max: usize) -> String {
 /// Markdown inline text (paragraphs, headings, list items, table cells): no Markdown, HTML, entity, link,
 /// autolink, mention or math can start inside it, wherever it is placed after a block prefix. Control
 /// characters become visible escapes (so no new line or block starts); `<`, `>` and `&` become entities;
-/// inline syntax characters (`` \ ` * _ [ ] ( ) | ~ # $ @ ! ``) are backslash-escaped, and a leading `-`/`+` or
-/// `1.`/`1)` that would open a nested list; `://` and `www.` are defanged (`\[:\]//`, `www\[.\]`) so
-/// GFM's autolink extension cannot turn evidence into a link. Safe in table cells (`|` is escaped).
+/// inline syntax characters (`` \ ` * _ [ ] ( ) | ~ # $ ! ``) are backslash-escaped, and a leading `-`/`+` or
+/// `1.`/`1)` that would open a nested list. GFM's autolink extension links `http://`, `www.` and emails in
+/// plain text, even through backslash escapes and entities (`\@`, `&#64;` still link in cmark-gfm): `://`
+/// becomes `\://` and `www.` `www\.` (an escaped `:`/`.` starts no link), and `@` is followed by a word
+/// joiner (`&#8288;`), which no email or mention can cross. Each shows as the same text. Safe in table cells
+/// (`|` is escaped).
 pub fn md_inline(s: &str) -> String {
     let vis = visible(s, false);
     let mut out = String::with_capacity(vis.len() + 16);
@@ -144,13 +147,13 @@ pub fn md_inline(s: &str) -> String {
     let mut leading_digits = false;
     while !rest.is_empty() {
         if let Some(r) = rest.strip_prefix("://") {
-            out.push_str("\\[:\\]//");
+            out.push_str("\\://");
             rest = r;
             at_start = false;
             continue;
         }
         if let Some(r) = rest.strip_prefix("www.") {
-            out.push_str("www\\[.\\]");
+            out.push_str("www\\.");
             rest = r;
             at_start = false;
             continue;
@@ -162,7 +165,8 @@ pub fn md_inline(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '|' | '~' | '#' | '$' | '@' | '!' => {
+            '@' => out.push_str("@&#8288;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '|' | '~' | '#' | '$' | '!' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -270,12 +274,14 @@ mod tests {
         let s = md_inline("](javascript:alert(1)) <script>&amp; http://x www.y |");
         assert!(!s.contains("]("));
         assert!(!s.contains('<'));
-        assert!(!s.contains("://"));
-        assert!(!s.contains("www."));
+        assert!(s.contains("http\\://x www\\.y"));
         assert!(s.ends_with("\\|"));
         assert_eq!(md_inline("- x - y"), "\\- x - y");
         assert_eq!(md_inline("12. x 1. y"), "12\\. x 1. y");
-        assert_eq!(md_inline("a_b *c* #1 @u $x$"), "a\\_b \\*c\\* \\#1 \\@u \\$x\\$");
+        assert_eq!(md_inline("a_b *c* #1 @u $x$"), "a\\_b \\*c\\* \\#1 @&#8288;u \\$x\\$");
+        // Regression: `\@` still made a mailto: link under GFM; the word joiner stops it.
+        assert_eq!(md_inline("alice@example.com"), "alice@&#8288;example.com");
+        assert_eq!(md_inline("https://x.org www.y.org"), "https\\://x.org www\\.y.org");
     }
 
     #[test]

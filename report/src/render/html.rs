@@ -247,7 +247,7 @@ fn finding_view(i: usize, f: &coroner_schemas::Finding) -> FindingView {
     }
 }
 
-fn row_view(e: &coroner_schemas::Event) -> RowView {
+fn row_view(e: &coroner_schemas::Event, notable: bool) -> RowView {
     let (certainty, certainty_title) = view::certainty(&e.timestamp);
     let fields = if e.fields.is_empty() {
         String::new()
@@ -260,7 +260,7 @@ fn row_view(e: &coroner_schemas::Event) -> RowView {
         certainty_title,
         source: name_of(&e.source),
         kind: name_of(&e.kind),
-        notable: view::is_notable(e.kind),
+        notable,
         pid: e.pid.map(|p| p.to_string()).unwrap_or_default(),
         user: view::user(e),
         comm: e.comm.as_deref().map(vis).unwrap_or_default(),
@@ -292,9 +292,11 @@ const ALL_SOURCES: [Source; 17] = [
 ];
 
 /// The data island: `{"total":N,"sources":[…],"kinds":[…],"certainties":[…],"events":[[…],…]}`; each event is
-/// `[time_us|null, time, certainty, source, kind, notable, pid|null, user, comm, message, raw, origin]` with
-/// source/kind/certainty as indexes into the name lists.
-fn island(m: &ReportModel, idx: &[usize]) -> String {
+/// `[time_us|null, time, certainty, source, kind, notable, pid|null, user, comm, message, raw, origin, [other
+/// pids], other users]` with source/kind/certainty as indexes into the name lists; the other pids and users
+/// ([`view::other_pids`], [`view::other_users`]: a kill's target, a core's sender…) let the pid and user
+/// filters find every event about a process or a user.
+fn island(m: &ReportModel, notable: &view::Notable, idx: &[usize]) -> String {
     let mut kinds: Vec<EventKind> = idx.iter().filter_map(|&i| m.events.get(i)).map(|e| e.kind).collect();
     kinds.sort();
     kinds.dedup();
@@ -315,7 +317,7 @@ fn island(m: &ReportModel, idx: &[usize]) -> String {
     out.push_str("{\"certainties\":");
     strings(&mut out, &mut certainties.iter().map(|c| (*c).to_owned()));
     out.push_str(",\"events\":[");
-    for (n, e) in idx.iter().filter_map(|&i| m.events.get(i)).enumerate() {
+    for (n, (i, e)) in idx.iter().filter_map(|&i| Some((i, m.events.get(i)?))).enumerate() {
         if n > 0 {
             out.push(',');
         }
@@ -336,7 +338,7 @@ fn island(m: &ReportModel, idx: &[usize]) -> String {
             certainties.iter().position(|c| *c == cert).unwrap_or(4),
             ALL_SOURCES.iter().position(|s| *s == e.source).unwrap_or(ALL_SOURCES.len() - 1),
             kinds.binary_search(&e.kind).unwrap_or(0),
-            u8::from(view::is_notable(e.kind)),
+            u8::from(notable.is(i)),
         );
         num(&mut out, e.pid);
         for text in [
@@ -349,6 +351,12 @@ fn island(m: &ReportModel, idx: &[usize]) -> String {
             out.push(',');
             escape::push_script_json_str(&mut out, &text);
         }
+        out.push_str(",[");
+        for (i, p) in view::other_pids(e).iter().enumerate() {
+            let _ = write!(out, "{}{p}", if i > 0 { "," } else { "" });
+        }
+        out.push_str("],");
+        escape::push_script_json_str(&mut out, &view::other_users(e));
         out.push(']');
     }
     out.push_str("],\"kinds\":");
@@ -442,8 +450,9 @@ fn page<'a>(m: &ReportModel) -> Page<'a> {
     let problems_total = problems.len();
     problems.truncate(MAX_PROBLEMS);
 
-    let static_idx = view::select_rows(m.events, STATIC_ROWS);
-    let island_idx = view::select_rows(m.events, ISLAND_ROWS);
+    let notable = view::Notable::of(m.events, m.findings);
+    let static_idx = view::select_rows(&notable, STATIC_ROWS);
+    let island_idx = view::select_rows(&notable, ISLAND_ROWS);
 
     Page {
         css: CSS,
@@ -509,16 +518,16 @@ fn page<'a>(m: &ReportModel) -> Page<'a> {
         problems,
         problems_total,
         problems_summary: super::problems_summary(problems_total, by_collector, by_parser),
-        hist: view::histogram(m.events),
-        rows: static_idx.iter().filter_map(|&i| m.events.get(i)).map(row_view).collect(),
+        hist: view::histogram(m.events, &notable),
+        rows: static_idx.iter().filter_map(|&i| Some(row_view(m.events.get(i)?, notable.is(i)))).collect(),
         total_events: m.events.len(),
-        notable_events: m.events.iter().filter(|e| view::is_notable(e.kind)).count(),
+        notable_events: notable.count(),
         static_omitted: m.events.len() - static_idx.len(),
         island_count: island_idx.len(),
         island_omitted: m.events.len() - island_idx.len(),
         static_rows: STATIC_ROWS,
         island_rows: ISLAND_ROWS,
         page_rows: PAGE_ROWS,
-        data: island(m, &island_idx),
+        data: island(m, &notable, &island_idx),
     }
 }

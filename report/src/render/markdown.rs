@@ -189,8 +189,8 @@ fn finding(f: &coroner_schemas::Finding) -> FindingMd {
     }
 }
 
-fn rows(m: &ReportModel) -> Vec<RowMd> {
-    let idx = view::context_rows(m.events, CONTEXT, MAX_ROWS);
+fn rows(m: &ReportModel, notable: &view::Notable) -> Vec<RowMd> {
+    let idx = view::context_rows(notable, CONTEXT, MAX_ROWS);
     let mut out = Vec::with_capacity(idx.len() + 16);
     let mut prev: Option<usize> = None;
     for &i in &idx {
@@ -221,7 +221,7 @@ fn rows(m: &ReportModel) -> Vec<RowMd> {
             time: md_inline(&view::time(&e.timestamp)),
             certainty,
             source: md_inline(&name_of(&e.source)),
-            kind: if view::is_notable(e.kind) { format!("**{kind}**") } else { kind },
+            kind: if notable.is(i) { format!("**{kind}**") } else { kind },
             pid: e.pid.map(|p| p.to_string()).unwrap_or_default(),
             user: md_inline(&view::user(e)),
             comm: e.comm.as_deref().map(md_inline).unwrap_or_default(),
@@ -251,6 +251,7 @@ fn rows(m: &ReportModel) -> Vec<RowMd> {
 
 /// Renders the whole document.
 pub fn render(m: &ReportModel) -> String {
+    let notable = view::Notable::of(m.events, m.findings);
     let v = m.verification;
     let verified = v.ok && !v.skipped;
     let fp = v.signer_fingerprint.as_deref().map(|f| md_code(f, false)).unwrap_or_else(|| "unknown key".to_owned());
@@ -340,9 +341,9 @@ pub fn render(m: &ReportModel) -> String {
         problems,
         problems_total,
         problems_summary: super::problems_summary(problems_total, by_collector, by_parser),
-        rows: rows(m),
+        rows: rows(m, &notable),
         total_events: m.events.len(),
-        notable_events: m.events.iter().filter(|e| view::is_notable(e.kind)).count(),
+        notable_events: notable.count(),
         context: CONTEXT,
         max_rows: MAX_ROWS,
     };

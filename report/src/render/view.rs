@@ -2,17 +2,102 @@
 //! too many, how times, origins, victims and killers read, and the time histogram. Plain strings here;
 //! each renderer escapes for its own format.
 
+use std::collections::HashSet;
+
 use coroner_schemas::finding::{Cause, Confidence, Killer, Victim};
-use coroner_schemas::{Event, EventKind, Origin, Timestamp, Utc};
+use coroner_schemas::{Event, EventKind, FindingsDoc, Origin, Timestamp, Utc};
 
 use crate::render::escape;
 
-/// Routine kinds that drown a timeline; everything else is notable (deaths, signals, logins, crashes…).
-pub fn is_notable(kind: EventKind) -> bool {
-    !matches!(
+/// Kinds that record a death by themselves: an OOM kill, a crash, a kernel panic, a killed service, a core.
+pub fn is_death(kind: EventKind) -> bool {
+    matches!(
         kind,
-        EventKind::Log | EventKind::ShellCommand | EventKind::ProcessAlive | EventKind::Audit | EventKind::OomTaskDump
+        EventKind::OomKill
+            | EventKind::Segfault
+            | EventKind::Trap
+            | EventKind::KernelPanic
+            | EventKind::ProcessCrash
+            | EventKind::ServiceKilled
+            | EventKind::WatchdogTimeout
+            | EventKind::CoreDumped
     )
+}
+
+/// Which events are notable: those that record a death, and those a finding cites as evidence (its own or a
+/// candidate's). The rest (settings, cron definitions, logins, signals that killed nothing…) is context: on
+/// a live host most events are settings rows, and calling them notable buried the deaths.
+pub struct Notable {
+    /// Per event, in timeline order.
+    pub flags: Vec<bool>,
+    /// Per event: cited by a finding.
+    pub cited: Vec<bool>,
+}
+
+impl Notable {
+    pub fn of(events: &[Event], findings: &FindingsDoc) -> Notable {
+        let origins: HashSet<&Origin> = findings
+            .findings
+            .iter()
+            .flat_map(|f| f.evidence.iter().chain(f.candidates.iter().flat_map(|c| c.evidence.iter())))
+            .map(|r| &r.origin)
+            .collect();
+        let cited: Vec<bool> = events.iter().map(|e| !origins.is_empty() && origins.contains(&e.origin)).collect();
+        let flags = events.iter().zip(&cited).map(|(e, &c)| c || is_death(e.kind)).collect();
+        Notable { flags, cited }
+    }
+    pub fn count(&self) -> usize {
+        self.flags.iter().filter(|&&f| f).count()
+    }
+    pub fn is(&self, i: usize) -> bool {
+        self.flags.get(i).copied().unwrap_or(false)
+    }
+}
+
+/// Fields that name a process an event is about besides its own `pid`: the signalled one, the kill command's
+/// targets, the sender a core's siginfo names, the task the OOM killer chose, the pid in a core's file name,
+/// the writer of a log line.
+const OTHER_PID_FIELDS: [&str; 9] = [
+    "target_pid",
+    "target_tgid",
+    "target_pids",
+    "si_pid",
+    "chosen_pid",
+    "shares_memory_with",
+    "name_pid",
+    "name_global_pid",
+    "program_pid",
+];
+
+/// Every pid an event involves other than its own `pid`, sorted, without repeats: a pid filter that looks only
+/// at `pid` misses the process that died when the event is its killer's (a kill's `pid` is the sender).
+pub fn other_pids(e: &Event) -> Vec<i64> {
+    let mut out = Vec::new();
+    for k in OTHER_PID_FIELDS {
+        match e.fields.get(k) {
+            Some(v) if v.as_array().is_some() => out.extend(v.as_array().into_iter().flatten().filter_map(|x| x.as_i64())),
+            Some(v) => out.extend(v.as_i64()),
+            None => {}
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out.retain(|p| Some(*p) != e.pid);
+    out
+}
+
+/// Users an event names besides its own `user`: the signalled process's, the audit login user, sudo's and
+/// cron's run-as user, a live process's effective user. Shown as one string, `|`-separated, for the user
+/// filter (which, like the pid filter, should find events about a user, not only by one).
+pub fn other_users(e: &Event) -> String {
+    let mut out: Vec<&str> = ["target_user", "auser", "runas", "run_as", "euser"]
+        .iter()
+        .filter_map(|k| e.field_str(k))
+        .filter(|u| !u.is_empty() && Some(*u) != e.user.as_deref())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    escape::visible(&out.join("|"), false)
 }
 
 /// `2026-11-27 20:03:37.000000 UTC`.
@@ -182,22 +267,21 @@ pub fn user(e: &Event) -> String {
 /// Which events to show when at most `cap` rows fit: every notable event (earliest first if even those do
 /// not fit), then the routine events nearest (in timeline position) to a notable one, so each notable
 /// event keeps its context. Returned in timeline order. Deterministic: ties go to the earlier event.
-pub fn select_rows(events: &[Event], cap: usize) -> Vec<usize> {
-    if events.len() <= cap {
-        return (0..events.len()).collect();
+pub fn select_rows(notable: &Notable, cap: usize) -> Vec<usize> {
+    if notable.flags.len() <= cap {
+        return (0..notable.flags.len()).collect();
     }
-    nearest_to_notable(events, cap, usize::MAX)
+    nearest_to_notable(&notable.flags, cap, usize::MAX)
 }
 
 /// The notable events and their neighbours at most `radius` positions away, at most `cap` of them (nearest
 /// first, ties to the earlier), in timeline order. No notable event: nothing.
-pub fn context_rows(events: &[Event], radius: usize, cap: usize) -> Vec<usize> {
-    nearest_to_notable(events, cap, radius)
+pub fn context_rows(notable: &Notable, radius: usize, cap: usize) -> Vec<usize> {
+    nearest_to_notable(&notable.flags, cap, radius)
 }
 
-fn nearest_to_notable(events: &[Event], cap: usize, radius: usize) -> Vec<usize> {
-    let n = events.len();
-    let notable: Vec<bool> = events.iter().map(|e| is_notable(e.kind)).collect();
+fn nearest_to_notable(notable: &[bool], cap: usize, radius: usize) -> Vec<usize> {
+    let n = notable.len();
     // Distance to the nearest notable event, both directions: two linear passes.
     let mut dist = vec![usize::MAX; n];
     let mut last: Option<usize> = None;
@@ -252,42 +336,60 @@ pub struct Histogram {
     pub max: u64,
     /// Events with no usable time (not drawn).
     pub undated: u64,
+    /// Dated events before and after the drawn range, counted in the first and last bars.
+    pub before: u64,
+    pub after: u64,
 }
 
 pub const HIST_BUCKETS: usize = 96;
 const HIST_BAR_W: u32 = 10;
 const HIST_H: u32 = 120;
 
-/// Counts per equal time bucket over every dated event (all of them, not only the shown rows).
-pub fn histogram(events: &[Event]) -> Option<Histogram> {
-    let mut min = i64::MAX;
-    let mut max = i64::MIN;
-    let mut undated = 0u64;
+/// The time range the histogram draws: the span of the events the findings cite (else of the notable events,
+/// else of every event), widened by an eighth of it on each side (at least a minute) but never past the
+/// events. A cron definition bounded years before the incident then no longer squeezes the incident into
+/// one bar; it is counted in the first bar instead.
+fn focus_range(events: &[Event], notable: &Notable) -> Option<(i64, i64)> {
+    let span_of = |pick: &dyn Fn(usize) -> bool| {
+        let times = events.iter().enumerate().filter(|(i, _)| pick(*i)).filter_map(|(_, e)| e.timestamp.sort_key());
+        times.map(|t| t.unix_micros()).fold(None, |acc: Option<(i64, i64)>, us| {
+            Some(acc.map_or((us, us), |(lo, hi)| (lo.min(us), hi.max(us))))
+        })
+    };
+    let all = span_of(&|_| true)?;
+    let (lo, hi) = span_of(&|i| notable.cited.get(i).copied().unwrap_or(false))
+        .or_else(|| span_of(&|i| notable.is(i)))
+        .unwrap_or(all);
+    let margin = ((hi - lo) / 8).max(60_000_000);
+    Some((lo.saturating_sub(margin).max(all.0), hi.saturating_add(margin).min(all.1)))
+}
+
+/// Counts per equal time bucket over every dated event (all of them, not only the shown rows), over the
+/// range the incidents span ([`focus_range`]); events outside it are counted in the edge bars, whose filter
+/// range then reaches to the first or last event.
+pub fn histogram(events: &[Event], notable_events: &Notable) -> Option<Histogram> {
+    let (min, max) = focus_range(events, notable_events)?;
+    let undated = events.iter().filter(|e| e.timestamp.sort_key().is_none()).count() as u64;
+    let (mut before, mut after) = (0u64, 0u64);
     for e in events {
-        match e.timestamp.sort_key() {
-            Some(t) => {
-                let us = t.unix_micros();
-                min = min.min(us);
-                max = max.max(us);
-            }
-            None => undated += 1,
+        if let Some(t) = e.timestamp.sort_key() {
+            let us = t.unix_micros();
+            before += u64::from(us < min);
+            after += u64::from(us > max);
         }
-    }
-    if min > max {
-        return None;
     }
     let span = i128::from(max) - i128::from(min) + 1;
     let buckets = HIST_BUCKETS as i128;
     let width_us = ((span + buckets - 1) / buckets).max(1);
     let mut counts = vec![0u64; HIST_BUCKETS];
     let mut notable = vec![0u64; HIST_BUCKETS];
-    for e in events {
+    for (i, e) in events.iter().enumerate() {
         if let Some(t) = e.timestamp.sort_key() {
             let b = ((i128::from(t.unix_micros()) - i128::from(min)) / width_us).clamp(0, buckets - 1) as usize;
             if let Some(c) = counts.get_mut(b) {
                 *c += 1;
             }
-            if is_notable(e.kind) {
+            if notable_events.is(i) {
                 if let Some(c) = notable.get_mut(b) {
                     *c += 1;
                 }
@@ -304,10 +406,18 @@ pub fn histogram(events: &[Event]) -> Option<Histogram> {
         }
     };
     let fmt = |us: i128| i64::try_from(us).ok().and_then(Utc::from_unix_micros).map(|t| utc(&t)).unwrap_or_default();
+    let last = HIST_BUCKETS - 1;
     let bars = (0..HIST_BUCKETS)
         .map(|b| {
-            let from = i128::from(min) + width_us * b as i128;
-            let to = from + width_us;
+            let mut from = i128::from(min) + width_us * b as i128;
+            let mut to = from + width_us;
+            // The edge bars hold the events outside the range: their filter range reaches to them.
+            if b == 0 && before > 0 {
+                from = i128::from(i64::MIN);
+            }
+            if b == last && after > 0 {
+                to = i128::from(i64::MAX);
+            }
             let count = counts.get(b).copied().unwrap_or(0);
             let nb = notable.get(b).copied().unwrap_or(0);
             let h = scale(count);
@@ -320,8 +430,8 @@ pub fn histogram(events: &[Event]) -> Option<Histogram> {
                 nh,
                 count,
                 notable: nb,
-                from: fmt(from),
-                to: fmt(to),
+                from: if from < i128::from(min) { format!("earlier events and {}", fmt(i128::from(min))) } else { fmt(from) },
+                to: if to > i128::from(max) + width_us { format!("{} and later events", fmt(i128::from(max))) } else { fmt(to) },
                 from_us: i64::try_from(from).unwrap_or(i64::MAX),
                 to_us: i64::try_from(to).unwrap_or(i64::MAX),
             }
@@ -336,6 +446,8 @@ pub fn histogram(events: &[Event]) -> Option<Histogram> {
         end: fmt(i128::from(max)),
         max: top,
         undated,
+        before,
+        after,
     })
 }
 
@@ -361,21 +473,90 @@ mod tests {
         }
     }
 
+    fn no_findings() -> FindingsDoc {
+        FindingsDoc { verified: true, hostname: String::new(), findings: vec![], checklist: vec![], advisories: vec![] }
+    }
+
+    /// A finding citing `cited` (and a candidate citing `candidate`).
+    fn citing(cited: &[&Event], candidate: &[&Event]) -> FindingsDoc {
+        let refs = |evs: &[&Event]| -> Vec<serde_json::Value> {
+            evs.iter()
+                .map(|e| {
+                    let r = coroner_schemas::finding::EvidenceRef { origin: e.origin.clone(), role: "r".into(), raw: Text::default() };
+                    serde_json::to_value(r).expect("ref")
+                })
+                .collect()
+        };
+        let f = serde_json::json!({
+            "id": "F1", "victim": {}, "time": {"certainty": "unknown"}, "cause": "oom_kill", "confidence": "certain",
+            "reasoning": "", "evidence": refs(cited), "missing": [],
+            "candidates": [{"description": "c", "evidence": refs(candidate)}],
+        });
+        let mut doc = no_findings();
+        doc.findings.push(serde_json::from_value(f).expect("finding"));
+        doc
+    }
+
+    /// Regression: on a live host most "notable" events were settings rows, cron definitions and logins.
+    /// Notable is now a record of a death or an event a finding cites (as evidence or a candidate's).
+    #[test]
+    fn notable_means_a_death_or_cited_evidence() {
+        let mut evs: Vec<Event> =
+            [EventKind::Setting, EventKind::CronJob, EventKind::Login, EventKind::SignalSent, EventKind::OomKill, EventKind::Setting]
+                .iter()
+                .enumerate()
+                .map(|(i, k)| ev(*k, 1_700_000_000 + i as i64))
+                .collect();
+        evs.push(ev(EventKind::Login, 1_700_000_010));
+        let n = Notable::of(&evs, &no_findings());
+        assert_eq!(n.flags, vec![false, false, false, false, true, false, false]);
+        let doc = citing(&[&evs[3], &evs[5]], &[&evs[6]]);
+        let n = Notable::of(&evs, &doc);
+        assert_eq!(n.flags, vec![false, false, false, true, true, true, true]);
+        assert_eq!((n.count(), n.cited.iter().filter(|&&c| c).count()), (4, 3));
+    }
+
+    /// Regression: cron definitions bounded years before the incident stretched the histogram, and the whole
+    /// incident fell in one bar of 96. The range now follows the cited evidence (with a margin); the old
+    /// events are counted in the first bar, whose filter range reaches back to them.
+    #[test]
+    fn histogram_range_follows_the_incident() {
+        let t0 = 1_795_800_000;
+        let mut evs: Vec<Event> = (0..5).map(|i| ev(EventKind::CronJob, 1_650_000_000 + i)).collect();
+        evs.extend((0..600).map(|i| ev(EventKind::Log, t0 + i)));
+        evs.push(ev(EventKind::OomKill, t0 + 100));
+        evs.push(ev(EventKind::SignalSent, t0 + 400));
+        for e in &mut evs[605..] {
+            e.origin.entry = "fs/var/log/kern.log".into();
+        }
+        let doc = citing(&[&evs[605], &evs[606]], &[]);
+        let h = histogram(&evs, &Notable::of(&evs, &doc)).expect("dated");
+        assert_eq!(h.bars.iter().map(|b| b.count).sum::<u64>(), evs.len() as u64, "every dated event is counted");
+        // Cited span t0+100..t0+400, a minute either side: the cron lines and 40 log lines before, 139 after.
+        assert_eq!((h.before, h.after), (45, 139));
+        assert_eq!(h.bars[0].from_us, i64::MIN, "the first bar's filter reaches the old events");
+        let bar_of = |secs: i64| h.bars.iter().position(|b| b.from_us <= secs * 1_000_000 && secs * 1_000_000 < b.to_us);
+        let (oom, kill) = (bar_of(t0 + 100).expect("oom bar"), bar_of(t0 + 400).expect("kill bar"));
+        assert!(kill - oom > 50, "the two deaths 5 minutes apart are far apart: bars {oom} and {kill}");
+        assert_eq!(h.bars.iter().map(|b| b.notable).sum::<u64>(), 2);
+    }
+
     #[test]
     fn select_rows_keeps_notable_and_their_neighbours() {
         let mut evs: Vec<Event> = (0..100).map(|i| ev(EventKind::Log, i)).collect();
         evs[50] = ev(EventKind::OomKill, 50);
-        let rows = select_rows(&evs, 5);
+        let n = Notable::of(&evs, &no_findings());
+        let rows = select_rows(&n, 5);
         assert_eq!(rows, vec![48, 49, 50, 51, 52]);
-        assert_eq!(select_rows(&evs[..3], 5), vec![0, 1, 2]);
-        assert_eq!(context_rows(&evs, 1, 200), vec![49, 50, 51]);
-        assert_eq!(context_rows(&evs[..10], 3, 200), Vec::<usize>::new());
+        assert_eq!(select_rows(&Notable::of(&evs[..3], &no_findings()), 5), vec![0, 1, 2]);
+        assert_eq!(context_rows(&n, 1, 200), vec![49, 50, 51]);
+        assert_eq!(context_rows(&Notable::of(&evs[..10], &no_findings()), 3, 200), Vec::<usize>::new());
     }
 
     #[test]
     fn histogram_counts_every_dated_event() {
         let evs: Vec<Event> = (0..1000).map(|i| ev(EventKind::Log, 1_700_000_000 + i)).collect();
-        let h = histogram(&evs).expect("dated");
+        let h = histogram(&evs, &Notable::of(&evs, &no_findings())).expect("dated");
         assert_eq!(h.bars.iter().map(|b| b.count).sum::<u64>(), 1000);
         assert_eq!(h.bars.len(), HIST_BUCKETS);
         assert!(h.bars.iter().all(|b| b.h <= h.height));

@@ -873,7 +873,8 @@ fn emit(st: &mut State, g: Group) {
                 }
             }
             if let Some(sc) = syscall {
-                ins_opt(&mut f, "syscall", sc.dec("syscall"));
+                // The number; kill-family events carry the name in `syscall` (one type per key).
+                ins_opt(&mut f, "syscall_nr", sc.dec("syscall"));
                 ins_opt(&mut f, "success", sc.word("success").map(|s| s == "yes"));
             }
             ins_opt(&mut f, "res", res.clone());

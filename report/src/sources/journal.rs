@@ -94,7 +94,7 @@ pub fn classify_systemd(msg: &str) -> Option<Classified> {
     } else if let Some(tail) = rest.strip_prefix("Watchdog timeout (limit ") {
         c = Classified::new(EventKind::WatchdogTimeout);
         c.fields
-            .insert("limit".into(), json!(tail.split(')').next().unwrap_or("")));
+            .insert("watchdog_limit".into(), json!(tail.split(')').next().unwrap_or("")));
         c.fields.insert("result".into(), json!("watchdog"));
     } else if let Some(tail) = rest.strip_prefix("Killing process ") {
         let (pid, after) = tail.split_once(" (")?;
@@ -267,7 +267,8 @@ fn entry(
         ("_BOOT_ID", "boot_id"),
         ("_TRANSPORT", "transport"),
         ("_EXE", "exe"),
-        ("_CMDLINE", "cmdline"),
+        // Not `cmdline`: that is a live process's argv array, and a key keeps one type.
+        ("_CMDLINE", "cmdline_text"),
         ("_HOSTNAME", "hostname"),
         ("MESSAGE_ID", "message_id"),
     ];
