@@ -76,7 +76,7 @@ fn summary(p: &Parsed) -> String {
 #[test]
 fn wtmp_golden_and_sessions() {
     let p = run("wtmp", "/var/log/wtmp", "utmp");
-    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    assert_eq!(problems(&p), vec![(4992, "record at offset 4992: unknown ut_type 42, kept as UNKNOWN(42)".to_owned())]);
     insta::assert_snapshot!("wtmp", summary(&p));
     let logins: Vec<_> = p.events.iter().filter(|e| e.kind == EventKind::Login).collect();
     let ends: Vec<(&str, Option<&str>)> =
@@ -108,16 +108,17 @@ fn torn_final_record_is_a_problem_not_silence() {
     let whole = run("wtmp", "/var/log/wtmp", "utmp");
     let p = run("wtmp-torn", "/var/log/wtmp", "utmp");
     assert_eq!(p.events, whole.events);
-    assert_eq!(p.problems.len(), 1);
-    assert_eq!(p.problems[0].offset, Some(5376));
-    assert!(p.problems[0].message.contains("100 of 384 bytes"), "{}", p.problems[0].message);
+    assert_eq!(p.problems.len(), 2, "the unknown ut_type, then the torn record");
+    assert_eq!(p.problems[1].offset, Some(5376));
+    assert!(p.problems[1].message.contains("100 of 384 bytes"), "{}", p.problems[1].message);
 }
 
 #[test]
 fn zeroed_record_is_skipped_with_a_problem() {
     let p = run("wtmp-zeroed", "/var/log/wtmp", "utmp");
-    assert_eq!(p.problems.len(), 1);
+    assert_eq!(p.problems.len(), 2, "{:?}", p.problems);
     assert_eq!(p.problems[0].message, "zeroed record at offset 1536");
+    assert!(p.problems[1].message.contains("unknown ut_type 42"));
     assert_eq!(p.events.len(), run("wtmp", "/var/log/wtmp", "utmp").events.len());
     insta::assert_snapshot!("wtmp_zeroed", summary(&p));
 }
@@ -173,8 +174,102 @@ fn empty_and_garbage_inputs() {
     assert_eq!(p.problems.len(), 2);
     let e = entry("/var/log/wtmp", "utmp");
     let ctx = SourceCtx::new(&e, &m, &acc);
+    // Bytes that are no struct utmp in any layout are refused, saying what each layout saw, not read as
+    // three records of nonsense.
     let garbage: Vec<u8> = (0..384 * 3 + 7).map(|i| (i * 131 % 251) as u8).collect();
     let p = parse_entry(&garbage, &ctx);
-    assert_eq!(p.events.len(), 3);
+    assert!(p.events.is_empty(), "{:?}", p.events);
     assert_eq!(p.problems.len(), 1);
+    let m = &p.problems[0].message;
+    assert!(m.starts_with("no struct utmp layout fits these records"), "{m}");
+    assert!(m.contains("384-byte little-endian (x86_64, i386, arm, ppc64le): 0 of 3 records plausible, offset 0: ut_type"), "{m}");
+    assert!(m.contains("400-byte big-endian (s390x)"), "{m}");
+}
+
+fn problems(p: &Parsed) -> Vec<(u64, String)> {
+    p.problems.iter().map(|pr| (pr.offset.unwrap_or(u64::MAX), pr.message.clone())).collect()
+}
+
+/// The same eight records written by glibc's `updwtmp` on aarch64 (400-byte, little-endian), s390x (400-byte,
+/// big-endian) and x86_64 (384-byte) read alike. Regression: the 400-byte files came out as six EMPTY
+/// records dated 1970 "exact", garbage ttys and a torn final record.
+#[test]
+fn wtmp_of_other_architectures_reads_like_x86_64() {
+    let x86 = run("wtmp-x86_64", "/var/log/wtmp", "utmp");
+    assert!(x86.problems.is_empty(), "{:?}", x86.problems);
+    assert_eq!(x86.events.len(), 8);
+    assert!(x86.events.iter().all(|e| !e.fields.contains_key("record_layout")));
+    // Everything but the raw bytes, their offsets and the layout field.
+    let strip = |p: &Parsed| -> Vec<String> {
+        p.events
+            .iter()
+            .map(|e| {
+                let f: Vec<String> =
+                    e.fields.iter().filter(|(k, _)| *k != "record_layout").map(|(k, v)| format!("{k}={v}")).collect();
+                format!("{:?} {:?} {:?} {:?} {:?} {} | {}", e.timestamp, e.kind, e.pid, e.uid, e.user, e.message, f.join(" "))
+            })
+            .collect()
+    };
+    for (file, label) in [("wtmp-aarch64", "400-byte little-endian"), ("wtmp-s390x", "400-byte big-endian")] {
+        let p = run(file, "/var/log/wtmp", "utmp");
+        assert!(p.problems.is_empty(), "{file}: {:?}", p.problems);
+        assert_eq!(strip(&p), strip(&x86), "{file}");
+        assert!(p.events.iter().all(|e| e.field_str("record_layout") == Some(label)), "{file}");
+        assert_eq!(p.events[3].origin.offset, Some(1200), "{file}: the fourth 400-byte record");
+    }
+    insta::assert_snapshot!("wtmp_s390x", summary(&run("wtmp-s390x", "/var/log/wtmp", "utmp")));
+    let login = x86.events.iter().find(|e| e.kind == EventKind::Login).expect("login");
+    assert_eq!(login.field_str("session_end"), Some("2026-11-26T09:30:00.654321Z"));
+    assert_eq!(login.field_i64("session_seconds"), Some(1800));
+    assert_eq!(login.field_str("addr"), Some("203.0.113.7"));
+}
+
+/// A cut 400-byte wtmp (its tail kept by the collector) is realigned on 400-byte records, not 384.
+#[test]
+fn tail_kept_aarch64_wtmp_is_realigned_on_its_own_records() {
+    let whole = fixture("wtmp-aarch64");
+    let kept = &whole[150..];
+    let m = manifest();
+    let mut e = entry("/var/log/wtmp", "utmp");
+    e.status = coroner_schemas::Status::Truncated {
+        kept: coroner_schemas::manifest::Kept::Tail,
+        original_size: whole.len() as u64,
+        reason: "cap".into(),
+    };
+    let acc = accounts();
+    let p = parse_entry(kept, &SourceCtx::new(&e, &m, &acc));
+    assert_eq!(p.events.len(), 7, "{:?}", p.problems);
+    assert_eq!(p.events[0].origin.offset, Some(250));
+    assert!(p.problems[0].message.contains("first 250 bytes"), "{:?}", p.problems);
+    assert_eq!(p.problems.len(), 1);
+}
+
+/// Records that carry no time (`ut_tv` zero) are of unknown time, not 1970-01-01 "exact"; a record of a
+/// type glibc does not define keeps its event and gets a problem at its offset.
+#[test]
+fn zero_time_is_unknown_and_unknown_type_is_a_problem() {
+    let mut raw = fixture("wtmp-aarch64");
+    // Record 4 (alice's logout): zero its ut_tv (at 344 and 352 in the 400-byte layout).
+    raw[4 * 400 + 344..4 * 400 + 360].fill(0);
+    // Record 2 (the getty): ut_type 42.
+    raw[2 * 400] = 42;
+    let m = manifest();
+    let e = entry("/var/log/wtmp", "utmp");
+    let acc = accounts();
+    let p = parse_entry(&raw, &SourceCtx::new(&e, &m, &acc));
+    assert_eq!(p.events.len(), 8);
+    assert_eq!(p.events[4].timestamp, coroner_schemas::Timestamp::Unknown);
+    assert_eq!(p.events[4].kind, EventKind::Logout);
+    let login = &p.events[3];
+    assert_eq!(login.field_str("session_end"), Some("logout, time unknown"));
+    assert_eq!(login.field_i64("session_seconds"), None, "no length from a missing time");
+    assert_eq!(p.events[2].field_str("ut_type"), Some("UNKNOWN(42)"));
+    assert!(matches!(p.events[2].timestamp, coroner_schemas::Timestamp::Exact { .. }));
+    assert_eq!(
+        problems(&p),
+        vec![
+            (800, "record at offset 800: unknown ut_type 42, kept as UNKNOWN(42)".to_owned()),
+            (1600, "record at offset 1600: ut_tv is zero (no time written); its time is unknown".to_owned()),
+        ]
+    );
 }
