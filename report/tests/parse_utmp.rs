@@ -273,3 +273,73 @@ fn zero_time_is_unknown_and_unknown_type_is_a_problem() {
         ]
     );
 }
+
+/// lastlog of aarch64 and s390x (296-byte records: a 64-bit ll_time), raw and as the collector's extract (cut
+/// in 292-byte pieces), reads like x86_64's. Regression: the extract was refused ("not the x86_64 292") and a
+/// raw file read 292 bytes at a time.
+#[test]
+fn lastlog_of_other_architectures() {
+    let x86 = run("lastlog", "/var/log/lastlog", "lastlog");
+    let strip = |p: &Parsed| {
+        p.events.iter().map(|e| (e.uid, e.user.clone(), e.timestamp.clone(), e.message.clone(), e.origin.offset)).collect::<Vec<_>>()
+    };
+    for (file, format, label) in [
+        ("lastlog-aarch64", "lastlog", "296-byte little-endian"),
+        ("lastlog-aarch64.json", "lastlog_json", "296-byte little-endian"),
+        ("lastlog-s390x", "lastlog", "296-byte big-endian"),
+    ] {
+        let p = run(file, if format == "lastlog" { "/var/log/lastlog" } else { "lastlog.json" }, format);
+        assert!(p.problems.is_empty(), "{file}: {:?}", p.problems);
+        assert_eq!(p.events.len(), 2, "{file}");
+        let want: Vec<_> = strip(&x86).into_iter().map(|(u, n, t, m, o)| (u, n, t, m, o.map(|o| o / 292 * 296))).collect();
+        assert_eq!(strip(&p), want, "{file}");
+        assert!(p.events.iter().all(|e| e.field_str("record_layout") == Some(label)), "{file}");
+        assert_eq!(p.events[1].field_str("host"), Some("203.0.113.7"), "{file}");
+        assert_eq!(p.events[1].raw.to_bytes().len(), 296, "{file}");
+    }
+    assert!(x86.events.iter().all(|e| !e.fields.contains_key("record_layout")));
+}
+
+/// A used lastlog record whose ll_time is 0 has an unknown time, not 1970-01-01 "exact"; bytes that are no
+/// lastlog in any layout are refused, saying what each layout saw.
+#[test]
+fn lastlog_zero_time_and_garbage() {
+    let m = manifest();
+    let acc = accounts();
+    let e = entry("/var/log/lastlog", "lastlog");
+    let ctx = SourceCtx::new(&e, &m, &acc);
+    let mut raw = fixture("lastlog");
+    raw[1000 * 292..1000 * 292 + 4].fill(0);
+    let p = parse_entry(&raw, &ctx);
+    assert_eq!(p.events.len(), 2);
+    assert_eq!(p.events[1].timestamp, coroner_schemas::Timestamp::Unknown);
+    assert_eq!(p.problems.len(), 1);
+    assert!(p.problems[0].message.contains("ll_time 0 is no time"), "{:?}", p.problems);
+    let garbage: Vec<u8> = (0..292 * 4).map(|i| (i * 131 % 251) as u8 | 1).collect();
+    let p = parse_entry(&garbage, &ctx);
+    assert!(p.events.is_empty());
+    assert!(p.problems[0].message.starts_with("no struct lastlog layout fits"), "{:?}", p.problems);
+}
+
+/// A lastlog record whose time reads as a time in either byte order: the collected host's architecture
+/// decides, and without one the file is refused, not guessed.
+#[test]
+fn lastlog_byte_order_tie_goes_to_the_host_or_is_refused() {
+    let t: u32 = 0x5b5a_5a5a; // 2018 little-endian, 0x5a5a5a5b (also 2018) big-endian
+    let mut raw = vec![0u8; 292];
+    raw[..4].copy_from_slice(&t.to_le_bytes());
+    raw[4..8].copy_from_slice(b"tty1");
+    let acc = accounts();
+    let e = entry("/var/log/lastlog", "lastlog");
+    let mut m = manifest();
+    let p = parse_entry(&raw, &SourceCtx::new(&e, &m, &acc));
+    assert!(p.events.is_empty());
+    assert!(p.problems[0].message.contains("(two fit equally)"), "{:?}", p.problems);
+    for (arch, secs, layout) in [("x86_64", 0x5b5a_5a5a_i64, None), ("s390", 0x5a5a_5a5b, Some("292-byte big-endian"))] {
+        m.host.arch = Some(arch.into());
+        let p = parse_entry(&raw, &SourceCtx::new(&e, &m, &acc));
+        assert!(p.problems.is_empty(), "{arch}: {:?}", p.problems);
+        assert_eq!(p.events[0].timestamp.sort_key().map(|t| t.unix_seconds()), Some(secs), "{arch}");
+        assert_eq!(p.events[0].field_str("record_layout"), layout, "{arch}");
+    }
+}

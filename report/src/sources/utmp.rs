@@ -97,6 +97,19 @@ impl UtmpLayout {
         }
     }
 
+    /// The layout the collected host's own architecture writes (the manifest's `uname -m`), when known.
+    fn of_host(ctx: &SourceCtx) -> Option<UtmpLayout> {
+        let arch = ctx.manifest.host.arch.as_deref()?;
+        match arch {
+            "aarch64" | "arm64" => Some(UtmpLayout::TIME64_LE),
+            "s390x" => Some(UtmpLayout::TIME64_BE),
+            "x86_64" | "i386" | "i486" | "i586" | "i686" | "ppc64le" => Some(UtmpLayout::X86_64),
+            "ppc64" | "ppc" | "s390" | "sparc" | "sparc64" => Some(UtmpLayout::TIME32_BE),
+            a if a.starts_with("armv") => Some(UtmpLayout::X86_64),
+            _ => None,
+        }
+    }
+
     fn i16_at(self, b: &[u8], o: usize) -> i16 {
         let v = [b[o], b[o + 1]];
         if self.big_endian { i16::from_be_bytes(v) } else { i16::from_le_bytes(v) }
@@ -203,9 +216,6 @@ pub struct UtmpRecord<'a> {
     pub ut_addr_v6: [u8; 16],
 }
 
-fn i32_at(b: &[u8], o: usize) -> i32 {
-    i32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
-}
 /// A NUL-padded char array: the bytes before the first NUL.
 fn cstr(b: &[u8]) -> &[u8] {
     let n = memchr::memchr(0, b).unwrap_or(b.len());
@@ -382,8 +392,8 @@ fn fit(raw: &[u8], lay: UtmpLayout, ctx: &SourceCtx) -> Fit {
 
 /// The layout the records were written in: the one under which most of the records looked at read as records
 /// (more than half, and strictly more than under any other; an equal share goes to the layout whose size
-/// divides the file). `Err` names what each layout saw when none is clearly right. A file with no
-/// non-zeroed whole record in any layout is read as x86_64 (there is nothing to misread).
+/// divides the file, then to the collected host's own). `Err` names what each layout saw when none is clearly
+/// right. A file with no non-zeroed whole record in any layout is read as x86_64 (there is nothing to misread).
 pub fn detect_layout(raw: &[u8], ctx: &SourceCtx) -> Result<(UtmpLayout, usize), String> {
     let fits: Vec<Fit> = UtmpLayout::ALL.iter().map(|&l| fit(raw, l, ctx)).collect();
     if fits.iter().all(|f| f.seen == 0) {
@@ -393,9 +403,10 @@ pub fn detect_layout(raw: &[u8], ctx: &SourceCtx) -> Result<(UtmpLayout, usize),
     // Shares compared exactly: a/b against c/d as a·d against c·b.
     let share = |f: &Fit| (f.sound, f.seen.max(1));
     let divides = |f: &Fit| (raw.len() - f.lead) % f.lay.size == 0;
+    let host = UtmpLayout::of_host(ctx);
     let better = |a: &Fit, b: &Fit| {
         let ((sa, na), (sb, nb)) = (share(a), share(b));
-        (sa * nb).cmp(&(sb * na)).then(divides(a).cmp(&divides(b)))
+        (sa * nb).cmp(&(sb * na)).then(divides(a).cmp(&divides(b))).then((host == Some(a.lay)).cmp(&(host == Some(b.lay))))
     };
     let best = fits.iter().max_by(|a, b| better(a, b)).unwrap_or(&fits[0]);
     let tied = fits.iter().filter(|f| better(f, best).is_eq()).count() > 1;
@@ -967,38 +978,220 @@ fn push_from(m: &mut String, host: &str, addr: Option<&str>) {
     }
 }
 
+/// A `struct lastlog` layout. glibc's `bits/utmp.h` makes `ll_time` an `int32_t` where
+/// `__WORDSIZE_TIME64_COMPAT32` is set (x86_64 and 32-bit targets: 292 bytes, `ll_line` at 4, `ll_host` at
+/// 36) and a 64-bit `__time_t` elsewhere (aarch64, s390x: 296 bytes, `ll_line` at 8, `ll_host` at 40, as
+/// fixtures/utmp/arch/layout.c prints them). Record N is uid N's, at N × size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LastlogLayout {
+    pub size: usize,
+    pub big_endian: bool,
+}
+
+impl LastlogLayout {
+    pub const X86_64: LastlogLayout = LastlogLayout { size: 292, big_endian: false };
+    pub const TIME64_LE: LastlogLayout = LastlogLayout { size: 296, big_endian: false };
+    pub const TIME64_BE: LastlogLayout = LastlogLayout { size: 296, big_endian: true };
+    pub const TIME32_BE: LastlogLayout = LastlogLayout { size: 292, big_endian: true };
+    pub const ALL: [LastlogLayout; 4] =
+        [LastlogLayout::X86_64, LastlogLayout::TIME64_LE, LastlogLayout::TIME64_BE, LastlogLayout::TIME32_BE];
+
+    /// The same architectures' `struct utmp`, whose label and list of architectures this one shares.
+    fn utmp(self) -> UtmpLayout {
+        UtmpLayout { size: if self.size == 296 { 400 } else { 384 }, big_endian: self.big_endian }
+    }
+    /// The `record_layout` field's value.
+    pub fn label(self) -> &'static str {
+        match (self.size, self.big_endian) {
+            (292, false) => "292-byte little-endian",
+            (296, false) => "296-byte little-endian",
+            (296, true) => "296-byte big-endian",
+            _ => "292-byte big-endian",
+        }
+    }
+    fn text_at(self) -> usize {
+        self.size - 288
+    }
+    fn ll_time(self, rec: &[u8]) -> i64 {
+        let u = self.utmp();
+        if self.size == 296 { u.i64_at(rec, 0) } else { i64::from(u.i32_at(rec, 0)) }
+    }
+    fn ll_line(self, rec: &[u8]) -> &[u8] {
+        &rec[self.text_at()..self.text_at() + 32]
+    }
+    fn ll_host(self, rec: &[u8]) -> &[u8] {
+        &rec[self.text_at() + 32..self.size]
+    }
+    /// Why a used record does not read as one of this layout; `None` when it does. A record holds nothing
+    /// else to tell the byte order by, so its time must be 0 or fall from 2000 to `latest` (a year past the
+    /// collection): a 292-byte record's time read in the other byte order is a number spread over 0..2^32.
+    fn implausible(self, rec: &[u8], latest: i64) -> Option<String> {
+        let t = self.ll_time(rec);
+        if t != 0 && !(LASTLOG_EARLIEST..=latest).contains(&t) {
+            return Some(format!("ll_time {t}"));
+        }
+        if !nul_padded(self.ll_line(rec)) {
+            return Some("ll_line not NUL-padded".into());
+        }
+        if !nul_padded(self.ll_host(rec)) {
+            return Some("ll_host not NUL-padded".into());
+        }
+        None
+    }
+}
+
+/// 2000-01-01: the earliest `ll_time` taken as a time when finding the layout.
+const LASTLOG_EARLIEST: i64 = 946_684_800;
+
+/// The used (non-zero) records of `lay` in pieces of a lastlog file, `(file offset, bytes)`: bytes in no
+/// piece are holes, zero. A record may span two pieces (the collector's extract cuts the file at multiples of
+/// 292, whatever the record size). Returned by uid, each with its record's bytes; with `limit`, the first
+/// `limit` records of pieces sorted by offset (the last of them may still lack a part in a later piece).
+fn lastlog_records(
+    pieces: &[(u64, &[u8])],
+    lay: LastlogLayout,
+    limit: Option<usize>,
+) -> std::collections::BTreeMap<u64, Vec<u8>> {
+    let size = lay.size as u64;
+    let mut recs: std::collections::BTreeMap<u64, Vec<u8>> = std::collections::BTreeMap::new();
+    for &(off, bytes) in pieces {
+        if limit.is_some_and(|n| recs.len() >= n) {
+            break;
+        }
+        let end = off.saturating_add(bytes.len() as u64);
+        let mut k = off / size;
+        while k.saturating_mul(size) < end {
+            let (r0, r1) = (k * size, (k + 1) * size);
+            let (a, b) = (r0.max(off), r1.min(end));
+            let part = &bytes[(a - off) as usize..(b - off) as usize];
+            if part.iter().any(|&c| c != 0) {
+                if limit.is_some_and(|n| recs.len() >= n) && !recs.contains_key(&k) {
+                    return recs;
+                }
+                let rec = recs.entry(k).or_insert_with(|| vec![0; lay.size]);
+                rec[(a - r0) as usize..(b - r0) as usize].copy_from_slice(part);
+            }
+            k += 1;
+        }
+    }
+    recs
+}
+
+/// The lastlog layout the used records were written in, by the rule of [`detect_layout`] (a size that divides
+/// the file's, then the host's own, breaks an equal share), judged on the first [`SAMPLE`] used records;
+/// `Err` says what each layout saw.
+fn detect_lastlog(pieces: &[(u64, &[u8])], file_size: Option<u64>, ctx: &SourceCtx) -> Result<LastlogLayout, String> {
+    let latest = ctx.manifest.collector.started.unix_seconds().saturating_add(366 * 86_400);
+    let host = UtmpLayout::of_host(ctx);
+    struct LFit {
+        lay: LastlogLayout,
+        sound: usize,
+        seen: usize,
+        first_bad: Option<(u64, String)>,
+    }
+    let fits: Vec<LFit> = LastlogLayout::ALL
+        .iter()
+        .map(|&lay| {
+            let mut f = LFit { lay, sound: 0, seen: 0, first_bad: None };
+            for (&uid, rec) in &lastlog_records(pieces, lay, Some(SAMPLE)) {
+                f.seen += 1;
+                match lay.implausible(rec, latest) {
+                    None => f.sound += 1,
+                    Some(why) if f.first_bad.is_none() => f.first_bad = Some((uid * lay.size as u64, why)),
+                    Some(_) => {}
+                }
+            }
+            f
+        })
+        .collect();
+    if fits.iter().all(|f| f.seen == 0) {
+        return Ok(LastlogLayout::X86_64);
+    }
+    let divides = |f: &LFit| file_size.is_some_and(|n| n % f.lay.size as u64 == 0);
+    let mine = |f: &LFit| host == Some(f.lay.utmp());
+    let better = |a: &LFit, b: &LFit| {
+        (a.sound * b.seen.max(1))
+            .cmp(&(b.sound * a.seen.max(1)))
+            .then(divides(a).cmp(&divides(b)))
+            .then(mine(a).cmp(&mine(b)))
+    };
+    let best = (0..fits.len()).max_by(|&a, &b| better(&fits[a], &fits[b])).unwrap_or(0);
+    let tied = fits.iter().filter(|f| better(f, &fits[best]).is_eq()).count() > 1;
+    if fits[best].sound * 2 > fits[best].seen && !tied {
+        return Ok(fits[best].lay);
+    }
+    let seen: Vec<String> = fits
+        .iter()
+        .map(|f| {
+            let bad = f.first_bad.as_ref().map(|(o, why)| format!(", offset {o}: {why}")).unwrap_or_default();
+            format!("{} ({}): {} of {} records plausible{bad}", f.lay.label(), f.lay.utmp().arches(), f.sound, f.seen)
+        })
+        .collect();
+    Err(format!(
+        "no struct lastlog layout fits these records{}; records not read. {}",
+        if tied { " (two fit equally)" } else { "" },
+        seen.join("; ")
+    ))
+}
+
+/// Events for the used records of a lastlog file given as pieces (see [`lastlog_records`]).
+fn read_lastlog(pieces: &mut [(u64, &[u8])], file_size: Option<u64>, ctx: &SourceCtx, out: &mut Parsed) {
+    pieces.sort_by_key(|p| p.0);
+    match detect_lastlog(pieces, file_size, ctx) {
+        Ok(lay) => {
+            if let Some(n) = file_size.filter(|n| n % lay.size as u64 != 0) {
+                let off = n - n % lay.size as u64;
+                out.problems.push(ParseProblem::at_offset(
+                    ctx,
+                    off,
+                    format!("torn final lastlog record at offset {off}: {} of {} bytes", n % lay.size as u64, lay.size),
+                ));
+            }
+            for (uid, rec) in lastlog_records(pieces, lay, None) {
+                lastlog_record(&rec, lay, uid, ctx, out);
+            }
+        }
+        Err(why) => out.problems.push(ParseProblem::at_offset(ctx, 0, why)),
+    }
+}
+
 /// Raw lastlog: record `i` belongs to uid `i`. Records with no time, line or host are unused (sparse).
 fn parse_lastlog(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     let mut out = Parsed::default();
-    for (i, rec) in raw.chunks_exact(LASTLOG_SIZE).enumerate() {
-        lastlog_record(rec, i as u64, (i * LASTLOG_SIZE) as u64, ctx, &mut out);
-    }
-    let tail = raw.len() % LASTLOG_SIZE;
-    if tail != 0 {
-        let off = raw.len() - tail;
-        out.problems.push(ParseProblem::at_offset(
-            ctx,
-            off as u64,
-            format!("torn final lastlog record at offset {off}: {tail} of {LASTLOG_SIZE} bytes"),
-        ));
-    }
+    read_lastlog(&mut [(0, raw)], Some(raw.len() as u64), ctx, &mut out);
     out
 }
 
-fn lastlog_record(rec: &[u8], uid: u64, offset: u64, ctx: &SourceCtx, out: &mut Parsed) {
-    if rec.len() != LASTLOG_SIZE {
+fn lastlog_record(rec: &[u8], lay: LastlogLayout, uid: u64, ctx: &SourceCtx, out: &mut Parsed) {
+    if rec.len() != lay.size {
         return;
     }
-    let t = i32_at(rec, 0);
-    let line = lossy(cstr(&rec[4..36]));
-    let host = lossy(cstr(&rec[36..292]));
+    let offset = uid.saturating_mul(lay.size as u64);
+    let t = lay.ll_time(rec);
+    let line = lossy(cstr(lay.ll_line(rec)));
+    let host = lossy(cstr(lay.ll_host(rec)));
     if t == 0 && line.is_empty() && host.is_empty() {
         return;
     }
+    // A used record with no time (ll_time 0) is of unknown time, not 1970.
+    let timestamp = match Utc::from_unix(t, 0).filter(|_| t != 0) {
+        Some(utc) => Timestamp::Exact { utc },
+        None => {
+            out.problems.push(ParseProblem::at_offset(
+                ctx,
+                offset,
+                format!("lastlog record of uid {uid} at offset {offset}: ll_time {t} is no time; its time is unknown"),
+            ));
+            Timestamp::Unknown
+        }
+    };
     let uid32 = u32::try_from(uid).ok();
     let user = uid32.and_then(|u| ctx.accounts.user_name(u)).map(str::to_owned);
     let mut f = Fields::new();
     f.insert("lastlog".into(), true);
+    if lay != LastlogLayout::X86_64 {
+        f.insert("record_layout".into(), lay.label());
+    }
     if !line.is_empty() {
         f.insert("tty".into(), line.as_str());
     }
@@ -1006,7 +1199,7 @@ fn lastlog_record(rec: &[u8], uid: u64, offset: u64, ctx: &SourceCtx, out: &mut 
         f.insert("host".into(), host.as_str());
     }
     out.events.push(Event {
-        timestamp: Utc::from_unix(i64::from(t), 0).map_or(Timestamp::Unknown, |utc| Timestamp::Exact { utc }),
+        timestamp,
         source: Source::Lastlog,
         kind: EventKind::Login,
         pid: None,
@@ -1031,8 +1224,9 @@ fn lastlog_record(rec: &[u8], uid: u64, offset: u64, ctx: &SourceCtx, out: &mut 
 
 #[derive(serde::Deserialize)]
 struct LastlogJson {
+    /// The size of the pieces the collector cut the file into (292, x86_64's record size, whatever the
+    /// file's own); the report finds the record size from the bytes.
     record_size: Option<u64>,
-    #[allow(dead_code)]
     file_size: Option<u64>,
     /// The collector stopped early at a cap.
     #[serde(default)]
@@ -1060,12 +1254,9 @@ fn parse_lastlog_json(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             return out;
         }
     };
-    if let Some(rs) = doc.record_size.filter(|&rs| rs != LASTLOG_SIZE as u64) {
-        out.problems.push(ParseProblem::at_offset(
-            ctx,
-            0,
-            format!("lastlog record size {rs} is not the x86_64 {LASTLOG_SIZE}; records not read"),
-        ));
+    let piece_size = doc.record_size.unwrap_or(LASTLOG_SIZE as u64);
+    if piece_size == 0 || piece_size > 1 << 20 {
+        out.problems.push(ParseProblem::at_offset(ctx, 0, format!("lastlog extract piece size {piece_size}; records not read")));
         return out;
     }
     if doc.truncated {
@@ -1075,6 +1266,7 @@ fn parse_lastlog_json(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             "lastlog extract was cut at a cap: later uids are missing",
         ));
     }
+    let mut decoded: Vec<(u64, Vec<u8>)> = Vec::with_capacity(doc.records.len());
     for (i, r) in doc.records.iter().enumerate() {
         let bytes = match base64::engine::general_purpose::STANDARD.decode(r.record_b64.as_bytes()) {
             Ok(b) => b,
@@ -1087,17 +1279,21 @@ fn parse_lastlog_json(raw: &[u8], ctx: &SourceCtx) -> Parsed {
                 continue;
             }
         };
-        if bytes.len() != LASTLOG_SIZE {
+        let offset = r.offset.unwrap_or(r.uid.saturating_mul(piece_size));
+        // A piece is whole, or the last one, cut by the end of the file.
+        let at_eof = doc.file_size == Some(offset.saturating_add(bytes.len() as u64));
+        if bytes.len() as u64 > piece_size || (bytes.len() as u64) < piece_size && !at_eof {
             out.problems.push(ParseProblem::at_line(
                 ctx,
                 i as u64 + 1,
-                format!("record {i} (uid {}): {} bytes, not {LASTLOG_SIZE}", r.uid, bytes.len()),
+                format!("record {i} (uid {}): {} bytes, not {piece_size}", r.uid, bytes.len()),
             ));
             continue;
         }
-        let offset = r.offset.unwrap_or(r.uid.saturating_mul(LASTLOG_SIZE as u64));
-        lastlog_record(&bytes, r.uid, offset, ctx, &mut out);
+        decoded.push((offset, bytes));
     }
+    let mut pieces: Vec<(u64, &[u8])> = decoded.iter().map(|(o, b)| (*o, b.as_slice())).collect();
+    read_lastlog(&mut pieces, doc.file_size, ctx, &mut out);
     out
 }
 
