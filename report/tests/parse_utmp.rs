@@ -343,3 +343,28 @@ fn lastlog_byte_order_tie_goes_to_the_host_or_is_refused() {
         assert_eq!(p.events[0].field_str("record_layout"), layout, "{arch}");
     }
 }
+
+/// The 384-byte big-endian layout (ppc64, s390, sparc: 32-bit ut_tv) is found and read too: the x86_64 file
+/// with its numbers byte-swapped reads the same.
+#[test]
+fn wtmp_384_big_endian() {
+    let le = fixture("wtmp-x86_64");
+    let mut be = le.clone();
+    for rec in be.chunks_exact_mut(384) {
+        rec[..2].reverse(); // ut_type
+        for r in [4..8, 336..340, 340..344, 344..348] {
+            rec[r].reverse(); // ut_pid, ut_session, tv_sec, tv_usec
+        }
+        rec[332..334].reverse(); // e_termination
+        rec[334..336].reverse(); // e_exit
+    }
+    let m = manifest();
+    let e = entry("/var/log/wtmp", "utmp");
+    let acc = accounts();
+    let p = parse_entry(&be, &SourceCtx::new(&e, &m, &acc));
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let x86 = run("wtmp-x86_64", "/var/log/wtmp", "utmp");
+    let msgs = |p: &Parsed| p.events.iter().map(|e| (e.timestamp.clone(), e.pid, e.message.clone())).collect::<Vec<_>>();
+    assert_eq!(msgs(&p), msgs(&x86));
+    assert!(p.events.iter().all(|e| e.field_str("record_layout") == Some("384-byte big-endian")));
+}
