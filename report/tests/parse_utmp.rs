@@ -368,3 +368,34 @@ fn wtmp_384_big_endian() {
     assert_eq!(msgs(&p), msgs(&x86));
     assert!(p.events.iter().all(|e| e.field_str("record_layout") == Some("384-byte big-endian")));
 }
+
+/// Hostile extracts and cut or bit-flipped files of every layout never panic.
+#[test]
+fn hostile_layout_inputs_never_panic() {
+    let m = manifest();
+    let acc = accounts();
+    let e = entry("lastlog.json", "lastlog_json");
+    let ctx = SourceCtx::new(&e, &m, &acc);
+    for off in [u64::MAX, u64::MAX - 100, u64::MAX / 296 * 296] {
+        let doc = format!(
+            r#"{{"record_size":292,"file_size":{},"records":[{{"uid":0,"offset":{off},"record_b64":"{}"}}]}}"#,
+            off.wrapping_add(8),
+            "QUFBQUFBQUE=" // 8 bytes of 'A'
+        );
+        let _ = parse_entry(doc.as_bytes(), &ctx);
+    }
+    let w = entry("/var/log/wtmp", "utmp");
+    let l = entry("/var/log/lastlog", "lastlog");
+    for (file, e) in [("wtmp-aarch64", &w), ("wtmp-s390x", &w), ("lastlog-s390x", &l)] {
+        let raw = fixture(file);
+        let ctx = SourceCtx::new(e, &m, &acc);
+        for cut in (0..raw.len().min(4000)).step_by(7) {
+            let _ = parse_entry(&raw[..cut], &ctx);
+        }
+        for i in (0..raw.len().min(3200)).step_by(3) {
+            let mut b = raw.clone();
+            b[i] ^= 0xa5;
+            let _ = parse_entry(&b, &ctx);
+        }
+    }
+}

@@ -1061,7 +1061,8 @@ fn lastlog_records(
         let end = off.saturating_add(bytes.len() as u64);
         let mut k = off / size;
         while k.saturating_mul(size) < end {
-            let (r0, r1) = (k * size, (k + 1) * size);
+            // Offsets come from the extract: a record past u64::MAX ends there.
+            let (r0, r1) = (k * size, k.saturating_add(1).saturating_mul(size));
             let (a, b) = (r0.max(off), r1.min(end));
             let part = &bytes[(a - off) as usize..(b - off) as usize];
             if part.iter().any(|&c| c != 0) {
