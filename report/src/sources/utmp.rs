@@ -1428,6 +1428,29 @@ mod tests {
         assert!(roomy.events.capacity() >= roomy.events.len() + 5000, "capacity {}", roomy.events.capacity());
     }
 
+    /// A large 400-byte big-endian file decoded on several threads gives the one-thread result.
+    #[test]
+    fn parallel_decode_of_another_layout_equals_one_pass() {
+        let one = include_bytes!("../../../fixtures/utmp/wtmp-s390x");
+        let lay = UtmpLayout::TIME64_BE;
+        let raw: Vec<u8> = one.iter().copied().cycle().take(one.len() * (PARALLEL_MIN_RECORDS / 8 + 8)).collect();
+        let m = crate::sources::testing::manifest();
+        let e = crate::sources::testing::entry("fs/var/log/wtmp", "/var/log/wtmp", "logins", "utmp");
+        let acc = coroner_schemas::accounts::Accounts::default();
+        let ctx = SourceCtx::new(&e, &m, &acc);
+        assert_eq!(detect_layout(&raw, &ctx), Ok((lay, 0)));
+        let whole = raw.len() / lay.size;
+        let pairs = pair_sessions(&raw, lay, whole);
+        let mut slots = Vec::new();
+        slots.resize_with(whole, || None);
+        assert!(decode(&raw, lay, 0, &mut slots, &ctx, Source::Wtmp, &pairs).is_empty());
+        let seq: Vec<Event> = slots.into_iter().flatten().collect();
+        let par = parse(&raw, &ctx);
+        assert!(par.problems.is_empty(), "{:?}", par.problems);
+        assert_eq!(par.events.len(), whole);
+        assert!(par.events == seq);
+    }
+
     /// Names in messages are quoted as `{:?}` quotes them, on the fast path and off it.
     #[test]
     fn quoting_matches_debug() {
