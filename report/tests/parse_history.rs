@@ -416,3 +416,13 @@ fn tcsh_multiline_entry() {
     assert_eq!(hup.fields["target_pids"], json!([999_999]));
     insta::assert_json_snapshot!("tcsh_history_multiline", golden(&p));
 }
+
+/// Regression: a zsh stamp of 0 (`: 0:0;`, as histories converted from bash carry) was an exact time of
+/// 1970-01-01; the command is undated, bounded by its dated neighbours.
+#[test]
+fn a_zero_stamp_is_undated() {
+    let e = entry("zsh_history", "fs/root/.zsh_history", "/root/.zsh_history", Some("root"), Some(MTIME));
+    let p = run(b": 0:0;ls\n: 1795811602:0;id\n", &e);
+    assert_eq!(p.events.len(), 2);
+    assert_eq!(p.events[0].timestamp, Timestamp::Bounded { after: None, before: Utc::from_unix(1_795_811_602, 0) });
+}

@@ -1,7 +1,9 @@
 //! ELF core files read without gdb: the ELF header, the program headers and the `PT_NOTE` segment's notes
-//! (`NT_PRSTATUS`, `NT_PRPSINFO`, `NT_SIGINFO`, `NT_FILE`). Only ELF64 little-endian (x86_64 layouts) is
-//! read; ELF32 and big-endian cores are reported as unsupported. The bundle may hold only the head of a
-//! core: whatever notes are present are read and the rest is a recorded problem.
+//! (`NT_PRSTATUS`, `NT_PRPSINFO`, `NT_SIGINFO`, `NT_FILE`). ELF64 cores of the machines in [`MACHINES`] are
+//! read, in their byte order: their kernels write the generic 64-bit layouts (`struct elf_prstatus_common`,
+//! `struct elf_prpsinfo` with 32-bit `__kernel_uid_t`, the generic `siginfo_t`), checked against real cores
+//! (fixtures/cores/PROVENANCE). ELF32 cores and other machines are reported as unsupported. The bundle may
+//! hold only the head of a core: whatever notes are present are read and the rest is a recorded problem.
 //!
 //! A core has no time of its own. When its file name, read through `kernel.core_pattern` ([`core_name`]),
 //! holds `%t` (the dump time), that is the event's time ([`Timestamp::Exact`]); else the file's mtime
@@ -26,17 +28,39 @@ const NT_FILE: u32 = 0x4649_4c45;
 /// `e_phnum` value meaning "the count is in section header 0's `sh_info`".
 const PN_XNUM: u16 = 0xffff;
 
-fn u16_at(b: &[u8], o: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(o..o.checked_add(2)?)?.try_into().ok()?))
+/// ELF machines whose cores are read: `e_machine`, name, big-endian, and the core the layouts were checked on.
+pub const MACHINES: [(u16, &str, bool); 3] = [
+    (62, "x86_64", false),   // EM_X86_64: real cores of this VM's kernel
+    (183, "aarch64", false), // EM_AARCH64: real cores of Debian's arm64 kernel under qemu-system-aarch64
+    (22, "s390x", true),     // EM_S390: a core written by qemu-s390x (qemu-user), pid and comm as printed
+];
+
+/// Reads the core's words in its byte order (`EI_DATA`).
+#[derive(Clone, Copy)]
+struct Rd {
+    big_endian: bool,
 }
-fn u32_at(b: &[u8], o: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(o..o.checked_add(4)?)?.try_into().ok()?))
-}
-fn i32_at(b: &[u8], o: usize) -> Option<i32> {
-    u32_at(b, o).map(|v| v as i32)
-}
-fn u64_at(b: &[u8], o: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(o..o.checked_add(8)?)?.try_into().ok()?))
+
+impl Rd {
+    fn bytes<const N: usize>(self, b: &[u8], o: usize) -> Option<[u8; N]> {
+        let mut v: [u8; N] = b.get(o..o.checked_add(N)?)?.try_into().ok()?;
+        if self.big_endian {
+            v.reverse();
+        }
+        Some(v)
+    }
+    fn u16(self, b: &[u8], o: usize) -> Option<u16> {
+        self.bytes(b, o).map(u16::from_le_bytes)
+    }
+    fn u32(self, b: &[u8], o: usize) -> Option<u32> {
+        self.bytes(b, o).map(u32::from_le_bytes)
+    }
+    fn i32(self, b: &[u8], o: usize) -> Option<i32> {
+        self.bytes(b, o).map(i32::from_le_bytes)
+    }
+    fn u64(self, b: &[u8], o: usize) -> Option<u64> {
+        self.bytes(b, o).map(u64::from_le_bytes)
+    }
 }
 /// A NUL-terminated fixed-size C string.
 fn cstr(b: &[u8]) -> &[u8] {
@@ -44,7 +68,7 @@ fn cstr(b: &[u8]) -> &[u8] {
     &b[..end]
 }
 
-/// `struct elf_prpsinfo` (x86_64): checked against a real core made on this kernel.
+/// `struct elf_prpsinfo`, generic 64-bit (x86_64, aarch64, s390x): checked against real cores.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Prpsinfo {
     pub pr_state: u8,
@@ -62,6 +86,8 @@ pub struct Prpsinfo {
 /// What the notes of one core say.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CoreNotes {
+    /// The ELF machine (`e_machine`), by name.
+    pub machine: &'static str,
     /// `pr_cursig` and `pr_pid` of the first `NT_PRSTATUS` (the thread that took the signal).
     pub cursig: Option<u16>,
     pub prstatus_pid: Option<i32>,
@@ -85,34 +111,32 @@ pub struct CoreNotes {
     pub truncated: bool,
 }
 
-/// Reads the notes of an ELF64 LE core. Problems are (offset, message).
+/// Reads the notes of an ELF64 core of one of [`MACHINES`]. Problems are (offset, message).
 pub fn read_core(raw: &[u8]) -> (Option<CoreNotes>, Vec<(u64, String)>) {
     let mut problems: Vec<(u64, String)> = Vec::new();
     if raw.len() < 16 || raw.get(..4) != Some(b"\x7fELF") {
         problems.push((0, "not an ELF file".into()));
         return (None, problems);
     }
-    match (raw[4], raw[5]) {
-        (2, 1) => {}
+    let r = match (raw[4], raw[5]) {
+        (2, 1) => Rd { big_endian: false },
+        (2, 2) => Rd { big_endian: true },
         (1, _) => {
             problems.push((4, "unsupported: ELF32 core".into()));
-            return (None, problems);
-        }
-        (_, 2) => {
-            problems.push((5, "unsupported: big-endian core".into()));
             return (None, problems);
         }
         (c, d) => {
             problems.push((4, format!("unsupported: ELF class {c}, data encoding {d}")));
             return (None, problems);
         }
-    }
-    let (Some(e_type), Some(e_phoff), Some(e_shoff), Some(e_phentsize), Some(e_phnum)) = (
-        u16_at(raw, 16),
-        u64_at(raw, 32),
-        u64_at(raw, 40),
-        u16_at(raw, 54),
-        u16_at(raw, 56),
+    };
+    let (Some(e_type), Some(e_machine), Some(e_phoff), Some(e_shoff), Some(e_phentsize), Some(e_phnum)) = (
+        r.u16(raw, 16),
+        r.u16(raw, 18),
+        r.u64(raw, 32),
+        r.u64(raw, 40),
+        r.u16(raw, 54),
+        r.u16(raw, 56),
     ) else {
         problems.push((0, "truncated ELF header".into()));
         return (None, problems);
@@ -121,12 +145,18 @@ pub fn read_core(raw: &[u8]) -> (Option<CoreNotes>, Vec<(u64, String)>) {
         problems.push((16, format!("not a core file (e_type {e_type})")));
         return (None, problems);
     }
-    let mut notes = CoreNotes::default();
+    // Each machine's kernel lays its notes out alike only where checked: others are not read as if they did.
+    let Some(&(_, machine, _)) = MACHINES.iter().find(|m| m.0 == e_machine && m.2 == r.big_endian) else {
+        let order = if r.big_endian { "big" } else { "little" };
+        problems.push((18, format!("unsupported: ELF64 {order}-endian core of e_machine {e_machine}, whose note layouts are not checked")));
+        return (None, problems);
+    };
+    let mut notes = CoreNotes { machine, ..CoreNotes::default() };
     let mut phnum = u64::from(e_phnum);
     if e_phnum == PN_XNUM {
         match usize::try_from(e_shoff)
             .ok()
-            .and_then(|o| u32_at(raw, o.checked_add(44)?))
+            .and_then(|o| r.u32(raw, o.checked_add(44)?))
         {
             Some(n) => phnum = u64::from(n),
             None => {
@@ -149,9 +179,9 @@ pub fn read_core(raw: &[u8]) -> (Option<CoreNotes>, Vec<(u64, String)>) {
             break;
         };
         let (Some(p_type), Some(p_offset), Some(p_filesz)) = (
-            u32_at(raw, ph),
-            u64_at(raw, ph.saturating_add(8)),
-            u64_at(raw, ph.saturating_add(32)),
+            r.u32(raw, ph),
+            r.u64(raw, ph.saturating_add(8)),
+            r.u64(raw, ph.saturating_add(32)),
         ) else {
             problems.push((ph as u64, format!("program headers cut after {i} of {phnum}")));
             notes.truncated = true;
@@ -162,13 +192,13 @@ pub fn read_core(raw: &[u8]) -> (Option<CoreNotes>, Vec<(u64, String)>) {
             notes.truncated = true;
         }
         if p_type == PT_NOTE {
-            read_notes(raw, p_offset, p_filesz, &mut notes, &mut problems);
+            read_notes(r, raw, p_offset, p_filesz, &mut notes, &mut problems);
         }
     }
     (Some(notes), problems)
 }
 
-fn read_notes(raw: &[u8], off: u64, size: u64, n: &mut CoreNotes, problems: &mut Vec<(u64, String)>) {
+fn read_notes(r: Rd, raw: &[u8], off: u64, size: u64, n: &mut CoreNotes, problems: &mut Vec<(u64, String)>) {
     let start = usize::try_from(off).unwrap_or(usize::MAX);
     let end = usize::try_from(off.saturating_add(size)).unwrap_or(usize::MAX);
     if end > raw.len() {
@@ -181,7 +211,7 @@ fn read_notes(raw: &[u8], off: u64, size: u64, n: &mut CoreNotes, problems: &mut
     let mut p = 0usize;
     let pad = |x: usize| x.checked_add(3).map(|v| v & !3);
     while p < seg.len() {
-        let (Some(namesz), Some(descsz), Some(ntype)) = (u32_at(seg, p), u32_at(seg, p + 4), u32_at(seg, p + 8)) else {
+        let (Some(namesz), Some(descsz), Some(ntype)) = (r.u32(seg, p), r.u32(seg, p + 4), r.u32(seg, p + 8)) else {
             problems.push(((start + p) as u64, "note header cut".into()));
             return;
         };
@@ -201,56 +231,56 @@ fn read_notes(raw: &[u8], off: u64, size: u64, n: &mut CoreNotes, problems: &mut
         };
         let name = seg.get(name_at..name_at + namesz as usize).map(cstr).unwrap_or(&[]);
         if name == b"CORE" {
-            note(ntype, desc, (start + desc_at) as u64, n, problems);
+            note(r, ntype, desc, (start + desc_at) as u64, n, problems);
         }
         p = next;
     }
 }
 
-fn note(ntype: u32, d: &[u8], at: u64, n: &mut CoreNotes, problems: &mut Vec<(u64, String)>) {
+fn note(r: Rd, ntype: u32, d: &[u8], at: u64, n: &mut CoreNotes, problems: &mut Vec<(u64, String)>) {
     match ntype {
         NT_PRSTATUS => {
             n.threads += 1;
             if n.threads == 1 {
-                n.cursig = u16_at(d, 12);
-                n.prstatus_pid = i32_at(d, 32);
-                n.prstatus_ppid = i32_at(d, 36);
+                n.cursig = r.u16(d, 12);
+                n.prstatus_pid = r.i32(d, 32);
+                n.prstatus_ppid = r.i32(d, 36);
             }
         }
         NT_PRPSINFO if n.prpsinfo.is_none() => {
             if d.len() < 136 {
-                problems.push((at, format!("NT_PRPSINFO is {} bytes, expected 136 (x86_64)", d.len())));
+                problems.push((at, format!("NT_PRPSINFO is {} bytes, expected 136 (64-bit)", d.len())));
                 return;
             }
             n.prpsinfo_offset = Some(at);
             n.prpsinfo = Some(Prpsinfo {
                 pr_state: d[0],
                 pr_sname: d[1],
-                pr_uid: u32_at(d, 16).unwrap_or_default(),
-                pr_gid: u32_at(d, 20).unwrap_or_default(),
-                pr_pid: i32_at(d, 24).unwrap_or_default(),
-                pr_ppid: i32_at(d, 28).unwrap_or_default(),
-                pr_pgrp: i32_at(d, 32).unwrap_or_default(),
-                pr_sid: i32_at(d, 36).unwrap_or_default(),
+                pr_uid: r.u32(d, 16).unwrap_or_default(),
+                pr_gid: r.u32(d, 20).unwrap_or_default(),
+                pr_pid: r.i32(d, 24).unwrap_or_default(),
+                pr_ppid: r.i32(d, 28).unwrap_or_default(),
+                pr_pgrp: r.i32(d, 32).unwrap_or_default(),
+                pr_sid: r.i32(d, 36).unwrap_or_default(),
                 pr_fname: cstr(&d[40..56]).to_vec(),
                 pr_psargs: cstr(&d[56..136]).to_vec(),
             });
         }
         NT_SIGINFO if n.si_signo.is_none() => {
-            n.si_signo = i32_at(d, 0);
-            n.si_errno = i32_at(d, 4);
-            n.si_code = i32_at(d, 8);
+            n.si_signo = r.i32(d, 0);
+            n.si_errno = r.i32(d, 4);
+            n.si_code = r.i32(d, 8);
             match (n.si_signo, n.si_code) {
                 (_, Some(code)) if code <= 0 => {
-                    n.si_pid = i32_at(d, 16);
-                    n.si_uid = u32_at(d, 20);
+                    n.si_pid = r.i32(d, 16);
+                    n.si_uid = r.u32(d, 20);
                 }
-                (Some(4 | 5 | 7 | 8 | 11), _) => n.si_addr = u64_at(d, 16),
+                (Some(4 | 5 | 7 | 8 | 11), _) => n.si_addr = r.u64(d, 16),
                 _ => {}
             }
         }
         NT_FILE if n.files.is_empty() => {
-            let (Some(count), Some(_page)) = (u64_at(d, 0), u64_at(d, 8)) else {
+            let (Some(count), Some(_page)) = (r.u64(d, 0), r.u64(d, 8)) else {
                 problems.push((at, "NT_FILE header cut".into()));
                 return;
             };
@@ -265,7 +295,7 @@ fn note(ntype: u32, d: &[u8], at: u64, n: &mut CoreNotes, problems: &mut Vec<(u6
             let mut names = d[names_at as usize..].split(|&b| b == 0);
             for i in 0..count as usize {
                 let e = 16 + i * 24;
-                let (Some(s), Some(en), Some(o)) = (u64_at(d, e), u64_at(d, e + 8), u64_at(d, e + 16)) else {
+                let (Some(s), Some(en), Some(o)) = (r.u64(d, e), r.u64(d, e + 8), r.u64(d, e + 16)) else {
                     break;
                 };
                 n.files.push((s, en, o, names.next().unwrap_or(&[]).to_vec()));
@@ -315,6 +345,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     );
     f.insert("exe".into(), json!(exe));
     f.insert("core_entry".into(), json!(ctx.entry.path));
+    f.insert("machine".into(), json!(n.machine));
     f.insert("truncated".into(), json!(truncated));
     f.insert("ppid".into(), json!(ppid));
     f.insert("mapped_files".into(), json!(n.files.len()));
@@ -396,11 +427,14 @@ fn disagreements(m: &NameMatch, pid: Option<i64>, comm: Option<&str>, signal: Op
 }
 
 /// The event's time: the dump time `%t` of the name when it has one (the file mtime then goes in `mtime`),
-/// else the file mtime.
+/// else the file mtime. A zero (1970-01-01) from either is no dump time: a made-up name, or an mtime reset
+/// by a copy or an archive, so the time is unknown.
 pub(crate) fn dump_time(m: Option<&NameMatch>, mtime: Option<coroner_schemas::Utc>, f: &mut Fields) -> Timestamp {
+    let mtime = mtime.filter(|t| t.unix_seconds() != 0);
     let t = m
         .and_then(|m| m.num(Spec::Time))
         .and_then(|t| i64::try_from(t).ok())
+        .filter(|&t| t != 0)
         .and_then(|t| coroner_schemas::Utc::from_unix(t, 0));
     if let Some(utc) = t {
         if let Some(mt) = mtime {

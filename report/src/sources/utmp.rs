@@ -1,7 +1,7 @@
-//! Login records: glibc `struct utmp` files (wtmp, btmp, utmp; 384 bytes per record on x86_64) and lastlog
-//! (`struct lastlog`, 292 bytes per uid), raw or as the collector's sparse-aware JSON extract.
+//! Login records: glibc `struct utmp` files (wtmp, btmp, utmp) and lastlog (`struct lastlog`, one per uid),
+//! raw or as the collector's sparse-aware JSON extract, in the layouts of the architectures that wrote them.
 //!
-//! `struct utmp` (`utmp(5)`), x86_64 glibc, little-endian:
+//! `struct utmp` (`utmp(5)`), x86_64 glibc, little-endian, 384 bytes:
 //!
 //! | offset | field |
 //! |---|---|
@@ -16,6 +16,14 @@
 //! | 340 | `ut_tv` {i32 `tv_sec`, i32 `tv_usec`} — time entry was made |
 //! | 348 | `ut_addr_v6[4]` i32 — Internet address of remote host; IPv4 uses just `ut_addr_v6[0]` |
 //! | 364 | `__glibc_reserved[20]` |
+//!
+//! Other architectures ([`UtmpLayout`]): glibc's `bits/utmp.h` keeps `ut_session` and `ut_tv` 32-bit where
+//! `bits/wordsize.h` sets `__WORDSIZE_TIME64_COMPAT32` (x86, powerpc, sparc and every 32-bit target), so those
+//! records are 384 bytes in the target's byte order. Where it is 0 (aarch64, s390x) `ut_session` is a `long`
+//! and `ut_tv` a `struct timeval` of two `long`s: `ut_session` at 336, `ut_tv` at 344 and 352, `ut_addr_v6`
+//! at 360, `__glibc_reserved` at 376, 400 bytes (offsets printed by fixtures/utmp/arch/layout.c built with
+//! Debian's aarch64 and s390x cross glibc 2.36). The layout is read from the records themselves
+//! ([`detect_layout`]); when none fits, nothing is read and a problem says what each layout saw.
 //!
 //! wtmp is read like `last` does, but forwards: a USER_PROCESS opens a session on its `ut_line`, the next
 //! DEAD_PROCESS on that line closes it (the login event gets `session_end`), a shutdown record closes open
@@ -37,6 +45,100 @@ use super::{ParseProblem, Parsed, SourceCtx};
 pub const UTMP_SIZE: usize = 384;
 /// Size of `struct lastlog` on x86_64 (`int32_t ll_time; char ll_line[32]; char ll_host[256]`).
 pub const LASTLOG_SIZE: usize = 292;
+
+/// The `struct utmp` of one family of architectures: its size (384 with a 32-bit `ut_tv`, 400 with a 64-bit
+/// one) and byte order. Fields up to `ut_exit` sit at the same offsets in every layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UtmpLayout {
+    pub size: usize,
+    pub big_endian: bool,
+}
+
+impl UtmpLayout {
+    /// x86_64, i386, arm, ppc64le: 32-bit `ut_tv`, little-endian.
+    pub const X86_64: UtmpLayout = UtmpLayout { size: 384, big_endian: false };
+    /// aarch64: 64-bit `ut_session` and `ut_tv`, little-endian.
+    pub const TIME64_LE: UtmpLayout = UtmpLayout { size: 400, big_endian: false };
+    /// s390x: 64-bit `ut_session` and `ut_tv`, big-endian.
+    pub const TIME64_BE: UtmpLayout = UtmpLayout { size: 400, big_endian: true };
+    /// ppc64, ppc, s390, sparc: 32-bit `ut_tv`, big-endian.
+    pub const TIME32_BE: UtmpLayout = UtmpLayout { size: 384, big_endian: true };
+    /// Every layout [`detect_layout`] tries, x86_64's first.
+    pub const ALL: [UtmpLayout; 4] =
+        [UtmpLayout::X86_64, UtmpLayout::TIME64_LE, UtmpLayout::TIME64_BE, UtmpLayout::TIME32_BE];
+
+    fn time64(self) -> bool {
+        self.size == 400
+    }
+    /// Offset of `ut_tv.tv_sec`.
+    fn tv_at(self) -> usize {
+        if self.time64() { 344 } else { 340 }
+    }
+    /// Offset of `ut_addr_v6`.
+    fn addr_at(self) -> usize {
+        if self.time64() { 360 } else { 348 }
+    }
+    /// The `record_layout` field's value (at most 22 bytes: it is stored inline).
+    pub fn label(self) -> &'static str {
+        match (self.size, self.big_endian) {
+            (384, false) => "384-byte little-endian",
+            (400, false) => "400-byte little-endian",
+            (400, true) => "400-byte big-endian",
+            _ => "384-byte big-endian",
+        }
+    }
+    /// Which architectures write this layout, for messages.
+    pub fn arches(self) -> &'static str {
+        match (self.size, self.big_endian) {
+            (384, false) => "x86_64, i386, arm, ppc64le",
+            (400, false) => "aarch64",
+            (400, true) => "s390x",
+            _ => "ppc64, ppc, s390, sparc",
+        }
+    }
+
+    /// The layout the collected host's own architecture writes (the manifest's `uname -m`), when known.
+    fn of_host(ctx: &SourceCtx) -> Option<UtmpLayout> {
+        let arch = ctx.manifest.host.arch.as_deref()?;
+        match arch {
+            "aarch64" | "arm64" => Some(UtmpLayout::TIME64_LE),
+            "s390x" => Some(UtmpLayout::TIME64_BE),
+            "x86_64" | "i386" | "i486" | "i586" | "i686" | "ppc64le" => Some(UtmpLayout::X86_64),
+            "ppc64" | "ppc" | "s390" | "sparc" | "sparc64" => Some(UtmpLayout::TIME32_BE),
+            a if a.starts_with("armv") => Some(UtmpLayout::X86_64),
+            _ => None,
+        }
+    }
+
+    fn i16_at(self, b: &[u8], o: usize) -> i16 {
+        let v = [b[o], b[o + 1]];
+        if self.big_endian { i16::from_be_bytes(v) } else { i16::from_le_bytes(v) }
+    }
+    fn i32_at(self, b: &[u8], o: usize) -> i32 {
+        let v = [b[o], b[o + 1], b[o + 2], b[o + 3]];
+        if self.big_endian { i32::from_be_bytes(v) } else { i32::from_le_bytes(v) }
+    }
+    fn i64_at(self, b: &[u8], o: usize) -> i64 {
+        let mut v = [0u8; 8];
+        v.copy_from_slice(&b[o..o + 8]);
+        if self.big_endian { i64::from_be_bytes(v) } else { i64::from_le_bytes(v) }
+    }
+    /// A `long` of this layout: 32-bit fields widen.
+    fn long_at(self, b: &[u8], o: usize) -> i64 {
+        if self.time64() { self.i64_at(b, o) } else { i64::from(self.i32_at(b, o)) }
+    }
+
+    /// Single fields of a record known to be `size` bytes, for passes that need one or two of them.
+    fn rec_type(self, b: &[u8]) -> UtType {
+        UtType::from_i16(self.i16_at(b, 0))
+    }
+    fn rec_secs(self, b: &[u8]) -> i64 {
+        self.long_at(b, self.tv_at())
+    }
+    fn rec_usecs(self, b: &[u8]) -> i64 {
+        self.long_at(b, self.tv_at() + if self.time64() { 8 } else { 4 })
+    }
+}
 
 /// `ut_type` values (`<utmp.h>`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,7 +199,7 @@ impl UtType {
     }
 }
 
-/// One `struct utmp` record, fields borrowed from the input.
+/// One `struct utmp` record, fields borrowed from the input; the `long`s of 400-byte layouts are `i64`.
 #[derive(Clone, Debug)]
 pub struct UtmpRecord<'a> {
     pub ut_type: UtType,
@@ -108,40 +210,38 @@ pub struct UtmpRecord<'a> {
     pub ut_host: &'a [u8],
     pub e_termination: i16,
     pub e_exit: i16,
-    pub ut_session: i32,
-    pub tv_sec: i32,
-    pub tv_usec: i32,
+    pub ut_session: i64,
+    pub tv_sec: i64,
+    pub tv_usec: i64,
     pub ut_addr_v6: [u8; 16],
 }
 
-fn i16_at(b: &[u8], o: usize) -> i16 {
-    i16::from_le_bytes([b[o], b[o + 1]])
-}
-fn i32_at(b: &[u8], o: usize) -> i32 {
-    i32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
-}
 /// A NUL-padded char array: the bytes before the first NUL.
 fn cstr(b: &[u8]) -> &[u8] {
     let n = memchr::memchr(0, b).unwrap_or(b.len());
     &b[..n]
 }
-
-/// Single fields of a record known to be [`UTMP_SIZE`] bytes, for passes that need one or two of them.
-fn rec_type(b: &[u8]) -> UtType {
-    UtType::from_i16(i16_at(b, 0))
+/// A char array as C writers leave it: text, then NULs to the end (strncpy pads; garbage or a record read at
+/// the wrong offset does not).
+fn nul_padded(b: &[u8]) -> bool {
+    let n = memchr::memchr(0, b).unwrap_or(b.len());
+    b[n..].iter().all(|&c| c == 0)
 }
+
 fn rec_line(b: &[u8]) -> &[u8] {
     cstr(&b[8..40])
 }
 fn rec_user(b: &[u8]) -> &[u8] {
     cstr(&b[44..76])
 }
-fn rec_secs(b: &[u8]) -> i32 {
-    i32_at(b, 340)
-}
-fn record_time(tv_sec: i32, tv_usec: i32) -> Option<Utc> {
+/// A record's time; `None` when `tv_sec` is 0 (no time was written: 1970 is not a time any login happened)
+/// or out of range. A `tv_usec` outside 0..1e6 counts as 0 (the decoder records a problem for it).
+fn record_time(tv_sec: i64, tv_usec: i64) -> Option<Utc> {
+    if tv_sec == 0 {
+        return None;
+    }
     let usec = u32::try_from(tv_usec).ok().filter(|u| *u < 1_000_000).unwrap_or(0);
-    Utc::from_unix(i64::from(tv_sec), usec * 1000)
+    Utc::from_unix(tv_sec, usec * 1000)
 }
 /// How many records ahead [`touch_ahead`] reads.
 const AHEAD: usize = 8;
@@ -150,8 +250,8 @@ const AHEAD: usize = 8;
 /// pass gets there. The passes read a record's first line and then its times at byte 340, five lines further;
 /// the hardware prefetcher follows the first lines from record to record but not the far ones, and waiting
 /// for those was 40% of the pairing pass and a tenth of decoding.
-fn touch_ahead(raw: &[u8], index: usize) {
-    std::hint::black_box(raw.get((index + AHEAD) * UTMP_SIZE + 340).copied());
+fn touch_ahead(raw: &[u8], lay: UtmpLayout, index: usize) {
+    std::hint::black_box(raw.get((index + AHEAD) * lay.size + lay.tv_at()).copied());
 }
 
 /// A zeroed record: its type is 0 (checked first, as almost no record is) and every byte is.
@@ -160,25 +260,30 @@ fn is_zeroed(b: &[u8]) -> bool {
 }
 
 impl<'a> UtmpRecord<'a> {
-    /// Decodes exactly [`UTMP_SIZE`] bytes; `None` for any other length.
+    /// Decodes exactly [`UTMP_SIZE`] bytes of the x86_64 layout; `None` for any other length.
     pub fn from_bytes(b: &'a [u8]) -> Option<UtmpRecord<'a>> {
-        if b.len() != UTMP_SIZE {
+        UtmpRecord::from_layout(b, UtmpLayout::X86_64)
+    }
+
+    /// Decodes exactly `lay.size` bytes in layout `lay`; `None` for any other length.
+    pub fn from_layout(b: &'a [u8], lay: UtmpLayout) -> Option<UtmpRecord<'a>> {
+        if b.len() != lay.size {
             return None;
         }
         let mut addr = [0u8; 16];
-        addr.copy_from_slice(&b[348..364]);
+        addr.copy_from_slice(&b[lay.addr_at()..lay.addr_at() + 16]);
         Some(UtmpRecord {
-            ut_type: rec_type(b),
-            ut_pid: i32_at(b, 4),
+            ut_type: lay.rec_type(b),
+            ut_pid: lay.i32_at(b, 4),
             ut_line: rec_line(b),
             ut_id: cstr(&b[40..44]),
             ut_user: rec_user(b),
             ut_host: cstr(&b[76..332]),
-            e_termination: i16_at(b, 332),
-            e_exit: i16_at(b, 334),
-            ut_session: i32_at(b, 336),
-            tv_sec: i32_at(b, 340),
-            tv_usec: i32_at(b, 344),
+            e_termination: lay.i16_at(b, 332),
+            e_exit: lay.i16_at(b, 334),
+            ut_session: lay.long_at(b, 336),
+            tv_sec: lay.rec_secs(b),
+            tv_usec: lay.rec_usecs(b),
             ut_addr_v6: addr,
         })
     }
@@ -214,9 +319,112 @@ impl<'a> UtmpRecord<'a> {
         }
     }
 
+    /// When the entry was made; `None` when no time was written (`tv_sec` 0) or it is out of range.
     pub fn time(&self) -> Option<Utc> {
         record_time(self.tv_sec, self.tv_usec)
     }
+}
+
+/// Highest pid Linux hands out (`PID_MAX_LIMIT`, 2^22); run-level records keep two characters in `ut_pid`.
+const PID_MAX_LIMIT: i32 = 1 << 22;
+/// Latest `tv_sec` taken as a time a record could hold (2^33 s: year 2242); a 400-byte layout read as another
+/// gives far larger or negative values.
+const SECS_MAX: i64 = 1 << 33;
+
+/// Why a whole, non-zeroed record does not read as a record of `lay`; `None` when it does: a known `ut_type`,
+/// a pid in range, a time in range with `tv_usec` under a million, and NUL-padded line, user and host.
+fn implausible(b: &[u8], lay: UtmpLayout) -> Option<String> {
+    let t = lay.i16_at(b, 0);
+    if let UtType::Unknown(n) = UtType::from_i16(t) {
+        return Some(format!("ut_type {n}"));
+    }
+    let pid = lay.i32_at(b, 4);
+    if !(0..=PID_MAX_LIMIT).contains(&pid) {
+        return Some(format!("ut_pid {pid}"));
+    }
+    let (sec, usec) = (lay.rec_secs(b), lay.rec_usecs(b));
+    if !(0..SECS_MAX).contains(&sec) || !(0..1_000_000).contains(&usec) {
+        return Some(format!("ut_tv {sec}.{usec}"));
+    }
+    for (name, r) in [("ut_line", 8..40), ("ut_user", 44..76), ("ut_host", 76..332)] {
+        if !nul_padded(&b[r]) {
+            return Some(format!("{name} not NUL-padded"));
+        }
+    }
+    None
+}
+
+/// How the records fit one layout: how many of those looked at read as records, and the first that did not.
+#[derive(Clone, Debug)]
+struct Fit {
+    lay: UtmpLayout,
+    /// Bytes before the first whole record (a tail kept from a cut file; see [`leading_partial`]).
+    lead: usize,
+    sound: usize,
+    seen: usize,
+    first_bad: Option<(usize, String)>,
+}
+
+/// Records looked at per layout: spread over the whole file, so that a file that changes layout part way
+/// (two hosts' wtmp joined) is not judged by its head alone.
+const SAMPLE: usize = 256;
+
+fn fit(raw: &[u8], lay: UtmpLayout, ctx: &SourceCtx) -> Fit {
+    let lead = leading_partial(raw, lay, ctx);
+    let recs = &raw[lead..];
+    let whole = recs.len() / lay.size;
+    let step = whole.div_ceil(SAMPLE).max(1);
+    let mut f = Fit { lay, lead, sound: 0, seen: 0, first_bad: None };
+    for i in (0..whole).step_by(step) {
+        let b = &recs[i * lay.size..(i + 1) * lay.size];
+        if is_zeroed(b) {
+            continue;
+        }
+        f.seen += 1;
+        match implausible(b, lay) {
+            None => f.sound += 1,
+            Some(why) if f.first_bad.is_none() => f.first_bad = Some((lead + i * lay.size, why)),
+            Some(_) => {}
+        }
+    }
+    f
+}
+
+/// The layout the records were written in: the one under which most of the records looked at read as records
+/// (more than half, and strictly more than under any other; an equal share goes to the layout whose size
+/// divides the file, then to the collected host's own). `Err` names what each layout saw when none is clearly
+/// right. A file with no non-zeroed whole record in any layout is read as x86_64 (there is nothing to misread).
+pub fn detect_layout(raw: &[u8], ctx: &SourceCtx) -> Result<(UtmpLayout, usize), String> {
+    let fits: Vec<Fit> = UtmpLayout::ALL.iter().map(|&l| fit(raw, l, ctx)).collect();
+    if fits.iter().all(|f| f.seen == 0) {
+        let f = fits.iter().find(|f| (raw.len() - f.lead) % f.lay.size == 0).unwrap_or(&fits[0]);
+        return Ok((f.lay, f.lead));
+    }
+    // Shares compared exactly: a/b against c/d as a·d against c·b.
+    let share = |f: &Fit| (f.sound, f.seen.max(1));
+    let divides = |f: &Fit| (raw.len() - f.lead) % f.lay.size == 0;
+    let host = UtmpLayout::of_host(ctx);
+    let better = |a: &Fit, b: &Fit| {
+        let ((sa, na), (sb, nb)) = (share(a), share(b));
+        (sa * nb).cmp(&(sb * na)).then(divides(a).cmp(&divides(b))).then((host == Some(a.lay)).cmp(&(host == Some(b.lay))))
+    };
+    let best = fits.iter().max_by(|a, b| better(a, b)).unwrap_or(&fits[0]);
+    let tied = fits.iter().filter(|f| better(f, best).is_eq()).count() > 1;
+    if best.sound * 2 > best.seen && !tied {
+        return Ok((best.lay, best.lead));
+    }
+    let seen: Vec<String> = fits
+        .iter()
+        .map(|f| {
+            let bad = f.first_bad.as_ref().map(|(o, why)| format!(", offset {o}: {why}")).unwrap_or_default();
+            format!("{} ({}): {} of {} records plausible{bad}", f.lay.label(), f.lay.arches(), f.sound, f.seen)
+        })
+        .collect();
+    Err(format!(
+        "no struct utmp layout fits these records{}; records not read. {}",
+        if tied { " (two fit equally)" } else { "" },
+        seen.join("; ")
+    ))
 }
 
 fn lossy(b: &[u8]) -> String {
@@ -272,20 +480,20 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
 #[derive(Clone, Copy, Debug)]
 enum SessionEnd {
     /// A logout on its tty, at that DEAD_PROCESS record's time.
-    At { tv_sec: i32, tv_usec: i32 },
+    At { tv_sec: i64, tv_usec: i32 },
     /// Closed by a shutdown record (`down`), or by a boot after one.
-    Down { at: i32 },
+    Down { at: i64 },
     /// Closed by a boot with no shutdown before it (`crash`).
-    Crash { at: i32 },
+    Crash { at: i64 },
     /// Its tty was taken by a later login (`gone - no logout`).
-    Gone { at: i32 },
+    Gone { at: i64 },
     /// Still open at the end of the file (`still logged in`).
     Still,
 }
 
 impl SessionEnd {
     /// The `tv_sec` of the record that closed the session.
-    fn closed_at(self) -> Option<i32> {
+    fn closed_at(self) -> Option<i64> {
         match self {
             SessionEnd::At { tv_sec: at, .. }
             | SessionEnd::Down { at }
@@ -316,11 +524,12 @@ const PARALLEL_MIN_RECORDS: usize = 20_000;
 /// Bytes before the first whole record. The collector keeps the *tail* of a file over its cap, cut at any byte,
 /// so the first kept bytes may be the end of a record: records start where the original offset is a multiple
 /// of the record size.
-fn leading_partial(raw: &[u8], ctx: &SourceCtx) -> usize {
+fn leading_partial(raw: &[u8], lay: UtmpLayout, ctx: &SourceCtx) -> usize {
     match &ctx.entry.status {
         coroner_schemas::Status::Truncated { kept: coroner_schemas::manifest::Kept::Tail, original_size, .. } => {
             let start = original_size.saturating_sub(raw.len() as u64);
-            let lead = (UTMP_SIZE as u64 - start % UTMP_SIZE as u64) % UTMP_SIZE as u64;
+            let size = lay.size as u64;
+            let lead = (size - start % size) % size;
             (lead as usize).min(raw.len())
         }
         _ => 0,
@@ -328,11 +537,18 @@ fn leading_partial(raw: &[u8], ctx: &SourceCtx) -> usize {
 }
 
 fn parse_utmp(raw: &[u8], ctx: &SourceCtx) -> Parsed {
-    let lead = leading_partial(raw, ctx);
+    let (lay, lead) = match detect_layout(raw, ctx) {
+        Ok(found) => found,
+        Err(why) => {
+            let mut out = Parsed::default();
+            out.problems.push(ParseProblem::at_offset(ctx, 0, why));
+            return out;
+        }
+    };
     if lead == 0 {
-        return parse_aligned(raw, ctx);
+        return parse_aligned(raw, lay, ctx);
     }
-    let mut out = parse_aligned(&raw[lead..], ctx);
+    let mut out = parse_aligned(&raw[lead..], lay, ctx);
     for e in &mut out.events {
         e.origin.offset = e.origin.offset.map(|o| o + lead as u64);
     }
@@ -350,14 +566,15 @@ fn parse_utmp(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     out
 }
 
-fn parse_aligned(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+fn parse_aligned(raw: &[u8], lay: UtmpLayout, ctx: &SourceCtx) -> Parsed {
     let kind = file_kind(ctx);
-    let whole = raw.len() / UTMP_SIZE;
+    let size = lay.size;
+    let whole = raw.len() / size;
     // Sessions are paired first, in one ordered pass over the records alone; the events are then built
     // complete, on several threads, without a second pass over them.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     let parallel = whole >= PARALLEL_MIN_RECORDS && threads >= 2;
-    let pair = || if kind == Source::Wtmp { pair_sessions(raw, whole) } else { Vec::new() };
+    let pair = || if kind == Source::Wtmp { pair_sessions(raw, lay, whole) } else { Vec::new() };
     // One slot per record, filled in place by every thread (a zeroed record leaves its slot empty), so no
     // event is copied from one thread's vector into another's.
     let new_slots = || {
@@ -381,7 +598,7 @@ fn parse_aligned(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         Vec::new()
     });
     if !parallel {
-        decode(raw, 0, &mut slots, ctx, kind, &pairs);
+        out.problems = decode(raw, lay, 0, &mut slots, ctx, kind, &pairs);
     } else {
         let per = whole.div_ceil(threads);
         let pairs = &pairs;
@@ -389,14 +606,21 @@ fn parse_aligned(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             let handles: Vec<_> = slots
                 .chunks_mut(per)
                 .enumerate()
-                .map(|(t, part)| (t, s.spawn(move || decode(raw, t * per, part, ctx, kind, pairs))))
+                .map(|(t, part)| (t, s.spawn(move || decode(raw, lay, t * per, part, ctx, kind, pairs))))
                 .collect();
-            handles.into_iter().filter_map(|(t, h)| h.join().is_err().then_some(t)).collect()
+            let mut failed = Vec::new();
+            for (t, h) in handles {
+                match h.join() {
+                    Ok(problems) => out.problems.extend(problems),
+                    Err(_) => failed.push(t),
+                }
+            }
+            failed
         });
         for t in failed {
             out.problems.push(ParseProblem::at_offset(
                 ctx,
-                (t * per * UTMP_SIZE) as u64,
+                (t * per * size) as u64,
                 "a parser thread failed on this part",
             ));
         }
@@ -410,48 +634,81 @@ fn parse_aligned(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         .into_iter()
         .enumerate()
         .filter_map(|(i, e)| {
-            if e.is_none() && raw.get(i * UTMP_SIZE..(i + 1) * UTMP_SIZE).is_some_and(is_zeroed) {
-                let offset = i * UTMP_SIZE;
+            if e.is_none() && raw.get(i * size..(i + 1) * size).is_some_and(is_zeroed) {
+                let offset = i * size;
                 zeroed.push(ParseProblem::at_offset(ctx, offset as u64, format!("zeroed record at offset {offset}")));
             }
             e
         })
         .collect();
-    let tail = raw.len() % UTMP_SIZE;
+    let tail = raw.len() % size;
     if tail != 0 {
-        let off = whole * UTMP_SIZE;
+        let off = whole * size;
         out.problems.push(ParseProblem::at_offset(
             ctx,
             off as u64,
-            format!("torn final record at offset {off}: {tail} of {UTMP_SIZE} bytes (the {whole} whole records before it were read)"),
+            format!("torn final record at offset {off}: {tail} of {size} bytes (the {whole} whole records before it were read)"),
         ));
     }
+    // Problems in file order, whichever pass or thread found them.
+    out.problems.sort_by_key(|p| p.offset);
     out
 }
 
 /// Records `first..end` into events, in file order, with what `pairs` (indexed by record) says of their
-/// sessions.
-fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx, kind: Source, pairs: &[Pair]) {
+/// sessions; returns what it found wrong in them.
+fn decode(
+    raw: &[u8],
+    lay: UtmpLayout,
+    first: usize,
+    slots: &mut [Option<Event>],
+    ctx: &SourceCtx,
+    kind: Source,
+    pairs: &[Pair],
+) -> Vec<ParseProblem> {
+    let mut problems = Vec::new();
+    let size = lay.size;
     // This thread's own handles on the entry path and the shared buffer (see `SourceCtx::for_thread`).
     let ctx = &ctx.for_thread();
     let path = &ctx.path;
     // User names repeat: look each up in the bundle's passwd once.
     let mut uids: HashMap<Box<str>, Option<u32>, BuildHasherDefault<LineHasher>> = HashMap::default();
     let mut addr_buf = String::with_capacity(40);
-    let recs = raw.get(first * UTMP_SIZE..(first + slots.len()) * UTMP_SIZE).unwrap_or(&[]);
-    for ((i, rec_bytes), slot) in recs.chunks_exact(UTMP_SIZE).enumerate().zip(slots.iter_mut()) {
-        touch_ahead(raw, first + i);
-        let offset = ((first + i) * UTMP_SIZE) as u64;
+    let recs = raw.get(first * size..(first + slots.len()) * size).unwrap_or(&[]);
+    for ((i, rec_bytes), slot) in recs.chunks_exact(size).enumerate().zip(slots.iter_mut()) {
+        touch_ahead(raw, lay, first + i);
+        let offset = ((first + i) * size) as u64;
         if is_zeroed(rec_bytes) {
             continue;
         }
-        let Some(r) = UtmpRecord::from_bytes(rec_bytes) else {
+        let Some(r) = UtmpRecord::from_layout(rec_bytes, lay) else {
             continue;
         };
+        // A record with no time (tv_sec 0) or an unknown type is kept, with what is wrong with it said.
         let ts = match r.time() {
             Some(utc) => Timestamp::Exact { utc },
             None => Timestamp::Unknown,
         };
+        if let UtType::Unknown(n) = r.ut_type {
+            problems.push(ParseProblem::at_offset(
+                ctx,
+                offset,
+                format!("record at offset {offset}: unknown ut_type {n}, kept as UNKNOWN({n})"),
+            ));
+        }
+        if r.tv_sec == 0 {
+            problems.push(ParseProblem::at_offset(
+                ctx,
+                offset,
+                format!("record at offset {offset}: ut_tv is zero (no time written); its time is unknown"),
+            ));
+        } else if !(0..1_000_000).contains(&r.tv_usec) {
+            problems.push(ParseProblem::at_offset(
+                ctx,
+                offset,
+                format!("record at offset {offset}: tv_usec {} is not under a million; read as .000000", r.tv_usec),
+            ));
+        }
         let user = lossy_cow(r.ut_user);
         let line = lossy_cow(r.ut_line);
         let host = lossy_cow(r.ut_host);
@@ -496,7 +753,9 @@ fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx
                     if let Pair::Login { end } = pair {
                         let text = match end {
                             SessionEnd::At { tv_sec, tv_usec } => {
-                                FieldValue::from(record_time(tv_sec, tv_usec).map(|t| t.rfc3339()))
+                                // The logout record has no time of its own (tv_sec 0): it says so.
+                                record_time(tv_sec, i64::from(tv_usec))
+                                    .map_or(FieldValue::from("logout, time unknown"), |t| FieldValue::from(t.rfc3339()))
                             }
                             SessionEnd::Down { .. } => FieldValue::from("down"),
                             SessionEnd::Crash { .. } => FieldValue::from("crash"),
@@ -504,14 +763,15 @@ fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx
                             SessionEnd::Still => FieldValue::from("still logged in"),
                         };
                         f.insert("session_end".into(), text);
-                        if let Some(at) = end.closed_at() {
-                            f.insert("session_seconds".into(), i64::from(at) - i64::from(r.tv_sec));
+                        // A length needs both times: a zero one was never written.
+                        if let Some(at) = end.closed_at().filter(|&at| at != 0 && r.tv_sec != 0) {
+                            f.insert("session_seconds".into(), at - r.tv_sec);
                         }
                     }
                     EventKind::Login
                 }
                 UtType::DeadProcess => {
-                    match login_user(raw, pair) {
+                    match login_user(raw, size, pair) {
                         Some(u) => {
                             message.push_str("logout ");
                             push_quoted(&mut message, &u);
@@ -567,6 +827,10 @@ fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx
                 }
             }
         };
+        // Records of another architecture's layout say which (x86_64's, by far the most common, carry none).
+        if lay != UtmpLayout::X86_64 {
+            f.insert("record_layout".into(), lay.label());
+        }
         if !line.is_empty() {
             f.insert("tty".into(), &*line);
         }
@@ -603,43 +867,46 @@ fn decode(raw: &[u8], first: usize, slots: &mut [Option<Event>], ctx: &SourceCtx
             fields: f,
         });
     }
+    problems
 }
 
 /// Session pairing, as `last` does it, over the records in file order: a USER_PROCESS opens a session on its
 /// `ut_line`, the next DEAD_PROCESS on that line closes it, a shutdown record closes every open session as
 /// `down` and a boot as `crash` (or `down` after a shutdown), a later login on the same line as `gone - no
 /// logout`; sessions open at the end are `still logged in`. Zeroed records are skipped.
-fn pair_sessions(raw: &[u8], whole: usize) -> Vec<Pair> {
+fn pair_sessions(raw: &[u8], lay: UtmpLayout, whole: usize) -> Vec<Pair> {
     let mut pairs = vec![Pair::None; whole];
     // Open sessions by tty: the login's record index.
     let mut open: HashMap<&[u8], usize, BuildHasherDefault<LineHasher>> = HashMap::default();
     let mut shutdown_seen = false;
     // Only the type, and for some types the line, user or time, is read (a zeroed record's type is EMPTY).
-    for (idx, b) in raw.chunks_exact(UTMP_SIZE).take(whole).enumerate() {
-        touch_ahead(raw, idx);
-        match rec_type(b) {
+    for (idx, b) in raw.chunks_exact(lay.size).take(whole).enumerate() {
+        touch_ahead(raw, lay, idx);
+        match lay.rec_type(b) {
             UtType::UserProcess => {
                 if let Some(prev) = open.insert(rec_line(b), idx) {
                     // The tty's next login ends it, at the latest.
-                    pairs[prev] = Pair::Login { end: SessionEnd::Gone { at: rec_secs(b) } };
+                    pairs[prev] = Pair::Login { end: SessionEnd::Gone { at: lay.rec_secs(b) } };
                 }
             }
             UtType::DeadProcess => {
                 if let Some(login) = open.remove(rec_line(b)) {
-                    let end = SessionEnd::At { tv_sec: rec_secs(b), tv_usec: i32_at(b, 344) };
+                    // An out-of-range tv_usec (the decoder says so) counts as 0.
+                    let tv_usec = i32::try_from(lay.rec_usecs(b)).unwrap_or(-1);
+                    let end = SessionEnd::At { tv_sec: lay.rec_secs(b), tv_usec };
                     pairs[login] = Pair::Login { end };
                     pairs[idx] = Pair::Logout { login };
                 }
             }
             UtType::RunLvl if rec_user(b) == b"shutdown" => {
-                let end = SessionEnd::Down { at: rec_secs(b) };
+                let end = SessionEnd::Down { at: lay.rec_secs(b) };
                 shutdown_seen = true;
                 for (_, login) in open.drain() {
                     pairs[login] = Pair::Login { end };
                 }
             }
             UtType::BootTime => {
-                let at = rec_secs(b);
+                let at = lay.rec_secs(b);
                 let end = if shutdown_seen { SessionEnd::Down { at } } else { SessionEnd::Crash { at } };
                 for (_, login) in open.drain() {
                     pairs[login] = Pair::Login { end };
@@ -674,9 +941,9 @@ impl Hasher for LineHasher {
 }
 
 /// The user name of the login a logout closes.
-fn login_user(raw: &[u8], pair: Pair) -> Option<std::borrow::Cow<'_, str>> {
+fn login_user(raw: &[u8], size: usize, pair: Pair) -> Option<std::borrow::Cow<'_, str>> {
     let Pair::Logout { login } = pair else { return None };
-    let rec = raw.get(login * UTMP_SIZE..(login + 1) * UTMP_SIZE)?;
+    let rec = raw.get(login * size..(login + 1) * size)?;
     Some(lossy_cow(rec_user(rec)))
 }
 
@@ -711,38 +978,221 @@ fn push_from(m: &mut String, host: &str, addr: Option<&str>) {
     }
 }
 
+/// A `struct lastlog` layout. glibc's `bits/utmp.h` makes `ll_time` an `int32_t` where
+/// `__WORDSIZE_TIME64_COMPAT32` is set (x86_64 and 32-bit targets: 292 bytes, `ll_line` at 4, `ll_host` at
+/// 36) and a 64-bit `__time_t` elsewhere (aarch64, s390x: 296 bytes, `ll_line` at 8, `ll_host` at 40, as
+/// fixtures/utmp/arch/layout.c prints them). Record N is uid N's, at N × size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LastlogLayout {
+    pub size: usize,
+    pub big_endian: bool,
+}
+
+impl LastlogLayout {
+    pub const X86_64: LastlogLayout = LastlogLayout { size: 292, big_endian: false };
+    pub const TIME64_LE: LastlogLayout = LastlogLayout { size: 296, big_endian: false };
+    pub const TIME64_BE: LastlogLayout = LastlogLayout { size: 296, big_endian: true };
+    pub const TIME32_BE: LastlogLayout = LastlogLayout { size: 292, big_endian: true };
+    pub const ALL: [LastlogLayout; 4] =
+        [LastlogLayout::X86_64, LastlogLayout::TIME64_LE, LastlogLayout::TIME64_BE, LastlogLayout::TIME32_BE];
+
+    /// The same architectures' `struct utmp`, whose label and list of architectures this one shares.
+    fn utmp(self) -> UtmpLayout {
+        UtmpLayout { size: if self.size == 296 { 400 } else { 384 }, big_endian: self.big_endian }
+    }
+    /// The `record_layout` field's value.
+    pub fn label(self) -> &'static str {
+        match (self.size, self.big_endian) {
+            (292, false) => "292-byte little-endian",
+            (296, false) => "296-byte little-endian",
+            (296, true) => "296-byte big-endian",
+            _ => "292-byte big-endian",
+        }
+    }
+    fn text_at(self) -> usize {
+        self.size - 288
+    }
+    fn ll_time(self, rec: &[u8]) -> i64 {
+        let u = self.utmp();
+        if self.size == 296 { u.i64_at(rec, 0) } else { i64::from(u.i32_at(rec, 0)) }
+    }
+    fn ll_line(self, rec: &[u8]) -> &[u8] {
+        &rec[self.text_at()..self.text_at() + 32]
+    }
+    fn ll_host(self, rec: &[u8]) -> &[u8] {
+        &rec[self.text_at() + 32..self.size]
+    }
+    /// Why a used record does not read as one of this layout; `None` when it does. A record holds nothing
+    /// else to tell the byte order by, so its time must be 0 or fall from 2000 to `latest` (a year past the
+    /// collection): a 292-byte record's time read in the other byte order is a number spread over 0..2^32.
+    fn implausible(self, rec: &[u8], latest: i64) -> Option<String> {
+        let t = self.ll_time(rec);
+        if t != 0 && !(LASTLOG_EARLIEST..=latest).contains(&t) {
+            return Some(format!("ll_time {t}"));
+        }
+        if !nul_padded(self.ll_line(rec)) {
+            return Some("ll_line not NUL-padded".into());
+        }
+        if !nul_padded(self.ll_host(rec)) {
+            return Some("ll_host not NUL-padded".into());
+        }
+        None
+    }
+}
+
+/// 2000-01-01: the earliest `ll_time` taken as a time when finding the layout.
+const LASTLOG_EARLIEST: i64 = 946_684_800;
+
+/// The used (non-zero) records of `lay` in pieces of a lastlog file, `(file offset, bytes)`: bytes in no
+/// piece are holes, zero. A record may span two pieces (the collector's extract cuts the file at multiples of
+/// 292, whatever the record size). Returned by uid, each with its record's bytes; with `limit`, the first
+/// `limit` records of pieces sorted by offset (the last of them may still lack a part in a later piece).
+fn lastlog_records(
+    pieces: &[(u64, &[u8])],
+    lay: LastlogLayout,
+    limit: Option<usize>,
+) -> std::collections::BTreeMap<u64, Vec<u8>> {
+    let size = lay.size as u64;
+    let mut recs: std::collections::BTreeMap<u64, Vec<u8>> = std::collections::BTreeMap::new();
+    for &(off, bytes) in pieces {
+        if limit.is_some_and(|n| recs.len() >= n) {
+            break;
+        }
+        let end = off.saturating_add(bytes.len() as u64);
+        let mut k = off / size;
+        while k.saturating_mul(size) < end {
+            // Offsets come from the extract: a record past u64::MAX ends there.
+            let (r0, r1) = (k * size, k.saturating_add(1).saturating_mul(size));
+            let (a, b) = (r0.max(off), r1.min(end));
+            let part = &bytes[(a - off) as usize..(b - off) as usize];
+            if part.iter().any(|&c| c != 0) {
+                if limit.is_some_and(|n| recs.len() >= n) && !recs.contains_key(&k) {
+                    return recs;
+                }
+                let rec = recs.entry(k).or_insert_with(|| vec![0; lay.size]);
+                rec[(a - r0) as usize..(b - r0) as usize].copy_from_slice(part);
+            }
+            k += 1;
+        }
+    }
+    recs
+}
+
+/// The lastlog layout the used records were written in, by the rule of [`detect_layout`] (a size that divides
+/// the file's, then the host's own, breaks an equal share), judged on the first [`SAMPLE`] used records;
+/// `Err` says what each layout saw.
+fn detect_lastlog(pieces: &[(u64, &[u8])], file_size: Option<u64>, ctx: &SourceCtx) -> Result<LastlogLayout, String> {
+    let latest = ctx.manifest.collector.started.unix_seconds().saturating_add(366 * 86_400);
+    let host = UtmpLayout::of_host(ctx);
+    struct LFit {
+        lay: LastlogLayout,
+        sound: usize,
+        seen: usize,
+        first_bad: Option<(u64, String)>,
+    }
+    let fits: Vec<LFit> = LastlogLayout::ALL
+        .iter()
+        .map(|&lay| {
+            let mut f = LFit { lay, sound: 0, seen: 0, first_bad: None };
+            for (&uid, rec) in &lastlog_records(pieces, lay, Some(SAMPLE)) {
+                f.seen += 1;
+                match lay.implausible(rec, latest) {
+                    None => f.sound += 1,
+                    Some(why) if f.first_bad.is_none() => f.first_bad = Some((uid * lay.size as u64, why)),
+                    Some(_) => {}
+                }
+            }
+            f
+        })
+        .collect();
+    if fits.iter().all(|f| f.seen == 0) {
+        return Ok(LastlogLayout::X86_64);
+    }
+    let divides = |f: &LFit| file_size.is_some_and(|n| n % f.lay.size as u64 == 0);
+    let mine = |f: &LFit| host == Some(f.lay.utmp());
+    let better = |a: &LFit, b: &LFit| {
+        (a.sound * b.seen.max(1))
+            .cmp(&(b.sound * a.seen.max(1)))
+            .then(divides(a).cmp(&divides(b)))
+            .then(mine(a).cmp(&mine(b)))
+    };
+    let best = (0..fits.len()).max_by(|&a, &b| better(&fits[a], &fits[b])).unwrap_or(0);
+    let tied = fits.iter().filter(|f| better(f, &fits[best]).is_eq()).count() > 1;
+    if fits[best].sound * 2 > fits[best].seen && !tied {
+        return Ok(fits[best].lay);
+    }
+    let seen: Vec<String> = fits
+        .iter()
+        .map(|f| {
+            let bad = f.first_bad.as_ref().map(|(o, why)| format!(", offset {o}: {why}")).unwrap_or_default();
+            format!("{} ({}): {} of {} records plausible{bad}", f.lay.label(), f.lay.utmp().arches(), f.sound, f.seen)
+        })
+        .collect();
+    Err(format!(
+        "no struct lastlog layout fits these records{}; records not read. {}",
+        if tied { " (two fit equally)" } else { "" },
+        seen.join("; ")
+    ))
+}
+
+/// Events for the used records of a lastlog file given as pieces (see [`lastlog_records`]).
+fn read_lastlog(pieces: &mut [(u64, &[u8])], file_size: Option<u64>, ctx: &SourceCtx, out: &mut Parsed) {
+    pieces.sort_by_key(|p| p.0);
+    match detect_lastlog(pieces, file_size, ctx) {
+        Ok(lay) => {
+            if let Some(n) = file_size.filter(|n| n % lay.size as u64 != 0) {
+                let off = n - n % lay.size as u64;
+                out.problems.push(ParseProblem::at_offset(
+                    ctx,
+                    off,
+                    format!("torn final lastlog record at offset {off}: {} of {} bytes", n % lay.size as u64, lay.size),
+                ));
+            }
+            for (uid, rec) in lastlog_records(pieces, lay, None) {
+                lastlog_record(&rec, lay, uid, ctx, out);
+            }
+        }
+        Err(why) => out.problems.push(ParseProblem::at_offset(ctx, 0, why)),
+    }
+}
+
 /// Raw lastlog: record `i` belongs to uid `i`. Records with no time, line or host are unused (sparse).
 fn parse_lastlog(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     let mut out = Parsed::default();
-    for (i, rec) in raw.chunks_exact(LASTLOG_SIZE).enumerate() {
-        lastlog_record(rec, i as u64, (i * LASTLOG_SIZE) as u64, ctx, &mut out);
-    }
-    let tail = raw.len() % LASTLOG_SIZE;
-    if tail != 0 {
-        let off = raw.len() - tail;
-        out.problems.push(ParseProblem::at_offset(
-            ctx,
-            off as u64,
-            format!("torn final lastlog record at offset {off}: {tail} of {LASTLOG_SIZE} bytes"),
-        ));
-    }
+    read_lastlog(&mut [(0, raw)], Some(raw.len() as u64), ctx, &mut out);
     out
 }
 
-fn lastlog_record(rec: &[u8], uid: u64, offset: u64, ctx: &SourceCtx, out: &mut Parsed) {
-    if rec.len() != LASTLOG_SIZE {
+fn lastlog_record(rec: &[u8], lay: LastlogLayout, uid: u64, ctx: &SourceCtx, out: &mut Parsed) {
+    if rec.len() != lay.size {
         return;
     }
-    let t = i32_at(rec, 0);
-    let line = lossy(cstr(&rec[4..36]));
-    let host = lossy(cstr(&rec[36..292]));
+    let offset = uid.saturating_mul(lay.size as u64);
+    let t = lay.ll_time(rec);
+    let line = lossy(cstr(lay.ll_line(rec)));
+    let host = lossy(cstr(lay.ll_host(rec)));
     if t == 0 && line.is_empty() && host.is_empty() {
         return;
     }
+    // A used record with no time (ll_time 0) is of unknown time, not 1970.
+    let timestamp = match Utc::from_unix(t, 0).filter(|_| t != 0) {
+        Some(utc) => Timestamp::Exact { utc },
+        None => {
+            out.problems.push(ParseProblem::at_offset(
+                ctx,
+                offset,
+                format!("lastlog record of uid {uid} at offset {offset}: ll_time {t} is no time; its time is unknown"),
+            ));
+            Timestamp::Unknown
+        }
+    };
     let uid32 = u32::try_from(uid).ok();
     let user = uid32.and_then(|u| ctx.accounts.user_name(u)).map(str::to_owned);
     let mut f = Fields::new();
     f.insert("lastlog".into(), true);
+    if lay != LastlogLayout::X86_64 {
+        f.insert("record_layout".into(), lay.label());
+    }
     if !line.is_empty() {
         f.insert("tty".into(), line.as_str());
     }
@@ -750,7 +1200,7 @@ fn lastlog_record(rec: &[u8], uid: u64, offset: u64, ctx: &SourceCtx, out: &mut 
         f.insert("host".into(), host.as_str());
     }
     out.events.push(Event {
-        timestamp: Utc::from_unix(i64::from(t), 0).map_or(Timestamp::Unknown, |utc| Timestamp::Exact { utc }),
+        timestamp,
         source: Source::Lastlog,
         kind: EventKind::Login,
         pid: None,
@@ -775,8 +1225,9 @@ fn lastlog_record(rec: &[u8], uid: u64, offset: u64, ctx: &SourceCtx, out: &mut 
 
 #[derive(serde::Deserialize)]
 struct LastlogJson {
+    /// The size of the pieces the collector cut the file into (292, x86_64's record size, whatever the
+    /// file's own); the report finds the record size from the bytes.
     record_size: Option<u64>,
-    #[allow(dead_code)]
     file_size: Option<u64>,
     /// The collector stopped early at a cap.
     #[serde(default)]
@@ -804,12 +1255,9 @@ fn parse_lastlog_json(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             return out;
         }
     };
-    if let Some(rs) = doc.record_size.filter(|&rs| rs != LASTLOG_SIZE as u64) {
-        out.problems.push(ParseProblem::at_offset(
-            ctx,
-            0,
-            format!("lastlog record size {rs} is not the x86_64 {LASTLOG_SIZE}; records not read"),
-        ));
+    let piece_size = doc.record_size.unwrap_or(LASTLOG_SIZE as u64);
+    if piece_size == 0 || piece_size > 1 << 20 {
+        out.problems.push(ParseProblem::at_offset(ctx, 0, format!("lastlog extract piece size {piece_size}; records not read")));
         return out;
     }
     if doc.truncated {
@@ -819,6 +1267,7 @@ fn parse_lastlog_json(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             "lastlog extract was cut at a cap: later uids are missing",
         ));
     }
+    let mut decoded: Vec<(u64, Vec<u8>)> = Vec::with_capacity(doc.records.len());
     for (i, r) in doc.records.iter().enumerate() {
         let bytes = match base64::engine::general_purpose::STANDARD.decode(r.record_b64.as_bytes()) {
             Ok(b) => b,
@@ -831,17 +1280,21 @@ fn parse_lastlog_json(raw: &[u8], ctx: &SourceCtx) -> Parsed {
                 continue;
             }
         };
-        if bytes.len() != LASTLOG_SIZE {
+        let offset = r.offset.unwrap_or(r.uid.saturating_mul(piece_size));
+        // A piece is whole, or the last one, cut by the end of the file.
+        let at_eof = doc.file_size == Some(offset.saturating_add(bytes.len() as u64));
+        if bytes.len() as u64 > piece_size || (bytes.len() as u64) < piece_size && !at_eof {
             out.problems.push(ParseProblem::at_line(
                 ctx,
                 i as u64 + 1,
-                format!("record {i} (uid {}): {} bytes, not {LASTLOG_SIZE}", r.uid, bytes.len()),
+                format!("record {i} (uid {}): {} bytes, not {piece_size}", r.uid, bytes.len()),
             ));
             continue;
         }
-        let offset = r.offset.unwrap_or(r.uid.saturating_mul(LASTLOG_SIZE as u64));
-        lastlog_record(&bytes, r.uid, offset, ctx, &mut out);
+        decoded.push((offset, bytes));
     }
+    let mut pieces: Vec<(u64, &[u8])> = decoded.iter().map(|(o, b)| (*o, b.as_slice())).collect();
+    read_lastlog(&mut pieces, doc.file_size, ctx, &mut out);
     out
 }
 
@@ -948,10 +1401,11 @@ mod tests {
         let acc = coroner_schemas::accounts::Accounts::default();
         let ctx = SourceCtx::new(&e, &m, &acc);
         let whole = raw.len() / UTMP_SIZE;
-        let pairs = pair_sessions(&raw, whole);
+        let lay = UtmpLayout::X86_64;
+        let pairs = pair_sessions(&raw, lay, whole);
         let mut slots = Vec::new();
         slots.resize_with(whole, || None);
-        decode(&raw, 0, &mut slots, &ctx, Source::Wtmp, &pairs);
+        let mut seq_problems = decode(&raw, lay, 0, &mut slots, &ctx, Source::Wtmp, &pairs);
         let zeroed: Vec<Option<u64>> =
             (0..whole).filter(|i| slots[*i].is_none()).map(|i| Some((i * UTMP_SIZE) as u64)).collect();
         assert!(zeroed.len() >= 3, "the fixture's zeroed record, once per copy");
@@ -959,14 +1413,42 @@ mod tests {
         let par = parse(&raw, &ctx);
         assert_eq!(par.events.len(), seq.len());
         assert!(par.events == seq);
-        let offsets: Vec<Option<u64>> = par.problems.iter().map(|p| p.offset).collect();
-        assert_eq!(offsets.len(), zeroed.len() + 1, "plus the torn tail");
-        assert_eq!(&offsets[..zeroed.len()], &zeroed[..], "zeroed records in file order");
-        assert!(par.problems[..zeroed.len()].iter().all(|p| p.message.starts_with("zeroed record at offset")));
+        let zeroed_seen: Vec<Option<u64>> =
+            par.problems.iter().filter(|p| p.message.starts_with("zeroed record at offset")).map(|p| p.offset).collect();
+        assert_eq!(zeroed_seen, zeroed, "zeroed records in file order");
+        assert!(par.problems.last().is_some_and(|p| p.message.starts_with("torn final record")));
+        // The records' own problems (the fixture's unknown ut_type) are the one-thread pass's, in file order.
+        seq_problems.retain(|p| p.message.starts_with("record at offset"));
+        assert!(!seq_problems.is_empty());
+        let par_own: Vec<&ParseProblem> = par.problems.iter().filter(|p| p.message.starts_with("record at offset")).collect();
+        assert_eq!(par_own, seq_problems.iter().collect::<Vec<_>>());
         // Asked for room, the same events come back in a vector with that room to spare.
         let roomy = parse(&raw, &SourceCtx::new(&e, &m, &acc).with_room(5000));
         assert!(roomy.events == par.events);
         assert!(roomy.events.capacity() >= roomy.events.len() + 5000, "capacity {}", roomy.events.capacity());
+    }
+
+    /// A large 400-byte big-endian file decoded on several threads gives the one-thread result.
+    #[test]
+    fn parallel_decode_of_another_layout_equals_one_pass() {
+        let one = include_bytes!("../../../fixtures/utmp/wtmp-s390x");
+        let lay = UtmpLayout::TIME64_BE;
+        let raw: Vec<u8> = one.iter().copied().cycle().take(one.len() * (PARALLEL_MIN_RECORDS / 8 + 8)).collect();
+        let m = crate::sources::testing::manifest();
+        let e = crate::sources::testing::entry("fs/var/log/wtmp", "/var/log/wtmp", "logins", "utmp");
+        let acc = coroner_schemas::accounts::Accounts::default();
+        let ctx = SourceCtx::new(&e, &m, &acc);
+        assert_eq!(detect_layout(&raw, &ctx), Ok((lay, 0)));
+        let whole = raw.len() / lay.size;
+        let pairs = pair_sessions(&raw, lay, whole);
+        let mut slots = Vec::new();
+        slots.resize_with(whole, || None);
+        assert!(decode(&raw, lay, 0, &mut slots, &ctx, Source::Wtmp, &pairs).is_empty());
+        let seq: Vec<Event> = slots.into_iter().flatten().collect();
+        let par = parse(&raw, &ctx);
+        assert!(par.problems.is_empty(), "{:?}", par.problems);
+        assert_eq!(par.events.len(), whole);
+        assert!(par.events == seq);
     }
 
     /// Names in messages are quoted as `{:?}` quotes them, on the fast path and off it.

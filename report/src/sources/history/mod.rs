@@ -86,7 +86,8 @@ pub fn to_events(records: Vec<HistRecord>, shell: &str, ctx: &SourceCtx) -> Vec<
     let mtime = ctx.entry.stat.as_ref().and_then(|s| s.mtime);
     let times: Vec<Option<Utc>> = records
         .iter()
-        .map(|r| r.when.and_then(|s| Utc::from_unix(s, 0)))
+        // A stamp of 0 (`: 0:0;` lines of converted zsh histories, `#0`) is no time: the command is undated.
+        .map(|r| r.when.filter(|&s| s != 0).and_then(|s| Utc::from_unix(s, 0)))
         .collect();
     // next_dated[i]: the first dated time at or after i.
     let mut next_dated: Vec<Option<Utc>> = vec![None; times.len() + 1];
