@@ -330,3 +330,30 @@ fn a_core_kept_as_metadata_is_tied_to_its_crash() {
     assert_eq!(core[0]["fields"]["name_pattern_from"], "kernel.core_pattern", "{:#}", core[0]);
     assert_eq!(core[0]["fields"]["name_pattern"], "/tmp/corepat-test/c1/core.%e.%p.%t", "{:#}", core[0]);
 }
+
+/// The staged kills of fixtures/audit/claims-kills.log (stage-claims.sh), rendered by the real binary.
+fn claims_findings() -> Value {
+    let mut b = common::BundleBuilder::new("stage");
+    b.file("fs/var/log/audit/audit.log", "/var/log/audit/audit.log", Category::Audit, Format::AuditLog, &fixture("audit/claims-kills.log"));
+    let (_dir, out) = render_bundle(&b, &[]);
+    serde_json::from_slice(&std::fs::read(out.join("findings.json")).expect("findings")).expect("json")
+}
+
+/// `timeout 1 sleep 30` sends SIGTERM to sleep 17311 and then kill(0, SIGTERM) to its own process group: one
+/// death, whose finding cites both records and calls the second a group kill. Regression: two certain findings.
+#[test]
+fn timeout_direct_and_group_kill_are_one_death() {
+    let doc = claims_findings();
+    let dump = serde_json::to_string_pretty(&doc["findings"]).unwrap_or_default();
+    let sleep = find(&doc, |f| f["victim"]["pid"] == 17311);
+    assert_eq!(sleep.len(), 1, "{dump}");
+    let f = sleep[0];
+    assert_eq!((f["cause"].as_str(), f["confidence"].as_str()), (Some("signal"), Some("certain")), "{f:#}");
+    assert_eq!(f["killer"]["pid"], 17310, "{f:#}");
+    let kills: Vec<&Value> = f["evidence"].as_array().expect("evidence").iter().filter(|e| e["role"].as_str().is_some_and(|r| r.contains("kill"))).collect();
+    assert_eq!(kills.len(), 2, "both kill records are evidence: {f:#}");
+    let r = f["reasoning"].as_str().unwrap_or("");
+    assert!(r.contains("its own process group") && r.contains("kill(0, SIGTERM)"), "{r}");
+    // timeout signalled itself too (kill(0) reaches the sender): no death of its own.
+    assert!(find(&doc, |f| f["victim"]["pid"] == 17310).is_empty(), "{dump}");
+}

@@ -46,6 +46,9 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         let role = match o.kind {
             ObsKind::Oom => "kernel OOM killer record",
             ObsKind::KernelCrash => "kernel fault record",
+            ObsKind::AuditKill if o.group_kill && g.first(ObsKind::AuditKill).is_some_and(|f| f.event != o.event) => {
+                "audit record of a group kill that reached it too"
+            }
             ObsKind::AuditKill => "audit record of the kill syscall",
             ObsKind::Abend => "audit record of the abnormal end",
             ObsKind::SelfSignal => "audit record of the process signalling itself",
@@ -105,7 +108,20 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
             } else if tp == -1 {
                 f.details.insert("broadcast".into(), serde_json::json!(true));
                 f.reasoning.push_str(" It was a kill -1 broadcast to every process the sender could signal.");
+            } else if tp == 0 && deaths::is_group_kill(e) {
+                f.reasoning.push_str(" It was sent with kill(0, …) to the sender's own process group.");
             }
+        }
+        // Group or broadcast kills that reached it after that signal: more evidence of the same death.
+        for later in g.obs.iter().filter(|x| x.kind == ObsKind::AuditKill && x.group_kill && x.event != o.event) {
+            let l = &ev[later.event];
+            f.reasoning.push_str(&format!(
+                " A later audit record shows pid {} ({}) calling {}, {}, which reached this process too: the same death, not a second one.",
+                l.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+                l.comm.as_deref().unwrap_or("?"),
+                kill_call(l),
+                group_scope(l)
+            ));
         }
         if sig != 9 && !cx.index.survived(f.victim.pid.unwrap_or(-1), t) {
             f.details.insert("catchable".into(), serde_json::json!(true));
@@ -451,6 +467,26 @@ fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Op
     if let Some(o) = g.first(ObsKind::HistoryKill) {
         let e = &cx.events[o.event];
         k.command = e.field_str("command").map(str::to_owned).or(k.command.take());
+    }
+}
+
+/// A kill syscall as called: `kill(0, SIGTERM)`.
+fn kill_call(e: &Event) -> String {
+    format!(
+        "{}({}, {})",
+        e.field_str("syscall").unwrap_or("kill"),
+        e.field_i64("target_arg").map(|a| a.to_string()).unwrap_or_else(|| "?".into()),
+        deaths::event_signal(e).map(|s| signal_of(s).name).unwrap_or_else(|| "?".into())
+    )
+}
+
+/// What a group or broadcast kill's argument addressed.
+fn group_scope(e: &Event) -> String {
+    match e.field_i64("target_arg") {
+        Some(0) => "a signal to its own process group".into(),
+        Some(-1) => "a broadcast to every process it could signal".into(),
+        Some(a) if a < -1 => format!("a signal to process group {}", -a),
+        _ => "a signal to a list of processes".into(),
     }
 }
 
