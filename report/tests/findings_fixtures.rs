@@ -357,3 +357,25 @@ fn timeout_direct_and_group_kill_are_one_death() {
     // timeout signalled itself too (kill(0) reaches the sender): no death of its own.
     assert!(find(&doc, |f| f["victim"]["pid"] == 17310).is_empty(), "{dump}");
 }
+
+/// A sender whose comm differs from its executable's name is described by what its records show. Regression:
+/// every such sender was said to have "renamed itself, so trust the executable" — a #! script (pointing the
+/// analyst at /usr/bin/bash instead of the script) and pkill (a link to pgrep) alike.
+#[test]
+fn senders_named_unlike_their_executable_are_told_apart() {
+    let doc = claims_findings();
+    let reason = |victim: i64| -> String {
+        let f = find(&doc, |f| f["victim"]["pid"] == victim);
+        assert_eq!(f.len(), 1, "{doc:#}");
+        f[0]["reasoning"].as_str().unwrap_or("").to_owned()
+    };
+    let script = reason(17362);
+    assert!(script.contains("ran the script /tmp/coroner-claims.HUhe7G/watchdog.sh with the interpreter /usr/bin/bash"), "{script}");
+    let pkill = reason(17364);
+    assert!(pkill.contains("started as /usr/bin/pkill, a link to or another name of its executable /usr/bin/pgrep"), "{pkill}");
+    let renamed = reason(17382);
+    assert!(renamed.contains("\"kworker/0:2\"") && renamed.contains("renamed after exec"), "{renamed}");
+    for r in [&script, &pkill] {
+        assert!(!r.contains("renamed") && !r.contains("trust the executable"), "{r}");
+    }
+}

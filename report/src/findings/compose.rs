@@ -89,7 +89,8 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         f.confidence = Confidence::Certain;
         let mut k = deaths::killer_from_audit(e);
         enrich_killer(&mut k, &mut f, g, cx, e.timestamp.sort_key());
-        let masquerade = masquerade_note(&k);
+        let info = k.pid.and_then(|p| cx.index.describe(p, e.timestamp.sort_key()));
+        let masquerade = name_note(&k, info.as_ref().and_then(|i| i.args.as_deref()), info.as_ref().map_or(&[][..], |i| &i.paths), e.field_str("proctitle"));
         f.reasoning = format!(
             "An audit record of the {} syscall shows pid {} ({}) sending {} to pid {}.{}",
             e.field_str("syscall").unwrap_or("kill"),
@@ -490,16 +491,75 @@ fn group_scope(e: &Event) -> String {
     }
 }
 
-fn masquerade_note(k: &Killer) -> String {
+/// Programs that run scripts: a `#!` script's comm is the script's name while its exe is one of these.
+const INTERPRETERS: [&str; 20] = [
+    "bash", "sh", "dash", "zsh", "ksh", "mksh", "fish", "tcsh", "csh", "busybox", "python", "perl", "ruby", "node", "nodejs", "php",
+    "lua", "tclsh", "gawk", "awk",
+];
+
+fn basename(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+/// An executable's name without its version suffix (`python3.11` → `python`).
+fn is_interpreter(exe_base: &str) -> bool {
+    let bare = exe_base.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    INTERPRETERS.contains(&bare) || INTERPRETERS.contains(&exe_base)
+}
+
+/// Whether a comm (cut by the kernel to 15 bytes) is the name `name`.
+fn comm_is(comm: &str, name: &str) -> bool {
+    name == comm || comm.len() == 15 && name.as_bytes().starts_with(comm.as_bytes())
+}
+
+/// When a sender's comm differs from its executable's name, what the records show about why: a `#!` script
+/// (comm = the script, exe = its interpreter), a link or multi-call name (comm = the name it was started by),
+/// or a rename after exec (comm matches nothing it was started as). `args`/`paths` come from its execve record;
+/// without one, the kill record's PROCTITLE (cached by the kernel, split at spaces) stands in for the arguments.
+fn name_note(k: &Killer, args: Option<&[String]>, paths: &[String], proctitle: Option<&str>) -> String {
     let (Some(comm), Some(exe)) = (k.comm.as_deref(), k.exe.as_deref()) else { return String::new() };
-    let base = exe.rsplit('/').next().unwrap_or(exe);
+    let base = basename(exe);
     let c = comm.trim();
     let same = base.starts_with(c) || c.starts_with(base) || base.split(['.', '-']).next().is_some_and(|b| !b.is_empty() && c.starts_with(b));
     if same {
-        String::new()
-    } else {
-        format!(" Its name says \"{comm}\" but its executable is {exe}: it renamed itself, so trust the executable.")
+        return String::new();
     }
+    if comm.contains('/') {
+        return format!(
+            " Its comm \"{comm}\" holds a '/', which no file name can, so it was renamed after exec (prctl PR_SET_NAME or a write to /proc/PID/comm); its executable is {exe}."
+        );
+    }
+    let title: Option<Vec<String>> = proctitle.filter(|_| args.is_none()).map(|t| t.split(' ').map(str::to_owned).collect());
+    let (args, from) = match (args, title.as_deref()) {
+        (Some(a), _) => (Some(a), "its exec record's argv"),
+        (None, Some(t)) => (Some(t), "the PROCTITLE the kernel cached for it"),
+        (None, None) => (None, ""),
+    };
+    if let Some(a) = args {
+        // A #! script runs as [interpreter, (one option), script, its arguments…].
+        if let Some(script) = a.iter().skip(1).take(2).find(|x| comm_is(comm, basename(x))) {
+            return format!(" It ran the script {script} with the interpreter {exe}, as {from} shows: a #! script's comm is the script's name.");
+        }
+        if let Some(p) = paths.iter().find(|p| comm_is(comm, basename(p))) {
+            return format!(" It was started as {p}, a link to or another name of its executable {exe}: comm is the name it was started by.");
+        }
+        let a0 = a.first().map(String::as_str).unwrap_or("");
+        if comm_is(comm, basename(a0)) {
+            return format!(
+                " Its comm and argv[0] are \"{comm}\" while its executable is {exe}: it was started by that name, through a link or a multi-call binary."
+            );
+        }
+        let unnamed = if paths.is_empty() { " (or started through a link of that name, which no PATH record here shows)" } else { "" };
+        return format!(
+            " Its comm \"{comm}\" matches neither its executable {exe} nor the argv[0] \"{a0}\" of {from}: it was renamed after exec (prctl PR_SET_NAME or a write to /proc/PID/comm){unnamed}."
+        );
+    }
+    if is_interpreter(base) {
+        return format!(
+            " Its comm is \"{comm}\" and its executable the interpreter {exe}: a #! script's comm is the script's name, but no record shows its arguments, so whether it ran a script of that name or renamed itself is not shown."
+        );
+    }
+    format!(" Its comm is \"{comm}\" and its executable {exe}; the records do not show why they differ.")
 }
 
 fn active_session<'a>(cx: &'a Context, user: &str, t: Utc) -> Option<&'a Session> {

@@ -187,8 +187,36 @@ fn masquerading_sender_is_named_by_its_executable() {
     let f = &doc.findings[0];
     let k = f.killer.as_ref().expect("killer");
     assert_eq!(k.exe.as_deref(), Some("/usr/bin/python3.11"));
-    assert!(f.reasoning.contains("renamed itself"), "{}", f.reasoning);
+    // A comm with '/' is no file name: proof of a rename after exec.
+    assert!(f.reasoning.contains("renamed after exec"), "{}", f.reasoning);
     assert_eq!(f.signal.as_ref().map(|s| s.number), Some(15));
+}
+
+/// What a comm unlike the executable's name is said to mean follows the records there are: an exec record whose
+/// argv[0] and paths match nothing (a rename), the kill's PROCTITLE naming the script (a #! script), and no
+/// record of the arguments at all (not shown either way).
+#[test]
+fn a_comm_unlike_the_executable_is_explained_only_as_far_as_records_go() {
+    let exec = ev(Source::Audit, EventKind::Exec, 20, AUDIT, 1)
+        .pid(500)
+        .ppid(1)
+        .comm("python3")
+        .f("exe", json!("/usr/bin/python3.11"))
+        .f("argv", json!(["python3", "-c", "..."]))
+        .f("paths", json!(["/usr/bin/python3", "/lib64/ld-linux-x86-64.so.2"]));
+    let doc = run(vec![exec, audit_kill(21, 4, 500, 1, "sshd", "/usr/bin/python3.11", 4242, 15)]);
+    let r = &doc.findings[0].reasoning;
+    assert!(r.contains("matches neither its executable /usr/bin/python3.11 nor the argv[0] \"python3\"") && r.contains("renamed after exec"), "{r}");
+
+    let doc = run(vec![audit_kill(21, 4, 501, 1, "backup.sh", "/usr/bin/dash", 4242, 15).f("proctitle", json!("/bin/sh /opt/backup.sh --now"))]);
+    let r = &doc.findings[0].reasoning;
+    assert!(r.contains("ran the script /opt/backup.sh with the interpreter /usr/bin/dash, as the PROCTITLE"), "{r}");
+
+    let doc = run(vec![audit_kill(21, 4, 502, 1, "backup.sh", "/usr/bin/bash", 4242, 15)]);
+    let r = &doc.findings[0].reasoning;
+    assert!(r.contains("is not shown") && !r.contains("trust the executable"), "{r}");
+    let doc = run(vec![audit_kill(21, 4, 503, 1, "helper", "/opt/tool", 4242, 15)]);
+    assert!(doc.findings[0].reasoning.contains("the records do not show why they differ"), "{}", doc.findings[0].reasoning);
 }
 
 #[test]
