@@ -294,7 +294,13 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
     let t = e.timestamp.sort_key();
     let mut dump: Vec<&Event> = cx
         .of_kind(EventKind::OomTaskDump)
-        .filter(|d| d.origin.entry == e.origin.entry && close_us(d.timestamp.sort_key(), t, 5_000_000))
+        .filter(|d| {
+            d.origin.entry == e.origin.entry
+                && match (d.field_i64("episode"), e.field_i64("episode")) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => close_us(d.timestamp.sort_key(), t, 5_000_000),
+                }
+        })
         .collect();
     dump.sort_by_key(|d| std::cmp::Reverse(d.field_i64("rss_pages").unwrap_or(0)));
     let top: Vec<serde_json::Value> = dump
@@ -328,6 +334,22 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
         );
         return;
     }
+    // How the task the kernel chose compared with the others, as far as the task dump shows it.
+    let ranked = e.field_i64("chosen_pid").or(f.victim.pid);
+    let mut rank = dump_rank(&dump, ranked, e.field_i64("chosen_pid").is_some());
+    if e.fields.get("oom_kill_allocating_task").and_then(|v| v.as_bool()) == Some(true) {
+        rank.push_str(" vm.oom_kill_allocating_task was set: the kernel kills the task whose allocation failed, whatever its size.");
+    } else if let Some(s) = e.field_i64("score") {
+        rank.push_str(&format!(" The kernel printed its badness score as {s} (of 1000)."));
+    } else if let Some(s) = e.field_i64("chosen_score") {
+        rank.push_str(&format!(" The kernel printed the parent's badness score as {s} (of 1000)."));
+    }
+    let largest = dump_largest(&dump).and_then(|x| x.pid);
+    for d in dump.iter().filter(|d| d.pid.is_some() && (d.pid == ranked || d.pid == largest)) {
+        if !f.evidence.iter().any(|x| x.origin == d.origin) {
+            f.evidence.push(evidence(d, "OOM task dump row"));
+        }
+    }
     let rss = e.field_i64("anon_rss_kb").map(|k| format!("{} MiB anon RSS", k / 1024)).unwrap_or_else(|| "its memory".into());
     let adj = e.field_i64("oom_score_adj").map(|a| format!(", oom_score_adj {a}")).unwrap_or_default();
     // Up to 5.0 the kernel could kill a child of the task it chose ("Kill process … or sacrifice child").
@@ -341,25 +363,69 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
         );
         return;
     }
+    let scope = match (global, memcg.as_deref()) {
+        (Some(true), _) => "when the whole host ran out of memory".to_owned(),
+        (Some(false), Some(m)) => format!("because memory cgroup {m} hit its limit"),
+        (Some(false), None) => "because a memory cgroup the log does not name hit its limit".to_owned(),
+        (None, _) => String::new(),
+    };
     f.reasoning = match (global, chosen) {
-        (Some(true), None) => {
-            format!("The kernel's OOM killer killed it when the whole host ran out of memory; it had the highest badness score ({rss}{adj}).")
+        (Some(_), None) => format!("The kernel's OOM killer killed it {scope} ({rss}{adj}).{rank}"),
+        (Some(_), Some(p)) => {
+            format!("The kernel's OOM killer killed it {scope}: it chose its parent {p} and killed this child of it instead ({rss}{adj}).{rank}")
         }
-        (Some(false), None) => format!(
-            "The kernel's OOM killer killed it because memory cgroup {} hit its limit; it was the largest task there ({rss}{adj}).",
-            memcg.as_deref().unwrap_or("?")
-        ),
-        (Some(true), Some(p)) => format!(
-            "The kernel's OOM killer killed it when the whole host ran out of memory: it chose its parent {p}, which had the highest badness score, and killed this child of it instead ({rss}{adj})."
-        ),
-        (Some(false), Some(p)) => format!(
-            "The kernel's OOM killer killed it because memory cgroup {} hit its limit: it chose its parent {p}, the largest task there, and killed this child of it instead ({rss}{adj}).",
-            memcg.as_deref().unwrap_or("?")
-        ),
         (None, _) => format!(
-            "The kernel's OOM killer killed it ({rss}{adj}); the log kept does not say whether the whole host or a memory cgroup ran out of memory."
+            "The kernel's OOM killer killed it ({rss}{adj}); the log kept does not say whether the whole host or a memory cgroup ran out of memory.{rank}"
         ),
     };
+}
+
+/// A task dump row's memory as the kernel's badness counts it (mm/oom_kill.c oom_badness: rss + swap entries +
+/// page tables, in pages), before oom_score_adj. Page tables are `nr_ptes` pages (≤ 4.18) or
+/// `pgtables_bytes` (4 KiB pages assumed, as on x86-64).
+fn dump_pages(d: &Event) -> i64 {
+    let pt = d.field_i64("nr_ptes").unwrap_or_else(|| d.field_i64("pgtables_bytes").unwrap_or(0) / 4096);
+    d.field_i64("rss_pages").unwrap_or(0).saturating_add(d.field_i64("swapents").unwrap_or(0)).saturating_add(pt)
+}
+
+/// The killable row (oom_score_adj above -1000) with the most pages; ties go to the lower pid.
+fn dump_largest<'a>(dump: &[&'a Event]) -> Option<&'a Event> {
+    dump.iter()
+        .copied()
+        .filter(|d| d.field_i64("oom_score_adj") != Some(-1000))
+        .max_by_key(|d| (dump_pages(d), std::cmp::Reverse(d.pid)))
+}
+
+/// What the OOM episode's task dump shows of `pid` (the task the kernel chose) against the other tasks: only
+/// what the rows hold, and nothing when there is no dump.
+fn dump_rank(dump: &[&Event], pid: Option<i64>, parent: bool) -> String {
+    let who = if parent { "the parent it chose" } else { "it" };
+    if dump.is_empty() {
+        return " No task dump of this OOM is in the bundle, so how its memory compared with other tasks' is not shown.".into();
+    }
+    let Some(row) = dump.iter().find(|d| d.pid.is_some() && d.pid == pid) else {
+        return format!(" The task dump of this OOM ({} rows) does not list {who}.", dump.len());
+    };
+    let mine = dump_pages(row);
+    let adjs: std::collections::BTreeSet<i64> = dump.iter().filter_map(|d| d.field_i64("oom_score_adj")).collect();
+    let adj_note = if adjs.len() > 1 { "; their oom_score_adj values differ, which the kernel adds to the ranking" } else { "" };
+    if dump.len() == 1 {
+        return format!(" The task dump of this OOM lists only {who} (rss + swap + page tables {mine} pages).");
+    }
+    match dump_largest(dump) {
+        Some(top) if top.pid == row.pid => format!(
+            " The task dump of this OOM lists {} tasks; {who} had the most rss + swap + page tables ({mine} pages){adj_note}.",
+            dump.len()
+        ),
+        Some(top) => format!(
+            " The task dump of this OOM lists {} tasks; {who} had {mine} pages of rss + swap + page tables, fewer than pid {} ({}, {} pages){adj_note}.",
+            dump.len(),
+            top.pid.unwrap_or(0),
+            top.field_str("name").or(top.comm.as_deref()).unwrap_or("?"),
+            dump_pages(top)
+        ),
+        None => format!(" The task dump of this OOM lists {} tasks, none of them killable (oom_score_adj -1000).", dump.len()),
+    }
 }
 
 fn close_us(a: Option<Utc>, b: Option<Utc>, w: i64) -> bool {

@@ -556,3 +556,50 @@ fn a_kill_storm_composed_on_two_threads_keeps_every_death_in_order() {
     let expected: Vec<String> = (1..=doc.findings.len()).map(|k| format!("F{k}")).collect();
     assert_eq!(ids, expected.iter().map(String::as_str).collect::<Vec<_>>());
 }
+
+fn oom_kill_of(pid: i64, comm: &str) -> Ev {
+    ev(Source::Kmsg, EventKind::OomKill, 10, KMSG, 9).pid(pid).comm(comm).f("anon_rss_kb", json!(80000)).f("oom_score_adj", json!(0))
+}
+
+/// The OOM reasoning claims "largest" only from a task dump that shows it, never a cgroup "?". Regression:
+/// "it was the largest task there" was written with no task dump at all, for a task the kernel scored 0, and
+/// as "memory cgroup ?" when the log did not name the cgroup.
+#[test]
+fn oom_reasoning_says_only_what_the_task_dump_shows() {
+    // No dump, a memory-cgroup OOM whose cgroup is not named, a score of 0 (old kernels' `Kill process … score 0`).
+    let doc = run(vec![oom_kill_of(4242, "hog").f("global", json!(false)).f("score", json!(0))]);
+    let r = &doc.findings[0].reasoning;
+    assert!(r.contains("a memory cgroup the log does not name") && r.contains("No task dump"), "{r}");
+    assert!(r.contains("badness score as 0"), "{r}");
+    assert!(!r.contains('?') && !r.contains("largest") && !r.contains("highest"), "{r}");
+
+    // A dump where another task had more memory: the victim was not the largest, and the reasoning says so.
+    let row = |line: u64, pid: i64, name: &str, rss: i64, adj: i64| {
+        ev(Source::Kmsg, EventKind::OomTaskDump, 10, KMSG, line)
+            .pid(pid)
+            .comm(name)
+            .f("name", json!(name))
+            .f("rss_pages", json!(rss))
+            .f("swapents", json!(0))
+            .f("pgtables_bytes", json!(40960))
+            .f("oom_score_adj", json!(adj))
+    };
+    let doc = run(vec![
+        row(2, 100, "db", 9000, -900),
+        row(3, 4242, "hog", 5000, 500),
+        row(4, 1, "init", 20000, -1000),
+        oom_kill_of(4242, "hog").f("global", json!(true)),
+    ]);
+    let f = &doc.findings[0];
+    let r = &f.reasoning;
+    assert!(r.contains("lists 3 tasks; it had 5010 pages of rss + swap + page tables, fewer than pid 100 (db, 9010 pages)"), "{r}");
+    assert!(r.contains("oom_score_adj values differ"), "{r}");
+    assert!(!r.contains("highest") && !r.contains("largest"), "{r}");
+    // The rows compared are cited (init, unkillable at -1000, is not the one compared).
+    assert!(f.evidence.iter().any(|e| e.role == "OOM task dump row" && e.origin.line == Some(2)), "{:?}", f.evidence);
+
+    // The dump shows it the largest: then, and only then, it says so.
+    let doc = run(vec![row(2, 100, "db", 900, 0), row(3, 4242, "hog", 5000, 0), oom_kill_of(4242, "hog").f("global", json!(true))]);
+    let r = &doc.findings[0].reasoning;
+    assert!(r.contains("lists 2 tasks; it had the most rss + swap + page tables (5010 pages)."), "{r}");
+}
