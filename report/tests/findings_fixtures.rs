@@ -379,3 +379,55 @@ fn senders_named_unlike_their_executable_are_told_apart() {
         assert!(!r.contains("renamed") && !r.contains("trust the executable"), "{r}");
     }
 }
+
+fn render_doc(b: &common::BundleBuilder) -> Value {
+    let (_dir, out) = render_bundle(b, &[]);
+    serde_json::from_slice(&std::fs::read(out.join("findings.json")).expect("findings")).expect("json")
+}
+
+fn advisory<'a>(doc: &'a Value, id: &str) -> Option<&'a Value> {
+    doc["advisories"].as_array().expect("advisories").iter().find(|a| a["id"] == id)
+}
+
+/// PID 1's faults are a death only with the kernel's "Attempted to kill init!" panic (which is the host's
+/// death); without it they are said as an advisory. Regression: three logged segfaults of PID 1 became one death.
+#[test]
+fn pid1_faults_are_no_death_without_the_init_panic() {
+    use coroner_schemas::manifest::ClockSample;
+    // systemd caught its SEGV, had pid 2871 dump its core, and froze.
+    let mut b = common::BundleBuilder::new("web1");
+    b.file("fs/var/log/syslog", "/var/log/syslog", Category::Syslog, Format::Syslog, &fixture("syslog/syslog-pid1-crash-handler"));
+    let doc = render_doc(&b);
+    let dump = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    assert!(find(&doc, |f| f["victim"]["pid"] == 1).is_empty(), "{dump}");
+    let a = advisory(&doc, "pid1_faulted").unwrap_or_else(|| panic!("no advisory: {dump}"));
+    let m = a["message"].as_str().unwrap_or("");
+    assert!(m.contains("faulted 1 time (SIGSEGV)") && m.contains("Freezing execution.") && m.contains("froze it"), "{m}");
+    let child = find(&doc, |f| f["victim"]["pid"] == 2871);
+    assert_eq!(child.len(), 1, "{dump}");
+    assert!(child[0]["reasoning"].as_str().is_some_and(|r| r.contains("the child its crash handler forks")), "{:#}", child[0]);
+
+    // Three segfaults of PID 1 in the live ring buffer, no panic: the host was up at collection.
+    let mut b = common::BundleBuilder::new("vm");
+    b.manifest.clock = Some(ClockSample { realtime_ns: 1_796_000_000_000_000_000, monotonic_ns: 8_000_000_000_000, boottime_ns: 8_000_000_000_000, uncertainty_ns: 100 });
+    b.file("live/kernel/kmsg.txt", "/dev/kmsg", Category::Kernel, Format::Kmsg, &fixture("kmsg/kmsg-pid1-segv.records"));
+    let doc = render_doc(&b);
+    let dump = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    assert!(find(&doc, |f| f["victim"]["pid"] == 1).is_empty(), "{dump}");
+    let m = advisory(&doc, "pid1_faulted").and_then(|a| a["message"].as_str()).unwrap_or("");
+    assert!(m.contains("my-init") && m.contains("faulted 3 times") && m.contains("still up at collection"), "{dump}");
+
+    // With the panic, PID 1's fault is its death, and the host's: one certain finding citing the panic.
+    let mut b = common::BundleBuilder::new("web2");
+    b.file("fs/var/lib/systemd/pstore/dmesg-ramoops-0", "/var/lib/systemd/pstore/dmesg-ramoops-0", Category::Kernel, Format::Pstore, &fixture("kmsg/pstore-pid1-panic"));
+    let doc = render_doc(&b);
+    let dump = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let init = find(&doc, |f| f["victim"]["pid"] == 1);
+    assert_eq!(init.len(), 1, "{dump}");
+    let f = init[0];
+    assert_eq!((f["cause"].as_str(), f["confidence"].as_str(), f["signal"]["number"].as_i64()), (Some("crash"), Some("certain"), Some(11)), "{f:#}");
+    assert_eq!(f["details"]["host_down"], true, "{f:#}");
+    assert!(f["reasoning"].as_str().is_some_and(|r| r.contains("Attempted to kill init! exitcode=0x0000000b") && r.contains("whole host")), "{f:#}");
+    assert!(f["evidence"].as_array().is_some_and(|e| e.iter().any(|x| x["role"] == "kernel panic record (init died)")), "{f:#}");
+    assert!(advisory(&doc, "pid1_faulted").is_none(), "{dump}");
+}

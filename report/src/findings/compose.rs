@@ -61,7 +61,14 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         f.evidence.push(evidence(&ev[o.event], role));
     }
 
-    if let Some(o) = g.first(ObsKind::Oom) {
+    if let Some(panic) = (super::init::is_init_fault(g)).then(|| super::init::init_panic(cx, g)).flatten() {
+        // PID 1 died of its fault: the kernel panicked, which is the host's death.
+        f.cause = Cause::Crash;
+        f.signal = g.obs.iter().find_map(|o| o.signal).map(signal_of);
+        f.confidence = Confidence::Certain;
+        f.via = Some("kernel".into());
+        super::init::init_death(&mut f, panic);
+    } else if let Some(o) = g.first(ObsKind::Oom) {
         oom(&mut f, &ev[o.event], cx);
     } else if let Some(o) = g.first(ObsKind::KernelCrash) {
         let e = &ev[o.event];

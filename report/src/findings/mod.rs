@@ -14,6 +14,7 @@ mod advice;
 mod compose;
 mod deaths;
 mod index;
+mod init;
 mod why;
 
 #[cfg(test)]
@@ -165,6 +166,9 @@ pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> Finding
         sessions_by_user,
     };
     let groups = deaths::group(observations, events);
+    // Faults of PID 1 with no panic after them are no death (see init.rs): they become an advisory.
+    let (init_faults, groups): (Vec<deaths::Group>, Vec<deaths::Group>) =
+        groups.into_iter().partition(|g| init::is_init_fault(g) && init::init_panic(&cx, g).is_none());
     // A kill that the process survived (alive at collection, started before the signal) is no death.
     let death = |f: &Finding| {
         let Some(p) = f.victim.pid else { return true };
@@ -188,6 +192,7 @@ pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> Finding
     } else {
         compose_all(&groups)
     };
+    init::note_core_children(&cx, &mut findings);
     findings.extend(reboots(&cx));
     findings.sort_by(|a, b| {
         let (ta, tb) = (a.time.sort_key(), b.time.sort_key());
@@ -200,7 +205,11 @@ pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> Finding
         verified,
         hostname: manifest.host.hostname.clone(),
         checklist: advice::checklist(&cx, &findings),
-        advisories: advice::advisories(&cx, &findings),
+        advisories: {
+            let mut a = advice::advisories(&cx, &findings);
+            a.extend(init::advisory(&cx, &init_faults.iter().collect::<Vec<_>>()));
+            a
+        },
         findings,
     }
 }
