@@ -172,16 +172,22 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
             None => Cause::Crash,
         };
         f.via = Some("kernel".into());
-        let what = match o.kind {
-            ObsKind::Abend => "An audit ANOM_ABEND record",
-            ObsKind::Core => "A core dump",
-            _ => "An audit record of the process signalling itself (abort or raise)",
-        };
-        f.reasoning = format!(
-            "{what} shows this process ended on {}.{}",
-            f.signal.as_ref().map(|s| s.name.as_str()).unwrap_or("a fatal signal"),
-            if f.cause == Cause::Signal { " No record names who sent it." } else { "" }
-        );
+        let sig_name = f.signal.as_ref().map(|s| s.name.clone()).unwrap_or_else(|| "a fatal signal".into());
+        if o.kind == ObsKind::SelfSignal {
+            // The record is of the sending, not of the end: a handler may catch a raised signal.
+            f.confidence = Confidence::Likely;
+            f.details.insert("self_signal".into(), serde_json::json!(true));
+            f.reasoning = format!(
+                "An audit record shows this process sending itself {sig_name} (as abort(3) and raise(3) do), whose default action ends it; no record of its end is in the bundle."
+            );
+            f.missing.push("a record of its end (audit ANOM_ABEND, a core, the kernel's fatal-signal line)".into());
+        } else {
+            let what = if o.kind == ObsKind::Abend { "An audit ANOM_ABEND record" } else { "A core dump" };
+            f.reasoning = format!(
+                "{what} shows this process ended on {sig_name}.{}",
+                if f.cause == Cause::Signal { " No record names who sent it." } else { "" }
+            );
+        }
         if f.cause == Cause::Signal {
             f.missing.push("an audit record of the kill syscall (no kill-family audit rule matched)".into());
         }
@@ -668,8 +674,10 @@ fn unit_death(f: &mut Finding, g: &Group, cx: &Context) {
             f.signal = Some(signal_of(9));
             f.confidence = Confidence::Certain;
             f.via = Some("kernel".into());
-            f.reasoning = "systemd reports the unit failed with result 'oom-kill': the kernel OOM killer killed a process in its cgroup.".into();
-            f.missing.push("the kernel's OOM record (the ring buffer or kern.log no longer holds it)".into());
+            // systemd sets this result for the kernel's OOM kills in the unit's cgroup and for systemd-oomd's.
+            f.via = None;
+            f.reasoning = "systemd reports the unit failed with result 'oom-kill': an OOM kill, by the kernel's OOM killer or by systemd-oomd, hit a process in its cgroup.".into();
+            f.missing.push("the kernel's or systemd-oomd's record of the kill (the logs kept no longer hold it)".into());
         }
         (_, Some("dumped"), Some(s)) | (Some("core-dump"), _, Some(s)) if is_crash_signal(s) => {
             f.cause = Cause::Crash;

@@ -174,8 +174,9 @@ pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> Finding
         let Some(p) = f.victim.pid else { return true };
         let t = f.time.sort_key();
         let catchable = f.signal.as_ref().is_some_and(|s| s.number != 9);
-        !(f.cause == Cause::Signal
-            && (cx.index.survived(p, t) || catchable && cx.index.active_after(p, f.victim.comm.as_deref(), t)))
+        let raised = f.details.contains_key("self_signal");
+        !(f.cause == Cause::Signal && (cx.index.survived(p, t) || catchable && cx.index.active_after(p, f.victim.comm.as_deref(), t))
+            || raised && (cx.index.survived(p, t) || cx.index.active_after(p, f.victim.comm.as_deref(), t)))
     };
     let compose_all = |gs: &[deaths::Group]| -> Vec<Finding> {
         gs.iter().map(|g| compose::compose(g, &cx)).filter(|f| death(f)).collect()

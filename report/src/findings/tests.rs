@@ -603,3 +603,31 @@ fn oom_reasoning_says_only_what_the_task_dump_shows() {
     let r = &doc.findings[0].reasoning;
     assert!(r.contains("lists 2 tasks; it had the most rss + swap + page tables (5010 pages)."), "{r}");
 }
+
+/// A record of a process signalling itself is of the sending, not of the end (a handler may catch it):
+/// likely, not certain, and no death when the process is seen acting afterwards. Regression: "An audit record
+/// of the process signalling itself shows this process ended on SIGABRT", certain.
+#[test]
+fn a_self_raised_signal_is_a_likely_crash_unless_the_process_went_on() {
+    let doc = run(vec![audit_kill(22, 5, 701, 1, "app", "/usr/bin/app", 701, 6)]);
+    let f = &doc.findings[0];
+    assert_eq!((f.cause, f.confidence), (Cause::Crash, Confidence::Likely), "{f:#?}");
+    assert!(f.reasoning.contains("sending itself SIGABRT") && f.reasoning.contains("no record of its end"), "{}", f.reasoning);
+    assert!(!f.reasoning.contains("ended on"), "{}", f.reasoning);
+    let doc = run(vec![
+        audit_kill(22, 5, 701, 1, "app", "/usr/bin/app", 701, 11),
+        ev(Source::Audit, EventKind::Audit, 40, AUDIT, 9).pid(701).ppid(1).comm("app"),
+    ]);
+    assert!(doc.findings.is_empty(), "{doc:#?}");
+}
+
+/// systemd's result 'oom-kill' follows the kernel's OOM kills and systemd-oomd's alike: the reasoning names
+/// both and claims neither. Regression: "the kernel OOM killer killed a process in its cgroup".
+#[test]
+fn a_unit_oom_kill_result_does_not_name_the_kernel_alone() {
+    let doc = run(vec![ev(Source::Journal, EventKind::ServiceFailed, 31, "cmd/journalctl.json", 3).f("unit", json!("app.service")).f("result", json!("oom-kill"))]);
+    let f = &doc.findings[0];
+    assert_eq!((f.cause, f.confidence), (Cause::OomKill, Confidence::Certain));
+    assert!(f.reasoning.contains("the kernel's OOM killer or by systemd-oomd"), "{}", f.reasoning);
+    assert_ne!(f.via.as_deref(), Some("kernel"));
+}
