@@ -292,7 +292,17 @@ fn reboots(cx: &Context) -> Vec<Finding> {
                         command: cmd.field_str("command").map(str::to_owned),
                     });
                     f.evidence.push(deaths::evidence(cmd, "command that asked for it"));
-                    f.reasoning.push_str(" A user asked for it shortly before.");
+                    // What the record shows: who ran which command how long before; not that it caused the shutdown.
+                    let secs = match (cmd.timestamp.sort_key(), st) {
+                        (Some(x), Some(y)) => (y.unix_micros() - x.unix_micros()) / 1_000_000,
+                        _ => 0,
+                    };
+                    f.reasoning.push_str(&format!(
+                        " {} ran `{}` {} before it.",
+                        cmd.user.as_deref().unwrap_or("a user"),
+                        cmd.field_str("command").unwrap_or("?"),
+                        if secs < 120 { format!("{secs} s") } else { format!("{} min", secs / 60) }
+                    ));
                 }
             }
             None => {

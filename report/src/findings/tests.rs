@@ -425,6 +425,8 @@ fn reboots_pair_shutdowns_bounds_and_commands_boot_by_boot() {
     assert_eq!(reboots[0].via.as_deref(), Some("shutdown"));
     assert_eq!(line_of(reboots[0], "shutdown record"), Some(3));
     assert_eq!(line_of(reboots[0], "command that asked for it"), Some(2));
+    // The reasoning says what the record shows (who ran what, when), not that the command caused the shutdown.
+    assert!(reboots[0].reasoning.ends_with(" root ran `/sbin/reboot` 10 s before it."), "{}", reboots[0].reasoning);
     // Boot at 400: no shutdown since the boot at 120 (the one at 100 belongs to the boot before).
     assert_eq!(reboots[1].via.as_deref(), Some("crash"));
     assert_eq!(reboots[1].time, Timestamp::Bounded { after: Some(at(200)), before: Some(at(400)) });
