@@ -36,6 +36,7 @@ use Format as F;
 /// Every fixture file a parser reads (a test below checks that no other file under fixtures/ is left out).
 const READS: &[Read] = &[
     r("audit/aarch64-kills.log", "fs/var/log/audit/audit.log", C::Audit, F::AuditLog, "audit-aarch64"),
+    r("audit/claims-kills.log", "fs/var/log/audit/audit.log", C::Audit, F::AuditLog, "audit-claims"),
     r("audit/enriched.log", "fs/var/log/audit/audit.log", C::Audit, F::AuditLog, "audit-enriched"),
     r("audit/passwd", "fs/etc/passwd", C::Accounts, F::Passwd, "audit-enriched"),
     r("audit/group", "fs/etc/group", C::Accounts, F::Group, "audit-enriched"),
@@ -103,6 +104,9 @@ const READS: &[Read] = &[
     r("utmp/lastlog-s390x", "fs/var/log/lastlog", C::Logins, F::Lastlog, "utmp-s390x"),
     r("utmp/wtmp-s390x", "fs/var/log/wtmp", C::Logins, F::Utmp, "utmp-s390x"),
     r("utmp/wtmp-x86_64", "fs/var/log/wtmp", C::Logins, F::Utmp, "utmp-x86_64"),
+    r("kmsg/kmsg-pid1-segv.records", "live/kernel/kmsg.txt", C::Kernel, F::Kmsg, "pid1"),
+    r("kmsg/pstore-pid1-panic", "fs/var/lib/systemd/pstore/dmesg-ramoops-0", C::Kernel, F::Pstore, "pid1"),
+    r("syslog/syslog-pid1-crash-handler", "fs/var/log/syslog", C::Syslog, F::Syslog, "pid1"),
     r("proc/limits-pid1.txt", "live/proc/1/limits", C::Limits, F::ProcLimits, "proc"),
     r("proc/processes.json", "live/proc/processes.json", C::Proc, F::ProcSnapshotJson, "proc"),
     r("settings/auditctl-l-kill.txt", "cmd/auditctl-l.txt", C::Audit, F::AuditRules, "settings"),
@@ -170,6 +174,7 @@ const NOT_READ: &[(&str, &str)] = &[
     ("audit/kill32.c", "source of the i386 program staged"),
     ("audit/stage.sh", "staging script"),
     ("audit/stage-more.sh", "staging script"),
+    ("audit/stage-claims.sh", "staging script"),
     ("bundles/small.allowed_signers", "trust anchor (the bundle itself is loaded whole)"),
     ("bundles/small.tar.gz", "loaded whole below"),
     ("cores/names.tsv", "core file names for the core_pattern reader's unit tests"),

@@ -330,3 +330,104 @@ fn a_core_kept_as_metadata_is_tied_to_its_crash() {
     assert_eq!(core[0]["fields"]["name_pattern_from"], "kernel.core_pattern", "{:#}", core[0]);
     assert_eq!(core[0]["fields"]["name_pattern"], "/tmp/corepat-test/c1/core.%e.%p.%t", "{:#}", core[0]);
 }
+
+/// The staged kills of fixtures/audit/claims-kills.log (stage-claims.sh), rendered by the real binary.
+fn claims_findings() -> Value {
+    let mut b = common::BundleBuilder::new("stage");
+    b.file("fs/var/log/audit/audit.log", "/var/log/audit/audit.log", Category::Audit, Format::AuditLog, &fixture("audit/claims-kills.log"));
+    let (_dir, out) = render_bundle(&b, &[]);
+    serde_json::from_slice(&std::fs::read(out.join("findings.json")).expect("findings")).expect("json")
+}
+
+/// `timeout 1 sleep 30` sends SIGTERM to sleep 17311 and then kill(0, SIGTERM) to its own process group: one
+/// death, whose finding cites both records and calls the second a group kill. Regression: two certain findings.
+#[test]
+fn timeout_direct_and_group_kill_are_one_death() {
+    let doc = claims_findings();
+    let dump = serde_json::to_string_pretty(&doc["findings"]).unwrap_or_default();
+    let sleep = find(&doc, |f| f["victim"]["pid"] == 17311);
+    assert_eq!(sleep.len(), 1, "{dump}");
+    let f = sleep[0];
+    assert_eq!((f["cause"].as_str(), f["confidence"].as_str()), (Some("signal"), Some("certain")), "{f:#}");
+    assert_eq!(f["killer"]["pid"], 17310, "{f:#}");
+    let kills: Vec<&Value> = f["evidence"].as_array().expect("evidence").iter().filter(|e| e["role"].as_str().is_some_and(|r| r.contains("kill"))).collect();
+    assert_eq!(kills.len(), 2, "both kill records are evidence: {f:#}");
+    let r = f["reasoning"].as_str().unwrap_or("");
+    assert!(r.contains("its own process group") && r.contains("kill(0, SIGTERM)"), "{r}");
+    // timeout signalled itself too (kill(0) reaches the sender): no death of its own.
+    assert!(find(&doc, |f| f["victim"]["pid"] == 17310).is_empty(), "{dump}");
+}
+
+/// A sender whose comm differs from its executable's name is described by what its records show. Regression:
+/// every such sender was said to have "renamed itself, so trust the executable" — a #! script (pointing the
+/// analyst at /usr/bin/bash instead of the script) and pkill (a link to pgrep) alike.
+#[test]
+fn senders_named_unlike_their_executable_are_told_apart() {
+    let doc = claims_findings();
+    let reason = |victim: i64| -> String {
+        let f = find(&doc, |f| f["victim"]["pid"] == victim);
+        assert_eq!(f.len(), 1, "{doc:#}");
+        f[0]["reasoning"].as_str().unwrap_or("").to_owned()
+    };
+    let script = reason(17362);
+    assert!(script.contains("ran the script /tmp/coroner-claims.HUhe7G/watchdog.sh with the interpreter /usr/bin/bash"), "{script}");
+    let pkill = reason(17364);
+    assert!(pkill.contains("started as /usr/bin/pkill, a link to or another name of its executable /usr/bin/pgrep"), "{pkill}");
+    let renamed = reason(17382);
+    assert!(renamed.contains("\"kworker/0:2\"") && renamed.contains("renamed after exec"), "{renamed}");
+    for r in [&script, &pkill] {
+        assert!(!r.contains("renamed") && !r.contains("trust the executable"), "{r}");
+    }
+}
+
+fn render_doc(b: &common::BundleBuilder) -> Value {
+    let (_dir, out) = render_bundle(b, &[]);
+    serde_json::from_slice(&std::fs::read(out.join("findings.json")).expect("findings")).expect("json")
+}
+
+fn advisory<'a>(doc: &'a Value, id: &str) -> Option<&'a Value> {
+    doc["advisories"].as_array().expect("advisories").iter().find(|a| a["id"] == id)
+}
+
+/// PID 1's faults are a death only with the kernel's "Attempted to kill init!" panic (which is the host's
+/// death); without it they are said as an advisory. Regression: three logged segfaults of PID 1 became one death.
+#[test]
+fn pid1_faults_are_no_death_without_the_init_panic() {
+    use coroner_schemas::manifest::ClockSample;
+    // systemd caught its SEGV, had pid 2871 dump its core, and froze.
+    let mut b = common::BundleBuilder::new("web1");
+    b.file("fs/var/log/syslog", "/var/log/syslog", Category::Syslog, Format::Syslog, &fixture("syslog/syslog-pid1-crash-handler"));
+    let doc = render_doc(&b);
+    let dump = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    assert!(find(&doc, |f| f["victim"]["pid"] == 1).is_empty(), "{dump}");
+    let a = advisory(&doc, "pid1_faulted").unwrap_or_else(|| panic!("no advisory: {dump}"));
+    let m = a["message"].as_str().unwrap_or("");
+    assert!(m.contains("faulted 1 time (SIGSEGV)") && m.contains("Freezing execution.") && m.contains("froze it"), "{m}");
+    let child = find(&doc, |f| f["victim"]["pid"] == 2871);
+    assert_eq!(child.len(), 1, "{dump}");
+    assert!(child[0]["reasoning"].as_str().is_some_and(|r| r.contains("the child its crash handler forks")), "{:#}", child[0]);
+
+    // Three segfaults of PID 1 in the live ring buffer, no panic: the host was up at collection.
+    let mut b = common::BundleBuilder::new("vm");
+    b.manifest.clock = Some(ClockSample { realtime_ns: 1_796_000_000_000_000_000, monotonic_ns: 8_000_000_000_000, boottime_ns: 8_000_000_000_000, uncertainty_ns: 100 });
+    b.file("live/kernel/kmsg.txt", "/dev/kmsg", Category::Kernel, Format::Kmsg, &fixture("kmsg/kmsg-pid1-segv.records"));
+    let doc = render_doc(&b);
+    let dump = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    assert!(find(&doc, |f| f["victim"]["pid"] == 1).is_empty(), "{dump}");
+    let m = advisory(&doc, "pid1_faulted").and_then(|a| a["message"].as_str()).unwrap_or("");
+    assert!(m.contains("my-init") && m.contains("faulted 3 times") && m.contains("still up at collection"), "{dump}");
+
+    // With the panic, PID 1's fault is its death, and the host's: one certain finding citing the panic.
+    let mut b = common::BundleBuilder::new("web2");
+    b.file("fs/var/lib/systemd/pstore/dmesg-ramoops-0", "/var/lib/systemd/pstore/dmesg-ramoops-0", Category::Kernel, Format::Pstore, &fixture("kmsg/pstore-pid1-panic"));
+    let doc = render_doc(&b);
+    let dump = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let init = find(&doc, |f| f["victim"]["pid"] == 1);
+    assert_eq!(init.len(), 1, "{dump}");
+    let f = init[0];
+    assert_eq!((f["cause"].as_str(), f["confidence"].as_str(), f["signal"]["number"].as_i64()), (Some("crash"), Some("certain"), Some(11)), "{f:#}");
+    assert_eq!(f["details"]["host_down"], true, "{f:#}");
+    assert!(f["reasoning"].as_str().is_some_and(|r| r.contains("Attempted to kill init! exitcode=0x0000000b") && r.contains("whole host")), "{f:#}");
+    assert!(f["evidence"].as_array().is_some_and(|e| e.iter().any(|x| x["role"] == "kernel panic record (init died)")), "{f:#}");
+    assert!(advisory(&doc, "pid1_faulted").is_none(), "{dump}");
+}

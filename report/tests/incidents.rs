@@ -248,7 +248,7 @@ fn staged_deaths_get_the_right_cause_and_killer() {
     assert_eq!(f["killer"]["pid"].as_u64(), Some(u64::from(st.masq.1)), "{f:#}");
     assert_eq!(f["killer"]["comm"], "kworker/0:1");
     assert!(f["killer"]["exe"].as_str().is_some_and(|e| e.contains("python")), "{f:#}");
-    assert!(f["reasoning"].as_str().is_some_and(|r| r.contains("renamed itself")), "{f:#}");
+    assert!(f["reasoning"].as_str().is_some_and(|r| r.contains("renamed after exec")), "{f:#}");
 
     let f = one(st.segv_core, "SIGSEGV with a core");
     assert_eq!((f["cause"].as_str(), f["signal"]["number"].as_i64()), (Some("crash"), Some(11)), "{f:#}");

@@ -27,6 +27,8 @@
 //! | `core_dumped` | `signal`, `signal_name`, `si_code`, `si_addr`, `fname`, `psargs`, `exe`, `core_entry` (bundle path of the core), `truncated` (bool), `unit`; a core kept as metadata only (`--cores meta`): `core_file` (host path), `size`, `sha256`. What the core file's name says through `kernel.core_pattern`: `name_pid` (`%p`), `name_global_pid` (`%P`), `name_tid`, `name_global_tid`, `name_uid`, `name_gid`, `name_signal` (`%s`), `name_time` (`%t`, UNIX seconds: then the event's exact time, and `mtime` holds the file's), `name_comm` (`%e`, `/` shown as `!`), `name_hostname`, `name_exe` (`%E`), `name_exe_name`, `name_core_limit`, `name_dumpable`, `name_cpu`, `name_pidfd`, `name_pattern` (the pattern(s) matched), `name_pattern_from` (`kernel.core_pattern` or `common default`), `name_ambiguous` (specifiers the name fits more than one way) |
 //! | `setting` | `name`, `value` |
 //! | `cron_run`, `log` from syslog | `program`, `program_pid`, `facility`, `severity` |
+//! | `log` from PID 1's crash handler | `crash_handler` (`caught`, `core_failed`, `frozen`, `exiting`), `signal`, `signal_name`, `core_pid` (the child that dumped PID 1's core) |
+//! | `kernel_panic` | `reason`; `Attempted to kill init!`: `init_died` (bool), `init_exitcode` (init's exit code: signal in the low 7 bits) |
 
 use std::sync::Arc;
 

@@ -167,7 +167,7 @@ pub struct CheckItem {
 #[serde(deny_unknown_fields)]
 pub struct Advisory {
     /// `no_kill_audit_rule`, `narrow_kill_audit_rule`, `core_dumps_disabled`, `kmsg_too_short`, `journal_volatile`,
-    /// `history_untimed`, `no_signal_recorder`.
+    /// `history_untimed`, `no_signal_recorder`, `pid1_faulted` (PID 1 faulted and no panic shows it died).
     pub id: String,
     pub message: String,
     /// The one command that fixes it.

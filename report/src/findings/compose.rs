@@ -46,6 +46,9 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         let role = match o.kind {
             ObsKind::Oom => "kernel OOM killer record",
             ObsKind::KernelCrash => "kernel fault record",
+            ObsKind::AuditKill if o.group_kill && g.first(ObsKind::AuditKill).is_some_and(|f| f.event != o.event) => {
+                "audit record of a group kill that reached it too"
+            }
             ObsKind::AuditKill => "audit record of the kill syscall",
             ObsKind::Abend => "audit record of the abnormal end",
             ObsKind::SelfSignal => "audit record of the process signalling itself",
@@ -58,7 +61,14 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         f.evidence.push(evidence(&ev[o.event], role));
     }
 
-    if let Some(o) = g.first(ObsKind::Oom) {
+    if let Some(panic) = (super::init::is_init_fault(g)).then(|| super::init::init_panic(cx, g)).flatten() {
+        // PID 1 died of its fault: the kernel panicked, which is the host's death.
+        f.cause = Cause::Crash;
+        f.signal = g.obs.iter().find_map(|o| o.signal).map(signal_of);
+        f.confidence = Confidence::Certain;
+        f.via = Some("kernel".into());
+        super::init::init_death(&mut f, panic);
+    } else if let Some(o) = g.first(ObsKind::Oom) {
         oom(&mut f, &ev[o.event], cx);
     } else if let Some(o) = g.first(ObsKind::KernelCrash) {
         let e = &ev[o.event];
@@ -86,7 +96,8 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         f.confidence = Confidence::Certain;
         let mut k = deaths::killer_from_audit(e);
         enrich_killer(&mut k, &mut f, g, cx, e.timestamp.sort_key());
-        let masquerade = masquerade_note(&k);
+        let info = k.pid.and_then(|p| cx.index.describe(p, e.timestamp.sort_key()));
+        let masquerade = name_note(&k, info.as_ref().and_then(|i| i.args.as_deref()), info.as_ref().map_or(&[][..], |i| &i.paths), e.field_str("proctitle"));
         f.reasoning = format!(
             "An audit record of the {} syscall shows pid {} ({}) sending {} to pid {}.{}",
             e.field_str("syscall").unwrap_or("kill"),
@@ -105,7 +116,20 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
             } else if tp == -1 {
                 f.details.insert("broadcast".into(), serde_json::json!(true));
                 f.reasoning.push_str(" It was a kill -1 broadcast to every process the sender could signal.");
+            } else if tp == 0 && deaths::is_group_kill(e) {
+                f.reasoning.push_str(" It was sent with kill(0, …) to the sender's own process group.");
             }
+        }
+        // Group or broadcast kills that reached it after that signal: more evidence of the same death.
+        for later in g.obs.iter().filter(|x| x.kind == ObsKind::AuditKill && x.group_kill && x.event != o.event) {
+            let l = &ev[later.event];
+            f.reasoning.push_str(&format!(
+                " A later audit record shows pid {} ({}) calling {}, {}, which reached this process too: the same death, not a second one.",
+                l.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+                l.comm.as_deref().unwrap_or("?"),
+                kill_call(l),
+                group_scope(l)
+            ));
         }
         if sig != 9 && !cx.index.survived(f.victim.pid.unwrap_or(-1), t) {
             f.details.insert("catchable".into(), serde_json::json!(true));
@@ -148,16 +172,22 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
             None => Cause::Crash,
         };
         f.via = Some("kernel".into());
-        let what = match o.kind {
-            ObsKind::Abend => "An audit ANOM_ABEND record",
-            ObsKind::Core => "A core dump",
-            _ => "An audit record of the process signalling itself (abort or raise)",
-        };
-        f.reasoning = format!(
-            "{what} shows this process ended on {}.{}",
-            f.signal.as_ref().map(|s| s.name.as_str()).unwrap_or("a fatal signal"),
-            if f.cause == Cause::Signal { " No record names who sent it." } else { "" }
-        );
+        let sig_name = f.signal.as_ref().map(|s| s.name.clone()).unwrap_or_else(|| "a fatal signal".into());
+        if o.kind == ObsKind::SelfSignal {
+            // The record is of the sending, not of the end: a handler may catch a raised signal.
+            f.confidence = Confidence::Likely;
+            f.details.insert("self_signal".into(), serde_json::json!(true));
+            f.reasoning = format!(
+                "An audit record shows this process sending itself {sig_name} (as abort(3) and raise(3) do), whose default action ends it; no record of its end is in the bundle."
+            );
+            f.missing.push("a record of its end (audit ANOM_ABEND, a core, the kernel's fatal-signal line)".into());
+        } else {
+            let what = if o.kind == ObsKind::Abend { "An audit ANOM_ABEND record" } else { "A core dump" };
+            f.reasoning = format!(
+                "{what} shows this process ended on {sig_name}.{}",
+                if f.cause == Cause::Signal { " No record names who sent it." } else { "" }
+            );
+        }
         if f.cause == Cause::Signal {
             f.missing.push("an audit record of the kill syscall (no kill-family audit rule matched)".into());
         }
@@ -277,7 +307,13 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
     let t = e.timestamp.sort_key();
     let mut dump: Vec<&Event> = cx
         .of_kind(EventKind::OomTaskDump)
-        .filter(|d| d.origin.entry == e.origin.entry && close_us(d.timestamp.sort_key(), t, 5_000_000))
+        .filter(|d| {
+            d.origin.entry == e.origin.entry
+                && match (d.field_i64("episode"), e.field_i64("episode")) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => close_us(d.timestamp.sort_key(), t, 5_000_000),
+                }
+        })
         .collect();
     dump.sort_by_key(|d| std::cmp::Reverse(d.field_i64("rss_pages").unwrap_or(0)));
     let top: Vec<serde_json::Value> = dump
@@ -311,6 +347,22 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
         );
         return;
     }
+    // How the task the kernel chose compared with the others, as far as the task dump shows it.
+    let ranked = e.field_i64("chosen_pid").or(f.victim.pid);
+    let mut rank = dump_rank(&dump, ranked, e.field_i64("chosen_pid").is_some());
+    if e.fields.get("oom_kill_allocating_task").and_then(|v| v.as_bool()) == Some(true) {
+        rank.push_str(" vm.oom_kill_allocating_task was set: the kernel kills the task whose allocation failed, whatever its size.");
+    } else if let Some(s) = e.field_i64("score") {
+        rank.push_str(&format!(" The kernel printed its badness score as {s} (of 1000)."));
+    } else if let Some(s) = e.field_i64("chosen_score") {
+        rank.push_str(&format!(" The kernel printed the parent's badness score as {s} (of 1000)."));
+    }
+    let largest = dump_largest(&dump).and_then(|x| x.pid);
+    for d in dump.iter().filter(|d| d.pid.is_some() && (d.pid == ranked || d.pid == largest)) {
+        if !f.evidence.iter().any(|x| x.origin == d.origin) {
+            f.evidence.push(evidence(d, "OOM task dump row"));
+        }
+    }
     let rss = e.field_i64("anon_rss_kb").map(|k| format!("{} MiB anon RSS", k / 1024)).unwrap_or_else(|| "its memory".into());
     let adj = e.field_i64("oom_score_adj").map(|a| format!(", oom_score_adj {a}")).unwrap_or_default();
     // Up to 5.0 the kernel could kill a child of the task it chose ("Kill process … or sacrifice child").
@@ -324,25 +376,69 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
         );
         return;
     }
+    let scope = match (global, memcg.as_deref()) {
+        (Some(true), _) => "when the whole host ran out of memory".to_owned(),
+        (Some(false), Some(m)) => format!("because memory cgroup {m} hit its limit"),
+        (Some(false), None) => "because a memory cgroup the log does not name hit its limit".to_owned(),
+        (None, _) => String::new(),
+    };
     f.reasoning = match (global, chosen) {
-        (Some(true), None) => {
-            format!("The kernel's OOM killer killed it when the whole host ran out of memory; it had the highest badness score ({rss}{adj}).")
+        (Some(_), None) => format!("The kernel's OOM killer killed it {scope} ({rss}{adj}).{rank}"),
+        (Some(_), Some(p)) => {
+            format!("The kernel's OOM killer killed it {scope}: it chose its parent {p} and killed this child of it instead ({rss}{adj}).{rank}")
         }
-        (Some(false), None) => format!(
-            "The kernel's OOM killer killed it because memory cgroup {} hit its limit; it was the largest task there ({rss}{adj}).",
-            memcg.as_deref().unwrap_or("?")
-        ),
-        (Some(true), Some(p)) => format!(
-            "The kernel's OOM killer killed it when the whole host ran out of memory: it chose its parent {p}, which had the highest badness score, and killed this child of it instead ({rss}{adj})."
-        ),
-        (Some(false), Some(p)) => format!(
-            "The kernel's OOM killer killed it because memory cgroup {} hit its limit: it chose its parent {p}, the largest task there, and killed this child of it instead ({rss}{adj}).",
-            memcg.as_deref().unwrap_or("?")
-        ),
         (None, _) => format!(
-            "The kernel's OOM killer killed it ({rss}{adj}); the log kept does not say whether the whole host or a memory cgroup ran out of memory."
+            "The kernel's OOM killer killed it ({rss}{adj}); the log kept does not say whether the whole host or a memory cgroup ran out of memory.{rank}"
         ),
     };
+}
+
+/// A task dump row's memory as the kernel's badness counts it (mm/oom_kill.c oom_badness: rss + swap entries +
+/// page tables, in pages), before oom_score_adj. Page tables are `nr_ptes` pages (≤ 4.18) or
+/// `pgtables_bytes` (4 KiB pages assumed, as on x86-64).
+fn dump_pages(d: &Event) -> i64 {
+    let pt = d.field_i64("nr_ptes").unwrap_or_else(|| d.field_i64("pgtables_bytes").unwrap_or(0) / 4096);
+    d.field_i64("rss_pages").unwrap_or(0).saturating_add(d.field_i64("swapents").unwrap_or(0)).saturating_add(pt)
+}
+
+/// The killable row (oom_score_adj above -1000) with the most pages; ties go to the lower pid.
+fn dump_largest<'a>(dump: &[&'a Event]) -> Option<&'a Event> {
+    dump.iter()
+        .copied()
+        .filter(|d| d.field_i64("oom_score_adj") != Some(-1000))
+        .max_by_key(|d| (dump_pages(d), std::cmp::Reverse(d.pid)))
+}
+
+/// What the OOM episode's task dump shows of `pid` (the task the kernel chose) against the other tasks: only
+/// what the rows hold, and nothing when there is no dump.
+fn dump_rank(dump: &[&Event], pid: Option<i64>, parent: bool) -> String {
+    let who = if parent { "the parent it chose" } else { "it" };
+    if dump.is_empty() {
+        return " No task dump of this OOM is in the bundle, so how its memory compared with other tasks' is not shown.".into();
+    }
+    let Some(row) = dump.iter().find(|d| d.pid.is_some() && d.pid == pid) else {
+        return format!(" The task dump of this OOM ({} rows) does not list {who}.", dump.len());
+    };
+    let mine = dump_pages(row);
+    let adjs: std::collections::BTreeSet<i64> = dump.iter().filter_map(|d| d.field_i64("oom_score_adj")).collect();
+    let adj_note = if adjs.len() > 1 { "; their oom_score_adj values differ, which the kernel adds to the ranking" } else { "" };
+    if dump.len() == 1 {
+        return format!(" The task dump of this OOM lists only {who} (rss + swap + page tables {mine} pages).");
+    }
+    match dump_largest(dump) {
+        Some(top) if top.pid == row.pid => format!(
+            " The task dump of this OOM lists {} tasks; {who} had the most rss + swap + page tables ({mine} pages){adj_note}.",
+            dump.len()
+        ),
+        Some(top) => format!(
+            " The task dump of this OOM lists {} tasks; {who} had {mine} pages of rss + swap + page tables, fewer than pid {} ({}, {} pages){adj_note}.",
+            dump.len(),
+            top.pid.unwrap_or(0),
+            top.field_str("name").or(top.comm.as_deref()).unwrap_or("?"),
+            dump_pages(top)
+        ),
+        None => format!(" The task dump of this OOM lists {} tasks, none of them killable (oom_score_adj -1000).", dump.len()),
+    }
 }
 
 fn close_us(a: Option<Utc>, b: Option<Utc>, w: i64) -> bool {
@@ -454,16 +550,95 @@ fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Op
     }
 }
 
-fn masquerade_note(k: &Killer) -> String {
+/// A kill syscall as called: `kill(0, SIGTERM)`.
+fn kill_call(e: &Event) -> String {
+    format!(
+        "{}({}, {})",
+        e.field_str("syscall").unwrap_or("kill"),
+        e.field_i64("target_arg").map(|a| a.to_string()).unwrap_or_else(|| "?".into()),
+        deaths::event_signal(e).map(|s| signal_of(s).name).unwrap_or_else(|| "?".into())
+    )
+}
+
+/// What a group or broadcast kill's argument addressed.
+fn group_scope(e: &Event) -> String {
+    match e.field_i64("target_arg") {
+        Some(0) => "a signal to its own process group".into(),
+        Some(-1) => "a broadcast to every process it could signal".into(),
+        Some(a) if a < -1 => format!("a signal to process group {}", -a),
+        _ => "a signal to a list of processes".into(),
+    }
+}
+
+/// Programs that run scripts: a `#!` script's comm is the script's name while its exe is one of these.
+const INTERPRETERS: [&str; 20] = [
+    "bash", "sh", "dash", "zsh", "ksh", "mksh", "fish", "tcsh", "csh", "busybox", "python", "perl", "ruby", "node", "nodejs", "php",
+    "lua", "tclsh", "gawk", "awk",
+];
+
+fn basename(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+/// An executable's name without its version suffix (`python3.11` → `python`).
+fn is_interpreter(exe_base: &str) -> bool {
+    let bare = exe_base.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    INTERPRETERS.contains(&bare) || INTERPRETERS.contains(&exe_base)
+}
+
+/// Whether a comm (cut by the kernel to 15 bytes) is the name `name`.
+fn comm_is(comm: &str, name: &str) -> bool {
+    name == comm || comm.len() == 15 && name.as_bytes().starts_with(comm.as_bytes())
+}
+
+/// When a sender's comm differs from its executable's name, what the records show about why: a `#!` script
+/// (comm = the script, exe = its interpreter), a link or multi-call name (comm = the name it was started by),
+/// or a rename after exec (comm matches nothing it was started as). `args`/`paths` come from its execve record;
+/// without one, the kill record's PROCTITLE (cached by the kernel, split at spaces) stands in for the arguments.
+fn name_note(k: &Killer, args: Option<&[String]>, paths: &[String], proctitle: Option<&str>) -> String {
     let (Some(comm), Some(exe)) = (k.comm.as_deref(), k.exe.as_deref()) else { return String::new() };
-    let base = exe.rsplit('/').next().unwrap_or(exe);
+    let base = basename(exe);
     let c = comm.trim();
     let same = base.starts_with(c) || c.starts_with(base) || base.split(['.', '-']).next().is_some_and(|b| !b.is_empty() && c.starts_with(b));
     if same {
-        String::new()
-    } else {
-        format!(" Its name says \"{comm}\" but its executable is {exe}: it renamed itself, so trust the executable.")
+        return String::new();
     }
+    if comm.contains('/') {
+        return format!(
+            " Its comm \"{comm}\" holds a '/', which no file name can, so it was renamed after exec (prctl PR_SET_NAME or a write to /proc/PID/comm); its executable is {exe}."
+        );
+    }
+    let title: Option<Vec<String>> = proctitle.filter(|_| args.is_none()).map(|t| t.split(' ').map(str::to_owned).collect());
+    let (args, from) = match (args, title.as_deref()) {
+        (Some(a), _) => (Some(a), "its exec record's argv"),
+        (None, Some(t)) => (Some(t), "the PROCTITLE the kernel cached for it"),
+        (None, None) => (None, ""),
+    };
+    if let Some(a) = args {
+        // A #! script runs as [interpreter, (one option), script, its arguments…].
+        if let Some(script) = a.iter().skip(1).take(2).find(|x| comm_is(comm, basename(x))) {
+            return format!(" It ran the script {script} with the interpreter {exe}, as {from} shows: a #! script's comm is the script's name.");
+        }
+        if let Some(p) = paths.iter().find(|p| comm_is(comm, basename(p))) {
+            return format!(" It was started as {p}, a link to or another name of its executable {exe}: comm is the name it was started by.");
+        }
+        let a0 = a.first().map(String::as_str).unwrap_or("");
+        if comm_is(comm, basename(a0)) {
+            return format!(
+                " Its comm and argv[0] are \"{comm}\" while its executable is {exe}: it was started by that name, through a link or a multi-call binary."
+            );
+        }
+        let unnamed = if paths.is_empty() { " (or started through a link of that name, which no PATH record here shows)" } else { "" };
+        return format!(
+            " Its comm \"{comm}\" matches neither its executable {exe} nor the argv[0] \"{a0}\" of {from}: it was renamed after exec (prctl PR_SET_NAME or a write to /proc/PID/comm){unnamed}."
+        );
+    }
+    if is_interpreter(base) {
+        return format!(
+            " Its comm is \"{comm}\" and its executable the interpreter {exe}: a #! script's comm is the script's name, but no record shows its arguments, so whether it ran a script of that name or renamed itself is not shown."
+        );
+    }
+    format!(" Its comm is \"{comm}\" and its executable {exe}; the records do not show why they differ.")
 }
 
 fn active_session<'a>(cx: &'a Context, user: &str, t: Utc) -> Option<&'a Session> {
@@ -499,8 +674,10 @@ fn unit_death(f: &mut Finding, g: &Group, cx: &Context) {
             f.signal = Some(signal_of(9));
             f.confidence = Confidence::Certain;
             f.via = Some("kernel".into());
-            f.reasoning = "systemd reports the unit failed with result 'oom-kill': the kernel OOM killer killed a process in its cgroup.".into();
-            f.missing.push("the kernel's OOM record (the ring buffer or kern.log no longer holds it)".into());
+            // systemd sets this result for the kernel's OOM kills in the unit's cgroup and for systemd-oomd's.
+            f.via = None;
+            f.reasoning = "systemd reports the unit failed with result 'oom-kill': an OOM kill, by the kernel's OOM killer or by systemd-oomd, hit a process in its cgroup.".into();
+            f.missing.push("the kernel's or systemd-oomd's record of the kill (the logs kept no longer hold it)".into());
         }
         (_, Some("dumped"), Some(s)) | (Some("core-dump"), _, Some(s)) if is_crash_signal(s) => {
             f.cause = Cause::Crash;

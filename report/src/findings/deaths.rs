@@ -43,6 +43,9 @@ pub struct Obs {
     pub unit: Option<String>,
     pub t: Option<Utc>,
     pub signal: Option<i64>,
+    /// An audited kill whose argument named a process group or every process (kill(0, …), kill(-pgid, …),
+    /// kill(-1, …)) rather than this pid.
+    pub group_kill: bool,
 }
 
 /// Signals whose default action does not end a process, and 0 (an existence probe).
@@ -84,8 +87,9 @@ pub fn observations(events: &[Event]) -> Vec<Obs> {
     for (i, e) in events.iter().enumerate() {
         let t = e.timestamp.sort_key();
         let unit = e.field_str("unit").map(str::to_owned);
+        let group_kill = e.kind == EventKind::SignalSent && is_group_kill(e);
         let mut push = |kind, pid: Option<i64>, signal: Option<i64>| {
-            out.push(Obs { kind, event: i, pid, unit: unit.clone(), t, signal });
+            out.push(Obs { kind, event: i, pid, unit: unit.clone(), t, signal, group_kill });
         };
         match e.kind {
             EventKind::OomKill => push(ObsKind::Oom, e.pid, Some(9)),
@@ -250,10 +254,18 @@ pub fn group(obs: Vec<Obs>, events: &[Event]) -> Vec<Group> {
     groups
 }
 
-/// Two kill records for one pid with different senders are separate attempts only when both are kills
-/// (the first may have been caught): keep them apart so each sender is named.
+/// Two kill records for one pid are separate attempts when both name it (the first may have been caught):
+/// keep them apart so each sender is named. A later group or broadcast kill that reaches an already-signalled
+/// pid is not a second death (timeout(1) signals its child, then its own process group): it joins the first.
 fn conflicting(g: &Group, o: &Obs) -> bool {
-    o.kind == ObsKind::AuditKill && g.obs.iter().any(|p| p.kind == ObsKind::AuditKill)
+    o.kind == ObsKind::AuditKill && !o.group_kill && g.obs.iter().any(|p| p.kind == ObsKind::AuditKill)
+}
+
+/// Whether an audited kill's argument was a process group or a broadcast: kill(2)'s pid ≤ 0 (0 = the sender's
+/// own group, -1 = every process it may signal, < -1 = group -pid), or a `targets` list.
+pub fn is_group_kill(e: &Event) -> bool {
+    let kill = e.field_str("syscall").is_none_or(|s| s == "kill");
+    (kill && e.field_i64("target_arg").is_some_and(|a| a <= 0)) || e.fields.get("targets").is_some_and(|v| v.as_array().is_some())
 }
 
 fn group_cgroup(g: &Group, events: &[Event]) -> Option<String> {

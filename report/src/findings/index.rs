@@ -14,6 +14,10 @@ pub struct ProcInfo {
     pub comm: Option<String>,
     pub exe: Option<String>,
     pub argv: Option<String>,
+    /// The arguments one by one, from an execve record (argv[0] first).
+    pub args: Option<Vec<String>>,
+    /// The files an execve record names (PATH records: the file executed as named, a script's interpreter).
+    pub paths: Vec<String>,
     pub uid: Option<u32>,
     pub user: Option<String>,
     /// Whether the pid was seen alive at collection (process table).
@@ -50,6 +54,8 @@ impl ProcIndex {
                     exe: e.field_str("exe").map(str::to_owned),
                     // The process table's `cmdline` is an argv array (read as a string it was always absent).
                     argv: e.fields.get("cmdline").and_then(|v| v.as_array()).filter(|a| !a.is_empty()).map(|a| join_args(a)),
+                    args: None,
+                    paths: Vec::new(),
                     uid: e.uid,
                     user: e.user.clone(),
                     alive_at_collection: true,
@@ -61,6 +67,15 @@ impl ProcIndex {
                     comm: e.comm.clone(),
                     exe: e.field_str("exe").map(str::to_owned),
                     argv: argv_text(e),
+                    args: e.fields.get("argv").and_then(|v| v.as_array()).map(|a| {
+                        a.iter().map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).collect()
+                    }),
+                    paths: e
+                        .fields
+                        .get("paths")
+                        .and_then(|v| v.as_array())
+                        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                        .unwrap_or_default(),
                     uid: e.uid,
                     user: e.user.clone(),
                     alive_at_collection: false,
@@ -73,6 +88,8 @@ impl ProcIndex {
                     exe: e.field_str("exe").map(str::to_owned),
                     // Not PROCTITLE: the kernel caches it per task across execve, so it can be stale.
                     argv: None,
+                    args: None,
+                    paths: Vec::new(),
                     uid: e.uid,
                     user: e.user.clone(),
                     alive_at_collection: false,
@@ -116,6 +133,10 @@ impl ProcIndex {
             d.comm = d.comm.clone().or_else(|| i.comm.clone());
             d.exe = d.exe.clone().or_else(|| i.exe.clone());
             d.argv = d.argv.clone().or_else(|| i.argv.clone());
+            if d.args.is_none() {
+                d.args = i.args.clone();
+                d.paths = i.paths.clone();
+            }
             d.uid = d.uid.or(i.uid);
             d.user = d.user.clone().or_else(|| i.user.clone());
         }

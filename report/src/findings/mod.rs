@@ -14,6 +14,7 @@ mod advice;
 mod compose;
 mod deaths;
 mod index;
+mod init;
 mod why;
 
 #[cfg(test)]
@@ -165,13 +166,17 @@ pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> Finding
         sessions_by_user,
     };
     let groups = deaths::group(observations, events);
+    // Faults of PID 1 with no panic after them are no death (see init.rs): they become an advisory.
+    let (init_faults, groups): (Vec<deaths::Group>, Vec<deaths::Group>) =
+        groups.into_iter().partition(|g| init::is_init_fault(g) && init::init_panic(&cx, g).is_none());
     // A kill that the process survived (alive at collection, started before the signal) is no death.
     let death = |f: &Finding| {
         let Some(p) = f.victim.pid else { return true };
         let t = f.time.sort_key();
         let catchable = f.signal.as_ref().is_some_and(|s| s.number != 9);
-        !(f.cause == Cause::Signal
-            && (cx.index.survived(p, t) || catchable && cx.index.active_after(p, f.victim.comm.as_deref(), t)))
+        let raised = f.details.contains_key("self_signal");
+        !(f.cause == Cause::Signal && (cx.index.survived(p, t) || catchable && cx.index.active_after(p, f.victim.comm.as_deref(), t))
+            || raised && (cx.index.survived(p, t) || cx.index.active_after(p, f.victim.comm.as_deref(), t)))
     };
     let compose_all = |gs: &[deaths::Group]| -> Vec<Finding> {
         gs.iter().map(|g| compose::compose(g, &cx)).filter(|f| death(f)).collect()
@@ -188,6 +193,7 @@ pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> Finding
     } else {
         compose_all(&groups)
     };
+    init::note_core_children(&cx, &mut findings);
     findings.extend(reboots(&cx));
     findings.sort_by(|a, b| {
         let (ta, tb) = (a.time.sort_key(), b.time.sort_key());
@@ -200,7 +206,11 @@ pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> Finding
         verified,
         hostname: manifest.host.hostname.clone(),
         checklist: advice::checklist(&cx, &findings),
-        advisories: advice::advisories(&cx, &findings),
+        advisories: {
+            let mut a = advice::advisories(&cx, &findings);
+            a.extend(init::advisory(&cx, &init_faults.iter().collect::<Vec<_>>()));
+            a
+        },
         findings,
     }
 }
@@ -282,7 +292,17 @@ fn reboots(cx: &Context) -> Vec<Finding> {
                         command: cmd.field_str("command").map(str::to_owned),
                     });
                     f.evidence.push(deaths::evidence(cmd, "command that asked for it"));
-                    f.reasoning.push_str(" A user asked for it shortly before.");
+                    // What the record shows: who ran which command how long before; not that it caused the shutdown.
+                    let secs = match (cmd.timestamp.sort_key(), st) {
+                        (Some(x), Some(y)) => (y.unix_micros() - x.unix_micros()) / 1_000_000,
+                        _ => 0,
+                    };
+                    f.reasoning.push_str(&format!(
+                        " {} ran `{}` {} before it.",
+                        cmd.user.as_deref().unwrap_or("a user"),
+                        cmd.field_str("command").unwrap_or("?"),
+                        if secs < 120 { format!("{secs} s") } else { format!("{} min", secs / 60) }
+                    ));
                 }
             }
             None => {

@@ -187,8 +187,36 @@ fn masquerading_sender_is_named_by_its_executable() {
     let f = &doc.findings[0];
     let k = f.killer.as_ref().expect("killer");
     assert_eq!(k.exe.as_deref(), Some("/usr/bin/python3.11"));
-    assert!(f.reasoning.contains("renamed itself"), "{}", f.reasoning);
+    // A comm with '/' is no file name: proof of a rename after exec.
+    assert!(f.reasoning.contains("renamed after exec"), "{}", f.reasoning);
     assert_eq!(f.signal.as_ref().map(|s| s.number), Some(15));
+}
+
+/// What a comm unlike the executable's name is said to mean follows the records there are: an exec record whose
+/// argv[0] and paths match nothing (a rename), the kill's PROCTITLE naming the script (a #! script), and no
+/// record of the arguments at all (not shown either way).
+#[test]
+fn a_comm_unlike_the_executable_is_explained_only_as_far_as_records_go() {
+    let exec = ev(Source::Audit, EventKind::Exec, 20, AUDIT, 1)
+        .pid(500)
+        .ppid(1)
+        .comm("python3")
+        .f("exe", json!("/usr/bin/python3.11"))
+        .f("argv", json!(["python3", "-c", "..."]))
+        .f("paths", json!(["/usr/bin/python3", "/lib64/ld-linux-x86-64.so.2"]));
+    let doc = run(vec![exec, audit_kill(21, 4, 500, 1, "sshd", "/usr/bin/python3.11", 4242, 15)]);
+    let r = &doc.findings[0].reasoning;
+    assert!(r.contains("matches neither its executable /usr/bin/python3.11 nor the argv[0] \"python3\"") && r.contains("renamed after exec"), "{r}");
+
+    let doc = run(vec![audit_kill(21, 4, 501, 1, "backup.sh", "/usr/bin/dash", 4242, 15).f("proctitle", json!("/bin/sh /opt/backup.sh --now"))]);
+    let r = &doc.findings[0].reasoning;
+    assert!(r.contains("ran the script /opt/backup.sh with the interpreter /usr/bin/dash, as the PROCTITLE"), "{r}");
+
+    let doc = run(vec![audit_kill(21, 4, 502, 1, "backup.sh", "/usr/bin/bash", 4242, 15)]);
+    let r = &doc.findings[0].reasoning;
+    assert!(r.contains("is not shown") && !r.contains("trust the executable"), "{r}");
+    let doc = run(vec![audit_kill(21, 4, 503, 1, "helper", "/opt/tool", 4242, 15)]);
+    assert!(doc.findings[0].reasoning.contains("the records do not show why they differ"), "{}", doc.findings[0].reasoning);
 }
 
 #[test]
@@ -397,6 +425,8 @@ fn reboots_pair_shutdowns_bounds_and_commands_boot_by_boot() {
     assert_eq!(reboots[0].via.as_deref(), Some("shutdown"));
     assert_eq!(line_of(reboots[0], "shutdown record"), Some(3));
     assert_eq!(line_of(reboots[0], "command that asked for it"), Some(2));
+    // The reasoning says what the record shows (who ran what, when), not that the command caused the shutdown.
+    assert!(reboots[0].reasoning.ends_with(" root ran `/sbin/reboot` 10 s before it."), "{}", reboots[0].reasoning);
     // Boot at 400: no shutdown since the boot at 120 (the one at 100 belongs to the boot before).
     assert_eq!(reboots[1].via.as_deref(), Some("crash"));
     assert_eq!(reboots[1].time, Timestamp::Bounded { after: Some(at(200)), before: Some(at(400)) });
@@ -527,4 +557,79 @@ fn a_kill_storm_composed_on_two_threads_keeps_every_death_in_order() {
     let ids: Vec<&str> = doc.findings.iter().map(|f| f.id.as_str()).collect();
     let expected: Vec<String> = (1..=doc.findings.len()).map(|k| format!("F{k}")).collect();
     assert_eq!(ids, expected.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+fn oom_kill_of(pid: i64, comm: &str) -> Ev {
+    ev(Source::Kmsg, EventKind::OomKill, 10, KMSG, 9).pid(pid).comm(comm).f("anon_rss_kb", json!(80000)).f("oom_score_adj", json!(0))
+}
+
+/// The OOM reasoning claims "largest" only from a task dump that shows it, never a cgroup "?". Regression:
+/// "it was the largest task there" was written with no task dump at all, for a task the kernel scored 0, and
+/// as "memory cgroup ?" when the log did not name the cgroup.
+#[test]
+fn oom_reasoning_says_only_what_the_task_dump_shows() {
+    // No dump, a memory-cgroup OOM whose cgroup is not named, a score of 0 (old kernels' `Kill process … score 0`).
+    let doc = run(vec![oom_kill_of(4242, "hog").f("global", json!(false)).f("score", json!(0))]);
+    let r = &doc.findings[0].reasoning;
+    assert!(r.contains("a memory cgroup the log does not name") && r.contains("No task dump"), "{r}");
+    assert!(r.contains("badness score as 0"), "{r}");
+    assert!(!r.contains('?') && !r.contains("largest") && !r.contains("highest"), "{r}");
+
+    // A dump where another task had more memory: the victim was not the largest, and the reasoning says so.
+    let row = |line: u64, pid: i64, name: &str, rss: i64, adj: i64| {
+        ev(Source::Kmsg, EventKind::OomTaskDump, 10, KMSG, line)
+            .pid(pid)
+            .comm(name)
+            .f("name", json!(name))
+            .f("rss_pages", json!(rss))
+            .f("swapents", json!(0))
+            .f("pgtables_bytes", json!(40960))
+            .f("oom_score_adj", json!(adj))
+    };
+    let doc = run(vec![
+        row(2, 100, "db", 9000, -900),
+        row(3, 4242, "hog", 5000, 500),
+        row(4, 1, "init", 20000, -1000),
+        oom_kill_of(4242, "hog").f("global", json!(true)),
+    ]);
+    let f = &doc.findings[0];
+    let r = &f.reasoning;
+    assert!(r.contains("lists 3 tasks; it had 5010 pages of rss + swap + page tables, fewer than pid 100 (db, 9010 pages)"), "{r}");
+    assert!(r.contains("oom_score_adj values differ"), "{r}");
+    assert!(!r.contains("highest") && !r.contains("largest"), "{r}");
+    // The rows compared are cited (init, unkillable at -1000, is not the one compared).
+    assert!(f.evidence.iter().any(|e| e.role == "OOM task dump row" && e.origin.line == Some(2)), "{:?}", f.evidence);
+
+    // The dump shows it the largest: then, and only then, it says so.
+    let doc = run(vec![row(2, 100, "db", 900, 0), row(3, 4242, "hog", 5000, 0), oom_kill_of(4242, "hog").f("global", json!(true))]);
+    let r = &doc.findings[0].reasoning;
+    assert!(r.contains("lists 2 tasks; it had the most rss + swap + page tables (5010 pages)."), "{r}");
+}
+
+/// A record of a process signalling itself is of the sending, not of the end (a handler may catch it):
+/// likely, not certain, and no death when the process is seen acting afterwards. Regression: "An audit record
+/// of the process signalling itself shows this process ended on SIGABRT", certain.
+#[test]
+fn a_self_raised_signal_is_a_likely_crash_unless_the_process_went_on() {
+    let doc = run(vec![audit_kill(22, 5, 701, 1, "app", "/usr/bin/app", 701, 6)]);
+    let f = &doc.findings[0];
+    assert_eq!((f.cause, f.confidence), (Cause::Crash, Confidence::Likely), "{f:#?}");
+    assert!(f.reasoning.contains("sending itself SIGABRT") && f.reasoning.contains("no record of its end"), "{}", f.reasoning);
+    assert!(!f.reasoning.contains("ended on"), "{}", f.reasoning);
+    let doc = run(vec![
+        audit_kill(22, 5, 701, 1, "app", "/usr/bin/app", 701, 11),
+        ev(Source::Audit, EventKind::Audit, 40, AUDIT, 9).pid(701).ppid(1).comm("app"),
+    ]);
+    assert!(doc.findings.is_empty(), "{doc:#?}");
+}
+
+/// systemd's result 'oom-kill' follows the kernel's OOM kills and systemd-oomd's alike: the reasoning names
+/// both and claims neither. Regression: "the kernel OOM killer killed a process in its cgroup".
+#[test]
+fn a_unit_oom_kill_result_does_not_name_the_kernel_alone() {
+    let doc = run(vec![ev(Source::Journal, EventKind::ServiceFailed, 31, "cmd/journalctl.json", 3).f("unit", json!("app.service")).f("result", json!("oom-kill"))]);
+    let f = &doc.findings[0];
+    assert_eq!((f.cause, f.confidence), (Cause::OomKill, Confidence::Certain));
+    assert!(f.reasoning.contains("the kernel's OOM killer or by systemd-oomd"), "{}", f.reasoning);
+    assert_ne!(f.via.as_deref(), Some("kernel"));
 }

@@ -62,6 +62,9 @@ pub fn classify_systemd(msg: &str) -> Option<Classified> {
     if let Some(c) = oomd_kill(msg) {
         return Some(c);
     }
+    if let Some(c) = crash_handler(msg) {
+        return Some(c);
+    }
     let Some((unit, rest)) = unit_prefix(msg) else {
         if let Some(d) = msg.strip_prefix("Started ") {
             return Some(described(EventKind::ServiceStart, d));
@@ -145,6 +148,41 @@ fn oomd_kill(msg: &str) -> Option<Classified> {
         c.fields.insert("unit".into(), json!(unit));
     }
     c.summary = Some(format!("systemd-oomd killed {cgroup}"));
+    Some(c)
+}
+
+/// PID 1's own crash handler (systemd src/core/crash-handler.c): `Caught <SEGV>, dumped core as pid N.`, `Caught
+/// <SEGV>, core dump failed…`, `Caught <SEGV> from PID N.`, then `Freezing execution.` (or `Exiting PID 1...` in a
+/// container). A plain log line whose `crash_handler` says which step it is: `caught`, `core_failed`, `frozen`,
+/// `exiting`.
+fn crash_handler(msg: &str) -> Option<Classified> {
+    let step = match msg {
+        "Freezing execution." => "frozen",
+        m if m.starts_with("Exiting PID 1") => "exiting",
+        _ => {
+            let rest = msg.strip_prefix("Caught <")?;
+            let (sig, tail) = rest.split_once('>')?;
+            let mut c = Classified::new(EventKind::Log);
+            if let Some(n) = signal_number(sig) {
+                c.fields.insert("signal".into(), json!(n));
+                c.fields.insert("signal_name".into(), json!(signal_name(n).unwrap_or(sig)));
+            }
+            let step = if let Some(pid) = tail.strip_prefix(", dumped core as pid ") {
+                if let Ok(p) = pid.trim_end_matches('.').parse::<i64>() {
+                    c.fields.insert("core_pid".into(), json!(p));
+                }
+                "caught"
+            } else if tail.starts_with(", core dump failed") {
+                "core_failed"
+            } else {
+                "caught"
+            };
+            c.fields.insert("crash_handler".into(), json!(step));
+            return Some(c);
+        }
+    };
+    let mut c = Classified::new(EventKind::Log);
+    c.fields.insert("crash_handler".into(), json!(step));
     Some(c)
 }
 

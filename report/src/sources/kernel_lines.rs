@@ -699,7 +699,15 @@ pub fn classify(msg: &str) -> Option<Classified> {
         return soft_lockup(msg);
     }
     if let Some(reason) = msg.strip_prefix("Kernel panic - not syncing: ") {
-        return Some(Classified::new(EventKind::KernelPanic).field("reason", json!(reason)));
+        let mut c = Classified::new(EventKind::KernelPanic).field("reason", json!(reason));
+        // kernel/exit.c find_child_reaper(): init exited (or died of a signal), `exitcode=0x%08x` since 3.x.
+        if let Some(rest) = reason.strip_prefix("Attempted to kill init!") {
+            c = c.field("init_died", json!(true));
+            if let Some(code) = rest.trim().strip_prefix("exitcode=0x").and_then(|h| i64::from_str_radix(h.trim(), 16).ok()) {
+                c = c.field("init_exitcode", json!(code));
+            }
+        }
+        return Some(c);
     }
     if msg.contains(": potentially unexpected fatal signal ") {
         return fatal_signal(msg);
