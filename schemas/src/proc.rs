@@ -86,6 +86,46 @@ pub struct ProcessRecord {
     pub stat_raw: Option<Text>,
 }
 
+impl ProcessRecord {
+    /// A record of `pid` with nothing read yet: every field empty, for the reader to fill in.
+    pub fn new(pid: i64) -> ProcessRecord {
+        ProcessRecord {
+            pid,
+            ppid: None,
+            pgid: None,
+            sid: None,
+            tty_nr: None,
+            uids: Vec::new(),
+            gids: Vec::new(),
+            user: None,
+            euser: None,
+            comm: None,
+            exe: None,
+            cmdline: Vec::new(),
+            cwd: None,
+            state: None,
+            starttime_ticks: None,
+            start_time: None,
+            vsize_bytes: None,
+            rss_bytes: None,
+            threads: None,
+            nice: None,
+            oom_score: None,
+            oom_score_adj: None,
+            cgroups: Vec::new(),
+            namespaces: Default::default(),
+            loginuid: None,
+            sessionid: None,
+            sig_pnd: None,
+            sig_blk: None,
+            sig_ign: None,
+            sig_cgt: None,
+            limits: None,
+            stat_raw: None,
+        }
+    }
+}
+
 /// Where one process's object starts in a snapshot's bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecordAt {
@@ -147,38 +187,14 @@ mod tests {
 
     fn record(pid: i64, comm: &str) -> ProcessRecord {
         ProcessRecord {
-            pid,
             ppid: Some(1),
-            pgid: None,
-            sid: None,
-            tty_nr: None,
             uids: vec![0, 0, 0, 0],
-            gids: vec![],
             user: Some("root".into()),
-            euser: None,
             comm: Some(Text::from_str(comm)),
-            exe: None,
             cmdline: vec![Text::from_str("a\nb")],
-            cwd: None,
             state: Some("S".into()),
-            starttime_ticks: None,
-            start_time: None,
-            vsize_bytes: None,
-            rss_bytes: None,
-            threads: None,
-            nice: None,
-            oom_score: None,
-            oom_score_adj: None,
-            cgroups: vec![],
-            namespaces: Default::default(),
-            loginuid: None,
-            sessionid: None,
-            sig_pnd: None,
-            sig_blk: None,
-            sig_ign: None,
-            sig_cgt: None,
             limits: Some(Text::from_str("Limit\n")),
-            stat_raw: None,
+            ..ProcessRecord::new(pid)
         }
     }
 

@@ -208,38 +208,8 @@ fn read_process(
         }
     };
     let mut rec = ProcessRecord {
-        pid,
-        ppid: None,
-        pgid: None,
-        sid: None,
-        tty_nr: None,
-        uids: Vec::new(),
-        gids: Vec::new(),
-        user: None,
-        euser: None,
-        comm: None,
-        exe: None,
-        cmdline: Vec::new(),
-        cwd: None,
-        state: None,
-        starttime_ticks: None,
-        start_time: None,
-        vsize_bytes: None,
-        rss_bytes: None,
-        threads: None,
-        nice: None,
-        oom_score: None,
-        oom_score_adj: None,
-        cgroups: Vec::new(),
-        namespaces: BTreeMap::new(),
-        loginuid: None,
-        sessionid: None,
-        sig_pnd: None,
-        sig_blk: None,
-        sig_ign: None,
-        sig_cgt: None,
-        limits: None,
         stat_raw: Some(Text::from_bytes(&stat_raw)),
+        ..ProcessRecord::new(pid)
     };
     match parse_stat(&stat_raw) {
         Ok(st) => {
