@@ -63,6 +63,27 @@ fn undated_lines_are_bounded_by_their_files_mtime_in_every_row() {
     assert!(row["timestamp_desc"].as_str().expect("desc").contains("its file's mtime"), "{row}");
     let tags: Vec<&str> = row["tag"].as_array().expect("tags").iter().filter_map(|t| t.as_str()).collect();
     assert!(tags.contains(&"bounded") && !tags.contains(&"undated"), "{tags:?}");
+    let captured_row = jsonl
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+        .find(|r| r["entry"] == "live/kernel/dmesg.txt")
+        .expect("row of the capture");
+    assert_eq!(captured_row["datetime"], finished.rfc3339().as_str(), "{captured_row}");
+    assert!(captured_row["timestamp_desc"].as_str().expect("desc").contains("the collection's end"), "{captured_row}");
+
+    // The CSV rows say the same: time, description, tag and the field.
+    let csv = common::parse_csv(&std::fs::read_to_string(out.join("timeline.csv")).expect("csv")).expect("parses");
+    let col = |name: &str| csv[0].iter().position(|h| h == name).expect("column");
+    for (entry, when, what, basis) in [
+        ("fs/var/log/dmesg", mtime, "its file's mtime", "file_mtime"),
+        ("live/kernel/dmesg.txt", finished, "the collection's end", "collection_end"),
+    ] {
+        let row = csv.iter().find(|r| r[col("entry")] == entry).expect("csv row");
+        assert_eq!(row[col("datetime")], when.rfc3339(), "{row:?}");
+        assert!(row[col("timestamp_desc")].contains(what), "{row:?}");
+        assert!(row[col("tag")].contains("bounded") && !row[col("tag")].contains("undated"), "{row:?}");
+        assert!(row[col("fields")].contains(&format!("\"time_bound\":\"{basis}\"")), "{row:?}");
+    }
 }
 
 /// A saved `dmesg -t` (no time prefixes) of a 3.13 kernel's OOM kill: the kill is one death, bounded by the

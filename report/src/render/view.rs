@@ -32,6 +32,10 @@ pub struct Notable {
     pub flags: Vec<bool>,
     /// Per event: cited by a finding.
     pub cited: Vec<bool>,
+    /// Per event: cited as a finding's own evidence (not only a candidate's) and dated (not only bounded): what
+    /// the incidents' time span is drawn from. A candidate's cron definition or a bounded history line can be
+    /// years older than the death it is listed beside.
+    pub anchors: Vec<bool>,
 }
 
 impl Notable {
@@ -44,7 +48,10 @@ impl Notable {
             .collect();
         let cited: Vec<bool> = events.iter().map(|e| !origins.is_empty() && origins.contains(&e.origin)).collect();
         let flags = events.iter().zip(&cited).map(|(e, &c)| c || is_death(e.kind)).collect();
-        Notable { flags, cited }
+        let own: HashSet<&Origin> = findings.findings.iter().flat_map(|f| f.evidence.iter()).map(|r| &r.origin).collect();
+        let dated = |e: &Event| !matches!(e.timestamp, Timestamp::Bounded { .. } | Timestamp::Unknown);
+        let anchors = events.iter().map(|e| dated(e) && own.contains(&e.origin)).collect();
+        Notable { flags, cited, anchors }
     }
     pub fn count(&self) -> usize {
         self.flags.iter().filter(|&&f| f).count()
@@ -57,7 +64,7 @@ impl Notable {
 /// Fields that name a process an event is about besides its own `pid`: the signalled one, the kill command's
 /// targets, the sender a core's siginfo names, the task the OOM killer chose, the pid in a core's file name,
 /// the writer of a log line.
-const OTHER_PID_FIELDS: [&str; 9] = [
+const OTHER_PID_FIELDS: [&str; 10] = [
     "target_pid",
     "target_tgid",
     "target_pids",
@@ -67,6 +74,7 @@ const OTHER_PID_FIELDS: [&str; 9] = [
     "name_pid",
     "name_global_pid",
     "program_pid",
+    "core_pid",
 ];
 
 /// Every pid an event involves other than its own `pid`, sorted, without repeats: a pid filter that looks only
@@ -345,7 +353,8 @@ pub const HIST_BUCKETS: usize = 96;
 const HIST_BAR_W: u32 = 10;
 const HIST_H: u32 = 120;
 
-/// The time range the histogram draws: the span of the events the findings cite (else of the notable events,
+/// The time range the histogram draws: the span of the dated events the findings cite as their own evidence
+/// (else of the notable events,
 /// else of every event), widened by an eighth of it on each side (at least a minute) but never past the
 /// events. A cron definition bounded years before the incident then no longer squeezes the incident into
 /// one bar; it is counted in the first bar instead.
@@ -357,7 +366,7 @@ fn focus_range(events: &[Event], notable: &Notable) -> Option<(i64, i64)> {
         })
     };
     let all = span_of(&|_| true)?;
-    let (lo, hi) = span_of(&|i| notable.cited.get(i).copied().unwrap_or(false))
+    let (lo, hi) = span_of(&|i| notable.anchors.get(i).copied().unwrap_or(false))
         .or_else(|| span_of(&|i| notable.is(i)))
         .unwrap_or(all);
     let margin = ((hi - lo) / 8).max(60_000_000);
@@ -539,6 +548,15 @@ mod tests {
         let (oom, kill) = (bar_of(t0 + 100).expect("oom bar"), bar_of(t0 + 400).expect("kill bar"));
         assert!(kill - oom > 50, "the two deaths 5 minutes apart are far apart: bars {oom} and {kill}");
         assert_eq!(h.bars.iter().map(|b| b.notable).sum::<u64>(), 2);
+        // Regression: a candidate's cron definition (bounded years before) and a finding's own bounded record
+        // stretched the range back to them; only dated evidence of the findings themselves draws it.
+        let mut bounded = ev(EventKind::KillCommand, t0 + 200);
+        bounded.timestamp = Timestamp::Bounded { after: None, before: Utc::from_unix(1_600_000_000, 0) };
+        bounded.origin.entry = "fs/root/.bash_history".into();
+        evs.push(bounded);
+        let doc = citing(&[&evs[605], &evs[606], &evs[607]], &[&evs[0]]);
+        let h = histogram(&evs, &Notable::of(&evs, &doc)).expect("dated");
+        assert_eq!((h.before, h.after), (46, 139), "the same range as without them");
     }
 
     #[test]
