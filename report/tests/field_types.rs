@@ -174,6 +174,7 @@ const NOT_READ: &[(&str, &str)] = &[
     ("audit/kill32.c", "source of the i386 program staged"),
     ("audit/stage.sh", "staging script"),
     ("audit/stage-more.sh", "staging script"),
+    ("settings/systemd-show.txt", "`systemctl show` text systemd-show.json is written from (a test checks it)"),
     ("audit/stage-claims.sh", "staging script"),
     ("bundles/small.allowed_signers", "trust anchor (the bundle itself is loaded whole)"),
     ("bundles/small.tar.gz", "loaded whole below"),

@@ -139,3 +139,13 @@ fn setting_values_are_always_text() {
     }
     assert!(seen > 20, "{seen}");
 }
+
+/// The JSON fixture is byte for byte what the collector writes from the `systemctl show` text beside it (the
+/// same schemas code turns the one into the other), so the reader is tested on the collector's real output
+/// form although no systemd runs here to produce the text.
+#[test]
+fn systemd_show_fixture_is_the_collectors_output() {
+    let text = fixture("settings", "systemd-show.txt");
+    let written = coroner_schemas::systemd::show_to_json(&text);
+    assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&fixture("settings", "systemd-show.json")));
+}
