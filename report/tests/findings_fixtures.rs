@@ -402,7 +402,7 @@ fn pid1_faults_are_no_death_without_the_init_panic() {
     assert!(find(&doc, |f| f["victim"]["pid"] == 1).is_empty(), "{dump}");
     let a = advisory(&doc, "pid1_faulted").unwrap_or_else(|| panic!("no advisory: {dump}"));
     let m = a["message"].as_str().unwrap_or("");
-    assert!(m.contains("faulted 1 time (SIGSEGV)") && m.contains("Freezing execution.") && m.contains("froze it"), "{m}");
+    assert!(m.contains("1 record of PID 1 (systemd) faulting (SIGSEGV)") && m.contains("Freezing execution.") && m.contains("froze it"), "{m}");
     let child = find(&doc, |f| f["victim"]["pid"] == 2871);
     assert_eq!(child.len(), 1, "{dump}");
     assert!(child[0]["reasoning"].as_str().is_some_and(|r| r.contains("the child its crash handler forks")), "{:#}", child[0]);
@@ -415,7 +415,7 @@ fn pid1_faults_are_no_death_without_the_init_panic() {
     let dump = serde_json::to_string_pretty(&doc).unwrap_or_default();
     assert!(find(&doc, |f| f["victim"]["pid"] == 1).is_empty(), "{dump}");
     let m = advisory(&doc, "pid1_faulted").and_then(|a| a["message"].as_str()).unwrap_or("");
-    assert!(m.contains("my-init") && m.contains("faulted 3 times") && m.contains("still up at collection"), "{dump}");
+    assert!(m.contains("my-init") && m.contains("3 records of PID 1 (my-init) faulting") && m.contains("still up at collection"), "{dump}");
 
     // With the panic, PID 1's fault is its death, and the host's: one certain finding citing the panic.
     let mut b = common::BundleBuilder::new("web2");

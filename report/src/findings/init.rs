@@ -71,10 +71,11 @@ pub fn advisory(cx: &Context, groups: &[&Group]) -> Option<Advisory> {
     sigs.sort();
     sigs.dedup();
     let mut message = format!(
-        "PID 1 ({}) faulted {} time{} ({}), first at {}. The bundle holds no \"Attempted to kill init!\" kernel panic, which the kernel prints when init dies, so these records show no death.",
-        first.comm.as_deref().unwrap_or("init"),
+        "The bundle holds {} record{} of PID 1 ({}) faulting ({}), the first at {}. It holds no \"Attempted to kill init!\" kernel panic, which the kernel prints when init dies, so these records show no death.",
+        // Records, not faults: one fault can leave a kernel line and an audit ANOM_ABEND both.
         faults.len(),
         if faults.len() == 1 { "" } else { "s" },
+        first.comm.as_deref().unwrap_or("init"),
         sigs.join(", "),
         first.timestamp.sort_key().map(|t| t.rfc3339()).unwrap_or_else(|| "an unknown time".into())
     );
