@@ -141,11 +141,10 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         f.signal = o.signal.map(signal_of);
         f.confidence = Confidence::Certain;
         f.via = Some("systemd".into());
-        f.killer = Some(systemd_killer(cx, None));
-        if let Some(k) = f.killer.as_mut() {
-            k.command = e.field_str("unit").map(|u| format!("stop/kill of {u}"));
-        }
-        f.reasoning = format!("The service manager logged that it killed this process: \"{}\".", e.message);
+        let mut k = systemd_killer(e);
+        k.command = e.field_str("unit").map(|u| format!("stop/kill of {u}"));
+        f.reasoning = format!("{} logged that it killed this process: \"{}\".", manager_name(&k), e.message);
+        f.killer = Some(k);
         if g.first(ObsKind::Core).is_some() {
             core_details(&mut f, g, cx);
         }
@@ -155,8 +154,13 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         f.signal = Some(signal_of(6));
         f.confidence = Confidence::Certain;
         f.via = Some("systemd".into());
-        f.killer = Some(systemd_killer(cx, e.field_str("unit")));
-        f.reasoning = "systemd's watchdog timed out for this unit and killed its main process (SIGABRT unless WatchdogSignal= says otherwise).".into();
+        let mut k = systemd_killer(e);
+        k.command = e.field_str("unit").map(|u| format!("watchdog of {u}"));
+        f.reasoning = format!(
+            "{} logged that this unit's watchdog timed out; on that it kills the main process (SIGABRT unless WatchdogSignal= says otherwise).",
+            manager_name(&k)
+        );
+        f.killer = Some(k);
         unit_signal(&mut f, g, cx);
         if g.first(ObsKind::Core).is_some() {
             core_details(&mut f, g, cx);
@@ -259,20 +263,32 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
     f
 }
 
-fn systemd_killer(cx: &Context, unit: Option<&str>) -> Killer {
+/// The service manager that wrote `e`, as far as the record names it: the program and pid of its syslog tag or
+/// journal `_PID` (a user manager is `systemd[1234]`, not PID 1). Its uid is not in the record: left unknown.
+fn systemd_killer(e: &Event) -> Killer {
     Killer {
-        pid: Some(1),
-        comm: Some("systemd".into()),
+        pid: e.field_i64("program_pid"),
+        comm: e.field_str("program").map(str::to_owned),
         exe: None,
-        uid: Some(0),
-        user: cx.index.user_names.get(&0).cloned(),
+        uid: None,
+        user: None,
         auid: None,
         auser: None,
         session: None,
         tty: None,
         login_from: None,
         parent_chain: Vec::new(),
-        command: unit.map(|u| format!("watchdog of {u}")),
+        command: None,
+    }
+}
+
+/// How a service-manager record names its writer in a sentence: `systemd[1234]`, or "the service manager".
+fn manager_name(k: &Killer) -> String {
+    match (k.comm.as_deref(), k.pid) {
+        (Some(c), Some(p)) => format!("{c}[{p}]"),
+        (Some(c), None) => c.to_owned(),
+        (None, Some(p)) => format!("the service manager (pid {p})"),
+        (None, None) => "the service manager".into(),
     }
 }
 
@@ -335,11 +351,7 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
     if e.field_str("killer") == Some("systemd-oomd") {
         f.victim.cgroup = e.field_str("cgroup").map(str::to_owned);
         f.via = Some("systemd-oomd".into());
-        f.killer = Some(Killer { comm: Some("systemd-oomd".into()), ..systemd_killer(cx, None) });
-        if let Some(k) = f.killer.as_mut() {
-            k.pid = e.field_i64("program_pid");
-            k.command = None;
-        }
+        f.killer = Some(Killer { comm: Some("systemd-oomd".into()), ..systemd_killer(e) });
         f.reasoning = format!(
             "systemd-oomd killed every process of cgroup {} due to {}.",
             e.field_str("cgroup").unwrap_or("?"),

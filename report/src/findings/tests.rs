@@ -633,3 +633,30 @@ fn a_unit_oom_kill_result_does_not_name_the_kernel_alone() {
     assert!(f.reasoning.contains("the kernel's OOM killer or by systemd-oomd"), "{}", f.reasoning);
     assert_ne!(f.via.as_deref(), Some("kernel"));
 }
+
+/// A user manager's `systemd[1234]: Killing process …` line was reported as PID 1, comm systemd, uid 0 killing
+/// it: the killer is the writer the record names (its tag's program and pid), with no uid it does not show.
+#[test]
+fn a_user_managers_kill_names_that_manager_not_pid_1() {
+    let doc = run(vec![
+        ev(Source::Syslog, EventKind::ServiceKilled, 40, "fs/var/log/syslog", 12)
+            .pid(4321)
+            .comm("sleep")
+            .f("unit", json!("app.service"))
+            .f("signal", json!(15))
+            .f("program", json!("systemd"))
+            .f("program_pid", json!(1234)),
+        ev(Source::Syslog, EventKind::WatchdogTimeout, 50, "fs/var/log/syslog", 13)
+            .f("unit", json!("dog.service"))
+            .f("program", json!("systemd"))
+            .f("program_pid", json!(1234)),
+    ]);
+    let f = doc.findings.iter().find(|f| f.victim.pid == Some(4321)).expect("kill finding");
+    let k = f.killer.as_ref().expect("killer");
+    assert_eq!((k.pid, k.comm.as_deref(), k.uid), (Some(1234), Some("systemd"), None), "{k:?}");
+    assert!(f.reasoning.starts_with("systemd[1234] logged"), "{}", f.reasoning);
+    let w = doc.findings.iter().find(|f| f.victim.unit.as_deref() == Some("dog.service")).expect("watchdog finding");
+    let k = w.killer.as_ref().expect("watchdog killer");
+    assert_eq!((k.pid, k.uid), (Some(1234), None), "{k:?}");
+    assert!(w.reasoning.starts_with("systemd[1234] logged"), "{}", w.reasoning);
+}
