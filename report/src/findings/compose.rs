@@ -388,20 +388,33 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
         );
         return;
     }
-    let scope = match (global, memcg.as_deref()) {
-        (Some(true), _) => "when the whole host ran out of memory".to_owned(),
-        (Some(false), Some(m)) => format!("because memory cgroup {m} hit its limit"),
-        (Some(false), None) => "because a memory cgroup the log does not name hit its limit".to_owned(),
-        (None, _) => String::new(),
+    // The `oom-kill:` line's constraint decides the scope; only CONSTRAINT_NONE is the whole host.
+    let constraint = e.field_str("constraint");
+    let nodes = |what: &str, key: &str| {
+        let set = e.field_str(key).filter(|v| *v != "(null)").map(|v| format!(" ({key}={v})")).unwrap_or_default();
+        format!("when the memory nodes its {what} allows ran out{set}, not necessarily the whole host")
     };
-    f.reasoning = match (global, chosen) {
-        (Some(_), None) => format!("The kernel's OOM killer killed it {scope} ({rss}{adj}).{rank}"),
-        (Some(_), Some(p)) => {
+    let scope = match (constraint, global, memcg.as_deref()) {
+        (Some("CONSTRAINT_CPUSET"), _, _) => Some(nodes("cpuset", "mems_allowed")),
+        (Some("CONSTRAINT_MEMORY_POLICY"), _, _) => Some(nodes("memory policy", "nodemask")),
+        (Some(c), _, _) if !matches!(c, "CONSTRAINT_NONE" | "CONSTRAINT_MEMCG") => None,
+        (_, Some(true), _) => Some("when the whole host ran out of memory".to_owned()),
+        (_, Some(false), Some(m)) => Some(format!("because memory cgroup {m} hit its limit")),
+        (_, Some(false), None) => Some("because a memory cgroup the log does not name hit its limit".to_owned()),
+        (_, None, _) => None,
+    };
+    let unsaid = match constraint {
+        Some(c) if !matches!(c, "CONSTRAINT_NONE" | "CONSTRAINT_MEMCG" | "CONSTRAINT_CPUSET" | "CONSTRAINT_MEMORY_POLICY") => {
+            format!("the log gives the constraint {c}, which does not say whether the whole host, a memory cgroup or a subset of memory nodes ran out")
+        }
+        _ => "the log kept does not say whether the whole host or a memory cgroup ran out of memory".to_owned(),
+    };
+    f.reasoning = match (scope, chosen) {
+        (Some(scope), None) => format!("The kernel's OOM killer killed it {scope} ({rss}{adj}).{rank}"),
+        (Some(scope), Some(p)) => {
             format!("The kernel's OOM killer killed it {scope}: it chose its parent {p} and killed this child of it instead ({rss}{adj}).{rank}")
         }
-        (None, _) => format!(
-            "The kernel's OOM killer killed it ({rss}{adj}); the log kept does not say whether the whole host or a memory cgroup ran out of memory.{rank}"
-        ),
+        (None, _) => format!("The kernel's OOM killer killed it ({rss}{adj}); {unsaid}.{rank}"),
     };
 }
 

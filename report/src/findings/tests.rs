@@ -660,3 +660,25 @@ fn a_user_managers_kill_names_that_manager_not_pid_1() {
     assert_eq!((k.pid, k.uid), (Some(1234), None), "{k:?}");
     assert!(w.reasoning.starts_with("systemd[1234] logged"), "{}", w.reasoning);
 }
+
+/// The OOM's scope comes from its constraint: CONSTRAINT_CPUSET and CONSTRAINT_MEMORY_POLICY mean the allowed
+/// nodes ran out, an unknown constraint says nothing. Regression: all three read "the whole host ran out".
+#[test]
+fn oom_scope_follows_the_constraint() {
+    let scoped = |constraint: &str, global: Option<bool>| {
+        let mut e = oom_kill_of(4242, "hog").f("constraint", json!(constraint)).f("mems_allowed", json!("1")).f("nodemask", json!("(null)"));
+        if let Some(g) = global {
+            e = e.f("global", json!(g));
+        }
+        run(vec![e]).findings[0].reasoning.clone()
+    };
+    let r = scoped("CONSTRAINT_NONE", Some(true));
+    assert!(r.contains("the whole host ran out"), "{r}");
+    // The kill line's "Out of memory" may still carry global=true; the constraint wins.
+    let r = scoped("CONSTRAINT_CPUSET", Some(true));
+    assert!(r.contains("memory nodes its cpuset allows ran out (mems_allowed=1)") && !r.contains("whole host ran out"), "{r}");
+    let r = scoped("CONSTRAINT_MEMORY_POLICY", None);
+    assert!(r.contains("memory nodes its memory policy allows ran out, not") && !r.contains("whole host ran out"), "{r}");
+    let r = scoped("CONSTRAINT_WHATEVER", None);
+    assert!(r.contains("constraint CONSTRAINT_WHATEVER, which does not say"), "{r}");
+}
