@@ -131,8 +131,11 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
                 group_scope(l)
             ));
         }
-        if sig != 9 && !cx.index.survived(f.victim.pid.unwrap_or(-1), t) {
-            f.details.insert("catchable".into(), serde_json::json!(true));
+        if sig != 9 {
+            if !cx.index.survived(f.victim.pid.unwrap_or(-1), t) {
+                f.details.insert("catchable".into(), serde_json::json!(true));
+            }
+            catchable_end(&mut f, g, sig);
         }
         f.killer = Some(k);
     } else if let Some(o) = g.first(ObsKind::SupervisorKill) {
@@ -261,6 +264,37 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
     f.missing.sort();
     f.missing.dedup();
     f
+}
+
+/// An audited signal other than SIGKILL (SIGSTOP never ends a process) can be caught or ignored: its record
+/// proves it was sent, not that the process died of it. Certain only when a record of the same death shows the
+/// end on that signal (ANOM_ABEND, the kernel's fatal-signal line, a core, systemd's exit status); else likely.
+fn catchable_end(f: &mut Finding, g: &Group, sig: i64) {
+    let name = signal_of(sig).name;
+    let end = g
+        .obs
+        .iter()
+        .filter(|o| matches!(o.kind, ObsKind::Abend | ObsKind::Core | ObsKind::UnitDeath) && o.signal == Some(sig))
+        .min_by_key(|o| (o.kind, o.event));
+    match end {
+        Some(o) => {
+            let what = match o.kind {
+                ObsKind::Abend => "a record of its abnormal end",
+                ObsKind::Core => "its core dump",
+                _ => "the service manager's record of its exit",
+            };
+            f.reasoning.push_str(&format!(" {name} can be caught, but {what} shows it ended on {name}."));
+        }
+        None => {
+            f.confidence = Confidence::Likely;
+            f.reasoning.push_str(&format!(
+                " {name} can be caught or ignored: the record shows it was sent, not that the process died of it, and no record of its end is in the bundle."
+            ));
+            f.missing.push(
+                "a record of its end (audit ANOM_ABEND, the kernel's fatal-signal line, a core, the service manager's exit status)".into(),
+            );
+        }
+    }
 }
 
 /// The service manager that wrote `e`, as far as the record names it: the program and pid of its syslog tag or

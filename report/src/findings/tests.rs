@@ -682,3 +682,29 @@ fn oom_scope_follows_the_constraint() {
     let r = scoped("CONSTRAINT_WHATEVER", None);
     assert!(r.contains("constraint CONSTRAINT_WHATEVER, which does not say"), "{r}");
 }
+
+/// An audited SIGTERM proves the signal was sent, not that the process died of it (it can be caught): likely,
+/// unless a record of the same death shows the end on that signal. SIGKILL cannot be caught: certain.
+/// Regression: every audited kill of a process with no record of its end was certain.
+#[test]
+fn a_catchable_audited_kill_is_certain_only_with_a_record_of_the_end() {
+    let doc = run(vec![audit_kill(20, 5, 900, 1, "killer", "/usr/bin/killer", 4000, 15)]);
+    let f = doc.findings.iter().find(|f| f.victim.pid == Some(4000)).expect("finding");
+    assert_eq!((f.cause, f.confidence), (Cause::Signal, Confidence::Likely), "{}", f.reasoning);
+    assert!(f.reasoning.contains("SIGTERM can be caught or ignored"), "{}", f.reasoning);
+    assert!(f.missing.iter().any(|m| m.starts_with("a record of its end")), "{:?}", f.missing);
+
+    let doc = run(vec![
+        audit_kill(20, 5, 900, 1, "killer", "/usr/bin/killer", 4000, 15),
+        ev(Source::Kmsg, EventKind::ProcessCrash, 20, KMSG, 6).pid(4000).comm("victim").f("signal", json!(15)),
+    ]);
+    let f = doc.findings.iter().find(|f| f.victim.pid == Some(4000)).expect("finding");
+    assert_eq!(f.confidence, Confidence::Certain, "{}", f.reasoning);
+    assert!(f.reasoning.contains("shows it ended on SIGTERM"), "{}", f.reasoning);
+    assert!(f.evidence.iter().any(|e| &*e.origin.entry == KMSG), "{:?}", f.evidence);
+
+    let doc = run(vec![audit_kill(20, 5, 900, 1, "killer", "/usr/bin/killer", 4000, 9)]);
+    let f = doc.findings.iter().find(|f| f.victim.pid == Some(4000)).expect("finding");
+    assert_eq!(f.confidence, Confidence::Certain);
+    assert!(!f.reasoning.contains("can be caught"), "{}", f.reasoning);
+}
