@@ -772,6 +772,21 @@ fn unit_death(f: &mut Finding, g: &Group, cx: &Context) {
     }
 }
 
+/// When a history line ran, as far as its timestamp says: an undated line is only bounded (by the previous dated
+/// line and the file's mtime), and a bound later than the death does not put it near the death.
+fn when_ran(t: &coroner_schemas::Timestamp) -> String {
+    let at = |u: &Utc| u.rfc3339();
+    match t {
+        coroner_schemas::Timestamp::Bounded { after, before } => match (after, before) {
+            (Some(a), Some(b)) => format!("undated: after {} and before {}", at(a), at(b)),
+            (None, Some(b)) => format!("undated: before {}", at(b)),
+            (Some(a), None) => format!("undated: after {}", at(a)),
+            (None, None) => "undated".into(),
+        },
+        other => other.sort_key().map(|u| format!("dated {}", at(&u))).unwrap_or_else(|| "undated".into()),
+    }
+}
+
 /// Who could have done it: sessions open then, cron jobs due that minute, kill commands in histories near it.
 fn unknown_candidates(f: &mut Finding, cx: &Context, t: Option<Utc>) {
     let Some(t) = t else { return };
@@ -815,7 +830,7 @@ fn unknown_candidates(f: &mut Finding, cx: &Context, t: Option<Utc>) {
                     "{} ran `{}`{}",
                     e.user.as_deref().unwrap_or("a user"),
                     e.field_str("command").unwrap_or("?"),
-                    if targets_victim { " (names this process)" } else { " near that time" }
+                    if targets_victim { format!(" (names this process; {})", when_ran(&e.timestamp)) } else { format!(" ({})", when_ran(&e.timestamp)) }
                 ),
                 Some(e),
             ));

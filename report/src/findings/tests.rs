@@ -708,3 +708,20 @@ fn a_catchable_audited_kill_is_certain_only_with_a_record_of_the_end() {
     assert_eq!(f.confidence, Confidence::Certain);
     assert!(!f.reasoning.contains("can be caught"), "{}", f.reasoning);
 }
+
+/// An undated history line bounded only by a file mtime after the death is not "near that time": the candidate
+/// says what its time is. Regression: "alice ran `kill 1` near that time".
+#[test]
+fn an_undated_history_candidate_says_what_bounds_it() {
+    let doc = run(vec![
+        api_service_killed_at_60(),
+        ev(Source::History, EventKind::KillCommand, 0, "fs/home/alice/.bash_history", 2)
+            .ts(Timestamp::Bounded { after: None, before: Some(at(300)) })
+            .uid(1000, "alice")
+            .f("command", json!("kill 1")),
+    ]);
+    let f = doc.findings.iter().find(|f| f.victim.unit.as_deref() == Some("api.service")).expect("unit finding");
+    let c = f.candidates.iter().find(|c| c.description.contains("kill 1")).expect("history candidate");
+    assert!(!c.description.contains("near that time"), "{}", c.description);
+    assert!(c.description.contains(&format!("(undated: before {})", at(300).rfc3339())), "{}", c.description);
+}
