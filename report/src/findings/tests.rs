@@ -424,7 +424,7 @@ fn reboots_pair_shutdowns_bounds_and_commands_boot_by_boot() {
     // Boot at 120: shut down at 100, asked for by the sudo at 90 (the one at -2000 is too old).
     assert_eq!(reboots[0].via.as_deref(), Some("shutdown"));
     assert_eq!(line_of(reboots[0], "shutdown record"), Some(3));
-    assert_eq!(line_of(reboots[0], "command that asked for it"), Some(2));
+    assert_eq!(line_of(reboots[0], "shutdown command run before it"), Some(2));
     // The reasoning says what the record shows (who ran what, when), not that the command caused the shutdown.
     assert!(reboots[0].reasoning.ends_with(" root ran `/sbin/reboot` 10 s before it."), "{}", reboots[0].reasoning);
     // Boot at 400: no shutdown since the boot at 120 (the one at 100 belongs to the boot before).
@@ -432,7 +432,7 @@ fn reboots_pair_shutdowns_bounds_and_commands_boot_by_boot() {
     assert_eq!(reboots[1].time, Timestamp::Bounded { after: Some(at(200)), before: Some(at(400)) });
     // Boot at 2100: shut down at 2000; the earliest command within the half hour before it is at 300.
     assert_eq!(line_of(reboots[2], "shutdown record"), Some(7));
-    assert_eq!(line_of(reboots[2], "command that asked for it"), Some(3));
+    assert_eq!(line_of(reboots[2], "shutdown command run before it"), Some(3));
 }
 
 #[test]
@@ -724,4 +724,34 @@ fn an_undated_history_candidate_says_what_bounds_it() {
     let c = f.candidates.iter().find(|c| c.description.contains("kill 1")).expect("history candidate");
     assert!(!c.description.contains("near that time"), "{}", c.description);
     assert!(c.description.contains(&format!("(undated: before {})", at(300).rfc3339())), "{}", c.description);
+}
+
+/// A reboot cites a command only when its command word is a shutdown command (after sudo/env), and a boot with
+/// no shutdown record does not rule out a lost record. Regression: `grep reboot …` was "the command that asked
+/// for it", and a missing shutdown record was stated as a crash, power loss or reset.
+#[test]
+fn reboot_commands_are_matched_by_their_command_word() {
+    const W: &str = "fs/var/log/wtmp";
+    let sudo = |t: i64, line: u64, cmd: &str| {
+        ev(Source::Syslog, EventKind::PrivilegedCommand, t, "fs/var/log/auth.log", line).uid(0, "root").f("command", json!(cmd))
+    };
+    let shut = |cmds: Vec<Ev>| {
+        let mut v = vec![ev(Source::Wtmp, EventKind::Boot, 0, W, 1)];
+        v.extend(cmds);
+        v.push(ev(Source::Wtmp, EventKind::Shutdown, 100, W, 2));
+        v.push(ev(Source::Wtmp, EventKind::Boot, 120, W, 3));
+        let doc = run(v);
+        doc.findings.into_iter().find(|f| f.cause == Cause::Reboot).expect("reboot")
+    };
+    let f = shut(vec![sudo(50, 7, "/usr/bin/grep reboot /var/log/syslog"), sudo(60, 8, "/usr/bin/less /etc/halt.conf")]);
+    assert!(f.killer.is_none() && f.evidence.len() == 2, "{f:#?}");
+    let f = shut(vec![sudo(60, 8, "env LANG=C /usr/bin/systemctl --no-wall reboot")]);
+    assert_eq!(f.killer.as_ref().and_then(|k| k.command.as_deref()), Some("env LANG=C /usr/bin/systemctl --no-wall reboot"));
+    let f = shut(vec![sudo(60, 8, "/sbin/init 6")]);
+    assert!(f.killer.is_some(), "{f:#?}");
+
+    let doc = run(vec![ev(Source::Wtmp, EventKind::Boot, 0, W, 1), ev(Source::Wtmp, EventKind::Boot, 500, W, 2)]);
+    let f = doc.findings.iter().find(|f| f.cause == Cause::Reboot).expect("reboot");
+    assert!(f.reasoning.contains("no shutdown record precedes it") && f.reasoning.contains("a shutdown record that was not kept"), "{}", f.reasoning);
+    assert!(!f.reasoning.contains("the host crashed"), "{}", f.reasoning);
 }
