@@ -341,6 +341,7 @@ fn claims_findings() -> Value {
 
 /// `timeout 1 sleep 30` sends SIGTERM to sleep 17311 and then kill(0, SIGTERM) to its own process group: one
 /// death, whose finding cites both records and calls the second a group kill. Regression: two certain findings.
+/// Likely, not certain: SIGTERM can be caught and the audit log holds no record of sleep's end.
 #[test]
 fn timeout_direct_and_group_kill_are_one_death() {
     let doc = claims_findings();
@@ -348,7 +349,7 @@ fn timeout_direct_and_group_kill_are_one_death() {
     let sleep = find(&doc, |f| f["victim"]["pid"] == 17311);
     assert_eq!(sleep.len(), 1, "{dump}");
     let f = sleep[0];
-    assert_eq!((f["cause"].as_str(), f["confidence"].as_str()), (Some("signal"), Some("certain")), "{f:#}");
+    assert_eq!((f["cause"].as_str(), f["confidence"].as_str()), (Some("signal"), Some("likely")), "{f:#}");
     assert_eq!(f["killer"]["pid"], 17310, "{f:#}");
     let kills: Vec<&Value> = f["evidence"].as_array().expect("evidence").iter().filter(|e| e["role"].as_str().is_some_and(|r| r.contains("kill"))).collect();
     assert_eq!(kills.len(), 2, "both kill records are evidence: {f:#}");

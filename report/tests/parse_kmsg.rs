@@ -608,3 +608,28 @@ fn oom_and_segfault_wording_of_every_era() {
         assert!(p.problems.is_empty(), "{name}: {:?}", p.problems);
     }
 }
+
+/// A cpuset- or mempolicy-constrained OOM prints "Out of memory: Killed process" like a host-wide one; only the
+/// `oom-kill:` constraint tells them apart. Regression: every constraint but CONSTRAINT_MEMCG was `global`.
+#[test]
+fn only_constraint_none_is_a_global_oom() {
+    for (constraint, global) in [
+        ("CONSTRAINT_NONE", Some(true)),
+        ("CONSTRAINT_CPUSET", None),
+        ("CONSTRAINT_MEMORY_POLICY", None),
+        ("CONSTRAINT_SOMETHING_NEW", None),
+    ] {
+        let text = format!(
+            "[  100.000003] oom-kill:constraint={constraint},nodemask=1,cpuset=pinned,mems_allowed=1,global_oom,task_memcg=/user.slice,task=stress,pid=301,uid=1000\n\
+             [  100.000004] Out of memory: Killed process 301 (stress) total-vm:8kB, anon-rss:4kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:4kB oom_score_adj:0\n"
+        );
+        let p = run(text.as_bytes(), "dmesg_text");
+        let k = of_kind(&p, EventKind::OomKill);
+        assert_eq!(k.len(), 1, "{k:#?}");
+        assert_eq!(k[0].fields["constraint"], json!(constraint));
+        assert_eq!(k[0].fields.get("global").map(|v| v.to_json()), global.map(|g| json!(g)), "{constraint}");
+        if global.is_none() {
+            assert!(!k[0].message.contains("system-wide"), "{}", k[0].message);
+        }
+    }
+}

@@ -131,8 +131,11 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
                 group_scope(l)
             ));
         }
-        if sig != 9 && !cx.index.survived(f.victim.pid.unwrap_or(-1), t) {
-            f.details.insert("catchable".into(), serde_json::json!(true));
+        if sig != 9 {
+            if !cx.index.survived(f.victim.pid.unwrap_or(-1), t) {
+                f.details.insert("catchable".into(), serde_json::json!(true));
+            }
+            catchable_end(&mut f, g, sig);
         }
         f.killer = Some(k);
     } else if let Some(o) = g.first(ObsKind::SupervisorKill) {
@@ -141,11 +144,10 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         f.signal = o.signal.map(signal_of);
         f.confidence = Confidence::Certain;
         f.via = Some("systemd".into());
-        f.killer = Some(systemd_killer(cx, None));
-        if let Some(k) = f.killer.as_mut() {
-            k.command = e.field_str("unit").map(|u| format!("stop/kill of {u}"));
-        }
-        f.reasoning = format!("The service manager logged that it killed this process: \"{}\".", e.message);
+        let mut k = systemd_killer(e);
+        k.command = e.field_str("unit").map(|u| format!("stop/kill of {u}"));
+        f.reasoning = format!("{} logged that it killed this process: \"{}\".", manager_name(&k), e.message);
+        f.killer = Some(k);
         if g.first(ObsKind::Core).is_some() {
             core_details(&mut f, g, cx);
         }
@@ -155,8 +157,13 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         f.signal = Some(signal_of(6));
         f.confidence = Confidence::Certain;
         f.via = Some("systemd".into());
-        f.killer = Some(systemd_killer(cx, e.field_str("unit")));
-        f.reasoning = "systemd's watchdog timed out for this unit and killed its main process (SIGABRT unless WatchdogSignal= says otherwise).".into();
+        let mut k = systemd_killer(e);
+        k.command = e.field_str("unit").map(|u| format!("watchdog of {u}"));
+        f.reasoning = format!(
+            "{} logged that this unit's watchdog timed out; on that it kills the main process (SIGABRT unless WatchdogSignal= says otherwise).",
+            manager_name(&k)
+        );
+        f.killer = Some(k);
         unit_signal(&mut f, g, cx);
         if g.first(ObsKind::Core).is_some() {
             core_details(&mut f, g, cx);
@@ -259,20 +266,63 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
     f
 }
 
-fn systemd_killer(cx: &Context, unit: Option<&str>) -> Killer {
+/// An audited signal other than SIGKILL (SIGSTOP never ends a process) can be caught or ignored: its record
+/// proves it was sent, not that the process died of it. Certain only when a record of the same death shows the
+/// end on that signal (ANOM_ABEND, the kernel's fatal-signal line, a core, systemd's exit status); else likely.
+fn catchable_end(f: &mut Finding, g: &Group, sig: i64) {
+    let name = signal_of(sig).name;
+    let end = g
+        .obs
+        .iter()
+        .filter(|o| matches!(o.kind, ObsKind::Abend | ObsKind::Core | ObsKind::UnitDeath) && o.signal == Some(sig))
+        .min_by_key(|o| (o.kind, o.event));
+    match end {
+        Some(o) => {
+            let what = match o.kind {
+                ObsKind::Abend => "a record of its abnormal end",
+                ObsKind::Core => "its core dump",
+                _ => "the service manager's record of its exit",
+            };
+            f.reasoning.push_str(&format!(" {name} can be caught, but {what} shows it ended on {name}."));
+        }
+        None => {
+            f.confidence = Confidence::Likely;
+            f.reasoning.push_str(&format!(
+                " {name} can be caught or ignored: the record shows it was sent, not that the process died of it, and no record of its end is in the bundle."
+            ));
+            f.missing.push(
+                "a record of its end (audit ANOM_ABEND, the kernel's fatal-signal line, a core, the service manager's exit status)".into(),
+            );
+        }
+    }
+}
+
+/// The service manager that wrote `e`, as far as the record names it: the program and pid of its syslog tag or
+/// journal `_PID` (a user manager is `systemd[1234]`, not PID 1). Its uid is not in the record: left unknown.
+fn systemd_killer(e: &Event) -> Killer {
     Killer {
-        pid: Some(1),
-        comm: Some("systemd".into()),
+        pid: e.field_i64("program_pid"),
+        comm: e.field_str("program").map(str::to_owned),
         exe: None,
-        uid: Some(0),
-        user: cx.index.user_names.get(&0).cloned(),
+        uid: None,
+        user: None,
         auid: None,
         auser: None,
         session: None,
         tty: None,
         login_from: None,
         parent_chain: Vec::new(),
-        command: unit.map(|u| format!("watchdog of {u}")),
+        command: None,
+    }
+}
+
+/// How a service-manager record names its writer in a sentence: `systemd[1234]`, or "the service manager".
+fn manager_name(k: &Killer) -> String {
+    match (k.comm.as_deref(), k.pid) {
+        (Some(c), Some(p)) => format!("{c}[{p}]"),
+        (Some(c), None) => c.to_owned(),
+        (None, Some(p)) => format!("the service manager (pid {p})"),
+        (None, None) => "the service manager".into(),
     }
 }
 
@@ -335,11 +385,7 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
     if e.field_str("killer") == Some("systemd-oomd") {
         f.victim.cgroup = e.field_str("cgroup").map(str::to_owned);
         f.via = Some("systemd-oomd".into());
-        f.killer = Some(Killer { comm: Some("systemd-oomd".into()), ..systemd_killer(cx, None) });
-        if let Some(k) = f.killer.as_mut() {
-            k.pid = e.field_i64("program_pid");
-            k.command = None;
-        }
+        f.killer = Some(Killer { comm: Some("systemd-oomd".into()), ..systemd_killer(e) });
         f.reasoning = format!(
             "systemd-oomd killed every process of cgroup {} due to {}.",
             e.field_str("cgroup").unwrap_or("?"),
@@ -376,20 +422,33 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
         );
         return;
     }
-    let scope = match (global, memcg.as_deref()) {
-        (Some(true), _) => "when the whole host ran out of memory".to_owned(),
-        (Some(false), Some(m)) => format!("because memory cgroup {m} hit its limit"),
-        (Some(false), None) => "because a memory cgroup the log does not name hit its limit".to_owned(),
-        (None, _) => String::new(),
+    // The `oom-kill:` line's constraint decides the scope; only CONSTRAINT_NONE is the whole host.
+    let constraint = e.field_str("constraint");
+    let nodes = |what: &str, key: &str| {
+        let set = e.field_str(key).filter(|v| *v != "(null)").map(|v| format!(" ({key}={v})")).unwrap_or_default();
+        format!("when the memory nodes its {what} allows ran out{set}, not necessarily the whole host")
     };
-    f.reasoning = match (global, chosen) {
-        (Some(_), None) => format!("The kernel's OOM killer killed it {scope} ({rss}{adj}).{rank}"),
-        (Some(_), Some(p)) => {
+    let scope = match (constraint, global, memcg.as_deref()) {
+        (Some("CONSTRAINT_CPUSET"), _, _) => Some(nodes("cpuset", "mems_allowed")),
+        (Some("CONSTRAINT_MEMORY_POLICY"), _, _) => Some(nodes("memory policy", "nodemask")),
+        (Some(c), _, _) if !matches!(c, "CONSTRAINT_NONE" | "CONSTRAINT_MEMCG") => None,
+        (_, Some(true), _) => Some("when the whole host ran out of memory".to_owned()),
+        (_, Some(false), Some(m)) => Some(format!("because memory cgroup {m} hit its limit")),
+        (_, Some(false), None) => Some("because a memory cgroup the log does not name hit its limit".to_owned()),
+        (_, None, _) => None,
+    };
+    let unsaid = match constraint {
+        Some(c) if !matches!(c, "CONSTRAINT_NONE" | "CONSTRAINT_MEMCG" | "CONSTRAINT_CPUSET" | "CONSTRAINT_MEMORY_POLICY") => {
+            format!("the log gives the constraint {c}, which does not say whether the whole host, a memory cgroup or a subset of memory nodes ran out")
+        }
+        _ => "the log kept does not say whether the whole host or a memory cgroup ran out of memory".to_owned(),
+    };
+    f.reasoning = match (scope, chosen) {
+        (Some(scope), None) => format!("The kernel's OOM killer killed it {scope} ({rss}{adj}).{rank}"),
+        (Some(scope), Some(p)) => {
             format!("The kernel's OOM killer killed it {scope}: it chose its parent {p} and killed this child of it instead ({rss}{adj}).{rank}")
         }
-        (None, _) => format!(
-            "The kernel's OOM killer killed it ({rss}{adj}); the log kept does not say whether the whole host or a memory cgroup ran out of memory.{rank}"
-        ),
+        (None, _) => format!("The kernel's OOM killer killed it ({rss}{adj}); {unsaid}.{rank}"),
     };
 }
 
@@ -713,6 +772,21 @@ fn unit_death(f: &mut Finding, g: &Group, cx: &Context) {
     }
 }
 
+/// When a history line ran, as far as its timestamp says: an undated line is only bounded (by the previous dated
+/// line and the file's mtime), and a bound later than the death does not put it near the death.
+fn when_ran(t: &coroner_schemas::Timestamp) -> String {
+    let at = |u: &Utc| u.rfc3339();
+    match t {
+        coroner_schemas::Timestamp::Bounded { after, before } => match (after, before) {
+            (Some(a), Some(b)) => format!("undated: after {} and before {}", at(a), at(b)),
+            (None, Some(b)) => format!("undated: before {}", at(b)),
+            (Some(a), None) => format!("undated: after {}", at(a)),
+            (None, None) => "undated".into(),
+        },
+        other => other.sort_key().map(|u| format!("dated {}", at(&u))).unwrap_or_else(|| "undated".into()),
+    }
+}
+
 /// Who could have done it: sessions open then, cron jobs due that minute, kill commands in histories near it.
 fn unknown_candidates(f: &mut Finding, cx: &Context, t: Option<Utc>) {
     let Some(t) = t else { return };
@@ -756,7 +830,7 @@ fn unknown_candidates(f: &mut Finding, cx: &Context, t: Option<Utc>) {
                     "{} ran `{}`{}",
                     e.user.as_deref().unwrap_or("a user"),
                     e.field_str("command").unwrap_or("?"),
-                    if targets_victim { " (names this process)" } else { " near that time" }
+                    if targets_victim { format!(" (names this process; {})", when_ran(&e.timestamp)) } else { format!(" ({})", when_ran(&e.timestamp)) }
                 ),
                 Some(e),
             ));

@@ -226,9 +226,7 @@ fn reboots(cx: &Context) -> Vec<Finding> {
     // Commands that ask for a reboot, in timeline (and so time) order.
     let asked: Vec<&Event> = cx
         .of_kinds(&[EventKind::KillCommand, EventKind::PrivilegedCommand])
-        .filter(|e| {
-            e.field_str("command").is_some_and(|c| ["reboot", "shutdown", "poweroff", "halt", "init 6", "init 0"].iter().any(|w| c.contains(w)))
-        })
+        .filter(|e| e.field_str("command").is_some_and(asks_for_reboot))
         .collect();
     // The first wtmp record of all is not preceded by anything a boot could end.
     let first_wtmp = cx.events.iter().position(|e| e.source == Source::Wtmp);
@@ -291,7 +289,7 @@ fn reboots(cx: &Context) -> Vec<Finding> {
                         parent_chain: Vec::new(),
                         command: cmd.field_str("command").map(str::to_owned),
                     });
-                    f.evidence.push(deaths::evidence(cmd, "command that asked for it"));
+                    f.evidence.push(deaths::evidence(cmd, "shutdown command run before it"));
                     // What the record shows: who ran which command how long before; not that it caused the shutdown.
                     let secs = match (cmd.timestamp.sort_key(), st) {
                         (Some(x), Some(y)) => (y.unix_micros() - x.unix_micros()) / 1_000_000,
@@ -307,7 +305,7 @@ fn reboots(cx: &Context) -> Vec<Finding> {
             }
             None => {
                 f.reasoning = format!(
-                    "wtmp records a boot at {} with no shutdown record since the previous record: the host crashed, lost power or was reset.",
+                    "wtmp records a boot at {} and no shutdown record precedes it since the previous record: a crash, power loss or reset, or a shutdown record that was not kept (wtmp rotated or truncated).",
                     bt.map(|t| t.rfc3339()).unwrap_or_default()
                 );
                 f.via = Some("crash".into());
@@ -323,6 +321,22 @@ fn reboots(cx: &Context) -> Vec<Finding> {
         out.push(f);
     }
     out
+}
+
+/// Whether a command line runs a shutdown command: its command word (after `sudo`/`env` and their options and
+/// VAR=value settings) is reboot, shutdown, poweroff or halt, `init 0`/`init 6`, or `systemctl` of one of them.
+/// A word elsewhere in the line (`grep reboot log`) is not the command.
+fn asks_for_reboot(cmd: &str) -> bool {
+    let mut words = cmd.split_whitespace().skip_while(|w| matches!(*w, "sudo" | "env") || w.starts_with('-') || w.contains('='));
+    let Some(first) = words.next() else { return false };
+    let name = first.rsplit('/').next().unwrap_or(first);
+    const DOWN: [&str; 4] = ["reboot", "shutdown", "poweroff", "halt"];
+    match name {
+        n if DOWN.contains(&n) => true,
+        "init" | "telinit" => words.next().is_some_and(|a| a == "0" || a == "6"),
+        "systemctl" => words.find(|w| !w.starts_with('-')).is_some_and(|a| DOWN.contains(&a) || a == "kexec"),
+        _ => false,
+    }
 }
 
 /// Entries of a category that hold bytes.

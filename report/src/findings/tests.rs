@@ -424,7 +424,7 @@ fn reboots_pair_shutdowns_bounds_and_commands_boot_by_boot() {
     // Boot at 120: shut down at 100, asked for by the sudo at 90 (the one at -2000 is too old).
     assert_eq!(reboots[0].via.as_deref(), Some("shutdown"));
     assert_eq!(line_of(reboots[0], "shutdown record"), Some(3));
-    assert_eq!(line_of(reboots[0], "command that asked for it"), Some(2));
+    assert_eq!(line_of(reboots[0], "shutdown command run before it"), Some(2));
     // The reasoning says what the record shows (who ran what, when), not that the command caused the shutdown.
     assert!(reboots[0].reasoning.ends_with(" root ran `/sbin/reboot` 10 s before it."), "{}", reboots[0].reasoning);
     // Boot at 400: no shutdown since the boot at 120 (the one at 100 belongs to the boot before).
@@ -432,7 +432,7 @@ fn reboots_pair_shutdowns_bounds_and_commands_boot_by_boot() {
     assert_eq!(reboots[1].time, Timestamp::Bounded { after: Some(at(200)), before: Some(at(400)) });
     // Boot at 2100: shut down at 2000; the earliest command within the half hour before it is at 300.
     assert_eq!(line_of(reboots[2], "shutdown record"), Some(7));
-    assert_eq!(line_of(reboots[2], "command that asked for it"), Some(3));
+    assert_eq!(line_of(reboots[2], "shutdown command run before it"), Some(3));
 }
 
 #[test]
@@ -632,4 +632,126 @@ fn a_unit_oom_kill_result_does_not_name_the_kernel_alone() {
     assert_eq!((f.cause, f.confidence), (Cause::OomKill, Confidence::Certain));
     assert!(f.reasoning.contains("the kernel's OOM killer or by systemd-oomd"), "{}", f.reasoning);
     assert_ne!(f.via.as_deref(), Some("kernel"));
+}
+
+/// A user manager's `systemd[1234]: Killing process …` line was reported as PID 1, comm systemd, uid 0 killing
+/// it: the killer is the writer the record names (its tag's program and pid), with no uid it does not show.
+#[test]
+fn a_user_managers_kill_names_that_manager_not_pid_1() {
+    let doc = run(vec![
+        ev(Source::Syslog, EventKind::ServiceKilled, 40, "fs/var/log/syslog", 12)
+            .pid(4321)
+            .comm("sleep")
+            .f("unit", json!("app.service"))
+            .f("signal", json!(15))
+            .f("program", json!("systemd"))
+            .f("program_pid", json!(1234)),
+        ev(Source::Syslog, EventKind::WatchdogTimeout, 50, "fs/var/log/syslog", 13)
+            .f("unit", json!("dog.service"))
+            .f("program", json!("systemd"))
+            .f("program_pid", json!(1234)),
+    ]);
+    let f = doc.findings.iter().find(|f| f.victim.pid == Some(4321)).expect("kill finding");
+    let k = f.killer.as_ref().expect("killer");
+    assert_eq!((k.pid, k.comm.as_deref(), k.uid), (Some(1234), Some("systemd"), None), "{k:?}");
+    assert!(f.reasoning.starts_with("systemd[1234] logged"), "{}", f.reasoning);
+    let w = doc.findings.iter().find(|f| f.victim.unit.as_deref() == Some("dog.service")).expect("watchdog finding");
+    let k = w.killer.as_ref().expect("watchdog killer");
+    assert_eq!((k.pid, k.uid), (Some(1234), None), "{k:?}");
+    assert!(w.reasoning.starts_with("systemd[1234] logged"), "{}", w.reasoning);
+}
+
+/// The OOM's scope comes from its constraint: CONSTRAINT_CPUSET and CONSTRAINT_MEMORY_POLICY mean the allowed
+/// nodes ran out, an unknown constraint says nothing. Regression: all three read "the whole host ran out".
+#[test]
+fn oom_scope_follows_the_constraint() {
+    let scoped = |constraint: &str, global: Option<bool>| {
+        let mut e = oom_kill_of(4242, "hog").f("constraint", json!(constraint)).f("mems_allowed", json!("1")).f("nodemask", json!("(null)"));
+        if let Some(g) = global {
+            e = e.f("global", json!(g));
+        }
+        run(vec![e]).findings[0].reasoning.clone()
+    };
+    let r = scoped("CONSTRAINT_NONE", Some(true));
+    assert!(r.contains("the whole host ran out"), "{r}");
+    // The kill line's "Out of memory" may still carry global=true; the constraint wins.
+    let r = scoped("CONSTRAINT_CPUSET", Some(true));
+    assert!(r.contains("memory nodes its cpuset allows ran out (mems_allowed=1)") && !r.contains("whole host ran out"), "{r}");
+    let r = scoped("CONSTRAINT_MEMORY_POLICY", None);
+    assert!(r.contains("memory nodes its memory policy allows ran out, not") && !r.contains("whole host ran out"), "{r}");
+    let r = scoped("CONSTRAINT_WHATEVER", None);
+    assert!(r.contains("constraint CONSTRAINT_WHATEVER, which does not say"), "{r}");
+}
+
+/// An audited SIGTERM proves the signal was sent, not that the process died of it (it can be caught): likely,
+/// unless a record of the same death shows the end on that signal. SIGKILL cannot be caught: certain.
+/// Regression: every audited kill of a process with no record of its end was certain.
+#[test]
+fn a_catchable_audited_kill_is_certain_only_with_a_record_of_the_end() {
+    let doc = run(vec![audit_kill(20, 5, 900, 1, "killer", "/usr/bin/killer", 4000, 15)]);
+    let f = doc.findings.iter().find(|f| f.victim.pid == Some(4000)).expect("finding");
+    assert_eq!((f.cause, f.confidence), (Cause::Signal, Confidence::Likely), "{}", f.reasoning);
+    assert!(f.reasoning.contains("SIGTERM can be caught or ignored"), "{}", f.reasoning);
+    assert!(f.missing.iter().any(|m| m.starts_with("a record of its end")), "{:?}", f.missing);
+
+    let doc = run(vec![
+        audit_kill(20, 5, 900, 1, "killer", "/usr/bin/killer", 4000, 15),
+        ev(Source::Kmsg, EventKind::ProcessCrash, 20, KMSG, 6).pid(4000).comm("victim").f("signal", json!(15)),
+    ]);
+    let f = doc.findings.iter().find(|f| f.victim.pid == Some(4000)).expect("finding");
+    assert_eq!(f.confidence, Confidence::Certain, "{}", f.reasoning);
+    assert!(f.reasoning.contains("shows it ended on SIGTERM"), "{}", f.reasoning);
+    assert!(f.evidence.iter().any(|e| &*e.origin.entry == KMSG), "{:?}", f.evidence);
+
+    let doc = run(vec![audit_kill(20, 5, 900, 1, "killer", "/usr/bin/killer", 4000, 9)]);
+    let f = doc.findings.iter().find(|f| f.victim.pid == Some(4000)).expect("finding");
+    assert_eq!(f.confidence, Confidence::Certain);
+    assert!(!f.reasoning.contains("can be caught"), "{}", f.reasoning);
+}
+
+/// An undated history line bounded only by a file mtime after the death is not "near that time": the candidate
+/// says what its time is. Regression: "alice ran `kill 1` near that time".
+#[test]
+fn an_undated_history_candidate_says_what_bounds_it() {
+    let doc = run(vec![
+        api_service_killed_at_60(),
+        ev(Source::History, EventKind::KillCommand, 0, "fs/home/alice/.bash_history", 2)
+            .ts(Timestamp::Bounded { after: None, before: Some(at(300)) })
+            .uid(1000, "alice")
+            .f("command", json!("kill 1")),
+    ]);
+    let f = doc.findings.iter().find(|f| f.victim.unit.as_deref() == Some("api.service")).expect("unit finding");
+    let c = f.candidates.iter().find(|c| c.description.contains("kill 1")).expect("history candidate");
+    assert!(!c.description.contains("near that time"), "{}", c.description);
+    assert!(c.description.contains(&format!("(undated: before {})", at(300).rfc3339())), "{}", c.description);
+}
+
+/// A reboot cites a command only when its command word is a shutdown command (after sudo/env), and a boot with
+/// no shutdown record does not rule out a lost record. Regression: `grep reboot …` was "the command that asked
+/// for it", and a missing shutdown record was stated as a crash, power loss or reset.
+#[test]
+fn reboot_commands_are_matched_by_their_command_word() {
+    const W: &str = "fs/var/log/wtmp";
+    let sudo = |t: i64, line: u64, cmd: &str| {
+        ev(Source::Syslog, EventKind::PrivilegedCommand, t, "fs/var/log/auth.log", line).uid(0, "root").f("command", json!(cmd))
+    };
+    let shut = |cmds: Vec<Ev>| {
+        let mut v = vec![ev(Source::Wtmp, EventKind::Boot, 0, W, 1)];
+        v.extend(cmds);
+        v.push(ev(Source::Wtmp, EventKind::Shutdown, 100, W, 2));
+        v.push(ev(Source::Wtmp, EventKind::Boot, 120, W, 3));
+        let doc = run(v);
+        doc.findings.into_iter().find(|f| f.cause == Cause::Reboot).expect("reboot")
+    };
+    let f = shut(vec![sudo(50, 7, "/usr/bin/grep reboot /var/log/syslog"), sudo(60, 8, "/usr/bin/less /etc/halt.conf")]);
+    assert!(f.killer.is_none() && f.evidence.len() == 2, "{f:#?}");
+    let f = shut(vec![sudo(60, 8, "env LANG=C /usr/bin/systemctl --no-wall reboot")]);
+    assert_eq!(f.killer.as_ref().and_then(|k| k.command.as_deref()), Some("env LANG=C /usr/bin/systemctl --no-wall reboot"));
+    let f = shut(vec![sudo(60, 8, "/sbin/init 6")]);
+    assert!(f.killer.is_some(), "{f:#?}");
+
+    let doc = run(vec![ev(Source::Wtmp, EventKind::Boot, 0, W, 1), ev(Source::Wtmp, EventKind::Boot, 500, W, 2)]);
+    let f = doc.findings.iter().find(|f| f.cause == Cause::Reboot).expect("reboot");
+    assert!(f.reasoning.contains("no shutdown record precedes it") && f.reasoning.contains("a shutdown record that was not kept"), "{}", f.reasoning);
+    assert!(!f.reasoning.contains("the host crashed"), "{}", f.reasoning);
 }

@@ -356,10 +356,23 @@ fn oom_kill_detail(msg: &str) -> Option<Classified> {
             c = c.field(key, json!(v));
         }
     }
-    let global = constraint != "CONSTRAINT_MEMCG";
-    c = c.field("global", json!(global));
-    c.summary = Some(oom_summary(Some(global), c.fields.get("oom_memcg"), task, pid));
+    let global = constraint_global(constraint);
+    if let Some(g) = global {
+        c = c.field("global", json!(g));
+    }
+    c.summary = Some(oom_summary(global, c.fields.get("oom_memcg"), task, pid));
     Some(c)
+}
+
+/// Whether an `oom-kill:` constraint means the whole host ran out: only CONSTRAINT_NONE does. CONSTRAINT_CPUSET
+/// and CONSTRAINT_MEMORY_POLICY mean the nodes a cpuset or mempolicy allows ran out; those and codes this
+/// parser does not know leave the scope unsaid (`None`).
+pub(crate) fn constraint_global(constraint: &str) -> Option<bool> {
+    match constraint {
+        "CONSTRAINT_NONE" => Some(true),
+        "CONSTRAINT_MEMCG" => Some(false),
+        _ => None,
+    }
 }
 
 fn token_between<'a>(s: &'a str, key: &str) -> Option<&'a str> {
@@ -779,6 +792,17 @@ fn absorb(choice: &mut Event, kill: &mut Classified, kill_offset: u64) {
     choice.kind = EventKind::Log;
     choice.fields.insert("detail_of_oom_kill".into(), json!(kill_offset));
     copy_absent(choice, kill, &OOM_FACTS);
+    // The kill line's "Out of memory" says only that no memory cgroup ran out; the constraint says more.
+    if let Some(con) = choice.field_str("constraint") {
+        match constraint_global(con) {
+            Some(g) => {
+                kill.fields.insert("global".into(), json!(g));
+            }
+            None => {
+                kill.fields.remove("global");
+            }
+        }
+    }
     if choice.pid == kill.pid {
         copy_absent(choice, kill, &["task_memcg", "score"]);
         if kill.uid.is_none() {
