@@ -813,7 +813,8 @@ fn unknown_candidates(f: &mut Finding, cx: &Context, t: Option<Utc>) {
             ));
         }
     }
-    for e in cx.of_kind(EventKind::KillCommand) {
+    // `kill -0` sends no signal (it asks whether the process exists): no candidate for a sender.
+    for e in cx.of_kind(EventKind::KillCommand).filter(|e| e.field_i64("signal") != Some(0)) {
         let near = match &e.timestamp {
             coroner_schemas::Timestamp::Bounded { after, before } => {
                 after.is_none_or(|a| a.unix_micros() <= t.unix_micros() + 600_000_000) && before.is_none_or(|b| b.unix_micros() >= t.unix_micros() - 600_000_000)

@@ -755,3 +755,23 @@ fn reboot_commands_are_matched_by_their_command_word() {
     assert!(f.reasoning.contains("no shutdown record precedes it") && f.reasoning.contains("a shutdown record that was not kept"), "{}", f.reasoning);
     assert!(!f.reasoning.contains("the host crashed"), "{}", f.reasoning);
 }
+
+/// `kill -0 PID` sends no signal (it only asks whether the process exists): it is no sender candidate, even when
+/// it names the victim; a `kill PID` beside it still is.
+#[test]
+fn kill_zero_is_no_candidate() {
+    let doc = run(vec![
+        api_service_killed_at_60(),
+        ev(Source::History, EventKind::KillCommand, 55, "fs/home/alice/.bash_history", 2)
+            .uid(1000, "alice")
+            .f("command", json!("kill -0 1"))
+            .f("signal", json!(0)),
+        ev(Source::History, EventKind::KillCommand, 56, "fs/home/alice/.bash_history", 4)
+            .uid(1000, "alice")
+            .f("command", json!("kill 1"))
+            .f("signal", json!(15)),
+    ]);
+    let f = doc.findings.iter().find(|f| f.victim.unit.as_deref() == Some("api.service")).expect("unit finding");
+    assert!(f.candidates.iter().all(|c| !c.description.contains("kill -0")), "{:#?}", f.candidates);
+    assert!(f.candidates.iter().any(|c| c.description.contains("`kill 1`")), "{:#?}", f.candidates);
+}
