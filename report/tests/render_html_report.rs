@@ -1,6 +1,8 @@
 //! report.html: escaping of hostile evidence, the CSP and its hashes, no network, the UNVERIFIED banner,
 //! bounded size with a million events, and a golden snapshot.
 
+#[path = "common/tools.rs"]
+mod tools;
 #[path = "render_html_model.rs"]
 mod model;
 
@@ -303,6 +305,6 @@ console.log(JSON.stringify(out));
             assert_eq!(m["4242"].as_array().map(Vec::len), Some(2), "the log line and the OOM kill: {m}");
         }
         Ok(o) => panic!("node: {}", String::from_utf8_lossy(&o.stderr)),
-        Err(e) => eprintln!("skipped the script half: no node ({e})"),
+        Err(e) => tools::missing(&format!("the script half: no node ({e})")),
     }
 }

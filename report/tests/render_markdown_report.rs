@@ -1,6 +1,8 @@
 //! report.md: hostile evidence cannot inject Markdown or HTML, tables keep their shape, findings lead,
 //! the UNVERIFIED banner, the bounded timeline, and a golden snapshot.
 
+#[path = "common/tools.rs"]
+mod tools;
 #[path = "render_html_model.rs"]
 mod model;
 
@@ -231,7 +233,7 @@ fn evidence_never_autolinks_under_gfm_and_shows_as_written() {
         md.push_str(&format!("{}\n\n| x |\n|---|\n| {} |\n\n", escape::md_inline(h), escape::md_inline(h)));
     }
     let Some(html) = gfm(&md) else {
-        eprintln!("skipped: neither cmark-gfm nor python3's cmarkgfm is installed");
+        tools::missing("neither cmark-gfm nor python3's cmarkgfm is installed");
         return;
     };
     assert!(!html.contains("<a "), "a link was made:\n{html}");

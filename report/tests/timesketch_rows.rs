@@ -2,6 +2,8 @@
 //! certainty and hostile text (commas, quotes, newlines, non-UTF-8, empty messages, times out of range),
 //! plus goldens of both outputs.
 
+#[path = "common/tools.rs"]
+mod tools;
 mod common;
 
 
@@ -284,7 +286,7 @@ fn csv_parses_in_python_csv_module_when_available() {
             let text = String::from_utf8_lossy(&o.stdout);
             assert_eq!(text.trim(), format!("{} [{}]", f.events.len() + 1, csv::COLUMNS.len()));
         }
-        _ => eprintln!("skipped: python3 with its csv module is not available"),
+        _ => tools::missing("python3 with its csv module is not available"),
     }
 }
 
@@ -481,12 +483,12 @@ print(json.dumps(out))
     let o = match std::process::Command::new("python3").args(["-c", script]).arg(&p).output() {
         Ok(o) if o.status.success() => o,
         Ok(o) if String::from_utf8_lossy(&o.stderr).contains("No module named 'pandas'") => {
-            eprintln!("skipped: python3 has no pandas (Debian: python3-pandas)");
+            tools::missing("python3 has no pandas (Debian: python3-pandas)");
             return;
         }
         Ok(o) => panic!("pandas reader failed: {}", String::from_utf8_lossy(&o.stderr)),
         Err(e) => {
-            eprintln!("skipped: no python3 ({e})");
+            tools::missing(&format!("no python3 ({e})"));
             return;
         }
     };
