@@ -195,6 +195,34 @@ fn old_kernel_oom_kills_are_explained_once_each() {
     assert_eq!(tomcat["victim"]["uid"], 91);
     let db = find(&doc, |f| f["victim"]["pid"] == 21945)[0];
     assert_eq!((db["details"]["global"].as_bool(), db["victim"]["uid"].as_i64()), (Some(true), Some(27)), "{db:#}");
+
+    // The choice line the score and the chosen parent come from is cited beside the kill line.
+    let cited = |f: &Value| -> Vec<String> {
+        f["evidence"].as_array().expect("evidence").iter().filter_map(|r| r["raw"]["text"].as_str().map(str::to_owned)).collect()
+    };
+    assert!(cited(java).iter().any(|r| r.contains("Kill process 8811") && r.contains("score 912")), "{java:#}");
+    assert!(cited(child).iter().any(|r| r.contains("Kill process 9000") && r.contains("sacrifice child")), "{child:#}");
+}
+
+/// A 5.x+ memcg OOM kill cites its `oom-kill:` line (constraint, memcg), which the kill event's facts come from;
+/// on this VM's real kernel output.
+#[test]
+fn an_oom_kill_cites_the_oom_kill_line_it_reads() {
+    let mut b = common::BundleBuilder::new("vm");
+    b.file("fs/var/log/dmesg", "/var/log/dmesg", Category::Kernel, Format::DmesgText, &fixture("kmsg/dmesg.txt"));
+    let doc = render_doc(&b);
+    let f = find(&doc, |f| f["victim"]["pid"] == 14231);
+    assert_eq!(f.len(), 1, "{doc:#}");
+    let roles: Vec<(String, String)> = f[0]["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .map(|r| (r["role"].as_str().unwrap_or("").to_owned(), r["raw"]["text"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    assert!(
+        roles.iter().any(|(role, raw)| role == "OOM killer's choice record" && raw.contains("oom-kill:constraint=CONSTRAINT_MEMCG") && raw.contains("pid=14231")),
+        "{roles:#?}"
+    );
 }
 
 fn validator(name: &str) -> jsonschema::Validator {

@@ -326,6 +326,19 @@ fn manager_name(k: &Killer) -> String {
     }
 }
 
+/// The records of the kernel's OOM choice folded into the kill event `e` (they carry `detail_of_oom_kill`, the
+/// kill line's offset). They come just before it in the same entry, so only the nearest events are looked at.
+fn choice_records<'a>(cx: &'a Context, e: &Event) -> Vec<&'a Event> {
+    let Some(off) = e.origin.offset.and_then(|o| i64::try_from(o).ok()) else { return Vec::new() };
+    let at = cx.events.partition_point(|x| x.cmp_timeline(e) == std::cmp::Ordering::Less);
+    let mut out: Vec<&Event> = cx.events[at.saturating_sub(256)..at]
+        .iter()
+        .filter(|c| c.origin.entry == e.origin.entry && c.field_i64("detail_of_oom_kill") == Some(off))
+        .collect();
+    out.sort_by(|a, b| a.origin.cmp(&b.origin));
+    out
+}
+
 fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
     f.cause = Cause::OomKill;
     f.signal = Some(signal_of(9));
@@ -352,6 +365,11 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
                 f.details.insert("cgroup_limit".into(), l.to_json());
             }
         }
+    }
+    // The lines the kill event took its constraint, memcg, score and chosen task from (the `oom-kill:` line, an
+    // old kernel's "Kill process … score …"): cited, as the sentences below rest on them.
+    for c in choice_records(cx, e) {
+        f.evidence.push(evidence(c, "OOM killer's choice record"));
     }
     // The largest consumers from the task dump of the same episode.
     let t = e.timestamp.sort_key();
