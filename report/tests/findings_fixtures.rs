@@ -407,6 +407,22 @@ fn senders_named_unlike_their_executable_are_told_apart() {
     for r in [&script, &pkill] {
         assert!(!r.contains("renamed") && !r.contains("trust the executable"), "{r}");
     }
+    // What those sentences rest on is cited: the sender's EXECVE record (its argv) and the records naming its
+    // parents. Regression: only the kill's own SYSCALL/OBJ_PID records were cited.
+    let f = find(&doc, |f| f["victim"]["pid"] == 17362)[0];
+    let cited: Vec<(&str, &str)> = f["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .map(|r| (r["role"].as_str().unwrap_or(""), r["raw"]["text"].as_str().unwrap_or("")))
+        .collect();
+    assert!(
+        cited.iter().any(|(role, raw)| *role == "record describing the sender" && raw.contains("type=EXECVE") && raw.contains("watchdog.sh")),
+        "{cited:#?}"
+    );
+    // Its parent chain (pid 17308, known only as its parent) rests on a cited record naming that ppid.
+    assert_eq!(f["killer"]["parent_chain"], serde_json::json!(["pid 17308"]), "{f:#}");
+    assert!(cited.iter().any(|(_, raw)| raw.contains("ppid=17308 pid=17363")), "{cited:#?}");
 }
 
 fn render_doc(b: &common::BundleBuilder) -> Value {

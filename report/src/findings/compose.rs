@@ -557,9 +557,22 @@ fn core_details(f: &mut Finding, g: &Group, cx: &Context) {
 }
 
 /// Fills sender details from the other indexes: parent chain, via, login origin, command.
+/// Cites the timeline events `records` (by index) under `role`, each once per finding.
+fn cite(f: &mut Finding, cx: &Context, records: &[usize], role: &str) {
+    for &i in records {
+        if let Some(e) = cx.events.get(i) {
+            if !f.evidence.iter().any(|x| x.origin == e.origin) {
+                f.evidence.push(evidence(e, role));
+            }
+        }
+    }
+}
+
 fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Option<Utc>) {
     if let Some(pid) = k.pid {
         if let Some(info) = cx.index.describe(pid, t) {
+            // The sender's exe, name and command line below come from these records.
+            cite(f, cx, &info.records, "record describing the sender");
             k.exe = k.exe.take().or(info.exe);
             k.comm = k.comm.take().or(info.comm);
             // EXECVE's argv beats the SYSCALL's PROCTITLE: the kernel caches a task's proctitle the first time
@@ -569,7 +582,8 @@ fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Op
                 k.command = info.argv;
             }
         }
-        let chain = cx.index.parent_chain(pid, t);
+        let (chain, chain_records) = cx.index.parent_chain_with_records(pid, t);
+        cite(f, cx, &chain_records, "record of the sender's parent chain");
         k.parent_chain = chain.iter().map(|(p, c)| c.clone().unwrap_or_else(|| format!("pid {p}"))).collect();
         let names: Vec<&str> = std::iter::once(k.comm.as_deref().unwrap_or(""))
             .chain(chain.iter().map(|(_, c)| c.as_deref().unwrap_or("")))

@@ -24,6 +24,9 @@ pub struct ProcInfo {
     pub alive_at_collection: bool,
     /// From an execve record: at equal times it describes the process after the others.
     pub exec: bool,
+    /// The events (timeline indexes) this description was read from: one per record, more once
+    /// [`ProcIndex::describe`] has filled fields from other records, so a finding can cite them.
+    pub records: Vec<usize>,
 }
 
 #[derive(Default)]
@@ -36,7 +39,7 @@ pub struct ProcIndex {
 impl ProcIndex {
     pub fn build(events: &[Event]) -> ProcIndex {
         let mut idx = ProcIndex::default();
-        for e in events {
+        for (n, e) in events.iter().enumerate() {
             if let (Some(uid), Some(user)) = (e.uid, e.user.as_ref()) {
                 idx.user_names.entry(uid).or_insert_with(|| user.clone());
             }
@@ -59,6 +62,7 @@ impl ProcIndex {
                     uid: e.uid,
                     user: e.user.clone(),
                     alive_at_collection: true,
+                    records: vec![n],
                 },
                 (Source::Audit, EventKind::Exec) => ProcInfo {
                     exec: true,
@@ -79,6 +83,7 @@ impl ProcIndex {
                     uid: e.uid,
                     user: e.user.clone(),
                     alive_at_collection: false,
+                    records: vec![n],
                 },
                 (Source::Audit, _) if e.ppid.is_some() => ProcInfo {
                     exec: false,
@@ -93,6 +98,7 @@ impl ProcIndex {
                     uid: e.uid,
                     user: e.user.clone(),
                     alive_at_collection: false,
+                    records: vec![n],
                 },
                 _ => continue,
             };
@@ -129,6 +135,17 @@ impl ProcIndex {
                     continue;
                 }
             }
+            // A record that fills a field the description lacked is one it was read from.
+            let fills = (d.ppid.is_none() && i.ppid.is_some())
+                || (d.comm.is_none() && i.comm.is_some())
+                || (d.exe.is_none() && i.exe.is_some())
+                || (d.argv.is_none() && i.argv.is_some())
+                || (d.args.is_none() && i.args.is_some())
+                || (d.uid.is_none() && i.uid.is_some())
+                || (d.user.is_none() && i.user.is_some());
+            if fills {
+                d.records.extend(i.records.iter().copied());
+            }
             d.ppid = d.ppid.or(i.ppid);
             d.comm = d.comm.clone().or_else(|| i.comm.clone());
             d.exe = d.exe.clone().or_else(|| i.exe.clone());
@@ -140,6 +157,8 @@ impl ProcIndex {
             d.uid = d.uid.or(i.uid);
             d.user = d.user.clone().or_else(|| i.user.clone());
         }
+        d.records.sort_unstable();
+        d.records.dedup();
         Some(d)
     }
 
@@ -164,20 +183,34 @@ impl ProcIndex {
     /// Parent chain of `pid` at `at`, nearest first, as `(pid, name)`; at most 12 steps, stops at pid 1
     /// (included) or at an unknown parent (included by pid only).
     pub fn parent_chain(&self, pid: i64, at: Option<Utc>) -> Vec<(i64, Option<String>)> {
-        let mut chain = Vec::new();
-        let mut cur = self.describe(pid, at).and_then(|i| i.ppid);
+        self.parent_chain_with_records(pid, at).0
+    }
+
+    /// [`ProcIndex::parent_chain`], with the events it was read from (each child's record naming its parent,
+    /// each parent's naming it), sorted, without repeats.
+    pub fn parent_chain_with_records(&self, pid: i64, at: Option<Utc>) -> (Vec<(i64, Option<String>)>, Vec<usize>) {
+        let mut chain: Vec<(i64, Option<String>)> = Vec::new();
+        let mut records = Vec::new();
+        let first = self.describe(pid, at);
+        let mut cur = first.as_ref().and_then(|i| i.ppid);
+        if cur.is_some() {
+            records.extend(first.iter().flat_map(|i| i.records.iter().copied()));
+        }
         while let Some(p) = cur {
             if p <= 0 || chain.len() >= 12 || chain.iter().any(|(q, _)| *q == p) {
                 break;
             }
             let info = self.describe(p, at);
+            records.extend(info.iter().flat_map(|i| i.records.iter().copied()));
             chain.push((p, info.as_ref().and_then(|i| i.comm.clone())));
             if p == 1 {
                 break;
             }
             cur = info.and_then(|i| i.ppid);
         }
-        chain
+        records.sort_unstable();
+        records.dedup();
+        (chain, records)
     }
 }
 

@@ -179,6 +179,11 @@ fn audited_kill_names_sender_chain_and_cron_via() {
     assert_eq!(k.auser.as_deref(), Some("alice"));
     assert_eq!(f.via.as_deref(), Some("cron"));
     assert_eq!(f.signal.as_ref().map(|s| s.name.as_str()), Some("SIGKILL"));
+    // The chain and the command rest on the three exec records, which are cited. Regression: they were not.
+    let lines: Vec<Option<u64>> = f.evidence.iter().map(|r| r.origin.line).collect();
+    for line in [1, 2, 3, 4] {
+        assert!(lines.contains(&Some(line)), "record at line {line} not cited: {:#?}", f.evidence);
+    }
 }
 
 #[test]
