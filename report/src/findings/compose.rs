@@ -572,7 +572,7 @@ fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Op
     if let Some(pid) = k.pid {
         if let Some(info) = cx.index.describe(pid, t) {
             // The sender's exe, name and command line below come from these records.
-            cite(f, cx, &info.records, "record describing the sender");
+            cite(f, cx, &info.records(), "record describing the sender");
             k.exe = k.exe.take().or(info.exe);
             k.comm = k.comm.take().or(info.comm);
             // EXECVE's argv beats the SYSCALL's PROCTITLE: the kernel caches a task's proctitle the first time

@@ -24,9 +24,20 @@ pub struct ProcInfo {
     pub alive_at_collection: bool,
     /// From an execve record: at equal times it describes the process after the others.
     pub exec: bool,
-    /// The events (timeline indexes) this description was read from: one per record, more once
-    /// [`ProcIndex::describe`] has filled fields from other records, so a finding can cite them.
-    pub records: Vec<usize>,
+    /// The event (timeline index) this description was read from, so a finding can cite it.
+    pub record: usize,
+    /// The other events [`ProcIndex::describe`] filled fields from (empty, and unallocated, in the index).
+    pub also: Vec<usize>,
+}
+
+impl ProcInfo {
+    /// Every event this description was read from, sorted, without repeats.
+    pub fn records(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = std::iter::once(self.record).chain(self.also.iter().copied()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
 }
 
 #[derive(Default)]
@@ -62,7 +73,8 @@ impl ProcIndex {
                     uid: e.uid,
                     user: e.user.clone(),
                     alive_at_collection: true,
-                    records: vec![n],
+                    record: n,
+                    also: Vec::new(),
                 },
                 (Source::Audit, EventKind::Exec) => ProcInfo {
                     exec: true,
@@ -83,7 +95,8 @@ impl ProcIndex {
                     uid: e.uid,
                     user: e.user.clone(),
                     alive_at_collection: false,
-                    records: vec![n],
+                    record: n,
+                    also: Vec::new(),
                 },
                 (Source::Audit, _) if e.ppid.is_some() => ProcInfo {
                     exec: false,
@@ -98,7 +111,8 @@ impl ProcIndex {
                     uid: e.uid,
                     user: e.user.clone(),
                     alive_at_collection: false,
-                    records: vec![n],
+                    record: n,
+                    also: Vec::new(),
                 },
                 _ => continue,
             };
@@ -144,7 +158,7 @@ impl ProcIndex {
                 || (d.uid.is_none() && i.uid.is_some())
                 || (d.user.is_none() && i.user.is_some());
             if fills {
-                d.records.extend(i.records.iter().copied());
+                d.also.push(i.record);
             }
             d.ppid = d.ppid.or(i.ppid);
             d.comm = d.comm.clone().or_else(|| i.comm.clone());
@@ -157,8 +171,6 @@ impl ProcIndex {
             d.uid = d.uid.or(i.uid);
             d.user = d.user.clone().or_else(|| i.user.clone());
         }
-        d.records.sort_unstable();
-        d.records.dedup();
         Some(d)
     }
 
@@ -194,14 +206,14 @@ impl ProcIndex {
         let first = self.describe(pid, at);
         let mut cur = first.as_ref().and_then(|i| i.ppid);
         if cur.is_some() {
-            records.extend(first.iter().flat_map(|i| i.records.iter().copied()));
+            records.extend(first.iter().flat_map(ProcInfo::records));
         }
         while let Some(p) = cur {
             if p <= 0 || chain.len() >= 12 || chain.iter().any(|(q, _)| *q == p) {
                 break;
             }
             let info = self.describe(p, at);
-            records.extend(info.iter().flat_map(|i| i.records.iter().copied()));
+            records.extend(info.iter().flat_map(ProcInfo::records));
             chain.push((p, info.as_ref().and_then(|i| i.comm.clone())));
             if p == 1 {
                 break;
