@@ -97,7 +97,7 @@ fn raw_binary_puts_the_exact_record_in_base64() {
     }
 }
 
-fn find<'a>(doc: &'a Value, pred: impl Fn(&Value) -> bool) -> Vec<&'a Value> {
+fn find(doc: &Value, pred: impl Fn(&Value) -> bool) -> Vec<&Value> {
     doc["findings"].as_array().expect("findings").iter().filter(|f| pred(f)).collect()
 }
 

@@ -597,11 +597,11 @@ fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Op
             "systemd"
         } else if names.iter().any(|n| CRON.contains(n)) || chain.iter().any(|(p, _)| cron_pids.contains(p)) {
             "cron"
-        } else if names.iter().any(|n| *n == "sudo") {
+        } else if names.contains(&"sudo") {
             "sudo"
         } else if names.iter().any(|n| SHELLS.contains(n)) && (names.iter().any(|n| *n == "sshd" || *n == "login") || k.tty.is_some()) {
             "shell"
-        } else if names.iter().any(|n| *n == "sshd") {
+        } else if names.contains(&"sshd") {
             "ssh"
         } else if f.victim.pid.and_then(|v| cx.index.describe(v, t)).and_then(|i| i.ppid) == Some(pid) {
             "parent"

@@ -119,6 +119,7 @@ fn run(evs: Vec<Ev>) -> coroner_schemas::FindingsDoc {
 const AUDIT: &str = "fs/var/log/audit/audit.log";
 const KMSG: &str = "live/kernel/kmsg.txt";
 
+#[allow(clippy::too_many_arguments)] // one argument per field of the audit record it stands for
 fn audit_kill(t: i64, line: u64, sender: i64, ppid: i64, comm: &str, exe: &str, target: i64, sig: i64) -> Ev {
     ev(Source::Audit, EventKind::SignalSent, t, AUDIT, line)
         .pid(sender)

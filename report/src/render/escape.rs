@@ -228,6 +228,71 @@ pub fn json_for_script(json: &str) -> String {
     out
 }
 
+
+/// How an event's raw record is shown: text made visible and cut to `max` bytes, or for a binary record
+/// (utmp struct, ELF note) its size and the first 32 bytes in hex — escaping NULs as text would make a
+/// 384-byte record 2 KiB of `\x00`.
+pub fn raw_display(raw: &coroner_schemas::Text, max: usize) -> String {
+    let b = raw.as_bytes();
+    if raw.is_binary() {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = format!("binary record, {} bytes: ", b.len());
+        for (i, &x) in b.iter().take(32).enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push(char::from(HEX[usize::from(x >> 4)]));
+            out.push(char::from(HEX[usize::from(x & 15)]));
+        }
+        if b.len() > 32 {
+            out.push_str(" …");
+        }
+        out
+    } else {
+        visible_bytes_cut(b, true, max)
+    }
+}
+
+/// Appends `s` as a JSON string for a `<script>` data island: serde_json's escapes, then
+/// [`json_for_script`]'s, in one pass.
+pub fn push_script_json_str(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let mut rest = s;
+    while !rest.is_empty() {
+        let plain = rest
+            .bytes()
+            .position(|b| b < 0x20 || matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&' | 0xe2))
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..plain]);
+        rest = &rest[plain..];
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { break };
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c if (c as u32) < 0x20 => {
+                out.push_str("\\u00");
+                out.push(char::from(HEX[(c as usize) >> 4]));
+                out.push(char::from(HEX[(c as usize) & 15]));
+            }
+            c => out.push(c),
+        }
+        rest = chars.as_str();
+    }
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,68 +366,4 @@ mod tests {
         assert_eq!(truncate("ééé", 3), "é…");
         assert_eq!(truncate("abc", 3), "abc");
     }
-}
-
-/// How an event's raw record is shown: text made visible and cut to `max` bytes, or for a binary record
-/// (utmp struct, ELF note) its size and the first 32 bytes in hex — escaping NULs as text would make a
-/// 384-byte record 2 KiB of `\x00`.
-pub fn raw_display(raw: &coroner_schemas::Text, max: usize) -> String {
-    let b = raw.as_bytes();
-    if raw.is_binary() {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut out = format!("binary record, {} bytes: ", b.len());
-        for (i, &x) in b.iter().take(32).enumerate() {
-            if i > 0 {
-                out.push(' ');
-            }
-            out.push(char::from(HEX[usize::from(x >> 4)]));
-            out.push(char::from(HEX[usize::from(x & 15)]));
-        }
-        if b.len() > 32 {
-            out.push_str(" …");
-        }
-        out
-    } else {
-        visible_bytes_cut(b, true, max)
-    }
-}
-
-/// Appends `s` as a JSON string for a `<script>` data island: serde_json's escapes, then
-/// [`json_for_script`]'s, in one pass.
-pub fn push_script_json_str(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
-    let mut rest = s;
-    while !rest.is_empty() {
-        let plain = rest
-            .bytes()
-            .position(|b| b < 0x20 || matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&' | 0xe2))
-            .unwrap_or(rest.len());
-        out.push_str(&rest[..plain]);
-        rest = &rest[plain..];
-        let mut chars = rest.chars();
-        let Some(c) = chars.next() else { break };
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c if (c as u32) < 0x20 => {
-                out.push_str("\\u00");
-                out.push(char::from(HEX[(c as usize) >> 4]));
-                out.push(char::from(HEX[(c as usize) & 15]));
-            }
-            c => out.push(c),
-        }
-        rest = chars.as_str();
-    }
-    out.push('"');
 }

@@ -460,6 +460,31 @@ pub fn histogram(events: &[Event], notable_events: &Notable) -> Option<Histogram
     })
 }
 
+
+/// One line of the findings overview: how many findings of a cause, at a confidence.
+pub struct CauseCount {
+    pub cause: &'static str,
+    pub confidence: &'static str,
+    pub count: usize,
+}
+
+/// How many findings there are of each cause and confidence, most first (ties in cause, then confidence,
+/// order): the overview shown when a report lists only the first `listed` findings in full (none otherwise).
+pub fn findings_by_cause(findings: &[coroner_schemas::Finding], listed: usize) -> Vec<CauseCount> {
+    if findings.len() <= listed {
+        return Vec::new();
+    }
+    let mut counts: std::collections::BTreeMap<(Cause, Confidence), usize> = std::collections::BTreeMap::new();
+    for f in findings {
+        *counts.entry((f.cause, f.confidence)).or_default() += 1;
+    }
+    let mut out: Vec<_> = counts.into_iter().collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out.into_iter()
+        .map(|((c, k), count)| CauseCount { cause: cause_label(c), confidence: confidence_label(k), count })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -579,28 +604,4 @@ mod tests {
         assert_eq!(h.bars.len(), HIST_BUCKETS);
         assert!(h.bars.iter().all(|b| b.h <= h.height));
     }
-}
-
-/// One line of the findings overview: how many findings of a cause, at a confidence.
-pub struct CauseCount {
-    pub cause: &'static str,
-    pub confidence: &'static str,
-    pub count: usize,
-}
-
-/// How many findings there are of each cause and confidence, most first (ties in cause, then confidence,
-/// order): the overview shown when a report lists only the first `listed` findings in full (none otherwise).
-pub fn findings_by_cause(findings: &[coroner_schemas::Finding], listed: usize) -> Vec<CauseCount> {
-    if findings.len() <= listed {
-        return Vec::new();
-    }
-    let mut counts: std::collections::BTreeMap<(Cause, Confidence), usize> = std::collections::BTreeMap::new();
-    for f in findings {
-        *counts.entry((f.cause, f.confidence)).or_default() += 1;
-    }
-    let mut out: Vec<_> = counts.into_iter().collect();
-    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    out.into_iter()
-        .map(|((c, k), count)| CauseCount { cause: cause_label(c), confidence: confidence_label(k), count })
-        .collect()
 }
