@@ -450,7 +450,13 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
         (Some("CONSTRAINT_CPUSET"), _, _) => Some(nodes("cpuset", "mems_allowed")),
         (Some("CONSTRAINT_MEMORY_POLICY"), _, _) => Some(nodes("memory policy", "nodemask")),
         (Some(c), _, _) if !matches!(c, "CONSTRAINT_NONE" | "CONSTRAINT_MEMCG") => None,
-        (_, Some(true), _) => Some("when the whole host ran out of memory".to_owned()),
+        (Some("CONSTRAINT_NONE"), Some(true), _) => Some("when the whole host ran out of memory".to_owned()),
+        // Old kernels print no constraint: their "Out of memory" rules out a memory cgroup, not a cpuset or a
+        // memory policy that narrowed the nodes.
+        (_, Some(true), _) => Some(
+            "when memory ran out outside any memory cgroup (this kernel's log gives no constraint, so it does not say whether a cpuset or memory policy narrowed it to some nodes or the whole host ran out)"
+                .to_owned(),
+        ),
         (_, Some(false), Some(m)) => Some(format!("because memory cgroup {m} hit its limit")),
         (_, Some(false), None) => Some("because a memory cgroup the log does not name hit its limit".to_owned()),
         (_, None, _) => None,
