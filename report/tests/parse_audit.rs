@@ -512,3 +512,13 @@ fn a_hex_looking_unit_name_is_kept_as_written() {
     assert_eq!(p.events[0].kind, EventKind::Audit);
     assert_eq!(p.events[0].field_str("unit"), Some("cafe"));
 }
+
+/// An audit record stamped `audit(0.000:…)` has no time: kept undated with a problem, never an exact 1970.
+#[test]
+fn a_zero_audit_time_is_undated() {
+    let log = b"type=USER_START msg=audit(0.000:5): pid=1 uid=0 auid=0 ses=1 msg='op=PAM:session_open acct=\"root\" exe=\"/usr/sbin/sshd\" hostname=? addr=? terminal=ssh res=success'\ntype=USER_END msg=audit(1795800000.123:6): pid=1 uid=0 auid=0 ses=1 msg='op=PAM:session_close acct=\"root\" exe=\"/usr/sbin/sshd\" hostname=? addr=? terminal=ssh res=success'\n";
+    let p = run(log, &accounts());
+    assert_eq!(p.events.len(), 2, "{:?}", p.problems);
+    assert_eq!(p.events.iter().filter(|e| e.timestamp == coroner_schemas::Timestamp::Unknown).count(), 1);
+    assert!(p.problems.iter().any(|q| q.message.contains("audit time 0.000")), "{:?}", p.problems);
+}

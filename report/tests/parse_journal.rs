@@ -181,3 +181,16 @@ fn systemd_oomd_kill_line() {
     assert_eq!(c.fields["cgroup"], "/system.slice/app.service");
     assert!(coroner_report::sources::journal::classify_systemd("Killed it due to boredom").is_none());
 }
+
+/// A `__REALTIME_TIMESTAMP` of 0 is no time: kept undated with a problem, never an exact 1970 (the class of the
+/// utmp zero-time fix).
+#[test]
+fn a_zero_realtime_is_undated() {
+    let p = run(b"{\"__REALTIME_TIMESTAMP\":\"0\",\"MESSAGE\":\"hello\",\"_PID\":\"7\"}\n{\"__REALTIME_TIMESTAMP\":\"1795800000000000\",\"MESSAGE\":\"later\"}\n");
+    assert_eq!(p.events.len(), 2, "{:?}", p.problems);
+    let zero = p.events.iter().find(|e| e.message.contains("hello")).expect("event");
+    assert_eq!(zero.timestamp, coroner_schemas::Timestamp::Unknown);
+    assert!(p.problems.iter().any(|q| q.message.contains("__REALTIME_TIMESTAMP 0")), "{:?}", p.problems);
+    let later = p.events.iter().find(|e| e.message.contains("later")).expect("event");
+    assert!(matches!(later.timestamp, coroner_schemas::Timestamp::Exact { .. }));
+}

@@ -620,8 +620,14 @@ fn common(st: &mut State, g: &Group) -> Common {
         }
         Text::from_vec(v)
     };
-    let timestamp = match Utc::from_unix(first.secs, first.msec.saturating_mul(1_000_000)) {
+    // A zero time is no time: the kernel stamps records from its clock, which is never at the epoch.
+    let time = Utc::from_unix(first.secs, first.msec.saturating_mul(1_000_000));
+    let timestamp = match time.filter(|_| first.secs != 0 || first.msec != 0) {
         Some(utc) => Timestamp::Exact { utc },
+        None if time.is_some() => {
+            st.problem(first.line_no, "audit time 0.000 (the epoch): no time, kept undated".to_owned());
+            Timestamp::Unknown
+        }
         None => {
             st.problem(
                 first.line_no,

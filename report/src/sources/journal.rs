@@ -279,8 +279,14 @@ fn entry(
     tracker: &mut KernelTracker,
     out: &mut Parsed,
 ) {
-    let timestamp = match int_field(o, "__REALTIME_TIMESTAMP").and_then(Utc::from_unix_micros) {
+    let realtime = int_field(o, "__REALTIME_TIMESTAMP");
+    let timestamp = match realtime.filter(|&us| us != 0).and_then(Utc::from_unix_micros) {
         Some(utc) => Timestamp::Exact { utc },
+        // A zero time is no time (journald stamps entries from the realtime clock, never at the epoch).
+        None if realtime == Some(0) => {
+            out.problems.push(ParseProblem::at_line(ctx, number, "journal entry with __REALTIME_TIMESTAMP 0 (the epoch): kept undated"));
+            Timestamp::Unknown
+        }
         None => {
             out.problems.push(ParseProblem::at_line(
                 ctx,
