@@ -54,20 +54,19 @@ fn undated_lines_are_bounded_by_their_files_mtime_in_every_row() {
     let out = dir.path().join("out");
     pipeline::render_all(&loaded, &doc, &out, &RenderOptions { raw_binary: false }).expect("render");
     let jsonl = std::fs::read_to_string(out.join("timeline.jsonl")).expect("jsonl");
-    let row = jsonl
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
-        .find(|r| r["entry"] == "fs/var/log/dmesg")
-        .expect("row of the copied file");
+    let row_of = |entry: &str| {
+        jsonl
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+            .find(|r| r["entry"] == entry)
+            .unwrap_or_else(|| panic!("no row of {entry}"))
+    };
+    let row = row_of("fs/var/log/dmesg");
     assert_eq!(row["datetime"], mtime.rfc3339().as_str(), "{row}");
     assert!(row["timestamp_desc"].as_str().expect("desc").contains("its file's mtime"), "{row}");
     let tags: Vec<&str> = row["tag"].as_array().expect("tags").iter().filter_map(|t| t.as_str()).collect();
     assert!(tags.contains(&"bounded") && !tags.contains(&"undated"), "{tags:?}");
-    let captured_row = jsonl
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
-        .find(|r| r["entry"] == "live/kernel/dmesg.txt")
-        .expect("row of the capture");
+    let captured_row = row_of("live/kernel/dmesg.txt");
     assert_eq!(captured_row["datetime"], finished.rfc3339().as_str(), "{captured_row}");
     assert!(captured_row["timestamp_desc"].as_str().expect("desc").contains("the collection's end"), "{captured_row}");
 
