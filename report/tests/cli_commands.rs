@@ -203,7 +203,9 @@ fn why_answers_and_rejects_bad_queries() {
     let p = small(d.path());
     let out = bin().arg("why").arg(&p).args(["--pid", "13188"]).output().expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(!out.stdout.is_empty());
+    let said = text(&out.stdout);
+    assert!(said.starts_with("F2  pid 13188 (segv)\n"), "{said}");
+    assert!(said.contains("cause:    crash, SIGSEGV (11) [certain]"), "{said}");
     let out = bin().arg("why").arg(&p).output().expect("run");
     assert_eq!(out.status.code(), Some(2), "a query needs --pid, --comm or --unit");
     let out = bin()

@@ -401,7 +401,8 @@ fn truncated_bundle_fails() {
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
     let r = verify(&cut, &TrustAnchor::Embedded);
     assert!(!r.ok);
-    assert!(!r.failures.is_empty());
+    assert_eq!(r.failures.len(), 1, "{:?}", r.failures);
+    assert_failure(&r, "corrupt bundle stream");
 }
 
 #[test]
