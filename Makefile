@@ -4,7 +4,7 @@ CARGO ?= cargo
 OUT ?= out
 TARGET_TRIPLE := x86_64-unknown-linux-gnu
 
-.PHONY: all build collect test bench dist lint schemas clean
+.PHONY: all build collect test bench bench-ab dist lint schemas clean
 
 all: build
 
@@ -39,6 +39,10 @@ bench: build
 	bash bench/report.sh
 	{ echo "# Benchmarks"; echo; echo "Written by \`make bench\` (bench/*.sh); machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB."; echo; \
 	  for f in bench/results/*.md; do cat "$$f"; echo; done; } > BENCHMARKS.md
+
+## the report's bench rows for BEFORE=<rev> and this tree, interleaved in one run (after `make bench`'s inputs)
+bench-ab:
+	bash bench/ab.sh
 
 ## a statically linked collector that runs on a host with nothing installed
 dist:
