@@ -12,6 +12,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use coroner_schemas::accounts::Accounts;
 use coroner_schemas::manifest::{CollectOptions, CorePolicy, Problem};
 use coroner_schemas::Utc;
+use rustix::process::{geteuid, getuid};
+use rustix::termios::{tcgetattr, tcsetattr, LocalModes, OptionalActions};
 
 use crate::acquire::{self, Ctx};
 use crate::bundle::sign::{self, Signer};
@@ -204,22 +206,17 @@ fn prompt_passphrase(key: &Path) -> Option<String> {
     }
     eprint!("Passphrase for {}: ", key.display());
     let _ = io::stderr().flush();
-    let fd = 0;
-    // SAFETY: termios is plain old data; tcgetattr fills it on success.
-    let mut old: libc::termios = unsafe { std::mem::zeroed() };
-    // SAFETY: valid descriptor and out pointer.
-    let have_tty = unsafe { libc::tcgetattr(fd, &mut old) } == 0;
-    if have_tty {
-        let mut quiet = old;
-        quiet.c_lflag &= !libc::ECHO;
-        // SAFETY: valid descriptor and termios.
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
+    let stdin = io::stdin();
+    let old = tcgetattr(&stdin).ok();
+    if let Some(old) = &old {
+        let mut quiet = old.clone();
+        quiet.local_modes.remove(LocalModes::ECHO);
+        let _ = tcsetattr(&stdin, OptionalActions::Now, &quiet);
     }
     let mut line = String::new();
-    let r = io::stdin().lock().read_line(&mut line);
-    if have_tty {
-        // SAFETY: restores the settings read above.
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &old) };
+    let r = stdin.lock().read_line(&mut line);
+    if let Some(old) = &old {
+        let _ = tcsetattr(&stdin, OptionalActions::Now, old);
     }
     eprintln!();
     r.ok()?;
@@ -241,11 +238,13 @@ fn load_signer(c: &CollectArgs) -> anyhow::Result<Signer> {
 
 /// nice 10 and best-effort I/O priority 7 for this process (and the commands it starts).
 fn be_gentle() {
-    // SAFETY: plain syscalls on the calling process; failures are harmless (priority stays as it was).
+    // Failures are harmless: the priority stays as it was.
+    let _ = rustix::process::setpriority_process(None, 10);
+    const IOPRIO_WHO_PROCESS: libc::c_long = 1;
+    const IOPRIO_CLASS_BE: libc::c_long = 2;
+    // SAFETY: ioprio_set has no wrapper in libc or rustix; it takes three integers and only changes the
+    // calling process's I/O priority.
     unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
-        const IOPRIO_WHO_PROCESS: libc::c_long = 1;
-        const IOPRIO_CLASS_BE: libc::c_long = 2;
         libc::syscall(
             libc::SYS_ioprio_set,
             IOPRIO_WHO_PROCESS,
@@ -285,8 +284,7 @@ fn collect(c: &CollectArgs, argv: Vec<String>) -> anyhow::Result<i32> {
     if !c.no_gentle {
         be_gentle();
     }
-    // SAFETY: getuid/geteuid cannot fail.
-    let (uid, euid) = unsafe { (libc::getuid(), libc::geteuid()) };
+    let (uid, euid) = (getuid().as_raw(), geteuid().as_raw());
     let root = match &c.root {
         Some(r) => {
             if !r.is_dir() {

@@ -15,11 +15,12 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use coroner_schemas::manifest::{Category, Format, Kept, Status};
+use rustix::fs as rfs;
+use rustix::io::Errno;
 
 use super::walk::{self, Kind};
 use super::{AbsentItem, CaptureItem, Ctx, FileItem, Item};
@@ -214,26 +215,19 @@ pub fn extract_lastlog(path: &Path, max_records: usize, max_read: u64) -> io::Re
 /// The next data extent at or after `pos`: `[start, end)`. Falls back to "all data" where the file system
 /// does not support `SEEK_DATA` (the per-record zero check then still skips empty records).
 fn data_extent(f: &File, pos: u64, size: u64) -> io::Result<Option<(u64, u64)>> {
-    let fd = f.as_raw_fd();
-    let Ok(at) = libc::off_t::try_from(pos) else {
+    if i64::try_from(pos).is_err() {
         return Ok(None);
+    }
+    let start = match rfs::seek(f, rfs::SeekFrom::Data(pos)) {
+        Ok(start) => start,
+        Err(Errno::NXIO) => return Ok(None), // no data after pos
+        Err(Errno::INVAL | Errno::OPNOTSUPP) => return Ok(Some((pos, size))),
+        Err(e) => return Err(e.into()),
     };
-    // SAFETY: lseek on a descriptor we own; it only moves the file offset.
-    let start = unsafe { libc::lseek(fd, at, libc::SEEK_DATA) };
-    if start < 0 {
-        let err = io::Error::last_os_error();
-        return match err.raw_os_error() {
-            Some(libc::ENXIO) => Ok(None), // no data after pos
-            Some(libc::EINVAL) | Some(libc::EOPNOTSUPP) => Ok(Some((pos, size))),
-            _ => Err(err),
-        };
+    match rfs::seek(f, rfs::SeekFrom::Hole(start)) {
+        Ok(end) => Ok(Some((start, end.min(size)))),
+        Err(_) => Ok(Some((start, size))),
     }
-    // SAFETY: as above.
-    let end = unsafe { libc::lseek(fd, start, libc::SEEK_HOLE) };
-    if end < 0 {
-        return Ok(Some((start as u64, size)));
-    }
-    Ok(Some((start as u64, (end as u64).min(size))))
 }
 
 fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {

@@ -13,6 +13,7 @@ use coroner_schemas::manifest::{Change, Entry, FileStat, Kept, Problem, Status};
 use coroner_schemas::Utc;
 use flate2::write::GzEncoder;
 use flate2::Compression;
+use rustix::fs::Stat;
 use sha2::{Digest, Sha256};
 
 use super::capped::{read_pseudo, Capped, PosReader, Window};
@@ -88,7 +89,7 @@ fn valid_bundle_path(p: &str) -> bool {
         && !p.contains('\0')
 }
 
-fn utc(secs: i64, nsec: i64) -> Option<Utc> {
+fn utc(secs: i64, nsec: u64) -> Option<Utc> {
     Utc::from_unix(secs, u32::try_from(nsec).unwrap_or(0))
 }
 
@@ -220,7 +221,7 @@ impl<'a, W: Write> TarWriter<'a, W> {
         Ok(())
     }
 
-    fn file_stat(&self, st: &libc::stat) -> FileStat {
+    fn file_stat(&self, st: &Stat) -> FileStat {
         FileStat {
             mode: st.st_mode,
             uid: st.st_uid,
@@ -253,7 +254,7 @@ impl<'a, W: Write> TarWriter<'a, W> {
     }
 
     /// Finds the file: the literal path, or (when that does not exist and it holds `%`) the percent-decoded one.
-    fn locate(&self, host: &str) -> io::Result<Option<(Located, libc::stat)>> {
+    fn locate(&self, host: &str) -> io::Result<Option<(Located, Stat)>> {
         let literal = self.fs.locate(host.as_bytes()).and_then(|l| match l {
             Some(l) => l.lstat().map(|st| Some((l, st))),
             None => Ok(None),
@@ -357,7 +358,7 @@ impl<'a, W: Write> TarWriter<'a, W> {
                 return Ok(());
             }
         };
-        let fst = match fstat(&file) {
+        let fst = match rustix::fs::fstat(&file).map_err(io::Error::from) {
             Ok(s) => s,
             Err(err) => {
                 e.status = status_from_io(&err, true);
@@ -499,16 +500,6 @@ fn normalise(host: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-fn fstat(f: &File) -> io::Result<libc::stat> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: stat is plain old data.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: valid descriptor and out pointer.
-    if unsafe { libc::fstat(f.as_raw_fd(), &mut st) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(st)
-}
 
 #[cfg(test)]
 mod tests {
