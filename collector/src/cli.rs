@@ -317,12 +317,7 @@ fn collect(c: &CollectArgs, argv: Vec<String>) -> anyhow::Result<i32> {
     };
     // The key first: a wrong passphrase should stop us before any work.
     let signer = load_signer(c)?;
-    let ctx = Ctx {
-        root,
-        live,
-        opts,
-        accounts,
-    };
+    let ctx = Ctx::new(root, live, opts, accounts);
 
     let mut problems = Vec::new();
     if euid != 0 {

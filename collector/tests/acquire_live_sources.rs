@@ -33,12 +33,7 @@ fn opts() -> CollectOptions {
 fn ctx(root: PathBuf, live: bool) -> Ctx {
     let passwd = std::fs::read(root.join("etc/passwd")).unwrap_or_default();
     let group = std::fs::read(root.join("etc/group")).unwrap_or_default();
-    Ctx {
-        root,
-        live,
-        opts: opts(),
-        accounts: Accounts::parse(&passwd, &group),
-    }
+    Ctx::new(root, live, opts(), Accounts::parse(&passwd, &group))
 }
 
 fn is_root() -> bool {

@@ -10,7 +10,6 @@
 
 pub mod capped;
 pub mod facts;
-pub mod glob;
 pub mod hostfs;
 pub mod sign;
 pub mod writer;
@@ -288,7 +287,7 @@ pub fn write_bundle(
         max_total_bytes: ctx.opts.max_total_bytes,
     };
     let excl = Exclusions {
-        globs: ctx.opts.excludes.clone(),
+        globs: ctx.excludes.clone(),
         host_dirs,
     };
     let mut w = TarWriter::new(out, ctx.root.clone(), &ctx.accounts, limits, excl, req.started)

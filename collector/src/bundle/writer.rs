@@ -17,8 +17,8 @@ use rustix::fs::Stat;
 use sha2::{Digest, Sha256};
 
 use super::capped::{read_pseudo, Capped, PosReader, Window};
-use super::glob;
 use super::hostfs::{decode_path, HostFs, Located};
+use crate::acquire::glob::Excludes;
 use crate::acquire::{AbsentItem, CaptureItem, FileItem, Item};
 
 /// Largest pseudo-file (stat size 0) held in memory.
@@ -47,7 +47,7 @@ pub struct Limits {
 /// Real paths (under the root) never to collect: the output directory, the temp file.
 pub struct Exclusions {
     /// `--exclude` globs over host paths.
-    pub globs: Vec<String>,
+    pub globs: Excludes,
     /// Host paths (as the plan writes them) of directories whose content is never taken.
     pub host_dirs: Vec<String>,
 }
@@ -246,11 +246,7 @@ impl<'a, W: Write> TarWriter<'a, W> {
                 return Some("the collector's own output directory".to_owned());
             }
         }
-        self.excl
-            .globs
-            .iter()
-            .find(|g| glob::matches(g, host))
-            .map(|g| format!("excluded by --exclude {g}"))
+        self.excl.globs.find(host).map(|g| format!("excluded by --exclude {g}"))
     }
 
     /// Finds the file: the literal path, or (when that does not exist and it holds `%`) the percent-decoded one.
@@ -514,7 +510,7 @@ mod tests {
             max_total_bytes: max_total,
         };
         let excl = Exclusions {
-            globs: vec!["*.secret".into()],
+            globs: Excludes::new(&["*.secret".into()]),
             host_dirs: vec!["/out".into()],
         };
         let now = Utc::from_unix(1_764_000_000, 0).expect("time");
