@@ -11,6 +11,7 @@ use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use coroner_schemas::accounts::Accounts;
 use coroner_schemas::manifest::{CollectOptions, CorePolicy, Problem};
+use coroner_schemas::size::parse_size;
 use coroner_schemas::Utc;
 use rustix::process::{geteuid, getuid};
 use rustix::termios::{tcgetattr, tcsetattr, LocalModes, OptionalActions};
@@ -105,32 +106,6 @@ pub struct KeygenArgs {
     /// Protect the key with the passphrase in this file.
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
-}
-
-/// `512M`, `4G`, `1.5GiB`, `100k`, `4096`: binary units (K = 1024).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("not a size: {s:?} (e.g. 256M, 4G)"))?;
-    let mult: u64 = match unit
-        .trim()
-        .to_ascii_lowercase()
-        .trim_end_matches("ib")
-        .trim_end_matches('b')
-    {
-        "" => 1,
-        "k" => 1 << 10,
-        "m" => 1 << 20,
-        "g" => 1 << 30,
-        "t" => 1 << 40,
-        _ => return Err(format!("unknown size unit in {s:?} (use K, M, G, T)")),
-    };
-    let v = n * mult as f64;
-    if !v.is_finite() || v < 0.0 || v > u64::MAX as f64 {
-        return Err(format!("size out of range: {s:?}"));
-    }
-    Ok(v as u64)
 }
 
 /// `7d`, `12h`, `90m`, `30s`, `3600`: seconds.
@@ -410,13 +385,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_durations_parse() {
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("256M"), Ok(256 << 20));
-        assert_eq!(parse_size("4GiB"), Ok(4 << 30));
-        assert_eq!(parse_size("1.5k"), Ok(1536));
-        assert!(parse_size("12X").is_err());
-        assert!(parse_size("").is_err());
+    fn durations_parse() {
         assert_eq!(parse_duration("7d"), Ok(604_800));
         assert_eq!(parse_duration("90m"), Ok(5400));
         assert!(parse_duration("1y").is_err());
