@@ -19,6 +19,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use coroner_schemas::manifest::{Category, Format, Kept, Status};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use rustix::fs as rfs;
 use rustix::io::Errno;
 
@@ -147,7 +149,7 @@ impl LastlogExtract {
         let records: Vec<serde_json::Value> = self
             .records
             .iter()
-            .map(|r| serde_json::json!({"uid": r.uid, "offset": r.offset, "record_b64": base64(&r.raw)}))
+            .map(|r| serde_json::json!({"uid": r.uid, "offset": r.offset, "record_b64": STANDARD.encode(&r.raw)}))
             .collect();
         let doc = serde_json::json!({
             "record_size": LASTLOG_RECORD,
@@ -241,46 +243,4 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(n)
-}
-
-/// Standard base64 with padding (RFC 4648).
-pub fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                s.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                s.push('=');
-            }
-        }
-    }
-    s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (i, o) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(i.as_bytes()), o);
-        }
-    }
 }
