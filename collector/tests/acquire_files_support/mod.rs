@@ -90,6 +90,5 @@ pub fn file<'a>(items: &'a [Item], path: &str) -> Option<&'a coroner_collect::ac
 }
 
 pub fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    rustix::process::geteuid().is_root()
 }
