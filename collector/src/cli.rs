@@ -11,7 +11,10 @@ use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use coroner_schemas::accounts::Accounts;
 use coroner_schemas::manifest::{CollectOptions, CorePolicy, Problem};
+use coroner_schemas::size::parse_size;
 use coroner_schemas::Utc;
+use rustix::process::{geteuid, getuid};
+use rustix::termios::{tcgetattr, tcsetattr, LocalModes, OptionalActions};
 
 use crate::acquire::{self, Ctx};
 use crate::bundle::sign::{self, Signer};
@@ -105,32 +108,6 @@ pub struct KeygenArgs {
     pub passphrase_file: Option<PathBuf>,
 }
 
-/// `512M`, `4G`, `1.5GiB`, `100k`, `4096`: binary units (K = 1024).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("not a size: {s:?} (e.g. 256M, 4G)"))?;
-    let mult: u64 = match unit
-        .trim()
-        .to_ascii_lowercase()
-        .trim_end_matches("ib")
-        .trim_end_matches('b')
-    {
-        "" => 1,
-        "k" => 1 << 10,
-        "m" => 1 << 20,
-        "g" => 1 << 30,
-        "t" => 1 << 40,
-        _ => return Err(format!("unknown size unit in {s:?} (use K, M, G, T)")),
-    };
-    let v = n * mult as f64;
-    if !v.is_finite() || v < 0.0 || v > u64::MAX as f64 {
-        return Err(format!("size out of range: {s:?}"));
-    }
-    Ok(v as u64)
-}
-
 /// `7d`, `12h`, `90m`, `30s`, `3600`: seconds.
 pub fn parse_duration(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -204,22 +181,17 @@ fn prompt_passphrase(key: &Path) -> Option<String> {
     }
     eprint!("Passphrase for {}: ", key.display());
     let _ = io::stderr().flush();
-    let fd = 0;
-    // SAFETY: termios is plain old data; tcgetattr fills it on success.
-    let mut old: libc::termios = unsafe { std::mem::zeroed() };
-    // SAFETY: valid descriptor and out pointer.
-    let have_tty = unsafe { libc::tcgetattr(fd, &mut old) } == 0;
-    if have_tty {
-        let mut quiet = old;
-        quiet.c_lflag &= !libc::ECHO;
-        // SAFETY: valid descriptor and termios.
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
+    let stdin = io::stdin();
+    let old = tcgetattr(&stdin).ok();
+    if let Some(old) = &old {
+        let mut quiet = old.clone();
+        quiet.local_modes.remove(LocalModes::ECHO);
+        let _ = tcsetattr(&stdin, OptionalActions::Now, &quiet);
     }
     let mut line = String::new();
-    let r = io::stdin().lock().read_line(&mut line);
-    if have_tty {
-        // SAFETY: restores the settings read above.
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &old) };
+    let r = stdin.lock().read_line(&mut line);
+    if let Some(old) = &old {
+        let _ = tcsetattr(&stdin, OptionalActions::Now, old);
     }
     eprintln!();
     r.ok()?;
@@ -241,11 +213,13 @@ fn load_signer(c: &CollectArgs) -> anyhow::Result<Signer> {
 
 /// nice 10 and best-effort I/O priority 7 for this process (and the commands it starts).
 fn be_gentle() {
-    // SAFETY: plain syscalls on the calling process; failures are harmless (priority stays as it was).
+    // Failures are harmless: the priority stays as it was.
+    let _ = rustix::process::setpriority_process(None, 10);
+    const IOPRIO_WHO_PROCESS: libc::c_long = 1;
+    const IOPRIO_CLASS_BE: libc::c_long = 2;
+    // SAFETY: ioprio_set has no wrapper in libc or rustix; it takes three integers and only changes the
+    // calling process's I/O priority.
     unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
-        const IOPRIO_WHO_PROCESS: libc::c_long = 1;
-        const IOPRIO_CLASS_BE: libc::c_long = 2;
         libc::syscall(
             libc::SYS_ioprio_set,
             IOPRIO_WHO_PROCESS,
@@ -285,8 +259,7 @@ fn collect(c: &CollectArgs, argv: Vec<String>) -> anyhow::Result<i32> {
     if !c.no_gentle {
         be_gentle();
     }
-    // SAFETY: getuid/geteuid cannot fail.
-    let (uid, euid) = unsafe { (libc::getuid(), libc::geteuid()) };
+    let (uid, euid) = (getuid().as_raw(), geteuid().as_raw());
     let root = match &c.root {
         Some(r) => {
             if !r.is_dir() {
@@ -319,12 +292,7 @@ fn collect(c: &CollectArgs, argv: Vec<String>) -> anyhow::Result<i32> {
     };
     // The key first: a wrong passphrase should stop us before any work.
     let signer = load_signer(c)?;
-    let ctx = Ctx {
-        root,
-        live,
-        opts,
-        accounts,
-    };
+    let ctx = Ctx::new(root, live, opts, accounts);
 
     let mut problems = Vec::new();
     if euid != 0 {
@@ -417,13 +385,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_durations_parse() {
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("256M"), Ok(256 << 20));
-        assert_eq!(parse_size("4GiB"), Ok(4 << 30));
-        assert_eq!(parse_size("1.5k"), Ok(1536));
-        assert!(parse_size("12X").is_err());
-        assert!(parse_size("").is_err());
+    fn durations_parse() {
         assert_eq!(parse_duration("7d"), Ok(604_800));
         assert_eq!(parse_duration("90m"), Ok(5400));
         assert!(parse_duration("1y").is_err());

@@ -56,8 +56,7 @@ fn real_core(dir: &Path) -> Option<PathBuf> {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    // SAFETY: signalling our own child by its pid.
-    unsafe { libc::kill(pid as libc::pid_t, libc::SIGSEGV) };
+    let _ = rustix::process::kill_process(rustix::process::Pid::from_child(&child), rustix::process::Signal::SEGV);
     let _ = child.wait();
     let found = fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).find(|p| {
         p.file_name()

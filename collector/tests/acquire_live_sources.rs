@@ -33,17 +33,11 @@ fn opts() -> CollectOptions {
 fn ctx(root: PathBuf, live: bool) -> Ctx {
     let passwd = std::fs::read(root.join("etc/passwd")).unwrap_or_default();
     let group = std::fs::read(root.join("etc/group")).unwrap_or_default();
-    Ctx {
-        root,
-        live,
-        opts: opts(),
-        accounts: Accounts::parse(&passwd, &group),
-    }
+    Ctx::new(root, live, opts(), Accounts::parse(&passwd, &group))
 }
 
 fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    rustix::process::geteuid().is_root()
 }
 
 /// One line per item: kind, bundle path or host path, format, status kind.
@@ -300,8 +294,13 @@ fn process_table_reads_a_hostile_comm_and_our_own_process() {
         me.exe.as_ref().map(|t| t.to_bytes()),
         Some(exe.as_os_str().as_encoded_bytes().to_vec())
     );
-    assert!(!me.cmdline.is_empty());
-    assert!(me.namespaces.contains_key("pid") && !me.cgroups.is_empty());
+    let args: Vec<Vec<u8>> = std::env::args_os().map(|a| a.into_encoded_bytes()).collect();
+    assert_eq!(me.cmdline.iter().map(|t| t.to_bytes()).collect::<Vec<_>>(), args);
+    let cgroups = std::fs::read_to_string("/proc/self/cgroup").expect("own cgroups");
+    assert_eq!(me.cgroups, cgroups.lines().collect::<Vec<_>>());
+    let pid_ns = std::fs::read_link("/proc/self/ns/pid").expect("own pid namespace");
+    let pid_ns = acquire::procs::parse_ns_link(pid_ns.as_os_str().as_encoded_bytes());
+    assert_eq!(me.namespaces.get("pid").copied(), pid_ns);
     assert!(me
         .limits
         .as_ref()
@@ -319,7 +318,7 @@ fn process_table_reads_a_hostile_comm_and_our_own_process() {
         "started after boot and before the snapshot"
     );
     assert!(me.rss_bytes.is_some_and(|r| r > 0 && r % snap.page_size == 0));
-    let uid = unsafe { libc::getuid() };
+    let uid = rustix::process::getuid().as_raw();
     assert_eq!(me.uids.first().copied(), Some(uid));
     if uid == 0 {
         assert_eq!(me.user.as_deref(), Some("root"));
@@ -337,7 +336,8 @@ fn live_settings_cgroups_and_host_facts() {
     let v: serde_json::Value = serde_json::from_slice(&sysctl.data).expect("json");
     let core = std::fs::read_to_string("/proc/sys/kernel/core_pattern").expect("core_pattern");
     assert_eq!(v["kernel.core_pattern"], core.strip_suffix('\n').unwrap_or(&core));
-    assert!(v["self.coredump_filter"].as_str().is_some_and(|s| !s.is_empty()));
+    let filter = std::fs::read_to_string("/proc/self/coredump_filter").expect("coredump_filter");
+    assert_eq!(v["self.coredump_filter"], filter.trim_end_matches('\n'));
 
     let mut items = Vec::new();
     acquire::cgroups::collect(&c, &mut items);

@@ -24,8 +24,7 @@ use sha2::{Digest, Sha256};
 const BIN: &str = env!("CARGO_BIN_EXE_coroner-collect");
 
 fn is_root() -> bool {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    rustix::process::geteuid().is_root()
 }
 
 macro_rules! need_root {
@@ -414,9 +413,7 @@ fn fifo_in_a_log_folder_is_recorded_skipped_and_does_not_hang() {
     need_root!();
     let tree = small_tree();
     let fifo = tree.path().join("var/log/kern.log");
-    let c = std::ffi::CString::new(fifo.to_str().expect("utf8")).expect("cstr");
-    // SAFETY: valid C string.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+    rustix::fs::mknodat(rustix::fs::CWD, &fifo, rustix::fs::FileType::Fifo, 0o644.into(), 0).expect("mkfifo");
     let out = tempfile::tempdir().expect("out");
     let r = collect(
         &[
@@ -765,9 +762,8 @@ fn big_tree_killed_mid_run_leaves_nothing_and_runs_in_64m_memory_cgroup() {
         assert!(start.elapsed() < Duration::from_secs(60), "no temp file grew");
         std::thread::sleep(Duration::from_millis(10));
     }
-    let pid = libc::pid_t::try_from(child.id()).expect("pid");
-    // SAFETY: signals our own child by its pid.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let pid = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM our own child");
     let status = child.wait().expect("reap");
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+use coroner_schemas::size::parse_size;
 use coroner_schemas::Utc;
 
 use crate::bundle::{Limits, DEFAULT_MAX_ENTRY, DEFAULT_MAX_KEPT, DEFAULT_MAX_TOTAL};
@@ -147,24 +148,6 @@ impl CapArgs {
     }
 }
 
-/// `4096`, `64K`, `2G`, `16GiB`, `1M`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(digits);
-    let n: u64 = num.parse().map_err(|_| format!("not a size: {s:?}"))?;
-    let shift = match unit.trim().to_ascii_uppercase().as_str() {
-        "" | "B" => 0,
-        "K" | "KB" | "KIB" => 10,
-        "M" | "MB" | "MIB" => 20,
-        "G" | "GB" | "GIB" => 30,
-        "T" | "TB" | "TIB" => 40,
-        _ => return Err(format!("unknown size unit in {s:?}")),
-    };
-    n.checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("size too large: {s:?}"))
-}
-
 fn parse_time(s: &str) -> Result<Utc, String> {
     parse_iso_utc(s).ok_or_else(|| format!("not an ISO 8601 / RFC 3339 time: {s:?}"))
 }
@@ -283,15 +266,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("64K"), Ok(64 << 10));
-        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
-        assert!(parse_size("x").is_err());
-        assert!(parse_size("99999999999T").is_err());
-    }
 
     #[test]
     fn cli_shape() {

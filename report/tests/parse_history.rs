@@ -426,3 +426,18 @@ fn a_zero_stamp_is_undated() {
     assert_eq!(p.events.len(), 2);
     assert_eq!(p.events[0].timestamp, Timestamp::Bounded { after: None, before: Utc::from_unix(1_795_811_602, 0) });
 }
+
+#[test]
+fn support_builds_a_context() {
+    let p = run(
+        b"",
+        &entry(
+            "bash_history",
+            "fs/root/.bash_history",
+            "/root/.bash_history",
+            Some("root"),
+            None,
+        ),
+    );
+    assert!(p.events.is_empty() && p.problems.is_empty());
+}

@@ -11,6 +11,7 @@ pub mod fields;
 pub mod finding;
 pub mod manifest;
 pub mod proc;
+pub mod size;
 pub mod systemd;
 pub mod text;
 pub mod utc;

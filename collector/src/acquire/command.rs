@@ -6,13 +6,16 @@
 //! group gets `SIGKILL`. Never run under `--root` (the image's binaries are not the host's state).
 
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use coroner_schemas::manifest::{Category, CommandRun, Format, Kept, Status};
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::fs::{self as rfs, OFlags};
+use rustix::process::{kill_process_group, Pid, Signal};
 
 use super::fsutil;
 use super::{CaptureItem, Ctx, Item};
@@ -76,10 +79,10 @@ struct Drain<R> {
     seen: u64,
 }
 
-impl<R: Read + AsRawFd> Drain<R> {
+impl<R: Read + AsFd> Drain<R> {
     fn new(pipe: Option<R>, cap: usize) -> Self {
         if let Some(p) = &pipe {
-            set_nonblocking(p.as_raw_fd());
+            set_nonblocking(p.as_fd());
         }
         Drain {
             pipe,
@@ -88,8 +91,8 @@ impl<R: Read + AsRawFd> Drain<R> {
             seen: 0,
         }
     }
-    fn fd(&self) -> Option<i32> {
-        self.pipe.as_ref().map(AsRawFd::as_raw_fd)
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        self.pipe.as_ref().map(AsFd::as_fd)
     }
     /// Reads what is available; closes the pipe at EOF or on an error.
     fn pump(&mut self) {
@@ -117,43 +120,27 @@ impl<R: Read + AsRawFd> Drain<R> {
     }
 }
 
-fn set_nonblocking(fd: i32) {
-    // SAFETY: fcntl on a descriptor we own; failure leaves it blocking, which poll() still guards.
-    unsafe {
-        let fl = libc::fcntl(fd, libc::F_GETFL);
-        if fl >= 0 {
-            libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
-        }
+fn set_nonblocking(fd: BorrowedFd<'_>) {
+    // Failure leaves it blocking, which poll() still guards.
+    if let Ok(fl) = rfs::fcntl_getfl(fd) {
+        let _ = rfs::fcntl_setfl(fd, fl | OFlags::NONBLOCK);
     }
 }
 
 /// Waits up to `ms` for either fd to become readable (or hung up).
-fn poll_fds(fds: &[i32], ms: i32) {
-    let mut pfds: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|&fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
-    if pfds.is_empty() {
-        std::thread::sleep(Duration::from_millis(ms.max(0) as u64));
+fn poll_fds(fds: &[BorrowedFd<'_>], ms: u32) {
+    if fds.is_empty() {
+        std::thread::sleep(Duration::from_millis(u64::from(ms)));
         return;
     }
-    // SAFETY: pfds is a valid array of pollfd of the given length for the duration of the call.
-    unsafe {
-        libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms);
-    }
+    let mut pfds: Vec<PollFd<'_>> = fds.iter().map(|fd| PollFd::new(fd, PollFlags::IN)).collect();
+    let timeout = Timespec { tv_sec: i64::from(ms / 1000), tv_nsec: i64::from(ms % 1000) * 1_000_000 };
+    let _ = poll(&mut pfds, Some(&timeout));
 }
 
 fn kill_group(child: &Child) {
-    if let Ok(pid) = i32::try_from(child.id()) {
-        // SAFETY: plain syscall; the child leads its own process group (process_group(0)), so -pid is that group.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
+    // The child leads its own process group (process_group(0)), so its pid names that group.
+    let _ = kill_process_group(Pid::from_child(child), Signal::KILL);
 }
 
 /// Runs `argv` (program looked up in [`PROGRAM_DIRS`] unless absolute) with `extra_env` added, killing its
@@ -204,7 +191,7 @@ pub fn run(
                 source,
             })?;
         }
-        let open: Vec<i32> = [out.fd(), err.fd()].into_iter().flatten().collect();
+        let open: Vec<BorrowedFd<'_>> = [out.fd(), err.fd()].into_iter().flatten().collect();
         if status.is_some() && open.is_empty() {
             break;
         }
@@ -215,7 +202,7 @@ pub fn run(
             kill_group(&child);
             break;
         }
-        let left = deadline.saturating_duration_since(now).as_millis().min(20) as i32;
+        let left = deadline.saturating_duration_since(now).as_millis().min(20) as u32;
         poll_fds(&open, left.max(1));
     }
     let status = match status {

@@ -140,20 +140,15 @@ pub fn pid1_is_systemd() -> bool {
 
 /// `uname -m` via uname(2).
 fn uname_machine() -> Option<String> {
-    // SAFETY: utsname is plain bytes; uname fills it and returns 0 on success.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return None;
-    }
-    let bytes: Vec<u8> = u.machine.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
-    let s = String::from_utf8(bytes).ok()?;
+    let s = rustix::system::uname().machine().to_str().ok()?.to_owned();
     (!s.is_empty()).then_some(s)
 }
 
 /// The collector process's local UTC offset now (east positive), from localtime_r's `tm_gmtoff`: on the
 /// live host that is the host's zone (`TZ` or `/etc/localtime`).
 fn local_utc_offset() -> Option<i32> {
-    // SAFETY: time(NULL) and localtime_r with valid pointers to stack values.
+    // SAFETY: time(NULL) and localtime_r with valid pointers to stack values. No safe wrapper: rustix has no
+    // localtime, and the time crate refuses local offsets in a process with more than one thread.
     unsafe {
         let now = libc::time(std::ptr::null_mut());
         let mut tm: libc::tm = std::mem::zeroed();

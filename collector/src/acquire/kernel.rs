@@ -7,6 +7,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use coroner_schemas::manifest::{Category, ClockSample, Format, Kept, Status};
+use rustix::time::{clock_gettime, ClockId};
 
 use super::fsutil::{self, list_dir};
 use super::{CaptureItem, Ctx, FileItem, Item};
@@ -16,13 +17,9 @@ pub const KMSG_BUNDLE_PATH: &str = "live/kernel/kmsg.txt";
 /// `/dev/kmsg` returns one record per read(2) and needs a buffer of at least 8 KiB (else `EINVAL`).
 const KMSG_READ_BUF: usize = 16 * 1024;
 
-fn clock_ns(id: libc::clockid_t) -> Option<i128> {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec through a valid pointer.
-    if unsafe { libc::clock_gettime(id, &mut ts) } != 0 {
-        return None;
-    }
-    Some(i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec))
+fn clock_ns(id: ClockId) -> i128 {
+    let ts = clock_gettime(id);
+    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
 }
 
 /// Reads CLOCK_REALTIME and CLOCK_BOOTTIME between two CLOCK_MONOTONIC reads; `monotonic_ns` is the midpoint
@@ -30,10 +27,10 @@ fn clock_ns(id: libc::clockid_t) -> Option<i128> {
 pub fn clock_sample() -> Option<ClockSample> {
     let mut best: Option<ClockSample> = None;
     for _ in 0..5 {
-        let m1 = clock_ns(libc::CLOCK_MONOTONIC)?;
-        let rt = clock_ns(libc::CLOCK_REALTIME)?;
-        let bt = clock_ns(libc::CLOCK_BOOTTIME)?;
-        let m2 = clock_ns(libc::CLOCK_MONOTONIC)?;
+        let m1 = clock_ns(ClockId::Monotonic);
+        let rt = clock_ns(ClockId::Realtime);
+        let bt = clock_ns(ClockId::Boottime);
+        let m2 = clock_ns(ClockId::Monotonic);
         let s = ClockSample {
             realtime_ns: i64::try_from(rt).ok()?,
             monotonic_ns: u64::try_from(m1 + (m2 - m1) / 2).ok()?,

@@ -15,11 +15,14 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use coroner_schemas::manifest::{Category, Format, Kept, Status};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use rustix::fs as rfs;
+use rustix::io::Errno;
 
 use super::walk::{self, Kind};
 use super::{AbsentItem, CaptureItem, Ctx, FileItem, Item};
@@ -146,7 +149,7 @@ impl LastlogExtract {
         let records: Vec<serde_json::Value> = self
             .records
             .iter()
-            .map(|r| serde_json::json!({"uid": r.uid, "offset": r.offset, "record_b64": base64(&r.raw)}))
+            .map(|r| serde_json::json!({"uid": r.uid, "offset": r.offset, "record_b64": STANDARD.encode(&r.raw)}))
             .collect();
         let doc = serde_json::json!({
             "record_size": LASTLOG_RECORD,
@@ -214,26 +217,19 @@ pub fn extract_lastlog(path: &Path, max_records: usize, max_read: u64) -> io::Re
 /// The next data extent at or after `pos`: `[start, end)`. Falls back to "all data" where the file system
 /// does not support `SEEK_DATA` (the per-record zero check then still skips empty records).
 fn data_extent(f: &File, pos: u64, size: u64) -> io::Result<Option<(u64, u64)>> {
-    let fd = f.as_raw_fd();
-    let Ok(at) = libc::off_t::try_from(pos) else {
+    if i64::try_from(pos).is_err() {
         return Ok(None);
+    }
+    let start = match rfs::seek(f, rfs::SeekFrom::Data(pos)) {
+        Ok(start) => start,
+        Err(Errno::NXIO) => return Ok(None), // no data after pos
+        Err(Errno::INVAL | Errno::OPNOTSUPP) => return Ok(Some((pos, size))),
+        Err(e) => return Err(e.into()),
     };
-    // SAFETY: lseek on a descriptor we own; it only moves the file offset.
-    let start = unsafe { libc::lseek(fd, at, libc::SEEK_DATA) };
-    if start < 0 {
-        let err = io::Error::last_os_error();
-        return match err.raw_os_error() {
-            Some(libc::ENXIO) => Ok(None), // no data after pos
-            Some(libc::EINVAL) | Some(libc::EOPNOTSUPP) => Ok(Some((pos, size))),
-            _ => Err(err),
-        };
+    match rfs::seek(f, rfs::SeekFrom::Hole(start)) {
+        Ok(end) => Ok(Some((start, end.min(size)))),
+        Err(_) => Ok(Some((start, size))),
     }
-    // SAFETY: as above.
-    let end = unsafe { libc::lseek(fd, start, libc::SEEK_HOLE) };
-    if end < 0 {
-        return Ok(Some((start as u64, size)));
-    }
-    Ok(Some((start as u64, (end as u64).min(size))))
 }
 
 fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
@@ -247,46 +243,4 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(n)
-}
-
-/// Standard base64 with padding (RFC 4648).
-pub fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                s.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                s.push('=');
-            }
-        }
-    }
-    s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (i, o) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(i.as_bytes()), o);
-        }
-    }
 }

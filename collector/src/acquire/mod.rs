@@ -13,6 +13,7 @@ pub mod command;
 pub mod cores;
 pub mod cron;
 pub mod fsutil;
+pub mod glob;
 pub mod history;
 pub mod host;
 pub mod include;
@@ -34,9 +35,15 @@ pub struct Ctx {
     pub opts: CollectOptions,
     /// The collected host's own accounts (from `ROOT/etc/passwd` and `ROOT/etc/group`), never NSS.
     pub accounts: Accounts,
+    /// `opts.excludes`, compiled.
+    pub excludes: glob::Excludes,
 }
 
 impl Ctx {
+    pub fn new(root: PathBuf, live: bool, opts: CollectOptions, accounts: Accounts) -> Ctx {
+        let excludes = glob::Excludes::new(&opts.excludes);
+        Ctx { root, live, opts, accounts, excludes }
+    }
     /// The real path of a host path: `/var/log/syslog` under root `/mnt/img` is `/mnt/img/var/log/syslog`.
     pub fn host_path(&self, host: &str) -> PathBuf {
         self.root.join(host.trim_start_matches('/'))

@@ -143,12 +143,6 @@ pub fn parse_ns_link(target: &[u8]) -> Option<u64> {
     inner.parse().ok()
 }
 
-fn sysconf(name: libc::c_int) -> Option<u64> {
-    // SAFETY: sysconf has no memory effects.
-    let v = unsafe { libc::sysconf(name) };
-    u64::try_from(v).ok().filter(|&v| v > 0)
-}
-
 /// Accumulates what went wrong during the walk.
 struct Walk {
     problems: Vec<ProcProblem>,
@@ -365,8 +359,8 @@ pub fn snapshot(ctx: &Ctx, proc_root: &Path) -> io::Result<ProcSnapshot> {
             0
         }
     };
-    let clk_tck = sysconf(libc::_SC_CLK_TCK).unwrap_or(100);
-    let page = sysconf(libc::_SC_PAGESIZE).unwrap_or(4096);
+    let clk_tck = Some(rustix::param::clock_ticks_per_second()).filter(|&v| v > 0).unwrap_or(100);
+    let page = rustix::param::page_size() as u64;
     let mut pids: Vec<i64> = std::fs::read_dir(proc_root)?
         .flatten()
         .filter_map(|e| {

@@ -16,7 +16,7 @@ use std::io;
 use coroner_schemas::layout;
 use coroner_schemas::manifest::{Category, Format, Status};
 
-use super::{AbsentItem, Ctx, FileItem, Item};
+use super::{glob, AbsentItem, Ctx, FileItem, Item};
 
 /// Most entries read from one directory; the rest are reported as skipped.
 pub const MAX_DIR_ENTRIES: usize = 100_000;
@@ -318,71 +318,9 @@ pub fn rotation_of(name: &str, base: &str) -> Option<Option<&'static str>> {
     ok.then_some(comp)
 }
 
-/// Shell-style match of one path segment: `*` any run of characters, `?` one character.
-fn match_segment(pat: &[char], text: &[char]) -> bool {
-    // Greedy with one backtrack point: linear in practice, no recursion.
-    let (mut p, mut t) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pat.get(p) {
-            Some('*') => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some('?') => {
-                p += 1;
-                t += 1;
-            }
-            Some(c) if *c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pat[p..].iter().all(|c| *c == '*')
-}
-
-fn match_segments(pat: &[&str], path: &[&str]) -> bool {
-    match pat.split_first() {
-        None => path.is_empty(),
-        Some((&"**", rest)) => (0..=path.len()).any(|i| match_segments(rest, &path[i..])),
-        Some((seg, rest)) => match path.split_first() {
-            Some((first, prest)) => {
-                let p: Vec<char> = seg.chars().collect();
-                let t: Vec<char> = first.chars().collect();
-                match_segment(&p, &t) && match_segments(rest, prest)
-            }
-            None => false,
-        },
-    }
-}
-
-/// Whether a host path matches a glob: `*` and `?` within one path segment, `**` any number of segments.
-pub fn glob_match(pattern: &str, path: &str) -> bool {
-    let p: Vec<&str> = components(pattern).collect();
-    let t: Vec<&str> = components(path).collect();
-    match_segments(&p, &t)
-}
-
-pub fn has_wildcard(s: &str) -> bool {
-    s.contains(['*', '?'])
-}
-
 /// The `--exclude` pattern that excludes a host path (the path itself or one of its directories).
 pub fn excluded_by<'a>(ctx: &'a Ctx, host: &str) -> Option<&'a str> {
-    let segs: Vec<&str> = components(host).collect();
-    ctx.opts.excludes.iter().map(String::as_str).find(|pat| {
-        let p: Vec<&str> = components(pat).collect();
-        (1..=segs.len()).any(|n| match_segments(&p, &segs[..n]))
-    })
+    ctx.excludes.find(host)
 }
 
 /// Push a file to the plan unless `--exclude` matches it (then it is recorded as skipped, with no bytes).
@@ -465,7 +403,7 @@ fn expand_into(
         }
         return;
     }
-    if !has_wildcard(first) {
+    if !glob::has_wildcard(first) {
         let next = match resolve(ctx, &join(dir, first), !rest.is_empty()) {
             Ok(p) => p,
             Err(e) => {
@@ -476,10 +414,11 @@ fn expand_into(
         expand_into(ctx, &next, rest, depth, bounds, category, format, out, found);
         return;
     }
-    let p: Vec<char> = first.chars().collect();
+    let Some(m) = glob::component(first) else {
+        return;
+    };
     for e in list(ctx, dir, category, format, out) {
-        let t: Vec<char> = e.name.chars().collect();
-        if !match_segment(&p, &t) {
+        if !m.is_match(&e.name) {
             continue;
         }
         if rest.is_empty() {
@@ -526,19 +465,6 @@ pub fn find_tool(ctx: &Ctx, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("/var/log/*.log", "/var/log/kern.log"));
-        assert!(!glob_match("/var/log/*.log", "/var/log/x/kern.log"));
-        assert!(glob_match("/var/log/**/*.log", "/var/log/x/y/kern.log"));
-        assert!(glob_match("/var/log/**/*.log", "/var/log/kern.log"));
-        assert!(glob_match("/home/*/.bash_histor?", "/home/alice/.bash_history"));
-        assert!(!glob_match("/home/*", "/home"));
-        assert!(glob_match("/**", "/anything/at/all"));
-        assert!(glob_match("/a*b*c", "/aXXbYYbZc"));
-        assert!(!glob_match("/a*b*c", "/aXXbYYbZ"));
-    }
 
     #[test]
     fn rotations() {

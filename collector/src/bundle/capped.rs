@@ -12,9 +12,10 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
-use std::os::unix::io::AsRawFd;
 
 use coroner_schemas::manifest::Kept;
+use rustix::fs::{seek, SeekFrom};
+use rustix::io::Errno;
 use sha2::{Digest, Sha256};
 
 /// Which bytes of a file of `size` bytes to store under a cap.
@@ -79,31 +80,26 @@ impl<'f> PosReader<'f> {
         if !self.sparse || self.pos < self.data_until {
             return None;
         }
-        let fd = self.file.as_raw_fd();
-        let pos = i64::try_from(self.pos).ok()?;
-        // SAFETY: lseek on a valid descriptor we own a borrow of; it only moves the file offset, which this
-        // reader does not use (it reads with pread).
-        let data = unsafe { libc::lseek(fd, pos, libc::SEEK_DATA) };
-        if data < 0 {
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() == Some(libc::ENXIO) {
+        i64::try_from(self.pos).ok()?;
+        // Seeking moves the file offset, which this reader does not use (it reads with pread).
+        let data = match seek(self.file, SeekFrom::Data(self.pos)) {
+            Ok(data) => data,
+            Err(Errno::NXIO) => {
                 // No data at or after pos: a hole up to the end of the file as it is now.
                 let size = self.file.metadata().ok()?.len();
                 return (size > self.pos).then(|| size - self.pos);
             }
-            self.sparse = false;
-            return None;
-        }
-        let data = data as u64;
+            Err(_) => {
+                self.sparse = false;
+                return None;
+            }
+        };
         if data > self.pos {
             return Some(data - self.pos);
         }
-        // SAFETY: as above.
-        let hole = unsafe { libc::lseek(fd, pos, libc::SEEK_HOLE) };
-        self.data_until = if hole > pos {
-            hole as u64
-        } else {
-            self.pos.saturating_add(1 << 20)
+        self.data_until = match seek(self.file, SeekFrom::Hole(self.pos)) {
+            Ok(hole) if hole > self.pos => hole,
+            _ => self.pos.saturating_add(1 << 20),
         };
         None
     }

@@ -14,9 +14,12 @@
 use std::ffi::{CString, OsStr};
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, ResolveFlags, Stat};
+use rustix::io::Errno;
 
 /// A path as bytes, encoded into a `String` for the plan: UTF-8 paths unchanged; otherwise invalid bytes and
 /// `%` are percent-escaped.
@@ -110,23 +113,10 @@ fn cstring(b: &[u8]) -> io::Result<CString> {
     CString::new(b).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
 }
 
-fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
-
 impl HostFs {
     pub fn open(root: &Path) -> io::Result<HostFs> {
-        let c = cstring(root.as_os_str().as_bytes())?;
-        // SAFETY: c is a valid NUL-terminated string; the returned descriptor is checked and owned below.
-        let fd = cvt(unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) })?;
-        // SAFETY: fd was just returned by open and is owned by nobody else.
-        Ok(HostFs {
-            root: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
+        let root = rfs::open(root, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+        Ok(HostFs { root })
     }
 
     /// Finds the directory of a host path inside the root. `Ok(None)` for the root itself (nothing to take).
@@ -149,86 +139,36 @@ impl HostFs {
 
     fn open_dir(&self, rel: &[u8]) -> io::Result<OwnedFd> {
         let c = cstring(rel)?;
-        let flags = (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
-        // SAFETY: open_how is a plain C struct; all-zero is a valid starting value.
-        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-        how.flags = flags;
-        how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
-        // SAFETY: valid descriptor, valid C string, how points at a live open_how of the size passed.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                self.root.as_raw_fd(),
-                c.as_ptr(),
-                &how as *const libc::open_how,
-                std::mem::size_of::<libc::open_how>(),
-            )
-        };
-        let fd = if r < 0 {
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::ENOSYS) {
-                return Err(err);
-            }
-            // SAFETY: valid descriptor and C string.
-            cvt(unsafe { libc::openat(self.root.as_raw_fd(), c.as_ptr(), flags as libc::c_int) })?
-        } else {
-            r as libc::c_int
-        };
-        // SAFETY: fd was just returned by the kernel and is owned by nobody else.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+        match rfs::openat2(&self.root, c.as_c_str(), flags, Mode::empty(), resolve) {
+            Err(Errno::NOSYS) => Ok(rfs::openat(&self.root, c.as_c_str(), flags, Mode::empty())?),
+            r => Ok(r?),
+        }
     }
 }
 
 impl Located {
     /// `lstat` of the last component (a symlink is described, not followed).
-    pub fn lstat(&self) -> io::Result<libc::stat> {
-        // SAFETY: stat is plain old data; fstatat fills it on success.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: valid descriptor, C string and out pointer.
-        cvt(unsafe {
-            libc::fstatat(
-                self.dir.as_raw_fd(),
-                self.name.as_ptr(),
-                &mut st,
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        })?;
-        Ok(st)
+    pub fn lstat(&self) -> io::Result<Stat> {
+        Ok(rfs::statat(&self.dir, self.name.as_c_str(), AtFlags::SYMLINK_NOFOLLOW)?)
     }
 
     /// Target of a symlink, as bytes.
     pub fn readlink(&self) -> io::Result<Vec<u8>> {
-        let mut buf = vec![0u8; 4096];
-        // SAFETY: buf is writable for its length.
-        let n = unsafe {
-            libc::readlinkat(
-                self.dir.as_raw_fd(),
-                self.name.as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        buf.truncate(n as usize);
-        Ok(buf)
+        Ok(rfs::readlinkat(&self.dir, self.name.as_c_str(), Vec::new())?.into_bytes())
     }
 
     /// Opens the file read-only without following a symlink, without blocking, and without updating its
     /// access time where the kernel allows it (`O_NOATIME` needs ownership or CAP_FOWNER: retried without).
     pub fn open(&self) -> io::Result<File> {
-        let base = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY;
-        let try_open = |flags| {
-            // SAFETY: valid descriptor and C string.
-            cvt(unsafe { libc::openat(self.dir.as_raw_fd(), self.name.as_ptr(), flags) })
-        };
-        let fd = match try_open(base | libc::O_NOATIME) {
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => try_open(base)?,
+        let base = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+        let try_open = |flags| rfs::openat(&self.dir, self.name.as_c_str(), flags, Mode::empty());
+        let fd = match try_open(base | OFlags::NOATIME) {
+            Err(Errno::PERM) => try_open(base)?,
             r => r?,
         };
-        // SAFETY: fd was just returned by openat and is owned by nobody else.
-        Ok(unsafe { File::from_raw_fd(fd) })
+        Ok(File::from(fd))
     }
 }
 

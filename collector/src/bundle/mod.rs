@@ -10,7 +10,6 @@
 
 pub mod capped;
 pub mod facts;
-pub mod glob;
 pub mod hostfs;
 pub mod sign;
 pub mod writer;
@@ -104,6 +103,15 @@ extern "C" fn remove_temp_and_die(sig: libc::c_int) {
     }
 }
 
+/// Frees a C string taken out of [`TEMP_FOR_SIGNALS`] (null: nothing to free).
+fn free_leaked(p: *mut libc::c_char) {
+    if !p.is_null() {
+        // SAFETY: every non-null value stored there came from CString::into_raw, and the swap that returned p
+        // took it out, so the handler can no longer see it and nobody else frees it.
+        drop(unsafe { CString::from_raw(p) });
+    }
+}
+
 /// Removes the temp file unless disarmed: on an error return, a panic that unwinds, or SIGINT/SIGTERM/SIGHUP
 /// (SIGKILL cannot be caught: then the temp name is left behind, never the final one).
 struct TempGuard {
@@ -114,11 +122,7 @@ struct TempGuard {
 impl TempGuard {
     fn new(path: PathBuf) -> TempGuard {
         if let Ok(c) = CString::new(path.as_os_str().as_bytes()) {
-            let old = TEMP_FOR_SIGNALS.swap(c.into_raw(), Ordering::SeqCst);
-            if !old.is_null() {
-                // SAFETY: old came from CString::into_raw and is no longer visible to the handler.
-                drop(unsafe { CString::from_raw(old) });
-            }
+            free_leaked(TEMP_FOR_SIGNALS.swap(c.into_raw(), Ordering::SeqCst));
             let handler = remove_temp_and_die as extern "C" fn(libc::c_int);
             for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
                 // SAFETY: installs an async-signal-safe handler.
@@ -131,11 +135,7 @@ impl TempGuard {
     /// The file was renamed away (or removed): nothing left for the handler to remove.
     fn disarm(&mut self) {
         self.armed = false;
-        let p = TEMP_FOR_SIGNALS.swap(std::ptr::null_mut(), Ordering::SeqCst);
-        if !p.is_null() {
-            // SAFETY: p came from CString::into_raw above and the handler no longer sees it.
-            drop(unsafe { CString::from_raw(p) });
-        }
+        free_leaked(TEMP_FOR_SIGNALS.swap(std::ptr::null_mut(), Ordering::SeqCst));
     }
 }
 
@@ -197,17 +197,18 @@ impl Write for BoundedDirty {
             let fd = self.file.as_raw_fd();
             let window = (self.window_start, self.written - self.window_start);
             let off = |v: u64| libc::off64_t::try_from(v).unwrap_or(libc::off64_t::MAX);
-            // SAFETY: plain system calls on a file descriptor this struct owns; they only advise the kernel.
+            let previous = self.in_flight.replace(window);
+            // SAFETY: sync_file_range has no safe wrapper (not in rustix); it only starts or waits for write-back
+            // of a range of a descriptor this struct owns.
             unsafe {
                 libc::sync_file_range(fd, off(window.0), off(window.1), libc::SYNC_FILE_RANGE_WRITE);
-            }
-            if let Some((start, len)) = self.in_flight.replace(window) {
-                let all = libc::SYNC_FILE_RANGE_WAIT_BEFORE | libc::SYNC_FILE_RANGE_WRITE | libc::SYNC_FILE_RANGE_WAIT_AFTER;
-                // SAFETY: as above.
-                unsafe {
+                if let Some((start, len)) = previous {
+                    let all = libc::SYNC_FILE_RANGE_WAIT_BEFORE | libc::SYNC_FILE_RANGE_WRITE | libc::SYNC_FILE_RANGE_WAIT_AFTER;
                     libc::sync_file_range(fd, off(start), off(len), all);
-                    libc::posix_fadvise(fd, off(start), off(len), libc::POSIX_FADV_DONTNEED);
                 }
+            }
+            if let Some((start, len)) = previous {
+                let _ = rustix::fs::fadvise(&self.file, start, std::num::NonZeroU64::new(len), rustix::fs::Advice::DontNeed);
             }
             self.window_start = self.written;
         }
@@ -232,27 +233,10 @@ fn unique_name(dir: &Path, host: &str, started: Utc) -> String {
 /// Renames without replacing an existing file (`renameat2(RENAME_NOREPLACE)`, plain rename where the file
 /// system does not support it).
 fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
-    let cs = |p: &Path| {
-        CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))
-    };
-    let (f, t) = (cs(from)?, cs(to)?);
-    // SAFETY: valid C strings; AT_FDCWD with absolute or cwd-relative paths.
-    let r = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            f.as_ptr(),
-            libc::AT_FDCWD,
-            t.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
-    };
-    if r == 0 {
-        return Ok(());
-    }
-    let e = io::Error::last_os_error();
-    match e.raw_os_error() {
-        Some(libc::EINVAL) | Some(libc::ENOSYS) => fs::rename(from, to),
-        _ => Err(e),
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => fs::rename(from, to),
+        r => Ok(r?),
     }
 }
 
@@ -303,7 +287,7 @@ pub fn write_bundle(
         max_total_bytes: ctx.opts.max_total_bytes,
     };
     let excl = Exclusions {
-        globs: ctx.opts.excludes.clone(),
+        globs: ctx.excludes.clone(),
         host_dirs,
     };
     let mut w = TarWriter::new(out, ctx.root.clone(), &ctx.accounts, limits, excl, req.started)

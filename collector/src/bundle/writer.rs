@@ -13,11 +13,12 @@ use coroner_schemas::manifest::{Change, Entry, FileStat, Kept, Problem, Status};
 use coroner_schemas::Utc;
 use flate2::write::GzEncoder;
 use flate2::Compression;
+use rustix::fs::Stat;
 use sha2::{Digest, Sha256};
 
 use super::capped::{read_pseudo, Capped, PosReader, Window};
-use super::glob;
 use super::hostfs::{decode_path, HostFs, Located};
+use crate::acquire::glob::Excludes;
 use crate::acquire::{AbsentItem, CaptureItem, FileItem, Item};
 
 /// Largest pseudo-file (stat size 0) held in memory.
@@ -46,7 +47,7 @@ pub struct Limits {
 /// Real paths (under the root) never to collect: the output directory, the temp file.
 pub struct Exclusions {
     /// `--exclude` globs over host paths.
-    pub globs: Vec<String>,
+    pub globs: Excludes,
     /// Host paths (as the plan writes them) of directories whose content is never taken.
     pub host_dirs: Vec<String>,
 }
@@ -88,7 +89,7 @@ fn valid_bundle_path(p: &str) -> bool {
         && !p.contains('\0')
 }
 
-fn utc(secs: i64, nsec: i64) -> Option<Utc> {
+fn utc(secs: i64, nsec: u64) -> Option<Utc> {
     Utc::from_unix(secs, u32::try_from(nsec).unwrap_or(0))
 }
 
@@ -220,7 +221,7 @@ impl<'a, W: Write> TarWriter<'a, W> {
         Ok(())
     }
 
-    fn file_stat(&self, st: &libc::stat) -> FileStat {
+    fn file_stat(&self, st: &Stat) -> FileStat {
         FileStat {
             mode: st.st_mode,
             uid: st.st_uid,
@@ -245,15 +246,11 @@ impl<'a, W: Write> TarWriter<'a, W> {
                 return Some("the collector's own output directory".to_owned());
             }
         }
-        self.excl
-            .globs
-            .iter()
-            .find(|g| glob::matches(g, host))
-            .map(|g| format!("excluded by --exclude {g}"))
+        self.excl.globs.find(host).map(|g| format!("excluded by --exclude {g}"))
     }
 
     /// Finds the file: the literal path, or (when that does not exist and it holds `%`) the percent-decoded one.
-    fn locate(&self, host: &str) -> io::Result<Option<(Located, libc::stat)>> {
+    fn locate(&self, host: &str) -> io::Result<Option<(Located, Stat)>> {
         let literal = self.fs.locate(host.as_bytes()).and_then(|l| match l {
             Some(l) => l.lstat().map(|st| Some((l, st))),
             None => Ok(None),
@@ -357,7 +354,7 @@ impl<'a, W: Write> TarWriter<'a, W> {
                 return Ok(());
             }
         };
-        let fst = match fstat(&file) {
+        let fst = match rustix::fs::fstat(&file).map_err(io::Error::from) {
             Ok(s) => s,
             Err(err) => {
                 e.status = status_from_io(&err, true);
@@ -499,16 +496,6 @@ fn normalise(host: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-fn fstat(f: &File) -> io::Result<libc::stat> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: stat is plain old data.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: valid descriptor and out pointer.
-    if unsafe { libc::fstat(f.as_raw_fd(), &mut st) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(st)
-}
 
 #[cfg(test)]
 mod tests {
@@ -523,7 +510,7 @@ mod tests {
             max_total_bytes: max_total,
         };
         let excl = Exclusions {
-            globs: vec!["*.secret".into()],
+            globs: Excludes::new(&["*.secret".into()]),
             host_dirs: vec!["/out".into()],
         };
         let now = Utc::from_unix(1_764_000_000, 0).expect("time");

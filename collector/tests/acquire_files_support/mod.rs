@@ -30,12 +30,7 @@ pub fn options() -> CollectOptions {
 pub fn ctx(root: &Path, opts: CollectOptions) -> Ctx {
     let passwd = std::fs::read(root.join("etc/passwd")).unwrap_or_default();
     let group = std::fs::read(root.join("etc/group")).unwrap_or_default();
-    Ctx {
-        root: root.to_path_buf(),
-        live: false,
-        opts,
-        accounts: Accounts::parse(&passwd, &group),
-    }
+    Ctx::new(root.to_path_buf(), false, opts, Accounts::parse(&passwd, &group))
 }
 
 /// Every file-source module of issue 2, in plan order.
@@ -95,6 +90,5 @@ pub fn file<'a>(items: &'a [Item], path: &str) -> Option<&'a coroner_collect::ac
 }
 
 pub fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    rustix::process::geteuid().is_root()
 }
