@@ -85,10 +85,10 @@ pub struct CollectArgs {
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     pub command_timeout: f64,
     /// Extra files to take (repeatable glob over host paths, e.g. '/srv/app/logs/*.log').
-    #[arg(long, value_name = "GLOB")]
+    #[arg(long, value_name = "GLOB", value_parser = parse_glob)]
     pub include: Vec<String>,
     /// Files never to take (repeatable glob; without '/' it matches the file name).
-    #[arg(long, value_name = "GLOB")]
+    #[arg(long, value_name = "GLOB", value_parser = parse_glob)]
     pub exclude: Vec<String>,
     /// Run at normal CPU and I/O priority (default: nice 10, best-effort I/O priority 7).
     #[arg(long)]
@@ -126,6 +126,10 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
     };
     n.checked_mul(mult)
         .ok_or_else(|| format!("duration out of range: {s:?}"))
+}
+
+fn parse_glob(s: &str) -> Result<String, String> {
+    crate::acquire::glob::checked(s).map(|_| s.to_owned())
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {
@@ -399,6 +403,11 @@ mod tests {
         let c =
             Cli::try_parse_from(["coroner-collect", "collect", "--exclude", "*.gz", "--exclude", "x"]).expect("parse");
         assert!(matches!(c.command, Some(Command::Collect(a)) if a.exclude == ["*.gz", "x"]));
+        // A pattern globset cannot compile is refused, not dropped (the files it meant to keep out would go in).
+        for bad in [["--exclude", "/x/{a"], ["--include", "/srv/{a,b"]] {
+            let e = Cli::try_parse_from(["coroner-collect", "collect", bad[0], bad[1]]).expect_err("refused");
+            assert!(e.to_string().contains("not a glob"), "{e}");
+        }
         let c = Cli::try_parse_from(["coroner-collect", "keygen", "-o", "k"]).expect("parse");
         assert!(matches!(c.command, Some(Command::Keygen(_))));
     }

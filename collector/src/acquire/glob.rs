@@ -5,12 +5,18 @@
 use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 
 fn glob(pattern: &str) -> Option<Glob> {
+    checked(pattern).ok()
+}
+
+/// Compiles `pattern` as `--include` and `--exclude` read it; the command line refuses one that fails here,
+/// so no pattern a user gave is silently dropped.
+pub fn checked(pattern: &str) -> Result<Glob, String> {
     GlobBuilder::new(pattern)
         .literal_separator(true)
         .backslash_escape(false)
         .allow_unclosed_class(true)
         .build()
-        .ok()
+        .map_err(|e| format!("not a glob: {e}"))
 }
 
 /// A pattern for one path component (a step of an `--include` glob); `None` when it does not compile.
