@@ -4,6 +4,8 @@
 //! Trust nothing read: the bundle is verified before it is parsed, entry names are never used as paths,
 //! decompression is capped, and every parser is pure over bytes and turns bad input into problems.
 
+#![forbid(unsafe_code)]
+
 pub mod bundle;
 pub mod cli;
 pub mod findings;

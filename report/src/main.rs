@@ -1,5 +1,7 @@
 //! `coroner-report`: parse the command line and dispatch; everything else lives in the library.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -15,43 +15,37 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-/// A field name: a literal, or (rarely) a name read from the evidence, interned. 16 bytes, so a field is 40.
-///
-/// Names read from evidence (kmsg dictionary keys, `auditctl -s` lines, field maps read back from JSON) are
-/// kept once per distinct name for the life of the process: a set bounded by the names the inputs hold.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Key(&'static str);
+/// A field name: a literal, or (rarely) a name read from the evidence (kmsg dictionary keys, `auditctl -s`
+/// lines, field maps read back from JSON). A name read that is a documented key ([`KEYS`]) is that key's
+/// literal; any other is kept as its own string, freed with the event.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key(Cow<'static, str>);
 
 impl Key {
-    pub fn as_str(&self) -> &'static str {
-        self.0
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
 impl From<&'static str> for Key {
     fn from(s: &'static str) -> Key {
-        Key(s)
+        Key(Cow::Borrowed(s))
     }
 }
 
 impl From<String> for Key {
     fn from(s: String) -> Key {
-        static NAMES: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<&'static str>>> =
-            std::sync::OnceLock::new();
-        let mut names = NAMES.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(k) = names.get(s.as_str()) {
-            return Key(k);
+        match KEYS.binary_search_by(|k| k.name.cmp(&s)) {
+            Ok(i) => Key(Cow::Borrowed(KEYS[i].name)),
+            Err(_) => Key(Cow::Owned(s)),
         }
-        let k: &'static str = Box::leak(s.into_boxed_str());
-        names.insert(k);
-        Key(k)
     }
 }
 
 impl From<Cow<'static, str>> for Key {
     fn from(s: Cow<'static, str>) -> Key {
         match s {
-            Cow::Borrowed(b) => Key(b),
+            Cow::Borrowed(b) => Key::from(b),
             Cow::Owned(o) => Key::from(o),
         }
     }
@@ -60,25 +54,25 @@ impl From<Cow<'static, str>> for Key {
 impl std::ops::Deref for Key {
     type Target = str;
     fn deref(&self) -> &str {
-        self.0
+        &self.0
     }
 }
 
 impl AsRef<str> for Key {
     fn as_ref(&self) -> &str {
-        self.0
+        &self.0
     }
 }
 
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.0, f)
+        fmt::Debug::fmt(&*self.0, f)
     }
 }
 
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str(&self.0)
     }
 }
 
@@ -102,7 +96,7 @@ pub enum FieldValue {
 }
 
 const _: () = assert!(std::mem::size_of::<FieldValue>() == 24);
-const _: () = assert!(std::mem::size_of::<(Key, FieldValue)>() == 40);
+const _: () = assert!(std::mem::size_of::<(Key, FieldValue)>() == 48);
 
 /// A string of at most [`INLINE_MAX`] bytes, stored in place. Only ever built from a `&str`.
 #[derive(Clone, Copy)]
@@ -931,15 +925,18 @@ mod tests {
         assert_eq!(FieldValue::from(None::<i64>), FieldValue::Null);
     }
 
-    /// A name read from evidence is stored once, however often it is read; names compare by their text.
+    /// A name read from evidence that is a documented key is that key's literal; any other is its own string.
+    /// Either way names compare by their text.
     #[test]
-    fn names_from_evidence_are_interned_once() {
-        let a = Key::from("dict_key_for_the_interning_test".to_owned());
-        let b = Key::from(String::from("dict_key_for_the_interning_test"));
-        assert!(std::ptr::eq(a.as_str(), b.as_str()));
-        assert_eq!(a, Key::from("dict_key_for_the_interning_test"));
-        let f: Fields = serde_json::from_str(r#"{"dict_key_for_the_interning_test": 1, "a": 2}"#).expect("de");
-        assert_eq!(f.keys().collect::<Vec<_>>(), ["a", "dict_key_for_the_interning_test"]);
-        assert!(std::ptr::eq(f.iter().nth(1).map_or("", |(k, _)| k), a.as_str()));
+    fn names_from_evidence_are_literals_or_owned() {
+        assert!(KEYS.windows(2).all(|w| w[0].name < w[1].name), "KEYS is sorted, for the lookup");
+        let known = Key::from("tty".to_owned());
+        assert!(matches!(known.0, Cow::Borrowed(_)));
+        assert_eq!(known, Key::from("tty"));
+        let unknown = Key::from("dict_key_not_documented".to_owned());
+        assert!(matches!(unknown.0, Cow::Owned(_)));
+        assert_eq!(unknown, Key::from("dict_key_not_documented"));
+        let f: Fields = serde_json::from_str(r#"{"dict_key_not_documented": 1, "a": 2}"#).expect("de");
+        assert_eq!(f.keys().collect::<Vec<_>>(), ["a", "dict_key_not_documented"]);
     }
 }

@@ -5,6 +5,8 @@
 //! generated from these types (`cargo test -p coroner-schemas` checks that they are current; run it with
 //! `UPDATE_SCHEMAS=1` to rewrite them).
 
+#![forbid(unsafe_code)]
+
 pub mod accounts;
 pub mod event;
 pub mod fields;

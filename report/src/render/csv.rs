@@ -7,10 +7,7 @@
 
 use std::io::{self, Write};
 
-use coroner_schemas::Event;
-
-use super::json_out::push_fields;
-use super::jsonl::{data_type, parts, push_base64};
+use super::jsonl::{row, TimesketchRow};
 use super::ReportModel;
 
 /// The header, in column order.
@@ -39,104 +36,59 @@ pub const COLUMNS: [&str; 22] = [
     "verified",
 ];
 
-/// One CSV field, quoted when it must be.
-pub fn quote(field: &str) -> String {
-    let mut out = Vec::new();
-    push_cell(&mut out, field.as_bytes());
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// Appends one cell: as it is, or between double quotes with quotes doubled when it holds `,` `"` CR or LF.
-fn push_cell(out: &mut Vec<u8>, b: &[u8]) {
-    if memchr::memchr3(b',', b'"', b'\n', b).is_none() && memchr::memchr(b'\r', b).is_none() {
-        out.extend_from_slice(b);
-        return;
-    }
-    out.push(b'"');
-    let mut from = 0;
-    for q in memchr::memchr_iter(b'"', b) {
-        out.extend_from_slice(&b[from..=q]);
-        out.push(b'"');
-        from = q + 1;
-    }
-    out.extend_from_slice(&b[from..]);
-    out.push(b'"');
-}
-
-/// Appends one record (cells separated by commas, CRLF at the end). `scratch` is reused for the fields'
-/// JSON text.
-fn push_row(out: &mut Vec<u8>, scratch: &mut Vec<u8>, model: &ReportModel, e: &Event) {
-    use super::json_out::push_int;
-    let p = parts(model, e);
-    fn num(out: &mut Vec<u8>, v: Option<impl Into<i128>>) {
-        if let Some(v) = v {
-            push_int(out, v);
-        }
-        out.push(b',');
-    }
-    let text = |out: &mut Vec<u8>, v: &str| {
-        push_cell(out, v.as_bytes());
-        out.push(b',');
-    };
-    text(out, p.message);
-    text(out, &p.datetime);
-    text(out, &p.timestamp_desc);
-    num(out, Some(p.timestamp));
-    text(out, &model.manifest.host.hostname);
-    text(out, data_type(e.source, e.kind));
-    scratch.clear();
-    for (i, t) in p.tags().iter().enumerate() {
-        if i > 0 {
-            scratch.push(b',');
-        }
-        scratch.extend_from_slice(t.as_bytes());
-    }
-    push_cell(out, scratch);
-    out.push(b',');
-    text(out, e.source.as_str());
-    text(out, e.kind.as_str());
-    text(out, e.timestamp.certainty());
-    num(out, e.pid);
-    num(out, e.ppid);
-    num(out, e.uid);
-    text(out, e.user.as_deref().unwrap_or(""));
-    text(out, e.comm.as_deref().unwrap_or(""));
-    text(out, &e.origin.entry);
-    num(out, e.origin.line);
-    num(out, e.origin.offset);
-    text(out, &p.raw);
-    // Base64 holds no character that needs quoting.
-    if let Some(b) = p.base64_of {
-        push_base64(out, b);
-    }
-    out.push(b',');
-    if e.fields.is_empty() {
-        out.push(b',');
-    } else {
-        scratch.clear();
-        push_fields(scratch, &e.fields);
-        push_cell(out, scratch);
-        out.push(b',');
-    }
-    out.extend_from_slice(if p.verified { b"true\r\n" } else { b"false\r\n" });
-}
-
 /// Writes the header and one record per event.
 pub fn write(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
-    let mut line = Vec::with_capacity(super::json_out::CHUNK + (64 << 10));
-    for (i, c) in COLUMNS.iter().enumerate() {
-        if i > 0 {
-            line.push(b',');
-        }
-        push_cell(&mut line, c.as_bytes());
-    }
-    line.extend_from_slice(b"\r\n");
-    let mut scratch = Vec::with_capacity(1024);
+    let mut out = csv::WriterBuilder::new()
+        .has_headers(false)
+        .terminator(csv::Terminator::CRLF)
+        .buffer_capacity(1 << 20)
+        .from_writer(w);
+    out.write_record(COLUMNS)?;
+    let mut buf = Vec::with_capacity(1024);
     for e in model.events {
-        push_row(&mut line, &mut scratch, model, e);
-        super::json_out::flush_full(&mut line, w)?;
+        write_row(&mut out, &mut buf, &row(model, e))?;
     }
-    w.write_all(&line)
+    out.flush()
+}
+
+/// One record. `buf` is reused for the numbers and the fields' JSON text.
+fn write_row<W: Write>(out: &mut csv::Writer<W>, buf: &mut Vec<u8>, r: &TimesketchRow) -> csv::Result<()> {
+    out.write_field(r.message)?;
+    out.write_field(&r.datetime)?;
+    out.write_field(r.timestamp_desc.as_ref())?;
+    int(out, buf, Some(r.timestamp))?;
+    out.write_field(r.hostname)?;
+    out.write_field(r.data_type)?;
+    out.write_field(r.tag.join(","))?;
+    out.write_field(r.source)?;
+    out.write_field(r.kind)?;
+    out.write_field(r.certainty)?;
+    int(out, buf, r.pid)?;
+    int(out, buf, r.ppid)?;
+    int(out, buf, r.uid)?;
+    out.write_field(r.user.unwrap_or_default())?;
+    out.write_field(r.comm.unwrap_or_default())?;
+    out.write_field(r.entry)?;
+    int(out, buf, r.line)?;
+    int(out, buf, r.offset)?;
+    out.write_field(r.raw.as_ref())?;
+    out.write_field(r.raw_base64.as_deref().unwrap_or_default())?;
+    buf.clear();
+    if !r.fields.is_empty() {
+        serde_json::to_writer(&mut *buf, r.fields).map_err(io::Error::from)?;
+    }
+    out.write_field(&*buf)?;
+    out.write_field(if r.verified { "true" } else { "false" })?;
+    out.write_record(None::<&[u8]>)
+}
+
+/// An integer cell, or an empty one.
+fn int<W: Write>(out: &mut csv::Writer<W>, buf: &mut Vec<u8>, v: Option<impl std::fmt::Display>) -> csv::Result<()> {
+    buf.clear();
+    if let Some(v) = v {
+        write!(buf, "{v}")?;
+    }
+    out.write_field(&*buf)
 }
 
 /// The whole CSV document as a string.
@@ -145,19 +97,4 @@ pub fn render(model: &ReportModel) -> String {
     // Writing to a Vec cannot fail; every cell is a Rust string.
     let _ = write(model, &mut out);
     String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quoting_follows_rfc4180() {
-        assert_eq!(quote("plain"), "plain");
-        assert_eq!(quote("a,b"), "\"a,b\"");
-        assert_eq!(quote("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(quote("two\nlines"), "\"two\nlines\"");
-        assert_eq!(quote("cr\r"), "\"cr\r\"");
-        assert_eq!(quote(""), "");
-    }
 }

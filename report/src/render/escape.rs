@@ -210,24 +210,28 @@ pub fn md_code(s: &str, in_table: bool) -> String {
     format!("{fence} {body} {fence}")
 }
 
-/// JSON for a `<script type="application/json">` data island: `<`, `>` and `&` (so no `</script>` or
-/// `<!--` can end or change the element) and U+2028/U+2029 are written as `\uXXXX` escapes. These
-/// characters only ever occur inside JSON strings, where the escapes mean the same characters.
-pub fn json_for_script(json: &str) -> String {
-    let mut out = String::with_capacity(json.len() + 64);
-    for c in json.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
+/// JSON for a `<script type="application/json">` data island: serde_json's compact form, with `<`, `>` and
+/// `&` (so no `</script>` or `<!--` can end or change the element) and U+2028/U+2029 written as `\uXXXX`
+/// escapes. These characters only ever occur inside JSON strings, where the escapes mean the same characters.
+pub fn json_for_script<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    struct ScriptSafe;
+    impl serde_json::ser::Formatter for ScriptSafe {
+        fn write_string_fragment<W: ?Sized + std::io::Write>(&mut self, w: &mut W, s: &str) -> std::io::Result<()> {
+            let mut rest = s;
+            while let Some(at) = rest.find(['<', '>', '&', '\u{2028}', '\u{2029}']) {
+                let c = rest[at..].chars().next().unwrap_or_default();
+                w.write_all(&rest.as_bytes()[..at])?;
+                write!(w, "\\u{:04x}", u32::from(c))?;
+                rest = &rest[at + c.len_utf8()..];
+            }
+            w.write_all(rest.as_bytes())
         }
     }
-    out
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail, and serde_json writes UTF-8.
+    let _ = v.serialize(&mut serde_json::Serializer::with_formatter(&mut out, ScriptSafe));
+    String::from_utf8(out).unwrap_or_default()
 }
-
 
 /// How an event's raw record is shown: text made visible and cut to `max` bytes, or for a binary record
 /// (utmp struct, ELF note) its size and the first 32 bytes in hex — escaping NULs as text would make a
@@ -235,14 +239,13 @@ pub fn json_for_script(json: &str) -> String {
 pub fn raw_display(raw: &coroner_schemas::Text, max: usize) -> String {
     let b = raw.as_bytes();
     if raw.is_binary() {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let head = hex::encode(b.get(..32).unwrap_or(b));
         let mut out = format!("binary record, {} bytes: ", b.len());
-        for (i, &x) in b.iter().take(32).enumerate() {
+        for (i, pair) in head.as_bytes().chunks(2).enumerate() {
             if i > 0 {
                 out.push(' ');
             }
-            out.push(char::from(HEX[usize::from(x >> 4)]));
-            out.push(char::from(HEX[usize::from(x & 15)]));
+            out.extend(pair.iter().map(|&c| char::from(c)));
         }
         if b.len() > 32 {
             out.push_str(" …");
@@ -253,51 +256,12 @@ pub fn raw_display(raw: &coroner_schemas::Text, max: usize) -> String {
     }
 }
 
-/// Appends `s` as a JSON string for a `<script>` data island: serde_json's escapes, then
-/// [`json_for_script`]'s, in one pass.
-pub fn push_script_json_str(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
-    let mut rest = s;
-    while !rest.is_empty() {
-        let plain = rest
-            .bytes()
-            .position(|b| b < 0x20 || matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&' | 0xe2))
-            .unwrap_or(rest.len());
-        out.push_str(&rest[..plain]);
-        rest = &rest[plain..];
-        let mut chars = rest.chars();
-        let Some(c) = chars.next() else { break };
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c if (c as u32) < 0x20 => {
-                out.push_str("\\u00");
-                out.push(char::from(HEX[(c as usize) >> 4]));
-                out.push(char::from(HEX[(c as usize) & 15]));
-            }
-            c => out.push(c),
-        }
-        rest = chars.as_str();
-    }
-    out.push('"');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The one-pass forms give exactly what the two-step forms give.
+    /// The one-pass forms give exactly what the two-step forms give; the data island form reads back as the
+    /// text and holds no character that could end its element.
     #[test]
     fn cut_and_script_forms_match_the_two_step_forms() {
         let samples: Vec<String> = vec![
@@ -316,9 +280,9 @@ mod tests {
                     assert_eq!(visible_bytes_cut(s.as_bytes(), nl, max), truncate(&visible_bytes(s.as_bytes(), nl), max));
                 }
             }
-            let mut one = String::new();
-            push_script_json_str(&mut one, s);
-            assert_eq!(one, json_for_script(&serde_json::to_string(s).expect("json")), "{s:?}");
+            let island = json_for_script(s);
+            assert!(!island.contains(['<', '>', '&', '\u{2028}', '\u{2029}']), "{island}");
+            assert_eq!(serde_json::from_str::<String>(&island).expect("json"), *s);
         }
         for b in [&b"ok \xff\xfe x"[..], b"\xe2\x80", &[b'a'; 600], b"\xf0\x9f\x98\x80\xf0\x9f"] {
             for max in [0, 3, 4, 5, 512] {
@@ -357,7 +321,7 @@ mod tests {
 
     #[test]
     fn json_for_script_cannot_close_the_element() {
-        let j = json_for_script(r#"["</script><!--&",  "\u2028"]"#);
+        let j = json_for_script(&["</script><!--&", "\u{2028}"]);
         assert!(!j.contains('<') && !j.contains('>') && !j.contains('&'));
     }
 

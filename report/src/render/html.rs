@@ -12,8 +12,6 @@
 //! message and raw text cut to a few KiB. The page says how many were left out; `timeline.jsonl` and
 //! `timeline.csv` hold every event.
 
-use std::fmt::Write as _;
-
 use askama::Template;
 use base64::Engine as _;
 use coroner_schemas::{EventKind, Source};
@@ -301,70 +299,58 @@ fn island(m: &ReportModel, notable: &view::Notable, idx: &[usize]) -> String {
     kinds.sort();
     kinds.dedup();
     let certainties = ["exact", "boot", "inferred", "bounded", "unknown"];
-    // Written directly, in the form `serde_json` gives the object (keys sorted, compact) and with
-    // `json_for_script`'s escapes: a million-event island is built once, without a value tree.
-    let strings = |out: &mut String, items: &mut dyn Iterator<Item = String>| {
-        out.push('[');
-        for (i, s) in items.enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            escape::push_script_json_str(out, &s);
-        }
-        out.push(']');
-    };
-    let mut out = String::with_capacity(idx.len() * 320 + 4096);
-    out.push_str("{\"certainties\":");
-    strings(&mut out, &mut certainties.iter().map(|c| (*c).to_owned()));
-    out.push_str(",\"events\":[");
-    for (n, (i, e)) in idx.iter().filter_map(|&i| Some((i, m.events.get(i)?))).enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        let (cert, _) = view::certainty(&e.timestamp);
-        let num = |out: &mut String, v: Option<i64>| match v {
-            Some(v) => {
-                let _ = write!(out, "{v}");
-            }
-            None => out.push_str("null"),
-        };
-        out.push('[');
-        num(&mut out, e.timestamp.sort_key().map(|t| t.unix_micros()));
-        out.push(',');
-        escape::push_script_json_str(&mut out, &view::time(&e.timestamp));
-        let _ = write!(
-            out,
-            ",{},{},{},{},",
-            certainties.iter().position(|c| *c == cert).unwrap_or(4),
-            ALL_SOURCES.iter().position(|s| *s == e.source).unwrap_or(ALL_SOURCES.len() - 1),
-            kinds.binary_search(&e.kind).unwrap_or(0),
-            u8::from(notable.is(i)),
-        );
-        num(&mut out, e.pid);
-        for text in [
-            view::user(e),
-            e.comm.as_deref().map(vis).unwrap_or_default(),
-            escape::visible_cut(&e.message, false, ISLAND_TEXT),
-            escape::raw_display(&e.raw, ISLAND_TEXT),
-            vis(&view::origin(&e.origin)),
-        ] {
-            out.push(',');
-            escape::push_script_json_str(&mut out, &text);
-        }
-        out.push_str(",[");
-        for (i, p) in view::other_pids(e).iter().enumerate() {
-            let _ = write!(out, "{}{p}", if i > 0 { "," } else { "" });
-        }
-        out.push_str("],");
-        escape::push_script_json_str(&mut out, &view::other_users(e));
-        out.push(']');
+    let events = IslandEvents { m, notable, idx, kinds: &kinds, certainties: &certainties };
+    // serde_json writes a struct's fields in their order: these are sorted, as the island has always been.
+    #[derive(serde::Serialize)]
+    struct Island<'a> {
+        certainties: &'a [&'a str],
+        events: IslandEvents<'a>,
+        kinds: Vec<String>,
+        sources: Vec<String>,
+        total: usize,
     }
-    out.push_str("],\"kinds\":");
-    strings(&mut out, &mut kinds.iter().map(name_of));
-    out.push_str(",\"sources\":");
-    strings(&mut out, &mut ALL_SOURCES.iter().map(name_of));
-    let _ = write!(out, ",\"total\":{}}}", m.events.len());
-    out
+    let island = Island {
+        certainties: &certainties,
+        events,
+        kinds: kinds.iter().map(name_of).collect(),
+        sources: ALL_SOURCES.iter().map(name_of).collect(),
+        total: m.events.len(),
+    };
+    escape::json_for_script(&island)
+}
+
+/// The island's events, each written as its list when the island is.
+struct IslandEvents<'a> {
+    m: &'a ReportModel<'a>,
+    notable: &'a view::Notable,
+    idx: &'a [usize],
+    kinds: &'a [EventKind],
+    certainties: &'a [&'a str],
+}
+
+impl serde::Serialize for IslandEvents<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let last = self.certainties.len().saturating_sub(1);
+        s.collect_seq(self.idx.iter().filter_map(|&i| Some((i, self.m.events.get(i)?))).map(|(i, e)| {
+            let (cert, _) = view::certainty(&e.timestamp);
+            (
+                e.timestamp.sort_key().map(|t| t.unix_micros()),
+                view::time(&e.timestamp),
+                self.certainties.iter().position(|c| *c == cert).unwrap_or(last),
+                ALL_SOURCES.iter().position(|s| *s == e.source).unwrap_or(ALL_SOURCES.len() - 1),
+                self.kinds.binary_search(&e.kind).unwrap_or(0),
+                u8::from(self.notable.is(i)),
+                e.pid,
+                view::user(e),
+                e.comm.as_deref().map(vis).unwrap_or_default(),
+                escape::visible_cut(&e.message, false, ISLAND_TEXT),
+                escape::raw_display(&e.raw, ISLAND_TEXT),
+                vis(&view::origin(&e.origin)),
+                view::other_pids(e),
+                view::other_users(e),
+            )
+        }))
+    }
 }
 
 fn facts(m: &ReportModel) -> Vec<Kv> {

@@ -123,7 +123,7 @@ pub struct TimesketchRow<'a> {
     pub timestamp: i64,
     pub hostname: &'a str,
     pub data_type: &'static str,
-    pub tag: Vec<&'static str>,
+    pub tag: Tags,
     pub source: &'static str,
     pub kind: &'static str,
     pub certainty: &'static str,
@@ -145,29 +145,10 @@ pub struct TimesketchRow<'a> {
     pub verified: bool,
 }
 
-/// What a row is made of, without the allocations the writers do not need: tags as a fixed list, and a binary
-/// record's bytes still to be encoded (straight into the output).
-pub(crate) struct Parts<'a> {
-    pub message: &'a str,
-    pub datetime: String,
-    pub timestamp_desc: Cow<'static, str>,
-    pub timestamp: i64,
-    pub tags: Tags,
-    pub raw: Cow<'a, str>,
-    /// Bytes for `raw_base64`, when there is one.
-    pub base64_of: Option<&'a [u8]>,
-    pub verified: bool,
-}
-
-impl Parts<'_> {
-    pub fn tags(&self) -> &[&'static str] {
-        &self.tags.list[..self.tags.n]
-    }
-}
-
-/// A row's tags: the kind's, `bounded`, `time_out_of_range`, `undated`, `unverified` (at most all five).
-#[derive(Default)]
-pub(crate) struct Tags {
+/// A row's tags: the kind's, `bounded`, `time_out_of_range`, `undated`, `unverified` (at most all five), held
+/// in place; a JSON list.
+#[derive(Clone, Debug, Default)]
+pub struct Tags {
     list: [&'static str; 5],
     n: usize,
 }
@@ -181,7 +162,21 @@ impl Tags {
     }
 }
 
-pub(crate) fn parts<'a>(model: &ReportModel<'a>, e: &'a Event) -> Parts<'a> {
+impl std::ops::Deref for Tags {
+    type Target = [&'static str];
+    fn deref(&self) -> &[&'static str] {
+        self.list.get(..self.n).unwrap_or_default()
+    }
+}
+
+impl Serialize for Tags {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// Builds the row for one event.
+pub fn row<'a>(model: &ReportModel<'a>, e: &'a Event) -> TimesketchRow<'a> {
     let verified = model.verification.ok && !model.verification.skipped;
     let mut tags = Tags::default();
     if let Some(t) = kind_tag(e.kind) {
@@ -247,25 +242,14 @@ pub(crate) fn parts<'a>(model: &ReportModel<'a>, e: &'a Event) -> Parts<'a> {
         None if e.raw.is_binary() => (Cow::Borrowed(""), binary),
         None => (e.raw.lossy_cow(), Some(bytes)),
     };
-    let message = if e.message.is_empty() {
-        timestamp_desc(e.kind)
-    } else {
-        e.message.as_str()
-    };
-    Parts { message, datetime, timestamp_desc: desc, timestamp, tags, raw, base64_of, verified }
-}
-
-/// Builds the row for one event.
-pub fn row<'a>(model: &ReportModel<'a>, e: &'a Event) -> TimesketchRow<'a> {
-    let p = parts(model, e);
     TimesketchRow {
-        message: p.message,
-        tag: p.tags().to_vec(),
-        datetime: p.datetime,
-        timestamp_desc: p.timestamp_desc,
-        timestamp: p.timestamp,
+        message: if e.message.is_empty() { timestamp_desc(e.kind) } else { e.message.as_str() },
+        datetime,
+        timestamp_desc: desc,
+        timestamp,
         hostname: &model.manifest.host.hostname,
         data_type: data_type(e.source, e.kind),
+        tag: tags,
         source: e.source.as_str(),
         kind: e.kind.as_str(),
         certainty: e.timestamp.certainty(),
@@ -277,91 +261,21 @@ pub fn row<'a>(model: &ReportModel<'a>, e: &'a Event) -> TimesketchRow<'a> {
         entry: &e.origin.entry,
         line: e.origin.line,
         offset: e.origin.offset,
-        raw: p.raw,
-        raw_base64: p.base64_of.map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
+        raw,
+        raw_base64: base64_of.map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
         fields: &e.fields,
-        verified: p.verified,
+        verified,
     }
-}
-
-/// Appends standard base64 of `b`.
-pub(crate) fn push_base64(out: &mut Vec<u8>, b: &[u8]) {
-    let at = out.len();
-    out.resize(at + b.len().div_ceil(3) * 4, 0);
-    // The room is exactly what standard padded base64 needs, so encoding cannot fail.
-    let _ = base64::engine::general_purpose::STANDARD.encode_slice(b, &mut out[at..]);
-}
-
-/// Appends one event's row as a JSON object, as `serde_json` writes a [`TimesketchRow`] (a test checks).
-fn push_row(out: &mut Vec<u8>, model: &ReportModel, e: &Event) {
-    use super::json_out::{push_fields, push_int, push_opt_int, push_str};
-    let p = parts(model, e);
-    let opt_str = |out: &mut Vec<u8>, v: Option<&str>| match v {
-        Some(s) => push_str(out, s),
-        None => out.extend_from_slice(b"null"),
-    };
-    out.extend_from_slice(b"{\"message\":");
-    push_str(out, p.message);
-    out.extend_from_slice(b",\"datetime\":");
-    push_str(out, &p.datetime);
-    out.extend_from_slice(b",\"timestamp_desc\":");
-    push_str(out, &p.timestamp_desc);
-    out.extend_from_slice(b",\"timestamp\":");
-    push_int(out, p.timestamp);
-    out.extend_from_slice(b",\"hostname\":");
-    push_str(out, &model.manifest.host.hostname);
-    out.extend_from_slice(b",\"data_type\":");
-    push_str(out, data_type(e.source, e.kind));
-    out.extend_from_slice(b",\"tag\":[");
-    for (i, t) in p.tags().iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        push_str(out, t);
-    }
-    out.extend_from_slice(b"],\"source\":");
-    push_str(out, e.source.as_str());
-    out.extend_from_slice(b",\"kind\":");
-    push_str(out, e.kind.as_str());
-    out.extend_from_slice(b",\"certainty\":");
-    push_str(out, e.timestamp.certainty());
-    out.extend_from_slice(b",\"pid\":");
-    push_opt_int(out, e.pid);
-    out.extend_from_slice(b",\"ppid\":");
-    push_opt_int(out, e.ppid);
-    out.extend_from_slice(b",\"uid\":");
-    push_opt_int(out, e.uid);
-    out.extend_from_slice(b",\"user\":");
-    opt_str(out, e.user.as_deref());
-    out.extend_from_slice(b",\"comm\":");
-    opt_str(out, e.comm.as_deref());
-    out.extend_from_slice(b",\"entry\":");
-    push_str(out, &e.origin.entry);
-    out.extend_from_slice(b",\"line\":");
-    push_opt_int(out, e.origin.line);
-    out.extend_from_slice(b",\"offset\":");
-    push_opt_int(out, e.origin.offset);
-    out.extend_from_slice(b",\"raw\":");
-    push_str(out, &p.raw);
-    if let Some(b) = p.base64_of {
-        out.extend_from_slice(b",\"raw_base64\":\"");
-        push_base64(out, b);
-        out.push(b'"');
-    }
-    out.extend_from_slice(b",\"fields\":");
-    push_fields(out, &e.fields);
-    out.extend_from_slice(if p.verified { b",\"verified\":true}" } else { b",\"verified\":false}" });
 }
 
 /// Writes every event as one JSON line.
 pub fn write(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
-    let mut out = Vec::with_capacity(super::json_out::CHUNK + (64 << 10));
+    let mut w = io::BufWriter::with_capacity(1 << 20, w);
     for e in model.events {
-        push_row(&mut out, model, e);
-        out.push(b'\n');
-        super::json_out::flush_full(&mut out, w)?;
+        serde_json::to_writer(&mut w, &row(model, e))?;
+        w.write_all(b"\n")?;
     }
-    w.write_all(&out)
+    w.flush()
 }
 
 /// The whole JSONL document as a string.

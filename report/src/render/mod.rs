@@ -11,7 +11,6 @@ use crate::verify::VerifyReport;
 pub mod csv;
 pub mod escape;
 pub mod html;
-pub mod json_out;
 pub mod jsonl;
 pub mod markdown;
 pub mod view;

@@ -207,14 +207,10 @@ fn parse_hex(b: &[u8]) -> Option<u64> {
 
 /// Hex-encoded bytes (`736C656570` → `sleep`), or `None` when `b` is not an even run of hex digits.
 fn hex_bytes(b: &[u8]) -> Option<Vec<u8>> {
-    if b.is_empty() || b.len() % 2 != 0 {
+    if b.is_empty() {
         return None;
     }
-    let mut out = Vec::with_capacity(b.len() / 2);
-    for pair in b.chunks_exact(2) {
-        out.push((hex_digit(pair[0])? << 4) | hex_digit(pair[1])?);
-    }
-    Some(out)
+    hex::decode(b).ok()
 }
 
 /// The bytes of an untrusted string: quoted as is, bare hex decoded, anything else (`(null)`, `?`) as is.

@@ -31,13 +31,13 @@
 //! Unlike `last`, a torn final record or a zeroed record is a recorded problem and every whole record is read.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::fmt::Write as _;
 use std::net::Ipv6Addr;
 
 use base64::Engine as _;
 use coroner_schemas::manifest::Format;
 use coroner_schemas::{Event, EventKind, FieldValue, Fields, Origin, Source, Timestamp, Utc};
+use rustc_hash::FxBuildHasher;
 
 use super::{ParseProblem, Parsed, SourceCtx};
 
@@ -672,7 +672,7 @@ fn decode(
     let ctx = &ctx.for_thread();
     let path = &ctx.path;
     // User names repeat: look each up in the bundle's passwd once.
-    let mut uids: HashMap<Box<str>, Option<u32>, BuildHasherDefault<LineHasher>> = HashMap::default();
+    let mut uids: HashMap<Box<str>, Option<u32>, FxBuildHasher> = HashMap::default();
     let mut addr_buf = String::with_capacity(40);
     let recs = raw.get(first * size..(first + slots.len()) * size).unwrap_or(&[]);
     for ((i, rec_bytes), slot) in recs.chunks_exact(size).enumerate().zip(slots.iter_mut()) {
@@ -877,7 +877,7 @@ fn decode(
 fn pair_sessions(raw: &[u8], lay: UtmpLayout, whole: usize) -> Vec<Pair> {
     let mut pairs = vec![Pair::None; whole];
     // Open sessions by tty: the login's record index.
-    let mut open: HashMap<&[u8], usize, BuildHasherDefault<LineHasher>> = HashMap::default();
+    let mut open: HashMap<&[u8], usize, FxBuildHasher> = HashMap::default();
     let mut shutdown_seen = false;
     // Only the type, and for some types the line, user or time, is read (a zeroed record's type is EMPTY).
     for (idx, b) in raw.chunks_exact(lay.size).take(whole).enumerate() {
@@ -920,24 +920,6 @@ fn pair_sessions(raw: &[u8], lay: UtmpLayout, whole: usize) -> Vec<Pair> {
         pairs[login] = Pair::Login { end: SessionEnd::Still };
     }
     pairs
-}
-
-/// FNV-1a over a tty or user name (a few bytes): the pairing map's and the uid cache's hash, much cheaper
-/// than SipHash for keys the evidence chose only within 32 bytes.
-#[derive(Default)]
-struct LineHasher(u64);
-
-impl Hasher for LineHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
-        for &c in bytes {
-            h = (h ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        self.0 = h;
-    }
 }
 
 /// The user name of the login a logout closes.
