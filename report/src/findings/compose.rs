@@ -1,7 +1,7 @@
 //! One death → one finding: decide the cause from the most direct record, name the killer, cite evidence,
 //! say what is missing.
 
-use coroner_schemas::finding::{Cause, Confidence, Finding, Killer};
+use coroner_schemas::finding::{Candidate, Cause, Confidence, EvidenceRef, Finding, Killer};
 use coroner_schemas::{Event, EventKind, Utc};
 
 use super::deaths::{self, candidate, evidence, is_crash_signal, signal_of, Group, ObsKind};
@@ -839,17 +839,11 @@ fn unknown_candidates(f: &mut Finding, cx: &Context, t: Option<Utc>) {
             cx.events.get(s.event),
         ));
     }
-    for e in cx.of_kind(EventKind::CronJob) {
-        if super::cron_due(e, t, cx.utc_offset) {
-            f.candidates.push(candidate(
-                format!(
-                    "cron job of {} due at that minute: {}",
-                    e.field_str("run_as").or(e.user.as_deref()).unwrap_or("?"),
-                    e.field_str("command").unwrap_or("?")
-                ),
-                Some(e),
-            ));
-        }
+    for j in cx.facts.cron_jobs.iter().filter(|j| j.due_at(t)) {
+        f.candidates.push(Candidate {
+            description: format!("cron job of {} due at that minute: {}", j.run_as.as_deref().unwrap_or("?"), j.command),
+            evidence: vec![EvidenceRef { origin: j.origin.clone(), role: "candidate".into(), raw: j.raw.clone() }],
+        });
     }
     // `kill -0` sends no signal (it asks whether the process exists): no candidate for a sender.
     for e in cx.of_kind(EventKind::KillCommand).filter(|e| e.field_i64("signal") != Some(0)) {
