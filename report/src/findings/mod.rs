@@ -17,12 +17,14 @@ mod compose;
 mod deaths;
 mod index;
 mod init;
+mod typed;
 mod why;
 
 #[cfg(test)]
 mod tests;
 
 pub use why::{why, WhyQuery};
+use typed::Typed;
 
 /// What the finding builders share.
 pub struct Context<'a> {
@@ -199,7 +201,7 @@ fn reboots(cx: &Context) -> Vec<Finding> {
     // Commands that ask for a reboot, in timeline (and so time) order.
     let asked: Vec<&Event> = cx
         .of_kinds(&[EventKind::KillCommand, EventKind::PrivilegedCommand])
-        .filter(|e| e.field_str("command").is_some_and(asks_for_reboot))
+        .filter(|e| e.command().is_some_and(asks_for_reboot))
         .collect();
     // The first wtmp record of all is not preceded by anything a boot could end.
     let first_wtmp = cx.events.iter().position(|e| e.source == Source::Wtmp);
@@ -260,7 +262,7 @@ fn reboots(cx: &Context) -> Vec<Finding> {
                         tty: cmd.field_str("tty").map(str::to_owned),
                         login_from: None,
                         parent_chain: Vec::new(),
-                        command: cmd.field_str("command").map(str::to_owned),
+                        command: cmd.command().map(str::to_owned),
                     });
                     f.evidence.push(deaths::evidence(cmd, "shutdown command run before it"));
                     // What the record shows: who ran which command how long before; not that it caused the shutdown.
@@ -271,7 +273,7 @@ fn reboots(cx: &Context) -> Vec<Finding> {
                     f.reasoning.push_str(&format!(
                         " {} ran `{}` {} before it.",
                         cmd.user.as_deref().unwrap_or("a user"),
-                        cmd.field_str("command").unwrap_or("?"),
+                        cmd.command().unwrap_or("?"),
                         if secs < 120 { format!("{secs} s") } else { format!("{} min", secs / 60) }
                     ));
                 }

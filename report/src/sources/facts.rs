@@ -16,6 +16,8 @@ pub enum Fact {
     Sysctl { name: String, value: String },
     /// A live process's soft core-file limit (`ulimit -c`).
     CoreLimit { pid: i64, soft: CoreLimit },
+    /// A memory cgroup's limit as collected: bytes, the kernel's text (`max`), or `null` when absent.
+    CgroupLimit { cgroup: String, limit: serde_json::Value },
 }
 
 /// A crontab line with a clock schedule (not anacron, not a timer, not one whose schedule did not parse).
@@ -78,6 +80,8 @@ pub struct HostFacts {
     pub sysctls: BTreeMap<String, String>,
     /// Soft core limits of the processes alive at collection, by pid, in the snapshot's order.
     pub core_limits: Vec<(i64, CoreLimit)>,
+    /// Memory cgroups' limits, by path without a trailing `/`.
+    pub cgroup_limits: BTreeMap<String, serde_json::Value>,
 }
 
 impl HostFacts {
@@ -94,6 +98,9 @@ impl HostFacts {
                     h.sysctls.entry(name).or_insert(value);
                 }
                 Fact::CoreLimit { pid, soft } => h.core_limits.push((pid, soft)),
+                Fact::CgroupLimit { cgroup, limit } => {
+                    h.cgroup_limits.entry(cgroup.trim_end_matches('/').to_owned()).or_insert(limit);
+                }
             }
         }
         h.cron_jobs.sort_by(|a, b| a.defined_before.cmp(&b.defined_before).then_with(|| a.origin.cmp(&b.origin)));
@@ -102,6 +109,11 @@ impl HostFacts {
 
     pub fn sysctl(&self, name: &str) -> Option<&str> {
         self.sysctls.get(name).map(String::as_str)
+    }
+
+    /// A memory cgroup's limit (`/x` and `/x/` are one cgroup).
+    pub fn cgroup_limit(&self, cgroup: &str) -> Option<&serde_json::Value> {
+        self.cgroup_limits.get(cgroup.trim_end_matches('/'))
     }
 
     /// PID 1's soft core limit, which services inherit.

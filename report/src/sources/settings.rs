@@ -213,6 +213,7 @@ fn cgroups(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         f.insert("name".into(), json!(format!("cgroup:{path}")));
         f.insert("value".into(), oom_kill.clone());
         f.insert("cgroup".into(), json!(path));
+        p.facts.push(Fact::CgroupLimit { cgroup: path.clone(), limit: limit.clone() });
         f.insert("limit".into(), limit.clone());
         f.insert("usage".into(), usage.clone());
         f.insert("oom_kill".into(), oom_kill.clone());
