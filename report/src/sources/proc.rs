@@ -122,7 +122,7 @@ fn event_of(r: &ProcessRecord, snap: &ProcSnapshot, ctx: &SourceCtx, at: Option<
         Some(t) => t.clone(),
         None => Text::from_str(&serde_json::to_string(&r.pid).unwrap_or_default()),
     };
-    let soft = core.map_or(CoreLimit::Unknown, |c| CoreLimit::from_soft(c.0));
+    let soft = core.map_or(CoreLimit::Unknown, |c| c.0.map_or(CoreLimit::Unlimited, CoreLimit::Bytes));
     let e = Event {
         timestamp: Timestamp::Exact { utc: snap.taken },
         source: Source::Proc,
