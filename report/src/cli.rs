@@ -180,7 +180,7 @@ fn load_and_analyze(
     let loaded = pipeline::load(bundle, &opts)?;
     let verified = loaded.verification.ok && !loaded.verification.skipped;
     let t1 = std::time::Instant::now();
-    let doc = findings::analyze(&loaded.manifest, &loaded.events, verified);
+    let doc = findings::analyze(&loaded.manifest, &loaded.events, &loaded.facts, verified);
     Ok((loaded, doc, verified, [t1 - t0, t1.elapsed()]))
 }
 

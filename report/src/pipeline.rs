@@ -14,6 +14,7 @@ use coroner_schemas::{layout, Event, FindingsDoc, Timestamp};
 use crate::bundle::{self, Limits, MemberBytes, Scan};
 use crate::render::{self, CoverageRow, ReportModel};
 use crate::sources::core_name::CoreNaming;
+use crate::sources::facts::{Fact, HostFacts};
 use crate::sources::{self, ParseProblem, SourceCtx};
 use crate::timeline;
 use crate::verify::{self, TrustAnchor, VerifyReport};
@@ -69,6 +70,8 @@ pub struct Loaded {
     /// Sorted.
     pub problems: Vec<ParseProblem>,
     pub coverage: Vec<CoverageRow>,
+    /// What the parsers learned of the host's configuration, folded.
+    pub facts: HostFacts,
     /// How long each step of loading took (for `render --timings`).
     pub steps: Vec<Timing>,
 }
@@ -183,10 +186,10 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
         limits: &opts.limits,
         room: room_for_others(&wanted),
     };
-    let mut parsed: BTreeMap<String, Vec<Event>> = BTreeMap::new();
-    for (name, events, mut probs) in parse_members(in_memory, &wanted, &with) {
+    let mut parsed: BTreeMap<String, (Vec<Event>, Vec<Fact>)> = BTreeMap::new();
+    for (name, events, mut probs, facts) in parse_members(in_memory, &wanted, &with) {
         problems.append(&mut probs);
-        parsed.insert(name, events);
+        parsed.insert(name, (events, facts));
     }
     let rest: BTreeSet<String> = names.iter().filter(|n| !parsed.contains_key(*n)).cloned().collect();
     if !rest.is_empty() {
@@ -194,9 +197,9 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
             let Some(entry) = wanted.get(mb.name.as_str()) else {
                 return;
             };
-            let (events, mut probs) = parse_member(&mb, entry, &with);
+            let (events, mut probs, facts) = parse_member(&mb, entry, &with);
             problems.append(&mut probs);
-            parsed.insert(mb.name, events);
+            parsed.insert(mb.name, (events, facts));
         })
         .with_context(|| format!("reading entries of {}", path.display()))?;
     }
@@ -209,7 +212,9 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
         }
     }
     step("parse");
-    let mut events = concat_largest_first(parsed.into_values().collect());
+    let (events, facts): (Vec<Vec<Event>>, Vec<Vec<Fact>>) = parsed.into_values().unzip();
+    let facts = HostFacts::fold(facts.into_iter().flatten());
+    let mut events = concat_largest_first(events);
     step("gather");
     timeline::sort_dedup(&mut events);
     problems.sort();
@@ -223,6 +228,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
         events,
         problems,
         coverage,
+        facts,
         steps,
     })
 }
@@ -296,7 +302,7 @@ fn core_naming_of(scan: &Scan, m: &Manifest) -> CoreNaming {
     }
 }
 
-type ParsedMember = (String, Vec<Event>, Vec<ParseProblem>);
+type ParsedMember = (String, Vec<Event>, Vec<ParseProblem>, Vec<Fact>);
 
 /// What every member is parsed with.
 struct ParseWith<'a> {
@@ -329,8 +335,8 @@ fn parse_members(
                         let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
                         let Some(mb) = next else { break };
                         let Some(entry) = wanted.get(mb.name.as_str()) else { continue };
-                        let (events, probs) = parse_member(&mb, entry, with);
-                        done.push((mb.name, events, probs));
+                        let (events, probs, facts) = parse_member(&mb, entry, with);
+                        done.push((mb.name, events, probs, facts));
                     }
                     done
                 })
@@ -342,14 +348,14 @@ fn parse_members(
     out
 }
 
-fn parse_member(mb: &MemberBytes, entry: &Entry, with: &ParseWith) -> (Vec<Event>, Vec<ParseProblem>) {
+fn parse_member(mb: &MemberBytes, entry: &Entry, with: &ParseWith) -> (Vec<Event>, Vec<ParseProblem>, Vec<Fact>) {
     let mut probs = Vec::new();
     if with.verified && with.scan.member(&mb.name).and_then(|m| m.sha256.as_deref()) != Some(mb.sha256.as_str()) {
         probs.push(problem(
             &mb.name,
             "bytes changed between verification and parsing; not parsed",
         ));
-        return (Vec::new(), probs);
+        return (Vec::new(), probs, Vec::new());
     }
     let raw: bytes::Bytes = match entry.compressed.as_deref() {
         None => mb.bytes.clone(),
@@ -365,7 +371,7 @@ fn parse_member(mb: &MemberBytes, entry: &Entry, with: &ParseWith) -> (Vec<Event
                 &mb.name,
                 format!("compression {other:?} is not supported; not parsed"),
             ));
-            return (Vec::new(), probs);
+            return (Vec::new(), probs, Vec::new());
         }
     };
     // Events slice their raw records out of the member's bytes instead of copying them.
@@ -376,7 +382,7 @@ fn parse_member(mb: &MemberBytes, entry: &Entry, with: &ParseWith) -> (Vec<Event
     let mut parsed = sources::parse_entry(&raw, &ctx);
     probs.append(&mut parsed.problems);
     bound_undated(&mut parsed.events, entry, with.manifest);
-    (parsed.events, probs)
+    (parsed.events, probs, parsed.facts)
 }
 
 /// An event with no time of its own was on the host no later than its file was last written (or, for what the

@@ -1,16 +1,21 @@
 //! Cron parsers over Debian's real crontabs and anacrontab, a user crontab, a list-timers table, and the
-//! public `Schedule` API the findings use.
+//! typed cron jobs (parsed schedules) the findings use.
 
 #[path = "parse_history_support.rs"]
 mod support;
 
-use coroner_report::sources::cron::Schedule;
+use coroner_report::sources::facts::{CronJob, Fact};
 use coroner_schemas::{EventKind, Timestamp, Utc};
 use serde_json::json;
 use support::*;
 use time::macros::datetime;
 
 const MTIME: &str = "2026-11-27T20:10:02.000000Z";
+
+/// The cron jobs a parse learned, in line order.
+fn jobs(p: &coroner_report::sources::Parsed) -> Vec<&CronJob> {
+    p.facts.iter().filter_map(|f| if let Fact::CronJob(j) = f { Some(j) } else { None }).collect()
+}
 
 fn cron(format: &str, name: &str, source: &str, account: Option<&str>) -> coroner_report::sources::Parsed {
     run(
@@ -41,9 +46,10 @@ fn system_crontab_golden() {
             before: Utc::parse_rfc3339(MTIME)
         }
     );
-    let s = Schedule::from_event(weekly).expect("schedule");
-    assert!(s.is_due(datetime!(2026-11-29 06:47 UTC)), "Sunday 06:47");
-    assert!(!s.is_due(datetime!(2026-11-28 06:47 UTC)));
+    let s = &jobs(&p)[2];
+    assert_eq!((s.origin.line, s.command.as_str()), (weekly.origin.line, weekly.fields["command"].as_str().unwrap_or("")));
+    assert!(s.schedule.is_due(datetime!(2026-11-29 06:47 UTC)), "Sunday 06:47");
+    assert!(!s.schedule.is_due(datetime!(2026-11-28 06:47 UTC)));
 }
 
 #[test]
@@ -67,9 +73,7 @@ fn cron_d_and_user_crontab() {
     let [job] = u.events.as_slice() else { panic!("one job") };
     assert_eq!((job.fields["run_as"].to_json(), job.uid), (json!("alice"), Some(1000)));
     assert_eq!(job.fields["schedule"], json!("*/5 * * * *"));
-    assert!(Schedule::from_event(job)
-        .expect("s")
-        .is_due(datetime!(2026-11-27 20:15 UTC)));
+    assert!(jobs(&u)[0].schedule.is_due(datetime!(2026-11-27 20:15 UTC)));
 }
 
 #[test]
@@ -82,10 +86,7 @@ fn anacrontab_golden() {
     assert_eq!(p.events[0].fields["delay_minutes"], json!(5));
     assert_eq!(p.events[2].fields["schedule"], json!("@monthly"));
     assert_eq!(p.events[2].fields["job_id"], json!("cron.monthly"));
-    assert!(
-        Schedule::from_event(&p.events[2]).is_none(),
-        "anacron periods are not cron minutes"
-    );
+    assert!(jobs(&p).is_empty(), "anacron periods are not cron minutes");
 }
 
 #[test]

@@ -50,7 +50,7 @@ fn undated_lines_are_bounded_by_their_files_mtime_in_every_row() {
     assert_eq!(captured.timestamp, Timestamp::Bounded { after: None, before: Some(finished) });
     assert_eq!(captured.fields.get("time_bound").and_then(|v| v.as_str()), Some("collection_end"));
 
-    let doc = coroner_report::findings::analyze(&loaded.manifest, &loaded.events, true);
+    let doc = coroner_report::findings::analyze(&loaded.manifest, &loaded.events, &loaded.facts, true);
     let out = dir.path().join("out");
     pipeline::render_all(&loaded, &doc, &out, &RenderOptions { raw_binary: false }).expect("render");
     let jsonl = std::fs::read_to_string(out.join("timeline.jsonl")).expect("jsonl");
@@ -99,7 +99,7 @@ fn an_oom_kill_in_an_undated_dmesg_is_a_finding_bounded_by_the_mtime() {
     b.write(&bundle);
     let loaded = pipeline::load(&bundle, &LoadOptions::default()).expect("load");
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
-    let doc = coroner_report::findings::analyze(&loaded.manifest, &loaded.events, true);
+    let doc = coroner_report::findings::analyze(&loaded.manifest, &loaded.events, &loaded.facts, true);
     let deaths: Vec<_> = doc.findings.iter().filter(|f| f.victim.pid == Some(1381)).collect();
     assert_eq!(deaths.len(), 1, "{:#?}", doc.findings);
     let f = deaths[0];

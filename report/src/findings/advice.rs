@@ -6,6 +6,7 @@ use coroner_schemas::manifest::{Category, Format};
 use coroner_schemas::{EventKind, Source};
 
 use super::{entries_of, entries_of_format, Context};
+use crate::sources::facts::CoreLimit;
 
 fn item(step: &str, title: &str, entries: Vec<String>, found: Option<String>, nothing: &str) -> CheckItem {
     let (outcome, summary) = match (entries.is_empty(), found) {
@@ -49,13 +50,13 @@ pub fn checklist(cx: &Context, findings: &[Finding]) -> Vec<CheckItem> {
     );
     core_item.summary.push_str(&format!(
         "; core_pattern: {}; PID 1 core limit: {}; processes with ulimit -c 0 at collection: {}",
-        cx.setting_value("kernel.core_pattern").map(|s| format!("'{}'", s.trim())).unwrap_or_else(|| "not collected".into()),
-        match cx.pid1_core_limit() {
-            Some(Some(n)) => n.to_string(),
-            Some(None) => "unlimited".into(),
-            None => "unknown".into(),
+        cx.facts.sysctl("kernel.core_pattern").map(|s| format!("'{}'", s.trim())).unwrap_or_else(|| "not collected".into()),
+        match cx.facts.pid1_core_limit() {
+            CoreLimit::Bytes(n) => n.to_string(),
+            CoreLimit::Unlimited => "unlimited".into(),
+            CoreLimit::Unknown => "unknown".into(),
         },
-        cx.events.iter().filter(|e| e.kind == EventKind::ProcessAlive && e.fields.get("rlimit_core_soft").and_then(|v| v.as_i64()) == Some(0)).count()
+        cx.facts.core_limits.iter().filter(|(_, l)| *l == CoreLimit::Bytes(0)).count()
     ));
     out.push(core_item);
 
@@ -137,17 +138,17 @@ pub fn advisories(cx: &Context, findings: &[Finding]) -> Vec<Advisory> {
             fix: "auditctl -a always,exit -F arch=b64 -S kill,tkill,tgkill,rt_sigqueueinfo,rt_tgsigqueueinfo,pidfd_send_signal -k coroner_kill".into(),
         });
     }
-    let pattern = cx.setting_value("kernel.core_pattern");
-    let pipe_nowhere = pattern.as_deref().is_some_and(|p| {
+    let pattern = cx.facts.sysctl("kernel.core_pattern");
+    let pipe_nowhere = pattern.is_some_and(|p| {
         let p = p.trim();
         p.is_empty() || p.starts_with("|/bin/false") || p.starts_with("|/usr/bin/false") || p == "|/bin/true"
     });
-    if pipe_nowhere || cx.pid1_core_limit() == Some(Some(0)) {
+    if pipe_nowhere || cx.facts.pid1_core_limit() == CoreLimit::Bytes(0) {
         out.push(Advisory {
             id: "core_dumps_disabled".into(),
             message: format!(
                 "Crashes leave no core: {}.",
-                if pipe_nowhere { format!("core_pattern is '{}'", pattern.as_deref().unwrap_or("").trim()) } else { "the core size limit of PID 1 (inherited by services) is 0".into() }
+                if pipe_nowhere { format!("core_pattern is '{}'", pattern.unwrap_or("").trim()) } else { "the core size limit of PID 1 (inherited by services) is 0".into() }
             ),
             fix: "sysctl -w kernel.core_pattern=/var/crash/core.%e.%p.%t && mkdir -p /var/crash && echo '* soft core unlimited' > /etc/security/limits.d/coroner-core.conf".into(),
         });

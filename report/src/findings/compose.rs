@@ -1,11 +1,12 @@
 //! One death → one finding: decide the cause from the most direct record, name the killer, cite evidence,
 //! say what is missing.
 
-use coroner_schemas::finding::{Cause, Confidence, Finding, Killer};
+use coroner_schemas::finding::{Candidate, Cause, Confidence, EvidenceRef, Finding, Killer};
 use coroner_schemas::{Event, EventKind, Utc};
 
 use super::deaths::{self, candidate, evidence, is_crash_signal, signal_of, Group, ObsKind};
 use super::index::Session;
+use super::typed::Typed;
 use super::Context;
 
 const SHELLS: [&str; 8] = ["bash", "sh", "dash", "zsh", "fish", "ksh", "mksh", "tcsh"];
@@ -100,7 +101,7 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         let masquerade = name_note(&k, info.as_ref().and_then(|i| i.args.as_deref()), info.as_ref().map_or(&[][..], |i| &i.paths), e.field_str("proctitle"));
         f.reasoning = format!(
             "An audit record of the {} syscall shows pid {} ({}) sending {} to pid {}.{}",
-            e.field_str("syscall").unwrap_or("kill"),
+            e.syscall().unwrap_or("kill"),
             k.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
             k.comm.clone().unwrap_or_else(|| "?".into()),
             f.signal.as_ref().map(|s| s.name.as_str()).unwrap_or("a signal"),
@@ -109,7 +110,7 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         );
         // The syscall's argument (`target_arg`): -1 is a broadcast, below -1 a process group; `target_pid` is
         // this victim.
-        if let Some(tp) = e.field_i64("target_arg").or_else(|| e.field_i64("target_pid")) {
+        if let Some(tp) = e.target_arg().or_else(|| e.target_pid()) {
             if tp < -1 {
                 f.details.insert("process_group".into(), serde_json::json!(-tp));
                 f.reasoning.push_str(&format!(" It was sent to the whole process group {}.", -tp));
@@ -145,7 +146,7 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         f.confidence = Confidence::Certain;
         f.via = Some("systemd".into());
         let mut k = systemd_killer(e);
-        k.command = e.field_str("unit").map(|u| format!("stop/kill of {u}"));
+        k.command = e.unit().map(|u| format!("stop/kill of {u}"));
         f.reasoning = format!("{} logged that it killed this process: \"{}\".", manager_name(&k), e.message);
         f.killer = Some(k);
         if g.first(ObsKind::Core).is_some() {
@@ -158,7 +159,7 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         f.confidence = Confidence::Certain;
         f.via = Some("systemd".into());
         let mut k = systemd_killer(e);
-        k.command = e.field_str("unit").map(|u| format!("watchdog of {u}"));
+        k.command = e.unit().map(|u| format!("watchdog of {u}"));
         f.reasoning = format!(
             "{} logged that this unit's watchdog timed out; on that it kills the main process (SIGABRT unless WatchdogSignal= says otherwise).",
             manager_name(&k)
@@ -221,7 +222,7 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
             tty: session.and_then(|s| s.tty.clone()),
             login_from: session.and_then(|s| s.host.clone()),
             parent_chain: Vec::new(),
-            command: e.field_str("command").map(str::to_owned),
+            command: e.command().map(str::to_owned),
         });
         if let Some(s) = session {
             f.evidence.push(evidence(&ev[s.event], "login session open at that time"));
@@ -229,7 +230,7 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         f.reasoning = format!(
             "{}'s shell history has `{}` {} and no direct record of the death{}.",
             user.as_deref().unwrap_or("a user"),
-            e.field_str("command").unwrap_or("a kill command"),
+            e.command().unwrap_or("a kill command"),
             match e.timestamp.certainty() { "exact" => "with a timestamp", _ => "without an exact time" },
             if session.is_some() { "; that user was logged in then" } else { "; no login session of that user covers the time" }
         );
@@ -242,7 +243,7 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
             let e = &ev[o.event];
             if let Some(k) = f.killer.as_mut() {
                 if k.command.is_none() || f.via.as_deref() == Some("shell") {
-                    k.command = e.field_str("command").map(str::to_owned).or(k.command.take());
+                    k.command = e.command().map(str::to_owned).or(k.command.take());
                 }
             }
         }
@@ -357,14 +358,8 @@ fn oom(f: &mut super::Finding, e: &Event, cx: &Context) {
     let memcg = e.field_str("oom_memcg").map(str::to_owned);
     f.victim.cgroup = f.victim.cgroup.take().or_else(|| e.field_str("task_memcg").map(str::to_owned));
     // The cgroup's limit, from the collected cgroup state.
-    if let Some(cg) = memcg.as_deref() {
-        if let Some(limit) = cx.of_kind(EventKind::Setting).find(|s| {
-            s.field_str("cgroup").is_some_and(|c| c.trim_end_matches('/') == cg.trim_end_matches('/'))
-        }) {
-            if let Some(l) = limit.fields.get("limit") {
-                f.details.insert("cgroup_limit".into(), l.to_json());
-            }
-        }
+    if let Some(l) = memcg.as_deref().and_then(|cg| cx.facts.cgroup_limit(cg)) {
+        f.details.insert("cgroup_limit".into(), l.clone());
     }
     // The lines the kill event took its constraint, memcg, score and chosen task from (the `oom-kill:` line, an
     // old kernel's "Kill process … score …"): cited, as the sentences below rest on them.
@@ -643,7 +638,7 @@ fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Op
     // A history line of the same kill, from the login user, adds the command as typed.
     if let Some(o) = g.first(ObsKind::HistoryKill) {
         let e = &cx.events[o.event];
-        k.command = e.field_str("command").map(str::to_owned).or(k.command.take());
+        k.command = e.command().map(str::to_owned).or(k.command.take());
     }
 }
 
@@ -651,15 +646,15 @@ fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Op
 fn kill_call(e: &Event) -> String {
     format!(
         "{}({}, {})",
-        e.field_str("syscall").unwrap_or("kill"),
-        e.field_i64("target_arg").map(|a| a.to_string()).unwrap_or_else(|| "?".into()),
-        deaths::event_signal(e).map(|s| signal_of(s).name).unwrap_or_else(|| "?".into())
+        e.syscall().unwrap_or("kill"),
+        e.target_arg().map(|a| a.to_string()).unwrap_or_else(|| "?".into()),
+        e.signal().map(|s| signal_of(s).name).unwrap_or_else(|| "?".into())
     )
 }
 
 /// What a group or broadcast kill's argument addressed.
 fn group_scope(e: &Event) -> String {
-    match e.field_i64("target_arg") {
+    match e.target_arg() {
         Some(0) => "a signal to its own process group".into(),
         Some(-1) => "a broadcast to every process it could signal".into(),
         Some(a) if a < -1 => format!("a signal to process group {}", -a),
@@ -839,20 +834,14 @@ fn unknown_candidates(f: &mut Finding, cx: &Context, t: Option<Utc>) {
             cx.events.get(s.event),
         ));
     }
-    for e in cx.of_kind(EventKind::CronJob) {
-        if super::cron_due(e, t, cx.utc_offset) {
-            f.candidates.push(candidate(
-                format!(
-                    "cron job of {} due at that minute: {}",
-                    e.field_str("run_as").or(e.user.as_deref()).unwrap_or("?"),
-                    e.field_str("command").unwrap_or("?")
-                ),
-                Some(e),
-            ));
-        }
+    for j in cx.facts.cron_jobs.iter().filter(|j| j.due_at(t)) {
+        f.candidates.push(Candidate {
+            description: format!("cron job of {} due at that minute: {}", j.run_as.as_deref().unwrap_or("?"), j.command),
+            evidence: vec![EvidenceRef { origin: j.origin.clone(), role: "candidate".into(), raw: j.raw.clone() }],
+        });
     }
     // `kill -0` sends no signal (it asks whether the process exists): no candidate for a sender.
-    for e in cx.of_kind(EventKind::KillCommand).filter(|e| e.field_i64("signal") != Some(0)) {
+    for e in cx.of_kind(EventKind::KillCommand).filter(|e| e.signal() != Some(0)) {
         let near = match &e.timestamp {
             coroner_schemas::Timestamp::Bounded { after, before } => {
                 after.is_none_or(|a| a.unix_micros() <= t.unix_micros() + 600_000_000) && before.is_none_or(|b| b.unix_micros() >= t.unix_micros() - 600_000_000)
@@ -862,13 +851,13 @@ fn unknown_candidates(f: &mut Finding, cx: &Context, t: Option<Utc>) {
         let names = f.victim.comm.as_deref().unwrap_or("\u{0}");
         let targets_victim = e.fields.get("target_names").and_then(|v| v.as_array()).is_some_and(|a| {
             a.iter().filter_map(|x| x.as_str()).any(|n| names.starts_with(n) || n.starts_with(names) || n.contains(names))
-        }) || e.fields.get("target_pids").and_then(|v| v.as_array()).is_some_and(|a| a.iter().any(|p| p.as_i64() == f.victim.pid));
+        }) || f.victim.pid.is_some_and(|v| e.target_pids().contains(&v));
         if near || targets_victim {
             f.candidates.push(candidate(
                 format!(
                     "{} ran `{}`{}",
                     e.user.as_deref().unwrap_or("a user"),
-                    e.field_str("command").unwrap_or("?"),
+                    e.command().unwrap_or("?"),
                     if targets_victim { format!(" (names this process; {})", when_ran(&e.timestamp)) } else { format!(" ({})", when_ran(&e.timestamp)) }
                 ),
                 Some(e),

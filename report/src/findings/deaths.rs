@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use coroner_schemas::finding::{Candidate, EvidenceRef, Killer, Signal, Victim};
 use coroner_schemas::{Event, EventKind, Source, Timestamp, Utc};
 
+use super::typed::Typed;
 use crate::sources::signals;
 
 /// How an event evidences a death.
@@ -61,50 +62,30 @@ pub fn signal_of(sig: i64) -> Signal {
     Signal { number: sig as i32, name: signals::name(sig).unwrap_or_else(|| format!("signal {sig}")) }
 }
 
-fn fields_i64(e: &Event, key: &str) -> Option<i64> {
-    let v = e.fields.get(key)?;
-    v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-}
-
-/// A signal number from `signal` (number or name) or `signal_name`, or from a systemd `status=9/KILL`.
-pub fn event_signal(e: &Event) -> Option<i64> {
-    if let Some(n) = fields_i64(e, "signal") {
-        return Some(n);
-    }
-    if let Some(s) = e.field_str("signal").or_else(|| e.field_str("signal_name")) {
-        if let Some(n) = signals::number(s) {
-            return Some(n);
-        }
-    }
-    let status = e.field_str("status")?;
-    let (num, name) = status.split_once('/').unwrap_or((status, ""));
-    num.trim().parse().ok().or_else(|| signals::number(name))
-}
-
 /// Every observation in the timeline, in timeline order.
 pub fn observations(events: &[Event]) -> Vec<Obs> {
     let mut out = Vec::new();
     for (i, e) in events.iter().enumerate() {
         let t = e.timestamp.sort_key();
-        let unit = e.field_str("unit").map(str::to_owned);
+        let unit = e.unit().map(str::to_owned);
         let group_kill = e.kind == EventKind::SignalSent && is_group_kill(e);
         let mut push = |kind, pid: Option<i64>, signal: Option<i64>| {
             out.push(Obs { kind, event: i, pid, unit: unit.clone(), t, signal, group_kill });
         };
         match e.kind {
             EventKind::OomKill => push(ObsKind::Oom, e.pid, Some(9)),
-            EventKind::Segfault | EventKind::Trap => push(ObsKind::KernelCrash, e.pid, event_signal(e).or(Some(11))),
+            EventKind::Segfault | EventKind::Trap => push(ObsKind::KernelCrash, e.pid, e.signal().or(Some(11))),
             EventKind::SignalSent => {
                 if super::index::failed(e) {
                     continue;
                 }
-                let Some(sig) = event_signal(e) else { continue };
+                let Some(sig) = e.signal() else { continue };
                 if !is_fatal_by_default(sig) {
                     continue;
                 }
                 // A process signalling itself (a jobserver's SIGUSR1 to its own thread) is no death, except
                 // abort(3) and friends raising a crash signal, which is a crash by its own hand.
-                if fields_i64(e, "target_pid").is_some() && fields_i64(e, "target_pid") == e.pid {
+                if e.target_pid().is_some() && e.target_pid() == e.pid {
                     if is_crash_signal(sig) {
                         push(ObsKind::SelfSignal, e.pid, Some(sig));
                     }
@@ -118,7 +99,7 @@ pub fn observations(events: &[Event]) -> Vec<Obs> {
                     _ => Vec::new(),
                 };
                 if targets.is_empty() {
-                    targets.extend(fields_i64(e, "target_pid"));
+                    targets.extend(e.target_pid());
                 }
                 for p in targets {
                     if p > 0 {
@@ -126,22 +107,18 @@ pub fn observations(events: &[Event]) -> Vec<Obs> {
                     }
                 }
             }
-            EventKind::ProcessCrash if e.source == Source::Audit => push(ObsKind::Abend, e.pid, event_signal(e)),
+            EventKind::ProcessCrash if e.source == Source::Audit => push(ObsKind::Abend, e.pid, e.signal()),
             // The kernel's print-fatal-signals line: a direct record that the pid died of that signal.
-            EventKind::ProcessCrash if unit.is_none() && e.pid.is_some() => push(ObsKind::Abend, e.pid, event_signal(e)),
-            EventKind::CoreDumped => push(ObsKind::Core, e.pid, event_signal(e)),
-            EventKind::ServiceKilled if e.pid.is_some() => push(ObsKind::SupervisorKill, e.pid, event_signal(e)),
+            EventKind::ProcessCrash if unit.is_none() && e.pid.is_some() => push(ObsKind::Abend, e.pid, e.signal()),
+            EventKind::CoreDumped => push(ObsKind::Core, e.pid, e.signal()),
+            EventKind::ServiceKilled if e.pid.is_some() => push(ObsKind::SupervisorKill, e.pid, e.signal()),
             EventKind::KillCommand => {
-                let sig = event_signal(e).unwrap_or(15);
+                let sig = e.signal().unwrap_or(15);
                 if !is_fatal_by_default(sig) {
                     continue;
                 }
-                if let Some(a) = e.fields.get("target_pids").and_then(|v| v.as_array()) {
-                    for p in a.iter().filter_map(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))) {
-                        if p > 1 {
-                            push(ObsKind::HistoryKill, Some(p), Some(sig));
-                        }
-                    }
+                for p in e.target_pids().into_iter().filter(|&p| p > 1) {
+                    push(ObsKind::HistoryKill, Some(p), Some(sig));
                 }
             }
             EventKind::ProcessExit | EventKind::ServiceFailed | EventKind::ServiceKilled | EventKind::ProcessCrash
@@ -149,7 +126,7 @@ pub fn observations(events: &[Event]) -> Vec<Obs> {
             {
                 // systemd's own lines are about the unit; a pid is the victim's only when it is not systemd's.
                 let pid = e.pid.filter(|&p| p > 1 && e.comm.as_deref() != Some("systemd"));
-                push(ObsKind::UnitDeath, pid, event_signal(e))
+                push(ObsKind::UnitDeath, pid, e.signal())
             }
             EventKind::WatchdogTimeout => push(ObsKind::Watchdog, None, Some(6)),
             _ => {}
@@ -264,8 +241,8 @@ fn conflicting(g: &Group, o: &Obs) -> bool {
 /// Whether an audited kill's argument was a process group or a broadcast: kill(2)'s pid ≤ 0 (0 = the sender's
 /// own group, -1 = every process it may signal, < -1 = group -pid), or a `targets` list.
 pub fn is_group_kill(e: &Event) -> bool {
-    let kill = e.field_str("syscall").is_none_or(|s| s == "kill");
-    (kill && e.field_i64("target_arg").is_some_and(|a| a <= 0)) || e.fields.get("targets").is_some_and(|v| v.as_array().is_some())
+    let kill = e.syscall().is_none_or(|s| s == "kill");
+    (kill && e.target_arg().is_some_and(|a| a <= 0)) || e.fields.get("targets").is_some_and(|v| v.as_array().is_some())
 }
 
 fn group_cgroup(g: &Group, events: &[Event]) -> Option<String> {
@@ -288,7 +265,7 @@ pub fn victim_from(g: &Group, events: &[Event]) -> Victim {
         match o.kind {
             ObsKind::AuditKill => {
                 v.comm = v.comm.take().or_else(|| e.field_str("target_comm").map(str::to_owned));
-                v.uid = v.uid.or_else(|| fields_i64(e, "target_uid").and_then(|u| u32::try_from(u).ok()));
+                v.uid = v.uid.or_else(|| e.int("target_uid").and_then(|u| u32::try_from(u).ok()));
             }
             ObsKind::HistoryKill | ObsKind::UnitDeath | ObsKind::Watchdog => {}
             _ => {
@@ -310,9 +287,9 @@ pub fn killer_from_audit(e: &Event) -> Killer {
         exe: e.field_str("exe").map(str::to_owned),
         uid: e.uid,
         user: e.user.clone(),
-        auid: fields_i64(e, "auid").and_then(|a| u32::try_from(a).ok()).filter(|&a| a != u32::MAX),
+        auid: e.int("auid").and_then(|a| u32::try_from(a).ok()).filter(|&a| a != u32::MAX),
         auser: e.field_str("auser").map(str::to_owned),
-        session: fields_i64(e, "ses").filter(|&s| s != i64::from(u32::MAX) && s >= 0),
+        session: e.int("ses").filter(|&s| s != i64::from(u32::MAX) && s >= 0),
         tty: e.field_str("tty").filter(|t| *t != "(none)").map(str::to_owned),
         login_from: None,
         parent_chain: Vec::new(),

@@ -1,39 +1,42 @@
 //! Findings: a death certificate for every process death in a bundle (cause, killer, evidence,
 //! confidence), the seed's checklist evaluated, and readiness advisories.
 //!
-//! The engine reads only the sorted timeline (and the manifest for host facts): every claim it makes cites
-//! events, and every event points at raw bytes in the bundle.
+//! The engine reads the sorted timeline, the manifest and the host facts the parsers learned: every claim it
+//! makes cites events or the records behind the facts, and those point at raw bytes in the bundle.
 
 use std::collections::BTreeMap;
 
 use coroner_schemas::finding::{Cause, Confidence, Finding, Victim};
 use coroner_schemas::manifest::{Category, Format, Manifest};
-use coroner_schemas::{Event, EventKind, FindingsDoc, Source, Timestamp, Utc};
+use coroner_schemas::{Event, EventKind, FindingsDoc, Source, Timestamp};
+
+use crate::sources::facts::{CoreLimit, HostFacts};
 
 mod advice;
 mod compose;
 mod deaths;
 mod index;
 mod init;
+mod typed;
 mod why;
 
 #[cfg(test)]
 mod tests;
 
 pub use why::{why, WhyQuery};
+use typed::Typed;
 
 /// What the finding builders share.
 pub struct Context<'a> {
     pub manifest: &'a Manifest,
     pub events: &'a [Event],
+    pub facts: &'a HostFacts,
     pub index: index::ProcIndex,
     pub sessions: Vec<index::Session>,
     /// Whether the bundle shows an audit rule (or audit records) covering kill-family syscalls.
     pub has_kill_audit: bool,
     /// When the only kill rules record some senders only: what they are limited to (see `kill_rule_gaps`).
     pub kill_audit_narrowed: Vec<String>,
-    /// The host's UTC offset in seconds, for cron schedules (local time).
-    pub utc_offset: i32,
     /// Indexes built once, so each finding looks up instead of scanning the timeline.
     pub by_kind: BTreeMap<EventKind, Vec<usize>>,
     /// Sessions covering an instant: all of them, and per user name.
@@ -52,23 +55,10 @@ impl Context<'_> {
         idx.sort_unstable();
         idx.into_iter().map(move |i| &self.events[i])
     }
-    fn setting(&self, name: &str) -> Option<&Event> {
-        self.of_kind(EventKind::Setting).find(|e| e.field_str("name") == Some(name))
-    }
-    fn setting_value(&self, name: &str) -> Option<String> {
-        self.setting(name).and_then(|e| e.fields.get("value")).map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
-    }
-    /// PID 1's soft core limit in bytes (`None` = unlimited or unknown), and whether it is known.
-    fn pid1_core_limit(&self) -> Option<Option<i64>> {
-        self.of_kind(EventKind::ProcessAlive)
-            .find(|e| e.pid == Some(1))
-            .and_then(|e| e.fields.get("rlimit_core_soft"))
-            .map(|v| v.as_i64())
-    }
     /// Why a crash left no core in the bundle, as far as the bundle can tell.
     pub fn no_core_reason(&self) -> String {
         let mut why = Vec::new();
-        match self.setting_value("kernel.core_pattern") {
+        match self.facts.sysctl("kernel.core_pattern") {
             Some(p) if p.trim().starts_with('|') => why.push(format!("kernel.core_pattern pipes cores to a handler ({})", p.trim())),
             Some(p) if p.trim().is_empty() => why.push("kernel.core_pattern is empty: no core is written".into()),
             Some(p) if !p.trim().starts_with('/') => {
@@ -77,12 +67,12 @@ impl Context<'_> {
             Some(p) => why.push(format!("kernel.core_pattern is '{}'", p.trim())),
             None => why.push("kernel.core_pattern was not collected".into()),
         }
-        match self.pid1_core_limit() {
-            Some(Some(0)) => why.push("the core size limit (ulimit -c) of PID 1, which services inherit, is 0".into()),
-            Some(_) => {}
-            None => why.push("the crashing process's core size limit is unknown (it was gone at collection)".into()),
+        match self.facts.pid1_core_limit() {
+            CoreLimit::Bytes(0) => why.push("the core size limit (ulimit -c) of PID 1, which services inherit, is 0".into()),
+            CoreLimit::Bytes(_) | CoreLimit::Unlimited => {}
+            CoreLimit::Unknown => why.push("the crashing process's core size limit is unknown (it was gone at collection)".into()),
         }
-        if let Some(v) = self.setting_value("fs.suid_dumpable") {
+        if let Some(v) = self.facts.sysctl("fs.suid_dumpable") {
             if v.trim() == "0" {
                 why.push("fs.suid_dumpable is 0: setuid or credential-changing processes never dump".into());
             }
@@ -91,31 +81,16 @@ impl Context<'_> {
     }
 }
 
-/// Whether the cron job in `e` was due at the minute of `t` (host local time).
-pub(crate) fn cron_due(e: &Event, t: Utc, utc_offset: i32) -> bool {
-    let Some(s) = crate::sources::cron::Schedule::from_event(e) else { return false };
-    let Ok(off) = time::UtcOffset::from_whole_seconds(utc_offset) else { return false };
-    s.is_due(t.0.to_offset(off))
-}
-
 /// Whether kill-family syscalls were audited, and, when the loaded rules record only some senders, what they
 /// are limited to. A collected rule that records every sender says so; so do audited signals in the log
 /// (some rule was there when they were sent), unless the collected rules are known to record only some
 /// senders, which explains those records without covering every sender.
-fn kill_audit_covered(events: &[Event]) -> (bool, Vec<String>) {
-    let rules = events.iter().find(|e| e.kind == EventKind::Setting && e.field_str("name") == Some("audit.rules"));
-    if rules.is_some_and(|r| r.fields.get("covers_kill").and_then(|v| v.as_bool()) == Some(true)) {
+fn kill_audit_covered(events: &[Event], facts: &HostFacts) -> (bool, Vec<String>) {
+    let rules = facts.kill_audit.as_ref();
+    if rules.is_some_and(|r| r.covers) {
         return (true, Vec::new());
     }
-    let narrowed: Vec<String> = rules
-        .and_then(|r| r.fields.get("kill_rule_gaps"))
-        .and_then(|v| v.as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|g| g.as_str())
-        .filter(|g| g.starts_with(crate::sources::settings::NARROWED_GAP))
-        .map(str::to_owned)
-        .collect();
+    let narrowed = rules.map(|r| r.narrowed.clone()).unwrap_or_default();
     let audited = events.iter().any(|e| e.kind == EventKind::SignalSent && e.source == Source::Audit);
     (narrowed.is_empty() && audited, narrowed)
 }
@@ -129,7 +104,7 @@ fn joined<T>(r: std::thread::Result<T>) -> T {
 /// Deaths past this many are composed on two threads.
 const PARALLEL_MIN_GROUPS: usize = 2_000;
 
-pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> FindingsDoc {
+pub fn analyze(manifest: &Manifest, events: &[Event], facts: &HostFacts, verified: bool) -> FindingsDoc {
     // The indexes read the timeline independently of each other: sessions and observations are built on
     // threads of their own while this one builds the kind and process indexes.
     let (by_kind, (sessions, sessions_by_user, sessions_at), index, observations) = std::thread::scope(|s| {
@@ -152,15 +127,15 @@ pub fn analyze(manifest: &Manifest, events: &[Event], verified: bool) -> Finding
         let index = index::ProcIndex::build(events);
         (by_kind, joined(sess.join()), index, joined(obs.join()))
     });
-    let kill_audit = kill_audit_covered(events);
+    let kill_audit = kill_audit_covered(events, facts);
     let cx = Context {
         manifest,
         events,
+        facts,
         index,
         sessions,
         has_kill_audit: kill_audit.0,
         kill_audit_narrowed: kill_audit.1,
-        utc_offset: manifest.host.utc_offset_seconds.unwrap_or(0),
         by_kind,
         sessions_at,
         sessions_by_user,
@@ -226,7 +201,7 @@ fn reboots(cx: &Context) -> Vec<Finding> {
     // Commands that ask for a reboot, in timeline (and so time) order.
     let asked: Vec<&Event> = cx
         .of_kinds(&[EventKind::KillCommand, EventKind::PrivilegedCommand])
-        .filter(|e| e.field_str("command").is_some_and(asks_for_reboot))
+        .filter(|e| e.command().is_some_and(asks_for_reboot))
         .collect();
     // The first wtmp record of all is not preceded by anything a boot could end.
     let first_wtmp = cx.events.iter().position(|e| e.source == Source::Wtmp);
@@ -287,7 +262,7 @@ fn reboots(cx: &Context) -> Vec<Finding> {
                         tty: cmd.field_str("tty").map(str::to_owned),
                         login_from: None,
                         parent_chain: Vec::new(),
-                        command: cmd.field_str("command").map(str::to_owned),
+                        command: cmd.command().map(str::to_owned),
                     });
                     f.evidence.push(deaths::evidence(cmd, "shutdown command run before it"));
                     // What the record shows: who ran which command how long before; not that it caused the shutdown.
@@ -298,7 +273,7 @@ fn reboots(cx: &Context) -> Vec<Finding> {
                     f.reasoning.push_str(&format!(
                         " {} ran `{}` {} before it.",
                         cmd.user.as_deref().unwrap_or("a user"),
-                        cmd.field_str("command").unwrap_or("?"),
+                        cmd.command().unwrap_or("?"),
                         if secs < 120 { format!("{secs} s") } else { format!("{} min", secs / 60) }
                     ));
                 }

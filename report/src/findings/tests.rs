@@ -7,6 +7,8 @@ use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
 use serde_json::json;
 
 use super::{analyze, why, WhyQuery};
+use crate::sources::cron::Schedule;
+use crate::sources::facts::{CoreLimit, CronJob, Fact, HostFacts as Facts, KillAudit};
 
 const T0: i64 = 1_764_270_000; // 2025-11-27T19:00:00Z
 
@@ -111,9 +113,13 @@ impl Ev {
 }
 
 fn run(evs: Vec<Ev>) -> coroner_schemas::FindingsDoc {
+    run_with(evs, &Facts::default())
+}
+
+fn run_with(evs: Vec<Ev>, facts: &Facts) -> coroner_schemas::FindingsDoc {
     let mut events: Vec<Event> = evs.into_iter().map(|e| e.0).collect();
     events.sort_by(|a, b| a.cmp_timeline(b));
-    analyze(&manifest(), &events, true)
+    analyze(&manifest(), &events, facts, true)
 }
 
 const AUDIT: &str = "fs/var/log/audit/audit.log";
@@ -242,11 +248,11 @@ fn segfault_abend_and_core_of_one_pid_are_one_crash_finding() {
 
 #[test]
 fn crash_without_core_says_why() {
-    let doc = run(vec![
-        ev(Source::Settings, EventKind::Setting, 1000, "live/settings/sysctl.json", 1).f("name", json!("kernel.core_pattern")).f("value", json!("core")),
-        ev(Source::Proc, EventKind::ProcessAlive, 1000, "live/proc/processes.json", 1).pid(1).comm("init").f("rlimit_core_soft", json!(0)),
-        ev(Source::Kmsg, EventKind::Segfault, 30, KMSG, 9).pid(778).comm("victim-nocore").f("signal", json!(11)),
+    let facts = Facts::fold([
+        Fact::Sysctl { name: "kernel.core_pattern".into(), value: "core".into() },
+        Fact::CoreLimit { pid: 1, soft: CoreLimit::Bytes(0) },
     ]);
+    let doc = run_with(vec![ev(Source::Kmsg, EventKind::Segfault, 30, KMSG, 9).pid(778).comm("victim-nocore").f("signal", json!(11))], &facts);
     let f = doc.findings.iter().find(|f| f.victim.pid == Some(778)).expect("finding");
     assert_eq!(f.cause, Cause::Crash);
     assert!(f.missing.iter().any(|m| m.contains("ulimit -c") && m.contains("core_pattern")), "{:?}", f.missing);
@@ -265,15 +271,22 @@ fn api_service_killed_at_60() -> Ev {
 
 #[test]
 fn systemd_kill_without_sender_is_unknown_with_candidates() {
-    let doc = run(vec![
-        ev(Source::Wtmp, EventKind::Login, 0, "fs/var/log/wtmp", 1).uid(1000, "bob").f("tty", json!("pts/1")).f("host", json!("203.0.113.9")),
-        ev(Source::Cron, EventKind::CronJob, 0, "fs/etc/crontab", 3)
-            .ts(Timestamp::Unknown)
-            .f("schedule", json!("* * * * *"))
-            .f("command", json!("/usr/local/bin/cleanup"))
-            .f("run_as", json!("root")),
-        api_service_killed_at_60(),
-    ]);
+    let cron = Fact::CronJob(CronJob {
+        schedule: Schedule::parse("* * * * *").expect("schedule"),
+        run_as: Some("root".into()),
+        command: "/usr/local/bin/cleanup".into(),
+        utc_offset: 0,
+        defined_before: at(0),
+        origin: Origin { entry: "fs/etc/crontab".into(), line: Some(3), offset: None },
+        raw: Text::from_str("* * * * * root /usr/local/bin/cleanup"),
+    });
+    let doc = run_with(
+        vec![
+            ev(Source::Wtmp, EventKind::Login, 0, "fs/var/log/wtmp", 1).uid(1000, "bob").f("tty", json!("pts/1")).f("host", json!("203.0.113.9")),
+            api_service_killed_at_60(),
+        ],
+        &Facts::fold([cron]),
+    );
     let f = doc.findings.iter().find(|f| f.victim.unit.as_deref() == Some("api.service")).expect("unit finding");
     assert_eq!(f.cause, Cause::Unknown);
     assert_eq!(f.confidence, Confidence::Possible);
@@ -289,27 +302,25 @@ fn systemd_kill_without_sender_is_unknown_with_candidates() {
 /// the finding and the advisory say what the rules leave out.
 #[test]
 fn narrowed_kill_rules_are_named_as_the_gap() {
-    let rules = |covers: bool, gaps: serde_json::Value| {
-        ev(Source::Settings, EventKind::Setting, 0, "cmd/auditctl-l", 1)
-            .ts(Timestamp::Unknown)
-            .f("name", json!("audit.rules"))
-            .f("covers_kill", json!(covers))
-            .f("kill_rule_gaps", gaps)
+    let rules = |covers: bool, narrowed: &[&str]| {
+        Facts::fold([Fact::KillAudit(KillAudit { covers, narrowed: narrowed.iter().map(|g| (*g).to_owned()).collect() })])
     };
-    let narrowed = json!(["only calls matching auid>=1000 auid!=-1 are recorded (-a always,exit -F arch=b64 -S kill -F auid>=1000 -F auid!=-1)"]);
-    let doc = run(vec![
-        rules(false, narrowed),
-        // A user's kill of some other process was recorded by the narrowed rule.
-        audit_kill(30, 7, 900, 1, "bash", "/usr/bin/bash", 5555, 15),
-        api_service_killed_at_60(),
-    ]);
+    let narrowed = ["only calls matching auid>=1000 auid!=-1 are recorded (-a always,exit -F arch=b64 -S kill -F auid>=1000 -F auid!=-1)"];
+    let doc = run_with(
+        vec![
+            // A user's kill of some other process was recorded by the narrowed rule.
+            audit_kill(30, 7, 900, 1, "bash", "/usr/bin/bash", 5555, 15),
+            api_service_killed_at_60(),
+        ],
+        &rules(false, &narrowed),
+    );
     let f = doc.findings.iter().find(|f| f.victim.unit.as_deref() == Some("api.service")).expect("unit finding");
     assert_eq!(f.cause, Cause::Unknown);
     assert!(f.missing.iter().any(|m| m.starts_with("a kill rule for every sender: of the loaded kill rules, only calls matching auid>=1000 auid!=-1 are recorded")), "{:?}", f.missing);
     assert!(doc.advisories.iter().any(|a| a.id == "narrow_kill_audit_rule" && a.message.contains("auid>=1000")), "{:?}", doc.advisories);
     assert!(!doc.advisories.iter().any(|a| a.id == "no_kill_audit_rule"));
     // Rules that record every sender: no such note, and no advisory.
-    let doc = run(vec![rules(true, json!(["no rule records 32-bit (-F arch=b32) callers"])), api_service_killed_at_60()]);
+    let doc = run_with(vec![api_service_killed_at_60()], &rules(true, &[]));
     let f = doc.findings.iter().find(|f| f.victim.unit.as_deref() == Some("api.service")).expect("unit finding");
     assert!(!f.missing.iter().any(|m| m.contains("auditctl") || m.contains("every sender")), "{:?}", f.missing);
     assert!(!doc.advisories.iter().any(|a| a.id.contains("kill_audit")), "{:?}", doc.advisories);

@@ -426,6 +426,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     let mut out = Parsed {
         events: ctx.events_vec(parts.iter().flatten().map(|(p, _)| p.events.len()).sum()),
         problems: Vec::new(),
+        facts: Vec::new(),
     };
     let mut base = 0u64;
     for (i, part) in parts.into_iter().enumerate() {
@@ -502,6 +503,7 @@ fn parse_range(raw: &[u8], from: usize, to: usize, ctx: &SourceCtx) -> (Parsed, 
                 Vec::with_capacity((to - from) / 1024 + 16)
             },
             problems: Vec::new(),
+            facts: Vec::new(),
         },
         problems_dropped: 0,
     };

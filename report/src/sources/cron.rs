@@ -13,6 +13,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::history::{lines, one_line};
+use super::facts::{CronJob, Fact};
 use super::{ParseProblem, Parsed, SourceCtx};
 
 /// Why a schedule did not parse.
@@ -176,14 +177,6 @@ impl Schedule {
             && self.months & (1 << u8::from(t.month())) != 0
             && day_ok
     }
-
-    /// The schedule of a `cron_job` event from a crontab (not anacron or timers).
-    pub fn from_event(e: &Event) -> Option<Schedule> {
-        if e.kind != EventKind::CronJob || e.field_str("schedule_kind").is_some_and(|k| k != "cron") {
-            return None;
-        }
-        Schedule::parse(e.field_str("schedule")?).ok()
-    }
 }
 
 pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
@@ -264,6 +257,7 @@ fn parse_crontab(raw: &[u8], ctx: &SourceCtx, kind: Kind) -> Parsed {
             continue;
         }
         let mut fields: Fields = Fields::new();
+        let mut clock = None;
         let (schedule, run_as, command) = match kind {
             Kind::Anacron => {
                 let Some((w, rest)) = words_then_rest(l, 3).filter(|(_, r)| !r.is_empty()) else {
@@ -291,10 +285,12 @@ fn parse_crontab(raw: &[u8], ctx: &SourceCtx, kind: Kind) -> Parsed {
                     continue;
                 };
                 let sched = w[..nsched].join(" ");
-                if let Err(e) = Schedule::parse(&sched) {
-                    p.problems
-                        .push(ParseProblem::at_line(ctx, line, format!("schedule {sched:?}: {e}")));
-                    fields.insert("schedule_error".into(), json!(e.to_string()));
+                match Schedule::parse(&sched) {
+                    Ok(s) => clock = Some(s),
+                    Err(e) => {
+                        p.problems.push(ParseProblem::at_line(ctx, line, format!("schedule {sched:?}: {e}")));
+                        fields.insert("schedule_error".into(), json!(e.to_string()));
+                    }
                 }
                 fields.insert("schedule_kind".into(), json!("cron"));
                 let run_as = if kind == Kind::System {
@@ -313,6 +309,17 @@ fn parse_crontab(raw: &[u8], ctx: &SourceCtx, kind: Kind) -> Parsed {
             fields.insert("cron_tz".into(), json!(tz));
         }
         let uid = run_as.as_deref().and_then(|u| ctx.accounts.by_name(u)).map(|u| u.uid);
+        if let Some(schedule) = clock {
+            p.facts.push(Fact::CronJob(CronJob {
+                schedule,
+                run_as: run_as.clone(),
+                command: command.clone(),
+                utc_offset: ctx.manifest.host.utc_offset_seconds.unwrap_or(0),
+                defined_before: ctx.entry.stat.as_ref().and_then(|s| s.mtime).unwrap_or(ctx.manifest.collector.finished),
+                origin: Origin { entry: ctx.path.clone(), line: Some(line), offset: Some(offset) },
+                raw: ctx.text(bytes),
+            }));
+        }
         p.events.push(Event {
             timestamp: definition_time(ctx),
             source: Source::Cron,

@@ -238,7 +238,7 @@ fn int_field(o: &Map<String, Value>, k: &str) -> Option<i64> {
 }
 
 pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
-    let mut out = Parsed { events: ctx.events_vec(0), problems: Vec::new() };
+    let mut out = Parsed { events: ctx.events_vec(0), problems: Vec::new(), facts: Vec::new() };
     let mut tracker = KernelTracker::default();
     let mut offset = 0usize;
     let mut number = 0u64;

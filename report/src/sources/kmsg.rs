@@ -107,7 +107,7 @@ struct Record {
 }
 
 fn parse_kmsg(raw: &[u8], ctx: &SourceCtx) -> Parsed {
-    let mut out = Parsed { events: ctx.events_vec(0), problems: Vec::new() };
+    let mut out = Parsed { events: ctx.events_vec(0), problems: Vec::new(), facts: Vec::new() };
     let mut tracker = KernelTracker::default();
     let mut current: Option<Record> = None;
     for line in lines(raw) {
@@ -317,7 +317,7 @@ fn earlier_boot(ctx: &SourceCtx) -> Option<String> {
 }
 
 fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
-    let mut out = Parsed { events: ctx.events_vec(0), problems: Vec::new() };
+    let mut out = Parsed { events: ctx.events_vec(0), problems: Vec::new(), facts: Vec::new() };
     let mut tracker = KernelTracker::default();
     let pstore = source == Source::Pstore;
     // An earlier boot's `[seconds]` count from that boot, whose start is not known: converting them with

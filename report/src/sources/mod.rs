@@ -19,6 +19,7 @@ pub mod core_elf;
 pub mod core_meta;
 pub mod core_name;
 pub mod cron;
+pub mod facts;
 pub mod history;
 pub mod journal;
 pub mod kernel_lines;
@@ -113,11 +114,12 @@ impl<'a> SourceCtx<'a> {
     }
 }
 
-/// A parser's result: the events it read and what it could not read.
+/// A parser's result: the events it read, what it could not read, and the host facts it learned.
 #[derive(Debug, Default)]
 pub struct Parsed {
     pub events: Vec<Event>,
     pub problems: Vec<ParseProblem>,
+    pub facts: Vec<facts::Fact>,
 }
 
 /// Who found a problem: the report reading the bytes, or the collector, which wrote it into them (a process

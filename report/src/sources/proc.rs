@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::history::one_line;
 use super::limits::core_limit;
+use super::facts::{CoreLimit, Fact};
 use super::{ParseProblem, Parsed, SourceCtx};
 
 /// The memory controller's line of `/proc/PID/cgroup` (v1 `N:memory:/path`), else the v2 `0::/path` line.
@@ -62,7 +63,8 @@ fn ancestors(pid: i64, parents: &std::collections::HashMap<i64, (Option<i64>, St
     chain
 }
 
-fn event_of(r: &ProcessRecord, snap: &ProcSnapshot, ctx: &SourceCtx, at: Option<(u64, u64)>) -> Event {
+/// The process's event and its soft core limit.
+fn event_of(r: &ProcessRecord, snap: &ProcSnapshot, ctx: &SourceCtx, at: Option<(u64, u64)>) -> (Event, CoreLimit) {
     let mut f: Fields = Fields::new();
     let argv: Vec<String> = r.cmdline.iter().map(Text::lossy).collect();
     f.insert("cmdline".into(), json!(argv));
@@ -120,7 +122,8 @@ fn event_of(r: &ProcessRecord, snap: &ProcSnapshot, ctx: &SourceCtx, at: Option<
         Some(t) => t.clone(),
         None => Text::from_str(&serde_json::to_string(&r.pid).unwrap_or_default()),
     };
-    Event {
+    let soft = core.map_or(CoreLimit::Unknown, |c| c.0.map_or(CoreLimit::Unlimited, CoreLimit::Bytes));
+    let e = Event {
         timestamp: Timestamp::Exact { utc: snap.taken },
         source: Source::Proc,
         kind: EventKind::ProcessAlive,
@@ -144,7 +147,8 @@ fn event_of(r: &ProcessRecord, snap: &ProcSnapshot, ctx: &SourceCtx, at: Option<
             offset: at.map(|(_, o)| o),
         },
         fields: f,
-    }
+    };
+    (e, soft)
 }
 
 pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
@@ -167,7 +171,8 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         .collect();
     for (i, r) in snap.processes.iter().enumerate() {
         let at = starts.get(i).map(|s| (s.line, s.offset));
-        let mut e = event_of(r, &snap, ctx, at);
+        let (mut e, soft) = event_of(r, &snap, ctx, at);
+        p.facts.push(Fact::CoreLimit { pid: r.pid, soft });
         // Who started it, up to pid 1, and the nearest of them that would restart it.
         let chain = ancestors(r.pid, &parents);
         if !chain.is_empty() {

@@ -13,6 +13,7 @@ use coroner_schemas::{Event, EventKind, FieldValue, Fields, Origin, Source, Text
 use serde_json::{json, Map, Value};
 
 use super::history::lines;
+use super::facts::{Fact, KillAudit};
 use super::{ParseProblem, Parsed, SourceCtx};
 
 fn setting(ctx: &SourceCtx, line: Option<u64>, raw: &[u8], message: String, mut fields: Fields) -> Event {
@@ -107,6 +108,10 @@ fn sysctl(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         f.insert("value".into(), v.clone());
         if let Some(e) = errors.get(k.as_str()) {
             f.insert("error".into(), e.clone());
+        }
+        // Unreadable ones (`null`) are no fact.
+        if !v.is_null() {
+            p.facts.push(Fact::Sysctl { name: k.clone(), value: v.as_str().map_or_else(|| v.to_string(), str::to_owned) });
         }
         let line = format!("{k} = {}", shown(v));
         p.events.push(setting(ctx, None, line.as_bytes(), line.clone(), f));
@@ -208,6 +213,7 @@ fn cgroups(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         f.insert("name".into(), json!(format!("cgroup:{path}")));
         f.insert("value".into(), oom_kill.clone());
         f.insert("cgroup".into(), json!(path));
+        p.facts.push(Fact::CgroupLimit { cgroup: path.clone(), limit: limit.clone() });
         f.insert("limit".into(), limit.clone());
         f.insert("usage".into(), usage.clone());
         f.insert("oom_kill".into(), oom_kill.clone());
@@ -232,9 +238,6 @@ const KILL_NAMES: &[&str] = &["kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_
 /// syscall on each (37 is kill on i386 and alarm on x86_64), so a bare number counts only under its arch.
 const KILL_B64: &[&str] = &["62", "200", "234", "129", "297", "424"];
 const KILL_B32: &[&str] = &["37", "238", "270", "178", "335", "424"];
-
-/// How a `kill_rule_gaps` entry begins when the rules record only some senders' kills (the findings look for it).
-pub const NARROWED_GAP: &str = "only calls matching";
 
 /// What one `auditctl -l` rule records of kill-family syscalls, when it records any.
 #[derive(Debug, PartialEq, Eq)]
@@ -307,14 +310,16 @@ fn audit_rules(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     // uid) are gaps, and so is a missing 32-bit rule beside a 64-bit one.
     let whole = |c: &KillRule| c.narrowed_by.is_empty() && !matches!(c.arch.as_deref(), Some("b32" | "i386" | "i686"));
     let covers = covering.iter().any(|(_, c)| whole(c));
-    let mut gaps = Vec::new();
-    if !covers {
-        for (r, c) in &covering {
-            if !c.narrowed_by.is_empty() {
-                gaps.push(format!("{NARROWED_GAP} {} are recorded ({r})", c.narrowed_by.join(" ")));
-            }
-        }
-    }
+    let narrowed: Vec<String> = if covers {
+        Vec::new()
+    } else {
+        covering
+            .iter()
+            .filter(|(_, c)| !c.narrowed_by.is_empty())
+            .map(|(r, c)| format!("only calls matching {} are recorded ({r})", c.narrowed_by.join(" ")))
+            .collect()
+    };
+    let mut gaps = narrowed.clone();
     let arch_covered = |a: &str| covering.iter().any(|(_, c)| c.narrowed_by.is_empty() && c.arch.as_deref().is_none_or(|x| x == a));
     if covers && !arch_covered("b32") {
         gaps.push("no rule records 32-bit (-F arch=b32) callers".to_owned());
@@ -328,6 +333,7 @@ fn audit_rules(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         f.insert("kill_rule_gaps".into(), json!(gaps));
     }
     f.insert("rules".into(), json!(rules));
+    p.facts.push(Fact::KillAudit(KillAudit { covers, narrowed }));
     let msg = format!(
         "audit rules: {} loaded; kill-family syscalls {}",
         rules.len(),
@@ -471,7 +477,12 @@ mod tests {
         assert!(cis.message.ends_with("audited only in part"), "{}", cis.message);
         assert!(cis.fields.get("kill_rule_gaps").is_some_and(|g| g.to_string().contains("auid>=1000 auid!=-1")));
         let none = ev("-w /etc/passwd -p wa -k passwd\n");
-        assert!(none.message.ends_with("NOT audited"), "{}", none.message);
+        assert!(none.message.ends_with("NOT audited"), "{}", none.message);        // The findings read the typed coverage, not the gap strings.
+        let fact = |raw: &str| audit_rules(raw.as_bytes(), &ctx).facts.remove(0);
+        let narrowed = "only calls matching auid>=1000 auid!=-1 are recorded (-a always,exit -F arch=b64 -S kill -F auid>=1000 -F auid!=-1 -F key=k)";
+        assert!(matches!(fact("-a always,exit -F arch=b64 -S kill -F auid>=1000 -F auid!=-1 -F key=k\n"),
+            Fact::KillAudit(KillAudit { covers: false, narrowed: n }) if n == [narrowed]));
+        assert!(matches!(fact("-a always,exit -F arch=b64 -S kill -k k\n"), Fact::KillAudit(KillAudit { covers: true, narrowed: n }) if n.is_empty()));
     }
 
     #[test]

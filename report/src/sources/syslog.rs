@@ -415,7 +415,7 @@ fn kernel_time(msg: &str) -> (Option<u64>, &str) {
 }
 
 pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
-    let mut out = Parsed { events: ctx.events_vec(0), problems: Vec::new() };
+    let mut out = Parsed { events: ctx.events_vec(0), problems: Vec::new(), facts: Vec::new() };
     // First pass: lines and headers (year-less times get their year in the backwards pass).
     struct Item<'a> {
         number: u64,

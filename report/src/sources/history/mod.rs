@@ -53,7 +53,7 @@ pub(crate) fn lines(raw: &[u8]) -> impl Iterator<Item = (u64, u64, &[u8])> {
 }
 
 pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
-    let mut parsed = Parsed { events: ctx.events_vec(0), problems: Vec::new() };
+    let mut parsed = Parsed { events: ctx.events_vec(0), problems: Vec::new(), facts: Vec::new() };
     let (shell, records) = match ctx.entry.format {
         Format::BashHistory => ("bash", bash::parse_records(raw, b"#", ctx, &mut parsed.problems)),
         Format::TcshHistory => ("tcsh", bash::parse_records(raw, b"#+", ctx, &mut parsed.problems)),
