@@ -327,7 +327,7 @@ fn parse_crontab(raw: &[u8], ctx: &SourceCtx, kind: Kind) -> Parsed {
                 run_as.as_deref().unwrap_or("?"),
                 one_line(&command, 200)
             ),
-            raw: ctx.text(bytes),
+            raw: coroner_schemas::Text::from_bytes(bytes),
             origin: Origin {
                 entry: ctx.path.clone(),
                 line: Some(line),
@@ -438,7 +438,7 @@ fn parse_timers(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             user: None,
             comm: None,
             message: format!("timer {unit} activates {activates} (next {next}, last {last})"),
-            raw: ctx.text(bytes),
+            raw: coroner_schemas::Text::from_bytes(bytes),
             origin: origin.clone(),
             fields,
         });
@@ -458,7 +458,7 @@ fn parse_timers(raw: &[u8], ctx: &SourceCtx) -> Parsed {
                 user: None,
                 comm: None,
                 message: format!("timer {unit} last ran {activates}"),
-                raw: ctx.text(bytes),
+                raw: coroner_schemas::Text::from_bytes(bytes),
                 origin,
                 fields: f,
             });
