@@ -13,10 +13,10 @@ use coroner_schemas::manifest::{Entry, Format, Manifest};
 use coroner_schemas::{layout, Event, FindingsDoc, Timestamp};
 
 use crate::bundle::{self, Limits, MemberBytes, Scan};
-use crate::render::{self, CoverageRow, ReportModel};
+use crate::render::{self, ReportModel};
 use crate::sources::core_name::CoreNaming;
 use crate::sources::{self, ParseProblem, Parsed, SourceCtx};
-use crate::timeline;
+use crate::timeline::{self, CoverageRow};
 use crate::verify::{self, TrustAnchor, VerifyReport};
 
 /// How to load a bundle.
