@@ -1,5 +1,6 @@
-//! Benchmark driver: runs one source parser over a file, as the report would (through `sources::parse_entry`
-//! with a synthetic manifest entry), and prints what it read. Used by bench/report.sh.
+//! Benchmark driver: runs one source parser over a file as the report would (through `pipeline::parse_bytes`,
+//! which cuts a large file into pieces parsed at once, with a synthetic manifest entry), and prints what it
+//! read. Used by bench/report.sh.
 //!
 //!     parse_bench FORMAT SOURCE_PATH FILE [PASSWD]
 //!     parse_bench audit_log /var/log/audit/audit.log audit.log /etc/passwd
@@ -8,7 +9,8 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use coroner_report::sources::{parse_entry, SourceCtx};
+use coroner_report::pipeline::parse_bytes;
+use coroner_report::sources::SourceCtx;
 use coroner_schemas::accounts::Accounts;
 use coroner_schemas::manifest::{Entry, Manifest};
 use coroner_schemas::EventKind;
@@ -56,12 +58,12 @@ fn run(format: &str, source: &str, file: &str, passwd: Option<&String>) -> anyho
         "path": format!("fs{source}"), "source": source, "category": "logins", "format": format,
         "size": raw.len(), "status": {"kind": "ok"}
     }))?;
-    let ctx = SourceCtx::new(&entry, &manifest, &accounts).with_shared(raw.clone());
-    let parsed = parse_entry(&raw, &ctx);
+    let ctx = SourceCtx::new(&entry, &manifest, &accounts);
+    let parts = parse_bytes(&raw, &ctx);
     // Counted by kind, one array slot per kind (the tally itself should cost next to nothing: a map keyed by
     // the kind's name compared strings for every event), then listed by name.
     let mut counts = [0usize; EventKind::ALL.len()];
-    for e in &parsed.events {
+    for e in parts.iter().flat_map(|p| &p.events) {
         counts[e.kind as usize] += 1;
     }
     let kinds: BTreeMap<&str, usize> = EventKind::ALL
@@ -72,13 +74,13 @@ fn run(format: &str, source: &str, file: &str, passwd: Option<&String>) -> anyho
     println!(
         "bytes={} events={} problems={}",
         raw.len(),
-        parsed.events.len(),
-        parsed.problems.len()
+        parts.iter().map(|p| p.events.len()).sum::<usize>(),
+        parts.iter().map(|p| p.problems.len()).sum::<usize>()
     );
     for (k, n) in kinds {
         println!("  {k}: {n}");
     }
     // The process ends here: leave the freeing of a million events to the kernel, as the peers do.
-    std::mem::forget(parsed);
+    std::mem::forget(parts);
     Ok(())
 }

@@ -7,16 +7,17 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::Context as _;
+use bytes::Bytes;
 use coroner_schemas::accounts::Accounts;
 use coroner_schemas::manifest::{Entry, Format, Manifest};
 use coroner_schemas::{layout, Event, FindingsDoc, Timestamp};
 
 use crate::bundle::{self, Limits, MemberBytes, Scan};
-use crate::render::{self, CoverageRow, ReportModel};
+use crate::render::{self, ReportModel};
 use crate::sources::core_name::CoreNaming;
 use crate::sources::facts::{Fact, HostFacts};
-use crate::sources::{self, ParseProblem, SourceCtx};
-use crate::timeline;
+use crate::sources::{self, ParseProblem, Parsed, SourceCtx};
+use crate::timeline::{self, CoverageRow};
 use crate::verify::{self, TrustAnchor, VerifyReport};
 
 /// How to load a bundle.
@@ -175,8 +176,6 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
             Some(MemberBytes { name, bytes, sha256 })
         })
         .collect();
-    // The largest entry's events come back in a vector with room for everyone else's, so that gathering
-    // them all into one timeline does not copy (and first write) a second vector of its size.
     let with = ParseWith {
         manifest: &manifest,
         accounts: &accounts,
@@ -184,9 +183,8 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
         scan: &scan,
         verified: opts.verify,
         limits: &opts.limits,
-        room: room_for_others(&wanted),
     };
-    let mut parsed: BTreeMap<String, (Vec<Event>, Vec<Fact>)> = BTreeMap::new();
+    let mut parsed: BTreeMap<String, (Vec<Vec<Event>>, Vec<Fact>)> = BTreeMap::new();
     for (name, events, mut probs, facts) in parse_members(in_memory, &wanted, &with) {
         problems.append(&mut probs);
         parsed.insert(name, (events, facts));
@@ -212,9 +210,9 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
         }
     }
     step("parse");
-    let (events, facts): (Vec<Vec<Event>>, Vec<Vec<Fact>>) = parsed.into_values().unzip();
+    let (events, facts): (Vec<Vec<Vec<Event>>>, Vec<Vec<Fact>>) = parsed.into_values().unzip();
     let facts = HostFacts::fold(facts.into_iter().flatten());
-    let mut events = concat_largest_first(events);
+    let mut events = concat_largest_first(events.into_iter().flatten().collect());
     step("gather");
     timeline::sort_dedup(&mut events);
     problems.sort();
@@ -233,30 +231,10 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
     })
 }
 
-/// The entry with the most bytes, and about how many events all the others will add to its vector
-/// (see [`sources::events_bound`]).
-fn room_for_others<'a>(wanted: &BTreeMap<&'a str, &Entry>) -> Option<(&'a str, usize)> {
-    let (&largest, _) = wanted.iter().max_by_key(|(name, e)| (e.size, std::cmp::Reverse(**name)))?;
-    let others = wanted
-        .iter()
-        .filter(|(name, _)| **name != largest)
-        .fold(0usize, |n, (_, e)| n.saturating_add(sources::events_bound(e.format, e.size)));
-    Some((largest, others))
-}
-
-fn room_of(room: Option<(&str, usize)>, name: &str) -> usize {
-    match room {
-        Some((largest, n)) if largest == name => n,
-        _ => 0,
-    }
-}
-
-/// Every entry's events in one vector, grown from the vector that already has room for all of them, else from
-/// the largest (a million-event entry is not copied; the order within is restored by the sort that follows).
+/// Every entry's events in one vector, grown from the longest (a million-event entry is not copied; the order
+/// within is restored by the sort that follows).
 fn concat_largest_first(mut parts: Vec<Vec<Event>>) -> Vec<Event> {
-    let total: usize = parts.iter().map(Vec::len).sum();
-    let roomy = (0..parts.len()).find(|&i| parts[i].capacity() >= total);
-    let Some(big) = roomy.or_else(|| (0..parts.len()).max_by_key(|&i| (parts[i].len(), std::cmp::Reverse(i)))) else {
+    let Some(big) = (0..parts.len()).max_by_key(|&i| (parts[i].len(), std::cmp::Reverse(i))) else {
         return Vec::new();
     };
     let mut all = std::mem::take(&mut parts[big]);
@@ -302,7 +280,7 @@ fn core_naming_of(scan: &Scan, m: &Manifest) -> CoreNaming {
     }
 }
 
-type ParsedMember = (String, Vec<Event>, Vec<ParseProblem>, Vec<Fact>);
+type ParsedMember = (String, Vec<Vec<Event>>, Vec<ParseProblem>, Vec<Fact>);
 
 /// What every member is parsed with.
 struct ParseWith<'a> {
@@ -312,8 +290,6 @@ struct ParseWith<'a> {
     scan: &'a Scan,
     verified: bool,
     limits: &'a Limits,
-    /// The entry whose events get room for the others', and how many (see [`room_for_others`]).
-    room: Option<(&'a str, usize)>,
 }
 
 /// Parses members on as many threads as there are cores, largest first; results in name order.
@@ -348,7 +324,7 @@ fn parse_members(
     out
 }
 
-fn parse_member(mb: &MemberBytes, entry: &Entry, with: &ParseWith) -> (Vec<Event>, Vec<ParseProblem>, Vec<Fact>) {
+fn parse_member(mb: &MemberBytes, entry: &Entry, with: &ParseWith) -> (Vec<Vec<Event>>, Vec<ParseProblem>, Vec<Fact>) {
     let mut probs = Vec::new();
     if with.verified && with.scan.member(&mb.name).and_then(|m| m.sha256.as_deref()) != Some(mb.sha256.as_str()) {
         probs.push(problem(
@@ -357,14 +333,14 @@ fn parse_member(mb: &MemberBytes, entry: &Entry, with: &ParseWith) -> (Vec<Event
         ));
         return (Vec::new(), probs, Vec::new());
     }
-    let raw: bytes::Bytes = match entry.compressed.as_deref() {
+    let raw: Bytes = match entry.compressed.as_deref() {
         None => mb.bytes.clone(),
         Some("gzip") => {
             let (bytes, err) = bundle::inflate_gzip(&mb.bytes, with.limits.max_entry);
             if let Some(e) = err {
                 probs.push(problem(&mb.name, format!("gzip: {e}")));
             }
-            bytes::Bytes::from(bytes)
+            Bytes::from(bytes)
         }
         Some(other) => {
             probs.push(problem(
@@ -374,15 +350,75 @@ fn parse_member(mb: &MemberBytes, entry: &Entry, with: &ParseWith) -> (Vec<Event
             return (Vec::new(), probs, Vec::new());
         }
     };
-    // Events slice their raw records out of the member's bytes instead of copying them.
-    let ctx = SourceCtx::new(entry, with.manifest, with.accounts)
-        .with_core_naming(with.core_naming)
-        .with_shared(raw.clone())
-        .with_room(room_of(with.room, &mb.name));
-    let mut parsed = sources::parse_entry(&raw, &ctx);
-    probs.append(&mut parsed.problems);
-    bound_undated(&mut parsed.events, entry, with.manifest);
-    (parsed.events, probs, parsed.facts)
+    let ctx = SourceCtx::new(entry, with.manifest, with.accounts).with_core_naming(with.core_naming);
+    let (mut events, mut facts) = (Vec::new(), Vec::new());
+    for mut part in parse_bytes(&raw, &ctx) {
+        probs.append(&mut part.problems);
+        facts.append(&mut part.facts);
+        bound_undated(&mut part.events, entry, with.manifest);
+        events.push(part.events);
+    }
+    (events, probs, facts)
+}
+
+/// Members at least this large are cut where their parser says they can be, and the pieces parsed at once.
+const SPLIT_MIN_BYTES: usize = 4 << 20;
+
+/// Parses one member's bytes to what one pass over them gives, in pieces on threads of their own when the
+/// member is large and its parser says where it can be cut ([`sources::split_points`]). The pieces' results
+/// come back in file order, their line numbers counted from the member's first line.
+pub fn parse_bytes(raw: &Bytes, ctx: &SourceCtx) -> Vec<Parsed> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let cuts = if raw.len() >= SPLIT_MIN_BYTES && threads > 1 { sources::split_points(raw, ctx, threads) } else { Vec::new() };
+    if cuts.is_empty() {
+        return vec![sources::parse(raw, ctx)];
+    }
+    let starts = std::iter::once(0).chain(cuts.iter().copied());
+    let bounds: Vec<(usize, usize)> = starts.zip(cuts.iter().copied().chain([raw.len()])).collect();
+    let last = bounds.len() - 1;
+    let has_lines = |p: &Parsed| p.events.iter().any(|e| e.origin.line.is_some()) || p.problems.iter().any(|q| q.line.is_some());
+    let newlines = |b: &[u8]| memchr::memchr_iter(b'\n', b).count() as u64;
+    let parts: Vec<Option<(Parsed, Option<u64>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = bounds
+            .iter()
+            .enumerate()
+            .map(|(i, &(a, b))| {
+                s.spawn(move || {
+                    // The piece's own handles on the member and the entry path: every event counts a reference
+                    // on both, and threads counting on one counter take its cache line from each other.
+                    let piece = Bytes::from_owner(raw.clone()).slice(a..b);
+                    let mut own = SourceCtx::new(ctx.entry, ctx.manifest, ctx.accounts).with_core_naming(ctx.core_naming);
+                    own.offset = a as u64;
+                    let p = sources::parse(&piece, &own);
+                    let lines = (i < last && has_lines(&p)).then(|| newlines(&piece));
+                    (p, lines)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().ok()).collect()
+    });
+    let lined: Vec<bool> = parts.iter().map(|p| p.as_ref().is_some_and(|(p, _)| has_lines(p))).collect();
+    let mut out = Vec::with_capacity(parts.len());
+    let mut lines_before = 0u64;
+    for (i, (&(a, b), part)) in bounds.iter().zip(parts).enumerate() {
+        let (mut p, lines) = part.unwrap_or_else(|| {
+            let failed = ParseProblem::at_offset(ctx, a as u64, "a parser thread failed on this part");
+            (Parsed { problems: vec![failed], ..Parsed::default() }, None)
+        });
+        if lines_before > 0 {
+            for e in &mut p.events {
+                e.origin.line = e.origin.line.map(|l| l + lines_before);
+            }
+            for q in &mut p.problems {
+                q.line = q.line.map(|l| l + lines_before);
+            }
+        }
+        if lined[i + 1..].contains(&true) {
+            lines_before += lines.unwrap_or_else(|| newlines(&raw[a..b]));
+        }
+        out.push(p);
+    }
+    out
 }
 
 /// An event with no time of its own was on the host no later than its file was last written (or, for what the
@@ -484,41 +520,83 @@ mod tests {
         crate::sources::testing::event(entry, n, &format!("{entry} {n}"))
     }
 
-    /// The vector with room for everyone's events is grown in place (not copied), even when another is longer.
+    /// The longest vector is grown in place (not copied), and every event is gathered once.
     #[test]
-    fn gathering_grows_the_vector_that_has_room() {
-        let long: Vec<Event> = (0..50).map(|n| ev("a", n)).collect();
-        let mut roomy: Vec<Event> = Vec::with_capacity(100);
-        roomy.extend((0..30).map(|n| ev("b", n)));
-        let small: Vec<Event> = (0..5).map(|n| ev("c", n)).collect();
-        let at = roomy.as_ptr();
-        let want: Vec<String> = long.iter().chain(&roomy).chain(&small).map(|e| e.message.clone()).collect();
-        let all = concat_largest_first(vec![long, roomy, small]);
-        assert_eq!(all.as_ptr(), at, "gathered into the vector that had room");
-        let mut got: Vec<String> = all.iter().map(|e| e.message.clone()).collect();
-        let mut want = want;
-        got.sort();
-        want.sort();
-        assert_eq!(got, want, "every event once");
-        // Without room anywhere, the longest is grown.
+    fn gathering_grows_the_longest_vector() {
         let long: Vec<Event> = (0..50).map(|n| ev("a", n)).collect();
         let short: Vec<Event> = (0..5).map(|n| ev("b", n)).collect();
-        assert_eq!(concat_largest_first(vec![short, long]).len(), 55);
+        let mut want: Vec<String> = long.iter().chain(&short).map(|e| e.message.clone()).collect();
+        let at = long.as_ptr();
+        let all = concat_largest_first(vec![short, long]);
+        let mut got: Vec<String> = all.iter().map(|e| e.message.clone()).collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want);
+        assert!(all.capacity() > 50 || all.as_ptr() == at);
     }
 
-    #[test]
-    fn the_largest_entry_gets_room_for_the_others() {
-        let mk = |path: &str, format: &str, size: u64| -> Entry {
-            let mut e = crate::sources::testing::entry(path, "/x", "syslog", format);
-            e.size = size;
-            e
-        };
-        let (w, a, h) = (mk("fs/w", "utmp", 384_000), mk("fs/a", "audit_log", 64_000), mk("fs/h", "bash_history", 640));
-        let wanted: BTreeMap<&str, &Entry> = [("fs/w", &w), ("fs/a", &a), ("fs/h", &h)].into_iter().collect();
-        let room = room_for_others(&wanted);
-        assert_eq!(room, Some(("fs/w", 1001 + 11)));
-        assert_eq!(room_of(room, "fs/w"), 1012);
-        assert_eq!(room_of(room, "fs/a"), 0);
-        assert_eq!(room_for_others(&BTreeMap::new()), None);
+    fn whole_and_split(raw: Vec<u8>, entry: &Entry) -> (Parsed, Vec<Parsed>) {
+        let m = crate::sources::testing::manifest();
+        let acc = Accounts::default();
+        let ctx = SourceCtx::new(entry, &m, &acc);
+        let raw = Bytes::from(raw);
+        let cuts = sources::split_points(&raw, &ctx, 3);
+        assert_eq!(cuts.len(), 2, "{cuts:?}");
+        (sources::parse(&raw, &ctx), parse_bytes(&raw, &ctx))
     }
+
+    fn assert_same(whole: Parsed, parts: Vec<Parsed>) {
+        assert!(parts.len() >= 2, "split");
+        let events: Vec<Event> = parts.iter().flat_map(|p| p.events.iter().cloned()).collect();
+        let problems: Vec<ParseProblem> = parts.into_iter().flat_map(|p| p.problems).collect();
+        assert_eq!(problems.len(), whole.problems.len());
+        if let Some(i) = (0..problems.len()).find(|&i| problems[i] != whole.problems[i]) {
+            panic!("problem {i}: {:?} != {:?}", problems[i], whole.problems[i]);
+        }
+        assert_eq!(events.len(), whole.events.len());
+        assert!(events == whole.events);
+    }
+
+    /// An audit log parsed in pieces gives every event, line number and problem of one pass.
+    #[test]
+    fn audit_pieces_equal_one_pass() {
+        let one = include_bytes!("../../fixtures/audit/enriched.log");
+        let mut raw = Vec::new();
+        while raw.len() < 3 * SPLIT_MIN_BYTES {
+            raw.extend_from_slice(one);
+            raw.extend_from_slice(b"garbage\n");
+        }
+        let e = crate::sources::testing::entry("fs/var/log/audit/audit.log", "/var/log/audit/audit.log", "audit", "audit_log");
+        let (whole, parts) = whole_and_split(raw, &e);
+        assert!(whole.problems.iter().any(|p| p.line.is_some_and(|l| l > 1000)));
+        assert_same(whole, parts);
+    }
+
+    /// A wtmp parsed in pieces (cut after boot records) pairs every session as one pass does; zeroed records
+    /// and records' own problems keep their offsets.
+    #[test]
+    fn wtmp_pieces_equal_one_pass() {
+        let one = include_bytes!("../../fixtures/utmp/wtmp-zeroed");
+        let whole_recs = &one[..one.len() / 384 * 384];
+        let mut raw = Vec::new();
+        while raw.len() < 3 * SPLIT_MIN_BYTES {
+            raw.extend_from_slice(whole_recs);
+        }
+        let e = crate::sources::testing::entry("fs/var/log/wtmp", "/var/log/wtmp", "logins", "utmp");
+        let (whole, parts) = whole_and_split(raw, &e);
+        assert!(whole.problems.iter().any(|p| p.message.starts_with("zeroed record")));
+        assert!(whole.events.iter().any(|e| e.field_str("session_end").is_some_and(|s| s.starts_with("20"))));
+        assert_same(whole, parts);
+    }
+
+    /// A 400-byte big-endian wtmp is cut at its own record size.
+    #[test]
+    fn s390x_wtmp_pieces_equal_one_pass() {
+        let one = include_bytes!("../../fixtures/utmp/wtmp-s390x");
+        let raw: Vec<u8> = one.iter().copied().cycle().take(one.len() * (3 * SPLIT_MIN_BYTES / one.len() + 1)).collect();
+        let e = crate::sources::testing::entry("fs/var/log/wtmp", "/var/log/wtmp", "logins", "utmp");
+        let (whole, parts) = whole_and_split(raw, &e);
+        assert_same(whole, parts);
+    }
+
 }

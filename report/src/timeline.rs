@@ -4,9 +4,25 @@ use std::collections::BTreeMap;
 
 use coroner_schemas::manifest::{Category, Manifest};
 use coroner_schemas::Event;
+use serde::Serialize;
 
-use crate::render::CoverageRow;
 use crate::sources::ParseProblem;
+
+/// Source coverage: what the bundle holds for one category, and how it went.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CoverageRow {
+    pub category: Category,
+    /// Entries with bytes.
+    pub present: u64,
+    /// Entries with bytes but size 0.
+    pub empty: u64,
+    /// Entries looked for and not taken (not found, permission denied, not applicable…).
+    pub missing: u64,
+    /// Collection problems (status) plus parse problems in this category.
+    pub problems: u64,
+    /// Timeline events read from this category.
+    pub events: u64,
+}
 
 /// How many earlier events of a tie run a new event is compared with.
 const DEDUP_WINDOW: usize = 256;

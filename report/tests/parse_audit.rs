@@ -235,7 +235,7 @@ fn hostile_lines_become_problems() {
 
 #[test]
 fn empty_input() {
-    let p = audit::parse(b"", &SourceCtx::new(&entry(), &manifest(), &Accounts::default()));
+    let p = audit::parse(&bytes::Bytes::new(), &SourceCtx::new(&entry(), &manifest(), &Accounts::default()));
     assert!(p.events.is_empty() && p.problems.is_empty());
 }
 

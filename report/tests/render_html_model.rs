@@ -4,7 +4,8 @@
 #![allow(dead_code)]
 
 
-use coroner_report::render::{CoverageRow, ReportModel};
+use coroner_report::render::ReportModel;
+use coroner_report::timeline::CoverageRow;
 use coroner_report::sources::ParseProblem;
 use coroner_report::verify::VerifyReport;
 use coroner_schemas::finding::{

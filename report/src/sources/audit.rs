@@ -16,6 +16,7 @@
 //! the name auditd wrote into the ENRICHED tail is used and the event says so (`user_from: "enriched"`).
 
 
+use bytes::Bytes;
 use coroner_schemas::{Event, EventKind, FieldValue, Fields, Origin, Source, Text, Timestamp, Utc};
 use serde_json::Value;
 
@@ -391,7 +392,7 @@ struct Group<'a> {
 
 struct State<'c, 'a> {
     ctx: &'c SourceCtx<'a>,
-    raw: &'c [u8],
+    raw: &'c Bytes,
     out: Parsed,
     problems_dropped: u64,
 }
@@ -406,54 +407,6 @@ impl State<'_, '_> {
     }
 }
 
-/// Inputs larger than this are split across threads (at line boundaries between events).
-const PARALLEL_MIN_BYTES: usize = 4 << 20;
-
-pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let cuts = split_points(raw, if raw.len() >= PARALLEL_MIN_BYTES { threads } else { 1 });
-    if cuts.len() <= 2 {
-        return parse_range(raw, 0, raw.len(), ctx).0;
-    }
-    let parts: Vec<Option<(Parsed, u64)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = cuts
-            .windows(2)
-            .map(|w| (w[0], w[1]))
-            .map(|(a, b)| s.spawn(move || parse_range(raw, a, b, ctx)))
-            .collect();
-        handles.into_iter().map(|h| h.join().ok()).collect()
-    });
-    let mut out = Parsed {
-        events: ctx.events_vec(parts.iter().flatten().map(|(p, _)| p.events.len()).sum()),
-        problems: Vec::new(),
-        facts: Vec::new(),
-    };
-    let mut base = 0u64;
-    for (i, part) in parts.into_iter().enumerate() {
-        let Some((mut p, lines)) = part else {
-            out.problems.push(ParseProblem::at_offset(
-                ctx,
-                cuts[i] as u64,
-                "a parser thread failed on this part",
-            ));
-            continue;
-        };
-        // Each part counted its lines from 1: shift them to the file's numbering.
-        if base > 0 {
-            for e in &mut p.events {
-                e.origin.line = e.origin.line.map(|l| l + base);
-            }
-            for pr in &mut p.problems {
-                pr.line = pr.line.map(|l| l + base);
-            }
-        }
-        base += lines;
-        out.events.append(&mut p.events);
-        out.problems.append(&mut p.problems);
-    }
-    out
-}
-
 /// The `SECS.MSEC:SERIAL` of a line, to avoid splitting one event between two parts.
 fn line_key(line: &[u8]) -> Option<&[u8]> {
     let head = &line[..line.len().min(256)];
@@ -462,9 +415,10 @@ fn line_key(line: &[u8]) -> Option<&[u8]> {
     Some(&head[at..at + len])
 }
 
-/// Byte offsets `0 = c0 < c1 < … < len`: each cut starts a line whose event differs from the line before.
-fn split_points(raw: &[u8], parts: usize) -> Vec<usize> {
-    let mut cuts = vec![0usize];
+/// Byte offsets `0 < c1 < … < len` cutting `raw` into about `parts` pieces: each cut starts a line whose event
+/// differs from the line before's.
+pub fn split_points(raw: &[u8], parts: usize) -> Vec<usize> {
+    let mut cuts: Vec<usize> = Vec::new();
     let next_line = |p: usize| raw[p..].iter().position(|&c| c == b'\n').map(|n| p + n + 1);
     for i in 1..parts.max(1) {
         let Some(mut p) = next_line(raw.len() / parts * i) else {
@@ -482,33 +436,24 @@ fn split_points(raw: &[u8], parts: usize) -> Vec<usize> {
             }
             p = end;
         }
-        if p < raw.len() && p > *cuts.last().unwrap_or(&0) {
+        if p < raw.len() && p > cuts.last().copied().unwrap_or(0) {
             cuts.push(p);
         }
     }
-    cuts.push(raw.len());
     cuts
 }
 
-/// Parses the lines in `raw[from..to]` (`to` just after a newline, or the end); line numbers count from the
-/// part's first line. Returns the part's events and problems and how many lines it held.
-fn parse_range(raw: &[u8], from: usize, to: usize, ctx: &SourceCtx) -> (Parsed, u64) {
+/// Events are the records grouped by `msg=audit(…)`; each keeps its lines as a slice of `raw`.
+pub fn parse(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
     let mut st = State {
         ctx,
         raw,
-        out: Parsed {
-            events: if from == 0 && to == raw.len() {
-                ctx.events_vec((to - from) / 1024 + 16)
-            } else {
-                Vec::with_capacity((to - from) / 1024 + 16)
-            },
-            problems: Vec::new(),
-            facts: Vec::new(),
-        },
+        out: Parsed { events: Vec::with_capacity(raw.len() / 1024 + 16), ..Parsed::default() },
         problems_dropped: 0,
     };
     let mut open: Vec<Group> = Vec::with_capacity(OPEN_GROUPS + 1);
-    let mut pos = from;
+    let to = raw.len();
+    let mut pos = 0;
     let mut line_no = 0u64;
     while pos < to {
         line_no += 1;
@@ -579,7 +524,7 @@ fn parse_range(raw: &[u8], from: usize, to: usize, ctx: &SourceCtx) -> (Parsed, 
     }
     // Groups are flushed nearly in file order; make it exact (stable: one group's events keep their order).
     st.out.events.sort_by_key(|e| e.origin.offset);
-    (st.out, line_no)
+    st.out
 }
 
 fn preview(line: &[u8]) -> String {
@@ -607,7 +552,7 @@ fn common(st: &mut State, g: &Group) -> Common {
     let last = &g.recs[g.recs.len() - 1];
     let contiguous = g.recs.windows(2).all(|w| w[1].start == w[0].end + 1);
     let raw = if contiguous {
-        st.ctx.text(&st.raw[first.start..last.end])
+        Text::shared(st.raw.slice(first.start..last.end))
     } else {
         let mut v = Vec::new();
         for (i, r) in g.recs.iter().enumerate() {
@@ -640,7 +585,7 @@ fn common(st: &mut State, g: &Group) -> Common {
         origin: Origin {
             entry: st.ctx.path.clone(),
             line: Some(first.line_no),
-            offset: Some(first.start as u64),
+            offset: Some(st.ctx.offset + first.start as u64),
         },
         serial: first.serial,
     }
@@ -1146,31 +1091,5 @@ mod tests {
         assert_eq!(arg_index(b"a1[0]"), Some(1));
         assert_eq!(arg_index(b"a1_len"), None);
         assert_eq!(arg_index(b"arch"), None);
-    }
-
-    /// The split across threads must not change a single event, line number or problem.
-    #[test]
-    fn parallel_parts_equal_one_pass() {
-        let one = include_bytes!("../../../fixtures/audit/enriched.log");
-        let mut raw = Vec::new();
-        while raw.len() < 3 * PARALLEL_MIN_BYTES {
-            raw.extend_from_slice(one);
-            raw.extend_from_slice(b"garbage\n");
-        }
-        let m = crate::sources::testing::manifest();
-        let e = crate::sources::testing::entry("fs/var/log/audit/audit.log", "/var/log/audit/audit.log", "audit", "audit_log");
-        let acc = coroner_schemas::accounts::Accounts::default();
-        let ctx = SourceCtx::new(&e, &m, &acc);
-        let cuts = split_points(&raw, 3);
-        assert_eq!(cuts.len(), 4, "{cuts:?}");
-        let (seq, _) = parse_range(&raw, 0, raw.len(), &ctx);
-        let par = parse(&raw, &ctx);
-        assert_eq!(par.problems, seq.problems);
-        assert_eq!(par.events.len(), seq.events.len());
-        assert!(par.events == seq.events);
-        // Asked for room, the same events come back in a vector with that room to spare.
-        let roomy = parse(&raw, &SourceCtx::new(&e, &m, &acc).with_room(5000));
-        assert!(roomy.events == par.events);
-        assert!(roomy.events.capacity() >= roomy.events.len() + 5000, "capacity {}", roomy.events.capacity());
     }
 }

@@ -392,7 +392,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         user: uid.and_then(|u| ctx.accounts.user_name(u)).map(str::to_owned),
         comm,
         message,
-        raw: ctx.text(raw_bytes),
+        raw: coroner_schemas::Text::from_bytes(raw_bytes),
         origin: Origin {
             entry: ctx.path.clone(),
             line: None,

@@ -100,7 +100,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         user: uid.and_then(|u| ctx.accounts.user_name(u)).map(str::to_owned),
         comm,
         message,
-        raw: ctx.text(raw),
+        raw: coroner_schemas::Text::from_bytes(raw),
         origin: Origin { entry: ctx.path.clone(), line: None, offset: Some(0) },
         fields: f,
     });

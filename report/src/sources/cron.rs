@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use coroner_schemas::manifest::Format;
-use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Timestamp, Utc};
+use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Text, Timestamp, Utc};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -317,7 +317,7 @@ fn parse_crontab(raw: &[u8], ctx: &SourceCtx, kind: Kind) -> Parsed {
                 utc_offset: ctx.manifest.host.utc_offset_seconds.unwrap_or(0),
                 defined_before: ctx.entry.stat.as_ref().and_then(|s| s.mtime).unwrap_or(ctx.manifest.collector.finished),
                 origin: Origin { entry: ctx.path.clone(), line: Some(line), offset: Some(offset) },
-                raw: ctx.text(bytes),
+                raw: Text::from_bytes(bytes),
             }));
         }
         p.events.push(Event {
@@ -334,7 +334,7 @@ fn parse_crontab(raw: &[u8], ctx: &SourceCtx, kind: Kind) -> Parsed {
                 run_as.as_deref().unwrap_or("?"),
                 one_line(&command, 200)
             ),
-            raw: ctx.text(bytes),
+            raw: coroner_schemas::Text::from_bytes(bytes),
             origin: Origin {
                 entry: ctx.path.clone(),
                 line: Some(line),
@@ -445,7 +445,7 @@ fn parse_timers(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             user: None,
             comm: None,
             message: format!("timer {unit} activates {activates} (next {next}, last {last})"),
-            raw: ctx.text(bytes),
+            raw: coroner_schemas::Text::from_bytes(bytes),
             origin: origin.clone(),
             fields,
         });
@@ -465,7 +465,7 @@ fn parse_timers(raw: &[u8], ctx: &SourceCtx) -> Parsed {
                 user: None,
                 comm: None,
                 message: format!("timer {unit} last ran {activates}"),
-                raw: ctx.text(bytes),
+                raw: coroner_schemas::Text::from_bytes(bytes),
                 origin,
                 fields: f,
             });

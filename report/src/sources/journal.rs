@@ -238,7 +238,7 @@ fn int_field(o: &Map<String, Value>, k: &str) -> Option<i64> {
 }
 
 pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
-    let mut out = Parsed { events: ctx.events_vec(0), problems: Vec::new(), facts: Vec::new() };
+    let mut out = Parsed::default();
     let mut tracker = KernelTracker::default();
     let mut offset = 0usize;
     let mut number = 0u64;
@@ -339,7 +339,7 @@ fn entry(
         user: uid.and_then(|u| ctx.accounts.user_name(u)).map(str::to_owned),
         comm: str_field(o, "_COMM").map(str::to_owned),
         message: cap_message(message.trim_start()),
-        raw: ctx.text(line),
+        raw: Text::from_bytes(line),
         origin: Origin {
             entry: ctx.path.clone(),
             line: Some(number),

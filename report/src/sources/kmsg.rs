@@ -86,7 +86,7 @@ fn base_event(ctx: &SourceCtx, source: Source, ts: Timestamp, msg: &str, raw: &[
         user: None,
         comm: None,
         message: cap_message(msg),
-        raw: ctx.text(raw),
+        raw: coroner_schemas::Text::from_bytes(raw),
         origin: Origin {
             entry: ctx.path.clone(),
             line: Some(line),
@@ -107,7 +107,7 @@ struct Record {
 }
 
 fn parse_kmsg(raw: &[u8], ctx: &SourceCtx) -> Parsed {
-    let mut out = Parsed { events: ctx.events_vec(0), problems: Vec::new(), facts: Vec::new() };
+    let mut out = Parsed::default();
     let mut tracker = KernelTracker::default();
     let mut current: Option<Record> = None;
     for line in lines(raw) {
@@ -317,7 +317,7 @@ fn earlier_boot(ctx: &SourceCtx) -> Option<String> {
 }
 
 fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
-    let mut out = Parsed { events: ctx.events_vec(0), problems: Vec::new(), facts: Vec::new() };
+    let mut out = Parsed::default();
     let mut tracker = KernelTracker::default();
     let pstore = source == Source::Pstore;
     // An earlier boot's `[seconds]` count from that boot, whose start is not known: converting them with
@@ -342,7 +342,7 @@ fn parse_dmesg(raw: &[u8], ctx: &SourceCtx, source: Source) -> Parsed {
     let flush = |p: Option<(String, Event, u64, usize)>, tracker: &mut KernelTracker, out: &mut Parsed| {
         if let Some((msg, mut ev, offset, end)) = p {
             // Taken from the entry once, so a long run of continuation lines stays linear.
-            ev.raw = ctx.text(raw.get(offset as usize..end).unwrap_or(&[]));
+            ev.raw = coroner_schemas::Text::from_bytes(raw.get(offset as usize..end).unwrap_or(&[]));
             if ev.kind == EventKind::Boot {
                 out.events.push(ev);
             } else {

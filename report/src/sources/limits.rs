@@ -88,7 +88,7 @@ fn setting(
         user: None,
         comm: None,
         message,
-        raw: ctx.text(raw),
+        raw: coroner_schemas::Text::from_bytes(raw),
         origin: Origin {
             entry: ctx.path.clone(),
             line: Some(line),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use coroner_schemas::accounts::Accounts;
 use coroner_schemas::manifest::{Entry, Format, Manifest};
-use coroner_schemas::{Event, Text};
+use coroner_schemas::Event;
 use serde::Serialize;
 
 use core_name::CoreNaming;
@@ -31,7 +31,7 @@ pub mod signals;
 pub mod syslog;
 pub mod utmp;
 
-/// What a parser may know besides the bytes.
+/// What a parser may know besides the bytes: what they are and what host they came from.
 pub struct SourceCtx<'a> {
     /// The manifest entry being parsed (its path is the events' `origin.entry`).
     pub entry: &'a Entry,
@@ -41,76 +41,20 @@ pub struct SourceCtx<'a> {
     pub accounts: &'a Accounts,
     /// The entry's bundle path, shared by every event's origin.
     pub path: Arc<str>,
-    /// The buffer the parsed bytes live in, when it can be shared: events then point into it instead of
-    /// copying their raw records.
-    pub shared: Option<Bytes>,
-    /// How many more events the caller means to add to this entry's event vector (the other entries'), so a
-    /// parser building one large vector can leave room for them: see [`SourceCtx::events_vec`].
-    pub room: usize,
     /// How the collected host named core files (`kernel.core_pattern`), for reading a core's file name.
     pub core_naming: &'a CoreNaming,
+    /// Where the bytes begin in the entry: not 0 only for a piece of an entry cut at a [`split_points`] cut.
+    pub offset: u64,
 }
 
 impl<'a> SourceCtx<'a> {
     pub fn new(entry: &'a Entry, manifest: &'a Manifest, accounts: &'a Accounts) -> SourceCtx<'a> {
-        SourceCtx {
-            entry,
-            manifest,
-            accounts,
-            path: Arc::from(entry.path.as_str()),
-            shared: None,
-            room: 0,
-            core_naming: &NO_CORE_NAMING,
-        }
+        SourceCtx { entry, manifest, accounts, path: Arc::from(entry.path.as_str()), core_naming: &NO_CORE_NAMING, offset: 0 }
     }
     /// Tells the core parsers the host's `kernel.core_pattern` (else only common patterns are tried).
     pub fn with_core_naming(mut self, naming: &'a CoreNaming) -> SourceCtx<'a> {
         self.core_naming = naming;
         self
-    }
-    /// Asks for room for `events` more events in the vector this entry's events come back in.
-    pub fn with_room(mut self, events: usize) -> SourceCtx<'a> {
-        self.room = events;
-        self
-    }
-    /// An empty vector for `n` events and the room asked for with [`SourceCtx::with_room`]. The room is only
-    /// reserved (pages nobody writes cost nothing), and when it cannot be had the vector holds just `n`.
-    pub fn events_vec<T>(&self, n: usize) -> Vec<T> {
-        let mut v = Vec::new();
-        if self.room == 0 || v.try_reserve_exact(n.saturating_add(self.room)).is_err() {
-            v.reserve_exact(n);
-        }
-        v
-    }
-    /// Lets events borrow their raw bytes from `buf` (the bytes given to the parser must lie in it).
-    pub fn with_shared(mut self, buf: Bytes) -> SourceCtx<'a> {
-        self.shared = Some(buf);
-        self
-    }
-    /// The same context for a parser thread of its own: the shared buffer behind a reference count of this
-    /// thread's. Every event's raw record is a slice of the buffer and each slice counts a reference: threads
-    /// counting on one counter take its cache line from each other at every event.
-    pub fn for_thread(&self) -> SourceCtx<'a> {
-        SourceCtx {
-            entry: self.entry,
-            manifest: self.manifest,
-            accounts: self.accounts,
-            path: Arc::from(&*self.path),
-            shared: self.shared.as_ref().map(|b| Bytes::from_owner(b.clone())),
-            room: 0,
-            core_naming: self.core_naming,
-        }
-    }
-    /// A record's raw bytes: a slice of the shared buffer when `sub` lies in it, else a copy.
-    pub fn text(&self, sub: &[u8]) -> Text {
-        if let Some(b) = &self.shared {
-            let (lo, hi) = (b.as_ptr() as usize, b.as_ptr() as usize + b.len());
-            let p = sub.as_ptr() as usize;
-            if !sub.is_empty() && p >= lo && p + sub.len() <= hi {
-                return Text::shared(b.slice(p - lo..p - lo + sub.len()));
-            }
-        }
-        Text::from_bytes(sub)
     }
 }
 
@@ -167,21 +111,10 @@ impl ParseProblem {
     }
 }
 
-/// At most about how many events an entry of `format` holding `size` bytes yields: one per 384-byte record
-/// for the utmp family, else one per 64 bytes (fewer than a record or log line of any other source takes).
-/// Only a sizing hint: a wrong guess costs a reallocation, nothing else.
-pub fn events_bound(format: Format, size: u64) -> usize {
-    let per = match format {
-        Format::Utmp => 384,
-        Format::Lastlog => 292,
-        _ => 64,
-    };
-    usize::try_from(size / per + 1).unwrap_or(usize::MAX)
-}
-
 /// Parses one entry's (decompressed) bytes with the parser its format names. Formats with no timeline
-/// parser yield nothing.
-pub fn parse_entry(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+/// parser yield nothing. Parsers whose events keep their raw records take the bytes as [`Bytes`], so those
+/// records are slices of them, not copies.
+pub fn parse(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
     match ctx.entry.format {
         Format::Kmsg | Format::DmesgText | Format::Pstore => kmsg::parse(raw, ctx),
         Format::Syslog => syslog::parse(raw, ctx),
@@ -206,24 +139,20 @@ pub fn parse_entry(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// [`parse`] over a copy of `raw`.
+pub fn parse_entry(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+    parse(&Bytes::copy_from_slice(raw), ctx)
+}
 
-    #[test]
-    fn events_vec_reserves_the_room_or_just_what_is_needed() {
-        let m = testing::manifest();
-        let e = testing::entry("fs/var/log/syslog", "/var/log/syslog", "syslog", "syslog");
-        let acc = Accounts::default();
-        let plain: Vec<Event> = SourceCtx::new(&e, &m, &acc).events_vec(10);
-        assert_eq!(plain.capacity(), 10);
-        let roomy: Vec<Event> = SourceCtx::new(&e, &m, &acc).with_room(1000).events_vec(10);
-        assert!(roomy.capacity() >= 1010, "{}", roomy.capacity());
-        // Room that cannot be had (more than the address space) is given up, not a panic or an abort.
-        let greedy: Vec<Event> = SourceCtx::new(&e, &m, &acc).with_room(usize::MAX / 2).events_vec(10);
-        assert_eq!(greedy.capacity(), 10);
-        assert_eq!(events_bound(Format::Utmp, 384 * 1000), 1001);
-        assert_eq!(events_bound(Format::AuditLog, 6400), 101);
+/// Byte offsets, strictly inside `raw`, where it can be cut into about `parts` pieces that [`parse`] reads
+/// on their own (told their [`SourceCtx::offset`]) to the same events and problems as the whole, but for line
+/// numbers, which count from each piece's first line. Empty when
+/// the format cannot be cut, or these bytes cannot be cut exactly.
+pub fn split_points(raw: &[u8], ctx: &SourceCtx, parts: usize) -> Vec<usize> {
+    match ctx.entry.format {
+        Format::AuditLog => audit::split_points(raw, parts),
+        Format::Utmp => utmp::split_points(raw, ctx, parts),
+        _ => Vec::new(),
     }
 }
 

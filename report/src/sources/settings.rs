@@ -37,7 +37,7 @@ fn setting(ctx: &SourceCtx, line: Option<u64>, raw: &[u8], message: String, mut 
         user: None,
         comm: None,
         message,
-        raw: ctx.text(raw),
+        raw: Text::from_bytes(raw),
         origin: Origin {
             entry: ctx.path.clone(),
             line,

@@ -415,7 +415,7 @@ fn kernel_time(msg: &str) -> (Option<u64>, &str) {
 }
 
 pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
-    let mut out = Parsed { events: ctx.events_vec(0), problems: Vec::new(), facts: Vec::new() };
+    let mut out = Parsed::default();
     // First pass: lines and headers (year-less times get their year in the backwards pass).
     struct Item<'a> {
         number: u64,
@@ -452,7 +452,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     let set_raw = |last: Option<(usize, usize, usize)>, events: &mut Vec<Event>| {
         if let Some((idx, start, end)) = last {
             if let Some(ev) = events.get_mut(idx) {
-                ev.raw = ctx.text(raw.get(start..end).unwrap_or(&[]));
+                ev.raw = coroner_schemas::Text::from_bytes(raw.get(start..end).unwrap_or(&[]));
             }
         }
     };
@@ -488,7 +488,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             user: None,
             comm: None,
             message: cap_message(h.msg.trim_start()),
-            raw: ctx.text(item.bytes),
+            raw: coroner_schemas::Text::from_bytes(item.bytes),
             origin: Origin {
                 entry: ctx.path.clone(),
                 line: Some(item.number),

@@ -35,8 +35,9 @@ use std::fmt::Write as _;
 use std::net::Ipv6Addr;
 
 use base64::Engine as _;
-use coroner_schemas::manifest::Format;
-use coroner_schemas::{Event, EventKind, FieldValue, Fields, Origin, Source, Timestamp, Utc};
+use bytes::Bytes;
+use coroner_schemas::manifest::{Format, Kept};
+use coroner_schemas::{Event, EventKind, FieldValue, Fields, Origin, Source, Status, Text, Timestamp, Utc};
 use rustc_hash::FxBuildHasher;
 
 use super::{ParseProblem, Parsed, SourceCtx};
@@ -466,7 +467,8 @@ fn file_kind(ctx: &SourceCtx) -> Source {
     }
 }
 
-pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+/// Events keep their records as slices of `raw`.
+pub fn parse(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
     match ctx.entry.format {
         Format::Lastlog => parse_lastlog(raw, ctx),
         Format::LastlogJson => parse_lastlog_json(raw, ctx),
@@ -518,9 +520,6 @@ enum Pair {
 // One per record, laid out before decoding starts: 16 bytes each is 16 MB of fresh memory for a million.
 const _: () = assert!(std::mem::size_of::<Pair>() <= 16);
 
-/// Files with more records than this are decoded on several threads (pairing is one ordered pass before).
-const PARALLEL_MIN_RECORDS: usize = 20_000;
-
 /// Bytes before the first whole record. The collector keeps the *tail* of a file over its cap, cut at any byte,
 /// so the first kept bytes may be the end of a record: records start where the original offset is a multiple
 /// of the record size.
@@ -536,7 +535,7 @@ fn leading_partial(raw: &[u8], lay: UtmpLayout, ctx: &SourceCtx) -> usize {
     }
 }
 
-fn parse_utmp(raw: &[u8], ctx: &SourceCtx) -> Parsed {
+fn parse_utmp(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
     let (lay, lead) = match detect_layout(raw, ctx) {
         Ok(found) => found,
         Err(why) => {
@@ -548,7 +547,7 @@ fn parse_utmp(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     if lead == 0 {
         return parse_aligned(raw, lay, ctx);
     }
-    let mut out = parse_aligned(&raw[lead..], lay, ctx);
+    let mut out = parse_aligned(&raw.slice(lead..), lay, ctx);
     for e in &mut out.events {
         e.origin.offset = e.origin.offset.map(|o| o + lead as u64);
     }
@@ -566,81 +565,14 @@ fn parse_utmp(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     out
 }
 
-fn parse_aligned(raw: &[u8], lay: UtmpLayout, ctx: &SourceCtx) -> Parsed {
+fn parse_aligned(raw: &Bytes, lay: UtmpLayout, ctx: &SourceCtx) -> Parsed {
     let kind = file_kind(ctx);
     let size = lay.size;
     let whole = raw.len() / size;
     // Sessions are paired first, in one ordered pass over the records alone; the events are then built
-    // complete, on several threads, without a second pass over them.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let parallel = whole >= PARALLEL_MIN_RECORDS && threads >= 2;
-    let pair = || if kind == Source::Wtmp { pair_sessions(raw, lay, whole) } else { Vec::new() };
-    // One slot per record, filled in place by every thread (a zeroed record leaves its slot empty), so no
-    // event is copied from one thread's vector into another's.
-    let new_slots = || {
-        let mut slots: Vec<Option<Event>> = ctx.events_vec(whole);
-        slots.resize_with(whole, || None);
-        slots
-    };
-    let mut out = Parsed::default();
-    // A large file's slots are laid out while another thread pairs its sessions.
-    let (pairs, mut slots) = if parallel {
-        std::thread::scope(|s| {
-            let pairing = s.spawn(pair);
-            let slots = new_slots();
-            (pairing.join(), slots)
-        })
-    } else {
-        (Ok(pair()), new_slots())
-    };
-    let pairs = pairs.unwrap_or_else(|_| {
-        out.problems.push(ParseProblem::at_offset(ctx, 0, "session pairing failed; sessions are not paired"));
-        Vec::new()
-    });
-    if !parallel {
-        out.problems = decode(raw, lay, 0, &mut slots, ctx, kind, &pairs);
-    } else {
-        let per = whole.div_ceil(threads);
-        let pairs = &pairs;
-        let failed: Vec<usize> = std::thread::scope(|s| {
-            let handles: Vec<_> = slots
-                .chunks_mut(per)
-                .enumerate()
-                .map(|(t, part)| (t, s.spawn(move || decode(raw, lay, t * per, part, ctx, kind, pairs))))
-                .collect();
-            let mut failed = Vec::new();
-            for (t, h) in handles {
-                match h.join() {
-                    Ok(problems) => out.problems.extend(problems),
-                    Err(_) => failed.push(t),
-                }
-            }
-            failed
-        });
-        for t in failed {
-            out.problems.push(ParseProblem::at_offset(
-                ctx,
-                (t * per * size) as u64,
-                "a parser thread failed on this part",
-            ));
-        }
-    }
-    // Empty slots are zeroed records; the vector of slots becomes the vector of events where it is, room for
-    // other entries' events included (the standard library collects in place when the element sizes match, as
-    // the assertion below checks).
-    const _: () = assert!(std::mem::size_of::<Option<Event>>() == std::mem::size_of::<Event>());
-    let zeroed = &mut out.problems;
-    out.events = slots
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, e)| {
-            if e.is_none() && raw.get(i * size..(i + 1) * size).is_some_and(is_zeroed) {
-                let offset = i * size;
-                zeroed.push(ParseProblem::at_offset(ctx, offset as u64, format!("zeroed record at offset {offset}")));
-            }
-            e
-        })
-        .collect();
+    // complete, without a second pass over them.
+    let pairs = if kind == Source::Wtmp { pair_sessions(raw, lay, whole) } else { Vec::new() };
+    let mut out = decode(raw, lay, ctx, kind, &pairs);
     let tail = raw.len() % size;
     if tail != 0 {
         let off = whole * size;
@@ -650,35 +582,58 @@ fn parse_aligned(raw: &[u8], lay: UtmpLayout, ctx: &SourceCtx) -> Parsed {
             format!("torn final record at offset {off}: {tail} of {size} bytes (the {whole} whole records before it were read)"),
         ));
     }
-    // Problems in file order, whichever pass or thread found them.
-    out.problems.sort_by_key(|p| p.offset);
     out
 }
 
-/// Records `first..end` into events, in file order, with what `pairs` (indexed by record) says of their
-/// sessions; returns what it found wrong in them.
-fn decode(
-    raw: &[u8],
-    lay: UtmpLayout,
-    first: usize,
-    slots: &mut [Option<Event>],
-    ctx: &SourceCtx,
-    kind: Source,
-    pairs: &[Pair],
-) -> Vec<ParseProblem> {
-    let mut problems = Vec::new();
+/// Record boundaries cutting the records into about `parts` runs that each parse as they do in the whole: in a
+/// wtmp, just after a boot record (which closes every session, so no pairing crosses the cut). None for a
+/// tail-kept or torn file, or when a run would not read in the whole's layout.
+pub fn split_points(raw: &[u8], ctx: &SourceCtx, parts: usize) -> Vec<usize> {
+    let tail_kept = matches!(ctx.entry.status, Status::Truncated { kept: Kept::Tail, .. });
+    let lay = match detect_layout(raw, ctx) {
+        Ok((lay, 0)) if !tail_kept && raw.len() % lay.size == 0 => lay,
+        _ => return Vec::new(),
+    };
+    let whole = raw.len() / lay.size;
+    let wtmp = file_kind(ctx) == Source::Wtmp;
+    let mut cuts: Vec<usize> = Vec::new();
+    for i in 1..parts {
+        let mut r = whole * i / parts;
+        if wtmp {
+            match (r..whole).find(|&j| matches!(lay.rec_type(&raw[j * lay.size..]), UtType::BootTime)) {
+                Some(boot) => r = boot + 1,
+                None => break,
+            }
+        }
+        let at = r * lay.size;
+        if at < raw.len() && at > cuts.last().copied().unwrap_or(0) {
+            cuts.push(at);
+        }
+    }
+    let mut from = 0;
+    for &to in cuts.iter().chain([raw.len()].iter()) {
+        if detect_layout(&raw[from..to], ctx) != Ok((lay, 0)) {
+            return Vec::new();
+        }
+        from = to;
+    }
+    cuts
+}
+
+/// The records into events, in file order, with what `pairs` (indexed by record) says of their sessions.
+fn decode(raw: &Bytes, lay: UtmpLayout, ctx: &SourceCtx, kind: Source, pairs: &[Pair]) -> Parsed {
+    let mut out = Parsed { events: Vec::with_capacity(raw.len() / lay.size), ..Parsed::default() };
+    let problems = &mut out.problems;
     let size = lay.size;
-    // This thread's own handles on the entry path and the shared buffer (see `SourceCtx::for_thread`).
-    let ctx = &ctx.for_thread();
     let path = &ctx.path;
     // User names repeat: look each up in the bundle's passwd once.
     let mut uids: HashMap<Box<str>, Option<u32>, FxBuildHasher> = HashMap::default();
     let mut addr_buf = String::with_capacity(40);
-    let recs = raw.get(first * size..(first + slots.len()) * size).unwrap_or(&[]);
-    for ((i, rec_bytes), slot) in recs.chunks_exact(size).enumerate().zip(slots.iter_mut()) {
-        touch_ahead(raw, lay, first + i);
-        let offset = ((first + i) * size) as u64;
+    for (i, rec_bytes) in raw.chunks_exact(size).enumerate() {
+        touch_ahead(raw, lay, i);
+        let offset = ctx.offset + (i * size) as u64;
         if is_zeroed(rec_bytes) {
+            problems.push(ParseProblem::at_offset(ctx, offset, format!("zeroed record at offset {offset}")));
             continue;
         }
         let Some(r) = UtmpRecord::from_layout(rec_bytes, lay) else {
@@ -714,7 +669,7 @@ fn decode(
         let host = lossy_cow(r.ut_host);
         addr_buf.clear();
         let addr = r.write_addr(&mut addr_buf).then_some(addr_buf.as_str());
-        let pair = pairs.get(first + i).copied().unwrap_or_default();
+        let pair = pairs.get(i).copied().unwrap_or_default();
         // Fields are added in name order where that is cheap (`Fields` appends those without a search); the
         // last two, `tty` and `ut_type`, sort after every other name here.
         // Room for what this record's fields and message will hold (a million of them: a logout's two fields
@@ -848,7 +803,7 @@ fn decode(
             _ if account => (uid_of(&user), Some(user.into_owned())),
             _ => (None, None),
         };
-        *slot = Some(Event {
+        out.events.push(Event {
             timestamp: ts,
             source: kind,
             kind: ev_kind,
@@ -858,7 +813,7 @@ fn decode(
             user,
             comm: None,
             message,
-            raw: ctx.text(rec_bytes),
+            raw: Text::shared(raw.slice(i * size..(i + 1) * size)),
             origin: Origin {
                 entry: path.clone(),
                 line: None,
@@ -867,7 +822,7 @@ fn decode(
             fields: f,
         });
     }
-    problems
+    out
 }
 
 /// Session pairing, as `last` does it, over the records in file order: a USER_PROCESS opens a session on its
@@ -1195,7 +1150,7 @@ fn lastlog_record(rec: &[u8], lay: LastlogLayout, uid: u64, ctx: &SourceCtx, out
             push_from(&mut m, &host, None);
             m
         },
-        raw: ctx.text(rec),
+        raw: Text::from_bytes(rec),
         origin: Origin {
             entry: ctx.path.clone(),
             line: None,
@@ -1331,7 +1286,7 @@ mod tests {
         let m = crate::sources::testing::manifest();
         let e = crate::sources::testing::entry("fs/var/log/wtmp", "/var/log/wtmp", "logins", "utmp");
         let acc = coroner_schemas::accounts::Accounts::default();
-        let p = parse(&raw, &SourceCtx::new(&e, &m, &acc));
+        let p = parse(&Bytes::from(raw), &SourceCtx::new(&e, &m, &acc));
         assert_eq!(p.events.len(), 2);
         assert_eq!(p.events[0].field_str("session_end"), Some("gone - no logout"));
         assert_eq!(p.events[0].field_i64("session_seconds"), Some(90));
@@ -1339,7 +1294,6 @@ mod tests {
         assert_eq!(p.events[1].message, "login \"bob\" on \"pts/3\"");
     }
 
-    /// Decoding on several threads must give exactly the one-thread result.
     /// Regression: a wtmp over the collector's cap keeps its tail from an arbitrary byte; every record after the
     /// cut was read 100 bytes out of step.
     #[test]
@@ -1358,79 +1312,16 @@ mod tests {
         };
         let acc = coroner_schemas::accounts::Accounts::default();
         let ctx = SourceCtx::new(&e, &m, &acc);
-        let got = parse(kept, &ctx);
+        let got = parse(&Bytes::from_static(kept), &ctx);
         // Whole records 2..4 of the original, at their true offsets in the kept bytes.
         let mut whole_e = crate::sources::testing::entry("fs/var/log/wtmp", "/var/log/wtmp", "logins", "utmp");
         whole_e.size = (3 * UTMP_SIZE) as u64;
         let ctx2 = SourceCtx::new(&whole_e, &m, &acc);
-        let want = parse(&original[UTMP_SIZE..], &ctx2);
+        let want = parse(&Bytes::from_static(&original[UTMP_SIZE..]), &ctx2);
         let msgs = |p: &Parsed| p.events.iter().map(|e| e.message.clone()).collect::<Vec<_>>();
         assert_eq!(msgs(&got), msgs(&want));
         assert_eq!(got.events.first().and_then(|e| e.origin.offset), Some((UTMP_SIZE - 100) as u64));
         assert!(got.problems[0].message.contains("first 284 bytes"), "{:?}", got.problems);
-    }
-
-    #[test]
-    fn parallel_decode_equals_one_pass() {
-        let one = include_bytes!("../../../fixtures/utmp/wtmp-zeroed");
-        let mut raw = Vec::new();
-        while raw.len() / UTMP_SIZE < 3 * PARALLEL_MIN_RECORDS {
-            raw.extend_from_slice(one);
-        }
-        raw.extend_from_slice(&one[..100]);
-        let m = crate::sources::testing::manifest();
-        let e = crate::sources::testing::entry("fs/var/log/wtmp", "/var/log/wtmp", "logins", "utmp");
-        let acc = coroner_schemas::accounts::Accounts::default();
-        let ctx = SourceCtx::new(&e, &m, &acc);
-        let whole = raw.len() / UTMP_SIZE;
-        let lay = UtmpLayout::X86_64;
-        let pairs = pair_sessions(&raw, lay, whole);
-        let mut slots = Vec::new();
-        slots.resize_with(whole, || None);
-        let mut seq_problems = decode(&raw, lay, 0, &mut slots, &ctx, Source::Wtmp, &pairs);
-        let zeroed: Vec<Option<u64>> =
-            (0..whole).filter(|i| slots[*i].is_none()).map(|i| Some((i * UTMP_SIZE) as u64)).collect();
-        assert!(zeroed.len() >= 3, "the fixture's zeroed record, once per copy");
-        let seq: Vec<Event> = slots.into_iter().flatten().collect();
-        let par = parse(&raw, &ctx);
-        assert_eq!(par.events.len(), seq.len());
-        assert!(par.events == seq);
-        let zeroed_seen: Vec<Option<u64>> =
-            par.problems.iter().filter(|p| p.message.starts_with("zeroed record at offset")).map(|p| p.offset).collect();
-        assert_eq!(zeroed_seen, zeroed, "zeroed records in file order");
-        assert!(par.problems.last().is_some_and(|p| p.message.starts_with("torn final record")));
-        // The records' own problems (the fixture's unknown ut_type) are the one-thread pass's, in file order.
-        seq_problems.retain(|p| p.message.starts_with("record at offset"));
-        assert!(!seq_problems.is_empty());
-        let par_own: Vec<&ParseProblem> = par.problems.iter().filter(|p| p.message.starts_with("record at offset")).collect();
-        assert_eq!(par_own, seq_problems.iter().collect::<Vec<_>>());
-        // Asked for room, the same events come back in a vector with that room to spare.
-        let roomy = parse(&raw, &SourceCtx::new(&e, &m, &acc).with_room(5000));
-        assert!(roomy.events == par.events);
-        assert!(roomy.events.capacity() >= roomy.events.len() + 5000, "capacity {}", roomy.events.capacity());
-    }
-
-    /// A large 400-byte big-endian file decoded on several threads gives the one-thread result.
-    #[test]
-    fn parallel_decode_of_another_layout_equals_one_pass() {
-        let one = include_bytes!("../../../fixtures/utmp/wtmp-s390x");
-        let lay = UtmpLayout::TIME64_BE;
-        let raw: Vec<u8> = one.iter().copied().cycle().take(one.len() * (PARALLEL_MIN_RECORDS / 8 + 8)).collect();
-        let m = crate::sources::testing::manifest();
-        let e = crate::sources::testing::entry("fs/var/log/wtmp", "/var/log/wtmp", "logins", "utmp");
-        let acc = coroner_schemas::accounts::Accounts::default();
-        let ctx = SourceCtx::new(&e, &m, &acc);
-        assert_eq!(detect_layout(&raw, &ctx), Ok((lay, 0)));
-        let whole = raw.len() / lay.size;
-        let pairs = pair_sessions(&raw, lay, whole);
-        let mut slots = Vec::new();
-        slots.resize_with(whole, || None);
-        assert!(decode(&raw, lay, 0, &mut slots, &ctx, Source::Wtmp, &pairs).is_empty());
-        let seq: Vec<Event> = slots.into_iter().flatten().collect();
-        let par = parse(&raw, &ctx);
-        assert!(par.problems.is_empty(), "{:?}", par.problems);
-        assert_eq!(par.events.len(), whole);
-        assert!(par.events == seq);
     }
 
     /// Names in messages are quoted as `{:?}` quotes them, on the fast path and off it.

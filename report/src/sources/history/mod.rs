@@ -53,7 +53,7 @@ pub(crate) fn lines(raw: &[u8]) -> impl Iterator<Item = (u64, u64, &[u8])> {
 }
 
 pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
-    let mut parsed = Parsed { events: ctx.events_vec(0), problems: Vec::new(), facts: Vec::new() };
+    let mut parsed = Parsed::default();
     let (shell, records) = match ctx.entry.format {
         Format::BashHistory => ("bash", bash::parse_records(raw, b"#", ctx, &mut parsed.problems)),
         Format::TcshHistory => ("tcsh", bash::parse_records(raw, b"#+", ctx, &mut parsed.problems)),
@@ -161,7 +161,7 @@ pub fn to_events(records: Vec<HistRecord>, shell: &str, ctx: &SourceCtx) -> Vec<
             user: user.clone(),
             comm: None,
             message,
-            raw: ctx.text(&r.raw),
+            raw: Text::from_bytes(&r.raw),
             origin: Origin {
                 entry: ctx.path.clone(),
                 line: Some(r.line),
