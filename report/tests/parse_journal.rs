@@ -175,14 +175,14 @@ fn bad_lines_are_problems_and_parsing_goes_on() {
 /// systemd-oomd's kill line (format string of systemd's oomd-util.c) becomes an OOM kill of the cgroup.
 #[test]
 fn systemd_oomd_kill_line() {
-    let c = coroner_report::sources::journal::classify_systemd(
+    let c = coroner_report::sources::daemon_lines::classify_systemd(
         "Killed /system.slice/app.service due to memory pressure for /system.slice being 74.12% > 50.00% for > 20s with reclaim activity",
     )
     .expect("classified");
     assert_eq!(c.kind, coroner_schemas::EventKind::OomKill);
     assert_eq!(c.fields["unit"], "app.service");
     assert_eq!(c.fields["cgroup"], "/system.slice/app.service");
-    assert!(coroner_report::sources::journal::classify_systemd("Killed it due to boredom").is_none());
+    assert!(coroner_report::sources::daemon_lines::classify_systemd("Killed it due to boredom").is_none());
 }
 
 /// A `__REALTIME_TIMESTAMP` of 0 is no time: kept undated with a problem, never an exact 1970 (the class of the

@@ -1,220 +1,19 @@
 //! `journalctl -o json` export: one JSON object per line (systemd's JSON format, see
 //! systemd.journal-fields(7)). `__REALTIME_TIMESTAMP` is µs since the epoch (exact); `MESSAGE` is a string,
 //! or an array of byte values when it is not UTF-8 (kept exactly). Kernel messages (`_TRANSPORT=kernel`) go
-//! through the kernel recognisers; systemd's own messages through [`classify_systemd`], which syslog shares;
+//! through the kernel recognisers; systemd's own messages through [`classify_systemd`](super::daemon_lines::classify_systemd), shared with syslog;
 //! systemd-coredump's structured entries (`MESSAGE_ID` fc2e22bc…) become `core_dumped` events.
 
 
 use coroner_schemas::{Event, EventKind, FieldValue, Fields, Origin, Source, Text, Timestamp, Utc};
 use serde_json::{json, Map, Value};
 
-use super::kernel_lines::{cap_message, signal_name, signal_number, Classified, KernelTracker};
+use super::kernel_lines::{cap_message, signal_name, Classified, KernelTracker};
+use super::daemon_lines::{classify_program, classify_systemd, coredump_text, status_fields};
 use super::{ParseProblem, Parsed, SourceCtx};
 
 /// systemd-coredump's catalog id for "Process … dumped core".
 pub const COREDUMP_MESSAGE_ID: &str = "fc2e22bc6ee647b6b90729ab34a250b1";
-
-/// `UNIT: rest` → (unit, rest) when the head looks like a unit name (`name.service`, `x.scope`…).
-fn unit_prefix(msg: &str) -> Option<(&str, &str)> {
-    let (unit, rest) = msg.split_once(": ")?;
-    let suffix = unit.rsplit_once('.')?.1;
-    matches!(
-        suffix,
-        "service" | "scope" | "socket" | "mount" | "timer" | "slice" | "target" | "swap" | "path"
-    )
-    .then_some((unit, rest))
-}
-
-/// `9/KILL` → (9, "SIGKILL"); `1/FAILURE` → exit status 1.
-fn status_fields(c: &mut Classified, code: &str, status: &str) {
-    c.fields.insert("code".into(), json!(code));
-    c.fields.insert("status".into(), json!(status));
-    if code == "killed" || code == "dumped" {
-        let name = status.split_once('/').map(|(_, n)| n).unwrap_or(status);
-        let num = status
-            .split('/')
-            .next()
-            .and_then(|n| n.parse::<i64>().ok())
-            .or_else(|| signal_number(name));
-        if let Some(n) = num {
-            c.fields.insert("signal".into(), json!(n));
-            if let Some(sn) = signal_name(n) {
-                c.fields.insert("signal_name".into(), json!(sn));
-            }
-        }
-    }
-}
-
-/// systemd (PID 1 or a user manager) and systemd-coredump messages, by their text:
-/// - `U: Main process exited, code=killed, status=9/KILL` → `process_exit` (`process_crash` for `dumped`)
-/// - `U: Failed with result 'oom-kill'.` → `service_failed`
-/// - `U: Watchdog timeout (limit 3s)!` → `watchdog_timeout`
-/// - `U: Killing process N (comm) with signal SIGKILL.` → `service_killed` (pid/comm = the process killed)
-/// - `U: State 'stop-sigterm' timed out. Killing.` → `service_stop` with `result` `timeout`
-/// - `U: A process of this unit has been killed by the OOM killer.` → `service_killed`, `result` `oom-kill`
-/// - `Process N (comm) of user U dumped core.` → `core_dumped`
-/// - `Started D.` / `Stopped D.` → `service_start` / `service_stop`
-pub fn classify_systemd(msg: &str) -> Option<Classified> {
-    let msg = msg.trim();
-    if let Some(c) = coredump_text(msg) {
-        return Some(c);
-    }
-    if let Some(c) = oomd_kill(msg) {
-        return Some(c);
-    }
-    if let Some(c) = crash_handler(msg) {
-        return Some(c);
-    }
-    let Some((unit, rest)) = unit_prefix(msg) else {
-        if let Some(d) = msg.strip_prefix("Started ") {
-            return Some(described(EventKind::ServiceStart, d));
-        }
-        if let Some(d) = msg.strip_prefix("Stopped ") {
-            return Some(described(EventKind::ServiceStop, d));
-        }
-        return None;
-    };
-    let mut c;
-    if let Some(tail) = rest.strip_prefix("Main process exited, ") {
-        let code = tail.split(", ").find_map(|p| p.strip_prefix("code=")).unwrap_or("");
-        let status = tail
-            .split(", ")
-            .find_map(|p| p.strip_prefix("status="))
-            .unwrap_or("")
-            .trim_end_matches('.');
-        c = Classified::new(if code == "dumped" {
-            EventKind::ProcessCrash
-        } else {
-            EventKind::ProcessExit
-        });
-        status_fields(&mut c, code, status);
-        c.summary = Some(format!("{unit}: main process exited ({code}, {status})"));
-    } else if let Some(tail) = rest.strip_prefix("Failed with result '") {
-        let result = tail.split('\'').next().unwrap_or("");
-        c = Classified::new(EventKind::ServiceFailed);
-        c.fields.insert("result".into(), json!(result));
-        c.summary = Some(format!("{unit} failed: {result}"));
-    } else if let Some(tail) = rest.strip_prefix("Watchdog timeout (limit ") {
-        c = Classified::new(EventKind::WatchdogTimeout);
-        c.fields
-            .insert("watchdog_limit".into(), json!(tail.split(')').next().unwrap_or("")));
-        c.fields.insert("result".into(), json!("watchdog"));
-    } else if let Some(tail) = rest.strip_prefix("Killing process ") {
-        let (pid, after) = tail.split_once(" (")?;
-        let at = after.rfind(") with signal ")?;
-        let sig_name = after[at + 14..].trim_end_matches('.');
-        c = Classified::new(EventKind::ServiceKilled);
-        c.pid = pid.parse().ok();
-        c.comm = Some(after[..at].to_owned());
-        if let Some(n) = signal_number(sig_name) {
-            c.fields.insert("signal".into(), json!(n));
-        }
-        c.fields.insert("signal_name".into(), json!(sig_name));
-    } else if let Some(tail) = rest.strip_prefix("State '") {
-        let state = tail.split('\'').next().unwrap_or("");
-        if !tail.contains("timed out") {
-            return None;
-        }
-        c = Classified::new(EventKind::ServiceStop);
-        c.fields.insert("state".into(), json!(state));
-        c.fields.insert("result".into(), json!("timeout"));
-    } else if rest.starts_with("A process of this unit has been killed by the OOM killer") {
-        c = Classified::new(EventKind::ServiceKilled);
-        c.fields.insert("result".into(), json!("oom-kill"));
-    } else {
-        return None;
-    }
-    c.fields.insert("unit".into(), json!(unit));
-    Some(c)
-}
-
-/// systemd-oomd: `Killed /system.slice/app.service due to memory pressure for /system.slice being 74.12% > 50.00%
-/// for > 20s with reclaim activity` (or `due to memory used (…) / total (…) and swap used …`). It kills a
-/// whole cgroup, so there is no pid: the unit is the cgroup's last `.service`/`.scope` component.
-fn oomd_kill(msg: &str) -> Option<Classified> {
-    let rest = msg.strip_prefix("Killed ")?;
-    let (cgroup, reason) = rest.split_once(" due to ")?;
-    if !cgroup.starts_with('/') || cgroup.contains(char::is_whitespace) {
-        return None;
-    }
-    let mut c = Classified::new(EventKind::OomKill);
-    c.fields.insert("cgroup".into(), json!(cgroup));
-    c.fields.insert("task_memcg".into(), json!(cgroup));
-    c.fields.insert("global".into(), json!(false));
-    c.fields.insert("constraint".into(), json!("systemd-oomd"));
-    c.fields.insert("killer".into(), json!("systemd-oomd"));
-    c.fields.insert("reason".into(), json!(reason.trim_end_matches('.')));
-    if let Some(unit) = cgroup.rsplit('/').find(|p| p.ends_with(".service") || p.ends_with(".scope")) {
-        c.fields.insert("unit".into(), json!(unit));
-    }
-    c.summary = Some(format!("systemd-oomd killed {cgroup}"));
-    Some(c)
-}
-
-/// PID 1's own crash handler (systemd src/core/crash-handler.c): `Caught <SEGV>, dumped core as pid N.`, `Caught
-/// <SEGV>, core dump failed…`, `Caught <SEGV> from PID N.`, then `Freezing execution.` (or `Exiting PID 1...` in a
-/// container). A plain log line whose `crash_handler` says which step it is: `caught`, `core_failed`, `frozen`,
-/// `exiting`.
-fn crash_handler(msg: &str) -> Option<Classified> {
-    let step = match msg {
-        "Freezing execution." => "frozen",
-        m if m.starts_with("Exiting PID 1") => "exiting",
-        _ => {
-            let rest = msg.strip_prefix("Caught <")?;
-            let (sig, tail) = rest.split_once('>')?;
-            let mut c = Classified::new(EventKind::Log);
-            if let Some(n) = signal_number(sig) {
-                c.fields.insert("signal".into(), json!(n));
-                c.fields.insert("signal_name".into(), json!(signal_name(n).unwrap_or(sig)));
-            }
-            let step = if let Some(pid) = tail.strip_prefix(", dumped core as pid ") {
-                if let Ok(p) = pid.trim_end_matches('.').parse::<i64>() {
-                    c.fields.insert("core_pid".into(), json!(p));
-                }
-                "caught"
-            } else if tail.starts_with(", core dump failed") {
-                "core_failed"
-            } else {
-                "caught"
-            };
-            c.fields.insert("crash_handler".into(), json!(step));
-            return Some(c);
-        }
-    };
-    let mut c = Classified::new(EventKind::Log);
-    c.fields.insert("crash_handler".into(), json!(step));
-    Some(c)
-}
-
-fn described(kind: EventKind, d: &str) -> Classified {
-    let mut c = Classified::new(kind);
-    let d = d.trim_end_matches('.');
-    // Newer systemd: `Started foo.service - Description.`
-    let unit = d.split_once(" - ").map(|(u, _)| u).unwrap_or(d);
-    if unit_prefix(&format!("{unit}: x")).is_some() {
-        c.fields.insert("unit".into(), json!(unit));
-    } else {
-        c.fields.insert("description".into(), json!(d));
-    }
-    c
-}
-
-/// `Process 4242 (worker) of user 1000 dumped core.` (comm may hold `") "`: the last `) of user ` counts).
-fn coredump_text(msg: &str) -> Option<Classified> {
-    let rest = msg.strip_prefix("Process ")?;
-    let (pid, after) = rest.split_once(" (")?;
-    let at = after.rfind(") of user ")?;
-    let tail = &after[at + 10..];
-    let (uid, tail) = tail.split_once(' ')?;
-    if !tail.starts_with("dumped core") {
-        return None;
-    }
-    let mut c = Classified::new(EventKind::CoreDumped);
-    c.pid = Some(pid.parse().ok()?);
-    c.comm = Some(after[..at].to_owned());
-    c.uid = uid.parse().ok();
-    Some(c)
-}
 
 fn str_field<'a>(o: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
     o.get(k).and_then(Value::as_str)
@@ -375,7 +174,7 @@ fn entry(
     let classified = if from_systemd {
         classify_systemd(&message)
     } else {
-        super::syslog::classify_program(ident, &message, ctx.accounts)
+        classify_program(ident, &message, ctx.accounts)
     };
     if let Some(c) = classified {
         // pid/comm of a systemd message are the process it talks about (or unknown), never systemd itself,

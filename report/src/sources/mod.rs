@@ -19,6 +19,7 @@ pub mod core_elf;
 pub mod core_meta;
 pub mod core_name;
 pub mod cron;
+pub mod daemon_lines;
 pub mod facts;
 pub mod history;
 pub mod journal;

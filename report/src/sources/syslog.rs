@@ -14,14 +14,13 @@
 //! `syslogd -S`: the word after the time is the tag), busybox's `host facility.level tag:`, and tab- or
 //! space-indented continuation lines, which belong to the entry above (multi-line messages written unescaped).
 //! An optional `<PRI>` before an RFC 3164 header is read too. `kernel:` lines go through the kernel
-//! recognisers; sshd, sudo, su, cron and systemd lines through [`classify_program`].
+//! recognisers; sshd, sudo, su, cron and systemd lines through [`classify_program`](super::daemon_lines::classify_program).
 
-use coroner_schemas::accounts::Accounts;
 use coroner_schemas::{Event, EventKind, Origin, Source, Timestamp, Utc};
 use serde_json::json;
 
-use super::journal::classify_systemd;
-use super::kernel_lines::{cap_message, Classified, KernelTracker};
+use super::daemon_lines::classify_program;
+use super::kernel_lines::{cap_message, KernelTracker};
 use super::kmsg::{fmt_offset, month_number};
 use super::{ParseProblem, Parsed, SourceCtx};
 
@@ -261,130 +260,6 @@ fn rfc5424(pri: Option<u32>, rest: &str) -> Option<Header<'_>> {
         structured: sd,
         msg,
     })
-}
-
-/// sshd, sudo, su and cron messages (systemd's go to [`classify_systemd`]). Shared with the journal.
-pub fn classify_program(program: &str, msg: &str, accounts: &Accounts) -> Option<Classified> {
-    let msg = msg.trim();
-    let user = |c: &mut Classified, name: &str| {
-        c.user = Some(name.to_owned());
-        c.uid = accounts.by_name(name).map(|u| u.uid);
-    };
-    match program {
-        "sshd" | "sshd-session" => {
-            if let Some(rest) = msg.strip_prefix("Accepted ") {
-                let (method, rest) = rest.split_once(" for ")?;
-                let (name, rest) = rest.rsplit_once(" from ")?;
-                let mut c = Classified::new(EventKind::Login);
-                user(&mut c, name);
-                from_addr(&mut c, rest);
-                c.fields.insert("method".into(), json!(method));
-                c.fields.insert("service".into(), json!("sshd"));
-                return Some(c);
-            }
-            if let Some(rest) = msg.strip_prefix("Failed ") {
-                let (method, rest) = rest.split_once(" for ")?;
-                let (name, rest) = rest.rsplit_once(" from ")?;
-                let mut c = Classified::new(EventKind::LoginFailed);
-                let invalid = name.strip_prefix("invalid user ");
-                user(&mut c, invalid.unwrap_or(name));
-                if invalid.is_some() {
-                    c.uid = None;
-                    c.fields.insert("invalid_user".into(), json!(true));
-                }
-                from_addr(&mut c, rest);
-                c.fields.insert("method".into(), json!(method));
-                c.fields.insert("service".into(), json!("sshd"));
-                return Some(c);
-            }
-            if let Some(name) = msg.strip_prefix("pam_unix(sshd:session): session closed for user ") {
-                let mut c = Classified::new(EventKind::Logout);
-                user(&mut c, name.trim());
-                c.fields.insert("service".into(), json!("sshd"));
-                return Some(c);
-            }
-            if let Some(rest) = msg.strip_prefix("Disconnected from user ") {
-                let (name, rest) = rest.split_once(' ')?;
-                let mut c = Classified::new(EventKind::Log);
-                user(&mut c, name);
-                let (addr, port) = rest.split_once(" port ").unwrap_or((rest, ""));
-                c.fields.insert("host".into(), json!(addr));
-                c.fields.insert("addr".into(), json!(addr));
-                if let Ok(p) = port.trim().parse::<i64>() {
-                    c.fields.insert("port".into(), json!(p));
-                }
-                return Some(c);
-            }
-            None
-        }
-        "sudo" => {
-            // `alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/kill -9 1234`
-            let (name, rest) = msg.split_once(" : ")?;
-            let mut c = Classified::new(EventKind::Log);
-            user(&mut c, name.trim());
-            let mut parts = rest.split(" ; ");
-            for p in parts.by_ref() {
-                match p.split_once('=') {
-                    Some(("TTY", v)) => _ = c.fields.insert("tty".into(), json!(v)),
-                    Some(("PWD", v)) => _ = c.fields.insert("pwd".into(), json!(v)),
-                    Some(("USER", v)) => _ = c.fields.insert("runas".into(), json!(v)),
-                    Some(("COMMAND", _)) => {
-                        // The command is the rest of the line: it may itself contain " ; ".
-                        let at = rest.find("COMMAND=").unwrap_or(0);
-                        c.fields.insert("command".into(), json!(&rest[at + 8..]));
-                        c.kind = EventKind::PrivilegedCommand;
-                        break;
-                    }
-                    _ => _ = c.fields.insert("sudo_note".into(), json!(p)),
-                }
-            }
-            Some(c)
-        }
-        "su" => {
-            // `(to nobody) root on pts/0`, `FAILED SU (to root) alice on pts/0`
-            let (failed, rest) = match msg.strip_prefix("FAILED SU ") {
-                Some(r) => (true, r),
-                None => (false, msg),
-            };
-            let rest = rest.strip_prefix("(to ")?;
-            let (runas, rest) = rest.split_once(") ")?;
-            let (name, tty) = rest.rsplit_once(" on ")?;
-            let mut c = Classified::new(if failed {
-                EventKind::LoginFailed
-            } else {
-                EventKind::PrivilegedCommand
-            });
-            user(&mut c, name);
-            c.fields.insert("runas".into(), json!(runas));
-            c.fields.insert("tty".into(), json!(tty));
-            c.fields.insert("method".into(), json!("su"));
-            Some(c)
-        }
-        "CRON" | "cron" | "crond" => {
-            // `(user) CMD (command)`
-            let rest = msg.strip_prefix('(')?;
-            let (run_as, rest) = rest.split_once(") CMD (")?;
-            let command = rest.strip_suffix(')').unwrap_or(rest);
-            let mut c = Classified::new(EventKind::CronRun);
-            c.fields.insert("run_as".into(), json!(run_as));
-            c.fields.insert("command".into(), json!(command));
-            c.uid = accounts.by_name(run_as).map(|u| u.uid);
-            c.user = Some(run_as.to_owned());
-            Some(c)
-        }
-        "systemd" | "systemd-coredump" | "systemd-oomd" => classify_systemd(msg),
-        _ => None,
-    }
-}
-
-/// `IP port N ssh2…` after ` from `.
-fn from_addr(c: &mut Classified, rest: &str) {
-    let (addr, after) = rest.split_once(" port ").unwrap_or((rest, ""));
-    c.fields.insert("host".into(), json!(addr));
-    c.fields.insert("addr".into(), json!(addr));
-    if let Some(p) = after.split(' ').next().and_then(|p| p.parse::<i64>().ok()) {
-        c.fields.insert("port".into(), json!(p));
-    }
 }
 
 /// `[  959.280000] msg` at the start of a syslog-wrapped kernel line.
