@@ -16,7 +16,7 @@ use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Timestamp};
 use serde_json::json;
 
 use super::core_name::{self, NameMatch, Spec};
-use super::history::kill::signal_name;
+use super::signals;
 use super::{ParseProblem, Parsed, SourceCtx};
 
 const ET_CORE: u16 = 4;
@@ -331,7 +331,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     let truncated = n.truncated || matches!(ctx.entry.status, Status::Truncated { .. });
     let mut f: Fields = Fields::new();
     f.insert("signal".into(), json!(signal));
-    f.insert("signal_name".into(), json!(signal.and_then(signal_name)));
+    f.insert("signal_name".into(), json!(signal.and_then(signals::name)));
     f.insert("si_code".into(), json!(n.si_code));
     f.insert("si_addr".into(), json!(n.si_addr.map(|a| format!("{a:#x}"))));
     if n.si_pid.is_some() {
@@ -377,7 +377,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         comm.as_deref().unwrap_or("?"),
         pid.map_or("?".into(), |p| p.to_string()),
         signal
-            .and_then(signal_name)
+            .and_then(signals::name)
             .unwrap_or_else(|| signal.map_or("unknown signal".into(), |s| format!("signal {s}"))),
         n.si_addr.map(|a| format!(" at {a:#x}")).unwrap_or_default(),
         if truncated { " [core truncated]" } else { "" },

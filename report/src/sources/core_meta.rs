@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use super::core_elf::dump_time;
 use super::core_name::{self, Spec};
-use super::history::kill::signal_name;
+use super::signals;
 use super::{ParseProblem, Parsed, SourceCtx};
 
 /// Whether an entry is a core's metadata (recognised by bundle path, since its format is `Other`).
@@ -67,7 +67,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     f.insert("sha256".into(), json!(doc.get("sha256").and_then(Value::as_str)));
     let signal = m.and_then(|m| m.num(Spec::Signal)).and_then(|s| i64::try_from(s).ok());
     f.insert("signal".into(), json!(signal));
-    f.insert("signal_name".into(), json!(signal.and_then(signal_name)));
+    f.insert("signal_name".into(), json!(signal.and_then(signals::name)));
     if let Some((m, from)) = &read {
         m.fields(from, &mut f);
     }
@@ -87,7 +87,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             (None, None) => "?".into(),
         },
         path,
-        signal.and_then(signal_name).map(|s| format!(" on {s}")).unwrap_or_default(),
+        signal.and_then(signals::name).map(|s| format!(" on {s}")).unwrap_or_default(),
         size.map(|s| format!(", {s} bytes")).unwrap_or_default(),
     );
     p.events.push(Event {

@@ -5,7 +5,8 @@ use coroner_schemas::accounts::Accounts;
 use coroner_schemas::EventKind;
 use serde_json::json;
 
-use super::kernel_lines::{signal_name, signal_number, Classified};
+use super::kernel_lines::Classified;
+use super::signals;
 
 /// `UNIT: rest` → (unit, rest) when the head looks like a unit name (`name.service`, `x.scope`…).
 fn unit_prefix(msg: &str) -> Option<(&str, &str)> {
@@ -28,10 +29,10 @@ pub(super) fn status_fields(c: &mut Classified, code: &str, status: &str) {
             .split('/')
             .next()
             .and_then(|n| n.parse::<i64>().ok())
-            .or_else(|| signal_number(name));
+            .or_else(|| signals::number(name));
         if let Some(n) = num {
             c.fields.insert("signal".into(), json!(n));
-            if let Some(sn) = signal_name(n) {
+            if let Some(sn) = signals::name(n) {
                 c.fields.insert("signal_name".into(), json!(sn));
             }
         }
@@ -99,7 +100,7 @@ pub fn classify_systemd(msg: &str) -> Option<Classified> {
         c = Classified::new(EventKind::ServiceKilled);
         c.pid = pid.parse().ok();
         c.comm = Some(after[..at].to_owned());
-        if let Some(n) = signal_number(sig_name) {
+        if let Some(n) = signals::number(sig_name) {
             c.fields.insert("signal".into(), json!(n));
         }
         c.fields.insert("signal_name".into(), json!(sig_name));
@@ -156,9 +157,9 @@ fn crash_handler(msg: &str) -> Option<Classified> {
             let rest = msg.strip_prefix("Caught <")?;
             let (sig, tail) = rest.split_once('>')?;
             let mut c = Classified::new(EventKind::Log);
-            if let Some(n) = signal_number(sig) {
+            if let Some(n) = signals::number(sig) {
                 c.fields.insert("signal".into(), json!(n));
-                c.fields.insert("signal_name".into(), json!(signal_name(n).unwrap_or(sig)));
+                c.fields.insert("signal_name".into(), json!(signals::name(n).unwrap_or_else(|| sig.to_owned())));
             }
             let step = if let Some(pid) = tail.strip_prefix(", dumped core as pid ") {
                 if let Ok(p) = pid.trim_end_matches('.').parse::<i64>() {

@@ -8,7 +8,8 @@
 use coroner_schemas::{Event, EventKind, FieldValue, Fields, Origin, Source, Text, Timestamp, Utc};
 use serde_json::{json, Map, Value};
 
-use super::kernel_lines::{cap_message, signal_name, Classified, KernelTracker};
+use super::kernel_lines::{cap_message, Classified, KernelTracker};
+use super::signals;
 use super::daemon_lines::{classify_program, classify_systemd, coredump_text, status_fields};
 use super::{ParseProblem, Parsed, SourceCtx};
 
@@ -211,7 +212,7 @@ fn coredump_entry(o: &Map<String, Value>, ev: &mut Event, ctx: &SourceCtx) {
     ev.comm = str_field(o, "COREDUMP_COMM").map(str::to_owned);
     if let Some(sig) = int_field(o, "COREDUMP_SIGNAL") {
         ev.fields.insert("signal".into(), json!(sig));
-        if let Some(n) = str_field(o, "COREDUMP_SIGNAL_NAME").or_else(|| signal_name(sig)) {
+        if let Some(n) = str_field(o, "COREDUMP_SIGNAL_NAME").map(str::to_owned).or_else(|| signals::name(sig)) {
             ev.fields.insert("signal_name".into(), json!(n));
         }
     }

@@ -120,58 +120,9 @@ pub fn cap_message(s: &str) -> String {
     }
 }
 
-/// Linux x86/generic signal numbers and names.
-const SIGNALS: &[(i64, &str)] = &[
-    (1, "SIGHUP"),
-    (2, "SIGINT"),
-    (3, "SIGQUIT"),
-    (4, "SIGILL"),
-    (5, "SIGTRAP"),
-    (6, "SIGABRT"),
-    (7, "SIGBUS"),
-    (8, "SIGFPE"),
-    (9, "SIGKILL"),
-    (10, "SIGUSR1"),
-    (11, "SIGSEGV"),
-    (12, "SIGUSR2"),
-    (13, "SIGPIPE"),
-    (14, "SIGALRM"),
-    (15, "SIGTERM"),
-    (16, "SIGSTKFLT"),
-    (17, "SIGCHLD"),
-    (18, "SIGCONT"),
-    (19, "SIGSTOP"),
-    (20, "SIGTSTP"),
-    (21, "SIGTTIN"),
-    (22, "SIGTTOU"),
-    (23, "SIGURG"),
-    (24, "SIGXCPU"),
-    (25, "SIGXFSZ"),
-    (26, "SIGVTALRM"),
-    (27, "SIGPROF"),
-    (28, "SIGWINCH"),
-    (29, "SIGIO"),
-    (30, "SIGPWR"),
-    (31, "SIGSYS"),
-];
-
-pub fn signal_name(n: i64) -> Option<&'static str> {
-    SIGNALS.iter().find(|(k, _)| *k == n).map(|(_, s)| *s)
-}
-
-/// `SIGKILL`, `KILL` or `9` → 9.
-pub fn signal_number(name: &str) -> Option<i64> {
-    if let Ok(n) = name.parse::<i64>() {
-        return Some(n);
-    }
-    let up = name.trim().to_ascii_uppercase();
-    let full = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
-    SIGNALS.iter().find(|(_, s)| *s == full).map(|(k, _)| *k)
-}
-
 fn signal_fields(c: Classified, sig: i64) -> Classified {
     let c = c.field("signal", json!(sig));
-    match signal_name(sig) {
+    match super::signals::name(sig) {
         Some(n) => c.field("signal_name", json!(n)),
         None => c,
     }

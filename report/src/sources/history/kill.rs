@@ -273,16 +273,6 @@ fn simple_commands(toks: Vec<Tok>) -> Vec<(Vec<W>, Option<usize>)> {
     out
 }
 
-/// `SIGKILL` for 9 (from the shared [`crate::sources::signals`] table).
-pub fn signal_name(n: i64) -> Option<String> {
-    signals::name(n)
-}
-
-/// Reads a signal spec: `9`, `KILL`, `kill`, `SIGKILL`, `sigterm`, `CLD`, `POLL`, `IOT`, `RTMIN+3`.
-pub fn parse_signal(spec: &str) -> Option<i64> {
-    signals::number(spec.trim())
-}
-
 /// What one kill-family simple command does.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct KillCmd {
@@ -311,7 +301,7 @@ impl KillCmd {
         let mut m = Map::new();
         m.insert("tool".into(), json!(self.tool));
         m.insert("signal".into(), json!(self.signal));
-        m.insert("signal_name".into(), json!(self.signal.and_then(signal_name)));
+        m.insert("signal_name".into(), json!(self.signal.and_then(signals::name)));
         m.insert("target_pids".into(), json!(self.target_pids));
         m.insert("target_names".into(), json!(self.target_names));
         m.insert("target_units".into(), json!(self.target_units));
@@ -520,15 +510,15 @@ fn pattern_args(args: &[W]) -> (Vec<String>, bool, Option<i64>) {
         if !opts_done && t == "--" {
             opts_done = true;
         } else if !opts_done && t.starts_with("--signal=") {
-            sig = parse_signal(&t["--signal=".len()..]);
+            sig = signals::number(&t["--signal=".len()..]);
         } else if !opts_done && t == "--signal" {
-            sig = args.get(i + 1).and_then(|a| parse_signal(&a.text));
+            sig = args.get(i + 1).and_then(|a| signals::number(&a.text));
             i += 1;
         } else if !opts_done && takes.contains(&t) {
             i += 1;
         } else if !opts_done && t.starts_with('-') && t.len() > 1 {
             if i == 0 && sig.is_none() {
-                if let Some(s) = parse_signal(&t[1..]) {
+                if let Some(s) = signals::number(&t[1..]) {
                     sig = Some(s);
                     i += 1;
                     continue;
@@ -585,14 +575,14 @@ fn classify(words: &[W]) -> Option<KillCmd> {
                 if t == "-l" || t == "-L" || t == "--list" || t == "--table" {
                     return None; // lists signals, sends none
                 } else if t == "-s" || t == "-n" || t == "--signal" {
-                    k.signal = args.get(i + 1).and_then(|a| parse_signal(&a.text));
+                    k.signal = args.get(i + 1).and_then(|a| signals::number(&a.text));
                     sig_seen = true;
                     i += 2;
                 } else if t == "--" {
                     i += 1;
                     break;
                 } else if t.starts_with('-') && t.len() > 1 && !sig_seen {
-                    k.signal = parse_signal(&t[1..]);
+                    k.signal = signals::number(&t[1..]);
                     sig_seen = true;
                     i += 1;
                 } else if t.starts_with('-') && t.len() > 1 && t[1..].parse::<i64>().is_err() {
@@ -638,12 +628,12 @@ fn classify(words: &[W]) -> Option<KillCmd> {
                 if !opts_done && t == "--" {
                     opts_done = true;
                 } else if !opts_done && (t == "-s" || t == "--signal") {
-                    k.signal = args.get(i + 1).and_then(|a| parse_signal(&a.text));
+                    k.signal = args.get(i + 1).and_then(|a| signals::number(&a.text));
                     i += 1;
                 } else if !opts_done && takes.contains(&t) {
                     i += 1;
                 } else if !opts_done && t.starts_with('-') && t.len() > 1 {
-                    if let Some(s) = parse_signal(&t[1..]) {
+                    if let Some(s) = signals::number(&t[1..]) {
                         k.signal = Some(s);
                     }
                 } else if tool == "killall5" {
@@ -682,7 +672,7 @@ fn classify(words: &[W]) -> Option<KillCmd> {
                     }
                     "-u" | "--user" | "-t" | "--tty" | "--ns" | "--nslist" => i += 1,
                     _ if t.starts_with('-') && t.len() > 1 => {
-                        if let Some(s) = parse_signal(&t[1..]) {
+                        if let Some(s) = signals::number(&t[1..]) {
                             k.signal = Some(s);
                         }
                     }
@@ -719,10 +709,10 @@ fn classify(words: &[W]) -> Option<KillCmd> {
             while let Some(w) = args.get(i) {
                 let t = w.text.as_str();
                 if t == "-s" || t == "--signal" {
-                    k.signal = args.get(i + 1).and_then(|a| parse_signal(&a.text));
+                    k.signal = args.get(i + 1).and_then(|a| signals::number(&a.text));
                     i += 1;
                 } else if let Some(v) = t.strip_prefix("--signal=") {
-                    k.signal = parse_signal(v);
+                    k.signal = signals::number(v);
                 } else if takes.contains(&t) {
                     i += 1;
                 } else if !t.starts_with('-') {
@@ -829,10 +819,10 @@ fn classify(words: &[W]) -> Option<KillCmd> {
             while let Some(w) = rest.get(i) {
                 let t = w.text.as_str();
                 if t == "-s" || t == "--signal" {
-                    k.signal = rest.get(i + 1).and_then(|a| parse_signal(&a.text));
+                    k.signal = rest.get(i + 1).and_then(|a| signals::number(&a.text));
                     i += 1;
                 } else if let Some(v) = t.strip_prefix("--signal=") {
-                    k.signal = parse_signal(v);
+                    k.signal = signals::number(v);
                 } else if t == "-t" || t == "--time" || t == "--timeout" {
                     i += 1;
                 } else if t == "-f" || t == "--force" || (t.starts_with('-') && !t.starts_with("--") && t.contains('f'))
@@ -1093,8 +1083,8 @@ mod tests {
         ] {
             let _ = find_kills(s);
         }
-        assert_eq!(parse_signal("sigkill"), Some(9));
-        assert_eq!(signal_name(9).as_deref(), Some("SIGKILL"));
-        assert_eq!(signal_name(35).as_deref(), Some("SIGRTMIN+1"));
+        assert_eq!(signals::number("sigkill"), Some(9));
+        assert_eq!(signals::name(9).as_deref(), Some("SIGKILL"));
+        assert_eq!(signals::name(35).as_deref(), Some("SIGRTMIN+1"));
     }
 }
