@@ -2,11 +2,10 @@
 //!
 //! The bundle is read as one stream (gzip → tar), never written to disk and never using a member name as a
 //! filesystem path:
-//! - [`scan`] (pass 1) hashes every member with sha256 as it streams by and keeps the small members
-//!   verification needs (`manifest.json`, its signature, `signer.pub`, `/etc/passwd`, `/etc/group`) and the
-//!   sysctls every core's name is read with (`live/settings/sysctl.json`); asked
-//!   to ([`scan_keeping`]), it also keeps every member's bytes up to a memory budget, so a render inflates
-//!   the bundle once;
+//! - [`scan`] (pass 1) hashes every member with sha256 as it streams by and keeps the bundle's own files
+//!   (`manifest.json`, its signature, `signer.pub`); asked to ([`scan_keeping`]), it also keeps members'
+//!   bytes up to a memory budget, and the members the caller names whatever the budget, so a render inflates
+//!   the bundle once. It knows no evidence file: which members matter is the caller's business;
 //! - [`read_members`] (pass 2) hands chosen members' bytes, one at a time, to a callback: only for what pass 1
 //!   did not keep.
 //!
@@ -32,7 +31,7 @@ pub const DEFAULT_MAX_ENTRY: u64 = 2 << 30;
 pub const DEFAULT_MAX_TOTAL: u64 = 16 << 30;
 /// Cap on `manifest.json`.
 pub const DEFAULT_MAX_MANIFEST: u64 = 64 << 20;
-/// Cap on the other members kept in memory by pass 1 (signature, key, passwd, group, sysctls).
+/// Cap on the other small members kept in memory by pass 1 (signature, key, and those a caller names).
 pub const DEFAULT_MAX_SMALL: u64 = 16 << 20;
 /// How many member bytes a render's pass 1 keeps in memory for parsing (the rest are read again in pass 2).
 pub const DEFAULT_MAX_KEPT: u64 = 2 << 30;
@@ -133,20 +132,16 @@ pub struct Member {
 pub struct Scan {
     /// Every member, in tar order.
     pub members: Vec<Member>,
-    /// Bytes of the first `manifest.json`, `manifest.json.sig`, `signer.pub`, `fs/etc/passwd`, `fs/etc/group`.
+    /// Bytes of the first `manifest.json`, `manifest.json.sig` and `signer.pub`.
     pub manifest: Option<Vec<u8>>,
     pub signature: Option<Vec<u8>>,
     pub signer_pub: Option<Vec<u8>>,
-    pub passwd: Option<Vec<u8>>,
-    pub group: Option<Vec<u8>>,
-    /// `live/settings/sysctl.json` (`kernel.core_pattern`, for reading core file names).
-    pub sysctl: Option<Vec<u8>>,
     /// Problems with the tar itself (unsafe names, duplicates, links, devices, oversize small members).
     pub failures: Vec<String>,
     /// Decompressed bytes of the whole stream.
     pub total_bytes: u64,
-    /// Bytes of regular members with safe names, first of each name, kept by [`scan_keeping`] within its
-    /// budget, by name.
+    /// Bytes of regular members with safe names, first of each name, kept by [`scan_keeping`] (within its
+    /// budget, or named by the caller), by name.
     pub kept: BTreeMap<String, Bytes>,
 }
 
@@ -256,29 +251,29 @@ fn read_capped(r: &mut impl Read, cap: u64) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
-/// Pass 1: hash every member, keep the small ones verification needs.
+/// Pass 1: hash every member, keep the bundle's own small files.
 pub fn scan(path: &Path, limits: &Limits) -> Result<Scan, BundleError> {
-    scan_keeping(path, limits, 0)
+    scan_keeping(path, limits, &Keep::default())
 }
 
-/// A small member kept whole by pass 1: its cap, and whether passing the cap is a failure of the bundle.
-#[derive(Clone, Copy)]
-struct SmallCap {
-    cap: u64,
-    required: bool,
+/// Which members' bytes pass 1 keeps besides the bundle's own files.
+#[derive(Clone, Debug, Default)]
+pub struct Keep {
+    /// Members are kept whole while their total stays within this many bytes.
+    pub budget: u64,
+    /// Members kept whole whatever the budget, each up to [`Limits::max_small`] bytes.
+    pub always: BTreeSet<String>,
 }
 
-/// Appends the bytes just read (the member is now `size` bytes long) to a small member kept whole, or gives it
-/// up once it passes its cap, saying so when the member is one the bundle needs.
-fn keep_small(kept: &mut Option<Vec<u8>>, cap: Option<SmallCap>, size: u64, bytes: &[u8], name: &str, failures: &mut Vec<String>) {
-    if let (Some(k), Some(SmallCap { cap, required })) = (kept.as_mut(), cap) {
+/// Appends the bytes just read (the member is now `size` bytes long) to one of the bundle's own files, or
+/// gives it up once it passes its cap, a failure of the bundle.
+fn keep_small(kept: &mut Option<Vec<u8>>, cap: Option<u64>, size: u64, bytes: &[u8], name: &str, failures: &mut Vec<String>) {
+    if let (Some(k), Some(cap)) = (kept.as_mut(), cap) {
         if size <= cap {
             k.extend_from_slice(bytes);
         } else {
             *kept = None;
-            if required {
-                failures.push(format!("member {name:?} is larger than its {cap}-byte cap; not read"));
-            }
+            failures.push(format!("member {name:?} is larger than its {cap}-byte cap; not read"));
         }
     }
 }
@@ -337,16 +332,17 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// Pass 1, keeping every member's bytes (first of each safe name) while their total stays within `budget`:
-/// a member that would pass it is only hashed, and later read again by [`read_members`].
+/// Pass 1, keeping every member's bytes (first of each safe name) while their total stays within the budget,
+/// and those `keep` names up to the small-member cap: any other member is only hashed, and later read again by
+/// [`read_members`].
 ///
 /// The stream is inflated on the calling thread and hashed on another, a chunk at a time, so the two overlap.
-pub fn scan_keeping(path: &Path, limits: &Limits, budget: u64) -> Result<Scan, BundleError> {
+pub fn scan_keeping(path: &Path, limits: &Limits, keep: &Keep) -> Result<Scan, BundleError> {
     std::thread::scope(|s| {
         let (jobs, queue) = std::sync::mpsc::sync_channel::<HashJob>(4);
         let hashing = s.spawn(move || hash_members(queue));
         let mut hashed: Vec<usize> = Vec::new();
-        let mut out = scan_stream(path, limits, budget, &jobs, &mut hashed)?;
+        let mut out = scan_stream(path, limits, keep, &jobs, &mut hashed)?;
         drop(jobs);
         let done = hashing
             .join()
@@ -371,7 +367,7 @@ pub fn scan_keeping(path: &Path, limits: &Limits, budget: u64) -> Result<Scan, B
 fn scan_stream(
     path: &Path,
     limits: &Limits,
-    budget: u64,
+    keep: &Keep,
     jobs: &std::sync::mpsc::SyncSender<HashJob>,
     hashed: &mut Vec<usize>,
 ) -> Result<Scan, BundleError> {
@@ -382,8 +378,6 @@ fn scan_stream(
     let mut stream = Stream::open(path, limits)?;
     let mut out = Scan::default();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    let passwd_name = layout::fs_path("/etc/passwd");
-    let group_name = layout::fs_path("/etc/group");
     // `entries` borrows the archive; the shared counter tells a cap refusal from a corrupt stream.
     let count = Rc::clone(&stream.count);
     let cap = stream.cap;
@@ -439,20 +433,18 @@ fn scan_stream(
             }
         }
         let first_of_name = bad_name.is_none() && seen.get(&name) == Some(&index);
-        let required = |cap| Some(SmallCap { cap, required: true });
         let keep_cap = match name.as_str() {
             _ if !first_of_name => None,
-            layout::MANIFEST => required(limits.max_manifest),
-            layout::SIGNATURE | layout::SIGNER_PUB => required(limits.max_small),
-            n if n == passwd_name || n == group_name => required(limits.max_small),
-            // The sysctls only help read core names: an oversize capture is not used, and the bundle is no less
-            // sound for it.
-            layout::SYSCTL => Some(SmallCap { cap: limits.max_small, required: false }),
+            layout::MANIFEST => Some(limits.max_manifest),
+            layout::SIGNATURE | layout::SIGNER_PUB => Some(limits.max_small),
             _ => None,
         };
         let mut kept: Option<Vec<u8>> = keep_cap.map(|_| Vec::new());
-        // The whole member, for parsing, when the budget allows (its declared size is what it holds).
-        let mut whole = first_of_name && kept_total.saturating_add(declared) <= budget;
+        // The whole member, for parsing, when the budget allows or the caller names it (its declared size is
+        // what it holds).
+        let mut whole = first_of_name
+            && (kept_total.saturating_add(declared) <= keep.budget
+                || (declared <= limits.max_small && keep.always.contains(&name)));
         let mut size: u64 = 0;
         if whole {
             // Inflated straight into the member's own buffer, a chunk at a time; each chunk goes to the hashing
@@ -505,10 +497,7 @@ fn scan_stream(
             match name.as_str() {
                 layout::MANIFEST => out.manifest = Some(k),
                 layout::SIGNATURE => out.signature = Some(k),
-                layout::SIGNER_PUB => out.signer_pub = Some(k),
-                n if n == passwd_name => out.passwd = Some(k),
-                layout::SYSCTL => out.sysctl = Some(k),
-                _ => out.group = Some(k),
+                _ => out.signer_pub = Some(k),
             }
         }
         out.members.push(Member {

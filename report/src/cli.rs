@@ -192,7 +192,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             caps,
             json,
         } => {
-            let v = verify::verify_path(&bundle, &keys.anchor(), &caps.limits())
+            let v = pipeline::verify(&bundle, &keys.anchor(), &caps.limits())
                 .with_context(|| format!("verifying {}", bundle.display()))?;
             if json {
                 let mut s = serde_json::to_string_pretty(&v.report).context("serialising the report")?;

@@ -1,4 +1,5 @@
-//! The report's spine: verify → read accounts → parse every entry → one sorted timeline → render.
+//! The report's spine, one way: read the bundle → check it → parse every entry → one sorted timeline; then
+//! (for the caller) the findings and the render.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -12,13 +13,13 @@ use coroner_schemas::accounts::Accounts;
 use coroner_schemas::manifest::{Entry, Format, Manifest};
 use coroner_schemas::{layout, Event, FindingsDoc, Timestamp};
 
-use crate::bundle::{self, Limits, MemberBytes, Scan};
+use crate::bundle::{self, BundleError, Keep, Limits, MemberBytes, Scan};
 use crate::render::{self, ReportModel};
 use crate::sources::core_name::CoreNaming;
 use crate::sources::facts::{Fact, HostFacts};
 use crate::sources::{self, ParseProblem, Parsed, SourceCtx};
 use crate::timeline::{self, CoverageRow};
-use crate::verify::{self, TrustAnchor, VerifyReport};
+use crate::verify::{self, PinnedKey, TrustAnchor, VerifyError, VerifyReport};
 
 /// How to load a bundle.
 #[derive(Clone, Debug)]
@@ -129,35 +130,38 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
         steps.push((name, now - clock));
         clock = now;
     };
-    let (mut scan, manifest, verification) = if opts.verify {
-        let v = verify::verify_path_keeping(path, &opts.anchor, &opts.limits, opts.limits.max_kept)
-            .with_context(|| format!("verifying {}", path.display()))?;
-        match (v.report.ok, v.scan, v.manifest) {
-            (true, Some(scan), Some(m)) => (scan, m, v.report),
-            _ => return Err(VerificationFailed(v.report).into()),
-        }
-    } else {
-        let scan = bundle::scan_keeping(path, &opts.limits, opts.limits.max_kept)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let bytes = scan
-            .manifest
-            .as_deref()
-            .with_context(|| format!("{} has no {}", path.display(), layout::MANIFEST))?;
-        let m: Manifest = serde_json::from_slice(bytes).with_context(|| format!("parsing {}", layout::MANIFEST))?;
-        (
-            scan,
-            m,
-            VerifyReport {
-                skipped: true,
-                ..Default::default()
-            },
-        )
+    let pinned = if opts.verify { Some(verify::load_anchor(&opts.anchor)?) } else { None };
+    // The members the parsers are read with, kept by pass 1 whatever its budget.
+    let keep = Keep {
+        budget: opts.limits.max_kept,
+        always: [PASSWD.to_owned(), GROUP.to_owned(), layout::SYSCTL.to_owned()].into(),
     };
-    step(if opts.verify { "verify" } else { "read" });
+    let read = bundle::scan_keeping(path, &opts.limits, &keep);
+    step("read");
+    let (mut scan, manifest, verification) = match pinned {
+        Some(pinned) => {
+            let v = check(read, pinned.as_deref()).with_context(|| format!("reading {}", path.display()))?;
+            match (v.report.ok, v.scan, v.manifest) {
+                (true, Some(scan), Some(m)) => (scan, m, v.report),
+                _ => return Err(VerificationFailed(v.report).into()),
+            }
+        }
+        None => {
+            let scan = read.with_context(|| format!("reading {}", path.display()))?;
+            let bytes = scan
+                .manifest
+                .as_deref()
+                .with_context(|| format!("{} has no {}", path.display(), layout::MANIFEST))?;
+            let m: Manifest =
+                serde_json::from_slice(bytes).with_context(|| format!("parsing {}", layout::MANIFEST))?;
+            (scan, m, VerifyReport { skipped: true, ..Default::default() })
+        }
+    };
+    step(if opts.verify { "verify" } else { "manifest" });
     let kept = std::mem::take(&mut scan.kept);
-    let accounts = accounts_of(&scan, &manifest);
-    let core_naming = core_naming_of(&scan, &manifest);
     let mut problems: Vec<ParseProblem> = Vec::new();
+    let accounts = accounts_of(&kept, &manifest, opts.limits.max_small, &mut problems);
+    let core_naming = core_naming_of(&kept, &manifest);
 
     // Entries to parse, by bundle path (the manifest lists each path once when verified).
     let mut wanted: BTreeMap<&str, &Entry> = BTreeMap::new();
@@ -249,35 +253,74 @@ fn problem(entry: &str, message: impl Into<String>) -> ParseProblem {
     ParseProblem::new(entry, None, None, message)
 }
 
-/// Whether the manifest lists `path` with data, uncompressed, as `format` when given: only then are the bytes
-/// pass 1 kept for it vouched for.
-fn listed(m: &Manifest, path: &str, format: Option<Format>) -> bool {
-    m.entries
-        .iter()
-        .any(|e| e.path == path && format.is_none_or(|f| e.format == f) && e.has_data() && e.compressed.is_none())
+/// What verifying a bundle produced besides the report.
+pub struct Verified {
+    pub report: VerifyReport,
+    /// The parsed manifest, when the bytes were there and parsed (even if other checks failed).
+    pub manifest: Option<Manifest>,
+    /// The pass-1 scan, when the stream could be read.
+    pub scan: Option<Scan>,
 }
 
-/// `/etc/passwd` and `/etc/group` as the manifest lists them (only bytes the manifest vouches for).
-fn accounts_of(scan: &Scan, m: &Manifest) -> Accounts {
-    let passwd = scan
-        .passwd
-        .as_deref()
-        .filter(|_| listed(m, &layout::fs_path("/etc/passwd"), None))
-        .unwrap_or_default();
-    let group = scan
-        .group
-        .as_deref()
-        .filter(|_| listed(m, &layout::fs_path("/etc/group"), None))
-        .unwrap_or_default();
+/// Reads the bundle at `path` once and checks it (`coroner-report verify`). `Err` only when the input cannot be
+/// read at all (the bundle file, a key file); a corrupt stream, a cap, a bad signature or a bad entry are
+/// failures in the report.
+pub fn verify(path: &Path, anchor: &TrustAnchor, limits: &Limits) -> Result<Verified, VerifyError> {
+    let pinned = verify::load_anchor(anchor)?;
+    Ok(check(bundle::scan(path, limits), pinned.as_deref())?)
+}
+
+/// Checks what pass 1 read: a stream that could not be read to its end is a failure in the report, a bundle
+/// file that could not be opened an error.
+fn check(read: Result<Scan, BundleError>, pinned: Option<&[PinnedKey]>) -> Result<Verified, BundleError> {
+    match read {
+        Ok(scan) => {
+            let (report, manifest) = verify::check(&scan, pinned);
+            Ok(Verified { report, manifest, scan: Some(scan) })
+        }
+        Err(e @ BundleError::Open { .. }) => Err(e),
+        Err(e) => {
+            let report = VerifyReport { failures: vec![e.to_string()], key_pinned: pinned.is_some(), ..Default::default() };
+            Ok(Verified { report, manifest: None, scan: None })
+        }
+    }
+}
+
+/// Bundle paths of the account files every parser resolves user names with.
+const PASSWD: &str = "fs/etc/passwd";
+const GROUP: &str = "fs/etc/group";
+
+/// The bytes pass 1 kept of `path`, when the manifest lists them with data, uncompressed, as `format`: only
+/// then are they vouched for.
+fn listed<'a>(kept: &'a BTreeMap<String, Bytes>, m: &Manifest, path: &str, format: Format) -> Option<&'a [u8]> {
+    m.entries
+        .iter()
+        .any(|e| e.path == path && e.format == format && e.has_data() && e.compressed.is_none())
+        .then(|| kept.get(path).map(|b| &b[..]))
+        .flatten()
+}
+
+/// `/etc/passwd` and `/etc/group` as the manifest lists them. One listed but not kept (larger than the
+/// small-member cap) is a problem: user names are then not resolved from it.
+fn accounts_of(kept: &BTreeMap<String, Bytes>, m: &Manifest, cap: u64, problems: &mut Vec<ParseProblem>) -> Accounts {
+    let mut read = |path: &str, format: Format| {
+        let bytes = listed(kept, m, path, format);
+        if bytes.is_none() && m.entries.iter().any(|e| e.path == path && e.has_data()) {
+            problems.push(problem(
+                path,
+                format!("not read: larger than the {cap}-byte cap on account files; no name is resolved from it"),
+            ));
+        }
+        bytes.unwrap_or_default()
+    };
+    let passwd = read(PASSWD, Format::Passwd);
+    let group = read(GROUP, Format::Group);
     Accounts::parse(passwd, group)
 }
 
 /// `kernel.core_pattern` and `kernel.core_uses_pid` from the sysctls, when the manifest vouches for them.
-fn core_naming_of(scan: &Scan, m: &Manifest) -> CoreNaming {
-    match scan.sysctl.as_deref() {
-        Some(raw) if listed(m, layout::SYSCTL, Some(Format::SysctlJson)) => CoreNaming::from_sysctl_json(raw),
-        _ => CoreNaming::UNKNOWN,
-    }
+fn core_naming_of(kept: &BTreeMap<String, Bytes>, m: &Manifest) -> CoreNaming {
+    listed(kept, m, layout::SYSCTL, Format::SysctlJson).map_or(CoreNaming::UNKNOWN, CoreNaming::from_sysctl_json)
 }
 
 type ParsedMember = (String, Vec<Vec<Event>>, Vec<ParseProblem>, Vec<Fact>);

@@ -1,18 +1,18 @@
-//! Verification: SSHSIG over the manifest's raw bytes, then every entry's sha256 and size, and that no
-//! entry is missing or unlisted.
+//! Verification, a check over what the bundle reader read ([`check`]): SSHSIG over the manifest's raw bytes,
+//! then every entry's sha256 and size, and that no entry is missing or unlisted.
 //!
 //! Order matters: the signature is checked over the exact bytes of `manifest.json` *before* those bytes are
 //! parsed, so a forged manifest never reaches the JSON parser's types as if it were trusted.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use coroner_schemas::manifest::Manifest;
 use coroner_schemas::{layout, Utc, SCHEMA_VERSION};
 use serde::Serialize;
 use ssh_key::{HashAlg, PublicKey, SshSig};
 
-use crate::bundle::{self, BundleError, Limits, MemberKind, Scan};
+use crate::bundle::{self, BundleError, MemberKind, Scan};
 
 /// The outcome of verifying one bundle. `ok` only when every check holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -315,55 +315,9 @@ pub fn parse_allowed_signers(text: &str, at: Utc) -> (Vec<(PublicKey, usize)>, V
     (keys, skipped)
 }
 
-/// What verification produced besides the report.
-pub struct Verified {
-    pub report: VerifyReport,
-    /// The parsed manifest, when the bytes were there and parsed (even if other checks failed).
-    pub manifest: Option<Manifest>,
-    /// The pass-1 scan, when the stream could be read.
-    pub scan: Option<Scan>,
-}
-
-/// Verifies the bundle at `path`. `Err` only when the input cannot be read at all (the bundle file, a key
-/// file); a corrupt stream, a cap, a bad signature or a bad entry are failures in the report.
-pub fn verify_path(path: &Path, anchor: &TrustAnchor, limits: &Limits) -> Result<Verified, VerifyError> {
-    verify_path_keeping(path, anchor, limits, 0)
-}
-
-/// As [`verify_path`], keeping members' bytes up to `keep` bytes in the scan (see [`bundle::scan_keeping`]).
-pub fn verify_path_keeping(
-    path: &Path,
-    anchor: &TrustAnchor,
-    limits: &Limits,
-    keep: u64,
-) -> Result<Verified, VerifyError> {
-    let pinned = load_anchor(anchor)?;
-    let scan = match bundle::scan_keeping(path, limits, keep) {
-        Ok(s) => s,
-        Err(e @ BundleError::Open { .. }) => return Err(e.into()),
-        Err(e) => {
-            let report = VerifyReport {
-                failures: vec![e.to_string()],
-                key_pinned: pinned.is_some(),
-                ..Default::default()
-            };
-            return Ok(Verified {
-                report,
-                manifest: None,
-                scan: None,
-            });
-        }
-    };
-    let (report, manifest) = verify_scan(&scan, pinned.as_deref());
-    Ok(Verified {
-        report,
-        manifest,
-        scan: Some(scan),
-    })
-}
-
-/// Every check over a pass-1 scan. `pinned` is `None` to use only the embedded `signer.pub`.
-pub fn verify_scan(scan: &Scan, pinned: Option<&[PinnedKey]>) -> (VerifyReport, Option<Manifest>) {
+/// Every check over what pass 1 read: nothing is read here. `pinned` is `None` to use only the embedded
+/// `signer.pub`. Returns the manifest when its bytes were there and parsed (even if other checks failed).
+pub fn check(scan: &Scan, pinned: Option<&[PinnedKey]>) -> (VerifyReport, Option<Manifest>) {
     let mut r = VerifyReport {
         key_pinned: pinned.is_some(),
         ..Default::default()

@@ -8,7 +8,8 @@ mod common;
 use std::io::Read;
 
 use coroner_report::bundle::Limits;
-use coroner_report::verify::{verify_path, TrustAnchor};
+use coroner_report::pipeline::verify as verify_path;
+use coroner_report::verify::TrustAnchor;
 
 #[test]
 fn single_bit_flips_never_panic_and_are_detected() {

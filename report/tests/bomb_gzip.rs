@@ -5,7 +5,8 @@ mod common;
 
 use coroner_report::bundle::{self, BundleError, Limits};
 use coroner_report::pipeline::{self, LoadOptions};
-use coroner_report::verify::{verify_path, TrustAnchor};
+use coroner_report::pipeline::verify as verify_path;
+use coroner_report::verify::TrustAnchor;
 
 #[test]
 fn ten_gib_member_is_refused_by_the_entry_cap_before_reading() {

@@ -204,7 +204,23 @@ fn kept_members_load_the_same_as_a_second_pass() {
         assert!(one.events == other.events);
         assert_eq!(one.problems, other.problems);
     }
-    let kept = coroner_report::bundle::scan_keeping(&fixture_path(), &Default::default(), half).expect("scan");
+    let keep = coroner_report::bundle::Keep { budget: half, ..Default::default() };
+    let kept = coroner_report::bundle::scan_keeping(&fixture_path(), &Default::default(), &keep).expect("scan");
     assert!(!kept.kept.is_empty() && kept.kept.values().map(|b| b.len() as u64).sum::<u64>() <= half);
     assert!(kept.kept.len() < kept.members.len(), "a small budget keeps only some members");
+}
+
+/// The bundle reader keeps what its caller names whatever the budget, and nothing else past it.
+#[test]
+fn named_members_are_kept_whatever_the_budget() {
+    let named = ["fs/etc/group", "fs/etc/passwd"];
+    let keep = coroner_report::bundle::Keep { budget: 0, always: named.iter().map(|s| s.to_string()).collect() };
+    let scan = coroner_report::bundle::scan_keeping(&fixture_path(), &Default::default(), &keep).expect("scan");
+    assert_eq!(scan.kept.keys().map(String::as_str).collect::<Vec<_>>(), named);
+    for (name, bytes) in &scan.kept {
+        assert_eq!(bytes.len() as u64, scan.member(name).expect("a member").size, "{name} whole");
+    }
+    let tight = coroner_report::bundle::Limits { max_small: 10, ..Default::default() };
+    let scan = coroner_report::bundle::scan_keeping(&fixture_path(), &tight, &keep).expect("scan");
+    assert!(scan.kept.is_empty(), "members over the small cap are not kept: {:?}", scan.kept.keys());
 }

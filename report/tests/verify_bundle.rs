@@ -8,7 +8,8 @@ use std::process::Command;
 
 use common::{fingerprint, key, pub_line, BundleBuilder};
 use coroner_report::bundle::Limits;
-use coroner_report::verify::{verify_path, TrustAnchor, VerifyReport};
+use coroner_report::pipeline::verify as verify_path;
+use coroner_report::verify::{TrustAnchor, VerifyReport};
 use coroner_schemas::manifest::{Category, Format};
 
 fn verify(path: &Path, anchor: &TrustAnchor) -> VerifyReport {
