@@ -300,15 +300,15 @@ fn listed<'a>(kept: &'a BTreeMap<String, Bytes>, m: &Manifest, path: &str, forma
         .flatten()
 }
 
-/// `/etc/passwd` and `/etc/group` as the manifest lists them. One listed but not kept (larger than the
-/// small-member cap) is a problem: user names are then not resolved from it.
+/// `/etc/passwd` and `/etc/group` as the manifest lists them. One listed but not kept (past both the budget and
+/// the small-member cap) is a problem: names are then not resolved from it.
 fn accounts_of(kept: &BTreeMap<String, Bytes>, m: &Manifest, cap: u64, problems: &mut Vec<ParseProblem>) -> Accounts {
     let mut read = |path: &str, format: Format| {
         let bytes = listed(kept, m, path, format);
         if bytes.is_none() && m.entries.iter().any(|e| e.path == path && e.has_data()) {
             problems.push(problem(
                 path,
-                format!("not read: larger than the {cap}-byte cap on account files; no name is resolved from it"),
+                format!("not read: past the memory budget (--max-kept) and the {cap}-byte cap on account files; no name is resolved from it"),
             ));
         }
         bytes.unwrap_or_default()

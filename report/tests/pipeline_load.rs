@@ -224,3 +224,24 @@ fn named_members_are_kept_whatever_the_budget() {
     let scan = coroner_report::bundle::scan_keeping(&fixture_path(), &tight, &keep).expect("scan");
     assert!(scan.kept.is_empty(), "members over the small cap are not kept: {:?}", scan.kept.keys());
 }
+
+/// An account file that neither the memory budget nor the small-member cap let pass 1 keep is not read, and
+/// the load says so rather than resolving nothing in silence.
+#[test]
+fn an_account_file_over_the_cap_is_a_recorded_problem() {
+    let opts = LoadOptions {
+        verify: false,
+        limits: coroner_report::bundle::Limits { max_small: 10, max_kept: 0, ..Default::default() },
+        ..LoadOptions::default()
+    };
+    let loaded = pipeline::load(&fixture_path(), &opts).expect("loads");
+    let over: Vec<(&str, &str)> = loaded
+        .problems
+        .iter()
+        .filter(|p| p.message.contains("cap on account files"))
+        .map(|p| (p.entry.as_str(), p.message.as_str()))
+        .collect();
+    let want = "not read: past the memory budget (--max-kept) and the 10-byte cap on account files; no name is resolved from it";
+    assert_eq!(over, [("fs/etc/group", want), ("fs/etc/passwd", want)]);
+    assert!(loaded.accounts.user_name(0).is_none());
+}
