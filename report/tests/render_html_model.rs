@@ -128,20 +128,14 @@ pub fn verified(ok: bool) -> VerifyReport {
 }
 
 pub fn event(ts: Timestamp, source: Source, kind: EventKind, entry: &str, line: u64, msg: &str, raw: &[u8]) -> Event {
-    Event {
-        timestamp: ts,
+    Event::new(
+        ts,
         source,
         kind,
-        pid: None,
-        ppid: None,
-        uid: None,
-        user: None,
-        comm: None,
-        message: msg.into(),
-        raw: Text::from_bytes(raw),
-        origin: Origin { entry: entry.into(), line: Some(line), offset: None },
-        fields: Default::default(),
-    }
+        msg.into(),
+        Text::from_bytes(raw),
+        Origin { entry: entry.into(), line: Some(line), offset: None },
+    )
 }
 
 pub fn events() -> Vec<Event> {

@@ -19,22 +19,22 @@ fn t(secs: i64, us: u32) -> Utc {
 
 fn ev(ts: Timestamp, source: Source, kind: EventKind, msg: &str, raw: &[u8], line: u64) -> Event {
     Event {
-        timestamp: ts,
-        source,
-        kind,
         pid: Some(4242),
-        ppid: None,
         uid: Some(1000),
         user: Some("alice".to_owned()),
         comm: Some("victim".to_owned()),
-        message: msg.to_owned(),
-        raw: Text::from_bytes(raw),
-        origin: Origin {
-            entry: "fs/var/log/kern.log".into(),
-            line: Some(line),
-            offset: None,
-        },
-        fields: Default::default(),
+        ..Event::new(
+            ts,
+            source,
+            kind,
+            msg.to_owned(),
+            Text::from_bytes(raw),
+            Origin {
+                entry: "fs/var/log/kern.log".into(),
+                line: Some(line),
+                offset: None,
+            },
+        )
     }
 }
 

@@ -269,6 +269,25 @@ pub struct Event {
 }
 
 impl Event {
+    /// An event with what every record has: when, from which source, of what kind, its summary, its bytes and
+    /// where they are. Who it is about (`pid`, `uid`, …) and its `fields` start empty; set those the record gives.
+    pub fn new(timestamp: Timestamp, source: Source, kind: EventKind, message: String, raw: Text, origin: Origin) -> Event {
+        Event {
+            timestamp,
+            source,
+            kind,
+            pid: None,
+            ppid: None,
+            uid: None,
+            user: None,
+            comm: None,
+            message,
+            raw,
+            origin,
+            fields: Fields::default(),
+        }
+    }
+
     /// A total order for timelines: time (undated last), then origin, so output is deterministic.
     pub fn cmp_timeline(&self, other: &Event) -> std::cmp::Ordering {
         let a = self.timestamp.sort_key();

@@ -365,18 +365,20 @@ mod proc_index_tests {
         fields.insert("cmdline".into(), serde_json::json!(["/usr/sbin/sshd", "-D"]));
         fields.insert("start_time".into(), serde_json::json!("2026-11-27T20:00:00.000000Z"));
         let e = Event {
-            timestamp: Timestamp::Exact { utc: at },
-            source: Source::Proc,
-            kind: EventKind::ProcessAlive,
             pid: Some(700),
             ppid: Some(1),
             uid: Some(0),
             user: Some("root".into()),
             comm: Some("sshd".into()),
-            message: String::new(),
-            raw: Text::from_bytes(b""),
-            origin: Origin { entry: "live/proc/processes.json".into(), line: Some(1), offset: None },
             fields,
+            ..Event::new(
+                Timestamp::Exact { utc: at },
+                Source::Proc,
+                EventKind::ProcessAlive,
+                String::new(),
+                Text::from_bytes(b""),
+                Origin { entry: "live/proc/processes.json".into(), line: Some(1), offset: None },
+            )
         };
         let idx = ProcIndex::build(&[e]);
         let d = idx.describe(700, Some(at)).expect("pid 700");

@@ -68,20 +68,14 @@ fn manifest() -> Manifest {
 struct Ev(Event);
 
 fn ev(src: Source, kind: EventKind, t: i64, entry: &str, line: u64) -> Ev {
-    Ev(Event {
-        timestamp: Timestamp::Exact { utc: at(t) },
-        source: src,
+    Ev(Event::new(
+        Timestamp::Exact { utc: at(t) },
+        src,
         kind,
-        pid: None,
-        ppid: None,
-        uid: None,
-        user: None,
-        comm: None,
-        message: format!("{kind:?}"),
-        raw: Text::from_str(&format!("raw {entry}:{line}")),
-        origin: Origin { entry: entry.into(), line: Some(line), offset: None },
-        fields: Default::default(),
-    })
+        format!("{kind:?}"),
+        Text::from_str(&format!("raw {entry}:{line}")),
+        Origin { entry: entry.into(), line: Some(line), offset: None },
+    ))
 }
 
 impl Ev {

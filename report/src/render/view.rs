@@ -491,20 +491,14 @@ mod tests {
     use coroner_schemas::{Source, Text};
 
     fn ev(kind: EventKind, secs: i64) -> Event {
-        Event {
-            timestamp: Timestamp::Exact { utc: Utc::from_unix(secs, 0).expect("time") },
-            source: Source::Syslog,
+        Event::new(
+            Timestamp::Exact { utc: Utc::from_unix(secs, 0).expect("time") },
+            Source::Syslog,
             kind,
-            pid: None,
-            ppid: None,
-            uid: None,
-            user: None,
-            comm: None,
-            message: String::new(),
-            raw: Text::default(),
-            origin: Origin { entry: "fs/x".into(), line: Some(secs as u64), offset: None },
-            fields: Default::default(),
-        }
+            String::new(),
+            Text::default(),
+            Origin { entry: "fs/x".into(), line: Some(secs as u64), offset: None },
+        )
     }
 
     fn no_findings() -> FindingsDoc {

@@ -672,18 +672,20 @@ fn event(c: &Common, source_kind: EventKind, s: Subject, message: String, mut fi
     // 25 fields would otherwise hold room for 32).
     fields.shrink_to_fit();
     Event {
-        timestamp: c.timestamp.clone(),
-        source: Source::Audit,
-        kind: source_kind,
         pid: s.pid,
         ppid: s.ppid,
         uid: s.uid,
         user: s.user,
         comm: s.comm,
-        message: one_line(message),
-        raw: c.raw.clone(),
-        origin: c.origin.clone(),
         fields,
+        ..Event::new(
+            c.timestamp.clone(),
+            Source::Audit,
+            source_kind,
+            one_line(message),
+            c.raw.clone(),
+            c.origin.clone(),
+        )
     }
 }
 

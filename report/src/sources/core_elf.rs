@@ -383,22 +383,24 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         if truncated { " [core truncated]" } else { "" },
     );
     parsed.events.push(Event {
-        timestamp,
-        source: Source::Core,
-        kind: EventKind::CoreDumped,
         pid,
         ppid,
         uid,
         user: uid.and_then(|u| ctx.accounts.user_name(u)).map(str::to_owned),
         comm,
-        message,
-        raw: coroner_schemas::Text::from_bytes(raw_bytes),
-        origin: Origin {
-            entry: ctx.path.clone(),
-            line: None,
-            offset: Some(offset),
-        },
         fields: f,
+        ..Event::new(
+            timestamp,
+            Source::Core,
+            EventKind::CoreDumped,
+            message,
+            coroner_schemas::Text::from_bytes(raw_bytes),
+            Origin {
+                entry: ctx.path.clone(),
+                line: None,
+                offset: Some(offset),
+            },
+        )
     });
     parsed
 }

@@ -91,18 +91,19 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         size.map(|s| format!(", {s} bytes")).unwrap_or_default(),
     );
     p.events.push(Event {
-        timestamp,
-        source: Source::Core,
-        kind: EventKind::CoreDumped,
         pid,
-        ppid: None,
         uid,
         user: uid.and_then(|u| ctx.accounts.user_name(u)).map(str::to_owned),
         comm,
-        message,
-        raw: coroner_schemas::Text::from_bytes(raw),
-        origin: Origin { entry: ctx.path.clone(), line: None, offset: Some(0) },
         fields: f,
+        ..Event::new(
+            timestamp,
+            Source::Core,
+            EventKind::CoreDumped,
+            message,
+            coroner_schemas::Text::from_bytes(raw),
+            Origin { entry: ctx.path.clone(), line: None, offset: Some(0) },
+        )
     });
     p
 }

@@ -321,26 +321,25 @@ fn parse_crontab(raw: &[u8], ctx: &SourceCtx, kind: Kind) -> Parsed {
             }));
         }
         p.events.push(Event {
-            timestamp: definition_time(ctx),
-            source: Source::Cron,
-            kind: EventKind::CronJob,
-            pid: None,
-            ppid: None,
             uid,
             user: run_as.clone(),
-            comm: None,
-            message: format!(
-                "cron job [{schedule}] as {}: {}",
-                run_as.as_deref().unwrap_or("?"),
-                one_line(&command, 200)
-            ),
-            raw: coroner_schemas::Text::from_bytes(bytes),
-            origin: Origin {
-                entry: ctx.path.clone(),
-                line: Some(line),
-                offset: Some(offset),
-            },
             fields,
+            ..Event::new(
+                definition_time(ctx),
+                Source::Cron,
+                EventKind::CronJob,
+                format!(
+                    "cron job [{schedule}] as {}: {}",
+                    run_as.as_deref().unwrap_or("?"),
+                    one_line(&command, 200)
+                ),
+                coroner_schemas::Text::from_bytes(bytes),
+                Origin {
+                    entry: ctx.path.clone(),
+                    line: Some(line),
+                    offset: Some(offset),
+                },
+            )
         });
     }
     p
@@ -434,20 +433,17 @@ fn parse_timers(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             offset: Some(offset),
         };
         p.events.push(Event {
-            timestamp: Timestamp::Exact {
-                utc: ctx.manifest.collector.finished,
-            },
-            source: Source::Cron,
-            kind: EventKind::CronJob,
-            pid: None,
-            ppid: None,
-            uid: None,
-            user: None,
-            comm: None,
-            message: format!("timer {unit} activates {activates} (next {next}, last {last})"),
-            raw: coroner_schemas::Text::from_bytes(bytes),
-            origin: origin.clone(),
             fields,
+            ..Event::new(
+                Timestamp::Exact {
+                    utc: ctx.manifest.collector.finished,
+                },
+                Source::Cron,
+                EventKind::CronJob,
+                format!("timer {unit} activates {activates} (next {next}, last {last})"),
+                coroner_schemas::Text::from_bytes(bytes),
+                origin.clone(),
+            )
         });
         if let Some(ts) = timer_time(last, ctx) {
             let mut f = Fields::new();
@@ -456,18 +452,15 @@ fn parse_timers(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             f.insert("command".into(), json!(activates));
             f.insert("run_as".into(), serde_json::Value::Null);
             p.events.push(Event {
-                timestamp: ts,
-                source: Source::Cron,
-                kind: EventKind::CronRun,
-                pid: None,
-                ppid: None,
-                uid: None,
-                user: None,
-                comm: None,
-                message: format!("timer {unit} last ran {activates}"),
-                raw: coroner_schemas::Text::from_bytes(bytes),
-                origin,
                 fields: f,
+                ..Event::new(
+                    ts,
+                    Source::Cron,
+                    EventKind::CronRun,
+                    format!("timer {unit} last ran {activates}"),
+                    coroner_schemas::Text::from_bytes(bytes),
+                    origin,
+                )
             });
         }
     }

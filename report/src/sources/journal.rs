@@ -130,22 +130,23 @@ fn entry(
     let pid = int_field(o, "_PID");
     let uid = int_field(o, "_UID").and_then(|u| u32::try_from(u).ok());
     let mut ev = Event {
-        timestamp,
-        source: Source::Journal,
-        kind: EventKind::Log,
         pid,
-        ppid: None,
         uid,
         user: uid.and_then(|u| ctx.accounts.user_name(u)).map(str::to_owned),
         comm: str_field(o, "_COMM").map(str::to_owned),
-        message: cap_message(message.trim_start()),
-        raw: Text::from_bytes(line),
-        origin: Origin {
-            entry: ctx.path.clone(),
-            line: Some(number),
-            offset: Some(offset),
-        },
         fields,
+        ..Event::new(
+            timestamp,
+            Source::Journal,
+            EventKind::Log,
+            cap_message(message.trim_start()),
+            Text::from_bytes(line),
+            Origin {
+                entry: ctx.path.clone(),
+                line: Some(number),
+                offset: Some(offset),
+            },
+        )
     };
     if let Some(p) = pid {
         ev.fields.insert("program_pid".into(), json!(p));

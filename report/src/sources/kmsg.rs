@@ -76,24 +76,18 @@ pub fn boot_timestamp(ctx: &SourceCtx, since_boot_us: u64) -> Timestamp {
 }
 
 fn base_event(ctx: &SourceCtx, source: Source, ts: Timestamp, msg: &str, raw: &[u8], line: u64, offset: u64) -> Event {
-    Event {
-        timestamp: ts,
+    Event::new(
+        ts,
         source,
-        kind: EventKind::Log,
-        pid: None,
-        ppid: None,
-        uid: None,
-        user: None,
-        comm: None,
-        message: cap_message(msg),
-        raw: coroner_schemas::Text::from_bytes(raw),
-        origin: Origin {
+        EventKind::Log,
+        cap_message(msg),
+        coroner_schemas::Text::from_bytes(raw),
+        Origin {
             entry: ctx.path.clone(),
             line: Some(line),
             offset: Some(offset),
         },
-        fields: Default::default(),
-    }
+    )
 }
 
 /// A `/dev/kmsg` record being assembled (header line plus its ` KEY=VALUE` lines).

@@ -77,24 +77,22 @@ fn setting(
     fields: Fields,
 ) -> Event {
     Event {
-        timestamp: Timestamp::Exact {
-            utc: ctx.manifest.collector.finished,
-        },
-        source: Source::Settings,
-        kind: EventKind::Setting,
         pid,
-        ppid: None,
-        uid: None,
-        user: None,
-        comm: None,
-        message,
-        raw: coroner_schemas::Text::from_bytes(raw),
-        origin: Origin {
-            entry: ctx.path.clone(),
-            line: Some(line),
-            offset: Some(offset),
-        },
         fields,
+        ..Event::new(
+            Timestamp::Exact {
+                utc: ctx.manifest.collector.finished,
+            },
+            Source::Settings,
+            EventKind::Setting,
+            message,
+            coroner_schemas::Text::from_bytes(raw),
+            Origin {
+                entry: ctx.path.clone(),
+                line: Some(line),
+                offset: Some(offset),
+            },
+        )
     }
 }
 

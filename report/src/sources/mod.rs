@@ -178,20 +178,14 @@ pub(crate) mod testing {
     /// A plain syslog line event at `entry` line `line`, undated, its raw text the message.
     pub fn event(entry: &str, line: u64, message: &str) -> coroner_schemas::Event {
         use coroner_schemas::{EventKind, Origin, Source, Text, Timestamp};
-        coroner_schemas::Event {
-            timestamp: Timestamp::Unknown,
-            source: Source::Syslog,
-            kind: EventKind::Log,
-            pid: None,
-            ppid: None,
-            uid: None,
-            user: None,
-            comm: None,
-            message: message.to_owned(),
-            raw: Text::from_str(message),
-            origin: Origin { entry: entry.into(), line: Some(line), offset: None },
-            fields: Default::default(),
-        }
+        coroner_schemas::Event::new(
+            Timestamp::Unknown,
+            Source::Syslog,
+            EventKind::Log,
+            message.to_owned(),
+            Text::from_str(message),
+            Origin { entry: entry.into(), line: Some(line), offset: None },
+        )
     }
 
     pub fn entry(path: &str, source: &str, category: &str, format: &str) -> Entry {

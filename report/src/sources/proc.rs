@@ -124,29 +124,31 @@ fn event_of(r: &ProcessRecord, snap: &ProcSnapshot, ctx: &SourceCtx, at: Option<
     };
     let soft = core.map_or(CoreLimit::Unknown, |c| c.0.map_or(CoreLimit::Unlimited, CoreLimit::Bytes));
     let e = Event {
-        timestamp: Timestamp::Exact { utc: snap.taken },
-        source: Source::Proc,
-        kind: EventKind::ProcessAlive,
         pid: Some(r.pid),
         ppid: r.ppid,
         uid,
         user: user.clone(),
         comm: comm.clone(),
-        message: format!(
-            "alive at collection: pid {} ({}) user {}{term_note}: {}",
-            r.pid,
-            comm.as_deref().unwrap_or("?"),
-            user.as_deref().unwrap_or("?"),
-            one_line(&shown, 200)
-        ),
-        raw,
-        // The line and byte offset where the process's object starts in the snapshot.
-        origin: Origin {
-            entry: ctx.path.clone(),
-            line: at.map(|(l, _)| l),
-            offset: at.map(|(_, o)| o),
-        },
         fields: f,
+        ..Event::new(
+            Timestamp::Exact { utc: snap.taken },
+            Source::Proc,
+            EventKind::ProcessAlive,
+            format!(
+                "alive at collection: pid {} ({}) user {}{term_note}: {}",
+                r.pid,
+                comm.as_deref().unwrap_or("?"),
+                user.as_deref().unwrap_or("?"),
+                one_line(&shown, 200)
+            ),
+            raw,
+            // The line and byte offset where the process's object starts in the snapshot.
+            Origin {
+                entry: ctx.path.clone(),
+                line: at.map(|(l, _)| l),
+                offset: at.map(|(_, o)| o),
+            },
+        )
     };
     (e, soft)
 }

@@ -26,24 +26,21 @@ fn setting(ctx: &SourceCtx, line: Option<u64>, raw: &[u8], message: String, mut 
         fields.insert("value".into(), t);
     }
     Event {
-        timestamp: Timestamp::Exact {
-            utc: ctx.manifest.collector.finished,
-        },
-        source: Source::Settings,
-        kind: EventKind::Setting,
-        pid: None,
-        ppid: None,
-        uid: None,
-        user: None,
-        comm: None,
-        message,
-        raw: Text::from_bytes(raw),
-        origin: Origin {
-            entry: ctx.path.clone(),
-            line,
-            offset: None,
-        },
         fields,
+        ..Event::new(
+            Timestamp::Exact {
+                utc: ctx.manifest.collector.finished,
+            },
+            Source::Settings,
+            EventKind::Setting,
+            message,
+            Text::from_bytes(raw),
+            Origin {
+                entry: ctx.path.clone(),
+                line,
+                offset: None,
+            },
+        )
     }
 }
 

@@ -353,24 +353,18 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             out.problems
                 .push(ParseProblem::at_line(ctx, item.number, "no syslog header"));
         }
-        let mut ev = Event {
-            timestamp: ts,
-            source: Source::Syslog,
-            kind: EventKind::Log,
-            pid: None,
-            ppid: None,
-            uid: None,
-            user: None,
-            comm: None,
-            message: cap_message(h.msg.trim_start()),
-            raw: coroner_schemas::Text::from_bytes(item.bytes),
-            origin: Origin {
+        let mut ev = Event::new(
+            ts,
+            Source::Syslog,
+            EventKind::Log,
+            cap_message(h.msg.trim_start()),
+            coroner_schemas::Text::from_bytes(item.bytes),
+            Origin {
                 entry: ctx.path.clone(),
                 line: Some(item.number),
                 offset: Some(item.offset),
             },
-            fields: Default::default(),
-        };
+        );
         if let Some(p) = h.program {
             ev.fields.insert("program".into(), json!(p));
         }

@@ -804,22 +804,22 @@ fn decode(raw: &Bytes, lay: UtmpLayout, ctx: &SourceCtx, kind: Source, pairs: &[
             _ => (None, None),
         };
         out.events.push(Event {
-            timestamp: ts,
-            source: kind,
-            kind: ev_kind,
             pid: Some(i64::from(r.ut_pid)).filter(|p| *p != 0),
-            ppid: None,
             uid,
             user,
-            comm: None,
-            message,
-            raw: Text::shared(raw.slice(i * size..(i + 1) * size)),
-            origin: Origin {
-                entry: path.clone(),
-                line: None,
-                offset: Some(offset),
-            },
             fields: f,
+            ..Event::new(
+                ts,
+                kind,
+                ev_kind,
+                message,
+                Text::shared(raw.slice(i * size..(i + 1) * size)),
+                Origin {
+                    entry: path.clone(),
+                    line: None,
+                    offset: Some(offset),
+                },
+            )
         });
     }
     out
@@ -1137,26 +1137,25 @@ fn lastlog_record(rec: &[u8], lay: LastlogLayout, uid: u64, ctx: &SourceCtx, out
         f.insert("host".into(), host.as_str());
     }
     out.events.push(Event {
-        timestamp,
-        source: Source::Lastlog,
-        kind: EventKind::Login,
-        pid: None,
-        ppid: None,
         uid: uid32,
         user,
-        comm: None,
-        message: {
-            let mut m = format!("last login of uid {uid} on {line:?}");
-            push_from(&mut m, &host, None);
-            m
-        },
-        raw: Text::from_bytes(rec),
-        origin: Origin {
-            entry: ctx.path.clone(),
-            line: None,
-            offset: Some(offset),
-        },
         fields: f,
+        ..Event::new(
+            timestamp,
+            Source::Lastlog,
+            EventKind::Login,
+            {
+                let mut m = format!("last login of uid {uid} on {line:?}");
+                push_from(&mut m, &host, None);
+                m
+            },
+            Text::from_bytes(rec),
+            Origin {
+                entry: ctx.path.clone(),
+                line: None,
+                offset: Some(offset),
+            },
+        )
     });
 }
 

@@ -152,22 +152,21 @@ pub fn to_events(records: Vec<HistRecord>, shell: &str, ctx: &SourceCtx) -> Vec<
         let who = user.as_deref().unwrap_or("?");
         let message = format!("{shell} ({who}): {}", one_line(&command, 300));
         out.push(Event {
-            timestamp,
-            source: Source::History,
-            kind,
-            pid: None,
-            ppid: None,
             uid,
             user: user.clone(),
-            comm: None,
-            message,
-            raw: Text::from_bytes(&r.raw),
-            origin: Origin {
-                entry: ctx.path.clone(),
-                line: Some(r.line),
-                offset: Some(r.offset),
-            },
             fields,
+            ..Event::new(
+                timestamp,
+                Source::History,
+                kind,
+                message,
+                Text::from_bytes(&r.raw),
+                Origin {
+                    entry: ctx.path.clone(),
+                    line: Some(r.line),
+                    offset: Some(r.offset),
+                },
+            )
         });
     }
     out
