@@ -186,24 +186,12 @@ fn parse_u64(b: &[u8]) -> Option<u64> {
     Some(n)
 }
 
-fn hex_digit(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
-
+/// A bare hex number (`a0=9`, `arch=c000003e`): only hex digits, as `from_str_radix` alone would also take `+`.
 fn parse_hex(b: &[u8]) -> Option<u64> {
-    if b.is_empty() || b.len() > 16 {
+    if !b.iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
-    let mut n: u64 = 0;
-    for &c in b {
-        n = (n << 4) | u64::from(hex_digit(c)?);
-    }
-    Some(n)
+    u64::from_str_radix(std::str::from_utf8(b).ok()?, 16).ok()
 }
 
 /// Hex-encoded bytes (`736C656570` → `sleep`), or `None` when `b` is not an even run of hex digits.
