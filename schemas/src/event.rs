@@ -104,6 +104,8 @@ pub enum Source {
     Proc,
     Settings,
     Systemd,
+    /// The signal recorder (`coroner-collect watch`).
+    Watch,
     Other,
 }
 
@@ -193,11 +195,12 @@ impl Source {
             Source::Proc => "proc",
             Source::Settings => "settings",
             Source::Systemd => "systemd",
+            Source::Watch => "watch",
             Source::Other => "other",
         }
     }
     /// Every value, in declaration order.
-    pub const ALL: [Source; 17] = [Source::Kmsg, Source::Dmesg, Source::Pstore, Source::Syslog, Source::Journal, Source::Audit, Source::Wtmp, Source::Btmp, Source::Utmp, Source::Lastlog, Source::History, Source::Cron, Source::Core, Source::Proc, Source::Settings, Source::Systemd, Source::Other];
+    pub const ALL: [Source; 18] = [Source::Kmsg, Source::Dmesg, Source::Pstore, Source::Syslog, Source::Journal, Source::Audit, Source::Wtmp, Source::Btmp, Source::Utmp, Source::Lastlog, Source::History, Source::Cron, Source::Core, Source::Proc, Source::Settings, Source::Systemd, Source::Watch, Source::Other];
 }
 
 impl EventKind {

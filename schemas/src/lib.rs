@@ -17,6 +17,7 @@ pub mod size;
 pub mod systemd;
 pub mod text;
 pub mod utc;
+pub mod watch;
 
 pub use event::{Event, EventKind, Origin, Source, Timestamp};
 pub use fields::{FieldValue, Fields};
@@ -78,5 +79,6 @@ pub fn json_schemas() -> Vec<(&'static str, serde_json::Value)> {
         ("timeline.schema.json", doc::<Vec<event::Event>>()),
         ("findings.schema.json", doc::<finding::FindingsDoc>()),
         ("proc-snapshot.schema.json", doc::<proc::ProcSnapshot>()),
+        ("watch-record.schema.json", doc::<watch::WatchRecord>()),
     ]
 }

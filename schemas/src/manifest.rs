@@ -286,6 +286,8 @@ pub enum Category {
     Host,
     Accounts,
     Include,
+    /// The signal recorder's files (`coroner-collect watch`).
+    Watch,
 }
 
 /// How an entry's bytes are to be read. The report picks its parser from this alone.
@@ -359,6 +361,8 @@ pub enum Format {
     Passwd,
     /// `/etc/group`.
     Group,
+    /// The signal recorder's log (`coroner-collect watch`): JSONL, one `watch-record.schema.json` per line.
+    WatchJsonl,
     /// Anything else (`--include` files, unknown text).
     Other,
 }

@@ -269,25 +269,6 @@ fn row_view(e: &coroner_schemas::Event, notable: bool) -> RowView {
     }
 }
 
-const ALL_SOURCES: [Source; 17] = [
-    Source::Kmsg,
-    Source::Dmesg,
-    Source::Pstore,
-    Source::Syslog,
-    Source::Journal,
-    Source::Audit,
-    Source::Wtmp,
-    Source::Btmp,
-    Source::Utmp,
-    Source::Lastlog,
-    Source::History,
-    Source::Cron,
-    Source::Core,
-    Source::Proc,
-    Source::Settings,
-    Source::Systemd,
-    Source::Other,
-];
 
 /// The data island: `{"total":N,"sources":[…],"kinds":[…],"certainties":[…],"events":[[…],…]}`; each event is
 /// `[time_us|null, time, certainty, source, kind, notable, pid|null, user, comm, message, raw, origin, [other
@@ -313,7 +294,7 @@ fn island(m: &ReportModel, notable: &view::Notable, idx: &[usize]) -> String {
         certainties: &certainties,
         events,
         kinds: kinds.iter().map(name_of).collect(),
-        sources: ALL_SOURCES.iter().map(name_of).collect(),
+        sources: Source::ALL.iter().map(name_of).collect(),
         total: m.events.len(),
     };
     escape::json_for_script(&island)
@@ -337,7 +318,7 @@ impl serde::Serialize for IslandEvents<'_> {
                 e.timestamp.sort_key().map(|t| t.unix_micros()),
                 view::time(&e.timestamp),
                 self.certainties.iter().position(|c| *c == cert).unwrap_or(last),
-                ALL_SOURCES.iter().position(|s| *s == e.source).unwrap_or(ALL_SOURCES.len() - 1),
+                Source::ALL.iter().position(|s| *s == e.source).unwrap_or(Source::ALL.len() - 1),
                 self.kinds.binary_search(&e.kind).unwrap_or(0),
                 u8::from(self.notable.is(i)),
                 e.pid,
