@@ -213,21 +213,26 @@ pub fn md_code(s: &str, in_table: bool) -> String {
 /// JSON for a `<script type="application/json">` data island: serde_json's compact form, with `<`, `>` and
 /// `&` (so no `</script>` or `<!--` can end or change the element) and U+2028/U+2029 written as `\uXXXX`
 /// escapes. These characters only ever occur inside JSON strings, where the escapes mean the same characters.
-pub fn json_for_script<T: serde::Serialize + ?Sized>(v: &T) -> String {
+pub fn json_for_script<T: serde::Serialize + ?Sized>(v: &T, size_hint: usize) -> String {
     struct ScriptSafe;
     impl serde_json::ser::Formatter for ScriptSafe {
         fn write_string_fragment<W: ?Sized + std::io::Write>(&mut self, w: &mut W, s: &str) -> std::io::Result<()> {
             let mut rest = s;
-            while let Some(at) = rest.find(['<', '>', '&', '\u{2028}', '\u{2029}']) {
+            // A byte scan (0xE2 leads U+2028 and U+2029): the island's text is mostly plain ASCII.
+            while let Some(at) = rest.bytes().position(|b| matches!(b, b'<' | b'>' | b'&' | 0xE2)) {
                 let c = rest[at..].chars().next().unwrap_or_default();
                 w.write_all(&rest.as_bytes()[..at])?;
-                write!(w, "\\u{:04x}", u32::from(c))?;
+                if matches!(c, '<' | '>' | '&' | '\u{2028}' | '\u{2029}') {
+                    write!(w, "\\u{:04x}", u32::from(c))?;
+                } else {
+                    w.write_all(c.encode_utf8(&mut [0; 4]).as_bytes())?;
+                }
                 rest = &rest[at + c.len_utf8()..];
             }
             w.write_all(rest.as_bytes())
         }
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(size_hint);
     // Writing to a Vec cannot fail, and serde_json writes UTF-8.
     let _ = v.serialize(&mut serde_json::Serializer::with_formatter(&mut out, ScriptSafe));
     String::from_utf8(out).unwrap_or_default()
@@ -280,7 +285,7 @@ mod tests {
                     assert_eq!(visible_bytes_cut(s.as_bytes(), nl, max), truncate(&visible_bytes(s.as_bytes(), nl), max));
                 }
             }
-            let island = json_for_script(s);
+            let island = json_for_script(s, 0);
             assert!(!island.contains(['<', '>', '&', '\u{2028}', '\u{2029}']), "{island}");
             assert_eq!(serde_json::from_str::<String>(&island).expect("json"), *s);
         }
@@ -321,8 +326,10 @@ mod tests {
 
     #[test]
     fn json_for_script_cannot_close_the_element() {
-        let j = json_for_script(&["</script><!--&", "\u{2028}"]);
+        let j = json_for_script(&["</script><!--&", "\u{2028}", "\u{2027}\u{2030}é"], 0);
         assert!(!j.contains('<') && !j.contains('>') && !j.contains('&'));
+        // Other characters led by the byte 0xE2 pass as they are; U+2028 is escaped.
+        assert!(j.contains("\u{2027}\u{2030}é") && j.contains("\\u2028") && !j.contains('\u{2028}'), "{j}");
     }
 
     #[test]

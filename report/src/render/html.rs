@@ -297,7 +297,8 @@ fn island(m: &ReportModel, notable: &view::Notable, idx: &[usize]) -> String {
         sources: Source::ALL.iter().map(name_of).collect(),
         total: m.events.len(),
     };
-    escape::json_for_script(&island)
+    // About 320 bytes an event: the island is written once into a buffer of its size.
+    escape::json_for_script(&island, idx.len() * 320 + 4096)
 }
 
 /// The island's events, each written as its list when the island is.
