@@ -51,26 +51,26 @@ pub fn write(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
     out.flush()
 }
 
-/// One record. `buf` is reused for the numbers and the fields' JSON text.
+/// One record. `buf` is reused for the fields' JSON text.
 fn write_row<W: Write>(out: &mut csv::Writer<W>, buf: &mut Vec<u8>, r: &TimesketchRow) -> csv::Result<()> {
     out.write_field(r.message)?;
     out.write_field(&r.datetime)?;
     out.write_field(r.timestamp_desc.as_ref())?;
-    int(out, buf, Some(r.timestamp))?;
+    int(out, Some(r.timestamp))?;
     out.write_field(r.hostname)?;
     out.write_field(r.data_type)?;
     out.write_field(r.tag.join(","))?;
     out.write_field(r.source)?;
     out.write_field(r.kind)?;
     out.write_field(r.certainty)?;
-    int(out, buf, r.pid)?;
-    int(out, buf, r.ppid)?;
-    int(out, buf, r.uid)?;
+    int(out, r.pid)?;
+    int(out, r.ppid)?;
+    int(out, r.uid)?;
     out.write_field(r.user.unwrap_or_default())?;
     out.write_field(r.comm.unwrap_or_default())?;
     out.write_field(r.entry)?;
-    int(out, buf, r.line)?;
-    int(out, buf, r.offset)?;
+    int(out, r.line)?;
+    int(out, r.offset)?;
     out.write_field(r.raw.as_ref())?;
     out.write_field(r.raw_base64.as_deref().unwrap_or_default())?;
     buf.clear();
@@ -83,12 +83,11 @@ fn write_row<W: Write>(out: &mut csv::Writer<W>, buf: &mut Vec<u8>, r: &Timesket
 }
 
 /// An integer cell, or an empty one.
-fn int<W: Write>(out: &mut csv::Writer<W>, buf: &mut Vec<u8>, v: Option<impl std::fmt::Display>) -> csv::Result<()> {
-    buf.clear();
-    if let Some(v) = v {
-        write!(buf, "{v}")?;
+fn int<W: Write>(out: &mut csv::Writer<W>, v: Option<impl itoa::Integer>) -> csv::Result<()> {
+    match v {
+        Some(v) => out.write_field(itoa::Buffer::new().format(v)),
+        None => out.write_field(""),
     }
-    out.write_field(&*buf)
 }
 
 /// The whole CSV document as a string.

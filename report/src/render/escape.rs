@@ -218,8 +218,12 @@ pub fn json_for_script<T: serde::Serialize + ?Sized>(v: &T, size_hint: usize) ->
     impl serde_json::ser::Formatter for ScriptSafe {
         fn write_string_fragment<W: ?Sized + std::io::Write>(&mut self, w: &mut W, s: &str) -> std::io::Result<()> {
             let mut rest = s;
-            // A byte scan (0xE2 leads U+2028 and U+2029): the island's text is mostly plain ASCII.
-            while let Some(at) = rest.bytes().position(|b| matches!(b, b'<' | b'>' | b'&' | 0xE2)) {
+            // 0xE2 leads U+2028 and U+2029 (and other characters, passed as they are).
+            let next = |t: &str| match (memchr::memchr3(b'<', b'>', b'&', t.as_bytes()), memchr::memchr(0xE2, t.as_bytes())) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            while let Some(at) = next(rest) {
                 let c = rest[at..].chars().next().unwrap_or_default();
                 w.write_all(&rest.as_bytes()[..at])?;
                 if matches!(c, '<' | '>' | '&' | '\u{2028}' | '\u{2029}') {
@@ -244,13 +248,23 @@ pub fn json_for_script<T: serde::Serialize + ?Sized>(v: &T, size_hint: usize) ->
 pub fn raw_display(raw: &coroner_schemas::Text, max: usize) -> String {
     let b = raw.as_bytes();
     if raw.is_binary() {
-        let head = hex::encode(b.get(..32).unwrap_or(b));
-        let mut out = format!("binary record, {} bytes: ", b.len());
-        for (i, pair) in head.as_bytes().chunks(2).enumerate() {
+        let head = b.get(..32).unwrap_or(b);
+        // `encode_to_slice` rather than `encode`, which builds its string a char at a time (the render row).
+        let mut buf = [0u8; 64];
+        let digits = &mut buf[..head.len() * 2];
+        let hex = match hex::encode_to_slice(head, digits) {
+            Ok(()) => std::str::from_utf8(digits).unwrap_or_default(),
+            Err(_) => "",
+        };
+        let mut out = String::with_capacity(40 + 96);
+        out.push_str("binary record, ");
+        out.push_str(itoa::Buffer::new().format(b.len()));
+        out.push_str(" bytes: ");
+        for i in (0..hex.len()).step_by(2) {
             if i > 0 {
                 out.push(' ');
             }
-            out.extend(pair.iter().map(|&c| char::from(c)));
+            out.push_str(hex.get(i..i + 2).unwrap_or_default());
         }
         if b.len() > 32 {
             out.push_str(" …");

@@ -270,12 +270,128 @@ pub fn row<'a>(model: &ReportModel<'a>, e: &'a Event) -> TimesketchRow<'a> {
 
 /// Writes every event as one JSON line.
 pub fn write(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
-    let mut w = io::BufWriter::with_capacity(1 << 20, w);
+    let mut out = Vec::with_capacity(CHUNK + 64 * 1024);
     for e in model.events {
-        serde_json::to_writer(&mut w, &row(model, e))?;
-        w.write_all(b"\n")?;
+        write_row(&mut out, &row(model, e))?;
+        out.push(b'\n');
+        if out.len() >= CHUNK {
+            w.write_all(&out)?;
+            out.clear();
+        }
     }
-    w.flush()
+    w.write_all(&out)
+}
+
+/// Bytes of rows gathered before each write.
+const CHUNK: usize = 1 << 20;
+
+/// One row exactly as `serde_json::to_writer` writes [`TimesketchRow`], by hand but for `fields`: through
+/// serde_json, `make bench`'s render row was 25% slower, most of it in serde_json's byte-at-a-time string
+/// escaping of a million rows' message and raw text (BENCHMARKS.md). `timeline_files_hold_the_row_model`
+/// checks the bytes against serde_json's.
+fn write_row(out: &mut Vec<u8>, r: &TimesketchRow) -> io::Result<()> {
+    let mut ints = itoa::Buffer::new();
+    let mut int = |out: &mut Vec<u8>, key: &[u8], v: Option<i64>| {
+        out.extend_from_slice(key);
+        match v {
+            Some(v) => out.extend_from_slice(ints.format(v).as_bytes()),
+            None => out.extend_from_slice(b"null"),
+        }
+    };
+    let text = |out: &mut Vec<u8>, key: &[u8], v: Option<&str>| {
+        out.extend_from_slice(key);
+        match v {
+            Some(v) => push_json_str(out, v),
+            None => out.extend_from_slice(b"null"),
+        }
+    };
+    text(out, b"{\"message\":", Some(r.message));
+    text(out, b",\"datetime\":", Some(&r.datetime));
+    text(out, b",\"timestamp_desc\":", Some(&r.timestamp_desc));
+    int(out, b",\"timestamp\":", Some(r.timestamp));
+    text(out, b",\"hostname\":", Some(r.hostname));
+    text(out, b",\"data_type\":", Some(r.data_type));
+    out.extend_from_slice(b",\"tag\":[");
+    for (i, t) in r.tag.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_json_str(out, t);
+    }
+    out.push(b']');
+    text(out, b",\"source\":", Some(r.source));
+    text(out, b",\"kind\":", Some(r.kind));
+    text(out, b",\"certainty\":", Some(r.certainty));
+    int(out, b",\"pid\":", r.pid);
+    int(out, b",\"ppid\":", r.ppid);
+    int(out, b",\"uid\":", r.uid.map(i64::from));
+    text(out, b",\"user\":", r.user);
+    text(out, b",\"comm\":", r.comm);
+    text(out, b",\"entry\":", Some(r.entry));
+    // Lines and offsets are u64: past i64::MAX they go through serde_json rather than wrap.
+    for (key, v) in [(&b",\"line\":"[..], r.line), (b",\"offset\":", r.offset)] {
+        match v.map(i64::try_from) {
+            Some(Err(_)) => {
+                out.extend_from_slice(key);
+                serde_json::to_writer(&mut *out, &v)?;
+            }
+            other => int(out, key, other.and_then(Result::ok)),
+        }
+    }
+    text(out, b",\"raw\":", Some(&r.raw));
+    if let Some(b) = &r.raw_base64 {
+        text(out, b",\"raw_base64\":", Some(b));
+    }
+    out.extend_from_slice(b",\"fields\":");
+    serde_json::to_writer(&mut *out, r.fields)?;
+    out.extend_from_slice(if r.verified { b",\"verified\":true}" } else { b",\"verified\":false}" });
+    Ok(())
+}
+
+/// `s` as serde_json writes a string: `\"`, `\\`, `\b \f \n \r \t`, other control characters as `\u00xx`, all
+/// else as it is. Plain runs are found eight bytes at a time (the render row of `make bench`, see [`write_row`]).
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let b = s.as_bytes();
+    out.push(b'"');
+    let mut i = 0;
+    while i < b.len() {
+        let n = plain_run(&b[i..]);
+        out.extend_from_slice(&b[i..i + n]);
+        i += n;
+        let Some(&c) = b.get(i) else { break };
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            c => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]]),
+        }
+        i += 1;
+    }
+    out.push(b'"');
+}
+
+/// Length of the leading run of `b` that needs no escape in a JSON string: a word at a time, with the usual
+/// "has a zero byte" test on the word xor `"`, xor `\`, and minus 0x20 (the lowest flagged byte is a true match).
+fn plain_run(b: &[u8]) -> usize {
+    const fn splat(x: u8) -> u64 {
+        u64::from_ne_bytes([x; 8])
+    }
+    let zero = |v: u64| v.wrapping_sub(splat(1)) & !v & splat(0x80);
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8).and_then(|c| <[u8; 8]>::try_from(c).ok()) {
+        let w = u64::from_le_bytes(chunk);
+        let m = zero(w ^ splat(b'"')) | zero(w ^ splat(b'\\')) | (w.wrapping_sub(splat(0x20)) & !w & splat(0x80));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + b[i..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).unwrap_or(b.len() - i)
 }
 
 /// The whole JSONL document as a string.
@@ -284,4 +400,29 @@ pub fn render(model: &ReportModel) -> String {
     // Writing to a Vec cannot fail, and serde_json emits UTF-8.
     let _ = write(model, &mut out);
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_json_str;
+
+    /// Every ASCII byte, at every place in a word, and multi-byte text, come out as serde_json writes them.
+    #[test]
+    fn strings_as_serde_json_writes_them() {
+        let mut samples: Vec<String> =
+            vec![String::new(), "plain".into(), "é\u{2028}😀\"\\".into(), "a\u{7f}\u{80}\u{ff}".into()];
+        for c in 0u8..0x80 {
+            for at in 0..17 {
+                let mut s = "x".repeat(at);
+                s.push(char::from(c));
+                s.push_str("tail after the byte");
+                samples.push(s);
+            }
+        }
+        for s in &samples {
+            let mut out = Vec::new();
+            push_json_str(&mut out, s);
+            assert_eq!(String::from_utf8(out).expect("utf-8"), serde_json::to_string(s).expect("json"), "{s:?}");
+        }
+    }
 }
