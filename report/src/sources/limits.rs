@@ -4,7 +4,7 @@
 
 
 use coroner_schemas::manifest::Format;
-use coroner_schemas::{Event, EventKind, Fields, Origin, Source, Timestamp};
+use coroner_schemas::{Event, Fields};
 use serde_json::json;
 
 use super::history::lines;
@@ -67,33 +67,8 @@ fn pid_of(source: &str) -> Option<i64> {
     source.strip_prefix("/proc/")?.split('/').next()?.parse().ok()
 }
 
-fn setting(
-    ctx: &SourceCtx,
-    line: u64,
-    offset: u64,
-    raw: &[u8],
-    pid: Option<i64>,
-    message: String,
-    fields: Fields,
-) -> Event {
-    Event {
-        pid,
-        fields,
-        ..Event::new(
-            Timestamp::Exact {
-                utc: ctx.manifest.collector.finished,
-            },
-            Source::Settings,
-            EventKind::Setting,
-            message,
-            coroner_schemas::Text::from_bytes(raw),
-            Origin {
-                entry: ctx.path.clone(),
-                line: Some(line),
-                offset: Some(offset),
-            },
-        )
-    }
+fn setting(ctx: &SourceCtx, line: u64, offset: u64, raw: &[u8], pid: Option<i64>, message: String, fields: Fields) -> Event {
+    Event { pid, ..super::settings::observed(ctx, Some(line), Some(offset), raw, message, fields) }
 }
 
 fn show(v: Option<u64>) -> String {

@@ -25,21 +25,20 @@ fn setting(ctx: &SourceCtx, line: Option<u64>, raw: &[u8], message: String, mut 
     if let Some(t) = text {
         fields.insert("value".into(), t);
     }
+    observed(ctx, line, None, raw, message, fields)
+}
+
+/// A setting as the collector observed it: at the collection's end, from the entry's bytes at `line`/`offset`.
+pub(super) fn observed(ctx: &SourceCtx, line: Option<u64>, offset: Option<u64>, raw: &[u8], message: String, fields: Fields) -> Event {
     Event {
         fields,
         ..Event::new(
-            Timestamp::Exact {
-                utc: ctx.manifest.collector.finished,
-            },
+            Timestamp::Exact { utc: ctx.manifest.collector.finished },
             Source::Settings,
             EventKind::Setting,
             message,
             Text::from_bytes(raw),
-            Origin {
-                entry: ctx.path.clone(),
-                line,
-                offset: None,
-            },
+            Origin { entry: ctx.path.clone(), line, offset },
         )
     }
 }
