@@ -43,6 +43,7 @@ bench: build
 ## the report's bench rows for BEFORE=<rev> and this tree, interleaved in one run (after `make bench`'s inputs)
 bench-ab:
 	bash bench/ab.sh
+	bash bench/instructions.sh
 
 ## a statically linked collector that runs on a host with nothing installed
 dist:
