@@ -4,7 +4,7 @@ CARGO ?= cargo
 OUT ?= out
 TARGET_TRIPLE := x86_64-unknown-linux-gnu
 
-.PHONY: all build collect test bench bench-ab dist lint schemas clean
+.PHONY: all build collect test bench bench-ab bench-watch dist lint schemas clean
 
 all: build
 
@@ -37,6 +37,7 @@ test:
 bench: build
 	bash bench/collect.sh
 	bash bench/report.sh
+	@if [ "$$(id -u)" = 0 ]; then bash bench/watch.sh; else echo "make bench: not root: bench/watch.sh (the recorder's cost) skipped" >&2; fi
 	{ echo "# Benchmarks"; echo; echo "Written by \`make bench\` (bench/*.sh); machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB."; echo; \
 	  for f in bench/results/*.md; do cat "$$f"; echo; done; } > BENCHMARKS.md
 
@@ -44,6 +45,10 @@ bench: build
 bench-ab:
 	bash bench/ab.sh
 	bash bench/instructions.sh
+
+## what the signal recorder costs, beside audit's kill rules (root)
+bench-watch:
+	bash bench/watch.sh
 
 ## a statically linked collector that runs on a host with nothing installed
 dist:
