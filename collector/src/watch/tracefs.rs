@@ -79,6 +79,9 @@ impl Instance {
         inst.write("trace_clock", TRACE_CLOCK)?;
         inst.write("options/record-tgid", "1")?;
         inst.write("buffer_size_kb", &buffer_kb.to_string())?;
+        // poll(2) on trace_pipe waits until the buffer is this full (default 50%): 0 wakes us at the first
+        // event, so the `/proc` read at exec time comes while a short-lived process still exists.
+        inst.write("buffer_percent", "0")?;
         inst.write("events/signal/signal_generate/filter", signal_filter)?;
         for ev in EVENTS {
             let enable = inst.dir.join("events").join(ev).join("enable");
