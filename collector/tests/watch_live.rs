@@ -14,6 +14,7 @@ use coroner_schemas::manifest::{Category, Format, Manifest};
 use coroner_schemas::watch::{FieldFrom, SignalRecord, TargetFate, WatchRecord, TRACE_INSTANCE};
 
 const BIN: &str = env!("CARGO_BIN_EXE_coroner-collect");
+const UPROBES: &str = "/sys/kernel/tracing/uprobe_events";
 
 /// Kills (SIGKILL) and reaps a child on drop, by its pid, whatever the test's outcome.
 struct Reaped(Child);
@@ -33,10 +34,16 @@ struct InstanceGuard(PathBuf);
 impl Drop for InstanceGuard {
     fn drop(&mut self) {
         if self.0.exists() {
-            for ev in ["signal/signal_generate", "sched/sched_process_exec", "sched/sched_process_fork", "sched/sched_process_exit", "oom/mark_victim"] {
+            for ev in ["signal/signal_generate", "sched/sched_process_exec", "sched/sched_process_fork", "sched/sched_process_exit", "oom/mark_victim", "coroner/argv"] {
                 let _ = fs::write(self.0.join("events").join(ev).join("enable"), "0");
             }
             let _ = fs::remove_dir(&self.0);
+        }
+        // The argv probe's definition (appended, so no other uprobe is touched).
+        if fs::read_to_string(UPROBES).is_ok_and(|s| s.contains("p:coroner/argv ")) {
+            if let Ok(mut f) = fs::OpenOptions::new().append(true).open(UPROBES) {
+                let _ = std::io::Write::write_all(&mut f, b"-:coroner/argv\n");
+            }
         }
     }
 }
@@ -138,6 +145,7 @@ fn short_lived_senders_are_named_after_they_exited() {
     assert!(rec.0.wait().expect("status").success(), "recorder failed: {err}");
     assert!(seen, "signal records missing; stderr: {err}");
     assert!(!instance.exists(), "the trace instance was left behind");
+    assert!(!fs::read_to_string(UPROBES).unwrap_or_default().contains("coroner/argv"), "the argv probe was left behind");
 
     let recs = records(&state);
     let me = i64::from(std::process::id());
@@ -161,10 +169,9 @@ fn short_lived_senders_are_named_after_they_exited() {
     assert_eq!(s.sender.comm.as_deref(), Some("reaperd"));
     assert_eq!(s.sender.exe.as_deref(), Some(daemon_bin.to_str().expect("utf-8")));
     assert!(s.sender.parents.iter().any(|p| p.pid == me), "{:?}", s.sender.parents);
-    // argv is read from /proc when the exec is seen: a `kill` that ran for a millisecond may be gone by then.
-    if let Some(argv) = &s.sender.argv {
-        assert_eq!(argv.last().map(String::as_str), Some(v2_pid.to_string().as_str()));
-    }
+    // From the loader probe (or /proc at exec time): this `kill` ran for about a millisecond.
+    let argv = s.sender.argv.as_ref().unwrap_or_else(|| panic!("no argv: {:?}", s.sender));
+    assert_eq!(argv[1..], ["-TERM".to_owned(), v2_pid.to_string()]);
 
     assert!(matches!(recs.first(), Some(WatchRecord::Start(_))));
     match recs.last() {

@@ -172,6 +172,7 @@ impl Recorder {
             }
             TraceEvent::SignalGenerate { .. } => self.signal(&t, raw),
             TraceEvent::MarkVictim { .. } => self.victim(&t, raw),
+            TraceEvent::Argv { args, .. } => self.table.argv(tgid, args.clone()),
             TraceEvent::Exit { .. } | TraceEvent::Other { .. } => {}
         }
     }
@@ -401,7 +402,20 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<i32> {
     let tracefs_root = tracefs::ensure_mounted()?;
     let clock = crate::acquire::kernel::clock_sample().context("reading the clocks")?;
     let clock_zero_ns = i128::from(clock.realtime_ns) - i128::from(clock.monotonic_ns);
-    let instance = tracefs::Instance::create(&tracefs_root, TRACE_INSTANCE, &filter, a.buffer_kb)?;
+    // The argv probe is a help, not a need: without it argv comes from /proc at exec time alone.
+    let probe = match tracefs::ArgvProbe::define(&tracefs_root) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("coroner-collect watch: no argv probe ({e}): argv of short-lived processes is read from /proc at exec time only");
+            None
+        }
+    };
+    let mut instance = tracefs::Instance::create(&tracefs_root, TRACE_INSTANCE, &filter, a.buffer_kb)?;
+    if probe.is_some() {
+        if let Err(e) = instance.enable_argv() {
+            eprintln!("coroner-collect watch: argv probe not enabled: {e}");
+        }
+    }
     let pipe = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
@@ -451,6 +465,11 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<i32> {
     }
     drop(pipe);
     let removed = instance.remove();
+    if let Some(p) = probe {
+        if let Err(e) = p.remove() {
+            eprintln!("coroner-collect watch: removing the argv probe: {e}");
+        }
+    }
     let reason = match &removed {
         Ok(()) => reason,
         Err(e) => format!("{reason}; the trace instance could not be removed: {e}"),

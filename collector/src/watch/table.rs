@@ -218,6 +218,15 @@ impl Table {
         self.insert(pid, e);
     }
 
+    /// The argv probe's arguments for `pid` (after its exec): kept unless `/proc` already gave the whole argv.
+    pub fn argv(&mut self, pid: i64, args: Vec<String>) {
+        if let Some(e) = self.procs.get_mut(&pid) {
+            if e.argv.is_none() {
+                e.argv = Some(args);
+            }
+        }
+    }
+
     /// The group of `pid` died at `ts_ns`: kept for lookups until evicted, before the living.
     pub fn exit(&mut self, pid: i64, ts_ns: u64) {
         if let Some(e) = self.procs.get_mut(&pid) {

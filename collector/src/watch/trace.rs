@@ -11,6 +11,8 @@
 
 use thiserror::Error;
 
+use super::tracefs::ARGV_SLOTS;
+
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum TraceError {
     #[error("no trace header (COMM-TID (TGID) [CPU] FLAGS TIME: EVENT:)")]
@@ -55,6 +57,9 @@ pub enum TraceEvent {
         pgtables_kb: u64,
         oom_score_adj: i64,
     },
+    /// The recorder's `coroner/argv` uprobe at the dynamic loader's entry: `argc` and the first
+    /// [`ARGV_SLOTS`] arguments (fewer when `argc` is smaller).
+    Argv { argc: u64, args: Vec<String> },
     /// Another event: kept by name, not parsed.
     Other { name: String },
 }
@@ -123,6 +128,7 @@ fn event(name: &str, body: &str) -> Result<TraceEvent, TraceError> {
         "sched_process_fork" => fork(body).ok_or_else(bad),
         "sched_process_exit" => exit(body).ok_or_else(bad),
         "mark_victim" => mark_victim(body).ok_or_else(bad),
+        "argv" => argv(body).ok_or_else(bad),
         _ => Ok(TraceEvent::Other { name: name.to_owned() }),
     }
 }
@@ -230,6 +236,51 @@ fn mark_victim(b: &str) -> Option<TraceEvent> {
     })
 }
 
+/// `(0xIP) argc=%llu a0="…" a1="…" …`: the kernel prints the strings between quotes without escaping them,
+/// so an argument holding `" a3=` could end early. Each split is tried until the whole line reads back: the
+/// slot after the last argument must be the NULL (`(fault)`) that ends argv. A line that never reads back
+/// (or an argument the probe could not read) is an error, and argv then comes from `/proc` alone.
+fn argv(b: &str) -> Option<TraceEvent> {
+    let r = b.strip_prefix('(')?;
+    let r = &r[r.find(") ")? + 2..];
+    let (argc, r) = num::<u64>(r, "argc")?;
+    let n = usize::try_from(argc).ok()?.min(ARGV_SLOTS);
+    let mut args = Vec::with_capacity(n);
+    let mut budget = 10_000u32;
+    split_args(r, 0, n, &mut args, &mut budget).then_some(TraceEvent::Argv { argc, args })
+}
+
+/// Reads `a{i}="…"` for i in `i..n` from `r` into `out`, backtracking over the possible ends of each value.
+fn split_args<'a>(r: &'a str, i: usize, n: usize, out: &mut Vec<String>, budget: &mut u32) -> bool {
+    *budget = budget.saturating_sub(1);
+    if *budget == 0 {
+        return false;
+    }
+    if i == n {
+        // argv's NULL follows the last argument, unless every slot held one.
+        return if n < ARGV_SLOTS { r.starts_with(&format!("a{n}=(fault)")) } else { r.is_empty() };
+    }
+    let Some(v) = r.strip_prefix(&format!("a{i}=\"")) else { return false };
+    if i + 1 == ARGV_SLOTS {
+        return match v.strip_suffix('"') {
+            Some(last) if i + 1 == n => {
+                out.push(last.to_owned());
+                true
+            }
+            _ => false,
+        };
+    }
+    let sep = format!("\" a{}=", i + 1);
+    for (end, _) in v.match_indices(&sep) {
+        out.push(v[..end].to_owned());
+        if split_args(&v[end + 2..], i + 1, n, out, budget) {
+            return true;
+        }
+        out.pop();
+    }
+    false
+}
+
 /// `si_code` names (`siginfo.h`): the generic ones, then the per-signal fault codes.
 pub fn code_name(sig: i32, code: i32) -> String {
     let generic = match code {
@@ -305,6 +356,7 @@ mod tests {
                 TraceEvent::Fork { .. } => "fork",
                 TraceEvent::Exit { .. } => "exit",
                 TraceEvent::MarkVictim { .. } => "victim",
+                TraceEvent::Argv { .. } => "argv",
                 TraceEvent::Other { .. } => "other",
             };
             *kinds.entry(k).or_insert(0) += 1;
@@ -358,6 +410,30 @@ mod tests {
         let TraceEvent::SignalGenerate { sig, code, .. } = find("code=128 comm=python3") else { panic!() };
         assert!(kernel_originated(sig, code));
         assert_eq!(code_name(sig, code), "SI_KERNEL");
+    }
+
+    #[test]
+    fn argv_from_the_loader_probe() {
+        let fx = include_str!("../../../fixtures/watch/argv_uprobe.txt");
+        let all: Vec<TraceLine> = fx.lines().filter(|l| !l.starts_with('#')).map(|l| parse(l).expect(l)).collect();
+        let args = |i: usize| match &all[i].event {
+            TraceEvent::Argv { argc, args } => (*argc, args.clone()),
+            e => panic!("{e:?}"),
+        };
+        let (argc, a) = args(0);
+        assert_eq!(argc, 3);
+        assert_eq!(a[..2], ["bash", "-c"]);
+        assert!(a[2].starts_with("kill -0 $$; /bin/true") && a[2].ends_with(">/dev/null"), "{a:?}");
+        // An argument holding `" a3="` of its own: split at `" a4=` it stays whole.
+        assert_eq!(args(1), (4, vec!["/bin/true".into(), "a".into(), "b c".into(), "x\" a3=\"y".into()]));
+        // More arguments than slots: the first ARGV_SLOTS, and argc says how many there were.
+        let (argc, a) = args(2);
+        assert_eq!((argc, a.len(), a[11].as_str()), (15, ARGV_SLOTS, "11"));
+        assert_eq!(all[3].tgid, Some(19752));
+        // Environment strings past argc are never taken.
+        assert!(all.iter().all(|t| !matches!(&t.event, TraceEvent::Argv { args, .. } if args.iter().any(|a| a.contains("PATH=")))));
+        // A fault within argc is no argv.
+        assert!(parse("  x-1 (    1) [000] DBZff 1.000000: argv: (0x1) argc=2 a0=\"x\" a1=(fault) a2=(fault)").is_err());
     }
 
     #[test]

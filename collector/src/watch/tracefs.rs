@@ -24,6 +24,15 @@ pub const EVENTS: &[&str] = &[
     "oom/mark_victim",
 ];
 
+/// The dynamic loader whose entry point the argv probe sits on (x86_64 glibc).
+pub const LOADER: &str = "/lib64/ld-linux-x86-64.so.2";
+/// The argv probe's event (`uprobes` need a group of their own; this one is the recorder's).
+pub const ARGV_EVENT: &str = "coroner/argv";
+/// Arguments the probe fetches. At the loader's entry `%sp` points at argc, then argv[0..argc], NULL, then
+/// the environment: slots past argc read the NULL (`(fault)`) and then environment strings, which stay in the
+/// recorder's own buffer and are dropped by the parser.
+pub const ARGV_SLOTS: usize = 12;
+
 #[derive(Debug, Error)]
 pub enum TraceFsError {
     #[error("mounting tracefs on {TRACEFS}: {0}")]
@@ -98,6 +107,14 @@ impl Instance {
         Ok(inst)
     }
 
+    /// Enables the argv probe (defined with [`ArgvProbe::define`]) in this instance.
+    pub fn enable_argv(&mut self) -> Result<(), TraceFsError> {
+        let enable = self.dir.join("events").join(ARGV_EVENT).join("enable");
+        fs::write(&enable, "1").map_err(io_at(&enable))?;
+        self.events.push(ARGV_EVENT.to_owned());
+        Ok(())
+    }
+
     fn write(&self, rel: &str, value: &str) -> Result<(), TraceFsError> {
         let p = self.dir.join(rel);
         fs::write(&p, value).map_err(io_at(&p))
@@ -143,6 +160,82 @@ impl Drop for Instance {
     }
 }
 
+/// A uprobe on the dynamic loader's entry point that prints argv from the new process's stack, so a process
+/// that exits a millisecond after exec is still named with its arguments (the exec tracepoint has none, and
+/// `/proc/PID/cmdline` is gone with the process). Programs not started through the loader (static binaries)
+/// are not seen by it. Uprobe definitions are global (`uprobe_events`): only this one is added, by appending,
+/// and it is removed on drop; it is enabled in the recorder's instance only.
+pub struct ArgvProbe {
+    events_file: PathBuf,
+    removed: bool,
+}
+
+impl ArgvProbe {
+    /// Defines the probe; `None` when the loader or uprobes are not there (the recorder then relies on
+    /// `/proc` at exec time alone).
+    pub fn define(tracefs: &Path) -> Result<ArgvProbe, TraceFsError> {
+        let loader = fs::canonicalize(LOADER).map_err(|source| TraceFsError::Io { path: LOADER.to_owned(), source })?;
+        let bytes = fs::read(&loader).map_err(io_at(&loader))?;
+        let off = elf_entry_offset(&bytes).ok_or_else(|| TraceFsError::NoEvent(format!("entry point of {}", loader.display())))?;
+        let mut def = format!("p:{ARGV_EVENT} {}:0x{off:x} argc=+u0(%sp):u64", loader.display());
+        for i in 0..ARGV_SLOTS {
+            def.push_str(&format!(" a{i}=+u0(+u{}(%sp)):ustring", 8 + 8 * i));
+        }
+        let events_file = tracefs.join("uprobe_events");
+        // A leftover from a recorder that died: remove it first (appending a removal never touches others).
+        let _ = append(&events_file, &format!("-:{ARGV_EVENT}"));
+        append(&events_file, &def)?;
+        Ok(ArgvProbe { events_file, removed: false })
+    }
+
+    pub fn remove(mut self) -> Result<(), TraceFsError> {
+        self.removed = true;
+        append(&self.events_file, &format!("-:{ARGV_EVENT}"))
+    }
+}
+
+impl Drop for ArgvProbe {
+    fn drop(&mut self) {
+        if !self.removed {
+            let _ = append(&self.events_file, &format!("-:{ARGV_EVENT}"));
+        }
+    }
+}
+
+/// Writes one line to a tracefs command file without truncating it (truncating `uprobe_events` would delete
+/// every uprobe on the host).
+fn append(p: &Path, line: &str) -> Result<(), TraceFsError> {
+    use std::io::Write;
+    let mut f = fs::OpenOptions::new().append(true).open(p).map_err(io_at(p))?;
+    f.write_all(format!("{line}\n").as_bytes()).map_err(io_at(p))
+}
+
+/// The file offset of a 64-bit little-endian ELF's entry point (the segment holding `e_entry`).
+pub fn elf_entry_offset(b: &[u8]) -> Option<u64> {
+    let u16_at = |o: usize| b.get(o..o + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
+    let u64_at = |o: usize| b.get(o..o + 8).and_then(|s| s.try_into().ok()).map(u64::from_le_bytes);
+    let u32_at = |o: usize| b.get(o..o + 4).and_then(|s| s.try_into().ok()).map(u32::from_le_bytes);
+    if b.get(..4)? != b"\x7fELF" || *b.get(4)? != 2 || *b.get(5)? != 1 {
+        return None;
+    }
+    let entry = u64_at(24)?;
+    let phoff = usize::try_from(u64_at(32)?).ok()?;
+    let phentsize = usize::from(u16_at(54)?);
+    let phnum = usize::from(u16_at(56)?);
+    for i in 0..phnum {
+        let ph = phoff.checked_add(i.checked_mul(phentsize)?)?;
+        // PT_LOAD with the entry inside [p_vaddr, p_vaddr + p_filesz).
+        if u32_at(ph)? != 1 {
+            continue;
+        }
+        let (offset, vaddr, filesz) = (u64_at(ph + 8)?, u64_at(ph + 16)?, u64_at(ph + 32)?);
+        if entry >= vaddr && entry - vaddr < filesz {
+            return offset.checked_add(entry - vaddr);
+        }
+    }
+    None
+}
+
 /// `overrun: N` and `dropped events: N` of a `per_cpu/cpuN/stats` file.
 pub fn overruns_in(stats: &str) -> u64 {
     stats
@@ -167,5 +260,15 @@ mod tests {
         let stats = "entries: 12\noverrun: 7\ncommit overrun: 0\nbytes: 812\noldest event ts:  9469.204823\nnow ts:  9500.1\ndropped events: 2\nread events: 40\n";
         assert_eq!(overruns_in(stats), 9);
         assert_eq!(filter_for(&[9, 15]), "sig == 9 || sig == 15");
+    }
+
+    #[test]
+    fn the_loaders_entry_offset() {
+        // This host's loader: its entry is in the executable PT_LOAD, at the same file offset (readelf -h/-l).
+        let Ok(b) = fs::read(LOADER) else { return };
+        let off = elf_entry_offset(&b).expect("an entry");
+        assert!(off > 0 && (off as usize) < b.len());
+        assert_eq!(elf_entry_offset(&b[..40]), None, "a torn header is no entry");
+        assert_eq!(elf_entry_offset(b"not an elf at all, long enough to index into....................."), None);
     }
 }
