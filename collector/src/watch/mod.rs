@@ -557,6 +557,60 @@ fn read_pipe(rec: &mut Recorder, pipe: &mut &File, buf: &mut [u8], partial: &mut
 mod tests {
     use super::*;
 
+    /// The real capture through the recorder's logic: senders named from the table after they exited, fates
+    /// from the exit events, the OOM killer's SIGKILL labelled as the kernel's.
+    #[test]
+    fn the_real_capture_makes_named_signal_records_with_fates() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let mut rec = Recorder {
+            store: Store::open(d.path(), 1 << 20, 1 << 30).expect("store"),
+            table: Table::new(TABLE_CAP),
+            pending: VecDeque::new(),
+            proc: PathBuf::from("/nonexistent-proc"),
+            clock_zero_ns: 1_000_000_000_000_000_000,
+            wait_ns: 2_000_000_000,
+            unparsed: 0,
+            unparsed_example: None,
+        };
+        for l in include_str!("../../../fixtures/watch/trace_pipe.txt").lines().filter(|l| !l.starts_with('#')) {
+            rec.line(l);
+        }
+        rec.flush_pending(None);
+        assert_eq!(rec.unparsed, 0);
+        let text = fs::read_to_string(rec.store.current()).expect("read");
+        let recs: Vec<WatchRecord> = text.lines().map(|l| serde_json::from_str(l).expect("record")).collect();
+        let sig = |target: i64, sig: i32| {
+            recs.iter()
+                .find_map(|r| match r {
+                    WatchRecord::Signal(s) if s.target.pid == target && s.sig == sig => Some(s.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("no {sig} to {target}"))
+        };
+        // bash -c 'kill -9 $V': forked by 23449, exec'd bash; the victim's group died 43 µs after the kill.
+        let s = sig(23461, 9);
+        assert_eq!((s.sender.pid, s.sender.exe.as_deref()), (23468, Some("/usr/bin/bash")));
+        assert_eq!(s.sender.from.get("exe"), Some(&FieldFrom::Table));
+        assert_eq!(s.sender.from.get("comm"), Some(&FieldFrom::Trace));
+        assert_eq!(s.sender.parents.first().map(|p| p.pid), Some(23449));
+        assert_eq!(s.target.comm.as_deref(), Some("victim-sleep"));
+        assert_eq!(s.target.exe.as_deref(), Some("/tmp/victim-sleep"));
+        assert_eq!(s.fate, TargetFate::Exited { after_us: 43 });
+        assert_eq!(s.origin, SignalOrigin::User);
+        assert_eq!(s.at.unix_micros(), 1_000_000_000_000_000 + 9_469_930_756);
+        // The renamed kill: SIGTERM, target gone 176 µs later.
+        let s = sig(23469, 15);
+        assert_eq!(s.sender.exe.as_deref(), Some("/tmp/fake-daemond"));
+        assert_eq!(s.fate, TargetFate::Exited { after_us: 176 });
+        // The memcg OOM kill: SI_KERNEL, and the victim record.
+        let s = sig(23896, 9);
+        assert_eq!((s.origin, s.code_name.as_str()), (SignalOrigin::Kernel, "SI_KERNEL"));
+        assert!(recs.iter().any(|r| matches!(r, WatchRecord::OomVictim(v) if v.pid == 23896 && v.anon_rss_kb == Some(32512))));
+        // A thread's tkill names the thread and its group.
+        let s = sig(23455, 10);
+        assert_eq!((s.sender.pid, s.sender.tid, s.code_name.as_str()), (23440, Some(23456), "SI_TKILL"));
+    }
+
     #[test]
     fn signal_lists() {
         assert_eq!(parse_signals("TERM, kill,9,SIGSEGV").expect("ok").0, vec![9, 11, 15]);
