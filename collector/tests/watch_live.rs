@@ -77,7 +77,7 @@ fn tool(name: &str) -> PathBuf {
     ["/usr/bin", "/bin"].iter().map(|d| Path::new(d).join(name)).find(|p| p.exists()).unwrap_or_else(|| panic!("no {name}"))
 }
 
-fn signal_to<'r>(recs: &'r [WatchRecord], target: i64, sig: i32) -> &'r SignalRecord {
+fn signal_to(recs: &[WatchRecord], target: i64, sig: i32) -> &SignalRecord {
     recs.iter()
         .find_map(|r| match r {
             WatchRecord::Signal(s) if s.target.pid == target && s.sig == sig => Some(s),

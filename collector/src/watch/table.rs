@@ -75,7 +75,7 @@ pub fn read_proc(proc: &Path, pid: i64) -> ProcRead {
 
 /// The cgroup path to show: v2's `0::/path`, else v1's memory controller line, else the first line's path.
 pub fn pick_cgroup(text: &str) -> Option<String> {
-    let mut first = None;
+    let (mut memory, mut first) = (None, None);
     for line in text.lines() {
         let mut it = line.splitn(3, ':');
         let (Some(id), Some(ctl), Some(path)) = (it.next(), it.next(), it.next()) else { continue };
@@ -83,12 +83,11 @@ pub fn pick_cgroup(text: &str) -> Option<String> {
             return Some(path.to_owned());
         }
         if ctl.split(',').any(|c| c == "memory") {
-            first = Some(path.to_owned());
-        } else if first.is_none() {
-            first = Some(path.to_owned());
+            memory = Some(path.to_owned());
         }
+        first.get_or_insert_with(|| path.to_owned());
     }
-    first
+    memory.or(first)
 }
 
 pub struct Table {

@@ -70,16 +70,26 @@ pub fn parse(line: &str) -> Result<TraceLine, TraceError> {
     // The comm is at most 15 bytes (more with the kernel's `<...>`), so the dash ending it is near the start;
     // try each candidate and keep the first whose remainder is a whole header.
     for (i, _) in s.match_indices('-').take_while(|(i, _)| *i <= 20) {
-        if let Some((tid, tgid, cpu, ts_ns, name, body)) = header_after(&s[i + 1..]) {
-            let event = event(name, body)?;
-            return Ok(TraceLine { comm: s[..i].to_owned(), tid, tgid, cpu, ts_ns, event });
+        if let Some(h) = header_after(&s[i + 1..]) {
+            let event = event(h.name, h.body)?;
+            return Ok(TraceLine { comm: s[..i].to_owned(), tid: h.tid, tgid: h.tgid, cpu: h.cpu, ts_ns: h.ts_ns, event });
         }
     }
     Err(TraceError::Header)
 }
 
+/// A header's parts after the comm.
+struct Header<'a> {
+    tid: i64,
+    tgid: Option<i64>,
+    cpu: u32,
+    ts_ns: u64,
+    name: &'a str,
+    body: &'a str,
+}
+
 /// `TID (TGID) [CPU] FLAGS SECS.FRAC: NAME: BODY` after the comm's dash.
-fn header_after(s: &str) -> Option<(i64, Option<i64>, u32, u64, &str, &str)> {
+fn header_after(s: &str) -> Option<Header<'_>> {
     let (tid, rest) = split_num(s)?;
     let rest = rest.trim_start_matches(' ').strip_prefix('(')?;
     let close = rest.find(')')?;
@@ -101,7 +111,7 @@ fn header_after(s: &str) -> Option<(i64, Option<i64>, u32, u64, &str, &str)> {
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return None;
     }
-    Some((tid, tgid, cpu, ts_ns, name, body))
+    Some(Header { tid, tgid, cpu, ts_ns, name, body })
 }
 
 /// `9469.930756` → ns. Any number of fraction digits up to 9.
@@ -251,7 +261,7 @@ fn argv(b: &str) -> Option<TraceEvent> {
 }
 
 /// Reads `a{i}="…"` for i in `i..n` from `r` into `out`, backtracking over the possible ends of each value.
-fn split_args<'a>(r: &'a str, i: usize, n: usize, out: &mut Vec<String>, budget: &mut u32) -> bool {
+fn split_args(r: &str, i: usize, n: usize, out: &mut Vec<String>, budget: &mut u32) -> bool {
     *budget = budget.saturating_sub(1);
     if *budget == 0 {
         return false;
