@@ -402,6 +402,8 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<i32> {
     let tracefs_root = tracefs::ensure_mounted()?;
     let clock = crate::acquire::kernel::clock_sample().context("reading the clocks")?;
     let clock_zero_ns = i128::from(clock.realtime_ns) - i128::from(clock.monotonic_ns);
+    // The instance first: making it removes one a killed recorder left, which may still enable the probe.
+    let mut instance = tracefs::Instance::create(&tracefs_root, TRACE_INSTANCE, &filter, a.buffer_kb)?;
     // The argv probe is a help, not a need: without it argv comes from /proc at exec time alone.
     let probe = match tracefs::ArgvProbe::define(&tracefs_root) {
         Ok(p) => Some(p),
@@ -410,7 +412,6 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<i32> {
             None
         }
     };
-    let mut instance = tracefs::Instance::create(&tracefs_root, TRACE_INSTANCE, &filter, a.buffer_kb)?;
     if probe.is_some() {
         if let Err(e) = instance.enable_argv() {
             eprintln!("coroner-collect watch: argv probe not enabled: {e}");
