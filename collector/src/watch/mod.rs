@@ -149,6 +149,8 @@ impl Recorder {
     fn line(&mut self, raw: &str) {
         let t = match trace::parse(raw) {
             Ok(t) => t,
+            // An argv probe line that does not read back loses no event: argv then comes from /proc.
+            Err(trace::TraceError::Fields { event }) if event == "argv" => return,
             Err(e) => {
                 self.unparsed += 1;
                 let shown: String = raw.chars().take(200).collect();
@@ -358,7 +360,14 @@ impl KmsgTail {
         if self.last_seq != self.saved_seq {
             if let (Some(b), Some(s)) = (&self.boot_id, self.last_seq) {
                 let tmp = self.state.with_extension("tmp");
-                if fs::write(&tmp, format!("{b} {s}\n")).and_then(|()| fs::rename(&tmp, &self.state)).is_ok() {
+                let written = OpenOptions::new()
+                    .create(true)
+                    .write(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(&tmp)
+                    .and_then(|mut f| io::Write::write_all(&mut f, format!("{b} {s}\n").as_bytes()));
+                if written.and_then(|()| fs::rename(&tmp, &self.state)).is_ok() {
                     self.saved_seq = self.last_seq;
                 }
             }
