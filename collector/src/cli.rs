@@ -40,6 +40,8 @@ pub enum Command {
     Collect(CollectArgs),
     /// Make an Ed25519 signing key pair: PATH (0600) and PATH.pub.
     Keygen(KeygenArgs),
+    /// Record signals, OOM victims and the kernel's death lines as they happen (runs until SIGTERM).
+    Watch(crate::watch::WatchArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -157,6 +159,7 @@ pub fn run(argv: Vec<OsString>) -> anyhow::Result<i32> {
     let argv: Vec<String> = argv.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     match cli.command {
         Some(Command::Keygen(k)) => keygen(&k),
+        Some(Command::Watch(w)) => crate::watch::run(&w),
         Some(Command::Collect(c)) => collect(&c, argv),
         None => collect(&cli.collect, argv),
     }
@@ -216,7 +219,7 @@ fn load_signer(c: &CollectArgs) -> anyhow::Result<Signer> {
 }
 
 /// nice 10 and best-effort I/O priority 7 for this process (and the commands it starts).
-fn be_gentle() {
+pub(crate) fn be_gentle() {
     // Failures are harmless: the priority stays as it was.
     let _ = rustix::process::setpriority_process(None, 10);
     const IOPRIO_WHO_PROCESS: libc::c_long = 1;

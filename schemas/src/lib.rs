@@ -13,6 +13,7 @@ pub mod fields;
 pub mod finding;
 pub mod manifest;
 pub mod proc;
+pub mod signals;
 pub mod size;
 pub mod systemd;
 pub mod text;

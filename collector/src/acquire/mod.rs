@@ -25,6 +25,7 @@ pub mod procs;
 pub mod settings;
 pub mod systemd;
 pub mod walk;
+pub mod watch;
 
 /// Everything an acquisition module may consult.
 pub struct Ctx {
@@ -130,6 +131,7 @@ pub fn plan(ctx: &Ctx) -> Vec<Item> {
     procs::collect(ctx, &mut items);
     cgroups::collect(ctx, &mut items);
     systemd::collect(ctx, &mut items);
+    watch::collect(ctx, &mut items);
     include::collect(ctx, &mut items);
     items
 }

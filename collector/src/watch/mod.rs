@@ -1,0 +1,634 @@
+//! `coroner-collect watch`: the signal recorder. It reads the kernel's own tracepoints through a private
+//! tracefs instance, keeps a small process table from exec and fork events so that short-lived senders are
+//! still named, copies the kernel's death lines from `/dev/kmsg`, and writes [`WatchRecord`]s as JSONL under
+//! `<state>/watch/`. The bundle collector later copies those files raw (`acquire::watch`).
+//!
+//! Signal records are written once the target's fate is known (its group exit, or the wait running out), so
+//! they can follow later records by up to `--wait-exit`; their `at` orders them.
+
+pub mod kmsg;
+pub mod store;
+pub mod table;
+pub mod trace;
+pub mod tracefs;
+
+use std::collections::VecDeque;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use clap::Args;
+use coroner_schemas::signals;
+use coroner_schemas::size::parse_size;
+use coroner_schemas::watch::{
+    KmsgCopy, Lost, OomVictim, ProcInfo, SignalOrigin, SignalRecord, TargetFate, WatchRecord, WatchStart, WatchStop,
+    DEFAULT_STATE_DIR, TRACE_INSTANCE, WATCH_SUBDIR,
+};
+use coroner_schemas::watch::FieldFrom;
+use coroner_schemas::Utc;
+use rustix::event::{poll, PollFd, PollFlags};
+
+use store::Store;
+use table::Table;
+use trace::{TraceEvent, TraceLine};
+
+/// Signals recorded by default: those that end or stop a process by default (`signal(7)` Term, Core and Stop
+/// actions), less SIGCHLD-like noise: HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM
+/// STOP TSTP XCPU XFSZ SYS. SIGTTIN/SIGTTOU, SIGVTALRM, SIGPROF, SIGIO and SIGPWR are left out: programs send
+/// them to themselves routinely.
+pub const DEFAULT_SIGNALS: &str = "HUP,INT,QUIT,ILL,TRAP,ABRT,BUS,FPE,KILL,USR1,SEGV,USR2,PIPE,ALRM,TERM,STOP,TSTP,XCPU,XFSZ,SYS";
+
+/// Processes the table remembers.
+const TABLE_CAP: usize = 32_768;
+/// Signal records waiting for their target's fate, at most (older ones are written with the fate unknown).
+const MAX_PENDING: usize = 4096;
+
+#[derive(Args, Debug, Clone)]
+pub struct WatchArgs {
+    /// Where the recorder keeps its files (they go under DIR/watch/).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_STATE_DIR)]
+    pub state_dir: PathBuf,
+    /// Signals to record, by name or number, comma-separated (filtered in the kernel).
+    #[arg(long, value_name = "LIST", default_value = DEFAULT_SIGNALS, value_parser = parse_signals)]
+    pub signals: SignalList,
+    /// Cap on all the recorder's files together; the oldest are removed (and the loss recorded) past it.
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    pub max_size: u64,
+    /// Size at which a file is closed and the next one started.
+    #[arg(long, value_name = "SIZE", default_value = "16M", value_parser = parse_size)]
+    pub file_size: u64,
+    /// Stop after this many seconds (default: run until SIGTERM or SIGINT).
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<u64>,
+    /// How long a signal record waits for its target to exit, in milliseconds.
+    #[arg(long, value_name = "MS", default_value = "2000")]
+    pub wait_exit: u64,
+    /// Ring buffer per CPU of the recorder's trace instance, in KiB.
+    #[arg(long, value_name = "KIB", default_value = "4096")]
+    pub buffer_kb: u64,
+}
+
+/// Signal numbers, sorted and unique.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignalList(pub Vec<i32>);
+
+pub fn parse_signals(s: &str) -> Result<SignalList, String> {
+    let mut v = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match signals::number(part) {
+            Some(n) if n > 0 => v.push(n as i32),
+            _ => return Err(format!("not a signal: {part:?} (e.g. TERM,KILL,SEGV or 15,9,11)")),
+        }
+    }
+    if v.is_empty() {
+        return Err("no signals given".to_owned());
+    }
+    v.sort_unstable();
+    v.dedup();
+    Ok(SignalList(v))
+}
+
+/// The signal that asked us to stop (0 while none has).
+static STOP: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_stop_signal(sig: libc::c_int) {
+    STOP.store(sig, Ordering::SeqCst);
+}
+
+/// SIGTERM and SIGINT set [`STOP`]; without SA_RESTART, so a `poll` in progress returns at once.
+fn catch_stop_signals() {
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        // SAFETY: the handler only stores to an atomic (async-signal-safe); the struct is zeroed then filled
+        // as sigaction(2) describes. Neither std nor rustix wraps sigaction.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_stop_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+fn now_utc() -> Utc {
+    Utc(time::OffsetDateTime::now_utc())
+}
+
+fn mono_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec).unwrap_or(0)
+}
+
+/// A signal record waiting for its target's exit.
+struct Pending {
+    rec: SignalRecord,
+    target_tgid: i64,
+}
+
+/// Everything the loop carries.
+struct Recorder {
+    store: Store,
+    table: Table,
+    pending: VecDeque<Pending>,
+    proc: PathBuf,
+    clock_zero_ns: i128,
+    wait_ns: u64,
+    /// Lines of the trace that did not parse, not yet reported.
+    unparsed: u64,
+    unparsed_example: Option<String>,
+}
+
+impl Recorder {
+    fn at(&self, ts_ns: u64) -> Utc {
+        Utc::from_unix_nanos(self.clock_zero_ns + i128::from(ts_ns)).unwrap_or_else(now_utc)
+    }
+
+    fn line(&mut self, raw: &str) {
+        let t = match trace::parse(raw) {
+            Ok(t) => t,
+            // An argv probe line that does not read back loses no event: argv then comes from /proc.
+            Err(trace::TraceError::Fields { event }) if event == "argv" => return,
+            Err(e) => {
+                self.unparsed += 1;
+                let shown: String = raw.chars().take(200).collect();
+                self.unparsed_example.get_or_insert_with(|| format!("{e}: {shown:?}"));
+                return;
+            }
+        };
+        let tgid = t.tgid.unwrap_or(t.tid);
+        if t.tgid.is_some() {
+            self.table.saw_thread(t.tid, tgid);
+        }
+        match &t.event {
+            TraceEvent::Fork { child_pid, child_comm, .. } => self.table.fork(tgid, *child_pid, child_comm),
+            TraceEvent::Exec { filename, pid, .. } => {
+                let r = table::read_proc(&self.proc, *pid);
+                self.table.exec(*pid, filename, r);
+            }
+            TraceEvent::Exit { group_dead: true, .. } => {
+                self.table.exit(tgid, t.ts_ns);
+                self.target_exited(tgid, t.ts_ns);
+            }
+            TraceEvent::SignalGenerate { .. } => self.signal(&t, raw),
+            TraceEvent::MarkVictim { .. } => self.victim(&t, raw),
+            TraceEvent::Argv { args, .. } => self.table.argv(tgid, args.clone()),
+            TraceEvent::Exit { .. } | TraceEvent::Other { .. } => {}
+        }
+    }
+
+    fn signal(&mut self, t: &TraceLine, raw: &str) {
+        let TraceEvent::SignalGenerate { sig, code, ref comm, pid, group, result, .. } = t.event else { return };
+        let sender_tgid = t.tgid.unwrap_or(t.tid);
+        let mut sender = self.table.describe(&self.proc, sender_tgid);
+        if t.tid != sender_tgid {
+            sender.tid = Some(t.tid);
+        }
+        if t.comm != "<...>" {
+            sender.comm = Some(t.comm.clone());
+            sender.from.insert("comm".to_owned(), FieldFrom::Trace);
+        }
+        let target_tgid = self
+            .table
+            .tgid_of(pid)
+            .or_else(|| (!group).then(|| table::read_proc(&self.proc, pid).tgid).flatten())
+            .unwrap_or(pid);
+        let mut target = self.table.describe(&self.proc, target_tgid);
+        if pid != target_tgid {
+            target.tid = Some(pid);
+        }
+        target.comm = Some(comm.clone());
+        target.from.insert("comm".to_owned(), FieldFrom::Trace);
+        let rec = SignalRecord {
+            at: self.at(t.ts_ns),
+            clock_ns: t.ts_ns,
+            sig,
+            signal: signals::name(i64::from(sig)).unwrap_or_else(|| format!("signal {sig}")),
+            code,
+            code_name: trace::code_name(sig, code),
+            origin: if trace::kernel_originated(sig, code) { SignalOrigin::Kernel } else { SignalOrigin::User },
+            result,
+            result_name: trace::result_name(result),
+            group,
+            sender,
+            target,
+            fate: TargetFate::Unknown,
+            raw: raw.to_owned(),
+        };
+        if self.pending.len() >= MAX_PENDING {
+            if let Some(old) = self.pending.pop_front() {
+                self.store.write(&WatchRecord::Signal(old.rec), false);
+            }
+        }
+        self.pending.push_back(Pending { rec, target_tgid });
+    }
+
+    fn target_exited(&mut self, tgid: i64, ts_ns: u64) {
+        let mut i = 0;
+        while i < self.pending.len() {
+            if self.pending[i].target_tgid == tgid && self.pending[i].rec.clock_ns <= ts_ns {
+                if let Some(mut p) = self.pending.remove(i) {
+                    p.rec.fate = TargetFate::Exited { after_us: (ts_ns - p.rec.clock_ns) / 1000 };
+                    self.store.write(&WatchRecord::Signal(p.rec), false);
+                }
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Writes the records whose wait is over (`now` on the trace clock); at stop (`None`) all of them.
+    fn flush_pending(&mut self, now: Option<u64>) {
+        while let Some(p) = self.pending.front() {
+            let waited = now.map(|n| n.saturating_sub(p.rec.clock_ns));
+            if waited.is_some_and(|w| w < self.wait_ns + 100_000_000) {
+                break;
+            }
+            let Some(mut p) = self.pending.pop_front() else { break };
+            let waited = waited.unwrap_or_else(|| mono_ns().saturating_sub(p.rec.clock_ns));
+            p.rec.fate = if waited >= self.wait_ns {
+                TargetFate::StillRunning { waited_ms: waited / 1_000_000 }
+            } else {
+                TargetFate::Unknown
+            };
+            self.store.write(&WatchRecord::Signal(p.rec), false);
+        }
+    }
+
+    fn victim(&mut self, t: &TraceLine, raw: &str) {
+        let TraceEvent::MarkVictim { pid, ref comm, total_vm_kb, anon_rss_kb, file_rss_kb, shmem_rss_kb, uid, oom_score_adj, .. } =
+            t.event
+        else {
+            return;
+        };
+        let process: ProcInfo = self.table.describe(&self.proc, pid);
+        let rec = OomVictim {
+            at: self.at(t.ts_ns),
+            clock_ns: t.ts_ns,
+            pid,
+            comm: Some(comm.clone()),
+            uid: Some(uid),
+            total_vm_kb: Some(total_vm_kb),
+            anon_rss_kb: Some(anon_rss_kb),
+            file_rss_kb: Some(file_rss_kb),
+            shmem_rss_kb: Some(shmem_rss_kb),
+            oom_score_adj: Some(oom_score_adj),
+            process,
+            raw: raw.to_owned(),
+        };
+        self.store.write(&WatchRecord::OomVictim(rec), true);
+    }
+
+    fn lost(&mut self, what: &str, count: u64, detail: String) {
+        self.store.lost += count;
+        self.store.write(&WatchRecord::Lost(Lost { at: now_utc(), what: what.to_owned(), count, detail }), true);
+    }
+
+    fn report_unparsed(&mut self) {
+        if self.unparsed > 0 {
+            let n = std::mem::take(&mut self.unparsed);
+            let ex = self.unparsed_example.take().unwrap_or_default();
+            self.lost("ftrace", n, format!("trace lines that did not parse, e.g. {ex}"));
+        }
+    }
+}
+
+/// `/dev/kmsg`, read without blocking; death lines become `kmsg` records.
+struct KmsgTail {
+    file: File,
+    boot_id: Option<String>,
+    state: PathBuf,
+    /// Records up to this sequence number were seen (copied if they were death lines).
+    last_seq: Option<u64>,
+    saved_seq: Option<u64>,
+    clock: Option<coroner_schemas::manifest::ClockSample>,
+}
+
+impl KmsgTail {
+    fn open(state: PathBuf, boot_id: Option<String>) -> io::Result<KmsgTail> {
+        let file = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC).open("/dev/kmsg")?;
+        let resume = fs::read_to_string(&state).ok().and_then(|s| kmsg::parse_resume(&s, boot_id.as_deref()));
+        Ok(KmsgTail {
+            file,
+            boot_id,
+            state,
+            last_seq: resume,
+            saved_seq: resume,
+            clock: crate::acquire::kernel::clock_sample(),
+        })
+    }
+
+    /// Reads every record available now.
+    fn drain(&mut self, rec: &mut Recorder) {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match self.file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => match e.raw_os_error() {
+                    // EPIPE: the ring overwrote records; the sequence gap below counts them.
+                    Some(libc::EPIPE) | Some(libc::EINTR) => continue,
+                    _ => break,
+                },
+            };
+            let text = String::from_utf8_lossy(&buf[..n.min(buf.len())]).into_owned();
+            let Some(h) = kmsg::header(&text) else { continue };
+            if self.last_seq.is_some_and(|l| h.seq <= l) {
+                continue;
+            }
+            if let Some(l) = self.last_seq {
+                if h.seq > l + 1 {
+                    rec.lost(
+                        "kmsg",
+                        h.seq - l - 1,
+                        format!("kmsg records {}..{} were overwritten before they were read (any kind, not only death lines)", l + 1, h.seq - 1),
+                    );
+                }
+            }
+            self.last_seq = Some(h.seq);
+            if kmsg::is_death(h.message) {
+                let at = self.clock.as_ref().and_then(|c| c.boot_us_to_utc(h.ts_us));
+                rec.store.write(&WatchRecord::Kmsg(KmsgCopy { at, seq: h.seq, raw: text }), true);
+            }
+        }
+    }
+
+    /// Remembers how far we read (at most once a second, and at stop).
+    fn save(&mut self) {
+        if self.last_seq != self.saved_seq {
+            if let (Some(b), Some(s)) = (&self.boot_id, self.last_seq) {
+                let tmp = self.state.with_extension("tmp");
+                let written = OpenOptions::new()
+                    .create(true)
+                    .write(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(&tmp)
+                    .and_then(|mut f| io::Write::write_all(&mut f, format!("{b} {s}\n").as_bytes()));
+                if written.and_then(|()| fs::rename(&tmp, &self.state)).is_ok() {
+                    self.saved_seq = self.last_seq;
+                }
+            }
+        }
+    }
+}
+
+/// Seeds the table with the processes running now, so long-lived parents are named with their exe.
+fn seed_table(table: &mut Table, proc: &Path) {
+    let Ok(rd) = fs::read_dir(proc) else { return };
+    for e in rd.flatten() {
+        if table.len() >= TABLE_CAP / 2 {
+            break;
+        }
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i64>().ok()) else { continue };
+        table.seed(pid, table::read_proc(proc, pid));
+    }
+}
+
+/// Runs the recorder until SIGTERM/SIGINT or `--duration`. Exit 0 after a clean stop.
+pub fn run(a: &WatchArgs) -> anyhow::Result<i32> {
+    crate::cli::be_gentle();
+    catch_stop_signals();
+    let dir = a.state_dir.join(WATCH_SUBDIR);
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(dir.join(".lock"))
+        .with_context(|| format!("opening {}/.lock", dir.display()))?;
+    if rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+        bail!("another recorder is writing to {}", dir.display());
+    }
+    let store = Store::open(&dir, a.file_size, a.max_size)?;
+    let boot_id = fs::read_to_string("/proc/sys/kernel/random/boot_id").ok().map(|s| s.trim().to_owned());
+    let signals = a.signals.0.clone();
+    let filter = tracefs::filter_for(&signals);
+
+    let tracefs_root = tracefs::ensure_mounted()?;
+    let clock = crate::acquire::kernel::clock_sample().context("reading the clocks")?;
+    let clock_zero_ns = i128::from(clock.realtime_ns) - i128::from(clock.monotonic_ns);
+    // The instance first: making it removes one a killed recorder left, which may still enable the probe.
+    let mut instance = tracefs::Instance::create(&tracefs_root, TRACE_INSTANCE, &filter, a.buffer_kb)?;
+    // The argv probe is a help, not a need: without it argv comes from /proc at exec time alone.
+    let probe = match tracefs::ArgvProbe::define(&tracefs_root) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("coroner-collect watch: no argv probe ({e}): argv of short-lived processes is read from /proc at exec time only");
+            None
+        }
+    };
+    if probe.is_some() {
+        if let Err(e) = instance.enable_argv() {
+            eprintln!("coroner-collect watch: argv probe not enabled: {e}");
+        }
+    }
+    let pipe = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(instance.trace_pipe())
+        .with_context(|| format!("opening {}", instance.trace_pipe().display()))?;
+
+    let proc = PathBuf::from("/proc");
+    let mut table = Table::new(TABLE_CAP);
+    seed_table(&mut table, &proc);
+    let mut rec = Recorder {
+        store,
+        table,
+        pending: VecDeque::new(),
+        proc,
+        clock_zero_ns,
+        wait_ns: a.wait_exit.saturating_mul(1_000_000),
+        unparsed: 0,
+        unparsed_example: None,
+    };
+    let start = WatchStart {
+        at: now_utc(),
+        pid: i64::from(std::process::id()),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        boot_id: boot_id.clone(),
+        instance: instance.dir.display().to_string(),
+        trace_clock: tracefs::TRACE_CLOCK.to_owned(),
+        clock_zero: Utc::from_unix_nanos(clock_zero_ns).unwrap_or_else(now_utc),
+        events: instance.events.clone(),
+        signal_filter: filter,
+        signals,
+    };
+    rec.store.write(&WatchRecord::Start(start), true);
+    let mut kmsg = match KmsgTail::open(dir.join("kmsg-seq"), boot_id) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            let detail = format!("cannot read /dev/kmsg ({e}): the kernel's death lines are not copied by this run");
+            rec.lost("kmsg", 0, detail);
+            None
+        }
+    };
+
+    let reason = pump(&mut rec, &pipe, &instance, kmsg.as_mut(), a.duration.map(Duration::from_secs));
+    rec.report_unparsed();
+    rec.flush_pending(None);
+    if let Some(k) = kmsg.as_mut() {
+        k.save();
+    }
+    drop(pipe);
+    let removed = instance.remove();
+    if let Some(p) = probe {
+        if let Err(e) = p.remove() {
+            eprintln!("coroner-collect watch: removing the argv probe: {e}");
+        }
+    }
+    let reason = match &removed {
+        Ok(()) => reason,
+        Err(e) => format!("{reason}; the trace instance could not be removed: {e}"),
+    };
+    let stop = WatchStop { at: now_utc(), reason, records: rec.store.records + 1, lost: rec.store.lost };
+    rec.store.write(&WatchRecord::Stop(stop), true);
+    rec.store.sync();
+    Ok(if removed.is_ok() { 0 } else { 1 })
+}
+
+/// The loop: trace lines, kmsg records, pending fates, overrun counts. Returns why it stopped.
+fn pump(rec: &mut Recorder, pipe: &File, instance: &tracefs::Instance, mut kmsg: Option<&mut KmsgTail>, duration: Option<Duration>) -> String {
+    let started = Instant::now();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut partial: Vec<u8> = Vec::new();
+    let mut overruns = 0u64;
+    let mut last_tick = Instant::now();
+    let mut pipe_r = pipe;
+    loop {
+        let sig = STOP.load(Ordering::SeqCst);
+        if sig != 0 {
+            // Read what is already in the buffer before stopping.
+            read_pipe(rec, &mut pipe_r, &mut buf, &mut partial);
+            return signals::name(i64::from(sig)).unwrap_or_else(|| format!("signal {sig}"));
+        }
+        if duration.is_some_and(|d| started.elapsed() >= d) {
+            read_pipe(rec, &mut pipe_r, &mut buf, &mut partial);
+            return "duration".to_owned();
+        }
+        {
+            let mut fds = vec![PollFd::new(pipe, PollFlags::IN)];
+            if let Some(k) = kmsg.as_deref() {
+                fds.push(PollFd::new(&k.file, PollFlags::IN));
+            }
+            let timeout = rustix::time::Timespec { tv_sec: 0, tv_nsec: 200_000_000 };
+            let _ = poll(&mut fds, Some(&timeout));
+        }
+        read_pipe(rec, &mut pipe_r, &mut buf, &mut partial);
+        if let Some(k) = kmsg.as_deref_mut() {
+            k.drain(rec);
+        }
+        rec.flush_pending(Some(mono_ns()));
+        if last_tick.elapsed() >= Duration::from_secs(1) {
+            last_tick = Instant::now();
+            let o = instance.overruns();
+            if o > overruns {
+                rec.lost("ftrace", o - overruns, format!("the trace ring buffer overwrote or dropped {} events (all CPUs, total {o} since start)", o - overruns));
+                overruns = o;
+            }
+            rec.report_unparsed();
+            if let Some(k) = kmsg.as_deref_mut() {
+                k.save();
+            }
+            rec.store.sync();
+        }
+    }
+}
+
+/// Reads what the pipe has now and handles each whole line.
+fn read_pipe(rec: &mut Recorder, pipe: &mut &File, buf: &mut [u8], partial: &mut Vec<u8>) {
+    loop {
+        let n = match pipe.read(buf) {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        };
+        partial.extend_from_slice(&buf[..n.min(buf.len())]);
+        let mut start = 0;
+        while let Some(nl) = partial[start..].iter().position(|&b| b == b'\n') {
+            let line = String::from_utf8_lossy(&partial[start..start + nl]).into_owned();
+            rec.line(&line);
+            start += nl + 1;
+        }
+        partial.drain(..start);
+        // A line longer than any the kernel prints: keep it from growing without bound.
+        if partial.len() > 1 << 20 {
+            rec.unparsed += 1;
+            partial.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The real capture through the recorder's logic: senders named from the table after they exited, fates
+    /// from the exit events, the OOM killer's SIGKILL labelled as the kernel's.
+    #[test]
+    fn the_real_capture_makes_named_signal_records_with_fates() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let mut rec = Recorder {
+            store: Store::open(d.path(), 1 << 20, 1 << 30).expect("store"),
+            table: Table::new(TABLE_CAP),
+            pending: VecDeque::new(),
+            proc: PathBuf::from("/nonexistent-proc"),
+            clock_zero_ns: 1_000_000_000_000_000_000,
+            wait_ns: 2_000_000_000,
+            unparsed: 0,
+            unparsed_example: None,
+        };
+        for l in include_str!("../../../fixtures/watch/trace_pipe.txt").lines().filter(|l| !l.starts_with('#')) {
+            rec.line(l);
+        }
+        rec.flush_pending(None);
+        assert_eq!(rec.unparsed, 0);
+        let text = fs::read_to_string(rec.store.current()).expect("read");
+        let recs: Vec<WatchRecord> = text.lines().map(|l| serde_json::from_str(l).expect("record")).collect();
+        let sig = |target: i64, sig: i32| {
+            recs.iter()
+                .find_map(|r| match r {
+                    WatchRecord::Signal(s) if s.target.pid == target && s.sig == sig => Some(s.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("no {sig} to {target}"))
+        };
+        // bash -c 'kill -9 $V': forked by 23449, exec'd bash; the victim's group died 43 µs after the kill.
+        let s = sig(23461, 9);
+        assert_eq!((s.sender.pid, s.sender.exe.as_deref()), (23468, Some("/usr/bin/bash")));
+        assert_eq!(s.sender.from.get("exe"), Some(&FieldFrom::Table));
+        assert_eq!(s.sender.from.get("comm"), Some(&FieldFrom::Trace));
+        assert_eq!(s.sender.parents.first().map(|p| p.pid), Some(23449));
+        assert_eq!(s.target.comm.as_deref(), Some("victim-sleep"));
+        assert_eq!(s.target.exe.as_deref(), Some("/tmp/victim-sleep"));
+        assert_eq!(s.fate, TargetFate::Exited { after_us: 43 });
+        assert_eq!(s.origin, SignalOrigin::User);
+        assert_eq!(s.at.unix_micros(), 1_000_000_000_000_000 + 9_469_930_756);
+        // The renamed kill: SIGTERM, target gone 176 µs later.
+        let s = sig(23469, 15);
+        assert_eq!(s.sender.exe.as_deref(), Some("/tmp/fake-daemond"));
+        assert_eq!(s.fate, TargetFate::Exited { after_us: 176 });
+        // The memcg OOM kill: SI_KERNEL, and the victim record.
+        let s = sig(23896, 9);
+        assert_eq!((s.origin, s.code_name.as_str()), (SignalOrigin::Kernel, "SI_KERNEL"));
+        assert!(recs.iter().any(|r| matches!(r, WatchRecord::OomVictim(v) if v.pid == 23896 && v.anon_rss_kb == Some(32512))));
+        // A thread's tkill names the thread and its group.
+        let s = sig(23455, 10);
+        assert_eq!((s.sender.pid, s.sender.tid, s.code_name.as_str()), (23440, Some(23456), "SI_TKILL"));
+    }
+
+    #[test]
+    fn signal_lists() {
+        assert_eq!(parse_signals("TERM, kill,9,SIGSEGV").expect("ok").0, vec![9, 11, 15]);
+        assert!(parse_signals("TERM,NOPE").is_err());
+        assert!(parse_signals("0").is_err());
+        assert!(parse_signals("").is_err());
+        let d = parse_signals(DEFAULT_SIGNALS).expect("default parses").0;
+        assert_eq!(d.len(), 20);
+        assert!(d.contains(&9) && d.contains(&19) && !d.contains(&17));
+    }
+}

@@ -1,0 +1,369 @@
+//! The recorder's small process table: what exec and fork events (and `/proc` at exec time) told it about each
+//! process, so a record can name a sender that exited milliseconds after its `kill`. Bounded: exited
+//! processes are forgotten first, oldest first.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+
+use coroner_schemas::watch::{Ancestor, FieldFrom, ProcInfo};
+
+/// Parents named in a record, at most (the contract's bound).
+pub const MAX_PARENTS: usize = 8;
+
+/// What the table knows of one thread group.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Entry {
+    pub parent: Option<i64>,
+    pub comm: Option<String>,
+    pub exe: Option<String>,
+    pub argv: Option<Vec<String>>,
+    pub uid: Option<u32>,
+    pub loginuid: Option<u32>,
+    pub cgroup: Option<String>,
+    /// Trace clock of its group exit, once seen.
+    pub exited_ns: Option<u64>,
+    generation: u64,
+}
+
+/// What `/proc/PID` gave, read at exec time or on demand.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProcRead {
+    pub ppid: Option<i64>,
+    pub comm: Option<String>,
+    pub exe: Option<String>,
+    pub argv: Option<Vec<String>>,
+    pub uid: Option<u32>,
+    pub loginuid: Option<u32>,
+    pub cgroup: Option<String>,
+    pub tgid: Option<i64>,
+}
+
+/// Reads `/proc/PID` (under `proc`): status (PPid, Uid, Tgid, Name), cmdline, exe, loginuid, cgroup. Missing
+/// pieces stay `None` (the process may be gone).
+pub fn read_proc(proc: &Path, pid: i64) -> ProcRead {
+    let d = proc.join(pid.to_string());
+    let mut r = ProcRead::default();
+    // cmdline and exe first: a short-lived process (a `kill` in a script) may be gone a millisecond later,
+    // and its status (uid, parent) can still be read while it is a zombie; its argv cannot.
+    if let Ok(cmd) = std::fs::read(d.join("cmdline")) {
+        if !cmd.is_empty() {
+            let body = cmd.strip_suffix(b"\0").unwrap_or(&cmd);
+            r.argv = Some(body.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect());
+        }
+    }
+    r.exe = std::fs::read_link(d.join("exe")).ok().map(|p| p.to_string_lossy().into_owned());
+    if let Ok(status) = std::fs::read_to_string(d.join("status")) {
+        for line in status.lines() {
+            let (k, v) = line.split_once(':').unwrap_or((line, ""));
+            let v = v.trim();
+            match k {
+                "Name" => r.comm = Some(v.to_owned()),
+                "PPid" => r.ppid = v.parse().ok(),
+                "Tgid" => r.tgid = v.parse().ok(),
+                "Uid" => r.uid = v.split_whitespace().next().and_then(|u| u.parse().ok()),
+                _ => {}
+            }
+        }
+    }
+    r.loginuid = std::fs::read_to_string(d.join("loginuid"))
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .filter(|&u| u != u32::MAX);
+    r.cgroup = std::fs::read_to_string(d.join("cgroup")).ok().and_then(|s| pick_cgroup(&s));
+    r
+}
+
+/// The cgroup path to show: v2's `0::/path`, else v1's memory controller line, else the first line's path.
+pub fn pick_cgroup(text: &str) -> Option<String> {
+    let (mut memory, mut first) = (None, None);
+    for line in text.lines() {
+        let mut it = line.splitn(3, ':');
+        let (Some(id), Some(ctl), Some(path)) = (it.next(), it.next(), it.next()) else { continue };
+        if id == "0" && ctl.is_empty() {
+            return Some(path.to_owned());
+        }
+        if ctl.split(',').any(|c| c == "memory") {
+            memory = Some(path.to_owned());
+        }
+        first.get_or_insert_with(|| path.to_owned());
+    }
+    memory.or(first)
+}
+
+pub struct Table {
+    procs: HashMap<i64, Entry>,
+    /// Threads seen in trace headers: tid → tgid (bounded like the table).
+    threads: HashMap<i64, i64>,
+    inserted: VecDeque<(i64, u64)>,
+    exited: VecDeque<(i64, u64)>,
+    thread_order: VecDeque<i64>,
+    next_gen: u64,
+    cap: usize,
+}
+
+impl Table {
+    pub fn new(cap: usize) -> Table {
+        Table {
+            procs: HashMap::new(),
+            threads: HashMap::new(),
+            inserted: VecDeque::new(),
+            exited: VecDeque::new(),
+            thread_order: VecDeque::new(),
+            next_gen: 0,
+            cap: cap.max(16),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.procs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.procs.is_empty()
+    }
+
+    pub fn get(&self, pid: i64) -> Option<&Entry> {
+        self.procs.get(&pid)
+    }
+
+    fn insert(&mut self, pid: i64, mut e: Entry) {
+        self.next_gen += 1;
+        e.generation = self.next_gen;
+        self.procs.insert(pid, e);
+        self.inserted.push_back((pid, self.next_gen));
+        self.evict();
+    }
+
+    /// Forgets exited processes first, then the oldest inserted, until within the cap.
+    fn evict(&mut self) {
+        while self.procs.len() > self.cap {
+            let victim = self.exited.pop_front().or_else(|| self.inserted.pop_front());
+            let Some((pid, gen)) = victim else { break };
+            if self.procs.get(&pid).is_some_and(|e| e.generation == gen) {
+                self.procs.remove(&pid);
+            }
+        }
+        // The queues hold stale generations too; keep them from growing past a few times the cap.
+        if self.inserted.len() > 4 * self.cap {
+            let procs = &self.procs;
+            self.inserted.retain(|(p, g)| procs.get(p).is_some_and(|e| e.generation == *g));
+        }
+        if self.exited.len() > 4 * self.cap {
+            let procs = &self.procs;
+            self.exited.retain(|(p, g)| procs.get(p).is_some_and(|e| e.generation == *g));
+        }
+        while self.thread_order.len() > self.cap {
+            if let Some(t) = self.thread_order.pop_front() {
+                self.threads.remove(&t);
+            }
+        }
+    }
+
+    /// A process that existed before the recorder started (from a `/proc` scan).
+    pub fn seed(&mut self, pid: i64, r: ProcRead) {
+        let e = Entry {
+            parent: r.ppid,
+            comm: r.comm,
+            exe: r.exe,
+            argv: r.argv,
+            uid: r.uid,
+            loginuid: r.loginuid,
+            cgroup: r.cgroup,
+            ..Entry::default()
+        };
+        self.insert(pid, e);
+    }
+
+    /// A trace header showed thread `tid` of group `tgid`.
+    pub fn saw_thread(&mut self, tid: i64, tgid: i64) {
+        if tid != tgid && self.threads.insert(tid, tgid).is_none() {
+            self.thread_order.push_back(tid);
+            // A fork event made an entry for this thread as if it were a process: drop it.
+            if self.procs.get(&tid).is_some_and(|e| e.parent == Some(tgid) && e.exe.is_none()) {
+                self.procs.remove(&tid);
+            }
+            self.evict();
+        }
+    }
+
+    /// The thread group of `tid`, when known.
+    pub fn tgid_of(&self, tid: i64) -> Option<i64> {
+        self.threads.get(&tid).copied()
+    }
+
+    /// `sched_process_fork`: the child starts as a copy of its parent (same exe, argv, ids) until it execs.
+    pub fn fork(&mut self, parent: i64, child: i64, child_comm: &str) {
+        let p = self.procs.get(&parent).cloned().unwrap_or_default();
+        let e = Entry { parent: Some(parent), comm: Some(child_comm.to_owned()), exited_ns: None, ..p };
+        self.insert(child, e);
+    }
+
+    /// `sched_process_exec` of `pid` running `filename`, with what `/proc` showed right after (when the
+    /// process was still there).
+    pub fn exec(&mut self, pid: i64, filename: &str, r: ProcRead) {
+        let old = self.procs.get(&pid).cloned().unwrap_or_default();
+        let e = Entry {
+            parent: old.parent.or(r.ppid),
+            comm: r.comm.or(old.comm),
+            exe: Some(filename.to_owned()),
+            // argv from before the exec would be the old program's: never keep it.
+            argv: r.argv,
+            uid: r.uid.or(old.uid),
+            loginuid: r.loginuid.or(old.loginuid),
+            cgroup: r.cgroup.or(old.cgroup),
+            exited_ns: None,
+            generation: 0,
+        };
+        self.insert(pid, e);
+    }
+
+    /// The argv probe's arguments for `pid` (after its exec): kept unless `/proc` already gave the whole argv.
+    pub fn argv(&mut self, pid: i64, args: Vec<String>) {
+        if let Some(e) = self.procs.get_mut(&pid) {
+            if e.argv.is_none() {
+                e.argv = Some(args);
+            }
+        }
+    }
+
+    /// The group of `pid` died at `ts_ns`: kept for lookups until evicted, before the living.
+    pub fn exit(&mut self, pid: i64, ts_ns: u64) {
+        if let Some(e) = self.procs.get_mut(&pid) {
+            e.exited_ns = Some(ts_ns);
+            self.exited.push_back((pid, e.generation));
+        }
+        self.evict();
+    }
+
+    /// A record's view of `pid`: the table's fields marked `Table`, filled from `/proc` (marked `Proc`) where
+    /// the table has nothing and the process is still there; parents followed the same way.
+    pub fn describe(&self, proc: &Path, pid: i64) -> ProcInfo {
+        let mut info = ProcInfo { pid, ..ProcInfo::default() };
+        let live = self.procs.get(&pid).is_none_or(|e| e.exe.is_none() || e.argv.is_none()).then(|| read_proc(proc, pid));
+        let e = self.procs.get(&pid);
+        let live = live.unwrap_or_default();
+        fn pick<T>(info: &mut ProcInfo, name: &str, table: Option<T>, live: Option<T>) -> Option<T> {
+            if let Some(v) = table {
+                info.from.insert(name.to_owned(), FieldFrom::Table);
+                Some(v)
+            } else if let Some(v) = live {
+                info.from.insert(name.to_owned(), FieldFrom::Proc);
+                Some(v)
+            } else {
+                None
+            }
+        }
+        info.comm = pick(&mut info, "comm", e.and_then(|e| e.comm.clone()), live.comm.clone());
+        info.exe = pick(&mut info, "exe", e.and_then(|e| e.exe.clone()), live.exe.clone());
+        info.argv = pick(&mut info, "argv", e.and_then(|e| e.argv.clone()), live.argv.clone());
+        info.uid = pick(&mut info, "uid", e.and_then(|e| e.uid), live.uid);
+        info.loginuid = pick(&mut info, "loginuid", e.and_then(|e| e.loginuid), live.loginuid);
+        info.cgroup = pick(&mut info, "cgroup", e.and_then(|e| e.cgroup.clone()), live.cgroup.clone());
+        let (parents, from) = self.parents(proc, pid, e.and_then(|e| e.parent).map(|p| (p, FieldFrom::Table)).or(live.ppid.map(|p| (p, FieldFrom::Proc))));
+        if !parents.is_empty() {
+            info.parents = parents;
+            info.from.insert("parents".to_owned(), from);
+        }
+        info
+    }
+
+    /// The chain of ancestors from `first`; `from` is `Proc` if any link came from `/proc`.
+    fn parents(&self, proc: &Path, pid: i64, mut next: Option<(i64, FieldFrom)>) -> (Vec<Ancestor>, FieldFrom) {
+        let mut out: Vec<Ancestor> = Vec::new();
+        let mut from = FieldFrom::Table;
+        let mut seen = vec![pid];
+        while let Some((p, f)) = next {
+            if p <= 0 || out.len() >= MAX_PARENTS || seen.contains(&p) {
+                break;
+            }
+            seen.push(p);
+            if f == FieldFrom::Proc {
+                from = FieldFrom::Proc;
+            }
+            match self.procs.get(&p) {
+                Some(e) => {
+                    out.push(Ancestor { pid: p, comm: e.comm.clone(), exe: e.exe.clone() });
+                    next = e.parent.map(|q| (q, FieldFrom::Table));
+                }
+                None => {
+                    let r = read_proc(proc, p);
+                    if r.comm.is_some() || r.exe.is_some() {
+                        from = FieldFrom::Proc;
+                    }
+                    out.push(Ancestor { pid: p, comm: r.comm, exe: r.exe });
+                    next = r.ppid.map(|q| (q, FieldFrom::Proc));
+                }
+            }
+        }
+        (out, from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nowhere() -> &'static Path {
+        Path::new("/nonexistent-proc")
+    }
+
+    #[test]
+    fn a_sender_that_exited_is_still_named_with_its_chain() {
+        let mut t = Table::new(100);
+        t.seed(100, ProcRead { ppid: Some(1), comm: Some("tester".into()), exe: Some("/usr/bin/tester".into()), argv: Some(vec!["tester".into()]), uid: Some(0), loginuid: Some(1000), ..ProcRead::default() });
+        t.fork(100, 200, "tester");
+        t.exec(200, "/usr/bin/bash", ProcRead { argv: Some(vec!["bash".into(), "-c".into(), "kill -9 5".into()]), comm: Some("bash".into()), uid: Some(0), loginuid: Some(1000), ..ProcRead::default() });
+        t.exit(200, 5);
+        let i = t.describe(nowhere(), 200);
+        assert_eq!(i.exe.as_deref(), Some("/usr/bin/bash"));
+        assert_eq!(i.argv.as_ref().map(|a| a.join(" ")), Some("bash -c kill -9 5".into()));
+        assert_eq!(i.loginuid, Some(1000));
+        // pid 1 is known only as 100's parent (this test's /proc has nothing): named by pid alone.
+        assert_eq!(i.parents.iter().map(|a| a.pid).collect::<Vec<_>>(), vec![100, 1]);
+        assert_eq!(i.parents[0].exe.as_deref(), Some("/usr/bin/tester"));
+        assert_eq!(i.from.get("exe"), Some(&FieldFrom::Table));
+        assert_eq!(i.from.get("parents"), Some(&FieldFrom::Table));
+    }
+
+    #[test]
+    fn a_forked_child_inherits_but_not_the_old_argv_after_exec() {
+        let mut t = Table::new(100);
+        t.seed(10, ProcRead { exe: Some("/bin/a".into()), argv: Some(vec!["a".into()]), ..ProcRead::default() });
+        t.fork(10, 11, "a");
+        assert_eq!(t.get(11).and_then(|e| e.exe.clone()).as_deref(), Some("/bin/a"));
+        t.exec(11, "/bin/b", ProcRead::default());
+        assert_eq!(t.get(11).and_then(|e| e.argv.clone()), None);
+        assert_eq!(t.get(11).and_then(|e| e.parent), Some(10));
+    }
+
+    #[test]
+    fn the_table_stays_within_its_cap_forgetting_the_exited_first() {
+        let mut t = Table::new(16);
+        t.seed(1, ProcRead::default());
+        for p in 2..10_000 {
+            t.fork(1, p, "x");
+            if p % 2 == 0 {
+                t.exit(p, p as u64);
+            }
+            assert!(t.len() <= 16);
+        }
+        assert!(t.inserted.len() <= 4 * 16 + 1);
+        assert!(t.get(9_999).is_some(), "the newest living process is kept");
+    }
+
+    #[test]
+    fn parent_loops_end() {
+        let mut t = Table::new(100);
+        t.fork(2, 1, "a");
+        t.fork(1, 2, "b");
+        let i = t.describe(nowhere(), 1);
+        assert_eq!(i.parents.len(), 1);
+    }
+
+    #[test]
+    fn cgroup_lines() {
+        assert_eq!(pick_cgroup("0::/user.slice/x.scope\n").as_deref(), Some("/user.slice/x.scope"));
+        assert_eq!(pick_cgroup("5:cpu,cpuacct:/a\n4:memory:/docker/1\n").as_deref(), Some("/docker/1"));
+        assert_eq!(pick_cgroup("garbage"), None);
+    }
+}
