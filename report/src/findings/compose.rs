@@ -373,8 +373,9 @@ fn from_recorder(k: &mut Killer, f: &mut Finding, r: &Event) {
     k.auid = k.auid.or_else(|| r.int("auid").and_then(|a| u32::try_from(a).ok()).filter(|&a| a != u32::MAX));
     k.auser = k.auser.take().or_else(|| r.field_str("auser").map(str::to_owned));
     k.command = k.command.take().or_else(|| deaths::args_text(r, "argv"));
+    // The recorder's chain, fed by fork events, when it reaches further than the audit records'.
     let parents: Vec<String> = string_list(r, "ancestors").unwrap_or_default();
-    if k.parent_chain.is_empty() {
+    if parents.len() > k.parent_chain.len() {
         k.parent_chain = parents.clone();
     }
     let mut rec = serde_json::Map::new();

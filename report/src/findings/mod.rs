@@ -149,11 +149,8 @@ pub fn in_place(facts: &HostFacts, has_kill_audit: bool, narrowed: &[String], t:
             Some(r) => format!("the signal recorder was running then and holds no record of this signal: it {}", describe(r)),
             None => {
                 let all: Vec<String> = runs.iter().map(describe).collect();
-                format!(
-                    "the signal recorder was not running {}: it {}",
-                    if t.is_some() { "at that time" } else { "at a time the bundle can place" },
-                    all.join("; it ")
-                )
+                let when = if t.is_some() { "was not running at that time: it " } else { "" };
+                format!("the signal recorder {when}{}", all.join("; it "))
             }
         }
     };
