@@ -505,3 +505,45 @@ fn hostile_comm_and_argv_are_escaped_everywhere() {
     // JSON keeps the exact text (its readers escape for themselves).
     assert_eq!(f["killer"]["comm"], evil_comm);
 }
+
+/// A catchable signal the recorder traced: its sender is named, but the trace of the exit has no status, so the
+/// death by it is likely, not certain, and nothing asks for what already named the sender.
+#[test]
+fn a_traced_sigterm_names_the_sender_and_stays_likely() {
+    let mut records = kill_layout();
+    let mut s = staged_kill("systemd-journal", &["systemd-journald", "-s", "TERM", "32374"], "victim-sleep");
+    s.sig = 15;
+    s.signal = "SIGTERM".into();
+    s.sender.exe = Some("/tmp/systemd-journald".into());
+    records[1] = WatchRecord::Signal(s);
+    let (_d, p) = bundle_with(&[watch_file(jsonl(&records).into_bytes())]);
+    let (_, doc) = analyze(&p);
+    let f = doc.findings.iter().find(|f| f.victim.pid == Some(VICTIM)).unwrap_or_else(|| panic!("{doc:#?}"));
+    assert_eq!(f.confidence, coroner_schemas::finding::Confidence::Likely);
+    let k = f.killer.as_ref().expect("killer");
+    assert_eq!((k.pid, k.exe.as_deref()), (Some(SENDER), Some("/tmp/systemd-journald")));
+    assert_eq!(f.via.as_deref(), Some("shell"), "a bash parent chain");
+    assert!(f.reasoning.contains("its trace of the exit carries no exit status"), "{}", f.reasoning);
+    assert!(!f.missing.iter().any(|m| m.contains("coroner-collect arm") || m.contains("auditctl")), "{:?}", f.missing);
+}
+
+/// A signal the kernel generated (a CPU-time limit), with no kernel log line: the kernel's, no killer.
+#[test]
+fn a_kernel_signal_has_no_killer() {
+    let mut records = kill_layout();
+    let mut s = staged_kill("victim-sleep", &["/tmp/victim-sleep", "300"], "victim-sleep");
+    s.sender.pid = VICTIM;
+    s.sig = 24;
+    s.signal = "SIGXCPU".into();
+    s.code = 128;
+    s.code_name = "SI_KERNEL".into();
+    s.origin = SignalOrigin::Kernel;
+    records[1] = WatchRecord::Signal(s);
+    let (_d, p) = bundle_with(&[watch_file(jsonl(&records).into_bytes())]);
+    let (_, doc) = analyze(&p);
+    let f = doc.findings.iter().find(|f| f.victim.pid == Some(VICTIM)).unwrap_or_else(|| panic!("{doc:#?}"));
+    assert_eq!(f.cause, coroner_schemas::finding::Cause::ResourceLimit);
+    assert!(f.killer.is_none());
+    assert_eq!(f.via.as_deref(), Some("kernel"));
+    assert!(f.reasoning.starts_with("The signal recorder's trace of signal_generate shows the kernel itself generating SIGXCPU (SI_KERNEL)"), "{}", f.reasoning);
+}

@@ -101,7 +101,7 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         );
         core_details(&mut f, g, cx);
     } else if let Some(o) = g.first(ObsKind::KernelSignal) {
-        kernel_signal(&mut f, &ev[o.event], o.signal.unwrap_or(9), g);
+        kernel_signal(&mut f, &ev[o.event], o.signal.unwrap_or(9), g, ev);
     } else if let Some(o) = g.first(ObsKind::AuditKill).or_else(|| g.first(ObsKind::RecordedKill)) {
         let e = &ev[o.event];
         let sig = o.signal.unwrap_or(9);
@@ -109,11 +109,13 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         f.cause = if matches!(sig, 24 | 25) { Cause::ResourceLimit } else { Cause::Signal };
         f.confidence = Confidence::Certain;
         let mut k = deaths::killer_from_audit(e);
-        enrich_killer(&mut k, &mut f, g, cx, e.timestamp.sort_key());
+        // The recorder's view of the sender first: the index (audit's records) replaces its chain only when it
+        // reaches as far.
         let traced = g.first(ObsKind::RecordedKill).map(|r| &ev[r.event]);
         if let Some(r) = traced {
             from_recorder(&mut k, &mut f, r);
         }
+        enrich_killer(&mut k, &mut f, g, cx, e.timestamp.sort_key());
         let info = k.pid.and_then(|p| cx.index.describe(p, e.timestamp.sort_key()));
         let args = info.as_ref().and_then(|i| i.args.clone()).or_else(|| traced.and_then(|r| string_list(r, "argv")));
         let masquerade = name_note(&k, args.as_deref(), info.as_ref().map_or(&[][..], |i| &i.paths), e.field_str("proctitle"));
@@ -171,7 +173,7 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
             if !cx.index.survived(f.victim.pid.unwrap_or(-1), t) {
                 f.details.insert("catchable".into(), serde_json::json!(true));
             }
-            catchable_end(&mut f, g, sig);
+            catchable_end(&mut f, g, sig, ev);
         }
         f.killer = Some(k);
     } else if let Some(o) = g.first(ObsKind::SupervisorKill) {
@@ -286,12 +288,14 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
     if f.cause == Cause::Unknown || f.killer.is_none() && f.cause == Cause::Signal {
         unknown_candidates(&mut f, cx, t);
     }
-    // Nothing named the sender: say what was in place to record one, and the command that would have.
-    let unnamed = f.killer.is_none() || f.confidence != Confidence::Certain;
+    // Nothing named the sender: say what was in place to record one, and the command that would have. A kill
+    // record (audit's or the recorder's) names it even when the death itself is only likely.
+    let recorded = g.first(ObsKind::AuditKill).is_some() || g.first(ObsKind::RecordedKill).is_some();
+    let unnamed = !recorded && (f.killer.is_none() || f.confidence != Confidence::Certain);
     if matches!(f.cause, Cause::Unknown | Cause::Signal) && unnamed && f.via.as_deref() != Some("kernel") {
         f.missing.extend(super::in_place(cx.facts, cx.has_kill_audit, &cx.kill_audit_narrowed, t, f.signal.as_ref().map(|s| i64::from(s.number))));
     }
-    if !cx.has_kill_audit && matches!(f.cause, Cause::Unknown | Cause::Signal) && f.confidence != Confidence::Certain {
+    if !cx.has_kill_audit && matches!(f.cause, Cause::Unknown | Cause::Signal) && f.confidence != Confidence::Certain && !recorded {
         if !cx.kill_audit_narrowed.is_empty() {
             f.missing.push(format!(
                 "a kill rule for every sender: of the loaded kill rules, {}; a sender outside that (a daemon, cron, a process without a login uid) leaves no record",
@@ -400,7 +404,7 @@ fn from_recorder(k: &mut Killer, f: &mut Finding, r: &Event) {
 
 /// A signal the kernel itself generated, as the recorder traced it (no OOM or fault record of the death is in the
 /// bundle): no process sent it.
-fn kernel_signal(f: &mut Finding, e: &Event, sig: i64, g: &Group) {
+fn kernel_signal(f: &mut Finding, e: &Event, sig: i64, g: &Group, ev: &[Event]) {
     f.signal = Some(signal_of(sig));
     f.cause = match sig {
         24 | 25 => Cause::ResourceLimit,
@@ -423,14 +427,14 @@ fn kernel_signal(f: &mut Finding, e: &Event, sig: i64, g: &Group) {
         }
     }
     if sig != 9 {
-        catchable_end(f, g, sig);
+        catchable_end(f, g, sig, ev);
     }
 }
 
 /// An audited signal other than SIGKILL (SIGSTOP never ends a process) can be caught or ignored: its record
 /// proves it was sent, not that the process died of it. Certain only when a record of the same death shows the
 /// end on that signal (ANOM_ABEND, the kernel's fatal-signal line, a core, systemd's exit status); else likely.
-fn catchable_end(f: &mut Finding, g: &Group, sig: i64) {
+fn catchable_end(f: &mut Finding, g: &Group, sig: i64, ev: &[Event]) {
     let name = signal_of(sig).name;
     let end = g
         .obs
@@ -448,9 +452,19 @@ fn catchable_end(f: &mut Finding, g: &Group, sig: i64) {
         }
         None => {
             f.confidence = Confidence::Likely;
-            f.reasoning.push_str(&format!(
-                " {name} can be caught or ignored: the record shows it was sent, not that the process died of it, and no record of its end is in the bundle."
-            ));
+            // The recorder saw the exit, but sched_process_exit carries no exit status.
+            let exited = g.obs.iter().any(|o| {
+                matches!(o.kind, ObsKind::RecordedKill | ObsKind::KernelSignal) && ev[o.event].field_str("fate") == Some("exited")
+            });
+            f.reasoning.push_str(&if exited {
+                format!(
+                    " {name} can be caught or ignored: the recorder saw the process exit after it, but its trace of the exit carries no exit status, so whether it died of {name} or handled it and exited is not shown."
+                )
+            } else {
+                format!(
+                    " {name} can be caught or ignored: the record shows it was sent, not that the process died of it, and no record of its end is in the bundle."
+                )
+            });
             f.missing.push(
                 "a record of its end (audit ANOM_ABEND, the kernel's fatal-signal line, a core, the service manager's exit status)".into(),
             );
@@ -745,9 +759,12 @@ fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Op
         }
         let (chain, chain_records) = cx.index.parent_chain_with_records(pid, t);
         cite(f, cx, &chain_records, "record of the sender's parent chain");
-        k.parent_chain = chain.iter().map(|(p, c)| c.clone().unwrap_or_else(|| format!("pid {p}"))).collect();
+        // A chain already given (the recorder's, `comm (pid)`) stays unless the records here reach as far.
+        if chain.len() >= k.parent_chain.len() {
+            k.parent_chain = chain.iter().map(|(p, c)| c.clone().unwrap_or_else(|| format!("pid {p}"))).collect();
+        }
         let names: Vec<&str> = std::iter::once(k.comm.as_deref().unwrap_or(""))
-            .chain(chain.iter().map(|(_, c)| c.as_deref().unwrap_or("")))
+            .chain(k.parent_chain.iter().map(|c| chain_name(c)))
             .collect();
         let cron_pids: Vec<i64> = cx
             .of_kind(EventKind::CronRun)
@@ -799,6 +816,14 @@ fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Op
     if let Some(o) = g.first(ObsKind::HistoryKill) {
         let e = &cx.events[o.event];
         k.command = e.command().map(str::to_owned).or(k.command.take());
+    }
+}
+
+/// The name in a parent-chain entry: `bash` of the recorder's `bash (32371)`, or the entry as it is.
+fn chain_name(c: &str) -> &str {
+    match c.rsplit_once(" (") {
+        Some((name, pid)) if pid.strip_suffix(')').is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) => name,
+        _ => c,
     }
 }
 

@@ -262,7 +262,7 @@ fn signal_event(ctx: &SourceCtx, s: &SignalRecord, boot: Option<&str>, raw: Text
     let user = user_of(ctx, snd.uid);
     let mut f = Fields::with_capacity(32);
     ins_opt(&mut f, "ancestors", (!snd.parents.is_empty()).then(|| ancestors(snd)));
-    ins_opt(&mut f, "argv", snd.argv.clone().map(|a| Value::from(a)));
+    ins_opt(&mut f, "argv", snd.argv.clone().map(Value::from));
     ins_opt(&mut f, "auid", snd.loginuid);
     ins_opt(&mut f, "auser", user_of(ctx, snd.loginuid));
     ins_opt(&mut f, "boot_id", boot);
@@ -293,7 +293,7 @@ fn signal_event(ctx: &SourceCtx, s: &SignalRecord, boot: Option<&str>, raw: Text
     };
     ins(&mut f, "signal_origin", origin_name);
     ins(&mut f, "signal_result", s.result_name.as_str());
-    ins_opt(&mut f, "target_argv", tgt.argv.clone().map(|a| Value::from(a)));
+    ins_opt(&mut f, "target_argv", tgt.argv.clone().map(Value::from));
     ins_opt(&mut f, "target_auid", tgt.loginuid);
     ins_opt(&mut f, "target_cgroup", tgt.cgroup.as_deref());
     ins_opt(&mut f, "target_comm", tgt.comm.as_deref());
@@ -350,7 +350,7 @@ fn oom_event(ctx: &SourceCtx, o: &OomVictim, boot: Option<&str>, raw: Text, orig
     let mut f = Fields::with_capacity(16);
     ins_opt(&mut f, "ancestors", (!p.parents.is_empty()).then(|| ancestors(p)));
     ins_opt(&mut f, "anon_rss_kb", o.anon_rss_kb);
-    ins_opt(&mut f, "argv", p.argv.clone().map(|a| Value::from(a)));
+    ins_opt(&mut f, "argv", p.argv.clone().map(Value::from));
     ins_opt(&mut f, "boot_id", boot);
     ins_opt(&mut f, "cgroup", p.cgroup.as_deref());
     ins_opt(&mut f, "exe", p.exe.as_deref());
