@@ -1,6 +1,6 @@
 //! Command line: `verify`, `render`, `why`. Exit codes: 0 clean (problems the collector recorded are shown
-//! but are not the report's), 1 verification failed, rendered unverified, or with parse problems, 2 fatal
-//! (unreadable input, bad arguments).
+//! but are not the report's), 1 verification failed, rendered unverified, with parse problems, or (`why`) no
+//! death matched, 2 fatal (unreadable input, bad arguments).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -257,8 +257,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             if !verified {
                 println!("UNVERIFIED bundle (--no-verify): the answer below rests on unchecked evidence");
             }
-            print!("{}", findings::why(&doc, &loaded.events, &q));
-            Ok(ExitCode::from(if verified { 0 } else { 1 }))
+            let answer = findings::why(&doc, &loaded.events, &loaded.facts, &q);
+            print!("{}", answer.text);
+            // Non-zero when the bundle is unverified or no death matched (as grep does when nothing matches).
+            Ok(ExitCode::from(if verified && answer.matched > 0 { 0 } else { 1 }))
         }
     }
 }

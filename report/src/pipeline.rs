@@ -219,6 +219,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
     let mut events = concat_largest_first(events.into_iter().flatten().collect());
     step("gather");
     timeline::sort_dedup(&mut events);
+    timeline::drop_recorder_copies(&mut events, manifest.host.boot_id.as_deref());
     problems.sort();
     problems.dedup();
     let coverage = timeline::coverage(&manifest, &events, &problems);

@@ -59,6 +59,57 @@ pub fn sort_dedup(events: &mut Vec<Event>) {
     events.truncate(kept);
 }
 
+/// Drops the signal recorder's copies of kernel records that the bundle's own kmsg capture also holds: the same
+/// sequence number and the same record bytes, of the same boot (a copy naming another boot is kept). One kernel
+/// record is one event, so a death the kernel logged stays one death; the capture's event names where the copy
+/// was in `also_at`.
+pub fn drop_recorder_copies(events: &mut Vec<Event>, collected_boot: Option<&str>) {
+    use coroner_schemas::Source;
+    let seq = |e: &Event| e.fields.get("seq").and_then(|v| v.as_u64());
+    // A capture's record keeps its newline; a copy is the record alone.
+    fn record(e: &Event) -> &[u8] {
+        let b = e.raw.as_bytes();
+        b.strip_suffix(b"\n").unwrap_or(b)
+    }
+    let mut captured: BTreeMap<(u64, &[u8]), usize> = BTreeMap::new();
+    for (i, e) in events.iter().enumerate() {
+        if let (Source::Kmsg, Some(s)) = (e.source, seq(e)) {
+            captured.entry((s, record(e))).or_insert(i);
+        }
+    }
+    if captured.is_empty() {
+        return;
+    }
+    let mut dropped: Vec<(usize, usize)> = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        let Some(s) = seq(e).filter(|_| e.source == Source::Watch) else { continue };
+        let other_boot = matches!((e.field_str("boot_id"), collected_boot), (Some(a), Some(b)) if a != b);
+        if other_boot {
+            continue;
+        }
+        if let Some(&k) = captured.get(&(s, record(e))) {
+            dropped.push((i, k));
+        }
+    }
+    drop(captured);
+    if dropped.is_empty() {
+        return;
+    }
+    for &(i, k) in &dropped {
+        let at = match events[i].origin.line {
+            Some(l) => format!("{}:{l}", events[i].origin.entry),
+            None => events[i].origin.entry.to_string(),
+        };
+        events[k].fields.insert("also_at".into(), at);
+    }
+    let gone: std::collections::BTreeSet<usize> = dropped.into_iter().map(|(i, _)| i).collect();
+    let mut n = 0;
+    events.retain(|_| {
+        n += 1;
+        !gone.contains(&(n - 1))
+    });
+}
+
 /// Rearranges `v` so that position `k` holds what was at `order[k]`, following each cycle of the permutation
 /// with swaps (no second copy of the events). `order` is used up.
 fn apply_order<T>(v: &mut [T], order: &mut [usize]) {

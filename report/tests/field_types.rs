@@ -132,6 +132,9 @@ const READS: &[Read] = &[
     r("utmp/wtmp", "fs/var/log/wtmp", C::Logins, F::Utmp, "utmp"),
     r("utmp/wtmp-torn", "fs/var/log/wtmp", C::Logins, F::Utmp, "utmp-torn"),
     r("utmp/wtmp-zeroed", "fs/var/log/wtmp", C::Logins, F::Utmp, "utmp-zeroed"),
+    r("watch/watch-kill.jsonl", "fs/var/lib/coroner/watch/watch-1.jsonl", C::Watch, F::WatchJsonl, "watch-kill"),
+    r("watch/watch-oom.jsonl", "fs/var/lib/coroner/watch/watch-1.jsonl", C::Watch, F::WatchJsonl, "watch-oom"),
+    r("kmsg/kmsg-staged.records", "live/kernel/kmsg.txt", C::Kernel, F::Kmsg, "watch-oom"),
     // The host trees, as `coroner-collect --root` would list their files.
     r("hosts/debian-incident/etc/anacrontab", "fs/etc/anacrontab", C::Cron, F::Anacrontab, "host"),
     r("hosts/debian-incident/etc/cron.d/x", "fs/etc/cron.d/x", C::Cron, F::SystemCrontab, "host"),

@@ -13,7 +13,7 @@
 //! | `oom_task_dump` | `tgid`, `total_vm_pages`, `rss_pages`, `pgtables_bytes`, `swapents`, `oom_score_adj`, `name` |
 //! | `oom_reaped` | `anon_rss_kb`, `file_rss_kb`, `shmem_rss_kb` |
 //! | `segfault` / `trap` | `signal` (11, 4, 8, 5, 7), `signal_name`, `trap` (e.g. `general protection fault`), `addr`, `ip`, `sp`, `error`, `object` (the `in BIN[...]` part) |
-//! | `signal_sent` | `target_pid` (decimal; `-1` = every process, `< -1` = process group), `target_comm`, `target_uid`, `target_auid`, `signal`, `signal_name`, `syscall`, `exe`, `auid`, `auser`, `ses`, `tty`, `proctitle`, `serial`, `success` |
+//! | `signal_sent` | `target_pid` (decimal; `-1` = every process, `< -1` = process group), `target_comm`, `target_uid`, `target_auid`, `signal`, `signal_name`, `syscall`, `exe`, `auid`, `auser`, `ses`, `tty`, `proctitle`, `serial`, `success`; from the signal recorder also `si_code`, `si_code_name`, `signal_origin` (`kernel`: the kernel generated it, `pid` is whatever ran), `signal_result`, `signal_group`, `fate`, `exited_after_us`, `waited_ms`, `argv`, `ancestors`, `tid`, `target_exe`, `target_argv`, `target_cgroup`, `target_user`, `sender_from`/`target_from` (field → `trace`/`table`/`proc`), `boot_id` |
 //! | `process_crash` | `signal`, `signal_name`, `exe`, `auid`, `ses`, `reason` |
 //! | `exec` | `argv` (array of strings), `exe`, `cwd`, `auid`, `auser`, `ses`, `serial` |
 //! | `login` / `logout` / `login_failed` | `tty`, `host` (where from), `addr`, `session_end` (login: when paired), `method`, `ut_type` |

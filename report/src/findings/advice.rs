@@ -193,12 +193,13 @@ pub fn advisories(cx: &Context, findings: &[Finding]) -> Vec<Advisory> {
             fix: "echo 'export HISTTIMEFORMAT=\"%F %T \"; shopt -s histappend; PROMPT_COMMAND=\"history -a;$PROMPT_COMMAND\"' > /etc/profile.d/coroner-history.sh".into(),
         });
     }
-    let recorder = cx.events.iter().any(|e| e.kind == EventKind::SignalSent && e.source != Source::Audit);
+    // A recorder's log in the bundle (a run of `coroner-collect watch`), or its signal records.
+    let recorder = !cx.facts.recorder_runs.is_empty() || cx.events.iter().any(|e| e.kind == EventKind::SignalSent && e.source == Source::Watch);
     if !recorder {
         out.push(Advisory {
             id: "no_signal_recorder".into(),
-            message: "No signal recorder was armed: signals sent without an audit rule leave no trace.".into(),
-            fix: "mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; echo 1 > /sys/kernel/tracing/events/signal/signal_generate/enable".into(),
+            message: "No signal recorder ran: a signal sent without an audit rule leaves no trace of its sender.".into(),
+            fix: super::ARM.into(),
         });
     }
     out

@@ -44,9 +44,15 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
     let mut sorted: Vec<_> = g.obs.iter().collect();
     sorted.sort_by_key(|o| (o.kind, o.event));
     for o in &sorted {
+        let recorded = ev[o.event].source == coroner_schemas::Source::Watch;
         let role = match o.kind {
+            ObsKind::Oom if recorded && ev[o.event].fields.contains_key("seq") => "kernel OOM killer record, as the signal recorder copied it",
+            ObsKind::Oom if recorded => "signal recorder's trace of the OOM killer choosing it (oom/mark_victim)",
             ObsKind::Oom => "kernel OOM killer record",
+            ObsKind::KernelCrash if recorded => "kernel fault record, as the signal recorder copied it",
             ObsKind::KernelCrash => "kernel fault record",
+            ObsKind::KernelSignal => "signal recorder's trace of the signal the kernel generated",
+            ObsKind::RecordedKill => "signal recorder's trace of the signal sent (signal_generate)",
             ObsKind::AuditKill if o.group_kill && g.first(ObsKind::AuditKill).is_some_and(|f| f.event != o.event) => {
                 "audit record of a group kill that reached it too"
             }
@@ -69,8 +75,13 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         f.confidence = Confidence::Certain;
         f.via = Some("kernel".into());
         super::init::init_death(&mut f, panic);
-    } else if let Some(o) = g.first(ObsKind::Oom) {
+    } else if let Some(o) = oom_record(g, ev) {
         oom(&mut f, &ev[o.event], cx);
+        if ev[o.event].source == coroner_schemas::Source::Watch && !ev[o.event].fields.contains_key("seq") {
+            f.reasoning.push_str(" The signal recorder traced the kernel choosing it (oom/mark_victim); the kernel's own OOM report is not in the bundle.");
+        } else if ev[o.event].source == coroner_schemas::Source::Watch {
+            f.reasoning.push_str(" The kernel's record is the signal recorder's copy of it.");
+        }
     } else if let Some(o) = g.first(ObsKind::KernelCrash) {
         let e = &ev[o.event];
         f.cause = Cause::Crash;
@@ -89,25 +100,51 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
             f.signal.as_ref().map(|s| s.name.clone()).unwrap_or_else(|| "a fault".into())
         );
         core_details(&mut f, g, cx);
-    } else if let Some(o) = g.first(ObsKind::AuditKill) {
+    } else if let Some(o) = g.first(ObsKind::KernelSignal) {
+        kernel_signal(&mut f, &ev[o.event], o.signal.unwrap_or(9), g, ev);
+    } else if let Some(o) = g.first(ObsKind::AuditKill).or_else(|| g.first(ObsKind::RecordedKill)) {
         let e = &ev[o.event];
         let sig = o.signal.unwrap_or(9);
         f.signal = Some(signal_of(sig));
         f.cause = if matches!(sig, 24 | 25) { Cause::ResourceLimit } else { Cause::Signal };
         f.confidence = Confidence::Certain;
         let mut k = deaths::killer_from_audit(e);
+        // The recorder's view of the sender first: the index (audit's records) replaces its chain only when it
+        // reaches as far.
+        let traced = g.first(ObsKind::RecordedKill).map(|r| &ev[r.event]);
+        if let Some(r) = traced {
+            from_recorder(&mut k, &mut f, r);
+        }
         enrich_killer(&mut k, &mut f, g, cx, e.timestamp.sort_key());
         let info = k.pid.and_then(|p| cx.index.describe(p, e.timestamp.sort_key()));
-        let masquerade = name_note(&k, info.as_ref().and_then(|i| i.args.as_deref()), info.as_ref().map_or(&[][..], |i| &i.paths), e.field_str("proctitle"));
-        f.reasoning = format!(
-            "An audit record of the {} syscall shows pid {} ({}) sending {} to pid {}.{}",
-            e.syscall().unwrap_or("kill"),
-            k.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
-            k.comm.clone().unwrap_or_else(|| "?".into()),
-            f.signal.as_ref().map(|s| s.name.as_str()).unwrap_or("a signal"),
-            f.victim.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
-            masquerade
-        );
+        let args = info.as_ref().and_then(|i| i.args.clone()).or_else(|| traced.and_then(|r| string_list(r, "argv")));
+        let masquerade = name_note(&k, args.as_deref(), info.as_ref().map_or(&[][..], |i| &i.paths), e.field_str("proctitle"));
+        f.reasoning = if o.kind == ObsKind::RecordedKill {
+            format!(
+                "The signal recorder's trace of signal_generate shows pid {} ({}) sending {} ({}) to pid {}{}.{}{}",
+                k.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+                k.comm.clone().unwrap_or_else(|| "?".into()),
+                f.signal.as_ref().map(|s| s.name.as_str()).unwrap_or("a signal"),
+                e.field_str("si_code_name").unwrap_or("?"),
+                f.victim.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+                fate_text(e),
+                provenance(e),
+                masquerade
+            )
+        } else {
+            format!(
+                "An audit record of the {} syscall shows pid {} ({}) sending {} to pid {}.{}{}",
+                e.syscall().unwrap_or("kill"),
+                k.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+                k.comm.clone().unwrap_or_else(|| "?".into()),
+                f.signal.as_ref().map(|s| s.name.as_str()).unwrap_or("a signal"),
+                f.victim.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+                masquerade,
+                traced
+                    .map(|r| format!(" The signal recorder traced the same kill (signal_generate, {}){}.{}", r.field_str("si_code_name").unwrap_or("?"), fate_text(r), provenance(r)))
+                    .unwrap_or_default()
+            )
+        };
         // The syscall's argument (`target_arg`): -1 is a broadcast, below -1 a process group; `target_pid` is
         // this victim.
         if let Some(tp) = e.target_arg().or_else(|| e.target_pid()) {
@@ -136,7 +173,7 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
             if !cx.index.survived(f.victim.pid.unwrap_or(-1), t) {
                 f.details.insert("catchable".into(), serde_json::json!(true));
             }
-            catchable_end(&mut f, g, sig);
+            catchable_end(&mut f, g, sig, ev);
         }
         f.killer = Some(k);
     } else if let Some(o) = g.first(ObsKind::SupervisorKill) {
@@ -251,7 +288,14 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
     if f.cause == Cause::Unknown || f.killer.is_none() && f.cause == Cause::Signal {
         unknown_candidates(&mut f, cx, t);
     }
-    if !cx.has_kill_audit && matches!(f.cause, Cause::Unknown | Cause::Signal) && f.confidence != Confidence::Certain {
+    // Nothing named the sender: say what was in place to record one, and the command that would have. A kill
+    // record (audit's or the recorder's) names it even when the death itself is only likely.
+    let recorded = g.first(ObsKind::AuditKill).is_some() || g.first(ObsKind::RecordedKill).is_some();
+    let unnamed = !recorded && (f.killer.is_none() || f.confidence != Confidence::Certain);
+    if matches!(f.cause, Cause::Unknown | Cause::Signal) && unnamed && f.via.as_deref() != Some("kernel") {
+        f.missing.extend(super::in_place(cx.facts, cx.has_kill_audit, &cx.kill_audit_narrowed, t, f.signal.as_ref().map(|s| i64::from(s.number))));
+    }
+    if !cx.has_kill_audit && matches!(f.cause, Cause::Unknown | Cause::Signal) && f.confidence != Confidence::Certain && !recorded {
         if !cx.kill_audit_narrowed.is_empty() {
             f.missing.push(format!(
                 "a kill rule for every sender: of the loaded kill rules, {}; a sender outside that (a daemon, cron, a process without a login uid) leaves no record",
@@ -267,10 +311,130 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
     f
 }
 
+/// The OOM record a finding reads its facts from: the kernel's own report (a capture's, then the recorder's copy
+/// of it), before the recorder's trace of the choice, which names the victim but no cgroup or constraint.
+fn oom_record<'a>(g: &'a Group, ev: &[Event]) -> Option<&'a deaths::Obs> {
+    g.obs.iter().filter(|o| o.kind == ObsKind::Oom).min_by_key(|o| {
+        let e = &ev[o.event];
+        let rank = match (e.source, e.fields.contains_key("seq")) {
+            (coroner_schemas::Source::Watch, true) => 1,
+            (coroner_schemas::Source::Watch, false) => 2,
+            _ => 0,
+        };
+        (rank, o.event)
+    })
+}
+
+/// A string-array field (`argv`).
+fn string_list(e: &Event, key: &str) -> Option<Vec<String>> {
+    let a = e.fields.get(key)?.as_array()?;
+    Some(a.iter().map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).collect())
+}
+
+/// What the recorder saw of the target after the signal, as a clause: `; pid 42 exited 48 µs later`.
+fn fate_text(e: &Event) -> String {
+    let target = e.target_pid().map(|p| format!("pid {p}")).unwrap_or_else(|| "the target".into());
+    match e.field_str("fate") {
+        Some("exited") => match e.fields.get("exited_after_us").and_then(|v| v.as_u64()) {
+            Some(us) if us < 1000 => format!("; {target} exited {us} µs later"),
+            Some(us) => format!("; {target} exited {:.1} ms later", us as f64 / 1000.0),
+            None => format!("; {target} exited after it"),
+        },
+        _ => String::new(),
+    }
+}
+
+/// Which of the sender's fields the recorder took from elsewhere than the trace event itself, as a sentence.
+fn provenance(e: &Event) -> String {
+    let Some(from) = e.fields.get("sender_from").map(|v| v.to_json()) else {
+        return " The record does not say where the sender's other fields came from.".into();
+    };
+    let of = |what: &str| -> Vec<String> {
+        from.as_object().into_iter().flatten().filter(|(_, v)| v.as_str() == Some(what)).map(|(k, _)| k.clone()).collect()
+    };
+    let (table, proc) = (of("table"), of("proc"));
+    let mut s = String::new();
+    if !table.is_empty() {
+        s.push_str(&format!(
+            " The sender's {} come from the recorder's process table (fed by exec and fork events), not from the trace event itself.",
+            table.join(", ")
+        ));
+    }
+    if !proc.is_empty() {
+        s.push_str(&format!(" Its {} were read from /proc when the signal was recorded.", proc.join(", ")));
+    }
+    s
+}
+
+/// Fills what audit or the index did not give from the recorder's record of the same kill, and keeps that record's
+/// view of the sender in `details.recorder`, with where each field came from.
+fn from_recorder(k: &mut Killer, f: &mut Finding, r: &Event) {
+    k.pid = k.pid.or(r.pid);
+    k.comm = k.comm.take().or_else(|| r.comm.clone());
+    k.exe = k.exe.take().or_else(|| r.field_str("exe").map(str::to_owned));
+    k.uid = k.uid.or(r.uid);
+    k.user = k.user.take().or_else(|| r.user.clone());
+    k.auid = k.auid.or_else(|| r.int("auid").and_then(|a| u32::try_from(a).ok()).filter(|&a| a != u32::MAX));
+    k.auser = k.auser.take().or_else(|| r.field_str("auser").map(str::to_owned));
+    k.command = k.command.take().or_else(|| deaths::args_text(r, "argv"));
+    // The recorder's chain, fed by fork events, when it reaches further than the audit records'.
+    let parents: Vec<String> = string_list(r, "ancestors").unwrap_or_default();
+    if parents.len() > k.parent_chain.len() {
+        k.parent_chain = parents.clone();
+    }
+    let mut rec = serde_json::Map::new();
+    rec.insert("sender_pid".into(), serde_json::json!(r.pid));
+    for (key, name) in [("tid", "sender_tid"), ("exe", "sender_exe"), ("argv", "sender_argv"), ("auid", "sender_loginuid"), ("sender_from", "sender_from")] {
+        if let Some(v) = r.fields.get(key) {
+            rec.insert(name.into(), v.to_json());
+        }
+    }
+    rec.insert("sender_comm".into(), serde_json::json!(r.comm));
+    rec.insert("sender_uid".into(), serde_json::json!(r.uid));
+    if !parents.is_empty() {
+        rec.insert("sender_parents".into(), serde_json::json!(parents));
+    }
+    for key in ["si_code_name", "signal_origin", "signal_result", "fate", "exited_after_us", "target_from"] {
+        if let Some(v) = r.fields.get(key) {
+            rec.insert(key.into(), v.to_json());
+        }
+    }
+    f.details.insert("recorder".into(), serde_json::Value::Object(rec));
+}
+
+/// A signal the kernel itself generated, as the recorder traced it (no OOM or fault record of the death is in the
+/// bundle): no process sent it.
+fn kernel_signal(f: &mut Finding, e: &Event, sig: i64, g: &Group, ev: &[Event]) {
+    f.signal = Some(signal_of(sig));
+    f.cause = match sig {
+        24 | 25 => Cause::ResourceLimit,
+        s if is_crash_signal(s) => Cause::Crash,
+        _ => Cause::Signal,
+    };
+    f.confidence = Confidence::Certain;
+    f.via = Some("kernel".into());
+    f.reasoning = format!(
+        "The signal recorder's trace of signal_generate shows the kernel itself generating {} ({}) for this process{}: no process sent it (pid {} ({}) was running when it was generated).",
+        signal_of(sig).name,
+        e.field_str("si_code_name").unwrap_or("?"),
+        fate_text(e),
+        e.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+        e.comm.as_deref().unwrap_or("?")
+    );
+    for key in ["si_code_name", "signal_origin", "fate", "exited_after_us"] {
+        if let Some(v) = e.fields.get(key) {
+            f.details.insert(key.into(), v.to_json());
+        }
+    }
+    if sig != 9 {
+        catchable_end(f, g, sig, ev);
+    }
+}
+
 /// An audited signal other than SIGKILL (SIGSTOP never ends a process) can be caught or ignored: its record
 /// proves it was sent, not that the process died of it. Certain only when a record of the same death shows the
 /// end on that signal (ANOM_ABEND, the kernel's fatal-signal line, a core, systemd's exit status); else likely.
-fn catchable_end(f: &mut Finding, g: &Group, sig: i64) {
+fn catchable_end(f: &mut Finding, g: &Group, sig: i64, ev: &[Event]) {
     let name = signal_of(sig).name;
     let end = g
         .obs
@@ -288,9 +452,19 @@ fn catchable_end(f: &mut Finding, g: &Group, sig: i64) {
         }
         None => {
             f.confidence = Confidence::Likely;
-            f.reasoning.push_str(&format!(
-                " {name} can be caught or ignored: the record shows it was sent, not that the process died of it, and no record of its end is in the bundle."
-            ));
+            // The recorder saw the exit, but sched_process_exit carries no exit status.
+            let exited = g.obs.iter().any(|o| {
+                matches!(o.kind, ObsKind::RecordedKill | ObsKind::KernelSignal) && ev[o.event].field_str("fate") == Some("exited")
+            });
+            f.reasoning.push_str(&if exited {
+                format!(
+                    " {name} can be caught or ignored: the recorder saw the process exit after it, but its trace of the exit carries no exit status, so whether it died of {name} or handled it and exited is not shown."
+                )
+            } else {
+                format!(
+                    " {name} can be caught or ignored: the record shows it was sent, not that the process died of it, and no record of its end is in the bundle."
+                )
+            });
             f.missing.push(
                 "a record of its end (audit ANOM_ABEND, the kernel's fatal-signal line, a core, the service manager's exit status)".into(),
             );
@@ -585,9 +759,12 @@ fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Op
         }
         let (chain, chain_records) = cx.index.parent_chain_with_records(pid, t);
         cite(f, cx, &chain_records, "record of the sender's parent chain");
-        k.parent_chain = chain.iter().map(|(p, c)| c.clone().unwrap_or_else(|| format!("pid {p}"))).collect();
+        // A chain already given (the recorder's, `comm (pid)`) stays unless the records here reach as far.
+        if chain.len() >= k.parent_chain.len() {
+            k.parent_chain = chain.iter().map(|(p, c)| c.clone().unwrap_or_else(|| format!("pid {p}"))).collect();
+        }
         let names: Vec<&str> = std::iter::once(k.comm.as_deref().unwrap_or(""))
-            .chain(chain.iter().map(|(_, c)| c.as_deref().unwrap_or("")))
+            .chain(k.parent_chain.iter().map(|c| chain_name(c)))
             .collect();
         let cron_pids: Vec<i64> = cx
             .of_kind(EventKind::CronRun)
@@ -639,6 +816,14 @@ fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Op
     if let Some(o) = g.first(ObsKind::HistoryKill) {
         let e = &cx.events[o.event];
         k.command = e.command().map(str::to_owned).or(k.command.take());
+    }
+}
+
+/// The name in a parent-chain entry: `bash` of the recorder's `bash (32371)`, or the entry as it is.
+fn chain_name(c: &str) -> &str {
+    match c.rsplit_once(" (") {
+        Some((name, pid)) if pid.strip_suffix(')').is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) => name,
+        _ => c,
     }
 }
 

@@ -17,8 +17,13 @@ pub enum ObsKind {
     Oom,
     /// Kernel segfault/trap line for the pid.
     KernelCrash,
+    /// The signal recorder's trace of a signal the kernel itself generated for the pid (SI_KERNEL, a fault, a
+    /// resource limit).
+    KernelSignal,
     /// Audit kill-family syscall with this target.
     AuditKill,
+    /// The signal recorder's trace of a signal a process sent to this target (`signal_generate`).
+    RecordedKill,
     /// Audit ANOM_ABEND for the pid.
     Abend,
     /// Audit record of a process raising a crash signal against itself (abort(3)).
@@ -75,6 +80,22 @@ pub fn observations(events: &[Event]) -> Vec<Obs> {
         match e.kind {
             EventKind::OomKill => push(ObsKind::Oom, e.pid, Some(9)),
             EventKind::Segfault | EventKind::Trap => push(ObsKind::KernelCrash, e.pid, e.signal().or(Some(11))),
+            EventKind::SignalSent if e.source == Source::Watch => {
+                let (Some(sig), Some(target)) = (e.signal(), e.target_pid()) else { continue };
+                // The recorder watched the target outlive it: no death by this signal.
+                if !is_fatal_by_default(sig) || e.field_str("fate") == Some("still_running") {
+                    continue;
+                }
+                if e.field_str("signal_origin") == Some("kernel") {
+                    push(ObsKind::KernelSignal, Some(target), Some(sig));
+                } else if Some(target) == e.pid {
+                    if is_crash_signal(sig) {
+                        push(ObsKind::SelfSignal, e.pid, Some(sig));
+                    }
+                } else {
+                    push(ObsKind::RecordedKill, Some(target), Some(sig));
+                }
+            }
             EventKind::SignalSent => {
                 if super::index::failed(e) {
                     continue;
@@ -193,7 +214,7 @@ pub fn group(obs: Vec<Obs>, events: &[Event]) -> Vec<Group> {
         }
     };
     for o in direct {
-        join(&mut groups, o, &|g, o| g.obs.iter().any(|p| close(p.t, o.t, SAME_DEATH_US)) && !conflicting(g, o));
+        join(&mut groups, o, &|g, o| g.obs.iter().any(|p| close(p.t, o.t, SAME_DEATH_US)) && !conflicting(g, o, events));
     }
     for o in history {
         join(&mut groups, o, &|g, o| g.obs.iter().any(|p| close(p.t, o.t, HISTORY_SLACK_US)));
@@ -234,8 +255,24 @@ pub fn group(obs: Vec<Obs>, events: &[Event]) -> Vec<Group> {
 /// Two kill records for one pid are separate attempts when both name it (the first may have been caught):
 /// keep them apart so each sender is named. A later group or broadcast kill that reaches an already-signalled
 /// pid is not a second death (timeout(1) signals its child, then its own process group): it joins the first.
-fn conflicting(g: &Group, o: &Obs) -> bool {
-    o.kind == ObsKind::AuditKill && !o.group_kill && g.obs.iter().any(|p| p.kind == ObsKind::AuditKill)
+/// The recorder's trace and audit's record of one kill (same sender, same signal) are one kill, as are two
+/// traces of one sender's same signal to the pid (timeout(1) again, which the trace sees per process).
+fn conflicting(g: &Group, o: &Obs, events: &[Event]) -> bool {
+    let kill = |k: ObsKind| matches!(k, ObsKind::AuditKill | ObsKind::RecordedKill);
+    kill(o.kind) && !o.group_kill && g.obs.iter().any(|p| kill(p.kind) && !same_kill(p, o, events))
+}
+
+/// Whether two kill observations of one pid, one of them the recorder's, are the same sender sending the same
+/// signal: within 2 s of an audit record (its time is the syscall's exit, in ms), or within the death window of
+/// another trace.
+fn same_kill(a: &Obs, b: &Obs, events: &[Event]) -> bool {
+    let traced = |o: &Obs| o.kind == ObsKind::RecordedKill;
+    if !traced(a) && !traced(b) {
+        return false;
+    }
+    let window = if traced(a) && traced(b) { SAME_DEATH_US } else { 2_000_000 };
+    let sender = |o: &Obs| events.get(o.event).and_then(|e| e.pid);
+    sender(a).is_some() && sender(a) == sender(b) && a.signal == b.signal && close(a.t, b.t, window)
 }
 
 /// Whether an audited kill's argument was a process group or a broadcast: kill(2)'s pid ≤ 0 (0 = the sender's
@@ -263,9 +300,12 @@ pub fn victim_from(g: &Group, events: &[Event]) -> Victim {
     for o in order {
         let e = &events[o.event];
         match o.kind {
-            ObsKind::AuditKill => {
+            ObsKind::AuditKill | ObsKind::RecordedKill | ObsKind::KernelSignal => {
                 v.comm = v.comm.take().or_else(|| e.field_str("target_comm").map(str::to_owned));
                 v.uid = v.uid.or_else(|| e.int("target_uid").and_then(|u| u32::try_from(u).ok()));
+                v.user = v.user.take().or_else(|| e.field_str("target_user").map(str::to_owned));
+                v.cmdline = v.cmdline.take().or_else(|| args_text(e, "target_argv"));
+                v.cgroup = v.cgroup.take().or_else(|| e.field_str("target_cgroup").map(str::to_owned));
             }
             ObsKind::HistoryKill | ObsKind::UnitDeath | ObsKind::Watchdog => {}
             _ => {
@@ -273,6 +313,11 @@ pub fn victim_from(g: &Group, events: &[Event]) -> Victim {
                 v.uid = v.uid.or(e.uid);
                 v.user = v.user.take().or_else(|| e.user.clone());
                 v.cmdline = v.cmdline.take().or_else(|| e.field_str("psargs").map(str::to_owned));
+                // The recorder's OOM victim record: the victim's argv and cgroup as its table knew them.
+                if e.source == Source::Watch {
+                    v.cmdline = v.cmdline.take().or_else(|| args_text(e, "argv"));
+                    v.cgroup = v.cgroup.take().or_else(|| e.field_str("cgroup").map(str::to_owned));
+                }
             }
         }
         v.cgroup = v.cgroup.take().or_else(|| e.field_str("task_memcg").map(str::to_owned));
@@ -280,6 +325,14 @@ pub fn victim_from(g: &Group, events: &[Event]) -> Victim {
     v
 }
 
+/// An argv field (array of strings) as one line, arguments joined by spaces.
+pub fn args_text(e: &Event, key: &str) -> Option<String> {
+    let a = e.fields.get(key)?.as_array()?;
+    (!a.is_empty()).then(|| a.iter().map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).collect::<Vec<_>>().join(" "))
+}
+
+/// The sender a kill record names: audit's SYSCALL subject, or the recorder's sender (whose command line is its
+/// argv, audit's the PROCTITLE).
 pub fn killer_from_audit(e: &Event) -> Killer {
     Killer {
         pid: e.pid,
@@ -293,7 +346,7 @@ pub fn killer_from_audit(e: &Event) -> Killer {
         tty: e.field_str("tty").filter(|t| *t != "(none)").map(str::to_owned),
         login_from: None,
         parent_chain: Vec::new(),
-        command: e.field_str("proctitle").map(str::to_owned),
+        command: e.field_str("proctitle").map(str::to_owned).or_else(|| args_text(e, "argv")),
     }
 }
 

@@ -23,7 +23,7 @@ mod why;
 #[cfg(test)]
 mod tests;
 
-pub use why::{why, WhyQuery};
+pub use why::{why, WhyAnswer, WhyQuery};
 use typed::Typed;
 
 /// What the finding builders share.
@@ -93,6 +93,76 @@ fn kill_audit_covered(events: &[Event], facts: &HostFacts) -> (bool, Vec<String>
     let narrowed = rules.map(|r| r.narrowed.clone()).unwrap_or_default();
     let audited = events.iter().any(|e| e.kind == EventKind::SignalSent && e.source == Source::Audit);
     (narrowed.is_empty() && audited, narrowed)
+}
+
+/// The one command that arms a host so the next signal's sender is named.
+pub const ARM: &str = "coroner-collect arm";
+
+/// What was in place to name a signal's sender at `t` (a death whose sender no record names), one line each:
+/// the audit rules the bundle holds, whether the signal recorder ran then (since when, what it recorded, what
+/// it lost), and the one command that would have named the sender.
+pub fn in_place(facts: &HostFacts, has_kill_audit: bool, narrowed: &[String], t: Option<coroner_schemas::Utc>, sig: Option<i64>) -> Vec<String> {
+    let mut out = Vec::new();
+    let audit = match &facts.kill_audit {
+        _ if has_kill_audit => {
+            "a rule recording kill-family syscalls was loaded (or audited signals are in the log), yet no audit record of this signal is in the bundle".to_owned()
+        }
+        _ if !narrowed.is_empty() => format!("the loaded kill rules record some senders only: {}", narrowed.join("; ")),
+        Some(_) => "none of the loaded audit rules (auditctl -l in the bundle) records kill-family syscalls".to_owned(),
+        None => "the bundle holds no audit rules (auditctl -l was not collected) and no audited signal".to_owned(),
+    };
+    out.push(format!("what was in place: audit: {audit}"));
+    let runs = &facts.recorder_runs;
+    let time = |u: Option<coroner_schemas::Utc>| u.map(|u| u.rfc3339()).unwrap_or_else(|| "?".into());
+    let describe = |r: &crate::sources::facts::RecorderRun| {
+        let names: Vec<String> =
+            r.signals.iter().map(|&n| crate::sources::signals::name(i64::from(n)).unwrap_or_else(|| n.to_string())).collect();
+        let from = r.started.map_or_else(|| "ran (its start is not in the log)".to_owned(), |s| format!("ran from {}", s.rfc3339()));
+        let until = match r.stopped {
+            Some(s) => format!("{} ({})", s.rfc3339(), r.stop_reason.as_deref().unwrap_or("stopped")),
+            None => format!("the collection (no stop record; its last record {})", time(r.last_record)),
+        };
+        format!(
+            "{from} to {until}{}, recording {}; {} events lost{} ({})",
+            r.boot_id.as_deref().map(|b| format!(" on boot {b}")).unwrap_or_default(),
+            if names.is_empty() { "signals its log does not list".to_owned() } else { names.join(", ") },
+            r.lost,
+            if r.lost_what.is_empty() { String::new() } else { format!(" ({})", r.lost_what.join(", ")) },
+            r.entry
+        )
+    };
+    let recorder = if runs.is_empty() {
+        "no signal recorder ran (the bundle holds no coroner-collect watch log)".to_owned()
+    } else {
+        let covering: Vec<_> = t.map(|t| runs.iter().filter(|r| r.covers(t)).collect()).unwrap_or_default();
+        match covering.first() {
+            Some(r) if sig.is_some_and(|s| !r.records_signal(s)) => format!(
+                "the signal recorder was running then but does not record {}: it {}",
+                sig.and_then(crate::sources::signals::name).unwrap_or_else(|| "this signal".into()),
+                describe(r)
+            ),
+            Some(r) if r.lost > 0 => format!(
+                "the signal recorder was running then and holds no record of this signal, but it lost {} events, which may include it: it {}",
+                r.lost,
+                describe(r)
+            ),
+            Some(r) => format!("the signal recorder was running then and holds no record of this signal: it {}", describe(r)),
+            None => {
+                let all: Vec<String> = runs.iter().map(describe).collect();
+                let when = if t.is_some() { "was not running at that time: it " } else { "" };
+                format!("the signal recorder {when}{}", all.join("; it "))
+            }
+        }
+    };
+    out.push(format!("what was in place: signal recorder: {recorder}"));
+    out.push(format!("what would have named the sender: `{ARM}` (a signal recorder, kill-syscall audit rules, core dumps) before the death"));
+    out
+}
+
+/// Whether kill-family syscalls were audited, and what narrows them: [`kill_audit_covered`] for a caller with
+/// only the events and facts (`why` when nothing matched).
+pub fn kill_audit_state(events: &[Event], facts: &HostFacts) -> (bool, Vec<String>) {
+    kill_audit_covered(events, facts)
 }
 
 /// A scoped thread's result; its panic goes on in this thread.

@@ -449,11 +449,11 @@ fn reboots_pair_shutdowns_bounds_and_commands_boot_by_boot() {
 #[test]
 fn why_prints_killer_and_escapes_control_characters() {
     let doc = run(vec![audit_kill(21, 4, 311, 1, "evil\u{1b}[2J", "/tmp/evil", 4242, 9)]);
-    let text = why(&doc, &[], &WhyQuery { pid: Some(4242), ..Default::default() });
+    let text = why(&doc, &[], &Facts::default(), &WhyQuery { pid: Some(4242), ..Default::default() }).text;
     assert!(text.contains("cause:    signal, SIGKILL (9) [certain]"), "{text}");
     assert!(text.contains("evil\\x1b[2J"), "{text}");
     assert!(!text.contains('\u{1b}'));
-    let none = why(&doc, &[], &WhyQuery { pid: Some(1), ..Default::default() });
+    let none = why(&doc, &[], &Facts::default(), &WhyQuery { pid: Some(1), ..Default::default() }).text;
     assert!(none.starts_with("No death matching pid 1"), "{none}");
 }
 

@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 use coroner_schemas::finding::Finding;
 use coroner_schemas::{Event, FindingsDoc, Utc};
 
+use crate::sources::facts::HostFacts;
+
 
 /// What `coroner-report why` asks about.
 #[derive(Clone, Debug, Default)]
@@ -25,9 +27,16 @@ fn matches(f: &Finding, q: &WhyQuery) -> bool {
         })
 }
 
+/// `why`'s answer: the text, and how many deaths matched (none: the command exits non-zero).
+#[derive(Clone, Debug)]
+pub struct WhyAnswer {
+    pub text: String,
+    pub matched: usize,
+}
+
 /// Terminal text for the findings matching `q`, nearest `q.at` first; when none match, what the timeline
-/// holds for that pid or name.
-pub fn why(doc: &FindingsDoc, events: &[Event], q: &WhyQuery) -> String {
+/// holds for that pid or name, what was in place to record a sender, and the command that would have.
+pub fn why(doc: &FindingsDoc, events: &[Event], facts: &HostFacts, q: &WhyQuery) -> WhyAnswer {
     let mut hits: Vec<&Finding> = doc.findings.iter().filter(|f| matches(f, q)).collect();
     if let Some(at) = q.at {
         hits.sort_by_key(|f| f.time.sort_key().map(|t| (t.unix_micros() - at.unix_micros()).abs()).unwrap_or(i64::MAX));
@@ -51,12 +60,20 @@ pub fn why(doc: &FindingsDoc, events: &[Event], q: &WhyQuery) -> String {
                 let _ = writeln!(out, "  {}  {:?}  {}", time_text(e.timestamp.sort_key()), e.kind, clean(&e.message));
             }
         }
-        return out;
+        // Nothing recorded a sender for it: say what could have, and what was there.
+        let (audited, narrowed) = super::kill_audit_state(events, facts);
+        out.push_str("Nothing in the bundle names who or what ended it. What was in place:\n");
+        for line in super::in_place(facts, audited, &narrowed, q.at, None) {
+            let line = line.strip_prefix("what was in place: ").unwrap_or(&line);
+            let _ = writeln!(out, "  {}", clean(line));
+        }
+        return WhyAnswer { text: out, matched: 0 };
     }
+    let matched = hits.len();
     for f in hits {
         write_finding(&mut out, f);
     }
-    out
+    WhyAnswer { text: out, matched }
 }
 
 fn describe(q: &WhyQuery) -> String {

@@ -18,6 +18,67 @@ pub enum Fact {
     CoreLimit { pid: i64, soft: CoreLimit },
     /// A memory cgroup's limit as collected: bytes, the kernel's text (`max`), or `null`.
     CgroupLimit { cgroup: String, limit: Value },
+    /// A run of the signal recorder (`coroner-collect watch`), as its log shows it.
+    Recorder(RecorderRun),
+}
+
+/// One run of the signal recorder, from its `start` record (or the first record of a file that begins
+/// mid-run) to its `stop` record (or its last record: it was still running at collection, or was killed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecorderRun {
+    /// Bundle path of the log.
+    pub entry: String,
+    /// `None`: the file begins mid-run (its start was rotated away).
+    pub started: Option<Utc>,
+    pub stopped: Option<Utc>,
+    pub stop_reason: Option<String>,
+    /// The latest time of a record of the run.
+    pub last_record: Option<Utc>,
+    pub boot_id: Option<String>,
+    /// Signals recorded, by number, and the kernel-side filter.
+    pub signals: Vec<i32>,
+    pub signal_filter: Option<String>,
+    /// Records read of the run (signals, OOM victims, kernel records, losses).
+    pub records: u64,
+    /// Events lost: the `stop` record's count, or the `lost` records' sum when larger.
+    pub lost: u64,
+    /// The `lost` records' sum, and what was lost (`ftrace`, `kmsg`, `disk`, `cap`).
+    pub lost_counted: u64,
+    pub lost_what: Vec<String>,
+    /// The `start` record (or the run's first record).
+    pub origin: Origin,
+}
+
+impl Default for RecorderRun {
+    fn default() -> RecorderRun {
+        RecorderRun {
+            entry: String::new(),
+            started: None,
+            stopped: None,
+            stop_reason: None,
+            last_record: None,
+            boot_id: None,
+            signals: Vec::new(),
+            signal_filter: None,
+            records: 0,
+            lost: 0,
+            lost_counted: 0,
+            lost_what: Vec::new(),
+            origin: Origin { entry: "".into(), line: None, offset: None },
+        }
+    }
+}
+
+impl RecorderRun {
+    /// Whether the run was recording at `t`: after its start (when known) and before its stop. A run with no
+    /// `stop` record is taken to have run on to the collection (the collector copies a running recorder's log).
+    pub fn covers(&self, t: Utc) -> bool {
+        self.started.is_none_or(|s| s <= t) && self.stopped.is_none_or(|u| t <= u)
+    }
+    /// Whether it recorded signal `sig` (an empty list: the filter is not known, assumed to).
+    pub fn records_signal(&self, sig: i64) -> bool {
+        self.signals.is_empty() || self.signals.iter().any(|&s| i64::from(s) == sig)
+    }
 }
 
 /// A crontab line with a clock schedule (not anacron, not a timer, not a schedule that did not parse).
@@ -73,6 +134,8 @@ pub struct HostFacts {
     pub core_limits: Vec<(i64, CoreLimit)>,
     /// By path without a trailing `/`.
     pub cgroup_limits: BTreeMap<String, Value>,
+    /// Runs of the signal recorder, by start (a run whose start is unknown first).
+    pub recorder_runs: Vec<RecorderRun>,
 }
 
 impl HostFacts {
@@ -85,8 +148,10 @@ impl HostFacts {
                 Fact::Sysctl { name, value } => _ = h.sysctls.entry(name).or_insert(value),
                 Fact::CoreLimit { pid, soft } => h.core_limits.push((pid, soft)),
                 Fact::CgroupLimit { cgroup, limit } => _ = h.cgroup_limits.entry(cgroup.trim_end_matches('/').to_owned()).or_insert(limit),
+                Fact::Recorder(r) => h.recorder_runs.push(r),
             }
         }
+        h.recorder_runs.sort_by(|a, b| (a.started, a.last_record, &a.origin).cmp(&(b.started, b.last_record, &b.origin)));
         h.cron_jobs.sort_by(|a, b| (a.defined_before, &a.origin).cmp(&(b.defined_before, &b.origin)));
         h
     }

@@ -123,7 +123,8 @@ fn parse_kmsg(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             continue;
         }
         if let Some(rec) = current.take() {
-            emit_kmsg(rec, raw, ctx, &mut tracker, &mut out);
+            let bytes = raw.get(rec.offset as usize..rec.end).unwrap_or(&[]);
+            emit_kmsg(rec, bytes, ctx, &mut tracker, &mut out);
         }
         if line.bytes.is_empty() {
             continue;
@@ -146,12 +147,33 @@ fn parse_kmsg(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         });
     }
     if let Some(rec) = current.take() {
-        emit_kmsg(rec, raw, ctx, &mut tracker, &mut out);
+        let bytes = raw.get(rec.offset as usize..rec.end).unwrap_or(&[]);
+        emit_kmsg(rec, bytes, ctx, &mut tracker, &mut out);
     }
     out
 }
 
-fn emit_kmsg(rec: Record, raw: &[u8], ctx: &SourceCtx, tracker: &mut KernelTracker, out: &mut Parsed) {
+/// One `/dev/kmsg` record on its own (its header line, then its ` KEY=VALUE` lines), as another source keeps a
+/// copy of it (the signal recorder): its events cite `line` and `offset` of that copy in its entry, and
+/// `tracker` carries an OOM episode from one copied record to the next.
+pub fn parse_record(record: &[u8], line: u64, offset: u64, ctx: &SourceCtx, tracker: &mut KernelTracker, out: &mut Parsed) {
+    let record = record.strip_suffix(b"\n").unwrap_or(record);
+    let mut lines = record.split(|&b| b == b'\n');
+    let head = lines.next().unwrap_or_default();
+    let Some(semi) = head.iter().position(|&b| b == b';') else {
+        out.problems.push(ParseProblem::at_line(ctx, line, "kmsg record without ';' (truncated?)"));
+        return;
+    };
+    let dict = lines
+        .filter_map(|l| l.strip_prefix(b" "))
+        .filter_map(|kv| String::from_utf8_lossy(kv).split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect();
+    let rec = Record { line, offset, end: record.len(), prefix: head[..semi].to_vec(), message: head[semi + 1..].to_vec(), dict };
+    emit_kmsg(rec, record, ctx, tracker, out);
+}
+
+/// Builds the event of one record; `record_raw` is the record's bytes.
+fn emit_kmsg(rec: Record, record_raw: &[u8], ctx: &SourceCtx, tracker: &mut KernelTracker, out: &mut Parsed) {
     let prefix = String::from_utf8_lossy(&rec.prefix);
     let mut parts = prefix.split(',');
     let pri = parts.next().and_then(|p| p.trim().parse::<u32>().ok());
@@ -168,7 +190,6 @@ fn emit_kmsg(rec: Record, raw: &[u8], ctx: &SourceCtx, tracker: &mut KernelTrack
     };
     let decoded = unescape_kmsg(&rec.message);
     let msg = String::from_utf8_lossy(&decoded);
-    let record_raw = raw.get(rec.offset as usize..rec.end).unwrap_or(&[]);
     let timestamp = boot_timestamp(ctx, since_boot_us);
     let mut ev = base_event(
         ctx,

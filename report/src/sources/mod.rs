@@ -31,6 +31,7 @@ pub mod settings;
 pub mod signals;
 pub mod syslog;
 pub mod utmp;
+pub mod watch;
 
 /// What a parser may know besides the bytes: what they are and what host they came from.
 pub struct SourceCtx<'a> {
@@ -132,6 +133,7 @@ pub fn parse(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
         Format::CoreElf => core_elf::parse(raw, ctx),
         Format::Other if core_meta::is_core_meta(ctx.entry) => core_meta::parse(raw, ctx),
         Format::ProcSnapshotJson => proc::parse(raw, ctx),
+        Format::WatchJsonl => watch::parse(raw, ctx),
         Format::ProcLimits | Format::LimitsConf => limits::parse(raw, ctx),
         Format::SysctlJson | Format::CgroupsJson | Format::AuditRules | Format::AuditStatus | Format::SystemdShowJson => {
             settings::parse(raw, ctx)
