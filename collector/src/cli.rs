@@ -167,9 +167,9 @@ pub fn run(argv: Vec<OsString>) -> anyhow::Result<i32> {
     match cli.command {
         Some(Command::Keygen(k)) => keygen(&k),
         Some(Command::Watch(w)) => crate::watch::run(&w),
-        Some(Command::Arm(a)) => crate::arm::arm(&a),
-        Some(Command::Disarm(a)) => crate::arm::disarm(&a),
-        Some(Command::Status(a)) => crate::arm::status(&a),
+        Some(Command::Arm(a)) => Ok(crate::arm::exit_code(crate::arm::arm(&a))),
+        Some(Command::Disarm(a)) => Ok(crate::arm::exit_code(crate::arm::disarm(&a))),
+        Some(Command::Status(a)) => Ok(crate::arm::exit_code(crate::arm::status(&a))),
         Some(Command::Collect(c)) => collect(&c, argv),
         None => collect(&cli.collect, argv),
     }

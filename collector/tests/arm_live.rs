@@ -21,11 +21,11 @@ fn auditctl(args: &[&str]) -> Option<Output> {
 }
 
 /// A folder's files and their bytes, in name order (`None`: no such folder).
-fn listing(dir: &str) -> Option<Vec<(String, Vec<u8>)>> {
+fn listing(dir: &str) -> Option<Vec<(String, Bytes)>> {
     let rd = std::fs::read_dir(dir).ok()?;
-    let mut v: Vec<(String, Vec<u8>)> = rd
+    let mut v: Vec<(String, Bytes)> = rd
         .filter_map(Result::ok)
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap_or_default()))
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), Bytes(std::fs::read(e.path()).unwrap_or_default())))
         .collect();
     v.sort();
     Some(v)
@@ -40,14 +40,24 @@ fn core_line(pid: u32) -> String {
         .to_owned()
 }
 
+/// Bytes compared exactly, shown as (escaped) text when a comparison fails.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Bytes(Vec<u8>);
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(&self.0))
+    }
+}
+
 /// Everything `arm --all` may touch.
 #[derive(Debug, PartialEq, Eq)]
 struct Snapshot {
-    audit_rules: Option<Vec<u8>>,
-    audit_enabled: Option<Vec<u8>>,
-    core_pattern: Vec<u8>,
-    profile_d: Option<Vec<(String, Vec<u8>)>>,
-    rules_d: Option<Vec<(String, Vec<u8>)>>,
+    audit_rules: Option<Bytes>,
+    audit_enabled: Option<Bytes>,
+    core_pattern: Bytes,
+    profile_d: Option<Vec<(String, Bytes)>>,
+    rules_d: Option<Vec<(String, Bytes)>>,
     journal_dir: bool,
     child_core: String,
     own_core: String,
@@ -55,12 +65,12 @@ struct Snapshot {
 
 fn snapshot(child: u32) -> Snapshot {
     let enabled = auditctl(&["-s"]).map(|o| {
-        String::from_utf8_lossy(&o.stdout).lines().find(|l| l.starts_with("enabled ")).unwrap_or("").as_bytes().to_vec()
+        Bytes(String::from_utf8_lossy(&o.stdout).lines().find(|l| l.starts_with("enabled ")).unwrap_or("").as_bytes().to_vec())
     });
     Snapshot {
-        audit_rules: auditctl(&["-l"]).map(|o| o.stdout),
+        audit_rules: auditctl(&["-l"]).map(|o| Bytes(o.stdout)),
         audit_enabled: enabled,
-        core_pattern: std::fs::read(CORE_PATTERN).expect("core_pattern"),
+        core_pattern: Bytes(std::fs::read(CORE_PATTERN).expect("core_pattern")),
         profile_d: listing(PROFILE_D),
         rules_d: listing(RULES_D),
         journal_dir: Path::new("/var/log/journal").is_dir(),
@@ -78,8 +88,8 @@ struct Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let _ = std::fs::write(CORE_PATTERN, &self.before.core_pattern);
-        if self.before.audit_rules.as_ref().is_some_and(|r| !String::from_utf8_lossy(r).contains("coroner_kill")) {
+        let _ = std::fs::write(CORE_PATTERN, &self.before.core_pattern.0);
+        if self.before.audit_rules.as_ref().is_some_and(|r| !String::from_utf8_lossy(&r.0).contains("coroner_kill")) {
             for arch in ARM_ARCHES {
                 let rule = arm_rule(arch);
                 let mut args = vec!["-d"];
@@ -87,7 +97,7 @@ impl Drop for Guard {
                 let _ = auditctl(&args);
             }
         }
-        if self.before.audit_enabled.as_deref() == Some(b"enabled 0") {
+        if self.before.audit_enabled.as_ref().is_some_and(|e| e.0 == b"enabled 0") {
             let _ = auditctl(&["-e", "0"]);
         }
         for (dir, was) in [(PROFILE_D, &self.before.profile_d), (RULES_D, &self.before.rules_d)] {
@@ -99,8 +109,8 @@ impl Drop for Guard {
             }
             for (name, bytes) in was {
                 let p = Path::new(dir).join(name);
-                if std::fs::read(&p).ok().as_ref() != Some(bytes) {
-                    let _ = std::fs::write(p, bytes);
+                if std::fs::read(&p).ok().as_ref() != Some(&bytes.0) {
+                    let _ = std::fs::write(p, &bytes.0);
                 }
             }
         }
@@ -150,8 +160,8 @@ fn arm_then_disarm_twice_puts_every_setting_back() {
     assert!(state.join("arm.json").is_file(), "{out}");
     let after = snapshot(pid);
     // Cores: only the bare default is replaced, and the folder is made 1733.
-    if before.core_pattern == b"core\n" {
-        assert_eq!(after.core_pattern, format!("{c}/core.%e.%p.%t\n").into_bytes());
+    if before.core_pattern.0 == b"core\n" {
+        assert_eq!(after.core_pattern.0, format!("{c}/core.%e.%p.%t\n").into_bytes());
         let mode = std::fs::metadata(&cores).expect("core dir").permissions().mode();
         assert_eq!(mode & 0o7777, 0o1733);
     } else {
@@ -160,20 +170,20 @@ fn arm_then_disarm_twice_puts_every_setting_back() {
     assert!(after.child_core.contains("unlimited") && after.child_core.split_whitespace().nth(4) == Some("unlimited"), "{}", after.child_core);
     assert_eq!(after.own_core.split_whitespace().nth(4), Some("unlimited"));
     if let Some(rules) = &after.audit_rules {
-        let rules = String::from_utf8_lossy(rules);
+        let rules = String::from_utf8_lossy(&rules.0);
         let (listed, _) = rule_lines(&rules);
         let cov = KillCoverage::of(&listed);
         for arch in ARM_ARCHES {
             assert!(cov.covers_arch(arch), "arch {arch} not covered:\n{rules}");
         }
-        assert_eq!(after.audit_enabled.as_deref(), Some(&b"enabled 1"[..]));
+        assert_eq!(after.audit_enabled, Some(Bytes(b"enabled 1".to_vec())));
         if before.rules_d.is_some() {
             let f = std::fs::read_to_string(Path::new(RULES_D).join("coroner.rules")).expect("coroner.rules");
             assert!(f.contains("-a always,exit -F arch=b32"), "{f}");
         }
     }
     let snippet = Path::new(PROFILE_D).join("coroner-histtime.sh");
-    let set_elsewhere = before.profile_d.iter().flatten().any(|(_, b)| String::from_utf8_lossy(b).contains("HISTTIMEFORMAT="));
+    let set_elsewhere = before.profile_d.iter().flatten().any(|(_, b)| String::from_utf8_lossy(&b.0).contains("HISTTIMEFORMAT="));
     assert_eq!(snippet.is_file(), !set_elsewhere, "{out}");
     assert_eq!(after.journal_dir, before.journal_dir, "no journald here: the journal is left alone");
 
@@ -190,7 +200,7 @@ fn arm_then_disarm_twice_puts_every_setting_back() {
         assert!(g.contains("recorder") || g.contains("PID 1"), "unexpected gap: {g}\n{sout}");
     }
     assert_eq!(code == 1, !gaps.is_empty());
-    assert!(sout.lines().any(|l| l.starts_with("armed") && l.contains("cores")) || before.core_pattern != b"core\n", "{sout}");
+    assert!(sout.lines().any(|l| l.starts_with("armed") && l.contains("cores")) || before.core_pattern.0 != b"core\n", "{sout}");
     if after.audit_rules.is_some() {
         assert!(sout.lines().any(|l| l.starts_with("armed") && l.contains("audit")), "{sout}");
     }
@@ -211,9 +221,39 @@ fn arm_without_a_piece_changes_nothing_and_says_so() {
     let tmp = tempfile::tempdir().expect("tmp");
     let (code, out) = run(&["arm", "--state-dir", tmp.path().to_str().expect("utf8")]);
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("nothing chosen"), "{out}");
+    assert!(out.contains("nothing chosen") && !out.contains("bundle"), "{out}");
     assert!(!tmp.path().join("arm.json").exists());
     // disarm with no state: nothing to do, exit 0.
     let (code, out) = run(&["disarm", "--state-dir", tmp.path().to_str().expect("utf8")]);
     assert_eq!((code, out.contains("Nothing to undo")), (0, true), "{out}");
+}
+
+/// A run that stopped between recording a change and making it (or a process that exited since) leaves records
+/// whose host state is as it was: disarm says there is nothing to undo for each, exits 0 and drops the file.
+#[test]
+fn disarm_after_an_interrupted_arm_touches_nothing() {
+    use coroner_collect::arm::state::{Change, Recorded, State, STATE_VERSION};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let pattern = std::fs::read(CORE_PATTERN).expect("core_pattern");
+    let rec = |change| Recorded { change, applied: false };
+    let st = State {
+        version: STATE_VERSION,
+        changes: vec![
+            rec(Change::Sysctl { name: "kernel.core_pattern".into(), prior: pattern.clone(), set: "/nonexistent/core.%p".into() }),
+            rec(Change::File { path: tmp.path().join("never-written"), prior: None, prior_mode: None, written: b"x".to_vec(), mode: 0o644 }),
+            Recorded {
+                // A pid no process has (above pid_max), as if the process had exited.
+                change: Change::CoreLimit { pid: 1 << 30, start_time: 1, prior_soft: Some(0), prior_hard: None, set_soft: None, set_hard: None },
+                applied: true,
+            },
+        ],
+    };
+    st.save(tmp.path()).expect("save");
+    let (code, out) = run(&["disarm", "--state-dir", tmp.path().to_str().expect("utf8")]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.matches("nothing to undo:").count(), 3, "{out}");
+    assert!(out.contains("has exited"), "{out}");
+    assert!(!tmp.path().join("arm.json").exists());
+    assert!(!tmp.path().join("never-written").exists());
+    assert_eq!(std::fs::read(CORE_PATTERN).expect("core_pattern"), pattern);
 }

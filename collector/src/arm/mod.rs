@@ -582,3 +582,11 @@ pub fn disarm(a: &DisarmArgs) -> anyhow::Result<i32> {
 }
 
 pub use status::status;
+
+/// A fatal error of `arm`, `disarm` or `status`: printed, exit code 2 (main's message speaks of bundles).
+pub fn exit_code(r: anyhow::Result<i32>) -> i32 {
+    r.unwrap_or_else(|e| {
+        eprintln!("coroner-collect: error: {e:#}");
+        2
+    })
+}
