@@ -13,6 +13,13 @@ const CORE_PATTERN: &str = "/proc/sys/kernel/core_pattern";
 const PROFILE_D: &str = "/etc/profile.d";
 const RULES_D: &str = "/etc/audit/rules.d";
 
+/// The tests here read or change host settings: one at a time.
+static HOST: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn host_lock() -> std::sync::MutexGuard<'static, ()> {
+    HOST.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn auditctl(args: &[&str]) -> Option<Output> {
     ["/usr/sbin/auditctl", "/sbin/auditctl"]
         .iter()
@@ -131,6 +138,7 @@ fn run(args: &[&str]) -> (i32, String) {
 #[test]
 #[ignore = "needs root"]
 fn arm_then_disarm_twice_puts_every_setting_back() {
+    let _host = host_lock();
     let tmp = tempfile::tempdir().expect("tmp");
     let state: PathBuf = tmp.path().join("state");
     let cores: PathBuf = tmp.path().join("cores");
@@ -232,6 +240,7 @@ fn arm_without_a_piece_changes_nothing_and_says_so() {
 /// whose host state is as it was: disarm says there is nothing to undo for each, exits 0 and drops the file.
 #[test]
 fn disarm_after_an_interrupted_arm_touches_nothing() {
+    let _host = host_lock();
     use coroner_collect::arm::state::{Change, Recorded, State, STATE_VERSION};
     let tmp = tempfile::tempdir().expect("tmp");
     let pattern = std::fs::read(CORE_PATTERN).expect("core_pattern");
