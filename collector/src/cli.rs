@@ -1,4 +1,5 @@
-//! Command line: `coroner-collect [collect] [OPTIONS]` and `coroner-collect keygen -o PATH`.
+//! Command line: `coroner-collect [collect] [OPTIONS]`, `coroner-collect keygen -o PATH`, and `arm`, `disarm`, `status`
+//! (in `crate::arm`).
 //!
 //! Exit codes: 0 bundle written and clean, 1 bundle written with problems recorded, 2 no bundle.
 
@@ -42,6 +43,12 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Record signals, OOM victims and the kernel's death lines as they happen (runs until SIGTERM).
     Watch(crate::watch::WatchArgs),
+    /// Prepare this host so the next death leaves evidence (audit rules, cores, history, journal, recorder).
+    Arm(crate::arm::ArmArgs),
+    /// Undo what `arm` changed, from its state file.
+    Disarm(crate::arm::DisarmArgs),
+    /// What is armed and what is not (exit 0: all armed, 1: gaps).
+    Status(crate::arm::StatusArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -160,6 +167,9 @@ pub fn run(argv: Vec<OsString>) -> anyhow::Result<i32> {
     match cli.command {
         Some(Command::Keygen(k)) => keygen(&k),
         Some(Command::Watch(w)) => crate::watch::run(&w),
+        Some(Command::Arm(a)) => Ok(crate::arm::exit_code(crate::arm::arm(&a))),
+        Some(Command::Disarm(a)) => Ok(crate::arm::exit_code(crate::arm::disarm(&a))),
+        Some(Command::Status(a)) => Ok(crate::arm::exit_code(crate::arm::status(&a))),
         Some(Command::Collect(c)) => collect(&c, argv),
         None => collect(&cli.collect, argv),
     }

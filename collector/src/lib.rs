@@ -6,6 +6,7 @@
 //! long-running signal recorder whose files the collector later takes.
 
 pub mod acquire;
+pub mod arm;
 pub mod bundle;
 pub mod cli;
 pub mod watch;

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod audit_rules;
 pub mod event;
 pub mod fields;
 pub mod finding;

@@ -8,6 +8,7 @@
 //! text the kernel prints (`memory.events`/`memory.oom_control` as `key value` lines).
 
 
+use coroner_schemas::audit_rules::KillCoverage;
 use coroner_schemas::manifest::Format;
 use coroner_schemas::{Event, EventKind, FieldValue, Fields, Origin, Source, Text, Timestamp};
 use serde_json::{json, Map, Value};
@@ -228,61 +229,6 @@ fn cgroups(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     p
 }
 
-/// Kill-family syscall names (`auditctl -l` prints names for the syscalls it knows).
-const KILL_NAMES: &[&str] = &["kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal"];
-/// Their numbers, by the arch a rule names: x86_64 (`b64`) and i386 (`b32`). A number means a different
-/// syscall on each (37 is kill on i386 and alarm on x86_64), so a bare number counts only under its arch.
-const KILL_B64: &[&str] = &["62", "200", "234", "129", "297", "424"];
-const KILL_B32: &[&str] = &["37", "238", "270", "178", "335", "424"];
-
-/// What one `auditctl -l` rule records of kill-family syscalls, when it records any.
-#[derive(Debug, PartialEq, Eq)]
-pub struct KillRule {
-    /// `b64`, `b32` or another `-F arch=` value; `None`: every arch.
-    pub arch: Option<String>,
-    /// The `-F` conditions that narrow which calls are recorded (`auid>=1000`, `a1=9`, `exe=…`); the arch,
-    /// the key and `success` do not narrow who is seen killing.
-    pub narrowed_by: Vec<String>,
-}
-
-/// Whether one `auditctl -l` rule records kill-family syscalls: an `always` exit rule whose `-S` lists name
-/// one of them (numbers under the arch the rule names), or that has no `-S` (every syscall).
-pub fn rule_kill_coverage(rule: &str) -> Option<KillRule> {
-    let w: Vec<&str> = rule.split_whitespace().collect();
-    let a = w.iter().position(|x| *x == "-a" || *x == "-A")?;
-    let parts: Vec<&str> = w.get(a + 1)?.split(',').collect();
-    if !parts.contains(&"always") || !parts.contains(&"exit") {
-        return None;
-    }
-    let mut arch = None;
-    let mut narrowed_by = Vec::new();
-    for cond in w.windows(2).filter(|p| p[0] == "-F").map(|p| p[1]) {
-        let name = cond.split(['=', '!', '<', '>', '&']).next().unwrap_or("");
-        match name {
-            "arch" => arch = cond.strip_prefix("arch=").map(str::to_owned),
-            "key" | "success" => {}
-            _ => narrowed_by.push(cond.to_owned()),
-        }
-    }
-    let numbers: &[&str] = match arch.as_deref() {
-        Some("b64" | "x86_64") => KILL_B64,
-        Some("b32" | "i386" | "i686") => KILL_B32,
-        _ => &[],
-    };
-    let lists: Vec<&str> = w.windows(2).filter(|p| p[0] == "-S").map(|p| p[1]).collect();
-    let covers = lists.is_empty()
-        || lists
-            .iter()
-            .flat_map(|l| l.split(','))
-            .any(|s| s == "all" || KILL_NAMES.contains(&s) || numbers.contains(&s));
-    covers.then_some(KillRule { arch, narrowed_by })
-}
-
-/// Whether one rule records kill-family syscalls at all (see [`rule_kill_coverage`]).
-pub fn rule_covers_kill(rule: &str) -> bool {
-    rule_kill_coverage(rule).is_some()
-}
-
 fn audit_rules(raw: &[u8], ctx: &SourceCtx) -> Parsed {
     let mut p = Parsed::default();
     let mut rules = Vec::new();
@@ -299,27 +245,7 @@ fn audit_rules(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         }
         rules.push(l.to_owned());
     }
-    let covering: Vec<(&String, KillRule)> =
-        rules.iter().filter_map(|r| rule_kill_coverage(r).map(|c| (r, c))).collect();
-    // Kills are audited when a rule records them from every sender of the main arch (or every arch); rules
-    // that only record some senders (`-F auid>=1000` leaves out daemons, cron and anything without a login
-    // uid) are gaps, and so is a missing 32-bit rule beside a 64-bit one.
-    let whole = |c: &KillRule| c.narrowed_by.is_empty() && !matches!(c.arch.as_deref(), Some("b32" | "i386" | "i686"));
-    let covers = covering.iter().any(|(_, c)| whole(c));
-    let narrowed: Vec<String> = if covers {
-        Vec::new()
-    } else {
-        covering
-            .iter()
-            .filter(|(_, c)| !c.narrowed_by.is_empty())
-            .map(|(r, c)| format!("only calls matching {} are recorded ({r})", c.narrowed_by.join(" ")))
-            .collect()
-    };
-    let mut gaps = narrowed.clone();
-    let arch_covered = |a: &str| covering.iter().any(|(_, c)| c.narrowed_by.is_empty() && c.arch.as_deref().is_none_or(|x| x == a));
-    if covers && !arch_covered("b32") {
-        gaps.push("no rule records 32-bit (-F arch=b32) callers".to_owned());
-    }
+    let KillCoverage { covers, covering, narrowed, gaps } = KillCoverage::of(&rules);
     let mut f = Fields::new();
     f.insert("name".into(), json!("audit.rules"));
     f.insert("value".into(), json!(rules.len()));
@@ -438,23 +364,6 @@ fn systemd_show(raw: &[u8], ctx: &SourceCtx) -> Parsed {
 mod tests {
     use super::*;
 
-    #[test]
-    fn kill_coverage_by_arch_and_filters() {
-        let c = |r: &str| rule_kill_coverage(r);
-        assert_eq!(c("-a always,exit -F arch=b64 -S kill -F key=k"), Some(KillRule { arch: Some("b64".into()), narrowed_by: vec![] }));
-        assert_eq!(
-            c("-a always,exit -F arch=b64 -S kill,tkill -F auid>=1000 -F auid!=-1 -F key=k"),
-            Some(KillRule { arch: Some("b64".into()), narrowed_by: vec!["auid>=1000".into(), "auid!=-1".into()] })
-        );
-        assert_eq!(c("-a always,exit -S kill -F a1=9 -F success=1"), Some(KillRule { arch: None, narrowed_by: vec!["a1=9".into()] }));
-        // Numbers count only under their own arch: 37 is kill on i386, alarm on x86_64.
-        assert!(c("-a always,exit -F arch=b32 -S 37").is_some());
-        assert!(c("-a always,exit -F arch=b64 -S 37").is_none());
-        assert!(c("-a always,exit -F arch=b64 -S 129").is_some(), "rt_sigqueueinfo on x86_64");
-        assert!(c("-a always,exit -F arch=b32 -S 129").is_none(), "delete_module on i386");
-        assert!(c("-a always,exit -S 62").is_none(), "no arch: a number says nothing");
-    }
-
     /// The audit.rules event: covered, covered only in part (a narrowed rule), not covered.
     #[test]
     fn audit_rules_event_names_the_gaps() {
@@ -479,18 +388,5 @@ mod tests {
         assert!(matches!(fact("-a always,exit -F arch=b64 -S kill -F auid>=1000 -F auid!=-1 -F key=k\n"),
             Fact::KillAudit(KillAudit { covers: false, narrowed: n }) if n == [narrowed]));
         assert!(matches!(fact("-a always,exit -F arch=b64 -S kill -k k\n"), Fact::KillAudit(KillAudit { covers: true, narrowed: n }) if n.is_empty()));
-    }
-
-    #[test]
-    fn kill_coverage() {
-        assert!(rule_covers_kill(
-            "-a always,exit -F arch=b64 -S kill,tkill,tgkill -F key=k"
-        ));
-        assert!(rule_covers_kill("-a exit,always -F arch=b64 -S 62"));
-        assert!(rule_covers_kill("-a always,exit -F arch=b64 -F auid>=1000"));
-        assert!(!rule_covers_kill("-a never,exit -F arch=b64 -S kill"));
-        assert!(!rule_covers_kill("-a always,exit -F arch=b64 -S openat -F key=x"));
-        assert!(!rule_covers_kill("-w /etc/passwd -p wa -k passwd"));
-        assert!(!rule_covers_kill("-a always,user"));
     }
 }
