@@ -35,7 +35,7 @@ count() {
 before=$(count before)
 after=$(count after)
 same=$(for f in timeline.jsonl timeline.csv findings.json report.md report.html; do
-  cmp -s "$W/out-before/$f" "$W/out-after/$f" && echo "$f" ; done | paste -sd, -)
+  if cmp -s "$W/out-before/$f" "$W/out-after/$f"; then echo "$f"; fi; done | paste -sd, -)
 python3 - "$RES" "$before" "$after" "$RECORDS" "$same" <<'PY'
 import sys
 res, b, a, n, same = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
