@@ -5,13 +5,14 @@
 # Medians of RUNS, ratios against "nothing", the recorder's CPU share, peak RSS and disk per million records,
 # and records written vs signals sent (every loss must be counted). Writes bench/results/watch.md. Root only.
 #
-#   bash bench/watch.sh               # RUNS=5 SIGNALS=200000 SPAWNS=2000 BUILDS=10
+#   bash bench/watch.sh               # RUNS=5 SIGNALS=200000 RATE=100000 (a second; 0: unpaced) SPAWNS=2000 BUILDS=10
 #   STORM_SECS=600 bash bench/watch.sh   # also a long storm: the recorder's RSS sampled every 10 s
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/watch.sh: needs root (tracefs, audit)" >&2; exit 2; }
 RUNS=${RUNS:-5}
 SIGNALS=${SIGNALS:-200000}
+RATE=${RATE:-100000}
 SPAWNS=${SPAWNS:-2000}
 BUILDS=${BUILDS:-10}
 STORM_SECS=${STORM_SECS:-0}
@@ -76,7 +77,7 @@ rec_off() {
 # one WORKLOAD → prints its figure (ns per op, or seconds for builds)
 one() {
   case $1 in
-    signals) "$W/storm" signals "$SIGNALS" | awk '{print $3}' ;;
+    signals) "$W/storm" signals "$SIGNALS" "$RATE" | awk '{print $3}' ;;
     spawn) "$W/storm" spawn "$SPAWNS" | awk '{print $3}' ;;
     getppid) "$W/storm" getppid 5000000 | awk '{print $3}' ;;
     builds)
@@ -117,7 +118,7 @@ if [ "$STORM_SECS" -gt 0 ]; then
   rec_off
 fi
 
-python3 - "$W/rows.txt" "$RES" "$RUNS" "$W/rss.txt" "$STORM_SECS" "$(cat /proc/loadavg | cut -d' ' -f1-3)" <<'PY'
+RATE=$RATE python3 - "$W/rows.txt" "$RES" "$RUNS" "$W/rss.txt" "$STORM_SECS" "$(cat /proc/loadavg | cut -d' ' -f1-3)" <<'PY'
 import statistics, sys, os
 rows, res, runs, rssf, storm, load = sys.argv[1:7]
 data, stats = {}, None
@@ -127,7 +128,7 @@ for line in open(rows):
         stats = [float(x) for x in p[1:]]
         continue
     data.setdefault(p[1], {}).setdefault(p[0], []).append(float(p[2]))
-names = {"signals": "signal storm: ns per kill(2)", "spawn": "fork/exec/exit storm: ns per spawn",
+names = {"signals": f"signal storm at {os.environ.get('RATE', '100000')}/s: ns per kill(2)", "spawn": "fork/exec/exit storm: ns per spawn",
          "builds": "normal workload: s for the gcc builds", "getppid": "an unrelated syscall: ns per getppid(2)"}
 med = statistics.median
 out = ["## The recorder's cost (`bench/watch.sh`)", "",

@@ -1,5 +1,6 @@
 /* Workloads for the recorder's overhead benchmark (bench/watch.sh). Prints one line: "<mode> <count> <ns per op>".
- *   storm signals N   send N SIGUSR1 to a child that handles them (kill(2) as fast as it goes)
+ *   storm signals N [RATE]   send N SIGUSR1 to a child that handles them, at RATE a second (0: as fast
+ *                            as kill(2) goes); the figure is ns per kill(2) call itself
  *   storm spawn N     N times fork, execve /bin/true, wait
  *   storm getppid N   N getppid(2) calls (what one audit syscall rule costs every unrelated syscall)
  */
@@ -23,7 +24,8 @@ static long long now_ns(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) { fprintf(stderr, "usage: storm signals|spawn|getppid N\n"); return 2; }
+    if (argc < 3) { fprintf(stderr, "usage: storm signals|spawn|getppid N [RATE]\n"); return 2; }
+    long rate = argc > 3 ? atol(argv[3]) : 0;
     long n = atol(argv[2]);
     long long t0, t1;
     if (strcmp(argv[1], "signals") == 0) {
@@ -34,9 +36,19 @@ int main(int argc, char **argv) {
             for (;;) pause();
         }
         usleep(100000); /* the child has its handler before the first signal */
-        t0 = now_ns();
-        for (long i = 0; i < n; i++) kill(child, SIGUSR1);
-        t1 = now_ns();
+        long long spent = 0, start = now_ns();
+        for (long i = 0; i < n; i++) {
+            long long a = now_ns();
+            kill(child, SIGUSR1);
+            spent += now_ns() - a;
+            /* Paced: every 100 signals, wait until the schedule catches up. */
+            if (rate > 0 && i % 100 == 99) {
+                long long due = start + (long long)((i + 1) * (1e9 / (double)rate));
+                while (now_ns() < due) { struct timespec ts = {0, 20000}; nanosleep(&ts, NULL); }
+            }
+        }
+        t0 = 0;
+        t1 = spent;
         kill(child, SIGKILL);
         waitpid(child, NULL, 0);
     } else if (strcmp(argv[1], "spawn") == 0) {
