@@ -7,11 +7,15 @@
 //!
 //! Needs the release collector (`make test` builds it first), or CORONER_COLLECT=path.
 
+#[path = "common/live.rs"]
+mod live;
+use live::collector;
+use live::wait_bounded;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -33,29 +37,6 @@ fn must(cmd: &str) -> String {
     out
 }
 
-fn collector() -> PathBuf {
-    if let Some(p) = std::env::var_os("CORONER_COLLECT") {
-        return PathBuf::from(p);
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/coroner-collect");
-    assert!(p.exists(), "{} missing: run `make test` (it builds the release binaries first) or set CORONER_COLLECT", p.display());
-    p
-}
-
-/// Waits for a child to end, at most `secs`; kills it by PID if it does not.
-fn wait_bounded(c: &mut Child, secs: u64) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(st) = c.try_wait().expect("try_wait") {
-            return st;
-        }
-        if Instant::now() > deadline {
-            let _ = c.kill();
-            return c.wait().expect("wait after kill");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn signal_of(st: &std::process::ExitStatus) -> Option<i32> {
     use std::os::unix::process::ExitStatusExt;

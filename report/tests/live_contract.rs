@@ -5,21 +5,15 @@
 //!
 //! Needs the release collector (`make test` builds it first), or CORONER_COLLECT=path.
 
+#[path = "common/live.rs"]
+mod live;
+use live::collector;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use coroner_report::pipeline::{self, LoadOptions};
 use coroner_schemas::proc::ProcSnapshot;
 use coroner_schemas::{EventKind, Source};
-
-fn collector() -> PathBuf {
-    if let Some(p) = std::env::var_os("CORONER_COLLECT") {
-        return PathBuf::from(p);
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/coroner-collect");
-    assert!(p.exists(), "{} missing: run `make test` (it builds the release binaries first) or set CORONER_COLLECT", p.display());
-    p
-}
 
 /// The number after `prefix` in `text` (`"… 12 problem(s)"` → 12 for prefix `"coroner-collect: "`).
 fn number_after(text: &str, prefix: &str) -> u64 {

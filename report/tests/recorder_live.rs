@@ -8,6 +8,9 @@
 //! is put back as it was (files it did not hold are removed) and the cgroup removed, also on panic.
 //! Needs the release collector (`make test` builds it first), or CORONER_COLLECT=path.
 
+#[path = "common/live.rs"]
+mod live;
+use live::collector;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,15 +20,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 const STATE: &str = "/var/lib/coroner";
-
-fn collector() -> PathBuf {
-    if let Some(p) = std::env::var_os("CORONER_COLLECT") {
-        return PathBuf::from(p);
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/coroner-collect");
-    assert!(p.exists(), "{} missing: run `make test` (it builds the release binaries first) or set CORONER_COLLECT", p.display());
-    p
-}
 
 /// Every path under `dir`, for putting the state directory back as it was.
 fn listing(dir: &Path) -> BTreeSet<PathBuf> {
@@ -94,18 +88,7 @@ fn spawn(g: &mut Guard, cmd: &mut Command) -> u32 {
 
 /// Waits for this test's child `pid` to end, at most `secs` (then kills it by that pid).
 fn wait(g: &mut Guard, pid: u32, secs: u64) -> std::process::ExitStatus {
-    let c = g.children.iter_mut().find(|c| c.id() == pid).expect("own child");
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(st) = c.try_wait().expect("try_wait") {
-            return st;
-        }
-        if Instant::now() > deadline {
-            let _ = c.kill();
-            return c.wait().expect("wait");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    live::wait_bounded(g.children.iter_mut().find(|c| c.id() == pid).expect("own child"), secs)
 }
 
 fn signal_of(st: &std::process::ExitStatus) -> Option<i32> {

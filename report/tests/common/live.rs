@@ -1,0 +1,33 @@
+//! For the tests that run the real collector on this host: where its release binary is, and a bounded wait.
+//! Include with `#[path = "common/live.rs"] mod live;`.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+/// The release collector (`make test` builds it first), or CORONER_COLLECT.
+pub fn collector() -> PathBuf {
+    if let Some(p) = std::env::var_os("CORONER_COLLECT") {
+        return PathBuf::from(p);
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/coroner-collect");
+    assert!(p.exists(), "{} missing: run `make test` (it builds the release binaries first) or set CORONER_COLLECT", p.display());
+    p
+}
+
+/// Waits for a child to end, at most `secs`; kills it (by its pid, through the handle) if it does not.
+pub fn wait_bounded(c: &mut Child, secs: u64) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(st) = c.try_wait().expect("try_wait") {
+            return st;
+        }
+        if Instant::now() > deadline {
+            let _ = c.kill();
+            return c.wait().expect("wait after kill");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
