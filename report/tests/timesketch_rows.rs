@@ -473,18 +473,12 @@ for chunk in pandas.read_csv(sys.argv[1], sep=",", chunksize=10000):
         out.append({k: (v.item() if hasattr(v, "item") else v) for k, v in row.to_dict().items() if k != "datetime"})
 print(json.dumps(out))
 "#;
-    let o = match std::process::Command::new("python3").args(["-c", script]).arg(&p).output() {
-        Ok(o) if o.status.success() => o,
-        Ok(o) if String::from_utf8_lossy(&o.stderr).contains("No module named 'pandas'") => {
-            tools::missing("python3 has no pandas (Debian: python3-pandas)");
-            return;
-        }
-        Ok(o) => panic!("pandas reader failed: {}", String::from_utf8_lossy(&o.stderr)),
-        Err(e) => {
-            tools::missing(&format!("no python3 ({e})"));
-            return;
-        }
+    let Some(py) = tools::python_with("pandas") else {
+        tools::missing("no python3 with pandas (Debian: python3-pandas)");
+        return;
     };
+    let o = std::process::Command::new(py).args(["-c", script]).arg(&p).output().expect("run python3");
+    assert!(o.status.success(), "pandas reader failed: {}", String::from_utf8_lossy(&o.stderr));
     let got: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).expect("rows");
     let want: Vec<serde_json::Value> =
         jsonl::render(&m).lines().map(|l| serde_json::from_str(l).expect("json")).collect();

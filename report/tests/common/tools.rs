@@ -9,3 +9,15 @@ pub fn missing(why: &str) {
     }
     eprintln!("skipped: {why}");
 }
+
+/// The first Python 3 on this machine that imports `module`: `python3` on PATH, then Debian's own, which a
+/// version manager's `python3` (pyenv here) shadows while the distribution's packages live only in the latter.
+#[allow(dead_code)]
+pub fn python_with(module: &str) -> Option<&'static str> {
+    ["python3", "/usr/bin/python3"].into_iter().find(|py| {
+        std::process::Command::new(py)
+            .args(["-c", &format!("import {module}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
