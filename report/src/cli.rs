@@ -184,6 +184,16 @@ fn load_and_analyze(
     Ok((loaded, doc, verified, [t1 - t0, t1.elapsed()]))
 }
 
+/// Writes to standard output. A reader that closed the pipe (`why … | head`) ends the output quietly, as for
+/// any filter; `print!` would panic.
+fn out(s: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(s.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing to standard output"),
+        _ => Ok(()),
+    }
+}
+
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Verify {
@@ -197,9 +207,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             if json {
                 let mut s = serde_json::to_string_pretty(&v.report).context("serialising the report")?;
                 s.push('\n');
-                print!("{s}");
+                out(&s)?;
             } else {
-                print!("{}", verify::render_text(&v.report));
+                out(&verify::render_text(&v.report))?;
             }
             Ok(ExitCode::from(if v.report.ok { 0 } else { 1 }))
         }
@@ -255,10 +265,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let (loaded, doc, verified, _) = load_and_analyze(&bundle, no_verify, &keys, &caps)?;
             let q = WhyQuery { pid, comm, unit, at };
             if !verified {
-                println!("UNVERIFIED bundle (--no-verify): the answer below rests on unchecked evidence");
+                out("UNVERIFIED bundle (--no-verify): the answer below rests on unchecked evidence\n")?;
             }
             let answer = findings::why(&doc, &loaded.events, &loaded.facts, &q);
-            print!("{}", answer.text);
+            out(&answer.text)?;
             // Non-zero when the bundle is unverified or no death matched (as grep does when nothing matches).
             Ok(ExitCode::from(if verified && answer.matched > 0 { 0 } else { 1 }))
         }

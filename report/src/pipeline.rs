@@ -187,8 +187,9 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
         scan: &scan,
         verified: opts.verify,
         limits: &opts.limits,
+        room: room_for_others(&wanted),
     };
-    let mut parsed: BTreeMap<String, (Vec<Vec<Event>>, Vec<Fact>)> = BTreeMap::new();
+    let mut parsed: BTreeMap<String, (Vec<Event>, Vec<Fact>)> = BTreeMap::new();
     for (name, events, mut probs, facts) in parse_members(in_memory, &wanted, &with) {
         problems.append(&mut probs);
         parsed.insert(name, (events, facts));
@@ -214,9 +215,9 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
         }
     }
     step("parse");
-    let (events, facts): (Vec<Vec<Vec<Event>>>, Vec<Vec<Fact>>) = parsed.into_values().unzip();
+    let (events, facts): (Vec<Vec<Event>>, Vec<Vec<Fact>>) = parsed.into_values().unzip();
     let facts = HostFacts::fold(facts.into_iter().flatten());
-    let mut events = concat_largest_first(events.into_iter().flatten().collect());
+    let mut events = concat_largest_first(events);
     step("gather");
     timeline::sort_dedup(&mut events);
     timeline::drop_recorder_copies(&mut events, manifest.host.boot_id.as_deref());
@@ -236,10 +237,52 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
     })
 }
 
-/// Every entry's events in one vector, grown from the longest (a million-event entry is not copied; the order
-/// within is restored by the sort that follows).
+/// The largest entry (by size), and at most about how many events all the others yield: its events are
+/// gathered on its parser thread into a vector with room for theirs, so that the serial gathering of every
+/// entry's events into one timeline copies only the smaller ones (`make bench`'s render row: its "gather" step).
+fn room_for_others<'a>(wanted: &BTreeMap<&'a str, &Entry>) -> Option<(&'a str, usize)> {
+    let (&largest, _) = wanted.iter().max_by_key(|(name, e)| (e.size, std::cmp::Reverse(**name)))?;
+    let others = wanted
+        .iter()
+        .filter(|(name, _)| **name != largest)
+        .fold(0usize, |n, (_, e)| n.saturating_add(events_bound(e.format, e.size)));
+    Some((largest, others))
+}
+
+/// At most about how many events an entry of `format` holding `size` bytes yields: one per utmp or lastlog
+/// record, else one per 64 bytes (less than any other source's record or line). Only a sizing hint: a low guess
+/// costs a copy in the gathering, a high one reserves pages that are never written.
+fn events_bound(format: Format, size: u64) -> usize {
+    let per = match format {
+        Format::Utmp => 384,
+        Format::Lastlog => 292,
+        _ => 64,
+    };
+    usize::try_from(size / per + 1).unwrap_or(usize::MAX)
+}
+
+/// One member's pieces (in file order) in one vector, with `room` more reserved when that can be had.
+fn join_pieces(mut pieces: Vec<Vec<Event>>, room: usize) -> Vec<Event> {
+    let n: usize = pieces.iter().map(Vec::len).sum();
+    if pieces.len() == 1 && room == 0 {
+        return pieces.pop().unwrap_or_default();
+    }
+    let mut all = Vec::new();
+    if room == 0 || all.try_reserve_exact(n.saturating_add(room)).is_err() {
+        all.reserve_exact(n);
+    }
+    for p in pieces {
+        all.extend(p);
+    }
+    all
+}
+
+/// Every entry's events in one vector, grown from the one that already has room for all of them, else from the
+/// longest (a million-event entry is not copied; the order across entries is restored by the sort that follows).
 fn concat_largest_first(mut parts: Vec<Vec<Event>>) -> Vec<Event> {
-    let Some(big) = (0..parts.len()).max_by_key(|&i| (parts[i].len(), std::cmp::Reverse(i))) else {
+    let total: usize = parts.iter().map(Vec::len).sum();
+    let roomy = (0..parts.len()).find(|&i| parts[i].capacity() >= total);
+    let Some(big) = roomy.or_else(|| (0..parts.len()).max_by_key(|&i| (parts[i].len(), std::cmp::Reverse(i)))) else {
         return Vec::new();
     };
     let mut all = std::mem::take(&mut parts[big]);
@@ -324,7 +367,7 @@ fn core_naming_of(kept: &BTreeMap<String, Bytes>, m: &Manifest) -> CoreNaming {
     listed(kept, m, layout::SYSCTL, Format::SysctlJson).map_or(CoreNaming::UNKNOWN, CoreNaming::from_sysctl_json)
 }
 
-type ParsedMember = (String, Vec<Vec<Event>>, Vec<ParseProblem>, Vec<Fact>);
+type ParsedMember = (String, Vec<Event>, Vec<ParseProblem>, Vec<Fact>);
 
 /// What every member is parsed with.
 struct ParseWith<'a> {
@@ -334,6 +377,8 @@ struct ParseWith<'a> {
     scan: &'a Scan,
     verified: bool,
     limits: &'a Limits,
+    /// The entry whose events get room for the others', and how many (see [`room_for_others`]).
+    room: Option<(&'a str, usize)>,
 }
 
 /// Parses members on as many threads as there are cores, largest first; results in name order.
@@ -368,7 +413,7 @@ fn parse_members(
     out
 }
 
-fn parse_member(mb: &MemberBytes, entry: &Entry, with: &ParseWith) -> (Vec<Vec<Event>>, Vec<ParseProblem>, Vec<Fact>) {
+fn parse_member(mb: &MemberBytes, entry: &Entry, with: &ParseWith) -> (Vec<Event>, Vec<ParseProblem>, Vec<Fact>) {
     let mut probs = Vec::new();
     if with.verified && with.scan.member(&mb.name).and_then(|m| m.sha256.as_deref()) != Some(mb.sha256.as_str()) {
         probs.push(problem(
@@ -395,14 +440,18 @@ fn parse_member(mb: &MemberBytes, entry: &Entry, with: &ParseWith) -> (Vec<Vec<E
         }
     };
     let ctx = SourceCtx::new(entry, with.manifest, with.accounts).with_core_naming(with.core_naming);
-    let (mut events, mut facts) = (Vec::new(), Vec::new());
+    let (mut pieces, mut facts) = (Vec::new(), Vec::new());
     for mut part in parse_bytes(&raw, &ctx) {
         probs.append(&mut part.problems);
         facts.append(&mut part.facts);
         bound_undated(&mut part.events, entry, with.manifest);
-        events.push(part.events);
+        pieces.push(part.events);
     }
-    (events, probs, facts)
+    let room = match with.room {
+        Some((largest, n)) if largest == mb.name => n,
+        _ => 0,
+    };
+    (join_pieces(pieces, room), probs, facts)
 }
 
 /// Members at least this large are cut where their parser says they can be, and the pieces parsed at once.
@@ -564,7 +613,31 @@ mod tests {
         crate::sources::testing::event(entry, n, &format!("{entry} {n}"))
     }
 
-    /// The longest vector is grown in place (not copied), and every event is gathered once.
+    /// The vector with room for everyone's events is grown in place (not copied), even when another is longer;
+    /// without room anywhere, the longest is.
+    #[test]
+    fn gathering_grows_the_vector_that_has_room() {
+        let long: Vec<Event> = (0..50).map(|n| ev("a", n)).collect();
+        let roomy = join_pieces(vec![(0..20).map(|n| ev("b", n)).collect(), (20..30).map(|n| ev("b", n)).collect()], 60);
+        let small: Vec<Event> = (0..5).map(|n| ev("c", n)).collect();
+        assert!(roomy.capacity() >= 90);
+        let want: Vec<String> = roomy.iter().chain(&long).chain(&small).map(|e| e.message.clone()).collect();
+        let at = roomy.as_ptr();
+        let all = concat_largest_first(vec![long, roomy, small]);
+        assert_eq!(all.as_ptr(), at, "gathered into the vector that had room");
+        let got: Vec<String> = all.iter().map(|e| e.message.clone()).collect();
+        assert_eq!(got, want, "the pieces in file order, then the others");
+    }
+
+    #[test]
+    fn the_largest_entry_gets_room_for_the_others() {
+        let e = |path: &str, format, size| Entry { format, size, ..crate::sources::testing::entry(path, "/x", "syslog", "syslog") };
+        let (a, b, c) = (e("a", Format::AuditLog, 64_000), e("b", Format::Utmp, 3_840), e("c", Format::Syslog, 640));
+        let wanted: BTreeMap<&str, &Entry> = [("a", &a), ("b", &b), ("c", &c)].into_iter().collect();
+        assert_eq!(room_for_others(&wanted), Some(("a", 11 + 11)));
+    }
+
+    /// Without room anywhere, the longest vector is grown in place, and every event is gathered once.
     #[test]
     fn gathering_grows_the_longest_vector() {
         let long: Vec<Event> = (0..50).map(|n| ev("a", n)).collect();

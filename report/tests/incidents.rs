@@ -49,6 +49,8 @@ struct Guard {
     children: Vec<Child>,
     audit_rules_added: Vec<String>,
     started_auditd: Option<u32>,
+    /// The kernel's audit `enabled` flag before the test (auditd sets it to 1 when it starts).
+    audit_enabled_before: Option<String>,
     cgroup: Option<PathBuf>,
     wtmp_backup: Option<(PathBuf, Option<Vec<u8>>)>,
     user: Option<String>,
@@ -69,6 +71,9 @@ impl Drop for Guard {
         }
         if let Some(pid) = self.started_auditd {
             let _ = sh(&format!("kill -TERM {pid}"));
+        }
+        if let Some(e) = &self.audit_enabled_before {
+            let _ = sh(&format!("auditctl -e {e}"));
         }
         if let Some(cg) = &self.cgroup {
             let _ = fs::remove_dir(cg);
@@ -157,6 +162,7 @@ fn staged_deaths_get_the_right_cause_and_killer() {
 
     // Audit: kill-family and execve rules under a key of this test; auditd started if it was not running.
     if auditd_pid().is_none() {
+        g.audit_enabled_before = sh("auditctl -s").1.lines().find_map(|l| l.strip_prefix("enabled ")).map(|e| e.trim().to_owned());
         let (ok, out) = sh("auditd");
         assert!(ok, "cannot start auditd: {out}");
         std::thread::sleep(Duration::from_millis(500));

@@ -145,6 +145,17 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
                     .unwrap_or_default()
             )
         };
+        if let Some(r) = o.repeats.filter(|_| o.kind == ObsKind::AuditKill) {
+            let first = &ev[r.first];
+            f.reasoning.push_str(&format!(
+                " The same sender sent it {} times, each call audited and successful, from {}: a process with pid {} was there to receive every one, so only the last, cited here, can have ended it.",
+                r.count,
+                first.timestamp.sort_key().map_or_else(|| "an unknown time".into(), |t| t.rfc3339()),
+                f.victim.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+            ));
+            f.details.insert("kill_records".into(), serde_json::json!(r.count));
+            f.evidence.push(evidence(first, "the first audit record of the same sender's same kill"));
+        }
         // The syscall's argument (`target_arg`): -1 is a broadcast, below -1 a process group; `target_pid` is
         // this victim.
         if let Some(tp) = e.target_arg().or_else(|| e.target_pid()) {

@@ -52,6 +52,18 @@ pub struct Obs {
     /// An audited kill whose argument named a process group or every process (kill(0, …), kill(-pgid, …),
     /// kill(-1, …)) rather than this pid.
     pub group_kill: bool,
+    /// For an audited kill: the earlier audited kills of the same sender's same signal to this pid that it
+    /// stands for (see [`collapse_repeats`]).
+    pub repeats: Option<Repeats>,
+}
+
+/// A run of audited kills, one sender's same signal to one pid, each within the death window of the one before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Repeats {
+    /// The first record of the run (the observation itself is the last).
+    pub first: usize,
+    /// Records in the run, the last one included.
+    pub count: u64,
 }
 
 /// Signals whose default action does not end a process, and 0 (an existence probe).
@@ -75,7 +87,7 @@ pub fn observations(events: &[Event]) -> Vec<Obs> {
         let unit = e.unit().map(str::to_owned);
         let group_kill = e.kind == EventKind::SignalSent && is_group_kill(e);
         let mut push = |kind, pid: Option<i64>, signal: Option<i64>| {
-            out.push(Obs { kind, event: i, pid, unit: unit.clone(), t, signal, group_kill });
+            out.push(Obs { kind, event: i, pid, unit: unit.clone(), t, signal, group_kill, repeats: None });
         };
         match e.kind {
             EventKind::OomKill => push(ObsKind::Oom, e.pid, Some(9)),
@@ -202,6 +214,7 @@ pub fn group(obs: Vec<Obs>, events: &[Event]) -> Vec<Group> {
     let mut by_pid: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
     let (with_pid, without): (Vec<Obs>, Vec<Obs>) = obs.into_iter().partition(|o| o.pid.is_some());
     let (history, direct): (Vec<Obs>, Vec<Obs>) = with_pid.into_iter().partition(|o| o.kind == ObsKind::HistoryKill);
+    let direct = collapse_repeats(direct, events);
     let mut join = |groups: &mut Vec<Group>, o: Obs, fits: &dyn Fn(&Group, &Obs) -> bool| {
         let pid = o.pid.unwrap_or_default();
         let mine = by_pid.entry(pid).or_default();
@@ -250,6 +263,38 @@ pub fn group(obs: Vec<Obs>, events: &[Event]) -> Vec<Group> {
         }
     }
     groups
+}
+
+/// One sender's same signal to one pid, audited again and again (a supervisor's SIGUSR1 every few ms): each
+/// later kill syscall succeeded, so a process with that pid was there to receive it, and only the last can have
+/// been a death. The run becomes one observation, the last record, that names the first and the count; without
+/// this, every record was a death of its own and grouping them went quadratic (46,000 kills: minutes).
+fn collapse_repeats(direct: Vec<Obs>, events: &[Event]) -> Vec<Obs> {
+    let mut out: Vec<Obs> = Vec::with_capacity(direct.len());
+    let mut runs: BTreeMap<(i64, i64, i64), usize> = BTreeMap::new();
+    for o in direct {
+        let sender = events.get(o.event).and_then(|e| e.pid);
+        let key = match (o.kind, o.pid, sender, o.signal) {
+            (ObsKind::AuditKill, Some(p), Some(s), Some(sig)) if !o.group_kill && o.t.is_some() => Some((p, s, sig)),
+            _ => None,
+        };
+        if let Some(k) = key {
+            if let Some(&i) = runs.get(&k) {
+                if close(out[i].t, o.t, SAME_DEATH_US) {
+                    let prev = &out[i];
+                    let repeats = Repeats {
+                        first: prev.repeats.map_or(prev.event, |r| r.first),
+                        count: prev.repeats.map_or(1, |r| r.count) + 1,
+                    };
+                    out[i] = Obs { repeats: Some(repeats), ..o };
+                    continue;
+                }
+            }
+            runs.insert(k, out.len());
+        }
+        out.push(o);
+    }
+    out
 }
 
 /// Two kill records for one pid are separate attempts when both name it (the first may have been caught):

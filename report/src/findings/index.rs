@@ -40,9 +40,51 @@ impl ProcInfo {
     }
 }
 
+/// One pid's descriptions in time order, and for each position the nearest description at or before it that
+/// gives each field ([`FILLED`] of them), so [`ProcIndex::describe`] does not walk a busy pid's every record (a
+/// sender audited 46,000 times made each finding about it walk all 46,000).
+#[derive(Default)]
+struct PidRecords {
+    recs: Vec<ProcInfo>,
+    nearest: Vec<[u32; FILLED]>,
+}
+
+/// The fields `describe` fills from other records: ppid, comm, exe, argv, args (with paths), uid, user.
+const FILLED: usize = 7;
+const NONE: u32 = u32::MAX;
+
+impl PidRecords {
+    fn has(i: &ProcInfo) -> [bool; FILLED] {
+        [i.ppid.is_some(), i.comm.is_some(), i.exe.is_some(), i.argv.is_some(), i.args.is_some(), i.uid.is_some(), i.user.is_some()]
+    }
+
+    fn finish(&mut self) {
+        self.recs.sort_by(|a, b| a.since.cmp(&b.since).then(a.exec.cmp(&b.exec)));
+        let mut cur = [NONE; FILLED];
+        self.nearest = self
+            .recs
+            .iter()
+            .enumerate()
+            .map(|(n, i)| {
+                for (f, has) in Self::has(i).into_iter().enumerate() {
+                    if has {
+                        cur[f] = u32::try_from(n).unwrap_or(NONE);
+                    }
+                }
+                cur
+            })
+            .collect();
+    }
+
+    /// How many records begin no later than `t` (undated ones sort first and always count).
+    fn upto(&self, t: i64) -> usize {
+        self.recs.partition_point(|i| i.since.is_none_or(|s| s.unix_micros() <= t))
+    }
+}
+
 #[derive(Default)]
 pub struct ProcIndex {
-    by_pid: BTreeMap<i64, Vec<ProcInfo>>,
+    by_pid: BTreeMap<i64, PidRecords>,
     /// uid → user name, as the bundle's parsers resolved them.
     pub user_names: BTreeMap<u32, String>,
 }
@@ -116,10 +158,10 @@ impl ProcIndex {
                 },
                 _ => continue,
             };
-            idx.by_pid.entry(pid).or_default().push(info);
+            idx.by_pid.entry(pid).or_default().recs.push(info);
         }
         for v in idx.by_pid.values_mut() {
-            v.sort_by(|a, b| a.since.cmp(&b.since).then(a.exec.cmp(&b.exec)));
+            v.finish();
         }
         idx
     }
@@ -129,62 +171,66 @@ impl ProcIndex {
     pub fn at(&self, pid: i64, at: Option<Utc>) -> Option<&ProcInfo> {
         let v = self.by_pid.get(&pid)?;
         match at {
-            Some(t) => v.iter().rev().find(|i| i.since.is_none_or(|s| s <= t)).or_else(|| {
+            Some(t) => match v.upto(t.unix_micros()) {
                 // Records slightly after `at` (audit's own timestamp is at syscall exit) still describe it.
-                v.iter().find(|i| i.since.is_some_and(|s| s.unix_micros() - t.unix_micros() <= 2_000_000))
-            }),
-            None => v.last(),
+                0 => v.recs.first().filter(|i| i.since.is_some_and(|s| s.unix_micros() - t.unix_micros() <= 2_000_000)),
+                n => v.recs.get(n - 1),
+            },
+            None => v.recs.last(),
         }
     }
 
     /// Merged view: fields missing from the best record are filled from other records of the same process
     /// lifetime (same pid, records no later than `at` + 2 s).
     pub fn describe(&self, pid: i64, at: Option<Utc>) -> Option<ProcInfo> {
-        let best = self.at(pid, at)?.clone();
+        let mut d = self.at(pid, at)?.clone();
         let v = self.by_pid.get(&pid)?;
-        let mut d = best;
-        for i in v.iter().rev() {
-            if let (Some(t), Some(s)) = (at, i.since) {
-                if s.unix_micros() - t.unix_micros() > 2_000_000 {
-                    continue;
-                }
-            }
-            // A record that fills a field the description lacked is one it was read from.
-            let fills = (d.ppid.is_none() && i.ppid.is_some())
-                || (d.comm.is_none() && i.comm.is_some())
-                || (d.exe.is_none() && i.exe.is_some())
-                || (d.argv.is_none() && i.argv.is_some())
-                || (d.args.is_none() && i.args.is_some())
-                || (d.uid.is_none() && i.uid.is_some())
-                || (d.user.is_none() && i.user.is_some());
-            if fills {
-                d.also.push(i.record);
-            }
-            d.ppid = d.ppid.or(i.ppid);
-            d.comm = d.comm.clone().or_else(|| i.comm.clone());
-            d.exe = d.exe.clone().or_else(|| i.exe.clone());
-            d.argv = d.argv.clone().or_else(|| i.argv.clone());
-            if d.args.is_none() {
-                d.args = i.args.clone();
-                d.paths = i.paths.clone();
-            }
-            d.uid = d.uid.or(i.uid);
-            d.user = d.user.clone().or_else(|| i.user.clone());
+        let end = at.map_or(v.recs.len(), |t| v.upto(t.unix_micros() + 2_000_000));
+        let Some(nearest) = end.checked_sub(1).and_then(|n| v.nearest.get(n)) else { return Some(d) };
+        let lacks = [d.ppid.is_none(), d.comm.is_none(), d.exe.is_none(), d.argv.is_none(), d.args.is_none(), d.uid.is_none(), d.user.is_none()];
+        // Each field the best record lacks, from the nearest earlier record that has it; those records, latest
+        // first, are the ones it was read from.
+        let mut from: Vec<u32> = lacks.iter().zip(nearest).filter(|(l, &n)| **l && n != NONE).map(|(_, &n)| n).collect();
+        from.sort_unstable_by(|a, b| b.cmp(a));
+        from.dedup();
+        let get = |f: usize| (lacks[f] && nearest[f] != NONE).then(|| &v.recs[nearest[f] as usize]);
+        if let Some(i) = get(0) {
+            d.ppid = i.ppid;
         }
+        if let Some(i) = get(1) {
+            d.comm.clone_from(&i.comm);
+        }
+        if let Some(i) = get(2) {
+            d.exe.clone_from(&i.exe);
+        }
+        if let Some(i) = get(3) {
+            d.argv.clone_from(&i.argv);
+        }
+        if let Some(i) = get(4) {
+            d.args.clone_from(&i.args);
+            d.paths.clone_from(&i.paths);
+        }
+        if let Some(i) = get(5) {
+            d.uid = i.uid;
+        }
+        if let Some(i) = get(6) {
+            d.user.clone_from(&i.user);
+        }
+        d.also.extend(from.into_iter().map(|n| v.recs[n as usize].record));
         Some(d)
     }
 
     /// Whether `pid` was alive at collection as the same process that existed at `at`.
     pub fn survived(&self, pid: i64, at: Option<Utc>) -> bool {
         let Some(v) = self.by_pid.get(&pid) else { return false };
-        v.iter().any(|i| i.alive_at_collection && matches!((i.since, at), (Some(s), Some(t)) if s <= t))
+        v.recs.iter().any(|i| i.alive_at_collection && matches!((i.since, at), (Some(s), Some(t)) if s <= t))
     }
 
     /// Whether `pid`, still named `comm`, made an audited syscall more than a second after `t`: it outlived a
     /// signal sent at `t`.
     pub fn active_after(&self, pid: i64, comm: Option<&str>, t: Option<Utc>) -> bool {
         let (Some(v), Some(t)) = (self.by_pid.get(&pid), t) else { return false };
-        v.iter().any(|i| {
+        v.recs[v.upto(t.unix_micros() + 1_000_000)..].iter().any(|i| {
             !i.exec
                 && !i.alive_at_collection
                 && i.since.is_some_and(|s| s.unix_micros() > t.unix_micros() + 1_000_000)
@@ -383,6 +429,87 @@ mod proc_index_tests {
         let idx = ProcIndex::build(&[e]);
         let d = idx.describe(700, Some(at)).expect("pid 700");
         assert_eq!(d.argv.as_deref(), Some("/usr/sbin/sshd -D"));
+    }
+
+    /// `describe` by the nearest-record table answers what a walk back over every record answers: each field
+    /// the best record lacks from the latest record (no later than `at` + 2 s) that has it.
+    #[test]
+    fn describe_equals_a_walk_over_every_record() {
+        let mut x: u64 = 99;
+        let mut next = |m: u64| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        let mut recs = Vec::new();
+        for n in 0..400 {
+            let opt = |v: u64, s: String| (v % 3 == 0).then_some(s);
+            recs.push(ProcInfo {
+                since: (next(20) != 0).then(|| Utc::from_unix(1_000 + next(300) as i64, 0).expect("t")),
+                ppid: (next(3) == 0).then_some(n as i64),
+                comm: opt(next(9), format!("c{n}")),
+                exe: opt(next(9), format!("e{n}")),
+                argv: opt(next(9), format!("a{n}")),
+                args: (next(5) == 0).then(|| vec![format!("x{n}")]),
+                paths: vec![format!("p{n}")],
+                uid: (next(4) == 0).then_some(n),
+                user: opt(next(9), format!("u{n}")),
+                alive_at_collection: false,
+                exec: next(4) == 0,
+                record: n as usize,
+                also: Vec::new(),
+            });
+        }
+        let mut pr = PidRecords { recs, nearest: Vec::new() };
+        pr.finish();
+        let sorted = pr.recs.clone();
+        let walk = |at: Option<Utc>| -> Option<ProcInfo> {
+            let v = &sorted;
+            let mut d = match at {
+                Some(t) => v.iter().rev().find(|i| i.since.is_none_or(|s| s <= t)).or_else(|| {
+                    v.iter().find(|i| i.since.is_some_and(|s| s.unix_micros() - t.unix_micros() <= 2_000_000))
+                }),
+                None => v.last(),
+            }
+            .cloned()?;
+            let mut args_done = d.args.is_some();
+            for i in v.iter().rev() {
+                if let (Some(t), Some(s)) = (at, i.since) {
+                    if s.unix_micros() - t.unix_micros() > 2_000_000 {
+                        continue;
+                    }
+                }
+                let fills = (d.ppid.is_none() && i.ppid.is_some())
+                    || (d.comm.is_none() && i.comm.is_some())
+                    || (d.exe.is_none() && i.exe.is_some())
+                    || (d.argv.is_none() && i.argv.is_some())
+                    || (!args_done && i.args.is_some())
+                    || (d.uid.is_none() && i.uid.is_some())
+                    || (d.user.is_none() && i.user.is_some());
+                if fills {
+                    d.also.push(i.record);
+                }
+                d.ppid = d.ppid.or(i.ppid);
+                d.comm = d.comm.clone().or_else(|| i.comm.clone());
+                d.exe = d.exe.clone().or_else(|| i.exe.clone());
+                d.argv = d.argv.clone().or_else(|| i.argv.clone());
+                if !args_done && i.args.is_some() {
+                    d.args = i.args.clone();
+                    d.paths = i.paths.clone();
+                    args_done = true;
+                }
+                d.uid = d.uid.or(i.uid);
+                d.user = d.user.clone().or_else(|| i.user.clone());
+            }
+            Some(d)
+        };
+        let idx = ProcIndex { by_pid: [(0, pr)].into_iter().collect(), user_names: BTreeMap::new() };
+        let key = |d: &ProcInfo| {
+            (d.record, d.ppid, d.comm.clone(), d.exe.clone(), d.argv.clone(), d.args.clone(), d.paths.clone(), d.uid, d.user.clone(), d.also.clone())
+        };
+        for t in std::iter::once(None).chain((990..1_310).step_by(3).map(|s| Some(Utc::from_unix(s, 0).expect("t")))) {
+            let (got, want) = (idx.describe(0, t), walk(t));
+            assert_eq!(got.as_ref().map(key), want.as_ref().map(key), "at {t:?}");
+        }
     }
 }
 

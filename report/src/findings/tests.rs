@@ -786,3 +786,23 @@ fn kill_zero_is_no_candidate() {
     assert!(f.candidates.iter().all(|c| !c.description.contains("kill -0")), "{:#?}", f.candidates);
     assert!(f.candidates.iter().any(|c| c.description.contains("`kill 1`")), "{:#?}", f.candidates);
 }
+
+/// One sender's SIGUSR1 audited again and again to one pid is one finding at the last record, citing the first,
+/// and a different sender's kill in the run stays a finding of its own.
+#[test]
+fn a_run_of_one_senders_kills_is_one_finding_at_its_last_record() {
+    let mut evs: Vec<Ev> = (0..500).map(|n| audit_kill(10 + n / 10, 100 + n as u64, 311, 1, "storm", "/opt/storm", 4242, 10)).collect();
+    evs.push(audit_kill(30, 5, 312, 1, "kill", "/usr/bin/kill", 4242, 9));
+    // 200 s later the same sender again: past the death window, a run of its own.
+    evs.push(audit_kill(260, 900, 311, 1, "storm", "/opt/storm", 4242, 10));
+    let doc = run(evs);
+    let usr1: Vec<_> = doc.findings.iter().filter(|f| f.signal.as_ref().is_some_and(|s| s.number == 10)).collect();
+    assert_eq!(usr1.len(), 2, "{doc:#?}");
+    let run = usr1.iter().find(|f| f.details.get("kill_records") == Some(&json!(500))).expect("the run");
+    let lines: Vec<Option<u64>> = run.evidence.iter().map(|e| e.origin.line).collect();
+    assert!(lines.contains(&Some(599)) && lines.contains(&Some(100)), "last and first records cited: {lines:?}");
+    assert!(run.reasoning.contains("500 times"), "{}", run.reasoning);
+    let lone = usr1.iter().find(|f| f.details.get("kill_records").is_none()).expect("the later one");
+    assert_eq!(lone.evidence[0].origin.line, Some(900));
+    assert_eq!(doc.findings.iter().filter(|f| f.signal.as_ref().is_some_and(|s| s.number == 9)).count(), 1, "{doc:#?}");
+}
