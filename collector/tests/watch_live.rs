@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use coroner_schemas::manifest::{Category, Format, Manifest};
-use coroner_schemas::watch::{FieldFrom, SignalRecord, TargetFate, WatchRecord, TRACE_INSTANCE};
+use coroner_schemas::watch::{DeliveryAction, FieldFrom, SignalRecord, TargetFate, WatchRecord, TRACE_INSTANCE};
 
 const BIN: &str = env!("CARGO_BIN_EXE_coroner-collect");
 const UPROBES: &str = "/sys/kernel/tracing/uprobe_events";
@@ -55,7 +55,8 @@ fn records(state: &Path) -> Vec<WatchRecord> {
     files.sort();
     let mut out = Vec::new();
     for f in files {
-        for line in fs::read_to_string(&f).expect("read jsonl").lines() {
+        // Whole lines only: the recorder may be writing the last one as it is read.
+        for line in fs::read_to_string(&f).expect("read jsonl").split_inclusive('\n').filter_map(|l| l.strip_suffix('\n')) {
             out.push(serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")));
         }
     }
@@ -149,7 +150,7 @@ fn short_lived_senders_are_named_after_they_exited() {
     }
     assert!(stopped, "recorder did not stop on SIGTERM; stderr: {err}");
     assert!(rec.0.wait().expect("status").success(), "recorder failed: {err}");
-    assert!(seen, "signal records missing; stderr: {err}");
+    assert!(seen, "signal records to {v1_pid} and {v2_pid} missing; stderr: {err}; records: {:#?}", records(&state));
     assert!(!instance.exists(), "the trace instance was left behind");
     assert!(!fs::read_to_string(UPROBES).unwrap_or_default().contains("coroner/argv"), "the argv probe was left behind");
 
@@ -172,6 +173,9 @@ fn short_lived_senders_are_named_after_they_exited() {
     let s = signal_to(&recs, v2_pid, 15);
     assert_eq!(s.signal, "SIGTERM");
     assert!(matches!(s.fate, TargetFate::Exited { .. }), "{:?}", s.fate);
+    // sleep has no SIGTERM handler: the kernel delivers it as SIGKILL to the group, with the default action.
+    let d = s.delivery.as_ref().unwrap_or_else(|| panic!("no delivery traced: {s:?}"));
+    assert_eq!((d.tid, d.sig, d.action), (v2_pid, 9, DeliveryAction::Default), "{d:?}");
     assert_eq!(s.sender.comm.as_deref(), Some("reaperd"));
     assert_eq!(s.sender.exe.as_deref(), Some(daemon_bin.to_str().expect("utf-8")));
     assert!(s.sender.parents.iter().any(|p| p.pid == me), "{:?}", s.sender.parents);

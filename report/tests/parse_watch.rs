@@ -15,7 +15,7 @@ use coroner_report::sources::{parse_entry, SourceCtx};
 use coroner_schemas::accounts::Accounts;
 use coroner_schemas::manifest::{Category, Format};
 use coroner_schemas::watch::{
-    Ancestor, FieldFrom, KmsgCopy, Lost, OomVictim, ProcInfo, SignalOrigin, SignalRecord, TargetFate, WatchRecord, WatchStart, WatchStop,
+    Ancestor, Delivery, DeliveryAction, FieldFrom, KmsgCopy, Lost, OomVictim, ProcInfo, SignalOrigin, SignalRecord, TargetFate, WatchRecord, WatchStart, WatchStop,
 };
 use coroner_schemas::{EventKind, Source, Utc};
 use serde_json::Value;
@@ -106,6 +106,7 @@ fn staged_kill(sender_comm: &str, sender_argv: &[&str], target_comm: &str) -> Si
             from: from(&[("comm", FieldFrom::Trace), ("exe", FieldFrom::Table), ("argv", FieldFrom::Table), ("uid", FieldFrom::Table), ("cgroup", FieldFrom::Proc)]),
         },
         fate: TargetFate::Exited { after_us: 48 },
+        delivery: None,
         raw: format!("       {sender_comm}-{SENDER}   [001] d..1.  9736.321609: signal_generate: sig=9 errno=0 code=0 comm={target_comm} pid={VICTIM} grp=1 res=0"),
     }
 }
@@ -172,6 +173,7 @@ fn oom_layout() -> Vec<WatchRecord> {
             sender: ProcInfo { pid: 14231, comm: Some("python3".into()), from: from(&[("comm", FieldFrom::Trace)]), ..ProcInfo::default() },
             target: victim,
             fate: TargetFate::Exited { after_us: 3_120 },
+            delivery: None,
             raw: "         python3-14231   [001] d..2.  1088.676476: signal_generate: sig=9 errno=0 code=128 comm=python3 pid=14231 grp=1 res=0".into(),
         }),
         copy(442, 1_088_676_465, "6,442,1088676465,-;oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/coroner-fixture,task_memcg=/coroner-fixture,task=python3,pid=14231,uid=0"),
@@ -525,6 +527,47 @@ fn a_traced_sigterm_names_the_sender_and_stays_likely() {
     assert_eq!(f.via.as_deref(), Some("shell"), "a bash parent chain");
     assert!(f.reasoning.contains("its trace of the exit carries no exit status"), "{}", f.reasoning);
     assert!(!f.missing.iter().any(|m| m.contains("coroner-collect arm") || m.contains("auditctl")), "{:?}", f.missing);
+}
+
+/// The staged SIGTERM of fixtures/watch/trace_deliver.txt as the recorder writes it: delivered in the target
+/// as SIGKILL with no handler (the default action), or to a handler.
+fn traced_sigterm(action: DeliveryAction, sig: i32) -> Vec<WatchRecord> {
+    let mut records = kill_layout();
+    let mut s = staged_kill("systemd-journal", &["systemd-journald", "-s", "TERM", "32374"], "victim-sleep");
+    s.sig = 15;
+    s.signal = "SIGTERM".into();
+    s.sender.exe = Some("/tmp/systemd-journald".into());
+    s.delivery = Some(Delivery {
+        tid: VICTIM,
+        sig,
+        action,
+        after_us: 25,
+        raw: format!("    victim-sleep-{VICTIM}    ({VICTIM:>7}) [000] d..1. 9736.321634: signal_deliver: sig={sig} errno=0 code=0 sa_handler=0 sa_flags=0"),
+    });
+    records[1] = WatchRecord::Signal(s);
+    records
+}
+
+#[test]
+fn a_traced_sigterm_the_kernel_acted_on_by_default_is_certain() {
+    let (_d, p) = bundle_with(&[watch_file(jsonl(&traced_sigterm(DeliveryAction::Default, 9)).into_bytes())]);
+    let (_, doc) = analyze(&p);
+    let f = doc.findings.iter().find(|f| f.victim.pid == Some(VICTIM)).unwrap_or_else(|| panic!("{doc:#?}"));
+    assert_eq!(f.confidence, coroner_schemas::finding::Confidence::Certain, "{}", f.reasoning);
+    assert_eq!(f.signal.as_ref().map(|s| s.number), Some(15));
+    assert_eq!(f.killer.as_ref().and_then(|k| k.exe.as_deref()), Some("/tmp/systemd-journald"));
+    assert!(f.reasoning.contains("with the default action: SIGKILL with no handler in the process 25 µs later"), "{}", f.reasoning);
+    assert_eq!(f.details.get("delivered_sig"), Some(&serde_json::json!(9)));
+    assert!(f.missing.is_empty(), "{:?}", f.missing);
+}
+
+#[test]
+fn a_traced_sigterm_caught_by_a_handler_stays_likely_and_says_so() {
+    let (_d, p) = bundle_with(&[watch_file(jsonl(&traced_sigterm(DeliveryAction::Handler, 15)).into_bytes())]);
+    let (_, doc) = analyze(&p);
+    let f = doc.findings.iter().find(|f| f.victim.pid == Some(VICTIM)).unwrap_or_else(|| panic!("{doc:#?}"));
+    assert_eq!(f.confidence, coroner_schemas::finding::Confidence::Likely);
+    assert!(f.reasoning.contains("delivered to a handler in the process 25 µs later: it caught the signal"), "{}", f.reasoning);
 }
 
 /// A signal the kernel generated (a CPU-time limit), with no kernel log line: the kernel's, no killer.

@@ -1,8 +1,10 @@
 //! The signal recorder end to end, as issue 13 asks it be proven (root; CI runs it as root): with no audit
 //! rule of this test's, `coroner-collect watch` runs while deaths are staged — a bash script that sends SIGKILL
 //! and exits at once, a copy of `kill` named like a system daemon that sends SIGTERM, `timeout(1)` ending its
-//! child, and a memory-cgroup OOM kill — then this host is collected and the report must name each real
-//! sender (pid, exe, parent chain, this test among the parents) from the recorder's records.
+//! child, and two memory-cgroup OOM kills, the first pushed out of the kernel's ring buffer before collection
+//! (the buffer is flooded through /dev/kmsg: `dmesg -C` would not do, the collector reads /dev/kmsg, which a
+//! clear does not touch) — then this host is collected and the report must name each real sender (pid, exe,
+//! parent chain, this test among the parents) from the recorder's records, and find both OOM kills.
 //!
 //! Every process is started by this test and waited for or killed by its PID; the recorder's state directory
 //! is put back as it was (files it did not hold are removed) and the cgroup removed, also on panic.
@@ -20,6 +22,30 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 const STATE: &str = "/var/lib/coroner";
+const DEVKMSG: &str = "/proc/sys/kernel/printk_devkmsg";
+
+/// The records /dev/kmsg holds now, as `(seq, text)`.
+fn kmsg_records() -> Vec<(u64, String)> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = fs::OpenOptions::new().read(true).custom_flags(0o4000 /* O_NONBLOCK */).open("/dev/kmsg").expect("open /dev/kmsg");
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 8192];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                let rec = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let seq = rec.split(',').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+                out.push((seq, rec));
+            }
+            // EPIPE: overwritten while read; go on from the next record.
+            Err(e) if e.raw_os_error() == Some(32) => continue,
+            Err(_) => break,
+        }
+    }
+    out
+}
 
 /// Every path under `dir`, for putting the state directory back as it was.
 fn listing(dir: &Path) -> BTreeSet<PathBuf> {
@@ -44,6 +70,8 @@ struct Guard {
     state_before: Option<Option<BTreeSet<PathBuf>>>,
     cgroup: Option<PathBuf>,
     dir: Option<PathBuf>,
+    /// `kernel.printk_devkmsg` before the flood (it rate-limits writes to /dev/kmsg).
+    devkmsg_before: Option<String>,
 }
 
 impl Drop for Guard {
@@ -56,6 +84,9 @@ impl Drop for Guard {
         }
         if let Some(cg) = &self.cgroup {
             let _ = fs::remove_dir(cg);
+        }
+        if let Some(v) = &self.devkmsg_before {
+            let _ = fs::write(DEVKMSG, format!("{v}\n"));
         }
         match &self.state_before {
             Some(None) => {
@@ -163,8 +194,39 @@ fn the_recorder_names_the_real_senders() {
     fs::create_dir(&cg).expect("mkdir cgroup");
     g.cgroup = Some(cg.clone());
     fs::write(cg.join(limit), "48M").expect("limit");
-    let hog = spawn(&mut g, Command::new("sh").arg("-c").arg(format!("echo $$ > {}/cgroup.procs && exec {d}/vhog{tag}", cg.display())));
-    assert_eq!(signal_of(&wait(&mut g, hog, 60)), Some(9), "the hog was not OOM-killed");
+    let hog_in = |g: &mut Guard| {
+        let hog = spawn(g, Command::new("sh").arg("-c").arg(format!("echo $$ > {}/cgroup.procs && exec {d}/vhog{tag}", cg.display())));
+        assert_eq!(signal_of(&wait(g, hog, 60)), Some(9), "the hog was not OOM-killed");
+        hog
+    };
+    let early_hog = hog_in(&mut g);
+
+    // 5. The ring buffer wraps: the first OOM kill's lines are pushed out by writes to /dev/kmsg (at most
+    // 64 MiB of them) until the first record it still holds comes after that kill's.
+    let killed = format!("Killed process {early_hog} ");
+    let (oom_seq, _) = kmsg_records().into_iter().find(|(_, r)| r.contains(&killed)).expect("the first OOM kill in /dev/kmsg");
+    g.devkmsg_before = Some(fs::read_to_string(DEVKMSG).expect("printk_devkmsg").trim().to_owned());
+    // The sysctl takes its word with a newline only.
+    fs::write(DEVKMSG, "on\n").expect("printk_devkmsg on");
+    {
+        use std::io::Write;
+        let mut k = fs::OpenOptions::new().write(true).open("/dev/kmsg").expect("open /dev/kmsg for writing");
+        let line = format!("<7>coroner-recorder-test-{tag}: filler {}\n", "x".repeat(900));
+        let mut written = 0usize;
+        while kmsg_records().first().is_none_or(|(seq, _)| *seq <= oom_seq) {
+            for _ in 0..1024 {
+                k.write_all(line.as_bytes()).expect("write /dev/kmsg");
+            }
+            written += 1024 * line.len();
+            assert!(written < 64 << 20, "64 MiB written and the ring buffer still holds seq {oom_seq}");
+        }
+    }
+    if let Some(v) = g.devkmsg_before.take() {
+        fs::write(DEVKMSG, format!("{v}\n")).expect("printk_devkmsg back");
+    }
+    assert!(!kmsg_records().iter().any(|(_, r)| r.contains(&killed)), "the first OOM kill is still in the ring buffer");
+    // A second OOM kill after the wrap: in the ring buffer and in the recorder's copy alike.
+    let hog = hog_in(&mut g);
 
     // Let the recorder see each target's exit (its wait is 2 s), then stop it as its unit would.
     std::thread::sleep(Duration::from_millis(2500));
@@ -201,9 +263,10 @@ fn the_recorder_names_the_real_senders() {
     assert!(f["killer"]["command"].as_str().is_some_and(|c| c.contains("killer.sh")), "{f:#}");
     assert!(chain_has_me(&f), "this test is not in the sender's parent chain: {f:#}");
 
-    // SIGTERM can be caught: the sender is named from the trace; the death rests on its exit.
+    // SIGTERM can be caught: the trace of its delivery (SIGKILL, no handler) shows the default action ended it.
     let f = one(vb, "SIGTERM from a copy of kill named like a daemon");
-    assert_eq!((f["cause"].as_str(), f["signal"]["number"].as_i64()), (Some("signal"), Some(15)), "{f:#}");
+    assert_eq!((f["cause"].as_str(), f["signal"]["number"].as_i64(), f["confidence"].as_str()), (Some("signal"), Some(15), Some("certain")), "{f:#}");
+    assert_eq!(f["details"]["delivered_action"], "default", "{f:#}");
     assert_eq!(f["killer"]["pid"].as_u64(), Some(u64::from(daemon)), "{f:#}");
     assert_eq!(f["killer"]["exe"].as_str(), Some(format!("{d}/systemd-journald").as_str()), "{f:#}");
     assert!(chain_has_me(&f), "{f:#}");
@@ -215,8 +278,14 @@ fn the_recorder_names_the_real_senders() {
         .collect();
     assert_eq!(vc.len(), 1, "timeout's child: {vc:#?}");
     assert_eq!(vc[0]["signal"]["number"].as_i64(), Some(15), "{:#}", vc[0]);
+    assert_eq!(vc[0]["confidence"], "certain", "{:#}", vc[0]);
     assert!(vc[0]["killer"]["exe"].as_str().is_some_and(|e| e.ends_with("/timeout")), "{:#}", vc[0]);
 
     let f = one(hog, "memory-cgroup OOM kill");
     assert_eq!((f["cause"].as_str(), f["confidence"].as_str()), (Some("oom_kill"), Some("certain")), "{f:#}");
+    let from = |f: &Value, entry: &str| f["evidence"].as_array().is_some_and(|e| e.iter().any(|x| x["origin"]["entry"].as_str().is_some_and(|p| p.contains(entry))));
+    assert!(from(&f, "kernel/kmsg"), "the later OOM kill cites the kernel's own record too: {f:#}");
+    let f = one(early_hog, "OOM kill whose kernel lines left the ring buffer");
+    assert_eq!((f["cause"].as_str(), f["confidence"].as_str()), (Some("oom_kill"), Some("certain")), "{f:#}");
+    assert!(!from(&f, "kernel/kmsg"), "the bundle's kmsg capture cannot hold it: {f:#}");
 }

@@ -96,8 +96,36 @@ pub struct SignalRecord {
     pub target: ProcInfo,
     /// What became of the target within the recorder's wait (a few seconds).
     pub fate: TargetFate,
+    /// How the kernel then acted on a signal in the target: the first `signal_deliver` its thread group showed
+    /// after this signal (absent when none was seen, or from a recorder that did not trace it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
     /// The trace line exactly as read.
     pub raw: String,
+}
+
+/// A `signal/signal_deliver` line of the target, read in its own context. A signal whose default action ends
+/// the process shows as `sig=9` with no handler in every thread (the kernel turns a fatal signal into SIGKILL
+/// for the whole group); a caught one shows as itself with its handler's address.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Delivery {
+    /// The thread it was delivered in.
+    pub tid: i64,
+    pub sig: i32,
+    /// `sa_handler`: the default action (0, SIG_DFL), ignored (1, SIG_IGN), or a handler in the process.
+    pub action: DeliveryAction,
+    /// This long after the signal was generated.
+    pub after_us: u64,
+    /// The trace line exactly as read.
+    pub raw: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryAction {
+    Default,
+    Ignore,
+    Handler,
 }
 
 /// What the recorder saw of the target after the signal.

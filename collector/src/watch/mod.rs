@@ -25,7 +25,7 @@ use clap::Args;
 use coroner_schemas::signals;
 use coroner_schemas::size::parse_size;
 use coroner_schemas::watch::{
-    KmsgCopy, Lost, OomVictim, ProcInfo, SignalOrigin, SignalRecord, TargetFate, WatchRecord, WatchStart, WatchStop,
+    Delivery, DeliveryAction, KmsgCopy, Lost, OomVictim, ProcInfo, SignalOrigin, SignalRecord, TargetFate, WatchRecord, WatchStart, WatchStop,
     DEFAULT_STATE_DIR, TRACE_INSTANCE, WATCH_SUBDIR,
 };
 use coroner_schemas::watch::FieldFrom;
@@ -158,10 +158,10 @@ impl Recorder {
                 return;
             }
         };
-        let tgid = t.tgid.unwrap_or(t.tid);
-        if t.tgid.is_some() {
-            self.table.saw_thread(t.tid, tgid);
+        if let Some(g) = t.tgid {
+            self.table.saw_thread(t.tid, g);
         }
+        let tgid = self.table.tgid_of(t.tid).or(t.tgid).unwrap_or(t.tid);
         match &t.event {
             TraceEvent::Fork { child_pid, child_comm, .. } => self.table.fork(tgid, *child_pid, child_comm),
             TraceEvent::Exec { filename, pid, .. } => {
@@ -172,16 +172,18 @@ impl Recorder {
                 self.table.exit(tgid, t.ts_ns);
                 self.target_exited(tgid, t.ts_ns);
             }
+            TraceEvent::Exit { group_dead: false, pid, .. } => self.table.thread_exited(*pid),
             TraceEvent::SignalGenerate { .. } => self.signal(&t, raw),
+            TraceEvent::SignalDeliver { sig, sa_handler, .. } => self.delivered(tgid, &t, *sig, *sa_handler, raw),
             TraceEvent::MarkVictim { .. } => self.victim(&t, raw),
             TraceEvent::Argv { args, .. } => self.table.argv(tgid, args.clone()),
-            TraceEvent::Exit { .. } | TraceEvent::Other { .. } => {}
+            TraceEvent::Other { .. } => {}
         }
     }
 
     fn signal(&mut self, t: &TraceLine, raw: &str) {
         let TraceEvent::SignalGenerate { sig, code, ref comm, pid, group, result, .. } = t.event else { return };
-        let sender_tgid = t.tgid.unwrap_or(t.tid);
+        let sender_tgid = self.table.tgid_of(t.tid).or(t.tgid).unwrap_or(t.tid);
         let mut sender = self.table.describe(&self.proc, sender_tgid);
         if t.tid != sender_tgid {
             sender.tid = Some(t.tid);
@@ -190,11 +192,12 @@ impl Recorder {
             sender.comm = Some(t.comm.clone());
             sender.from.insert("comm".to_owned(), FieldFrom::Trace);
         }
-        let target_tgid = self
-            .table
-            .tgid_of(pid)
-            .or_else(|| (!group).then(|| table::read_proc(&self.proc, pid).tgid).flatten())
-            .unwrap_or(pid);
+        // A signal to a group (kill(2)) names the group's leader: its pid is the tgid.
+        let target_tgid = if group {
+            pid
+        } else {
+            self.table.tgid_of(pid).or_else(|| table::read_proc(&self.proc, pid).tgid).unwrap_or(pid)
+        };
         let mut target = self.table.describe(&self.proc, target_tgid);
         if pid != target_tgid {
             target.tid = Some(pid);
@@ -215,6 +218,7 @@ impl Recorder {
             sender,
             target,
             fate: TargetFate::Unknown,
+            delivery: None,
             raw: raw.to_owned(),
         };
         if self.pending.len() >= MAX_PENDING {
@@ -223,6 +227,27 @@ impl Recorder {
             }
         }
         self.pending.push_back(Pending { rec, target_tgid });
+    }
+
+    /// The first delivery in the target's thread group after each signal still waiting for its fate: of that
+    /// signal itself, or the SIGKILL with no handler that any fatal signal becomes.
+    fn delivered(&mut self, tgid: i64, t: &TraceLine, sig: i32, sa_handler: u64, raw: &str) {
+        let group_exit = sig == 9 && sa_handler == 0;
+        for p in self.pending.iter_mut().filter(|p| {
+            p.target_tgid == tgid && p.rec.clock_ns <= t.ts_ns && p.rec.delivery.is_none() && (p.rec.sig == sig || group_exit)
+        }) {
+            p.rec.delivery = Some(Delivery {
+                tid: t.tid,
+                sig,
+                action: match sa_handler {
+                    0 => DeliveryAction::Default,
+                    1 => DeliveryAction::Ignore,
+                    _ => DeliveryAction::Handler,
+                },
+                after_us: (t.ts_ns - p.rec.clock_ns) / 1000,
+                raw: raw.to_owned(),
+            });
+        }
     }
 
     fn target_exited(&mut self, tgid: i64, ts_ns: u64) {
@@ -412,7 +437,7 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<i32> {
     let clock = crate::acquire::kernel::clock_sample().context("reading the clocks")?;
     let clock_zero_ns = i128::from(clock.realtime_ns) - i128::from(clock.monotonic_ns);
     // The instance first: making it removes one a killed recorder left, which may still enable the probe.
-    let mut instance = tracefs::Instance::create(&tracefs_root, TRACE_INSTANCE, &filter, a.buffer_kb)?;
+    let mut instance = tracefs::Instance::create(&tracefs_root, TRACE_INSTANCE, &signals, a.buffer_kb)?;
     // The argv probe is a help, not a need: without it argv comes from /proc at exec time alone.
     let probe = match tracefs::ArgvProbe::define(&tracefs_root) {
         Ok(p) => Some(p),
@@ -569,6 +594,47 @@ mod tests {
 
     /// The real capture through the recorder's logic: senders named from the table after they exited, fates
     /// from the exit events, the OOM killer's SIGKILL labelled as the kernel's.
+    #[test]
+    fn the_staged_deliveries_say_how_the_kernel_acted() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let mut rec = Recorder {
+            store: Store::open(d.path(), 1 << 20, 1 << 30).expect("store"),
+            table: Table::new(TABLE_CAP),
+            pending: VecDeque::new(),
+            proc: PathBuf::from("/nonexistent-proc"),
+            clock_zero_ns: 0,
+            wait_ns: 2_000_000_000,
+            unparsed: 0,
+            unparsed_example: None,
+        };
+        for l in include_str!("../../../fixtures/watch/trace_deliver.txt").lines().filter(|l| !l.starts_with('#')) {
+            rec.line(l);
+        }
+        rec.flush_pending(None);
+        assert_eq!(rec.unparsed, 0);
+        let text = fs::read_to_string(rec.store.current()).expect("read");
+        let delivery = |target: i64| {
+            text.lines()
+                .map(|l| serde_json::from_str::<WatchRecord>(l).expect("record"))
+                .find_map(|r| match r {
+                    WatchRecord::Signal(s) if s.target.pid == target => Some((s.delivery, s.fate)),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("no signal to {target}"))
+        };
+        let (d1, f1) = delivery(4510);
+        let d1 = d1.expect("delivered");
+        assert_eq!((d1.tid, d1.sig, d1.action, d1.after_us), (4510, 9, DeliveryAction::Default, 25));
+        assert_eq!(f1, TargetFate::Exited { after_us: 31 });
+        let d2 = delivery(4512).0.expect("delivered");
+        assert_eq!((d2.sig, d2.action), (15, DeliveryAction::Handler));
+        // The first thread the group's SIGKILL reached, not the leader.
+        let (d3, f3) = delivery(4515);
+        let d3 = d3.expect("delivered");
+        assert_eq!((d3.tid, d3.sig, d3.action, d3.after_us), (4558, 9, DeliveryAction::Default, 6));
+        assert_eq!(f3, TargetFate::Exited { after_us: 53 });
+    }
+
     #[test]
     fn the_real_capture_makes_named_signal_records_with_fates() {
         let d = tempfile::tempdir().expect("tempdir");

@@ -176,6 +176,11 @@ impl Table {
 
     /// A trace header showed thread `tid` of group `tgid`.
     pub fn saw_thread(&mut self, tid: i64, tgid: i64) {
+        // The trace header's tgid comes from ftrace's pid → tgid cache, which can still hold a reused pid's old
+        // group: a process seen exec'ing (and not yet exiting) leads its own group, whatever the header says.
+        if self.leads(tid) {
+            return;
+        }
         if tid != tgid && self.threads.insert(tid, tgid).is_none() {
             self.thread_order.push_back(tid);
             // A fork event made an entry for this thread as if it were a process: drop it.
@@ -188,7 +193,20 @@ impl Table {
 
     /// The thread group of `tid`, when known.
     pub fn tgid_of(&self, tid: i64) -> Option<i64> {
+        if self.leads(tid) {
+            return Some(tid);
+        }
         self.threads.get(&tid).copied()
+    }
+
+    /// Whether `pid` exec'd and has not exited since: after exec(2) the calling thread leads its group.
+    pub fn leads(&self, pid: i64) -> bool {
+        self.procs.get(&pid).is_some_and(|e| e.exe.is_some() && e.exited_ns.is_none())
+    }
+
+    /// A thread that exited: its id may come back as a process's.
+    pub fn thread_exited(&mut self, tid: i64) {
+        self.threads.remove(&tid);
     }
 
     /// `sched_process_fork`: the child starts as a copy of its parent (same exe, argv, ids) until it execs.
@@ -201,6 +219,7 @@ impl Table {
     /// `sched_process_exec` of `pid` running `filename`, with what `/proc` showed right after (when the
     /// process was still there).
     pub fn exec(&mut self, pid: i64, filename: &str, r: ProcRead) {
+        self.threads.remove(&pid);
         let old = self.procs.get(&pid).cloned().unwrap_or_default();
         let e = Entry {
             parent: old.parent.or(r.ppid),
@@ -349,6 +368,24 @@ mod tests {
         }
         assert!(t.inserted.len() <= 4 * 16 + 1);
         assert!(t.get(9_999).is_some(), "the newest living process is kept");
+    }
+
+    /// Seen flaking the live test: ftrace's header gave a new process the group of an old thread with its pid.
+    /// A pid that exec'd leads its own group until it exits; a thread's id is forgotten when the thread exits.
+    #[test]
+    fn a_stale_header_tgid_does_not_make_a_process_a_thread() {
+        let mut t = Table::new(100);
+        t.saw_thread(13180, 13178);
+        assert_eq!(t.tgid_of(13180), Some(13178));
+        t.exec(13180, "/tmp/coroner-victim", ProcRead::default());
+        assert_eq!(t.tgid_of(13180), Some(13180));
+        t.saw_thread(13180, 13178);
+        assert_eq!(t.tgid_of(13180), Some(13180), "a stale header after the exec");
+        t.exit(13180, 5);
+        t.saw_thread(13180, 13178);
+        assert_eq!(t.tgid_of(13180), Some(13178), "after its exit the id may be a thread's again");
+        t.thread_exited(13180);
+        assert_eq!(t.tgid_of(13180), None);
     }
 
     #[test]

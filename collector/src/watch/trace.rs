@@ -39,6 +39,8 @@ pub struct TraceLine {
 pub enum TraceEvent {
     /// `signal/signal_generate`: the *target's* comm and pid; the sender is the running task.
     SignalGenerate { sig: i32, errno: i32, code: i32, comm: String, pid: i64, group: bool, result: i32 },
+    /// `signal/signal_deliver`, in the context of the thread it is delivered to (`sa_handler` 0 is SIG_DFL).
+    SignalDeliver { sig: i32, errno: i32, code: i32, sa_handler: u64, sa_flags: u64 },
     /// `sched/sched_process_exec`: `pid` is the thread group after exec, `old_pid` the thread that called it.
     Exec { filename: String, pid: i64, old_pid: i64 },
     /// `sched/sched_process_fork`: also fired for new threads (the child's later events tell its tgid).
@@ -134,6 +136,7 @@ fn event(name: &str, body: &str) -> Result<TraceEvent, TraceError> {
     let bad = || TraceError::Fields { event: name.to_owned() };
     match name {
         "signal_generate" => signal_generate(body).ok_or_else(bad),
+        "signal_deliver" => signal_deliver(body).ok_or_else(bad),
         "sched_process_exec" => exec(body).ok_or_else(bad),
         "sched_process_fork" => fork(body).ok_or_else(bad),
         "sched_process_exit" => exit(body).ok_or_else(bad),
@@ -167,6 +170,17 @@ fn signal_generate(b: &str) -> Option<TraceEvent> {
     let (grp, t) = num::<i32>(t, "grp")?;
     let (result, t) = num(t, "res")?;
     t.is_empty().then(|| TraceEvent::SignalGenerate { sig, errno, code, comm: comm.to_owned(), pid, group: grp != 0, result })
+}
+
+/// `sig=%d errno=%d code=%d sa_handler=%lx sa_flags=%lx`
+fn signal_deliver(b: &str) -> Option<TraceEvent> {
+    let (sig, r) = num(b, "sig")?;
+    let (errno, r) = num(r, "errno")?;
+    let (code, r) = num(r, "code")?;
+    let (h, r) = field(r, "sa_handler")?;
+    let (f, t) = field(r, "sa_flags")?;
+    let (sa_handler, sa_flags) = (u64::from_str_radix(h, 16).ok()?, u64::from_str_radix(f, 16).ok()?);
+    t.is_empty().then_some(TraceEvent::SignalDeliver { sig, errno, code, sa_handler, sa_flags })
 }
 
 /// `filename=%s pid=%d old_pid=%d`: the path may hold anything, so read from the right.
@@ -362,6 +376,7 @@ mod tests {
             let t = parse(l).unwrap_or_else(|e| panic!("{e}: {l}"));
             let k = match t.event {
                 TraceEvent::SignalGenerate { .. } => "generate",
+                TraceEvent::SignalDeliver { .. } => "deliver",
                 TraceEvent::Exec { .. } => "exec",
                 TraceEvent::Fork { .. } => "fork",
                 TraceEvent::Exit { .. } => "exit",
@@ -371,7 +386,7 @@ mod tests {
             };
             *kinds.entry(k).or_insert(0) += 1;
         }
-        for k in ["generate", "exec", "fork", "exit", "victim", "other"] {
+        for k in ["generate", "deliver", "exec", "fork", "exit", "victim"] {
             assert!(kinds.get(k).copied().unwrap_or(0) > 0, "no {k} line parsed: {kinds:?}");
         }
     }
@@ -475,7 +490,29 @@ mod tests {
             assert!(parse(l).is_err(), "{l:?}");
         }
         // An event we do not know is kept by name.
-        let t = parse("  x-1 (   1) [000] ..... 1.000000: signal_deliver: sig=17 errno=0 code=1 sa_handler=0 sa_flags=0").expect("parses");
-        assert_eq!(t.event, TraceEvent::Other { name: "signal_deliver".into() });
+        let t = parse("  x-1 (   1) [000] ..... 1.000000: signal_clear: sig=17").expect("parses");
+        assert_eq!(t.event, TraceEvent::Other { name: "signal_clear".into() });
+        let l = "  x-1 (   1) [000] d..1. 1.000000: signal_deliver: sig=15 errno=0 code=0 sa_handler=zz sa_flags=0";
+        assert!(parse(l).is_err());
+    }
+
+    /// The staged deliveries (fixtures/watch/trace_deliver.txt): a fatal SIGTERM shows as SIGKILL with no handler
+    /// in every thread of the group; a caught one as itself, with its handler's address.
+    #[test]
+    fn deliveries_read_as_the_kernel_wrote_them() {
+        let lines: Vec<TraceLine> = include_str!("../../../fixtures/watch/trace_deliver.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| parse(l).expect(l))
+            .collect();
+        let d: Vec<(i64, Option<i64>, &TraceEvent)> =
+            lines.iter().filter(|t| matches!(t.event, TraceEvent::SignalDeliver { .. })).map(|t| (t.tid, t.tgid, &t.event)).collect();
+        assert_eq!(d.len(), 6);
+        assert_eq!(d[0], (4510, Some(4510), &TraceEvent::SignalDeliver { sig: 9, errno: 0, code: 0, sa_handler: 0, sa_flags: 0 }));
+        assert_eq!(
+            d[1],
+            (4512, Some(4512), &TraceEvent::SignalDeliver { sig: 15, errno: 0, code: 0, sa_handler: 0x556f_7874_77c0, sa_flags: 0x400_0000 })
+        );
+        assert!(d[2..].iter().all(|(_, g, e)| *g == Some(4515) && matches!(e, TraceEvent::SignalDeliver { sig: 9, sa_handler: 0, .. })));
     }
 }

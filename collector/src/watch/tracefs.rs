@@ -14,10 +14,11 @@ pub const TRACEFS: &str = "/sys/kernel/tracing";
 /// The trace clock: CLOCK_MONOTONIC, the clock printk stamps follow, so both convert to UTC the same way.
 pub const TRACE_CLOCK: &str = "mono";
 
-/// Events the recorder enables, when the kernel has them (`signal_deliver` is left off: its `sig` shows 9
-/// for a fatal SIGTERM and its fields name no target; the signal sent and the target's exit tell more).
+/// Events the recorder enables, when the kernel has them. `signal_deliver` runs in the target: it shows how
+/// the kernel acted on a signal there (a fatal one as SIGKILL with no handler, a caught one with its handler).
 pub const EVENTS: &[&str] = &[
     "signal/signal_generate",
+    "signal/signal_deliver",
     "sched/sched_process_exec",
     "sched/sched_process_fork",
     "sched/sched_process_exit",
@@ -76,7 +77,7 @@ pub struct Instance {
 impl Instance {
     /// Makes `instances/<name>` and configures it. A leftover directory from a recorder that died is removed
     /// first; one in use (its pipe open) is not, and that is an error.
-    pub fn create(tracefs: &Path, name: &str, signal_filter: &str, buffer_kb: u64) -> Result<Instance, TraceFsError> {
+    pub fn create(tracefs: &Path, name: &str, signals: &[i32], buffer_kb: u64) -> Result<Instance, TraceFsError> {
         let dir = tracefs.join("instances").join(name);
         if dir.exists() {
             fs::remove_dir(&dir).map_err(|source| TraceFsError::Busy { path: dir.display().to_string(), source })?;
@@ -91,7 +92,15 @@ impl Instance {
         // poll(2) on trace_pipe waits until the buffer is this full (default 50%): 0 wakes us at the first
         // event, so the `/proc` read at exec time comes while a short-lived process still exists.
         inst.write("buffer_percent", "0")?;
-        inst.write("events/signal/signal_generate/filter", signal_filter)?;
+        inst.write("events/signal/signal_generate/filter", &filter_for(signals))?;
+        // A fatal signal is delivered as SIGKILL, whichever it was: 9 is always let through.
+        let mut delivered = signals.to_vec();
+        delivered.push(9);
+        delivered.sort_unstable();
+        delivered.dedup();
+        if inst.dir.join("events/signal/signal_deliver/filter").exists() {
+            inst.write("events/signal/signal_deliver/filter", &filter_for(&delivered))?;
+        }
         for ev in EVENTS {
             let enable = inst.dir.join("events").join(ev).join("enable");
             if !enable.exists() {
@@ -150,6 +159,7 @@ impl Instance {
             let _ = fs::write(self.dir.join("events").join(ev).join("enable"), "0");
         }
         let _ = self.write("events/signal/signal_generate/filter", "0");
+        let _ = self.write("events/signal/signal_deliver/filter", "0");
         fs::remove_dir(&self.dir).map_err(io_at(&self.dir))
     }
 }

@@ -447,6 +447,26 @@ fn kernel_signal(f: &mut Finding, e: &Event, sig: i64, g: &Group, ev: &[Event]) 
 /// end on that signal (ANOM_ABEND, the kernel's fatal-signal line, a core, systemd's exit status); else likely.
 fn catchable_end(f: &mut Finding, g: &Group, sig: i64, ev: &[Event]) {
     let name = signal_of(sig).name;
+    // The recorder's trace of the same signal shows the kernel ending the group on it: a fatal signal is
+    // delivered as SIGKILL with no handler, and no other signal to it is in the group to have been the one.
+    let traced = |o: &&deaths::Obs| o.kind == ObsKind::RecordedKill && o.signal == Some(sig);
+    let others = g.obs.iter().any(|o| matches!(o.kind, ObsKind::RecordedKill | ObsKind::AuditKill | ObsKind::KernelSignal) && o.signal != Some(sig));
+    let fatal = g.obs.iter().filter(traced).map(|o| &ev[o.event]).find(|e| {
+        e.field_str("delivered_action") == Some("default") && e.field_i64("delivered_sig") == Some(9) && e.field_str("fate") == Some("exited")
+    });
+    if let Some(e) = fatal.filter(|_| !others) {
+        f.reasoning.push_str(&format!(
+            " {name} can be caught, but the recorder's trace of signal_deliver shows the kernel acting on it with the default action: SIGKILL with no handler in the process {} later (how the kernel ends every thread of a group on a fatal signal), and no other signal to it is recorded.",
+            micros_text(e.field_i64("delivered_after_us"))
+        ));
+        for key in ["delivered_action", "delivered_sig", "delivered_after_us", "delivered_tid"] {
+            if let Some(v) = e.fields.get(key) {
+                f.details.insert(key.into(), v.to_json());
+            }
+        }
+        return;
+    }
+    let handled = g.obs.iter().filter(traced).map(|o| &ev[o.event]).find(|e| e.field_str("delivered_action") == Some("handler"));
     let end = g
         .obs
         .iter()
@@ -467,7 +487,12 @@ fn catchable_end(f: &mut Finding, g: &Group, sig: i64, ev: &[Event]) {
             let exited = g.obs.iter().any(|o| {
                 matches!(o.kind, ObsKind::RecordedKill | ObsKind::KernelSignal) && ev[o.event].field_str("fate") == Some("exited")
             });
-            f.reasoning.push_str(&if exited {
+            f.reasoning.push_str(&if let Some(h) = handled {
+                format!(
+                    " The recorder's trace of signal_deliver shows {name} delivered to a handler in the process {} later: it caught the signal, and what it did then is its own.",
+                    micros_text(h.field_i64("delivered_after_us"))
+                )
+            } else if exited {
                 format!(
                     " {name} can be caught or ignored: the recorder saw the process exit after it, but its trace of the exit carries no exit status, so whether it died of {name} or handled it and exited is not shown."
                 )
@@ -1061,4 +1086,10 @@ fn unknown_candidates(f: &mut Finding, cx: &Context, t: Option<Utc>) {
         }
     }
     f.candidates.truncate(25);
+}
+
+
+/// A recorder's interval in a sentence (`48 µs`, `1.2 ms`).
+fn micros_text(us: Option<i64>) -> String {
+    us.and_then(|u| u64::try_from(u).ok()).map_or_else(|| "some time".into(), crate::sources::watch::micros)
 }

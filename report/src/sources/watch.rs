@@ -13,7 +13,7 @@
 //!
 //! [`Format::WatchJsonl`]: coroner_schemas::manifest::Format::WatchJsonl
 
-use coroner_schemas::watch::{FieldFrom, KmsgCopy, OomVictim, ProcInfo, SignalOrigin, SignalRecord, TargetFate, WatchRecord};
+use coroner_schemas::watch::{DeliveryAction, FieldFrom, KmsgCopy, OomVictim, ProcInfo, SignalOrigin, SignalRecord, TargetFate, WatchRecord};
 use coroner_schemas::{Event, EventKind, FieldValue, Fields, Origin, Source, Text, Timestamp, Utc};
 use serde_json::Value;
 
@@ -279,6 +279,23 @@ fn signal_event(ctx: &SourceCtx, s: &SignalRecord, boot: Option<&str>, raw: Text
         TargetFate::Unknown => ("unknown", String::new()),
     };
     ins(&mut f, "fate", fate);
+    let mut delivered = String::new();
+    if let Some(d) = &s.delivery {
+        let action = match d.action {
+            DeliveryAction::Default => "default",
+            DeliveryAction::Ignore => "ignore",
+            DeliveryAction::Handler => "handler",
+        };
+        ins(&mut f, "delivered_action", action);
+        ins(&mut f, "delivered_after_us", d.after_us);
+        ins(&mut f, "delivered_sig", d.sig);
+        ins(&mut f, "delivered_tid", d.tid);
+        let name = signals::name(i64::from(d.sig)).unwrap_or_else(|| format!("signal {}", d.sig));
+        delivered = match d.action {
+            DeliveryAction::Handler => format!("; delivered to its handler {} later", micros(d.after_us)),
+            _ => format!("; delivered as {name} ({action} action) {} later", micros(d.after_us)),
+        };
+    }
     if !snd.from.is_empty() {
         ins(&mut f, "sender_from", from_map(snd));
     }
@@ -316,7 +333,7 @@ fn signal_event(ctx: &SourceCtx, s: &SignalRecord, boot: Option<&str>, raw: Text
             who(snd.pid, snd.comm.as_deref(), None, None)
         ),
         SignalOrigin::User => format!(
-            "{} ({}) to {target} by {}{result}{note}",
+            "{} ({}) to {target} by {}{result}{delivered}{note}",
             s.signal,
             s.code_name,
             who(snd.pid, snd.comm.as_deref(), user.as_deref(), snd.uid)
@@ -333,7 +350,8 @@ fn signal_event(ctx: &SourceCtx, s: &SignalRecord, boot: Option<&str>, raw: Text
     }
 }
 
-fn micros(us: u64) -> String {
+/// `48 µs`, `1.2 ms`, `3.0 s`.
+pub(crate) fn micros(us: u64) -> String {
     if us < 1000 {
         format!("{us} µs")
     } else if us < 1_000_000 {
