@@ -177,6 +177,7 @@ const NOT_READ: &[(&str, &str)] = &[
     ("audit/kill32.c", "source of the i386 program staged"),
     ("audit/stage.sh", "staging script"),
     ("watch/trace_pipe.txt", "tracefs lines the collector's recorder parses (its own unit tests)"),
+    ("watch/trace_deliver.txt", "signal_deliver lines the collector's recorder parses (its own unit tests)"),
     ("watch/kmsg.txt", "kmsg records the collector's recorder copies (its own unit tests)"),
     ("watch/argv_uprobe.txt", "argv probe lines the collector's recorder parses (its own unit tests)"),
     ("audit/stage-more.sh", "staging script"),

@@ -523,16 +523,26 @@ fn pump(rec: &mut Recorder, pipe: &File, instance: &tracefs::Instance, mut kmsg:
     let mut overruns = 0u64;
     let mut last_tick = Instant::now();
     let mut pipe_r = pipe;
+    // Events the ring buffer overwrote or dropped since the last look, as a `lost` record.
+    let account = |rec: &mut Recorder, overruns: &mut u64| {
+        let o = instance.overruns();
+        if o > *overruns {
+            rec.lost("ftrace", o - *overruns, format!("the trace ring buffer overwrote or dropped {} events (all CPUs, total {o} since start)", o - *overruns));
+            *overruns = o;
+        }
+    };
     loop {
         let sig = STOP.load(Ordering::SeqCst);
-        if sig != 0 {
-            // Read what is already in the buffer before stopping.
+        let stop = if sig != 0 {
+            Some(signals::name(i64::from(sig)).unwrap_or_else(|| format!("signal {sig}")))
+        } else {
+            duration.is_some_and(|d| started.elapsed() >= d).then(|| "duration".to_owned())
+        };
+        if let Some(reason) = stop {
+            // Read what is already in the buffer, and count what it lost since the last tick, before stopping.
             read_pipe(rec, &mut pipe_r, &mut buf, &mut partial);
-            return signals::name(i64::from(sig)).unwrap_or_else(|| format!("signal {sig}"));
-        }
-        if duration.is_some_and(|d| started.elapsed() >= d) {
-            read_pipe(rec, &mut pipe_r, &mut buf, &mut partial);
-            return "duration".to_owned();
+            account(rec, &mut overruns);
+            return reason;
         }
         {
             let mut fds = vec![PollFd::new(pipe, PollFlags::IN)];
@@ -549,11 +559,7 @@ fn pump(rec: &mut Recorder, pipe: &File, instance: &tracefs::Instance, mut kmsg:
         rec.flush_pending(Some(mono_ns()));
         if last_tick.elapsed() >= Duration::from_secs(1) {
             last_tick = Instant::now();
-            let o = instance.overruns();
-            if o > overruns {
-                rec.lost("ftrace", o - overruns, format!("the trace ring buffer overwrote or dropped {} events (all CPUs, total {o} since start)", o - overruns));
-                overruns = o;
-            }
+            account(rec, &mut overruns);
             rec.report_unparsed();
             if let Some(k) = kmsg.as_deref_mut() {
                 k.save();
