@@ -14,7 +14,7 @@ RUNS=${RUNS:-5}
 SIGNALS=${SIGNALS:-200000}
 RATE=${RATE:-100000}
 SPAWNS=${SPAWNS:-2000}
-BUILDS=${BUILDS:-10}
+BUILDS=${BUILDS:-40}
 STORM_SECS=${STORM_SECS:-0}
 W=bench/work/watch
 RES=bench/results/watch.md
@@ -101,10 +101,12 @@ for mode in none recorder audit; do
     recorder)
       rec_off
       sent=$(( (RUNS + 1) * SIGNALS ))
-      recorded=$(cat "$W"/state/watch/*.jsonl | grep -c '"record":"signal"' || true)
-      lost=$(cat "$W"/state/watch/*.jsonl | python3 -c 'import sys,json; print(sum(json.loads(l).get("count",0) for l in sys.stdin if "\"record\":\"lost\"" in l))')
+      # The stop record's totals: `lost` records inside files the cap removed are gone, the totals are not.
+      read -r recorded lost < <(cat "$W"/state/watch/*.jsonl | python3 -c 'import sys,json
+s=[json.loads(l) for l in sys.stdin if "\"record\":\"stop\"" in l][-1]; print(s["records"], s["lost"])')
       disk=$(du -sb "$W/state/watch" | cut -f1)
-      echo "recorder_stats $sent $recorded $lost $disk $REC_HWM $REC_CPU_TICKS $clk $wall" >> "$W/rows.txt" ;;
+      kept=$(cat "$W"/state/watch/*.jsonl | wc -l)
+      echo "recorder_stats $sent $recorded $lost $disk $REC_HWM $REC_CPU_TICKS $clk $wall $kept" >> "$W/rows.txt" ;;
     audit) audit_off ;;
   esac
 done
@@ -139,13 +141,16 @@ out = ["## The recorder's cost (`bench/watch.sh`)", "",
        "|---|---:|---:|---:|---:|---:|"]
 for wl, d in data.items():
     n, r, a = med(d["none"]), med(d["recorder"]), med(d["audit"])
-    out.append(f"| {names[wl]} | {n:.1f} | {r:.1f} | {a:.1f} | {r / n:.3f} | {a / n:.3f} |")
+    f = "{:.3f}" if wl == "builds" else "{:.1f}"
+    out.append(f"| {names[wl]} | {f.format(n)} | {f.format(r)} | {f.format(a)} | {r / n:.3f} | {a / n:.3f} |")
 if stats:
-    sent, recorded, lost, disk, hwm, ticks, clk, wall = stats
-    out += ["", f"Recorder over its whole phase ({wall:.0f} s): {sent:.0f} SIGUSR1 sent by the storm, {recorded:.0f} "
-            f"signal records written (the spawn and build phases add their own), {lost:.0f} counted lost; CPU "
+    sent, recorded, lost, disk, hwm, ticks, clk, wall, kept = stats
+    out += ["", f"Recorder over its whole phase ({wall:.0f} s; its stop record's totals): {sent:.0f} SIGUSR1 sent by the "
+            f"storm; {recorded:.0f} records written (signals of every phase, with their deliveries, OOM and kmsg "
+            f"copies); {lost:.0f} counted lost (trace events the ring buffer overwrote, of every traced kind, and "
+            f"records in files the size cap removed). CPU "
             f"{ticks / clk:.2f} s ({100 * ticks / clk / wall:.1f}% of one core); peak RSS {hwm / 1024:.1f} MiB; "
-            f"disk {disk / 1e6:.1f} MB, {disk / max(recorded, 1) * 1e6 / 1e9:.2f} GB per million records."]
+            f"disk {disk / 1e6:.1f} MB for the {kept:.0f} records kept, {disk / max(kept, 1) * 1e6 / 1e9:.2f} GB per million records."]
 if int(storm) > 0 and os.path.exists(rssf):
     rss = [int(x) for x in open(rssf) if x.strip()]
     out += ["", f"A {storm}-second storm: the recorder's RSS every 10 s, KiB: {', '.join(map(str, rss))}."]

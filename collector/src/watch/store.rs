@@ -163,11 +163,18 @@ impl Store {
         }
         if !names.is_empty() {
             self.lost += records;
+            // The removed files may have held earlier `lost` records: the run's total is said here again.
             let rec = WatchRecord::Lost(Lost {
                 at: now(),
                 what: "cap".to_owned(),
                 count: records,
-                detail: format!("removed {} ({removed} bytes) to stay within {} bytes", names.join(", "), self.max_size),
+                detail: format!(
+                    "removed {} ({removed} bytes) to stay within {} bytes; {} records written and {} lost since this run started",
+                    names.join(", "),
+                    self.max_size,
+                    self.records,
+                    self.lost
+                ),
             });
             self.write_line(&rec)?;
             self.records += 1;
