@@ -25,6 +25,11 @@ pub fn arm_rule(arch: &str) -> Vec<String> {
     v
 }
 
+/// The `auditctl` command that loads [`arm_rule`] for one arch, as advice prints it.
+pub fn arm_command(arch: &str) -> String {
+    format!("auditctl -a {}", arm_rule(arch).join(" "))
+}
+
 /// What one `auditctl -l` rule records of kill-family syscalls, when it records any.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KillRule {

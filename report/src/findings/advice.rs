@@ -129,13 +129,13 @@ pub fn advisories(cx: &Context, findings: &[Finding]) -> Vec<Advisory> {
                 "The audit rules record kill-family syscalls from some senders only ({}): a signal from any other sender (a daemon, cron, a process without a login uid) cannot be named for certain.",
                 cx.kill_audit_narrowed.join("; ")
             ),
-            fix: "auditctl -a always,exit -F arch=b64 -S kill,tkill,tgkill,rt_sigqueueinfo,rt_tgsigqueueinfo,pidfd_send_signal -k coroner_kill".into(),
+            fix: coroner_schemas::audit_rules::arm_command("b64"),
         });
     } else if !cx.has_kill_audit {
         out.push(Advisory {
             id: "no_kill_audit_rule".into(),
             message: "No audit rule records kill-family syscalls, so a signal's sender cannot be named for certain.".into(),
-            fix: "auditctl -a always,exit -F arch=b64 -S kill,tkill,tgkill,rt_sigqueueinfo,rt_tgsigqueueinfo,pidfd_send_signal -k coroner_kill".into(),
+            fix: coroner_schemas::audit_rules::arm_command("b64"),
         });
     }
     let pattern = cx.facts.sysctl("kernel.core_pattern");

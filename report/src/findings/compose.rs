@@ -313,9 +313,7 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
                 cx.kill_audit_narrowed.join("; ")
             ));
         }
-        f.missing.push(
-            "audit rules for kill-family syscalls (auditctl -a always,exit -F arch=b64 -S kill,tkill,tgkill,rt_sigqueueinfo,rt_tgsigqueueinfo,pidfd_send_signal -k coroner_kill)".into(),
-        );
+        f.missing.push(format!("audit rules for kill-family syscalls ({})", coroner_schemas::audit_rules::arm_command("b64")));
     }
     f.missing.sort();
     f.missing.dedup();
