@@ -5,7 +5,7 @@
 # Medians of RUNS, ratios against "nothing", the recorder's CPU share, peak RSS and disk per million records,
 # and records written vs signals sent (every loss must be counted). Writes bench/results/watch.md. Root only.
 #
-#   bash bench/watch.sh               # RUNS=5 SIGNALS=200000 RATE=100000 (a second; 0: unpaced) SPAWNS=2000 BUILDS=10
+#   bash bench/watch.sh               # RUNS=5 SIGNALS=200000 RATE=100000 (a second; 0: unpaced) SPAWNS=2000 BUILDS=40
 #   STORM_SECS=600 bash bench/watch.sh   # also a long storm: the recorder's RSS sampled every 10 s
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -87,28 +87,52 @@ one() {
   esac
 }
 
-: > "$W/rows.txt"
-for mode in none recorder audit; do
-  case $mode in recorder) rec_on ;; audit) audit_on ;; esac
-  t0=$EPOCHREALTIME
-  clk=$(getconf CLK_TCK)
-  for wl in signals spawn builds getppid; do
-    one "$wl" >/dev/null   # warm-up
-    for r in $(seq 1 "$RUNS"); do echo "$mode $wl $(one "$wl")" >> "$W/rows.txt"; done
+# Waits until PID's CPU time stops growing (0.5 s without a tick, at most 20 s): a recorder seeding its table
+# from /proc, or auditd writing a backlog, must not overlap the next timed run.
+settle() {
+  local pid=$1 a b
+  for _ in $(seq 1 40); do
+    a=$(ticks "$pid" 2>/dev/null) || return 0
+    sleep 0.5
+    b=$(ticks "$pid" 2>/dev/null) || return 0
+    [ "$a" = "$b" ] && return 0
   done
-  wall=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{print b - a}')
-  case $mode in
-    recorder)
-      rec_off
-      sent=$(( (RUNS + 1) * SIGNALS ))
-      # The stop record's totals: `lost` records inside files the cap removed are gone, the totals are not.
-      read -r recorded lost < <(cat "$W"/state/watch/*.jsonl | python3 -c 'import sys,json
+}
+auditd_pid() { [ -n "$AUDITD_PID" ] && echo "$AUDITD_PID" || pgrep -xo auditd || true; }
+
+# Each workload's runs rotate the three modes (none, recorder, audit; then recorder, audit, none; ...), each
+# started afresh and settled before its run and stopped after it: the machine's drift over minutes (it is
+# larger than 1% here) falls on every mode alike, and no mode inherits another workload's backlog.
+: > "$W/rows.txt"
+clk=$(getconf CLK_TCK)
+modes=(none recorder audit)
+for wl in signals spawn builds getppid; do
+  for r in $(seq 0 "$RUNS"); do   # round 0 is untimed (warm caches)
+    for k in 0 1 2; do
+      mode=${modes[$(( (r + k) % 3 ))]}
+      case $mode in
+        recorder) rec_on; settle "$REC_PID" ;;
+        audit) audit_on; p=$(auditd_pid); [ -n "$p" ] && settle "$p" ;;
+      esac
+      [ "$mode" = recorder ] && c0=$(ticks "$REC_PID")
+      t0=$EPOCHREALTIME
+      fig=$(one "$wl")
+      wall=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{print b - a}')
+      [ "$mode" = recorder ] && c1=$(ticks "$REC_PID")
+      case $mode in
+        recorder)
+          rec_off
+          # The stop record's totals: `lost` records inside files the cap removed are gone, the totals are not.
+          read -r recorded lost < <(cat "$W"/state/watch/*.jsonl | python3 -c 'import sys,json
 s=[json.loads(l) for l in sys.stdin if "\"record\":\"stop\"" in l][-1]; print(s["records"], s["lost"])')
-      disk=$(du -sb "$W/state/watch" | cut -f1)
-      kept=$(cat "$W"/state/watch/*.jsonl | wc -l)
-      echo "recorder_stats $sent $recorded $lost $disk $REC_HWM $REC_CPU_TICKS $clk $wall $kept" >> "$W/rows.txt" ;;
-    audit) audit_off ;;
-  esac
+          disk=$(du -sb "$W/state/watch" | cut -f1)
+          kept=$(cat "$W"/state/watch/*.jsonl | wc -l)
+          [ "$r" -gt 0 ] && echo "recorder_run $wl $((c1 - c0)) $wall $REC_HWM $recorded $lost $disk $kept" >> "$W/rows.txt" ;;
+        audit) audit_off ;;
+      esac
+      [ "$r" -gt 0 ] && echo "$mode $wl $fig" >> "$W/rows.txt"
+    done
+  done
 done
 
 if [ "$STORM_SECS" -gt 0 ]; then
@@ -120,36 +144,47 @@ if [ "$STORM_SECS" -gt 0 ]; then
   rec_off
 fi
 
-RATE=$RATE python3 - "$W/rows.txt" "$RES" "$RUNS" "$W/rss.txt" "$STORM_SECS" "$(cat /proc/loadavg | cut -d' ' -f1-3)" <<'PY'
+RATE=$RATE SIGNALS=$SIGNALS python3 - "$W/rows.txt" "$RES" "$RUNS" "$W/rss.txt" "$STORM_SECS" "$(cat /proc/loadavg | cut -d' ' -f1-3)" "$clk" <<'PY'
 import statistics, sys, os
-rows, res, runs, rssf, storm, load = sys.argv[1:7]
-data, stats = {}, None
+rows, res, runs, rssf, storm, load, clk = sys.argv[1:8]
+clk = float(clk)
+data, rec = {}, {}
 for line in open(rows):
     p = line.split()
-    if p[0] == "recorder_stats":
-        stats = [float(x) for x in p[1:]]
+    if p[0] == "recorder_run":
+        rec.setdefault(p[1], []).append([float(x) for x in p[2:]])
         continue
     data.setdefault(p[1], {}).setdefault(p[0], []).append(float(p[2]))
 names = {"signals": f"signal storm at {os.environ.get('RATE', '100000')}/s: ns per kill(2)", "spawn": "fork/exec/exit storm: ns per spawn",
          "builds": "normal workload: s for the gcc builds", "getppid": "an unrelated syscall: ns per getppid(2)"}
 med = statistics.median
 out = ["## The recorder's cost (`bench/watch.sh`)", "",
-       f"Each workload {runs} times (after one untimed run) with nothing recording, with `coroner-collect watch` "
+       f"Each workload {runs} times (after one untimed round) with nothing recording, with `coroner-collect watch` "
        "(its own tracefs instance, default signal filter), and with the kill-family audit rules `arm` writes "
-       f"(b64 and b32, auditd running). Medians; load average at the end: {load} (2 cores).", "",
-       "| workload | nothing | recorder | audit rules | recorder ÷ nothing | audit ÷ nothing |",
-       "|---|---:|---:|---:|---:|---:|"]
+       "(b64 and b32, auditd running). The three modes take turns in a rotating order, each started afresh and "
+       "left to settle (its CPU time still for 0.5 s) before its run, so drift and backlogs fall on none of them "
+       f"alone. Medians; the runs are listed; load average at the end: {load} (2 cores).", "",
+       "| workload | nothing | recorder | audit rules | recorder ÷ nothing | audit ÷ nothing | recorder's CPU during the runs |",
+       "|---|---:|---:|---:|---:|---:|---:|"]
+runs_lines = []
 for wl, d in data.items():
     n, r, a = med(d["none"]), med(d["recorder"]), med(d["audit"])
     f = "{:.3f}" if wl == "builds" else "{:.1f}"
-    out.append(f"| {names[wl]} | {f.format(n)} | {f.format(r)} | {f.format(a)} | {r / n:.3f} | {a / n:.3f} |")
-if stats:
-    sent, recorded, lost, disk, hwm, ticks, clk, wall, kept = stats
-    out += ["", f"Recorder over its whole phase ({wall:.0f} s; its stop record's totals): {sent:.0f} SIGUSR1 sent by the "
-            f"storm; {recorded:.0f} records written (signals of every phase, with their deliveries, OOM and kmsg "
-            f"copies); {lost:.0f} counted lost (trace events the ring buffer overwrote, of every traced kind, and "
-            f"records in files the size cap removed). CPU "
-            f"{ticks / clk:.2f} s ({100 * ticks / clk / wall:.1f}% of one core); peak RSS {hwm / 1024:.1f} MiB; "
+    rr = rec.get(wl, [])
+    share = 100 * sum(x[0] for x in rr) / clk / max(sum(x[1] for x in rr), 1e-9)
+    out.append(f"| {names[wl]} | {f.format(n)} | {f.format(r)} | {f.format(a)} | {r / n:.3f} | {a / n:.3f} | {share:.1f}% of a core |")
+    runs_lines.append(f"- {wl}: " + "; ".join(f"{m} " + ", ".join(f.format(v) for v in d[m]) for m in ("none", "recorder", "audit")))
+out += ["", "Runs, in order:"] + runs_lines
+if "signals" in rec:
+    rr = rec["signals"]
+    sent = float(os.environ.get("SIGNALS", "0")) * len(rr)
+    recorded, lost = sum(x[3] for x in rr), sum(x[4] for x in rr)
+    disk, kept = sum(x[5] for x in rr), sum(x[6] for x in rr)
+    hwm = max(x[2] for v in rec.values() for x in v)
+    out += ["", f"The recorder in the signal storm's {len(rr)} runs (each run's stop record, summed): {sent:.0f} SIGUSR1 sent; "
+            f"{recorded:.0f} records written (each signal's generate and its delivery, and the recorder's own start, "
+            f"stop and loss records); {lost:.0f} counted lost (trace events the ring buffer overwrote, of every traced "
+            f"kind, and records in files the size cap removed). Peak RSS over every run {hwm / 1024:.1f} MiB; "
             f"disk {disk / 1e6:.1f} MB for the {kept:.0f} records kept, {disk / max(kept, 1) * 1e6 / 1e9:.2f} GB per million records."]
 if int(storm) > 0 and os.path.exists(rssf):
     rss = [int(x) for x in open(rssf) if x.strip()]
