@@ -39,7 +39,7 @@ bench: build
 	bash bench/report.sh
 	@if [ "$$(id -u)" = 0 ]; then bash bench/watch.sh; else echo "make bench: not root: bench/watch.sh (the recorder's cost) skipped" >&2; fi
 	{ echo "# Benchmarks"; echo; echo "Written by \`make bench\` (bench/*.sh); machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB."; echo; \
-	  for f in bench/results/*.md; do cat "$$f"; echo; done; } > BENCHMARKS.md
+	  for f in $$(ls bench/results/*.md | LC_ALL=C sort); do cat "$$f"; echo; done; } > BENCHMARKS.md
 
 ## the report's bench rows for BEFORE=<rev> and this tree, interleaved in one run (after `make bench`'s inputs)
 bench-ab:

@@ -212,6 +212,12 @@ fn arm_then_disarm_twice_puts_every_setting_back() {
     if after.audit_rules.is_some() {
         assert!(sout.lines().any(|l| l.starts_with("armed") && l.contains("audit")), "{sout}");
     }
+    // What each way of recording costs is said once, under audit's first line and under the recorder's.
+    let lines: Vec<&str> = sout.lines().collect();
+    let costs: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].trim_start().starts_with("cost:")).collect();
+    assert_eq!(costs.len(), 2, "{sout}");
+    let piece_above = |i: usize| lines[..i].iter().rev().find(|l| !l.starts_with(' ')).map(|l| l.split_whitespace().nth(1).unwrap_or(""));
+    assert_eq!(costs.iter().map(|&i| piece_above(i)).collect::<Vec<_>>(), [Some("audit"), Some("recorder")], "{sout}");
 
     let (code, d1) = run(&["disarm", "--state-dir", s]);
     assert_eq!(code, 0, "disarm:\n{d1}");

@@ -338,6 +338,21 @@ fn audit_of_the_kill() -> Vec<u8> {
 }
 
 #[test]
+fn ids_the_recorder_copied_from_the_parent_are_said_to_be_the_parents() {
+    // The same record as if the sender had exited before the recorder could read /proc after its exec.
+    let text = String::from_utf8(fixture(KILL_FIXTURE)).expect("utf8");
+    let sender_from = r#""from":{"argv":"table","comm":"trace","exe":"table","loginuid":"table","parents":"table","uid":"table"}"#;
+    assert!(text.contains(sender_from), "the fixture's sender provenance changed");
+    let edited = text.replacen(sender_from, &sender_from.replace(r#""loginuid":"table""#, r#""loginuid":"parent""#).replace(r#""uid":"table""#, r#""uid":"parent""#), 1);
+    let (_d, p) = bundle_with(&[watch_file(edited.into_bytes())]);
+    let (_, doc) = analyze(&p);
+    let f = doc.findings.iter().find(|f| f.victim.pid == Some(VICTIM)).expect("the death");
+    assert!(f.reasoning.contains("The sender's argv, exe, parents come from the recorder's process table"), "{}", f.reasoning);
+    assert!(f.reasoning.contains("Its loginuid, uid are its parent's, copied at fork"), "{}", f.reasoning);
+    assert_eq!(f.details["recorder"]["sender_from"]["uid"], "parent");
+}
+
+#[test]
 fn a_recorded_sender_is_the_certain_killer_and_one_death_with_audit() {
     let (_d, p) = bundle_with(&[watch_file(fixture(KILL_FIXTURE))]);
     let (_, doc) = analyze(&p);

@@ -21,6 +21,9 @@ pub const WATCH_SUBDIR: &str = "watch";
 pub const TRACE_INSTANCE: &str = "coroner";
 
 /// One line of the recorder's log.
+// Records are built, written or read, and dropped one at a time (only tests hold vectors of them): boxing the
+// signal record would add an allocation per record for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "record", rename_all = "snake_case")]
 pub enum WatchRecord {
@@ -176,6 +179,9 @@ pub enum FieldFrom {
     Table,
     /// `/proc` read when the signal was recorded.
     Proc,
+    /// Copied from its parent at fork: the process was gone before `/proc` could be read after its exec, so a
+    /// change of ids between fork and exec (su, sudo, a login's loginuid) is not seen. Only uid, loginuid, cgroup.
+    Parent,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

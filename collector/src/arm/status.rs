@@ -133,6 +133,18 @@ fn journal_check() -> Check {
     }
 }
 
+/// What recording costs, as bench/watch.sh measured it on this project's VM (BENCHMARKS.md), printed once
+/// under the piece's first line so the choice between the two is made knowing it.
+pub fn cost(piece: &str) -> Option<&'static str> {
+    match piece {
+        "audit" => Some(AUDIT_COST),
+        "recorder" => Some(RECORDER_COST),
+        _ => None,
+    }
+}
+const AUDIT_COST: &str = "measured here: every syscall of every process 1.48x (getppid 84 -> 124 ns), each kill(2) 33x, a gcc build 1.03x";
+const RECORDER_COST: &str = "measured here: other syscalls unchanged (getppid 0.99x), each kill(2) 1.5x, each process start 1.10x, a gcc build 1.035x; 2-3% of a core under builds, 83% under 100k signals/s (losses counted)";
+
 /// Every check, in a fixed order.
 pub fn checks(state_dir: &Path) -> Vec<Check> {
     let mut out = Vec::new();
@@ -163,6 +175,7 @@ pub fn checks(state_dir: &Path) -> Vec<Check> {
 
 pub fn status(a: &StatusArgs) -> anyhow::Result<i32> {
     let all = checks(&a.state_dir);
+    let mut costed: Vec<&str> = Vec::new();
     for c in &all {
         let tag = match c.state {
             Armed::Yes => "armed",
@@ -172,6 +185,10 @@ pub fn status(a: &StatusArgs) -> anyhow::Result<i32> {
         println!("{tag:<6} {:<11} {}", c.piece, c.detail);
         if let Some(f) = &c.fix {
             println!("{:<6} {:<11} fix: {f}", "", "");
+        }
+        if let Some(cost) = cost(c.piece).filter(|_| !costed.contains(&c.piece)) {
+            costed.push(c.piece);
+            println!("{:<6} {:<11} cost: {cost}", "", "");
         }
     }
     match State::load(&a.state_dir) {

@@ -22,6 +22,8 @@ pub struct Entry {
     pub cgroup: Option<String>,
     /// Trace clock of its group exit, once seen.
     pub exited_ns: Option<u64>,
+    /// uid, loginuid and cgroup are its parent's, copied at fork: no `/proc` read of its own has given them.
+    pub ids_inherited: bool,
     generation: u64,
 }
 
@@ -212,7 +214,7 @@ impl Table {
     /// `sched_process_fork`: the child starts as a copy of its parent (same exe, argv, ids) until it execs.
     pub fn fork(&mut self, parent: i64, child: i64, child_comm: &str) {
         let p = self.procs.get(&parent).cloned().unwrap_or_default();
-        let e = Entry { parent: Some(parent), comm: Some(child_comm.to_owned()), exited_ns: None, ..p };
+        let e = Entry { parent: Some(parent), comm: Some(child_comm.to_owned()), exited_ns: None, ids_inherited: true, ..p };
         self.insert(child, e);
     }
 
@@ -229,6 +231,7 @@ impl Table {
             argv: r.argv,
             uid: r.uid.or(old.uid),
             loginuid: r.loginuid.or(old.loginuid),
+            ids_inherited: old.ids_inherited && r.uid.is_none(),
             cgroup: r.cgroup.or(old.cgroup),
             exited_ns: None,
             generation: 0,
@@ -258,7 +261,7 @@ impl Table {
     /// the table has nothing and the process is still there; parents followed the same way.
     pub fn describe(&self, proc: &Path, pid: i64) -> ProcInfo {
         let mut info = ProcInfo { pid, ..ProcInfo::default() };
-        let live = self.procs.get(&pid).is_none_or(|e| e.exe.is_none() || e.argv.is_none()).then(|| read_proc(proc, pid));
+        let live = self.procs.get(&pid).is_none_or(|e| e.exe.is_none() || e.argv.is_none() || e.ids_inherited).then(|| read_proc(proc, pid));
         let e = self.procs.get(&pid);
         let live = live.unwrap_or_default();
         fn pick<T>(info: &mut ProcInfo, name: &str, table: Option<T>, live: Option<T>) -> Option<T> {
@@ -275,9 +278,21 @@ impl Table {
         info.comm = pick(&mut info, "comm", e.and_then(|e| e.comm.clone()), live.comm.clone());
         info.exe = pick(&mut info, "exe", e.and_then(|e| e.exe.clone()), live.exe.clone());
         info.argv = pick(&mut info, "argv", e.and_then(|e| e.argv.clone()), live.argv.clone());
-        info.uid = pick(&mut info, "uid", e.and_then(|e| e.uid), live.uid);
-        info.loginuid = pick(&mut info, "loginuid", e.and_then(|e| e.loginuid), live.loginuid);
-        info.cgroup = pick(&mut info, "cgroup", e.and_then(|e| e.cgroup.clone()), live.cgroup.clone());
+        // Ids copied from the parent give way to the process's own, if it is still there to read.
+        let own = e.filter(|e| !e.ids_inherited);
+        info.uid = pick(&mut info, "uid", own.and_then(|e| e.uid), live.uid);
+        info.loginuid = pick(&mut info, "loginuid", own.and_then(|e| e.loginuid), live.loginuid);
+        info.cgroup = pick(&mut info, "cgroup", own.and_then(|e| e.cgroup.clone()), live.cgroup.clone());
+        if let Some(e) = e.filter(|e| e.ids_inherited) {
+            for (name, has) in [("uid", e.uid.is_some()), ("loginuid", e.loginuid.is_some()), ("cgroup", e.cgroup.is_some())] {
+                if has && !info.from.contains_key(name) {
+                    info.from.insert(name.to_owned(), FieldFrom::Parent);
+                }
+            }
+            info.uid = info.uid.or(e.uid);
+            info.loginuid = info.loginuid.or(e.loginuid);
+            info.cgroup = info.cgroup.take().or_else(|| e.cgroup.clone());
+        }
         let (parents, from) = self.parents(proc, pid, e.and_then(|e| e.parent).map(|p| (p, FieldFrom::Table)).or(live.ppid.map(|p| (p, FieldFrom::Proc))));
         if !parents.is_empty() {
             info.parents = parents;
@@ -342,6 +357,34 @@ mod tests {
         assert_eq!(i.parents[0].exe.as_deref(), Some("/usr/bin/tester"));
         assert_eq!(i.from.get("exe"), Some(&FieldFrom::Table));
         assert_eq!(i.from.get("parents"), Some(&FieldFrom::Table));
+    }
+
+    #[test]
+    fn ids_copied_at_fork_say_so_unless_the_process_was_read() {
+        let mut t = Table::new(100);
+        t.seed(10, ProcRead { exe: Some("/usr/bin/sudo".into()), uid: Some(0), loginuid: Some(1000), cgroup: Some("/user.slice".into()), ..ProcRead::default() });
+        // sudo's child became uid 1001 and ran kill, gone before /proc was read after its exec.
+        t.fork(10, 11, "sudo");
+        t.exec(11, "/usr/bin/kill", ProcRead::default());
+        t.exit(11, 7);
+        let i = t.describe(nowhere(), 11);
+        assert_eq!((i.uid, i.loginuid, i.cgroup.as_deref()), (Some(0), Some(1000), Some("/user.slice")));
+        for k in ["uid", "loginuid", "cgroup"] {
+            assert_eq!(i.from.get(k), Some(&FieldFrom::Parent), "{k}: {:?}", i.from);
+        }
+        assert_eq!(i.from.get("exe"), Some(&FieldFrom::Table));
+        // Read after its exec: its own ids, from the table.
+        t.fork(10, 12, "sudo");
+        t.exec(12, "/usr/bin/kill", ProcRead { uid: Some(1001), loginuid: Some(1000), ..ProcRead::default() });
+        let i = t.describe(nowhere(), 12);
+        assert_eq!(i.uid, Some(1001));
+        assert_eq!(i.from.get("uid"), Some(&FieldFrom::Table));
+        // Still running when described: /proc's own ids win over the copied ones (this test process stands in).
+        let me = i64::from(std::process::id());
+        t.fork(10, me, "sudo");
+        let i = t.describe(Path::new("/proc"), me);
+        assert_eq!(i.from.get("uid"), Some(&FieldFrom::Proc), "{:?}", i.from);
+        assert_eq!(i.uid, Some(rustix::process::getuid().as_raw()));
     }
 
     #[test]

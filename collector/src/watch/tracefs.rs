@@ -317,7 +317,7 @@ mod tests {
         assert_eq!(probe_offset(&tiny_elf(&[0x48, 0x89])), Some(0x100));
         // This host's loader has that shape.
         if let Ok(b) = fs::read(LOADER) {
-            let e = elf_entry_offset(&b).unwrap();
+            let e = elf_entry_offset(&b).expect("this loader has an entry");
             assert_eq!(probe_offset(&b), Some(e + 3), "this machine's loader starts with mov %rsp,%rdi; call");
         }
     }

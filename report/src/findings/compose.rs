@@ -361,7 +361,7 @@ fn provenance(e: &Event) -> String {
     let of = |what: &str| -> Vec<String> {
         from.as_object().into_iter().flatten().filter(|(_, v)| v.as_str() == Some(what)).map(|(k, _)| k.clone()).collect()
     };
-    let (table, proc) = (of("table"), of("proc"));
+    let (table, proc, parent) = (of("table"), of("proc"), of("parent"));
     let mut s = String::new();
     if !table.is_empty() {
         s.push_str(&format!(
@@ -371,6 +371,13 @@ fn provenance(e: &Event) -> String {
     }
     if !proc.is_empty() {
         s.push_str(&format!(" Its {} were read from /proc when the signal was recorded.", proc.join(", ")));
+    }
+    if !parent.is_empty() {
+        s.push_str(&format!(
+            " Its {} {} its parent's, copied at fork: it was gone before /proc could be read after its exec, so a change of user between fork and exec (su, sudo) would not show.",
+            parent.join(", "),
+            if parent.len() == 1 { "is" } else { "are" }
+        ));
     }
     s
 }

@@ -212,6 +212,7 @@ fn from_name(f: FieldFrom) -> &'static str {
         FieldFrom::Trace => "trace",
         FieldFrom::Table => "table",
         FieldFrom::Proc => "proc",
+        FieldFrom::Parent => "parent",
     }
 }
 
