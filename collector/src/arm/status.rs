@@ -175,7 +175,7 @@ pub fn checks(state_dir: &Path) -> Vec<Check> {
 
 pub fn status(a: &StatusArgs) -> anyhow::Result<i32> {
     let all = checks(&a.state_dir);
-    let mut costed: Vec<&str> = Vec::new();
+    let mut previous = "";
     for c in &all {
         let tag = match c.state {
             Armed::Yes => "armed",
@@ -186,10 +186,11 @@ pub fn status(a: &StatusArgs) -> anyhow::Result<i32> {
         if let Some(f) = &c.fix {
             println!("{:<6} {:<11} fix: {f}", "", "");
         }
-        if let Some(cost) = cost(c.piece).filter(|_| !costed.contains(&c.piece)) {
-            costed.push(c.piece);
+        // A piece's checks are listed together: its cost goes under the first.
+        if let Some(cost) = cost(c.piece).filter(|_| c.piece != previous) {
             println!("{:<6} {:<11} cost: {cost}", "", "");
         }
+        previous = c.piece;
     }
     match State::load(&a.state_dir) {
         Ok(s) if !s.changes.is_empty() => println!(

@@ -22,9 +22,23 @@ pub struct Entry {
     pub cgroup: Option<String>,
     /// Trace clock of its group exit, once seen.
     pub exited_ns: Option<u64>,
-    /// uid, loginuid and cgroup are its parent's, copied at fork: no `/proc` read of its own has given them.
-    pub ids_inherited: bool,
+    /// Whose uid, loginuid and cgroup these are.
+    pub ids: Ids,
     generation: u64,
+}
+
+/// Where an entry's uid, loginuid and cgroup came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Ids {
+    /// Its own: `/proc` at the scan or at exec.
+    #[default]
+    Own,
+    /// Its parent's, copied at fork; `/proc` not tried yet.
+    Inherited,
+    /// Its own, read from `/proc` when a record first named it (once: a signal storm's target is not re-read).
+    ReadLater,
+    /// Its parent's: `/proc` was tried and the process was gone.
+    ParentsOnly,
 }
 
 /// What `/proc/PID` gave, read at exec time or on demand.
@@ -214,7 +228,7 @@ impl Table {
     /// `sched_process_fork`: the child starts as a copy of its parent (same exe, argv, ids) until it execs.
     pub fn fork(&mut self, parent: i64, child: i64, child_comm: &str) {
         let p = self.procs.get(&parent).cloned().unwrap_or_default();
-        let e = Entry { parent: Some(parent), comm: Some(child_comm.to_owned()), exited_ns: None, ids_inherited: true, ..p };
+        let e = Entry { parent: Some(parent), comm: Some(child_comm.to_owned()), exited_ns: None, ids: Ids::Inherited, ..p };
         self.insert(child, e);
     }
 
@@ -231,7 +245,7 @@ impl Table {
             argv: r.argv,
             uid: r.uid.or(old.uid),
             loginuid: r.loginuid.or(old.loginuid),
-            ids_inherited: old.ids_inherited && r.uid.is_none(),
+            ids: if r.uid.is_none() && matches!(old.ids, Ids::Inherited | Ids::ParentsOnly) { Ids::Inherited } else { Ids::Own },
             cgroup: r.cgroup.or(old.cgroup),
             exited_ns: None,
             generation: 0,
@@ -258,41 +272,41 @@ impl Table {
     }
 
     /// A record's view of `pid`: the table's fields marked `Table`, filled from `/proc` (marked `Proc`) where
-    /// the table has nothing and the process is still there; parents followed the same way.
-    pub fn describe(&self, proc: &Path, pid: i64) -> ProcInfo {
+    /// the table has nothing and the process is still there; parents followed the same way. Ids copied from
+    /// the parent give way to the process's own, read once while it is still there, else are marked `Parent`.
+    pub fn describe(&mut self, proc: &Path, pid: i64) -> ProcInfo {
         let mut info = ProcInfo { pid, ..ProcInfo::default() };
-        let live = self.procs.get(&pid).is_none_or(|e| e.exe.is_none() || e.argv.is_none() || e.ids_inherited).then(|| read_proc(proc, pid));
-        let e = self.procs.get(&pid);
-        let live = live.unwrap_or_default();
-        fn pick<T>(info: &mut ProcInfo, name: &str, table: Option<T>, live: Option<T>) -> Option<T> {
-            if let Some(v) = table {
-                info.from.insert(name.to_owned(), FieldFrom::Table);
-                Some(v)
-            } else if let Some(v) = live {
-                info.from.insert(name.to_owned(), FieldFrom::Proc);
-                Some(v)
+        let live = if self.procs.get(&pid).is_none_or(|e| e.exe.is_none() || e.argv.is_none() || e.ids == Ids::Inherited) {
+            read_proc(proc, pid)
+        } else {
+            ProcRead::default()
+        };
+        if let Some(e) = self.procs.get_mut(&pid).filter(|e| e.ids == Ids::Inherited) {
+            if live.uid.is_some() {
+                (e.uid, e.loginuid, e.cgroup) = (live.uid, live.loginuid, live.cgroup.clone());
+                e.ids = Ids::ReadLater;
             } else {
-                None
+                e.ids = Ids::ParentsOnly;
             }
         }
-        info.comm = pick(&mut info, "comm", e.and_then(|e| e.comm.clone()), live.comm.clone());
-        info.exe = pick(&mut info, "exe", e.and_then(|e| e.exe.clone()), live.exe.clone());
-        info.argv = pick(&mut info, "argv", e.and_then(|e| e.argv.clone()), live.argv.clone());
-        // Ids copied from the parent give way to the process's own, if it is still there to read.
-        let own = e.filter(|e| !e.ids_inherited);
-        info.uid = pick(&mut info, "uid", own.and_then(|e| e.uid), live.uid);
-        info.loginuid = pick(&mut info, "loginuid", own.and_then(|e| e.loginuid), live.loginuid);
-        info.cgroup = pick(&mut info, "cgroup", own.and_then(|e| e.cgroup.clone()), live.cgroup.clone());
-        if let Some(e) = e.filter(|e| e.ids_inherited) {
-            for (name, has) in [("uid", e.uid.is_some()), ("loginuid", e.loginuid.is_some()), ("cgroup", e.cgroup.is_some())] {
-                if has && !info.from.contains_key(name) {
-                    info.from.insert(name.to_owned(), FieldFrom::Parent);
-                }
-            }
-            info.uid = info.uid.or(e.uid);
-            info.loginuid = info.loginuid.or(e.loginuid);
-            info.cgroup = info.cgroup.take().or_else(|| e.cgroup.clone());
+        let e = self.procs.get(&pid);
+        /// The first candidate that has a value, and where it came from.
+        fn pick<T, const N: usize>(info: &mut ProcInfo, name: &str, candidates: [(Option<T>, FieldFrom); N]) -> Option<T> {
+            let (v, from) = candidates.into_iter().find_map(|(v, f)| v.map(|v| (v, f)))?;
+            info.from.insert(name.to_owned(), from);
+            Some(v)
         }
+        info.comm = pick(&mut info, "comm", [(e.and_then(|e| e.comm.clone()), FieldFrom::Table), (live.comm, FieldFrom::Proc)]);
+        info.exe = pick(&mut info, "exe", [(e.and_then(|e| e.exe.clone()), FieldFrom::Table), (live.exe, FieldFrom::Proc)]);
+        info.argv = pick(&mut info, "argv", [(e.and_then(|e| e.argv.clone()), FieldFrom::Table), (live.argv, FieldFrom::Proc)]);
+        let ids_from = match e.map(|e| e.ids) {
+            Some(Ids::ReadLater) => FieldFrom::Proc,
+            Some(Ids::Inherited | Ids::ParentsOnly) => FieldFrom::Parent,
+            Some(Ids::Own) | None => FieldFrom::Table,
+        };
+        info.uid = pick(&mut info, "uid", [(e.and_then(|e| e.uid), ids_from), (live.uid, FieldFrom::Proc)]);
+        info.loginuid = pick(&mut info, "loginuid", [(e.and_then(|e| e.loginuid), ids_from), (live.loginuid, FieldFrom::Proc)]);
+        info.cgroup = pick(&mut info, "cgroup", [(e.and_then(|e| e.cgroup.clone()), ids_from), (live.cgroup, FieldFrom::Proc)]);
         let (parents, from) = self.parents(proc, pid, e.and_then(|e| e.parent).map(|p| (p, FieldFrom::Table)).or(live.ppid.map(|p| (p, FieldFrom::Proc))));
         if !parents.is_empty() {
             info.parents = parents;
