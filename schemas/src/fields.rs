@@ -751,7 +751,7 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { name: "schedule_error", ty: FieldType::String, sources: "cron", meaning: "why a cron schedule could not be read" },
     KeyDoc { name: "schedule_kind", ty: FieldType::String, sources: "cron", meaning: "`cron`, `anacron` or `systemd_timer`" },
     KeyDoc { name: "score", ty: FieldType::Integer, sources: "dmesg,syslog", meaning: "old kernels: OOM badness score of the killed task" },
-    KeyDoc { name: "sender_from", ty: FieldType::Object, sources: "watch", meaning: "where each field of the signal's sender came from: `trace` (the trace event), `table` (the recorder's process table, fed by exec and fork events), `proc` (`/proc` when recorded), `parent` (uid, loginuid or cgroup copied from the parent at fork: the process was gone before `/proc` was read after its exec)" },
+    KeyDoc { name: "sender_from", ty: FieldType::Object, sources: "watch", meaning: "where each field of the signal's sender came from: `trace` (the trace event), `table` (the recorder's process table, fed by exec and fork events), `proc` (`/proc` when recorded), `parent` (uid, loginuid or cgroup copied from the parent at fork: the process was gone before the recorder could read its own from `/proc`)" },
     KeyDoc { name: "seq", ty: FieldType::Integer, sources: "kmsg,watch", meaning: "kmsg sequence number" },
     KeyDoc { name: "serial", ty: FieldType::Integer, sources: "audit", meaning: "audit event serial (`msg=audit(…:SERIAL)`)" },
     KeyDoc { name: "service", ty: FieldType::String, sources: "syslog,journal", meaning: "PAM service or daemon of a login (`sshd`, `login`)" },

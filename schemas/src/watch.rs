@@ -179,8 +179,9 @@ pub enum FieldFrom {
     Table,
     /// `/proc` read when the signal was recorded.
     Proc,
-    /// Copied from its parent at fork: the process was gone before `/proc` could be read after its exec, so a
-    /// change of ids between fork and exec (su, sudo, a login's loginuid) is not seen. Only uid, loginuid, cgroup.
+    /// Copied from its parent at fork: the process was gone before the recorder could read its own from `/proc`,
+    /// so a change of ids after the fork (su, sudo, setuid, a login's loginuid) is not seen. Only uid, loginuid,
+    /// cgroup.
     Parent,
 }
 

@@ -374,7 +374,7 @@ fn provenance(e: &Event) -> String {
     }
     if !parent.is_empty() {
         s.push_str(&format!(
-            " Its {} {} its parent's, copied at fork: it was gone before /proc could be read after its exec, so a change of user between fork and exec (su, sudo) would not show.",
+            " Its {} {} its parent's, copied at fork: it was gone before the recorder could read its own from /proc, so a change of user after the fork (su, sudo, setuid) would not show.",
             parent.join(", "),
             if parent.len() == 1 { "is" } else { "are" }
         ));
