@@ -402,6 +402,23 @@ mod tests {
     }
 
     #[test]
+    fn a_forked_childs_own_ids_are_read_once_not_at_every_record() {
+        // A fake /proc with pid 21's status; it vanishes after the first record names 21.
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir(dir.path().join("21")).expect("mkdir");
+        std::fs::write(dir.path().join("21/status"), "Name:\tworker\nTgid:\t21\nPPid:\t20\nUid:\t33\t33\t33\t33\n").expect("status");
+        let mut t = Table::new(100);
+        t.seed(20, ProcRead { exe: Some("/usr/sbin/nginx".into()), argv: Some(vec!["nginx".into()]), uid: Some(0), ..ProcRead::default() });
+        t.fork(20, 21, "nginx");
+        let first = t.describe(dir.path(), 21);
+        assert_eq!((first.uid, first.from.get("uid")), (Some(33), Some(&FieldFrom::Proc)));
+        std::fs::remove_dir_all(dir.path().join("21")).expect("rm");
+        // Kept from the first read: a storm's target is not read again for each signal.
+        let again = t.describe(dir.path(), 21);
+        assert_eq!((again.uid, again.from.get("uid")), (Some(33), Some(&FieldFrom::Proc)));
+    }
+
+    #[test]
     fn a_forked_child_inherits_but_not_the_old_argv_after_exec() {
         let mut t = Table::new(100);
         t.seed(10, ProcRead { exe: Some("/bin/a".into()), argv: Some(vec!["a".into()]), ..ProcRead::default() });
