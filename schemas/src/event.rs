@@ -106,6 +106,10 @@ pub enum Source {
     Systemd,
     /// The signal recorder (`coroner-collect watch`).
     Watch,
+    /// A container runtime's records (Docker, containerd, CRI-O, Podman): saved state, events, its log.
+    Container,
+    /// The kubelet's log (file or journal unit `kubelet`).
+    Kubelet,
     Other,
 }
 
@@ -170,6 +174,21 @@ pub enum EventKind {
     Setting,
     /// An audit record of another type (LOGIN, USER_*, SERVICE_*, CONFIG_CHANGE…).
     Audit,
+    /// A container's main process started (runtime state `StartedAt`, a runtime `start` event).
+    ContainerStart,
+    /// A container's main process ended, as its runtime recorded it (exit code, `OOMKilled`, finish time).
+    ContainerExit,
+    /// A runtime or the kubelet set out to stop or kill a container (`docker stop`/`kill`, Podman `kill`/`stop`
+    /// events, the kubelet's "Killing container with a grace period").
+    ContainerStop,
+    /// A runtime's or cgroup's record of an OOM kill inside a container (Podman `oom`, `memory.events`).
+    ContainerOom,
+    /// A kubelet liveness, readiness or startup probe failed.
+    ProbeFailed,
+    /// The kubelet's eviction manager evicted a pod.
+    PodEvicted,
+    /// A pod was deleted through the API (`SyncLoop DELETE`) or preempted.
+    PodDeleted,
     /// Any other log line.
     Log,
 }
@@ -196,11 +215,13 @@ impl Source {
             Source::Settings => "settings",
             Source::Systemd => "systemd",
             Source::Watch => "watch",
+            Source::Container => "container",
+            Source::Kubelet => "kubelet",
             Source::Other => "other",
         }
     }
     /// Every value, in declaration order.
-    pub const ALL: [Source; 18] = [Source::Kmsg, Source::Dmesg, Source::Pstore, Source::Syslog, Source::Journal, Source::Audit, Source::Wtmp, Source::Btmp, Source::Utmp, Source::Lastlog, Source::History, Source::Cron, Source::Core, Source::Proc, Source::Settings, Source::Systemd, Source::Watch, Source::Other];
+    pub const ALL: [Source; 20] = [Source::Kmsg, Source::Dmesg, Source::Pstore, Source::Syslog, Source::Journal, Source::Audit, Source::Wtmp, Source::Btmp, Source::Utmp, Source::Lastlog, Source::History, Source::Cron, Source::Core, Source::Proc, Source::Settings, Source::Systemd, Source::Watch, Source::Container, Source::Kubelet, Source::Other];
 }
 
 impl EventKind {
@@ -240,11 +261,18 @@ impl EventKind {
             EventKind::ProcessAlive => "process_alive",
             EventKind::Setting => "setting",
             EventKind::Audit => "audit",
+            EventKind::ContainerStart => "container_start",
+            EventKind::ContainerExit => "container_exit",
+            EventKind::ContainerStop => "container_stop",
+            EventKind::ContainerOom => "container_oom",
+            EventKind::ProbeFailed => "probe_failed",
+            EventKind::PodEvicted => "pod_evicted",
+            EventKind::PodDeleted => "pod_deleted",
             EventKind::Log => "log",
         }
     }
     /// Every value, in declaration order.
-    pub const ALL: [EventKind; 34] = [EventKind::Boot, EventKind::Shutdown, EventKind::Login, EventKind::Logout, EventKind::LoginFailed, EventKind::OomInvoked, EventKind::OomTaskDump, EventKind::OomKill, EventKind::OomReaped, EventKind::Segfault, EventKind::Trap, EventKind::HungTask, EventKind::SoftLockup, EventKind::KernelPanic, EventKind::KernelOops, EventKind::SignalSent, EventKind::ProcessCrash, EventKind::ProcessExit, EventKind::ServiceKilled, EventKind::ServiceFailed, EventKind::ServiceStart, EventKind::ServiceStop, EventKind::WatchdogTimeout, EventKind::CoreDumped, EventKind::Exec, EventKind::PrivilegedCommand, EventKind::ShellCommand, EventKind::KillCommand, EventKind::CronJob, EventKind::CronRun, EventKind::ProcessAlive, EventKind::Setting, EventKind::Audit, EventKind::Log];
+    pub const ALL: [EventKind; 41] = [EventKind::Boot, EventKind::Shutdown, EventKind::Login, EventKind::Logout, EventKind::LoginFailed, EventKind::OomInvoked, EventKind::OomTaskDump, EventKind::OomKill, EventKind::OomReaped, EventKind::Segfault, EventKind::Trap, EventKind::HungTask, EventKind::SoftLockup, EventKind::KernelPanic, EventKind::KernelOops, EventKind::SignalSent, EventKind::ProcessCrash, EventKind::ProcessExit, EventKind::ServiceKilled, EventKind::ServiceFailed, EventKind::ServiceStart, EventKind::ServiceStop, EventKind::WatchdogTimeout, EventKind::CoreDumped, EventKind::Exec, EventKind::PrivilegedCommand, EventKind::ShellCommand, EventKind::KillCommand, EventKind::CronJob, EventKind::CronRun, EventKind::ProcessAlive, EventKind::Setting, EventKind::Audit, EventKind::ContainerStart, EventKind::ContainerExit, EventKind::ContainerStop, EventKind::ContainerOom, EventKind::ProbeFailed, EventKind::PodEvicted, EventKind::PodDeleted, EventKind::Log];
 }
 
 /// One timeline event.

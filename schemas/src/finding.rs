@@ -28,6 +28,9 @@ pub struct Finding {
     pub killer: Option<Killer>,
     /// The path the death came by: `kernel`, `cron`, `shell`, `systemd`, `sudo`, `ssh`, `supervisor`, `unknown`.
     pub via: Option<String>,
+    /// For a death in a container: what in the container's life ended it, where a record says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_reason: Option<ContainerReason>,
     pub confidence: Confidence,
     /// One or two sentences: why this cause, why this confidence.
     pub reasoning: String,
@@ -52,6 +55,77 @@ pub struct Victim {
     pub user: Option<String>,
     pub unit: Option<String>,
     pub cgroup: Option<String>,
+    /// The container the victim ran in, where a cgroup path, pid or runtime record ties it to one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerRef>,
+    /// The Kubernetes pod of that container, where a runtime record or cgroup path names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<PodRef>,
+}
+
+/// A container as its runtime names it. Every field but `runtime` and `id` is `None` where no record says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerRef {
+    /// `docker`, `containerd`, `cri-o`, `podman`; `unknown` when only a cgroup path names the id.
+    pub runtime: String,
+    /// The full container id (64 hex digits for every runtime here), or as much of it as the evidence gives.
+    pub id: String,
+    /// The runtime's name (`web`; Kubernetes' container name under CRI).
+    pub name: Option<String>,
+    pub image: Option<String>,
+    /// Restarts the runtime counted before this death (Docker `RestartCount`, CRI `restartCount`).
+    pub restart_count: Option<u64>,
+}
+
+/// A Kubernetes pod.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PodRef {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub uid: Option<String>,
+}
+
+/// What in a container's life ended it, where a runtime or orchestrator record says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContainerReason {
+    /// An OOM kill inside the container's memory limit.
+    MemoryLimit,
+    /// `docker stop`/`podman stop`: the stop signal, then SIGKILL after the timeout.
+    RuntimeStop,
+    /// `docker kill`/`podman kill`.
+    RuntimeKill,
+    /// The kubelet killed it after failed liveness probes.
+    LivenessProbe,
+    /// The kubelet killed it after failed startup probes.
+    StartupProbe,
+    /// The kubelet's eviction manager evicted its pod (node pressure).
+    Eviction,
+    /// Its pod was deleted through the API (`kubectl delete`, a rollout).
+    ApiDelete,
+    /// Its pod was preempted for a higher-priority pod.
+    Preemption,
+    /// Its main process exited by itself with a code.
+    OwnExit,
+}
+
+impl ContainerReason {
+    /// The JSON name (`memory_limit`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerReason::MemoryLimit => "memory_limit",
+            ContainerReason::RuntimeStop => "runtime_stop",
+            ContainerReason::RuntimeKill => "runtime_kill",
+            ContainerReason::LivenessProbe => "liveness_probe",
+            ContainerReason::StartupProbe => "startup_probe",
+            ContainerReason::Eviction => "eviction",
+            ContainerReason::ApiDelete => "api_delete",
+            ContainerReason::Preemption => "preemption",
+            ContainerReason::OwnExit => "own_exit",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
@@ -109,6 +183,9 @@ pub struct Killer {
     pub parent_chain: Vec<String>,
     /// The exact command (EXECVE/PROCTITLE, sudo COMMAND=, a history line).
     pub command: Option<String>,
+    /// The container the sender ran in, where its cgroup or a runtime record ties it to one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerRef>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]

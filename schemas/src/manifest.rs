@@ -288,6 +288,8 @@ pub enum Category {
     Include,
     /// The signal recorder's files (`coroner-collect watch`).
     Watch,
+    /// Container runtimes' and orchestrators' records: Docker, containerd, CRI-O, Podman, the kubelet.
+    Containers,
 }
 
 /// How an entry's bytes are to be read. The report picks its parser from this alone.
@@ -363,6 +365,39 @@ pub enum Format {
     Group,
     /// The signal recorder's log (`coroner-collect watch`): JSONL, one `watch-record.schema.json` per line.
     WatchJsonl,
+    /// Docker's `containers/<id>/config.v2.json`: the container's config, name and `State` (exit code,
+    /// `OOMKilled`, `FinishedAt`, health-check log) as the daemon last saved them.
+    DockerConfigJson,
+    /// Docker's `containers/<id>/hostconfig.json`: memory limit, restart policy, cgroup parent.
+    DockerHostConfigJson,
+    /// The tail of a Docker json-file log (`<id>-json.log`): one `{"log","stream","time"}` object per line.
+    DockerJsonLog,
+    /// `docker ps -a --no-trunc --format '{{json .}}'`: one JSON object per line.
+    DockerPsJson,
+    /// `docker inspect` of containers: a JSON array of container objects.
+    DockerInspectJson,
+    /// An OCI runtime bundle's `config.json` (containerd task bundles, CRI-O and Podman `userdata/`): the
+    /// spec with its annotations (Kubernetes names, image) and `linux.cgroupsPath`.
+    OciConfigJson,
+    /// A runtime's saved container state beside its OCI bundle (CRI-O/Podman `userdata/state.json`).
+    ContainerStateJson,
+    /// Podman's events log (`events.log`, `events_logger = "file"`): one JSON event per line.
+    PodmanEventsLog,
+    /// `podman ps -a --format json`: a JSON array.
+    PodmanPsJson,
+    /// `crictl ps -a -o json` (`{"containers": […]}`).
+    CrictlPsJson,
+    /// `crictl inspect` of containers: JSON objects, one per line.
+    CrictlInspectJson,
+    /// A container runtime daemon's own log file in logrus text form (`time="…" level=… msg="…"`):
+    /// containerd, CRI-O, dockerd when not under the journal.
+    RuntimeLog,
+    /// The kubelet's log file (klog text: `I1204 10:00:00.000000    1234 file.go:12] "msg" key=value`).
+    KubeletLog,
+    /// The kubelet's `config.yaml` (`KubeletConfiguration`: eviction thresholds, grace periods).
+    KubeletConfigYaml,
+    /// A CRI container log (`/var/log/pods/<ns>_<pod>_<uid>/<container>/<restart>.log`): `TIME STREAM TAG MSG`.
+    CriLog,
     /// Anything else (`--include` files, unknown text).
     Other,
 }

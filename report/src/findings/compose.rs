@@ -23,6 +23,7 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         signal: None,
         killer: None,
         via: None,
+        container_reason: None,
         confidence: Confidence::Possible,
         reasoning: String::new(),
         evidence: Vec::new(),
@@ -271,6 +272,7 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
             login_from: session.and_then(|s| s.host.clone()),
             parent_chain: Vec::new(),
             command: e.command().map(str::to_owned),
+            container: None,
         });
         if let Some(s) = session {
             f.evidence.push(evidence(&ev[s.event], "login session open at that time"));
@@ -529,6 +531,7 @@ fn systemd_killer(e: &Event) -> Killer {
         login_from: None,
         parent_chain: Vec::new(),
         command: None,
+        container: None,
     }
 }
 

@@ -339,7 +339,7 @@ pub fn evidence(e: &Event, role: &str) -> EvidenceRef {
 }
 
 pub fn victim_from(g: &Group, events: &[Event]) -> Victim {
-    let mut v = Victim { pid: g.pid(), comm: None, cmdline: None, uid: None, user: None, unit: g.unit().map(str::to_owned), cgroup: None };
+    let mut v = Victim { pid: g.pid(), comm: None, cmdline: None, uid: None, user: None, unit: g.unit().map(str::to_owned), container: None, pod: None, cgroup: None };
     let mut order: Vec<&Obs> = g.obs.iter().collect();
     order.sort_by_key(|o| o.kind);
     for o in order {
@@ -392,6 +392,7 @@ pub fn killer_from_audit(e: &Event) -> Killer {
         login_from: None,
         parent_chain: Vec::new(),
         command: e.field_str("proctitle").map(str::to_owned).or_else(|| args_text(e, "argv")),
+        container: None,
     }
 }
 

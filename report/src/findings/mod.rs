@@ -292,12 +292,13 @@ fn reboots(cx: &Context) -> Vec<Finding> {
         let bt = b.timestamp.sort_key();
         let mut f = Finding {
             id: String::new(),
-            victim: Victim { pid: None, comm: Some("(every process on the host)".into()), cmdline: None, uid: None, user: None, unit: None, cgroup: None },
+            victim: Victim { pid: None, comm: Some("(every process on the host)".into()), cmdline: None, uid: None, user: None, unit: None, cgroup: None, container: None, pod: None },
             time: shutdown.map(|s| s.timestamp.clone()).unwrap_or_else(|| Timestamp::Bounded { after: prev_t, before: bt }),
             cause: Cause::Reboot,
             signal: None,
             killer: None,
             via: None,
+            container_reason: None,
             confidence: Confidence::Certain,
             reasoning: String::new(),
             evidence: vec![deaths::evidence(b, "boot record")],
@@ -333,6 +334,7 @@ fn reboots(cx: &Context) -> Vec<Finding> {
                         login_from: None,
                         parent_chain: Vec::new(),
                         command: cmd.command().map(str::to_owned),
+                        container: None,
                     });
                     f.evidence.push(deaths::evidence(cmd, "shutdown command run before it"));
                     // What the record shows: who ran which command how long before; not that it caused the shutdown.

@@ -59,6 +59,13 @@ pub fn timestamp_desc(kind: EventKind) -> &'static str {
         EventKind::ProcessAlive => "Process Alive",
         EventKind::Setting => "Setting",
         EventKind::Audit => "Audit Record",
+        EventKind::ContainerStart => "Container Start",
+        EventKind::ContainerExit => "Container Exit",
+        EventKind::ContainerStop => "Container Stop Requested",
+        EventKind::ContainerOom => "Container OOM",
+        EventKind::ProbeFailed => "Probe Failed",
+        EventKind::PodEvicted => "Pod Evicted",
+        EventKind::PodDeleted => "Pod Deleted",
         EventKind::Log => "Log Entry",
     }
 }

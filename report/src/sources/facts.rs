@@ -20,6 +20,100 @@ pub enum Fact {
     CgroupLimit { cgroup: String, limit: Value },
     /// A run of the signal recorder (`coroner-collect watch`), as its log shows it.
     Recorder(RecorderRun),
+    /// What one runtime record says of a container (several records of one container are merged).
+    Container(ContainerRecord),
+}
+
+/// What a runtime's record (saved state, `inspect`, an OCI bundle's annotations, `ps`) says of one container.
+/// `None` and empty fields: that record does not say. Records of the same `(runtime, id)` are merged by
+/// [`HostFacts::fold`], the first record in entry-name order winning each field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerRecord {
+    /// `docker`, `containerd`, `cri-o`, `podman`.
+    pub runtime: String,
+    /// The full id (64 hex), or the longest prefix the record gives.
+    pub id: String,
+    /// The runtime's name, without Docker's leading `/` (under CRI: Kubernetes' container name).
+    pub name: Option<String>,
+    pub image: Option<String>,
+    pub restart_count: Option<u64>,
+    /// The Kubernetes pod (from CRI annotations or labels `io.kubernetes.pod.*`).
+    pub pod_namespace: Option<String>,
+    pub pod_name: Option<String>,
+    pub pod_uid: Option<String>,
+    /// The container's cgroup path as the runtime set it (OCI `linux.cgroupsPath`; Docker's cgroup parent
+    /// joined with the id), when the record gives it.
+    pub cgroup: Option<String>,
+    /// The main process's host pid while it ran (Docker `State.Pid`, OCI state `pid`); 0 is `None`.
+    pub pid: Option<i64>,
+    pub started: Option<coroner_schemas::Utc>,
+    pub finished: Option<coroner_schemas::Utc>,
+    /// `State.ExitCode` (only meaningful with `finished`).
+    pub exit_code: Option<i64>,
+    /// The runtime's `OOMKilled` flag: unreliable on its own (see the facts); the kernel's line and
+    /// `memory.events` are authoritative.
+    pub oom_killed: Option<bool>,
+    /// `running`, `exited`, `created`, `dead`… as the runtime wrote it.
+    pub status: Option<String>,
+    /// Memory limit in bytes (0/none: `None`).
+    pub memory_limit: Option<u64>,
+    /// `no`, `always`, `on-failure:3`, `unless-stopped`.
+    pub restart_policy: Option<String>,
+    /// The stop signal and timeout the runtime uses for `stop` (`SIGTERM`, 10 s by default).
+    pub stop_signal: Option<String>,
+    pub stop_timeout_s: Option<i64>,
+    /// The record it came from (first record when merged).
+    pub origin: Origin,
+    /// Every record merged into this one, in entry-name order.
+    pub also: Vec<Origin>,
+}
+
+impl ContainerRecord {
+    /// An empty record of `runtime`/`id` from `origin`.
+    pub fn new(runtime: &str, id: &str, origin: Origin) -> ContainerRecord {
+        ContainerRecord {
+            runtime: runtime.to_owned(),
+            id: id.to_owned(),
+            name: None,
+            image: None,
+            restart_count: None,
+            pod_namespace: None,
+            pod_name: None,
+            pod_uid: None,
+            cgroup: None,
+            pid: None,
+            started: None,
+            finished: None,
+            exit_code: None,
+            oom_killed: None,
+            status: None,
+            memory_limit: None,
+            restart_policy: None,
+            stop_signal: None,
+            stop_timeout_s: None,
+            origin,
+            also: Vec::new(),
+        }
+    }
+
+    /// Fills this record's unknown fields from `other`, a later record of the same container.
+    fn merge(&mut self, other: ContainerRecord) {
+        macro_rules! fill {
+            ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = other.$f; } )* };
+        }
+        fill!(name, image, restart_count, pod_namespace, pod_name, pod_uid, cgroup, pid, started, finished, exit_code, oom_killed, status, memory_limit, restart_policy, stop_signal, stop_timeout_s);
+        if other.id.len() > self.id.len() {
+            self.id = other.id;
+        }
+        self.also.push(other.origin);
+        self.also.extend(other.also);
+    }
+
+    /// Whether `id` (a full id or a prefix of at least 12 hex digits) names this container.
+    pub fn has_id(&self, id: &str) -> bool {
+        let (long, short) = if self.id.len() >= id.len() { (&self.id, id) } else { (&id.to_owned(), self.id.as_str()) };
+        short.len() >= 12 && long.starts_with(short)
+    }
 }
 
 /// One run of the signal recorder, from its `start` record (or the first record of a file that begins
@@ -136,6 +230,8 @@ pub struct HostFacts {
     pub cgroup_limits: BTreeMap<String, Value>,
     /// Runs of the signal recorder, by start (a run whose start is unknown first).
     pub recorder_runs: Vec<RecorderRun>,
+    /// Containers the runtimes' records name, merged per `(runtime, id)`, sorted by runtime then id.
+    pub containers: Vec<ContainerRecord>,
 }
 
 impl HostFacts {
@@ -149,8 +245,13 @@ impl HostFacts {
                 Fact::CoreLimit { pid, soft } => h.core_limits.push((pid, soft)),
                 Fact::CgroupLimit { cgroup, limit } => _ = h.cgroup_limits.entry(cgroup.trim_end_matches('/').to_owned()).or_insert(limit),
                 Fact::Recorder(r) => h.recorder_runs.push(r),
+                Fact::Container(c) => match h.containers.iter_mut().find(|k| k.runtime == c.runtime && k.has_id(&c.id)) {
+                    Some(k) => k.merge(c),
+                    None => h.containers.push(c),
+                },
             }
         }
+        h.containers.sort_by(|a, b| (&a.runtime, &a.id, &a.origin).cmp(&(&b.runtime, &b.id, &b.origin)));
         h.recorder_runs.sort_by(|a, b| (a.started, a.last_record, &a.origin).cmp(&(b.started, b.last_record, &b.origin)));
         h.cron_jobs.sort_by(|a, b| (a.defined_before, &a.origin).cmp(&(b.defined_before, &b.origin)));
         h
@@ -165,8 +266,62 @@ impl HostFacts {
         self.cgroup_limits.get(cgroup.trim_end_matches('/'))
     }
 
+    /// The container a cgroup path names, as the runtimes' records know it: by the id in the path (see
+    /// [`super::container_ids`]), else by a record's own cgroup path. `None` where no record names it.
+    pub fn container_for_cgroup(&self, cgroup: &str) -> Option<&ContainerRecord> {
+        let cgroup = cgroup.trim_end_matches('/');
+        if let Some(c) = super::container_ids::parse(cgroup) {
+            let rt = c.runtime;
+            return self.containers.iter().find(|k| k.has_id(c.id) && rt.is_none_or(|r| r == k.runtime));
+        }
+        self.containers.iter().find(|k| k.cgroup.as_deref().is_some_and(|p| p.trim_end_matches('/') == cgroup))
+    }
+
+    /// The container whose id is or begins with `id` (12 or more hex digits).
+    pub fn container_by_id(&self, id: &str) -> Option<&ContainerRecord> {
+        self.containers.iter().find(|k| k.has_id(id))
+    }
+
+    /// Containers of this name (Docker's `web`, or CRI's container name), any runtime.
+    pub fn containers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a ContainerRecord> + 'a {
+        let name = name.trim_start_matches('/');
+        self.containers.iter().filter(move |k| k.name.as_deref() == Some(name))
+    }
+
     /// PID 1's soft core limit, which services inherit.
     pub fn pid1_core_limit(&self) -> CoreLimit {
         self.core_limits.iter().find(|(p, _)| *p == 1).map_or(CoreLimit::Unknown, |(_, l)| *l)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin(entry: &str) -> Origin {
+        Origin { entry: entry.into(), line: None, offset: None }
+    }
+
+    #[test]
+    fn records_of_one_container_merge_and_are_found_by_cgroup_id_and_name() {
+        let id = "ab".repeat(32);
+        let mut config = ContainerRecord::new("docker", &id, origin("a/config.v2.json"));
+        config.name = Some("web".into());
+        config.exit_code = Some(137);
+        let mut host = ContainerRecord::new("docker", &id[..12], origin("b/hostconfig.json"));
+        host.memory_limit = Some(33_554_432);
+        host.exit_code = Some(0);
+        let other = ContainerRecord::new("podman", &id, origin("c/config.json"));
+        let h = HostFacts::fold([Fact::Container(host), Fact::Container(config), Fact::Container(other)]);
+        assert_eq!(h.containers.len(), 2, "{:?}", h.containers);
+        let d = h.container_for_cgroup(&format!("/docker/{id}/")).expect("by cgroup");
+        // Facts fold in the order given; the first record of the container keeps its fields.
+        assert_eq!((d.runtime.as_str(), d.id.as_str(), d.memory_limit, d.exit_code), ("docker", id.as_str(), Some(33_554_432), Some(0)));
+        assert_eq!(d.name.as_deref(), Some("web"));
+        assert_eq!(d.also, vec![origin("a/config.v2.json")]);
+        assert_eq!(h.container_for_cgroup(&format!("/machine.slice/libpod-{id}.scope")).map(|c| c.runtime.as_str()), Some("podman"));
+        assert_eq!(h.containers_named("/web").count(), 1);
+        assert!(h.container_by_id(&id[..11]).is_none(), "an 11-digit prefix is too short to name a container");
+        assert!(h.container_for_cgroup("/system.slice/cron.service").is_none());
     }
 }

@@ -15,6 +15,7 @@ use core_name::CoreNaming;
 static NO_CORE_NAMING: CoreNaming = CoreNaming::UNKNOWN;
 
 pub mod audit;
+pub mod container_ids;
 pub mod core_elf;
 pub mod core_meta;
 pub mod core_name;
