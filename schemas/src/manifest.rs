@@ -396,6 +396,9 @@ pub enum Format {
     KubeletLog,
     /// The kubelet's `config.yaml` (`KubeletConfiguration`: eviction thresholds, grace periods).
     KubeletConfigYaml,
+    /// The links in `/var/log/containers` (`<pod>_<namespace>_<container>-<id>.log` → the pod's log file), as a
+    /// JSON array of `{"name", "target"}` (a link's target is read, never followed).
+    ContainerLogLinks,
     /// A CRI container log (`/var/log/pods/<ns>_<pod>_<uid>/<container>/<restart>.log`): `TIME STREAM TAG MSG`.
     CriLog,
     /// Anything else (`--include` files, unknown text).

@@ -22,6 +22,23 @@ pub enum Fact {
     Recorder(RecorderRun),
     /// What one runtime record says of a container (several records of one container are merged).
     Container(ContainerRecord),
+    /// A memory cgroup's OOM counters at collection (v2 `memory.events`, v1 `memory.oom_control`).
+    CgroupOom(CgroupOom),
+}
+
+/// A memory cgroup's OOM counters at collection. Under cgroup v2 `oom` is counted where the limit was hit
+/// (a pod's cgroup, for a pod limit) and `oom_kill` on every ancestor of the killed task's cgroup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CgroupOom {
+    /// The cgroup's path in its hierarchy, without a trailing `/`.
+    pub cgroup: String,
+    /// Times the limit was hit and reclaim failed (v2 `oom`, v1 `under_oom` is a state, not a count: `None`).
+    pub oom: Option<u64>,
+    /// Processes the OOM killer killed in it or below it (v2 `oom_kill`, v1 `oom_kill` of `memory.oom_control`).
+    pub oom_kill: Option<u64>,
+    /// Whether these are the cgroup's own (`memory.events.local`) rather than its subtree's counts.
+    pub local: bool,
+    pub origin: Origin,
 }
 
 /// What a runtime's record (saved state, `inspect`, an OCI bundle's annotations, `ps`) says of one container.
@@ -232,6 +249,8 @@ pub struct HostFacts {
     pub recorder_runs: Vec<RecorderRun>,
     /// Containers the runtimes' records name, merged per `(runtime, id)`, sorted by runtime then id.
     pub containers: Vec<ContainerRecord>,
+    /// Memory cgroups' OOM counters, by path (subtree counts; `.local` ones where only those were read).
+    pub cgroup_ooms: BTreeMap<String, CgroupOom>,
 }
 
 impl HostFacts {
@@ -245,6 +264,13 @@ impl HostFacts {
                 Fact::CoreLimit { pid, soft } => h.core_limits.push((pid, soft)),
                 Fact::CgroupLimit { cgroup, limit } => _ = h.cgroup_limits.entry(cgroup.trim_end_matches('/').to_owned()).or_insert(limit),
                 Fact::Recorder(r) => h.recorder_runs.push(r),
+                Fact::CgroupOom(c) => {
+                    let key = c.cgroup.trim_end_matches('/').to_owned();
+                    match h.cgroup_ooms.get(&key) {
+                        Some(k) if !k.local || c.local => {}
+                        _ => _ = h.cgroup_ooms.insert(key, c),
+                    }
+                }
                 Fact::Container(c) => match h.containers.iter_mut().find(|k| k.runtime == c.runtime && k.has_id(&c.id)) {
                     Some(k) => k.merge(c),
                     None => h.containers.push(c),
