@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit;
 pub mod cgroups;
 pub mod command;
+pub mod containers;
 pub mod cores;
 pub mod cron;
 pub mod fsutil;
@@ -131,6 +132,7 @@ pub fn plan(ctx: &Ctx) -> Vec<Item> {
     procs::collect(ctx, &mut items);
     cgroups::collect(ctx, &mut items);
     systemd::collect(ctx, &mut items);
+    containers::collect(ctx, &mut items);
     watch::collect(ctx, &mut items);
     include::collect(ctx, &mut items);
     items
