@@ -387,7 +387,8 @@ pub enum Format {
     PodmanPsJson,
     /// `crictl ps -a -o json` (`{"containers": […]}`).
     CrictlPsJson,
-    /// `crictl inspect` of containers: JSON objects, one per line.
+    /// `crictl inspect -o json` of containers: JSON values one after another as crictl prints them (an indented
+    /// object per container; read them with a streaming JSON reader, which also takes one per line).
     CrictlInspectJson,
     /// A container runtime daemon's own log file in logrus text form (`time="…" level=… msg="…"`):
     /// containerd, CRI-O, dockerd when not under the journal.
