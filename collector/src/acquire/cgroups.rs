@@ -113,6 +113,8 @@ fn raw_value(b: Vec<u8>) -> Value {
 }
 
 struct State {
+    /// Most cgroups visited ([`MAX_CGROUPS`]; smaller in tests).
+    limit: usize,
     walked: usize,
     cut: bool,
     errors: Vec<Value>,
@@ -128,7 +130,7 @@ fn walk(root: &Path, files: &[&str], st: &mut State) -> Map<String, Value> {
     let mut cgroups = Map::new();
     let mut stack: Vec<(PathBuf, usize)> = vec![(root.to_path_buf(), 0)];
     while let Some((dir, depth)) = stack.pop() {
-        if st.walked >= MAX_CGROUPS {
+        if st.walked >= st.limit {
             st.cut = true;
             break;
         }
@@ -165,8 +167,10 @@ fn walk(root: &Path, files: &[&str], st: &mut State) -> Map<String, Value> {
                     .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
                     .map(|e| e.path())
                     .collect();
-                kids.sort();
-                // Reverse so the stack pops them in sorted order.
+                // Container subtrees first, then by name: should the walk be cut at the limit, what it
+                // leaves out is never a container's or pod's cgroup while others were taken.
+                kids.sort_by(|a, b| (container_rank(a), a).cmp(&(container_rank(b), b)));
+                // Reverse so the stack pops them in that order.
                 stack.extend(kids.into_iter().rev().map(|k| (k, depth + 1)));
             }
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {} // removed while walked
@@ -176,9 +180,29 @@ fn walk(root: &Path, files: &[&str], st: &mut State) -> Map<String, Value> {
     cgroups
 }
 
+/// 0 for a cgroup that is or may hold a container's (`docker`, `kubepods*`, `system.slice` with its
+/// `docker-<id>.scope`, `machine.slice` with `libpod-<id>.scope`, `crio-…`, `cri-containerd-…`, a pod's
+/// `pod<uid>`, a bare 64-hex id), 1 for any other: the order the walk visits siblings in.
+pub fn container_rank(dir: &Path) -> u8 {
+    let name = dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    const MARKS: &[&str] = &["docker", "kubepods", "containerd", "crio", "libpod", "podman", "machine", "system.slice"];
+    let hex64 = name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
+    if hex64 || name.starts_with("pod") || MARKS.iter().any(|m| name.contains(m)) {
+        0
+    } else {
+        1
+    }
+}
+
 /// The whole document for the given mounts.
 pub fn memory_json(mounts: &[CgroupMount]) -> Value {
+    memory_json_limited(mounts, MAX_CGROUPS)
+}
+
+/// [`memory_json`] with another limit on the cgroups visited.
+pub fn memory_json_limited(mounts: &[CgroupMount], limit: usize) -> Value {
     let mut st = State {
+        limit,
         walked: 0,
         cut: false,
         errors: Vec::new(),
@@ -209,7 +233,7 @@ pub fn memory_json(mounts: &[CgroupMount]) -> Value {
     }
     json!({
         "hierarchies": hierarchies,
-        "limit": MAX_CGROUPS,
+        "limit": limit,
         "walked": st.walked,
         "cut": st.cut,
         "errors": st.errors,
@@ -319,5 +343,60 @@ garbage\n",
         assert!(cg.get("/x/y").is_none(), "no memory files there");
         assert_eq!(v["walked"], 3);
         assert_eq!(v["cut"], false);
+    }
+
+    /// A cgroup v1 memory tree as Docker (cgroupfs driver, `/docker/<id>`) and the kubelet (`kubepods/burstable/
+    /// pod<uid>/<id>`, the systemd driver's `kubepods.slice/…`) lay it out, beside many ordinary cgroups that
+    /// sort before and after them.
+    fn container_tree(root: &Path) -> Vec<String> {
+        let id = "ab".repeat(32);
+        let nested = vec![
+            format!("docker/{id}"),
+            format!("kubepods/burstable/pod0f1e2d3c-aaaa-bbbb-cccc-000000000001/{id}"),
+            format!("kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0f1e.slice/cri-containerd-{id}.scope"),
+            format!("system.slice/docker-{id}.scope"),
+        ];
+        for d in &nested {
+            std::fs::create_dir_all(root.join(d)).expect("mkdir");
+            std::fs::write(root.join(d).join("memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n").expect("w");
+        }
+        for i in 0..40 {
+            // "aaa-…" sorts before every container cgroup, "zzz-…" after.
+            for p in ["aaa", "zzz"] {
+                let d = root.join(format!("{p}-{i:02}"));
+                std::fs::create_dir_all(&d).expect("mkdir");
+                std::fs::write(d.join("memory.failcnt"), "0\n").expect("w");
+            }
+        }
+        nested.into_iter().map(|d| format!("/{d}")).collect()
+    }
+
+    #[test]
+    fn nested_container_cgroups_are_walked() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let want = container_tree(d.path());
+        let v = memory_json(&[CgroupMount { version: 1, mount: d.path().to_path_buf() }]);
+        let cg = &v["hierarchies"][0]["cgroups"];
+        for w in &want {
+            assert_eq!(cg[w.as_str()]["memory.oom_control"], "oom_kill_disable 0\nunder_oom 0\noom_kill 1", "{w}");
+        }
+        assert_eq!(v["cut"], false);
+    }
+
+    #[test]
+    fn the_cut_at_the_limit_never_drops_container_cgroups_first() {
+        // Regression: the walk went in name order, so on a host with more cgroups than the limit everything
+        // after the cut point (kubepods, system.slice/docker-*.scope) was dropped while "aaa-*" was kept.
+        let d = tempfile::tempdir().expect("tempdir");
+        let want = container_tree(d.path());
+        // Root + docker(2) + kubepods(4) + kubepods.slice(4) + system.slice(2) = 13 container-side cgroups.
+        let v = memory_json_limited(&[CgroupMount { version: 1, mount: d.path().to_path_buf() }], 20);
+        assert_eq!(v["cut"], true);
+        assert_eq!(v["limit"], 20);
+        let cg = v["hierarchies"][0]["cgroups"].as_object().expect("map");
+        for w in &want {
+            assert!(cg.contains_key(w), "{w} dropped by the cut: {:?}", cg.keys().collect::<Vec<_>>());
+        }
+        assert!(!cg.keys().any(|k| k.starts_with("/zzz")), "ordinary cgroups come after");
     }
 }
