@@ -5,13 +5,15 @@
 //! else the `data-root` (or legacy `graph`) key of its `--config-file`, default `/etc/docker/daemon.json`; else
 //! `/var/lib/docker`), plus the `data-root` of `/etc/docker/daemon.json` (where a restarted daemon would look);
 //! `/var/lib/docker` when neither names one. Under `--root` only the files say where (no process is the
-//! image's). Only directories named by a full 64-hex id are taken.
+//! image's). Rootless Docker's `~/.local/share/docker` is looked in for every account (`account` set). Only
+//! directories named by a full 64-hex id are taken.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use coroner_schemas::manifest::{Category, Format, Kept};
 
+use super::super::history::homes;
 use super::super::{command, fsutil, Ctx, Item};
 use super::{
     capture_data, is_container_id, is_dir, is_socket, log_cap, newest, not_here, nth_path, push_if_present,
@@ -21,6 +23,8 @@ use super::{
 pub const DEFAULT_DATA_ROOT: &str = "/var/lib/docker";
 pub const DAEMON_JSON: &str = "/etc/docker/daemon.json";
 pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
+/// A rootless daemon's data root, relative to its account's home.
+pub const ROOTLESS_DATA_ROOT: &str = ".local/share/docker";
 /// Most bytes of a `daemon.json` read to find its data root.
 const CONFIG_READ_CAP: u64 = 1 << 20;
 
@@ -179,7 +183,25 @@ pub fn collect(ctx: &Ctx, out: &mut Vec<Item>) {
         push_if_present(ctx, out, c, Format::Other, None, Kept::Head, None);
     }
     for root in &roots {
-        containers(ctx, root, out);
+        if is_dir(ctx, &format!("{}/containers", root.trim_end_matches('/'))) {
+            containers(ctx, root, None, out);
+        } else {
+            let dir = format!("{}/containers", root.trim_end_matches('/'));
+            out.push(not_here(
+                fsutil::fs_bundle_path(&dir),
+                dir.clone(),
+                Format::DockerConfigJson,
+                format!("no Docker containers directory {dir} (data root {root})"),
+            ));
+        }
+    }
+    // Rootless Docker keeps its data root in the account's home (`$XDG_DATA_HOME/docker`).
+    let mut scratch = Vec::new(); // /home listing problems are recorded by history.rs already
+    for h in homes(ctx, &mut scratch) {
+        let root = format!("{}/{ROOTLESS_DATA_ROOT}", h.host.trim_end_matches('/'));
+        if is_dir(ctx, &format!("{root}/containers")) {
+            containers(ctx, &root, h.account.as_deref(), out);
+        }
     }
     // dockerd's own log when an init script sends it to a file (sysvinit's /var/log/docker.log).
     push_rotated_logs(ctx, out, "/var/log", "docker.log", Format::RuntimeLog);
@@ -187,27 +209,18 @@ pub fn collect(ctx: &Ctx, out: &mut Vec<Item>) {
 }
 
 /// `ROOT/containers/<id>/`: `config.v2.json`, `hostconfig.json`, and the tails of `<id>-json.log` and of its
-/// last rotation `<id>-json.log.1`.
-pub fn containers(ctx: &Ctx, root: &str, out: &mut Vec<Item>) {
+/// last rotation `<id>-json.log.1`; `account` for a rootless daemon's.
+pub fn containers(ctx: &Ctx, root: &str, account: Option<&str>, out: &mut Vec<Item>) {
     let dir = format!("{}/containers", root.trim_end_matches('/'));
-    if !is_dir(ctx, &dir) {
-        out.push(not_here(
-            fsutil::fs_bundle_path(&dir),
-            dir.clone(),
-            Format::DockerConfigJson,
-            format!("no Docker containers directory {dir} (data root {root})"),
-        ));
-        return;
-    }
     let ids = subdirs(ctx, &dir, Format::DockerConfigJson, is_container_id, out);
     let cap = Some(log_cap(ctx));
     for e in newest(ctx, ids, MAX_CONTAINERS, &dir, "Docker containers", Format::DockerConfigJson, out) {
         let d = e.host;
-        push_if_present(ctx, out, &format!("{d}/config.v2.json"), Format::DockerConfigJson, None, Kept::Head, None);
-        push_if_present(ctx, out, &format!("{d}/hostconfig.json"), Format::DockerHostConfigJson, None, Kept::Head, None);
+        push_if_present(ctx, out, &format!("{d}/config.v2.json"), Format::DockerConfigJson, account, Kept::Head, None);
+        push_if_present(ctx, out, &format!("{d}/hostconfig.json"), Format::DockerHostConfigJson, account, Kept::Head, None);
         let log = format!("{d}/{}-json.log", e.name);
-        push_if_present(ctx, out, &log, Format::DockerJsonLog, None, Kept::Tail, cap);
-        push_if_present(ctx, out, &format!("{log}.1"), Format::DockerJsonLog, None, Kept::Tail, cap);
+        push_if_present(ctx, out, &log, Format::DockerJsonLog, account, Kept::Tail, cap);
+        push_if_present(ctx, out, &format!("{log}.1"), Format::DockerJsonLog, account, Kept::Tail, cap);
     }
 }
 
@@ -376,6 +389,26 @@ mod tests {
     const LOG_CAP_TEXT: &str = "Some(262144)";
 
     #[test]
+    fn rootless_data_root_per_account_and_symlinked_container_dirs_not_followed() {
+        let t = tempfile::tempdir().expect("tmp");
+        let r = t.path();
+        write(r, "/etc/passwd", b"bob:x:1001:1001::/home/bob:/bin/sh\n");
+        let a = id(3);
+        write(r, &format!("/home/bob/.local/share/docker/containers/{a}/config.v2.json"), b"{}");
+        // A container directory that is a symlink (here to a tree outside the containers folder): not entered.
+        write(r, "/elsewhere/config.v2.json", b"{}");
+        std::fs::create_dir_all(r.join("var/lib/docker/containers")).expect("mkdir");
+        std::os::unix::fs::symlink("/elsewhere", r.join(format!("var/lib/docker/containers/{}", id(4)))).expect("link");
+        let mut out = Vec::new();
+        collect(&ctx(r), &mut out);
+        let l = lines(&out);
+        assert!(l.contains(&format!(
+            "file /home/bob/.local/share/docker/containers/{a}/config.v2.json DockerConfigJson Containers account=bob keep=Head cap=None"
+        )), "{l:#?}");
+        assert!(!l.iter().any(|x| x.contains("elsewhere") || x.contains(&id(4))), "{l:#?}");
+    }
+
+    #[test]
     fn no_docker_is_recorded_once_as_not_applicable() {
         let t = tempfile::tempdir().expect("tmp");
         let mut out = Vec::new();
@@ -400,7 +433,7 @@ mod tests {
             set_mtime(r, &d, 1_700_000_000 + i as u64);
         }
         let mut out = Vec::new();
-        containers(&ctx(r), "/var/lib/docker", &mut out);
+        containers(&ctx(r), "/var/lib/docker", None, &mut out);
         let l = lines(&out);
         assert_eq!(
             l[0],
