@@ -389,6 +389,46 @@ mod tests {
     const LOG_CAP_TEXT: &str = "Some(262144)";
 
     #[test]
+    fn each_daemon_gives_its_data_root_and_socket() {
+        let t = tempfile::tempdir().expect("tmp");
+        let r = t.path();
+        write(r, "/etc/dockerd-b.json", br#"{"data-root": "/b"}"#);
+        write(r, DAEMON_JSON, br#"{"graph": "/static"}"#);
+        let daemons = [
+            parse_cmdline(b"dockerd\0--data-root=/a\0-H\0unix:///run/a.sock\0"),
+            parse_cmdline(b"dockerd\0--config-file\0/etc/dockerd-b.json\0-H\0fd://\0"),
+            parse_cmdline(b"dockerd\0--config-file=/etc/missing.json\0"),
+            parse_cmdline(b"dockerd\0--data-root\0/a\0"),
+        ];
+        let (roots, sockets) = roots_and_sockets(&ctx(r), &daemons);
+        assert_eq!(roots, vec!["/a", "/b", DEFAULT_DATA_ROOT, "/static"]);
+        assert_eq!(sockets, vec!["/run/a.sock".to_owned(), DEFAULT_SOCKET.to_owned()]);
+        // No daemon running and no daemon.json: the default root, and the default socket to try.
+        let (roots, sockets) = roots_and_sockets(&ctx(tempfile::tempdir().expect("tmp").path()), &[]);
+        assert_eq!((roots, sockets), (vec![DEFAULT_DATA_ROOT.to_owned()], vec![DEFAULT_SOCKET.to_owned()]));
+    }
+
+    #[test]
+    fn a_live_host_without_the_daemons_socket_runs_nothing() {
+        // The CLI may be installed (it is here) but no daemon listens: recorded as not applicable at once,
+        // never a command waiting out its time-out.
+        let c = Ctx::new("/".into(), true, super::super::testutil::opts(), Default::default());
+        let start = std::time::Instant::now();
+        let mut out = Vec::new();
+        live(&c, &["/nonexistent/c14coll/docker.sock".to_owned()], &mut out);
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
+        let l = lines(&out);
+        assert_eq!(l.len(), 2, "{l:#?}");
+        for x in &l {
+            assert!(x.starts_with("absent cmd/docker-"), "{x}");
+            assert!(
+                x.contains("no Docker daemon socket (/nonexistent/c14coll/docker.sock not there)") || x.contains("docker not installed"),
+                "{x}"
+            );
+        }
+    }
+
+    #[test]
     fn rootless_data_root_per_account_and_symlinked_container_dirs_not_followed() {
         let t = tempfile::tempdir().expect("tmp");
         let r = t.path();
