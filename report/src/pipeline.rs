@@ -221,6 +221,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
     step("gather");
     timeline::sort_dedup(&mut events);
     timeline::drop_recorder_copies(&mut events, manifest.host.boot_id.as_deref());
+    timeline::name_containers(&mut events, &facts);
     problems.sort();
     problems.dedup();
     let coverage = timeline::coverage(&manifest, &events, &problems);

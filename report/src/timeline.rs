@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 
 use coroner_schemas::manifest::{Category, Manifest};
-use coroner_schemas::Event;
+use coroner_schemas::{Event, EventKind, Source};
 use serde::Serialize;
 
+use crate::sources::container_ids;
+use crate::sources::facts::HostFacts;
 use crate::sources::ParseProblem;
 
 /// Source coverage: what the bundle holds for one category, and how it went.
@@ -167,6 +169,43 @@ pub fn coverage(manifest: &Manifest, events: &[Event], problems: &[ParseProblem]
     rows.into_values().collect()
 }
 
+/// Names the container (and pod) of the process an event is about, where the event's cgroup names one: a
+/// kernel OOM kill's `task_memcg` (or the recorder's `cgroup` of its victim), a signal's `target_cgroup`, a
+/// live process's `cgroup`. Adds `container_id` from the path, and `runtime`, `container_name`,
+/// `pod_namespace`, `pod_name` from the runtime record that has that id; nothing when no cgroup names a
+/// container. Runtime and kubelet events already carry their own.
+pub fn name_containers(events: &mut [Event], facts: &HostFacts) {
+    for e in events.iter_mut() {
+        let key = match e.kind {
+            EventKind::OomKill => ["task_memcg", "cgroup"].into_iter().find(|k| e.fields.contains_key(k)),
+            EventKind::SignalSent => Some("target_cgroup"),
+            EventKind::ProcessAlive => Some("cgroup"),
+            _ => None,
+        };
+        let Some(cgroup) = key.and_then(|k| e.field_str(k)) else { continue };
+        if matches!(e.source, Source::Container | Source::Kubelet) || e.fields.contains_key("container_id") {
+            continue;
+        }
+        let Some(c) = container_ids::parse(cgroup) else { continue };
+        let record = facts.container_for_cgroup(cgroup);
+        let id = record.map_or(c.id, |r| r.id.as_str()).to_owned();
+        let runtime = record.map(|r| r.runtime.clone()).or(c.runtime.map(str::to_owned));
+        let name = record.and_then(|r| r.name.clone());
+        let pod = record.map(|r| (r.pod_namespace.clone(), r.pod_name.clone())).unwrap_or_default();
+        e.fields.insert("container_id".into(), id);
+        if let Some(r) = runtime {
+            e.fields.insert("runtime".into(), r);
+        }
+        if let Some(n) = name {
+            e.fields.insert("container_name".into(), n);
+        }
+        if let (Some(ns), Some(p)) = pod {
+            e.fields.insert("pod_namespace".into(), ns);
+            e.fields.insert("pod_name".into(), p);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,5 +242,33 @@ mod tests {
         let mut v = vec![a.clone(), a2.clone(), b.clone(), a.clone()];
         sort_dedup(&mut v);
         assert_eq!(v, vec![b, a, a2]);
+    }
+
+    #[test]
+    fn events_about_a_containers_process_name_it() {
+        use crate::sources::facts::{ContainerRecord, Fact};
+        let id = "5f".repeat(32);
+        let mut rec = ContainerRecord::new("docker", &id, coroner_schemas::Origin { entry: "c".into(), line: None, offset: None });
+        rec.name = Some("web".into());
+        let facts = HostFacts::fold([Fact::Container(rec)]);
+        let mut oom = ev(1, "k", "oom");
+        oom.kind = EventKind::OomKill;
+        oom.fields.insert("task_memcg".into(), format!("/docker/{id}"));
+        let mut unknown = ev(2, "k", "oom");
+        unknown.kind = EventKind::OomKill;
+        unknown.fields.insert("task_memcg".into(), format!("/system.slice/docker-{}.scope", "7a".repeat(32)));
+        let mut host = ev(3, "k", "oom");
+        host.kind = EventKind::OomKill;
+        host.fields.insert("task_memcg".into(), "/user.slice".to_owned());
+        let mut log = ev(4, "k", "log");
+        log.fields.insert("cgroup".into(), format!("/docker/{id}"));
+        let mut v = vec![oom, unknown, host.clone(), log.clone()];
+        name_containers(&mut v, &facts);
+        assert_eq!((v[0].field_str("container_id"), v[0].field_str("container_name"), v[0].field_str("runtime")), (Some(id.as_str()), Some("web"), Some("docker")));
+        // A container no record names: its id and the runtime its cgroup shape says, no name.
+        let other = "7a".repeat(32);
+        assert_eq!((v[1].field_str("container_id"), v[1].field_str("container_name"), v[1].field_str("runtime")), (Some(other.as_str()), None, Some("docker")));
+        // No container in the path, and a kind that is not about a process: left as they were.
+        assert_eq!((&v[2], &v[3]), (&host, &log));
     }
 }

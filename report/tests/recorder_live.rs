@@ -47,21 +47,6 @@ fn kmsg_records() -> Vec<(u64, String)> {
     out
 }
 
-/// Every path under `dir`, for putting the state directory back as it was.
-fn listing(dir: &Path) -> BTreeSet<PathBuf> {
-    let mut out = BTreeSet::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                todo.push(p.clone());
-            }
-            out.insert(p);
-        }
-    }
-    out
-}
 
 #[derive(Default)]
 struct Guard {
@@ -94,7 +79,7 @@ impl Drop for Guard {
             }
             Some(Some(before)) => {
                 // Deepest first, so a directory the test made is empty when it is removed.
-                for p in listing(Path::new(STATE)).into_iter().rev() {
+                for p in live::listing(Path::new(STATE)).into_iter().rev() {
                     if !before.contains(&p) {
                         let _ = if p.is_dir() { fs::remove_dir(&p) } else { fs::remove_file(&p) };
                     }
@@ -143,7 +128,7 @@ fn the_recorder_names_the_real_senders() {
     fs::create_dir_all(&dir).expect("mkdir");
     g.dir = Some(dir.clone());
     let d = dir.display().to_string();
-    g.state_before = Some(Path::new(STATE).exists().then(|| listing(Path::new(STATE))));
+    g.state_before = Some(Path::new(STATE).exists().then(|| live::listing(Path::new(STATE))));
 
     // Victims are copies of sleep under names of their own; the daemon-named sender is a copy of procps kill.
     for name in ["va", "vb", "vc"] {
@@ -159,7 +144,7 @@ fn the_recorder_names_the_real_senders() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let started = "\"record\":\"start\"";
     let mine = format!("\"pid\":{rec},");
-    while !listing(&Path::new(STATE).join("watch")).iter().any(|p| {
+    while !live::listing(&Path::new(STATE).join("watch")).iter().any(|p| {
         fs::read_to_string(p).is_ok_and(|s| s.lines().any(|l| l.contains(started) && l.contains(&mine)))
     }) {
         assert!(Instant::now() < deadline, "the recorder did not start");
