@@ -16,11 +16,13 @@ static NO_CORE_NAMING: CoreNaming = CoreNaming::UNKNOWN;
 
 pub mod audit;
 pub mod container_ids;
+pub mod containers;
 pub mod core_elf;
 pub mod core_meta;
 pub mod core_name;
 pub mod cron;
 pub mod daemon_lines;
+pub mod docker;
 pub mod facts;
 pub mod history;
 pub mod journal;
@@ -138,6 +140,9 @@ pub fn parse(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
         Format::ProcLimits | Format::LimitsConf => limits::parse(raw, ctx),
         Format::SysctlJson | Format::CgroupsJson | Format::AuditRules | Format::AuditStatus | Format::SystemdShowJson => {
             settings::parse(raw, ctx)
+        }
+        Format::DockerConfigJson | Format::DockerHostConfigJson | Format::DockerJsonLog | Format::DockerPsJson | Format::DockerInspectJson => {
+            docker::parse(raw, ctx)
         }
         _ => Parsed::default(),
     }
