@@ -28,6 +28,7 @@ pub mod history;
 pub mod journal;
 pub mod kernel_lines;
 pub mod kmsg;
+pub mod kubelet;
 pub mod limits;
 pub mod proc;
 pub mod settings;
@@ -144,6 +145,7 @@ pub fn parse(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
         Format::DockerConfigJson | Format::DockerHostConfigJson | Format::DockerJsonLog | Format::DockerPsJson | Format::DockerInspectJson => {
             docker::parse(raw, ctx)
         }
+        Format::KubeletLog | Format::KubeletConfigYaml => kubelet::parse(raw, ctx),
         _ => Parsed::default(),
     }
 }
