@@ -458,8 +458,8 @@ mod tests {
         let c = record(&p);
         assert_eq!((c.runtime.as_str(), c.name.as_deref(), c.image.as_deref()), ("docker", Some("oom"), Some("coroner/busybox:1")));
         assert_eq!((c.exit_code, c.oom_killed, c.pid, c.restart_count, c.status.as_deref()), (Some(137), Some(true), None, Some(0), Some("exited")));
-        assert_eq!(c.id, "26dbb83f04994dd410594e46c84e2c9057b1ffad31423c01bbc9adb4794af89f");
-        assert_eq!(kinds(&p), [("container_start", "2026-12-05T21:16:08.868047Z".into()), ("container_exit", "2026-12-05T21:16:08.940865Z".into())]);
+        assert_eq!(c.id, "575da7c9803ba895725e27c2b9e31186cff274dc35be146c218088f32434a67a");
+        assert_eq!(kinds(&p), [("container_start", "2026-12-05T21:26:15.855416Z".into()), ("container_exit", "2026-12-05T21:26:15.972619Z".into())]);
         let exit = &p.events[1];
         assert_eq!(exit.fields.get("exit_code").and_then(|v| v.as_i64()), Some(137));
         assert_eq!(exit.fields.get("oom_killed").and_then(|v| v.as_bool()), Some(true));
@@ -467,7 +467,7 @@ mod tests {
         assert_eq!(exit.fields.get("image").and_then(|v| v.as_str()), Some("coroner/busybox:1"));
         assert_eq!(exit.fields.get("reason"), None, "State.Error is empty");
         assert_eq!(exit.pid, None, "Docker zeroes State.Pid once the process has ended");
-        assert_eq!(exit.message, "container oom (docker 26dbb83f0499) exited with code 137, marked OOMKilled by its runtime");
+        assert_eq!(exit.message, "container oom (docker 575da7c9803b) exited with code 137, marked OOMKilled by its runtime");
     }
 
     #[test]
@@ -480,7 +480,7 @@ mod tests {
         let probe = p.events.iter().find(|e| e.kind == EventKind::ProbeFailed).expect("probe");
         assert_eq!(probe.fields.get("probe_type").and_then(|v| v.as_str()), Some("Healthcheck"));
         assert!(probe.message.ends_with("failed (exit 1): cat: can't open '/healthy': No such file or directory"), "{}", probe.message);
-        assert_eq!(probe.timestamp.sort_key().map(|t| t.rfc3339()).as_deref(), Some("2026-12-05T21:16:10.305174Z"), "at the check's End");
+        assert_eq!(probe.timestamp.sort_key().map(|t| t.rfc3339()).as_deref(), Some("2026-12-05T21:26:17.341732Z"), "at the check's End");
         let exit = p.events.iter().find(|e| e.kind == EventKind::ContainerExit).expect("exit");
         assert_eq!((exit.fields.get("exit_code").and_then(|v| v.as_i64()), exit.fields.get("oom_killed").and_then(|v| v.as_bool())), (Some(137), Some(false)));
     }
@@ -510,7 +510,7 @@ mod tests {
         let [e] = p.events.as_slice() else { panic!("{:?}", p.events) };
         assert_eq!((e.kind, e.source, e.message.as_str()), (EventKind::Log, Source::Container, "about to fail"));
         assert_eq!(e.fields.get("stream").and_then(|v| v.as_str()), Some("stderr"));
-        assert_eq!(e.fields.get("container_id").and_then(|v| v.as_str()), Some("8965d354a3e3f87a6f8223266e6a6159a5c2f0ae58bb0739dcbd4967f5ee9305"));
+        assert_eq!(e.fields.get("container_id").and_then(|v| v.as_str()), Some("f2902b6214d0581f5a1473f67c713f156b7c8469b0ee83d7bbf13b66ed7ffc85"));
         let (path, raw) = file("flappy", "ID-json.log");
         assert_eq!(run(&path, "docker_json_log", &raw).events.len(), 4, "one line per try: the first run and three restarts");
     }
