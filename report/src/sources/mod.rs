@@ -31,6 +31,7 @@ pub mod kmsg;
 pub mod kubelet;
 pub mod limits;
 pub mod proc;
+pub mod runtime_log;
 pub mod settings;
 pub mod signals;
 pub mod syslog;
@@ -146,6 +147,7 @@ pub fn parse(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
             docker::parse(raw, ctx)
         }
         Format::KubeletLog | Format::KubeletConfigYaml => kubelet::parse(raw, ctx),
+        Format::RuntimeLog => runtime_log::parse(raw, ctx),
         _ => Parsed::default(),
     }
 }
