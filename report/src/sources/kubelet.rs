@@ -669,4 +669,30 @@ mod tests {
         assert!(!run(b"evictionHard: [1, 2\n", "kubelet_config_yaml").problems.is_empty());
         assert!(!run(b"evictionHard: 3\n", "kubelet_config_yaml").problems.is_empty());
     }
+
+    #[test]
+    fn kubelet_and_runtime_lines_read_from_the_journal_and_syslog_get_the_same_kinds() {
+        let m = manifest();
+        let a = Accounts::default();
+        let probe = r#"I1127 10:00:12.345678    1234 prober.go:107] \"Probe failed\" probeType=\"Liveness\" pod=\"default/web\" podUID=\"u\" containerName=\"web\" probeResult=\"failure\" output=\"x\""#;
+        let delete = r#"I1127 10:10:00.000100    1234 kubelet.go:2457] \"SyncLoop DELETE\" source=\"api\" pods=[\"ns/a\",\"other/b\"]"#;
+        let oom = r#"time=\"2026-11-27T10:04:40.900554120Z\" level=info msg=\"TaskOOM event &TaskOOM{ContainerID:6e1f,XXX_unrecognized:[],}\""#;
+        let journal = format!(
+            "{{\"__REALTIME_TIMESTAMP\":\"1796378412345678\",\"_PID\":\"1234\",\"_COMM\":\"kubelet\",\"SYSLOG_IDENTIFIER\":\"kubelet\",\"MESSAGE\":\"{probe}\"}}\n{{\"__REALTIME_TIMESTAMP\":\"1796378412345679\",\"_PID\":\"1234\",\"SYSLOG_IDENTIFIER\":\"kubelet\",\"MESSAGE\":\"{delete}\"}}\n{{\"__REALTIME_TIMESTAMP\":\"1796378412345680\",\"_PID\":\"77\",\"SYSLOG_IDENTIFIER\":\"containerd\",\"MESSAGE\":\"{oom}\"}}\n"
+        );
+        let e = entry("cmd/journalctl.json", "journalctl", "journal", "journal_json");
+        let p = crate::sources::journal::parse(journal.as_bytes(), &SourceCtx::new(&e, &m, &a));
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+        let got: Vec<(&str, Option<i64>, Option<&str>)> = p.events.iter().map(|e| (e.kind.as_str(), e.pid, f(e, "pod_name").or(f(e, "container_id")))).collect();
+        assert_eq!(got, [("probe_failed", None, Some("web")), ("pod_deleted", None, Some("a")), ("pod_deleted", None, Some("b")), ("container_oom", None, Some("6e1f"))]);
+        assert_eq!(p.events[0].fields.get("program_pid").and_then(|v| v.as_i64()), Some(1234));
+        assert_eq!(f(&p.events[2], "pod_namespace"), Some("other"));
+        assert_eq!(p.events[0].source, Source::Journal);
+        let syslog = "Nov 27 10:00:22 node1 kubelet[1234]: I1127 10:00:22.346987    1234 kuberuntime_container.go:808] \"Killing container with a grace period\" pod=\"default/web\" podUID=\"u\" containerName=\"web\" containerID=\"containerd://9f2c\" gracePeriod=30\nNov 27 10:00:23 node1 kubelet[1234]: I1127 10:00:23.000000    1234 kubelet.go:1] \"Something else\"\n";
+        let e = entry("fs/var/log/syslog", "/var/log/syslog", "syslog", "syslog");
+        let p = crate::sources::syslog::parse(syslog.as_bytes(), &SourceCtx::new(&e, &m, &a));
+        assert_eq!(p.events[0].kind, EventKind::ContainerStop);
+        assert_eq!((p.events[0].pid, f(&p.events[0], "runtime"), p.events[0].fields.get("grace_period_s").and_then(|v| v.as_i64())), (None, Some("containerd"), Some(30)));
+        assert_eq!((p.events[1].kind, p.events[1].pid), (EventKind::Log, Some(1234)), "an unrecognised line keeps its writer");
+    }
 }
