@@ -20,6 +20,7 @@ pub mod containers;
 pub mod core_elf;
 pub mod core_meta;
 pub mod core_name;
+pub mod cri_log;
 pub mod cron;
 pub mod daemon_lines;
 pub mod docker;
@@ -148,6 +149,7 @@ pub fn parse(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
         }
         Format::KubeletLog | Format::KubeletConfigYaml => kubelet::parse(raw, ctx),
         Format::RuntimeLog => runtime_log::parse(raw, ctx),
+        Format::CriLog | Format::ContainerLogLinks => cri_log::parse(raw, ctx),
         _ => Parsed::default(),
     }
 }
