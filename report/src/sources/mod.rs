@@ -31,6 +31,7 @@ pub mod kernel_lines;
 pub mod kmsg;
 pub mod kubelet;
 pub mod limits;
+pub mod oci;
 pub mod proc;
 pub mod runtime_log;
 pub mod settings;
@@ -150,6 +151,7 @@ pub fn parse(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
         Format::KubeletLog | Format::KubeletConfigYaml => kubelet::parse(raw, ctx),
         Format::RuntimeLog => runtime_log::parse(raw, ctx),
         Format::CriLog | Format::ContainerLogLinks => cri_log::parse(raw, ctx),
+        Format::OciConfigJson | Format::ContainerStateJson => oci::parse(raw, ctx),
         _ => Parsed::default(),
     }
 }
