@@ -32,6 +32,7 @@ pub mod kmsg;
 pub mod kubelet;
 pub mod limits;
 pub mod oci;
+pub mod podman_events;
 pub mod proc;
 pub mod runtime_log;
 pub mod settings;
@@ -152,6 +153,7 @@ pub fn parse(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
         Format::RuntimeLog => runtime_log::parse(raw, ctx),
         Format::CriLog | Format::ContainerLogLinks => cri_log::parse(raw, ctx),
         Format::OciConfigJson | Format::ContainerStateJson => oci::parse(raw, ctx),
+        Format::PodmanEventsLog | Format::PodmanPsJson => podman_events::parse(raw, ctx),
         _ => Parsed::default(),
     }
 }
