@@ -166,6 +166,8 @@ const READS: &[Read] = &[
     r("containers/oci/crio-state.json", "fs/s/6e1f3a5c7b9d0e2f4a6c8b0d2e4f6a8c0b1d3e5f7a9c1b3d5e7f9a0c2b4d6e8f/userdata/state.json", C::Containers, F::ContainerStateJson, "containers-k8s"),
     r("containers/podman/events.log", "fs/run/libpod/events/events.log", C::Containers, F::PodmanEventsLog, "containers-podman"),
     r("containers/podman/ps.json", "cmd/podman-ps.json", C::Containers, F::PodmanPsJson, "containers-podman"),
+    r("containers/crictl/ps.json", "cmd/crictl-ps.json", C::Containers, F::CrictlPsJson, "containers-k8s"),
+    r("containers/crictl/inspect.jsonl", "cmd/crictl-inspect.jsonl", C::Containers, F::CrictlInspectJson, "containers-k8s"),
     // The host trees, as `coroner-collect --root` would list their files.
     r("hosts/debian-incident/etc/anacrontab", "fs/etc/anacrontab", C::Cron, F::Anacrontab, "host"),
     r("hosts/debian-incident/etc/cron.d/x", "fs/etc/cron.d/x", C::Cron, F::SystemCrontab, "host"),

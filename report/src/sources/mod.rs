@@ -21,6 +21,7 @@ pub mod core_elf;
 pub mod core_meta;
 pub mod core_name;
 pub mod cri_log;
+pub mod crictl;
 pub mod cron;
 pub mod daemon_lines;
 pub mod docker;
@@ -154,6 +155,7 @@ pub fn parse(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
         Format::CriLog | Format::ContainerLogLinks => cri_log::parse(raw, ctx),
         Format::OciConfigJson | Format::ContainerStateJson => oci::parse(raw, ctx),
         Format::PodmanEventsLog | Format::PodmanPsJson => podman_events::parse(raw, ctx),
+        Format::CrictlPsJson | Format::CrictlInspectJson => crictl::parse(raw, ctx),
         _ => Parsed::default(),
     }
 }
