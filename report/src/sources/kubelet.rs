@@ -197,9 +197,11 @@ fn unquoted_end(s: &str) -> usize {
             b'[' | b'{' | b'(' => depth += 1,
             b']' | b'}' | b')' => depth -= 1,
             b' ' if depth <= 0 => {
-                let next = &s[i + 1..];
-                let word = next.split('=').next().unwrap_or("");
-                if next.contains('=') && !word.is_empty() && word.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                // A key is a word of letters, digits and `_` right before `=`: look at the next word only, so a
+                // long value of many words stays linear.
+                let next = &b[i + 1..];
+                let word = next.iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count();
+                if word > 0 && next.get(word) == Some(&b'=') {
                     return i;
                 }
             }
@@ -694,5 +696,17 @@ mod tests {
         assert_eq!(p.events[0].kind, EventKind::ContainerStop);
         assert_eq!((p.events[0].pid, f(&p.events[0], "runtime"), p.events[0].fields.get("grace_period_s").and_then(|v| v.as_i64())), (None, Some("containerd"), Some(30)));
         assert_eq!((p.events[1].kind, p.events[1].pid), (EventKind::Log, Some(1234)), "an unrecognised line keeps its writer");
+    }
+
+    /// Regression guard: a hostile 1 MB line of many words is read in linear time, not quadratic.
+    #[test]
+    fn a_one_megabyte_line_is_read_quickly() {
+        let mut line = String::from("I1127 10:00:00.000000    1 a.go:1] \"Probe failed\" probeType=\"Liveness\" output=");
+        line.push_str(&"word ".repeat(200_000));
+        line.push('\n');
+        let t = std::time::Instant::now();
+        let p = run(line.as_bytes(), "kubelet_log");
+        assert_eq!(p.events.len(), 1);
+        assert!(t.elapsed() < std::time::Duration::from_secs(2), "{:?}", t.elapsed());
     }
 }

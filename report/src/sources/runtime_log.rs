@@ -317,4 +317,15 @@ mod tests {
         assert_eq!(p.events[4].fields.get("severity").and_then(|v| v.as_i64()), Some(3));
         assert_eq!(run(b"").events.len(), 0);
     }
+
+    #[test]
+    fn a_one_megabyte_line_is_read_quickly() {
+        let mut line = String::from("time=\"2026-12-04T10:00:00Z\" level=info msg=\"");
+        line.push_str(&"a \\\" ".repeat(150_000));
+        line.push_str("\" x=1\n");
+        let t = std::time::Instant::now();
+        let p = run(line.as_bytes());
+        assert_eq!((p.events.len(), p.problems.len()), (1, 0));
+        assert!(t.elapsed() < std::time::Duration::from_secs(2), "{:?}", t.elapsed());
+    }
 }
