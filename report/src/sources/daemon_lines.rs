@@ -1,5 +1,7 @@
 //! Daemons' own log lines, read the same way whether they came through syslog or the journal: systemd's (unit
-//! state changes, oomd kills, crash handler steps, coredump summaries) and sshd, sudo, su and cron's.
+//! state changes, oomd kills, crash handler steps, coredump summaries), sshd, sudo, su and cron's, the kubelet's
+//! klog lines ([`kubelet`](super::kubelet)) and container runtimes' logrus lines
+//! ([`runtime_log`](super::runtime_log)).
 
 use coroner_schemas::accounts::Accounts;
 use coroner_schemas::EventKind;
@@ -320,8 +322,35 @@ pub fn classify_program(program: &str, msg: &str, accounts: &Accounts) -> Option
             Some(c)
         }
         "systemd" | "systemd-coredump" | "systemd-oomd" => classify_systemd(msg),
+        p if is_kubelet(p) => super::kubelet::classify_line(msg).into_iter().next(),
+        p if is_runtime(p) => super::runtime_log::classify_line(msg),
         _ => None,
     }
+}
+
+/// The kubelet's program names: its own, and k3s's, whose one binary runs the kubelet.
+fn is_kubelet(program: &str) -> bool {
+    matches!(program, "kubelet" | "k3s" | "k3s-agent" | "k3s-server")
+}
+
+/// Container runtime daemons that log logrus text ([`runtime_log`](super::runtime_log)).
+fn is_runtime(program: &str) -> bool {
+    matches!(program, "containerd" | "dockerd" | "crio")
+}
+
+/// Every event a daemon's message gives: [`classify_program`]'s, or for a kubelet `SyncLoop DELETE` naming several
+/// pods, one per pod.
+pub fn classify_program_all(program: &str, msg: &str, accounts: &Accounts) -> Vec<Classified> {
+    if is_kubelet(program) {
+        return super::kubelet::classify_line(msg);
+    }
+    classify_program(program, msg, accounts).into_iter().collect()
+}
+
+/// Whether a recognised message of this program is about another process or a container (the kubelet's and the
+/// runtimes' are), so the writer's pid stays in `program_pid` and is not the event's.
+pub fn speaks_of_others(program: &str, kind: EventKind) -> bool {
+    kind != EventKind::Log && (is_kubelet(program) || is_runtime(program))
 }
 
 /// `IP port N ssh2…` after ` from `.

@@ -46,7 +46,8 @@ pub struct CgroupOom {
 /// [`HostFacts::fold`], the first record in entry-name order winning each field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContainerRecord {
-    /// `docker`, `containerd`, `cri-o`, `podman`.
+    /// `docker`, `containerd`, `cri-o`, `podman`; empty where the record does not say (crictl's output, a
+    /// `/var/log/containers` link name).
     pub runtime: String,
     /// The full id (64 hex), or the longest prefix the record gives.
     pub id: String,
@@ -271,8 +272,19 @@ impl HostFacts {
                         _ => _ = h.cgroup_ooms.insert(key, c),
                     }
                 }
-                Fact::Container(c) => match h.containers.iter_mut().find(|k| k.runtime == c.runtime && k.has_id(&c.id)) {
-                    Some(k) => k.merge(c),
+                // A record that does not say its runtime (`runtime` empty: crictl, a /var/log/containers link) is
+                // the same container as a runtime's record of that id, and gives it nothing to disagree on.
+                Fact::Container(c) => match h
+                    .containers
+                    .iter_mut()
+                    .find(|k| (k.runtime == c.runtime || k.runtime.is_empty() || c.runtime.is_empty()) && k.has_id(&c.id))
+                {
+                    Some(k) => {
+                        if k.runtime.is_empty() {
+                            k.runtime.clone_from(&c.runtime);
+                        }
+                        k.merge(c)
+                    }
                     None => h.containers.push(c),
                 },
             }
@@ -349,5 +361,19 @@ mod tests {
         assert_eq!(h.containers_named("/web").count(), 1);
         assert!(h.container_by_id(&id[..11]).is_none(), "an 11-digit prefix is too short to name a container");
         assert!(h.container_for_cgroup("/system.slice/cron.service").is_none());
+    }
+
+    #[test]
+    fn a_record_without_a_runtime_merges_into_the_runtimes_record_of_its_id() {
+        let id = "cd".repeat(32);
+        let mut link = ContainerRecord::new("", &id, origin("a/links.json"));
+        link.pod_uid = Some("u".into());
+        let mut oci = ContainerRecord::new("containerd", &id, origin("b/config.json"));
+        oci.name = Some("web".into());
+        let h = HostFacts::fold([Fact::Container(link), Fact::Container(oci)]);
+        assert_eq!(h.containers.len(), 1, "{:?}", h.containers);
+        let c = &h.containers[0];
+        assert_eq!((c.runtime.as_str(), c.name.as_deref(), c.pod_uid.as_deref()), ("containerd", Some("web"), Some("u")));
+        assert_eq!(h.container_for_cgroup(&format!("/kubepods.slice/cri-containerd-{id}.scope")).map(|c| c.runtime.as_str()), Some("containerd"));
     }
 }

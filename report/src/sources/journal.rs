@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::kernel_lines::{cap_message, Classified, KernelTracker};
 use super::signals;
-use super::daemon_lines::{classify_program, classify_systemd, coredump_text, status_fields};
+use super::daemon_lines::{classify_program_all, classify_systemd, coredump_text, speaks_of_others, status_fields};
 use super::{ParseProblem, Parsed, SourceCtx};
 
 /// systemd-coredump's catalog id for "Process … dumped core".
@@ -173,21 +173,34 @@ fn entry(
         .or_else(|| str_field(o, "_COMM"))
         .unwrap_or("");
     let from_systemd = ident == "systemd" || ident == "systemd-coredump" || ident == "systemd-oomd" || pid == Some(1);
-    let classified = if from_systemd {
-        classify_systemd(&message)
+    let (classified, more) = if from_systemd {
+        (classify_systemd(&message), Vec::new())
     } else {
-        classify_program(ident, &message, ctx.accounts)
+        let mut all = classify_program_all(ident, &message, ctx.accounts).into_iter();
+        (all.next(), all.collect())
     };
+    // The entry as read, before a recognised message fills it: the base of the further events one message gives.
+    let base = (!more.is_empty()).then(|| ev.clone());
     if let Some(c) = classified {
         // pid/comm of a systemd message are the process it talks about (or unknown), never systemd itself,
-        // whose pid stays in `program_pid`.
-        if from_systemd {
+        // whose pid stays in `program_pid`; likewise the kubelet's and container runtimes'.
+        if from_systemd || speaks_of_others(ident, c.kind) {
             ev.pid = None;
             ev.comm = None;
             ev.uid = None;
             ev.user = None;
         }
         c.apply(&mut ev, ctx.accounts);
+    }
+    let mut further = Vec::new();
+    for c in more {
+        if let Some(mut e) = base.clone() {
+            if speaks_of_others(ident, c.kind) {
+                (e.pid, e.comm, e.uid, e.user) = (None, None, None, None);
+            }
+            c.apply(&mut e, ctx.accounts);
+            further.push(e);
+        }
     }
     // systemd's structured unit facts (present on newer versions) fill what the text did not say.
     if let Some(unit) = str_field(o, "UNIT").or_else(|| str_field(o, "USER_UNIT")) {
@@ -201,6 +214,7 @@ fn entry(
         }
     }
     out.events.push(ev);
+    out.events.extend(further);
 }
 
 /// systemd-coredump's structured entry: COREDUMP_PID, COREDUMP_UID, COREDUMP_SIGNAL, COREDUMP_COMM,

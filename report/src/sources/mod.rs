@@ -16,18 +16,26 @@ static NO_CORE_NAMING: CoreNaming = CoreNaming::UNKNOWN;
 
 pub mod audit;
 pub mod container_ids;
+pub mod containers;
 pub mod core_elf;
 pub mod core_meta;
 pub mod core_name;
+pub mod cri_log;
+pub mod crictl;
 pub mod cron;
 pub mod daemon_lines;
+pub mod docker;
 pub mod facts;
 pub mod history;
 pub mod journal;
 pub mod kernel_lines;
 pub mod kmsg;
+pub mod kubelet;
 pub mod limits;
+pub mod oci;
+pub mod podman_events;
 pub mod proc;
+pub mod runtime_log;
 pub mod settings;
 pub mod signals;
 pub mod syslog;
@@ -139,6 +147,15 @@ pub fn parse(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
         Format::SysctlJson | Format::CgroupsJson | Format::AuditRules | Format::AuditStatus | Format::SystemdShowJson => {
             settings::parse(raw, ctx)
         }
+        Format::DockerConfigJson | Format::DockerHostConfigJson | Format::DockerJsonLog | Format::DockerPsJson | Format::DockerInspectJson => {
+            docker::parse(raw, ctx)
+        }
+        Format::KubeletLog | Format::KubeletConfigYaml => kubelet::parse(raw, ctx),
+        Format::RuntimeLog => runtime_log::parse(raw, ctx),
+        Format::CriLog | Format::ContainerLogLinks => cri_log::parse(raw, ctx),
+        Format::OciConfigJson | Format::ContainerStateJson => oci::parse(raw, ctx),
+        Format::PodmanEventsLog | Format::PodmanPsJson => podman_events::parse(raw, ctx),
+        Format::CrictlPsJson | Format::CrictlInspectJson => crictl::parse(raw, ctx),
         _ => Parsed::default(),
     }
 }

@@ -14,7 +14,7 @@ use coroner_schemas::{Event, EventKind, FieldValue, Fields, Origin, Source, Text
 use serde_json::{json, Map, Value};
 
 use super::history::lines;
-use super::facts::{Fact, KillAudit};
+use super::facts::{CgroupOom, Fact, KillAudit};
 use super::{ParseProblem, Parsed, SourceCtx};
 
 fn setting(ctx: &SourceCtx, line: Option<u64>, raw: &[u8], message: String, mut fields: Fields) -> Event {
@@ -222,11 +222,31 @@ fn cgroups(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         if let Some(u) = oom_control.get("under_oom").or_else(|| events.get("oom")) {
             f.insert(if v2 { "oom" } else { "under_oom" }.into(), u.clone());
         }
+        cgroup_ooms(&path, &o, ctx, &mut p);
         let msg = format!("memory cgroup {path}: limit {limit} usage {usage} oom_kill {oom_kill} failcnt {failcnt}");
         let raw = serde_json::to_vec(&o).unwrap_or_default();
         p.events.push(setting(ctx, None, &raw, msg, f));
     }
     p
+}
+
+/// A memory cgroup's OOM counters as host facts: v2 `memory.events` (`oom`, `oom_kill`; subtree counts) and
+/// `memory.events.local` (the cgroup's own, marked local), v1 `memory.oom_control` (`oom_kill`, kernels 4.13+;
+/// v1 has no count of limit hits, its `under_oom` is a state). A file whose counters do not read gives none.
+fn cgroup_ooms(path: &str, o: &Map<String, Value>, ctx: &SourceCtx, p: &mut Parsed) {
+    let cgroup = if path == "/" { path.to_owned() } else { path.trim_end_matches('/').to_owned() };
+    let origin = Origin { entry: ctx.path.clone(), line: None, offset: None };
+    let count = |f: &Fields, k: &str| f.get(k).and_then(FieldValue::as_u64);
+    for (file, local) in [("memory.events", false), ("memory.events.local", true)] {
+        let c = counters(o.get(file));
+        let (oom, oom_kill) = (count(&c, "oom"), count(&c, "oom_kill"));
+        if oom.is_some() || oom_kill.is_some() {
+            p.facts.push(Fact::CgroupOom(CgroupOom { cgroup: cgroup.clone(), oom, oom_kill, local, origin: origin.clone() }));
+        }
+    }
+    if let Some(oom_kill) = count(&counters(o.get("memory.oom_control")), "oom_kill") {
+        p.facts.push(Fact::CgroupOom(CgroupOom { cgroup, oom: None, oom_kill: Some(oom_kill), local: false, origin }));
+    }
 }
 
 fn audit_rules(raw: &[u8], ctx: &SourceCtx) -> Parsed {
@@ -388,5 +408,25 @@ mod tests {
         assert!(matches!(fact("-a always,exit -F arch=b64 -S kill -F auid>=1000 -F auid!=-1 -F key=k\n"),
             Fact::KillAudit(KillAudit { covers: false, narrowed: n }) if n == [narrowed]));
         assert!(matches!(fact("-a always,exit -F arch=b64 -S kill -k k\n"), Fact::KillAudit(KillAudit { covers: true, narrowed: n }) if n.is_empty()));
+    }
+
+    /// Memory cgroups' OOM counters become host facts: v2 subtree and local counts, v1 `oom_kill`.
+    #[test]
+    fn cgroup_oom_counters_are_facts() {
+        let m = crate::sources::testing::manifest();
+        let a = coroner_schemas::accounts::Accounts::default();
+        let e = crate::sources::testing::entry("live/cgroups/memory.json", "cgroups", "cgroups", "cgroups_json");
+        let raw = br#"{"hierarchies":[{"version":2,"cgroups":{"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podu.slice/":{"memory.max":"268435456","memory.events":"low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0","memory.events.local":"low 0\nhigh 0\nmax 0\noom 0\noom_kill 0"}}},{"version":1,"cgroups":{"/docker/x":{"memory.oom_control":"oom_kill_disable 0\nunder_oom 0\noom_kill 3"},"/old":{"memory.oom_control":"oom_kill_disable 0\nunder_oom 0"}}}]}"#;
+        let p = parse(raw, &SourceCtx::new(&e, &m, &a));
+        let got: Vec<(String, Option<u64>, Option<u64>, bool)> = p
+            .facts
+            .iter()
+            .filter_map(|f| match f {
+                Fact::CgroupOom(c) => Some((c.cgroup.clone(), c.oom, c.oom_kill, c.local)),
+                _ => None,
+            })
+            .collect();
+        let pod = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podu.slice".to_owned();
+        assert_eq!(got, [("/docker/x".into(), None, Some(3), false), (pod.clone(), Some(1), Some(1), false), (pod, Some(0), Some(0), true)]);
     }
 }

@@ -14,12 +14,13 @@
 //! `syslogd -S`: the word after the time is the tag), busybox's `host facility.level tag:`, and tab- or
 //! space-indented continuation lines, which belong to the entry above (multi-line messages written unescaped).
 //! An optional `<PRI>` before an RFC 3164 header is read too. `kernel:` lines go through the kernel
-//! recognisers; sshd, sudo, su, cron and systemd lines through [`classify_program`](super::daemon_lines::classify_program).
+//! recognisers; sshd, sudo, su, cron, systemd, kubelet and container runtime lines through
+//! [`classify_program`](super::daemon_lines::classify_program).
 
 use coroner_schemas::{Event, EventKind, Origin, Source, Timestamp, Utc};
 use serde_json::json;
 
-use super::daemon_lines::classify_program;
+use super::daemon_lines::{classify_program_all, speaks_of_others};
 use super::kernel_lines::{cap_message, KernelTracker};
 use super::kmsg::{fmt_offset, month_number};
 use super::{ParseProblem, Parsed, SourceCtx};
@@ -395,12 +396,19 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             last = Some((out.events.len() - 1, item.offset as usize, item.offset as usize + item.bytes.len()));
             continue;
         }
-        if let Some(c) = classify_program(program, h.msg, ctx.accounts) {
+        let mut all = classify_program_all(program, h.msg, ctx.accounts).into_iter();
+        let first = all.next();
+        let more: Vec<_> = all.collect();
+        // The line as read, before a recognised message fills it: the base of the further events it gives.
+        let base = (!more.is_empty()).then(|| ev.clone());
+        // The kubelet's and the runtimes' recognised lines are about pods and containers, not about the writer.
+        let other = first.as_ref().is_some_and(|c| speaks_of_others(program, c.kind));
+        if let Some(c) = first {
             c.apply(&mut ev, ctx.accounts);
         }
         // The logging program's pid is the event's pid unless the message named another process.
         // systemd and systemd-coredump speak about other processes: their own pid stays in `program_pid`.
-        let about_other = matches!(program, "systemd" | "systemd-coredump");
+        let about_other = matches!(program, "systemd" | "systemd-coredump") || other;
         if ev.pid.is_none() && !about_other {
             ev.pid = h.program_pid;
             if ev.comm.is_none() {
@@ -409,6 +417,12 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         }
         out.events.push(ev);
         last = Some((out.events.len() - 1, item.offset as usize, item.offset as usize + item.bytes.len()));
+        for c in more {
+            if let Some(mut e) = base.clone() {
+                c.apply(&mut e, ctx.accounts);
+                out.events.push(e);
+            }
+        }
     }
     set_raw(last, &mut out.events);
     out
