@@ -211,7 +211,12 @@ pub fn advisories(cx: &Context, findings: &[Finding]) -> Vec<Advisory> {
 
 /// The containers step: which runtimes' records the bundle holds, and what they show.
 fn containers_step(cx: &Context, findings: &[Finding]) -> CheckItem {
-    let entries = entries_of(cx.manifest, &[Category::Containers]);
+    // The runtimes' own entries, and any other entry their records came from (the kubelet's journal unit).
+    let mut entries = entries_of(cx.manifest, &[Category::Containers]);
+    entries.extend(cx.facts.containers.iter().map(|c| c.origin.entry.to_string()));
+    entries.extend(cx.events.iter().filter(|e| matches!(e.source, Source::Container | Source::Kubelet)).map(|e| e.origin.entry.to_string()));
+    entries.sort();
+    entries.dedup();
     let mut runtimes: Vec<&str> = cx.facts.containers.iter().map(|c| c.runtime.as_str()).collect();
     runtimes.sort_unstable();
     runtimes.dedup();

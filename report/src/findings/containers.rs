@@ -18,6 +18,8 @@ use crate::sources::facts::ContainerRecord;
 
 /// How far before a container's end the kubelet's stop line and the line naming its cause are looked for.
 const KUBELET_WINDOW_US: i64 = 600_000_000;
+/// How close a runtime record's finish time must be to a death to be that death's, with no exit event in it.
+const RECORD_END_US: i64 = 5_000_000;
 /// How far before a container's end a `docker stop`/`kill` someone typed is looked for.
 const ASKED_WINDOW_US: i64 = 1_800_000_000;
 /// Programs that deliver a runtime's stop and kill signals (the shim, the OCI runtime, the daemons).
@@ -164,7 +166,7 @@ pub fn group(groups: &mut Vec<Group>, mut runtime: Vec<Obs>, events: &[Event]) {
             }
         }
     }
-    absorb_kills(groups, &m, events);
+    absorb_kills(groups, &m);
 }
 
 fn is_kill(k: ObsKind) -> bool {
@@ -174,7 +176,7 @@ fn is_kill(k: ObsKind) -> bool {
 /// A container's main pid signalled more than once (SIGTERM, then SIGKILL after the stop timeout) is one death:
 /// the kill-only deaths of the same pid and container before a later one join it, and the later kills come
 /// first, so the death is read from the signal that ended it.
-fn absorb_kills(groups: &mut Vec<Group>, m: &[Marks], events: &[Event]) {
+fn absorb_kills(groups: &mut Vec<Group>, m: &[Marks]) {
     let mut order: Vec<usize> = (0..groups.len()).filter(|&i| groups[i].pid().is_some() && !m[i].ids.is_empty()).collect();
     order.sort_by_key(|&i| (groups[i].pid(), groups[i].time(), i));
     let mut merged = false;
@@ -192,7 +194,6 @@ fn absorb_kills(groups: &mut Vec<Group>, m: &[Marks], events: &[Event]) {
             let obs = std::mem::take(&mut groups[i].obs);
             groups[j].obs.extend(obs);
             merged = true;
-            let _ = events;
         }
     }
     if merged {
@@ -382,8 +383,11 @@ pub fn refine(f: &mut Finding, g: &Group, cx: &Context) {
     let exits: Vec<&Event> = g.obs.iter().filter(|o| o.kind == ObsKind::ContainerExit).map(|o| &cx.events[o.event]).collect();
     let mut c = id.cref.clone();
     c.restart_count = exits.iter().find_map(|e| e.int("restart_count")).and_then(|n| u64::try_from(n).ok()).or_else(|| {
-        // The record's count is at its save: this death's only when the record's end is this death.
-        id.rec.filter(|r| r.finished.is_some_and(|e| close(Some(e), t, SAME_DEATH_US))).and_then(|r| r.restart_count)
+        // The record's count is at its save: this death's only when the record's end is this death (its exit is in
+        // this group, or, with no exit record, the record's finish time is within seconds of it). A restart loop's
+        // earlier deaths get none: the count then was lower.
+        let ends_here = !exits.is_empty() || id.rec.and_then(|r| r.finished).is_some_and(|e| close(Some(e), t, RECORD_END_US));
+        id.rec.filter(|_| ends_here).and_then(|r| r.restart_count)
     });
     f.victim.container = Some(c.clone());
     f.victim.pod = id.pod.clone();
@@ -474,7 +478,7 @@ fn runtime_kill(f: &mut Finding, g: &Group, cx: &Context, id: &Ident, exits: &[&
         RUNTIME_SENDERS.iter().any(|r| s == *r || (s.len() == 15 && r.starts_with(s.as_str())))
     });
     let t = f.time.sort_key();
-    let asked = who_asked(f, cx, &id.cref, id.pod.as_ref(), t);
+    let asked = who_asked(cx, &id.cref, id.pod.as_ref(), t);
     let verb = asked.as_ref().map(|a| a.verb.clone());
     if !by_runtime && verb.is_none() {
         return;
@@ -525,7 +529,7 @@ struct Asked {
 
 /// A history line (or an audited exec of the runtime's CLI) that stops, kills or deletes this container or its
 /// pod, in the half hour before `t` (undated lines whose bounds allow it).
-fn who_asked(f: &Finding, cx: &Context, c: &ContainerRef, pod: Option<&PodRef>, t: Option<Utc>) -> Option<Asked> {
+fn who_asked(cx: &Context, c: &ContainerRef, pod: Option<&PodRef>, t: Option<Utc>) -> Option<Asked> {
     let t = t?;
     let names_it = |n: &str| {
         c.name.as_deref() == Some(n) || same_id(n, &c.id)
@@ -566,7 +570,6 @@ fn who_asked(f: &Finding, cx: &Context, c: &ContainerRef, pod: Option<&PodRef>, 
         if e.source == Source::History { "shell history" } else { "audited exec" },
         if logged_in { "; that user was logged in then" } else { "; no login session of that user covers the time" }
     );
-    let _ = f;
     Some(Asked {
         verb,
         candidate: super::deaths::candidate(sentence.clone(), Some(e)),
@@ -792,7 +795,7 @@ pub fn death(f: &mut Finding, g: &Group, cx: &Context) {
             if f.cause != Cause::Crash {
                 f.missing.push("a record of the signal's sender (the signal recorder or an audit kill rule would have named it)".into());
             }
-            if let Some(a) = who_asked(f, cx, c, id.as_ref().and_then(|i| i.pod.as_ref()), t) {
+            if let Some(a) = who_asked(cx, c, id.as_ref().and_then(|i| i.pod.as_ref()), t) {
                 f.container_reason = match a.verb.as_str() {
                     "stop" | "restart" => Some(ContainerReason::RuntimeStop),
                     "kill" => Some(ContainerReason::RuntimeKill),
