@@ -759,14 +759,21 @@ pub fn death(f: &mut Finding, g: &Group, cx: &Context) {
         }
         return;
     }
-    if flag {
+    // The runtime's own OOM event for it (containerd TaskOOM, Podman `oom`): the same kind of runtime record as
+    // the flag, no more authoritative.
+    let oom_event = runtime_event(cx, &[EventKind::ContainerOom], c, podkey.as_ref(), t);
+    if let Some(e) = oom_event {
+        cite(f, e, "runtime's record of an OOM in the container");
+    }
+    if flag || oom_event.is_some() {
         f.cause = Cause::OomKill;
         f.signal = Some(signal_of(9));
         f.container_reason = Some(ContainerReason::MemoryLimit);
         f.confidence = Confidence::Likely;
         f.via = Some("kernel".into());
+        let what = if flag { format!("recorded OOMKilled{code_text}") } else { format!("logged an OOM event in the container, and its end{code_text}") };
         f.reasoning = format!(
-            "The runtime recorded OOMKilled{code_text}, but that flag alone is unreliable (lost TaskOOM events, a container killed right after start shows an error instead), and the kernel's OOM line is not in the bundle."
+            "The runtime {what}, but that flag alone is unreliable (lost TaskOOM events, a container killed right after start shows an error instead), and the kernel's OOM line is not in the bundle."
         );
         f.missing.push("the kernel's OOM-killer line for it (kmsg, kern.log, the journal)".into());
         if let Some(s) = cgroup_support(cx, id.as_ref()) {
@@ -795,7 +802,21 @@ pub fn death(f: &mut Finding, g: &Group, cx: &Context) {
             if f.cause != Cause::Crash {
                 f.missing.push("a record of the signal's sender (the signal recorder or an audit kill rule would have named it)".into());
             }
-            if let Some(a) = who_asked(cx, c, id.as_ref().and_then(|i| i.pod.as_ref()), t) {
+            if let Some(stop) = runtime_event(cx, &[EventKind::ContainerStop], c, podkey.as_ref(), t).filter(|e| e.source == Source::Container) {
+                // The runtime's own record of stopping or killing it, then an end on a signal: its hand, certain.
+                let stopping = e_is_stop(stop);
+                f.container_reason = Some(if stopping { ContainerReason::RuntimeStop } else { ContainerReason::RuntimeKill });
+                f.confidence = Confidence::Certain;
+                f.via = Some("runtime".into());
+                cite(f, stop, "runtime's record of stopping the container");
+                f.reasoning.push_str(&format!(
+                    " The runtime recorded {} it before that ({}), so the signal was its.",
+                    if stopping { "stopping" } else { "killing" },
+                    stop.message
+                ));
+                f.missing.retain(|m| !m.starts_with("a record of the signal's sender"));
+            }
+            if let Some(a) = who_asked(cx, c, id.as_ref().and_then(|i| i.pod.as_ref()), t).filter(|_| f.confidence != Confidence::Certain) {
                 f.container_reason = match a.verb.as_str() {
                     "stop" | "restart" => Some(ContainerReason::RuntimeStop),
                     "kill" => Some(ContainerReason::RuntimeKill),
@@ -842,6 +863,21 @@ pub fn death(f: &mut Finding, g: &Group, cx: &Context) {
             f.reasoning = "A runtime record shows the container ended, with no exit code.".into();
         }
     }
+}
+
+/// A runtime's (or the kubelet's) event of `kinds` about this container in the window before its end `t`.
+fn runtime_event<'a>(cx: &'a Context, kinds: &[EventKind], c: &ContainerRef, pod: Option<&PodKey>, t: Option<Utc>) -> Option<&'a Event> {
+    let t = t?;
+    cx.of_kinds(kinds)
+        .filter(|e| about(e, c, pod, false))
+        .filter(|e| e.timestamp.sort_key().is_some_and(|x| x.unix_micros() <= t.unix_micros() + 1_000_000 && t.unix_micros() - x.unix_micros() <= KUBELET_WINDOW_US))
+        .last()
+}
+
+/// Whether a runtime's stop record is a stop (a grace period, Podman's `stop`) rather than a kill.
+fn e_is_stop(e: &Event) -> bool {
+    e.fields.contains_key("grace_period_s")
+        || matches!(e.field_str("status").or_else(|| e.field_str("action")), Some(a) if a.eq_ignore_ascii_case("stop"))
 }
 
 /// `memory.events`' `oom_kill` count on the container's or its pod's cgroup, as a sentence, where above 0.

@@ -942,6 +942,26 @@ mod containers {
     }
 
     #[test]
+    fn the_runtimes_own_stop_or_kill_record_before_a_signal_exit_makes_it_certain() {
+        let kill = ev(Source::Container, EventKind::ContainerStop, 99, "fs/run/libpod/events/events.log", 7)
+            .f("container_id", json!(ID))
+            .f("runtime", json!("podman"))
+            .f("signal", json!(9));
+        let f = &run_with(vec![kill, docker_exit(100, 137, false)], &facts(vec![web(None)])).findings[0];
+        assert_eq!((f.confidence, f.container_reason, f.via.as_deref()), (Confidence::Certain, Some(ContainerReason::RuntimeKill), Some("runtime")));
+        let stop = ev(Source::Container, EventKind::ContainerStop, 90, "fs/var/log/containerd.log", 3)
+            .f("container_id", json!(ID))
+            .f("runtime", json!("containerd"))
+            .f("grace_period_s", json!(10));
+        let f = &run_with(vec![stop, docker_exit(100, 137, false)], &facts(vec![web(None)])).findings[0];
+        assert_eq!((f.confidence, f.container_reason), (Confidence::Certain, Some(ContainerReason::RuntimeStop)));
+        // containerd's TaskOOM for it: a runtime record like the flag, so likely only.
+        let oom = ev(Source::Container, EventKind::ContainerOom, 100, "fs/var/log/containerd.log", 4).f("container_id", json!(ID));
+        let f = &run_with(vec![oom, docker_exit(100, 137, false)], &facts(vec![web(None)])).findings[0];
+        assert_eq!((f.cause, f.confidence, f.container_reason), (Cause::OomKill, Confidence::Likely, Some(ContainerReason::MemoryLimit)));
+    }
+
+    #[test]
     fn a_main_process_exiting_with_its_own_code_is_a_certain_own_exit() {
         let doc = run_with(vec![docker_exit(100, 3, false)], &facts(vec![web(None)]));
         let f = &doc.findings[0];
