@@ -981,8 +981,10 @@ mod containers {
                     .f("tool", json!("docker"))
                     .f("action", json!("stop"))
                     .f("target_names", json!(["web"])),
-                traced(98, 1, 700, "containerd-shim", 500, 15),
-                traced(100, 2, 700, "containerd-shim", 500, 9),
+                // As measured here (Docker 20.10, `docker stop -t 2` of a process ignoring SIGTERM, tracefs
+                // signal_generate): one runc process sends SIGTERM, another SIGKILL 2.01 s later.
+                traced(98, 1, 31221, "runc", 500, 15),
+                traced(100, 2, 31244, "runc", 500, 9),
                 docker_exit(100, 137, false),
             ],
             &facts(vec![web(None)]),
@@ -992,7 +994,8 @@ mod containers {
         let f = deaths[0];
         assert_eq!((f.cause, f.confidence, f.container_reason), (Cause::Signal, Confidence::Certain, Some(ContainerReason::RuntimeStop)));
         assert_eq!(f.signal.as_ref().map(|s| s.number), Some(9));
-        assert_eq!(f.killer.as_ref().and_then(|k| k.comm.as_deref()), Some("containerd-shim"));
+        assert_eq!(f.killer.as_ref().and_then(|k| k.comm.as_deref()), Some("runc"));
+        assert_eq!(f.evidence.iter().filter(|e| e.role.contains("signal recorder")).count(), 2, "both signals cited: {:?}", f.evidence);
         assert!(f.reasoning.contains("SIGTERM") && f.reasoning.contains("2.0 s later"), "{}", f.reasoning);
         assert!(f.candidates.iter().any(|c| c.description.contains("docker stop -t 2 web")), "{:?}", f.candidates);
         assert_eq!(f.victim.container.as_ref().and_then(|c| c.name.as_deref()), Some("web"));
