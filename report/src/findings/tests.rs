@@ -1120,6 +1120,7 @@ mod containers {
             let a = why(&doc, &events, &h, &q);
             assert_eq!(a.matched, 1, "{}", a.text);
             assert!(a.text.contains("container: web (1e1755e4a1d0, image busybox:c14, runtime docker") && a.text.contains("reason:   own_exit"), "{}", a.text);
+            assert!(a.text.starts_with("F1  (main process of container web)"), "{}", a.text);
         }
         // 11 digits are too few to name a container.
         assert_eq!(why(&doc, &events, &h, &WhyQuery { container: Some(ID[..11].into()), ..Default::default() }).matched, 0);

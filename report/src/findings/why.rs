@@ -233,7 +233,11 @@ fn write_finding(out: &mut String, f: &Finding) {
         "{}  {}{}{}",
         f.id,
         v.pid.map(|p| format!("pid {p} ")).unwrap_or_default(),
-        v.comm.as_deref().map(|c| format!("({})", clean(c))).unwrap_or_default(),
+        match (v.comm.as_deref(), &v.container) {
+            (Some(c), _) => format!("({})", clean(c)),
+            (None, Some(c)) => format!("(main process of container {})", clean(c.name.as_deref().unwrap_or(c.id.get(..12).unwrap_or(&c.id)))),
+            (None, None) => String::new(),
+        },
         v.user.as_deref().map(|u| format!(" user {}", clean(u))).unwrap_or_default()
     );
     if let Some(c) = &v.cmdline {

@@ -205,7 +205,8 @@ pub fn pod(p: &PodRef) -> String {
 
 /// `nginx (pid 4242, user www-data, unit nginx.service)`; a process in a container: `…, container web`.
 pub fn victim(v: &Victim) -> String {
-    let name = v.comm.as_deref().map(|c| escape::visible(c, false)).unwrap_or_else(|| "unknown process".to_owned());
+    let unnamed = if v.container.is_some() && v.pid.is_none() { "main process" } else { "unknown process" };
+    let name = v.comm.as_deref().map(|c| escape::visible(c, false)).unwrap_or_else(|| unnamed.to_owned());
     let mut parts = Vec::new();
     if let Some(p) = v.pid {
         parts.push(format!("pid {p}"));
