@@ -111,7 +111,10 @@ pub fn checklist(cx: &Context, findings: &[Finding]) -> Vec<CheckItem> {
 
     out.push(containers_step(cx, findings));
 
-    let named = findings.iter().filter(|f| f.killer.is_some() || matches!(f.cause, Cause::OomKill | Cause::Crash)).count();
+    let named = findings
+        .iter()
+        .filter(|f| f.killer.is_some() || matches!(f.cause, Cause::OomKill | Cause::Crash) || f.container_reason.is_some())
+        .count();
     out.push(CheckItem {
         step: "verdict".into(),
         title: "Deaths explained".into(),

@@ -1072,6 +1072,37 @@ mod containers {
     }
 
     #[test]
+    fn an_oom_at_the_pods_limit_is_the_containers_memory_limit_and_names_the_pod() {
+        let pod_cg = format!("/kubepods/burstable/pod{POD_UID}");
+        let doc = run(vec![
+            ev(Source::Kmsg, EventKind::OomKill, 100, KMSG, 4)
+                .pid(4242)
+                .comm("java")
+                .f("global", json!(false))
+                .f("constraint", json!("CONSTRAINT_MEMCG"))
+                .f("oom_memcg", json!(pod_cg.clone()))
+                .f("task_memcg", json!(format!("{pod_cg}/{ID}"))),
+            kube_exit(101, 3, 137),
+        ]);
+        assert_eq!(doc.findings.len(), 1, "the kubelet's exit joins the kernel's kill: {doc:#?}");
+        let f = &doc.findings[0];
+        assert_eq!((f.cause, f.confidence, f.container_reason), (Cause::OomKill, Confidence::Certain, Some(ContainerReason::MemoryLimit)));
+        assert!(f.reasoning.contains("is the pod's"), "{}", f.reasoning);
+        let pod = f.victim.pod.as_ref().expect("pod");
+        assert_eq!((pod.namespace.as_deref(), pod.name.as_deref(), pod.uid.as_deref()), (Some("shop"), Some("web-7d9f"), Some(POD_UID)));
+        assert_eq!(f.victim.container.as_ref().and_then(|c| c.name.as_deref()), Some("app"));
+        // The node's allocatable cgroup above the pods is no container's limit.
+        let f = &run(vec![ev(Source::Kmsg, EventKind::OomKill, 100, KMSG, 4)
+            .pid(4242)
+            .f("global", json!(false))
+            .f("oom_memcg", json!("/kubepods"))
+            .f("task_memcg", json!(format!("{pod_cg}/{ID}")))])
+        .findings[0];
+        assert_eq!(f.container_reason, None);
+        assert_eq!(f.victim.pod.as_ref().and_then(|p| p.uid.as_deref()), Some(POD_UID));
+    }
+
+    #[test]
     fn a_restart_loop_gives_one_finding_per_death_and_an_advisory() {
         let mut r = web(None);
         r.restart_count = Some(3);
