@@ -18,6 +18,8 @@ use crate::sources::facts::ContainerRecord;
 
 /// How far before a container's end the kubelet's stop line and the line naming its cause are looked for.
 const KUBELET_WINDOW_US: i64 = 600_000_000;
+/// How close two records of a container's exit must be to be one exit.
+const SAME_EXIT_US: i64 = 2_000_000;
 /// How close a runtime record's finish time must be to a death to be that death's, with no exit event in it.
 const RECORD_END_US: i64 = 5_000_000;
 /// How far before a container's end a `docker stop`/`kill` someone typed is looked for.
@@ -150,8 +152,15 @@ pub fn group(groups: &mut Vec<Group>, mut runtime: Vec<Obs>, events: &[Event]) {
         };
         let best = (0..groups.len())
             .filter(|&i| fits(e, o.kind, &m[i]) && groups[i].obs.iter().any(|p| close(p.t, o.t, SAME_DEATH_US)))
-            // An exit joins a death that has no exit yet, or the same record of it (two copies of one exit).
-            .filter(|&i| o.kind != ObsKind::ContainerExit || !groups[i].obs.iter().any(|p| p.kind == ObsKind::ContainerExit && p.t != o.t))
+            // An exit joins a death that has no exit yet, or another record of the same exit: within 2 s of it (the
+            // runtime's state, `inspect`, the kubelet's PLEG line) with no other exit code.
+            .filter(|&i| {
+                o.kind != ObsKind::ContainerExit
+                    || groups[i].obs.iter().filter(|p| p.kind == ObsKind::ContainerExit).all(|p| {
+                        let other = &events[p.event];
+                        close(p.t, o.t, SAME_EXIT_US) && (other.int("exit_code").is_none() || e.int("exit_code").is_none() || other.int("exit_code") == e.int("exit_code"))
+                    })
+            })
             .min_by_key(|&i| (dist(&groups[i]), i));
         match best {
             Some(i) => {
@@ -855,6 +864,21 @@ pub fn death(f: &mut Finding, g: &Group, cx: &Context) {
             f.reasoning = format!("The runtime recorded that the container's main process exited by itself with code {code} (not 128+N, so not a signal's).");
             if let Some(r) = runtime_reason {
                 f.reasoning.push_str(&format!(" The runtime's own text: {r}."));
+            }
+            // A stop it answered by exiting (a SIGTERM handler): the runtime's record of the stop says why it exited.
+            if let Some(stop) = runtime_event(cx, &[EventKind::ContainerStop], c, podkey.as_ref(), t).filter(|e| e.source == Source::Container) {
+                let stopping = e_is_stop(stop);
+                f.container_reason = Some(if stopping { ContainerReason::RuntimeStop } else { ContainerReason::RuntimeKill });
+                f.via = Some("runtime".into());
+                cite(f, stop, "runtime's record of stopping the container");
+                f.reasoning.push_str(&format!(
+                    " The runtime recorded {} it just before ({}): it exited in answer to that.",
+                    if stopping { "stopping" } else { "signalling" },
+                    stop.message
+                ));
+            } else if let Some(a) = who_asked(cx, c, id.as_ref().and_then(|i| i.pod.as_ref()), t) {
+                f.reasoning.push_str(&format!(" Before it, {}: a stop it may have answered by exiting.", a.sentence));
+                f.candidates.push(a.candidate);
             }
         }
         None => {

@@ -968,6 +968,17 @@ mod containers {
         assert_eq!((f.cause, f.confidence, f.container_reason), (Cause::Exit, Confidence::Certain, Some(ContainerReason::OwnExit)));
         assert!(f.reasoning.contains("code 3"), "{}", f.reasoning);
         assert!(f.signal.is_none());
+        // The same exit in config.v2.json and a `docker inspect` capture, and the kubelet's PLEG line a second
+        // later: one death. A second exit with another code is a second death (a restart).
+        let again = || docker_exit(100, 3, false).f("restart_count", json!(1));
+        let doc = run_with(vec![docker_exit(100, 3, false), again(), ev(Source::Kubelet, EventKind::ContainerExit, 101, KUBELET, 9).f("container_id", json!(ID)).f("exit_code", json!(3))], &facts(vec![web(None)]));
+        assert_eq!(doc.findings.len(), 1, "{doc:#?}");
+        let doc = run_with(vec![docker_exit(40, 1, false), docker_exit(100, 3, false)], &facts(vec![web(None)]));
+        assert_eq!(doc.findings.len(), 2, "{doc:#?}");
+        // A process that answers a stop by exiting 0: the runtime's stop record says why.
+        let stop = ev(Source::Container, EventKind::ContainerStop, 99, "fs/run/libpod/events/events.log", 7).f("container_id", json!(ID)).f("status", json!("stop"));
+        let f = &run_with(vec![stop, docker_exit(100, 0, false)], &facts(vec![web(None)])).findings[0];
+        assert_eq!((f.cause, f.confidence, f.container_reason), (Cause::Exit, Confidence::Certain, Some(ContainerReason::RuntimeStop)));
     }
 
     #[test]
