@@ -161,7 +161,9 @@ pub fn group(groups: &mut Vec<Group>, mut runtime: Vec<Obs>, events: &[Event]) {
                         close(p.t, o.t, SAME_EXIT_US) && (other.int("exit_code").is_none() || e.int("exit_code").is_none() || other.int("exit_code") == e.int("exit_code"))
                     })
             })
-            .min_by_key(|&i| (dist(&groups[i]), i));
+            // When its init dies the kernel SIGKILLs the rest of the container's pid namespace (SI_KERNEL): those
+            // deaths are not the main process's, whose exit the runtime recorded, so they come last.
+            .min_by_key(|&i| (groups[i].obs.iter().all(|p| p.kind == ObsKind::KernelSignal), dist(&groups[i]), i));
         match best {
             Some(i) => {
                 marks_of_event(e, &mut m[i]);

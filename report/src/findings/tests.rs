@@ -1013,6 +1013,20 @@ mod containers {
     }
 
     #[test]
+    fn the_exit_goes_to_the_main_process_not_to_the_namespace_members_the_kernel_killed_after_it() {
+        // As traced here: runc's SIGKILL to the container's sh, then the kernel's SIGKILL (SI_KERNEL) to its child
+        // sleep 0.1 ms later, when the namespace's init died.
+        let kernel = traced(100, 3, 500, "sh", 510, 9).f("signal_origin", json!("kernel")).f("si_code_name", json!("SI_KERNEL"));
+        let doc = run_with(vec![traced(99, 2, 31277, "runc", 500, 9), kernel, docker_exit(100, 137, false)], &facts(vec![web(None)]));
+        let main = doc.findings.iter().find(|f| f.victim.pid == Some(500)).expect("main");
+        assert_eq!(main.details.get("exit_code"), Some(&json!(137)), "{doc:#?}");
+        assert_eq!(main.container_reason, Some(ContainerReason::RuntimeKill));
+        let child = doc.findings.iter().find(|f| f.victim.pid == Some(510)).expect("child");
+        assert_eq!((child.details.get("exit_code"), child.container_reason), (None, None));
+        assert_eq!(child.victim.container.as_ref().map(|c| c.id.as_str()), Some(ID), "the child ran in the container too");
+    }
+
+    #[test]
     fn a_lone_sigkill_from_the_runtime_is_a_runtime_kill() {
         let doc = run_with(vec![traced(100, 1, 701, "runc", 500, 9), docker_exit(100, 137, false)], &facts(vec![web(None)]));
         assert_eq!(doc.findings.len(), 1, "{doc:#?}");
