@@ -313,10 +313,12 @@ fn identify<'a>(f: &Finding, g: Option<&Group>, cx: &'a Context) -> Option<Ident
                 continue;
             }
             let pod = PodKey::of_event(e).map(|p| PodRef { namespace: p.namespace, name: p.name, uid: p.uid });
+            // The runtime, where this record or another of the same death names it (the kubelet's kill line does).
+            let runtime = e.field_str("runtime").or_else(|| rt.iter().find_map(|p| ev[p.event].field_str("runtime"))).unwrap_or("unknown");
             return Some(Ident {
                 rec: None,
                 cref: ContainerRef {
-                    runtime: e.field_str("runtime").unwrap_or("unknown").to_owned(),
+                    runtime: runtime.to_owned(),
                     id: id.unwrap_or_default(),
                     name,
                     image: e.field_str("image").map(str::to_owned),
@@ -721,7 +723,11 @@ pub fn death(f: &mut Finding, g: &Group, cx: &Context) {
     }
     let code_text = code.map(|c| format!(" with exit code {c}")).unwrap_or_default();
     let k = kube(g, cx, c, podkey.as_ref(), t);
-    let ended = if exits.is_empty() { "No record of its end is in the bundle.".to_owned() } else { format!("The runtime recorded its end{code_text}.") };
+    let ended = match exits.first() {
+        None => "No record of its end is in the bundle.".to_owned(),
+        Some(e) if e.source == Source::Kubelet => format!("The kubelet recorded its end{code_text}."),
+        Some(_) => format!("The runtime recorded its end{code_text}."),
+    };
     if k.stop.is_some() || k.why.is_some() {
         f.via = Some("kubelet".into());
         f.cause = Cause::Signal;
@@ -810,9 +816,6 @@ pub fn death(f: &mut Finding, g: &Group, cx: &Context) {
             if let Some(r) = runtime_reason {
                 f.reasoning.push_str(&format!(" The runtime's own text: {r}."));
             }
-            if f.cause != Cause::Crash {
-                f.missing.push("a record of the signal's sender (the signal recorder or an audit kill rule would have named it)".into());
-            }
             if let Some(stop) = runtime_event(cx, &[EventKind::ContainerStop], c, podkey.as_ref(), t).filter(|e| e.source == Source::Container) {
                 // The runtime's own record of stopping or killing it, then an end on a signal: its hand, certain.
                 let stopping = e_is_stop(stop);
@@ -825,7 +828,6 @@ pub fn death(f: &mut Finding, g: &Group, cx: &Context) {
                     if stopping { "stopping" } else { "killing" },
                     stop.message
                 ));
-                f.missing.retain(|m| !m.starts_with("a record of the signal's sender"));
             }
             if let Some(a) = who_asked(cx, c, id.as_ref().and_then(|i| i.pod.as_ref()), t).filter(|_| f.confidence != Confidence::Certain) {
                 f.container_reason = match a.verb.as_str() {

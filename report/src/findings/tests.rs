@@ -1047,6 +1047,10 @@ mod containers {
         assert_eq!((f.cause, f.confidence, f.container_reason), (Cause::Signal, Confidence::Certain, Some(ContainerReason::LivenessProbe)));
         assert_eq!((f.via.as_deref(), f.killer.as_ref().and_then(|k| k.comm.as_deref())), (Some("kubelet"), Some("kubelet")));
         assert_eq!(f.killer.as_ref().and_then(|k| k.pid), Some(1234));
+        // The runtime from the kubelet's kill line (containerID="containerd://…"), the name from its records.
+        let c = f.victim.container.as_ref().expect("container");
+        assert_eq!((c.runtime.as_str(), c.name.as_deref()), ("containerd", Some("app")));
+        assert!(f.reasoning.contains("The kubelet recorded its end with exit code 137"), "{}", f.reasoning);
         let pod = f.victim.pod.as_ref().expect("pod");
         assert_eq!((pod.namespace.as_deref(), pod.name.as_deref()), (Some("shop"), Some("web-7d9f")));
         assert_eq!(f.evidence.iter().filter(|e| &*e.origin.entry == KUBELET).count(), 3, "{:?}", f.evidence);
