@@ -1076,6 +1076,13 @@ mod containers {
         assert_eq!(deleted.findings[0].signal.as_ref().map(|s| s.number), Some(15));
         let preempted = run(vec![kubelet(EventKind::PodDeleted, 90, 1).f("reason", json!("preempted")), kube_stop(91, 2), kube_exit(95, 3, 137)]);
         assert_eq!(preempted.findings[0].container_reason, Some(ContainerReason::Preemption));
+        // The eviction line alone (the node's journal is the durable record): one finding for the pod.
+        let alone = run(vec![kubelet(EventKind::PodEvicted, 90, 1)]);
+        assert_eq!(alone.findings.len(), 1, "{alone:#?}");
+        let f = &alone.findings[0];
+        assert_eq!((f.container_reason, f.confidence, f.victim.comm.as_deref()), (Some(ContainerReason::Eviction), Confidence::Certain, Some("(the pod's containers)")));
+        assert_eq!(f.victim.pod.as_ref().and_then(|p| p.name.as_deref()), Some("web-7d9f"));
+        assert!(f.reasoning.contains("No record of its end"), "{}", f.reasoning);
     }
 
     #[test]
