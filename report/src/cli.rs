@@ -65,12 +65,18 @@ pub enum Command {
     /// Explain one process death: who or what killed it.
     Why {
         bundle: PathBuf,
-        #[arg(long, required_unless_present_any = ["comm", "unit"])]
+        #[arg(long, required_unless_present_any = ["comm", "unit", "container", "pod"])]
         pid: Option<i64>,
         #[arg(long)]
         comm: Option<String>,
         #[arg(long)]
         unit: Option<String>,
+        /// A container: its name, or an id prefix of 12 or more hex digits.
+        #[arg(long)]
+        container: Option<String>,
+        /// A Kubernetes pod: NAMESPACE/NAME (or NAME, in any namespace).
+        #[arg(long)]
+        pod: Option<String>,
         /// Pick the death nearest this time (ISO 8601; without a zone, UTC) when several match.
         #[arg(long, value_parser = parse_time)]
         at: Option<Utc>,
@@ -257,13 +263,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             pid,
             comm,
             unit,
+            container,
+            pod,
             at,
             no_verify,
             keys,
             caps,
         } => {
             let (loaded, doc, verified, _) = load_and_analyze(&bundle, no_verify, &keys, &caps)?;
-            let q = WhyQuery { pid, comm, unit, at };
+            let q = WhyQuery { pid, comm, unit, container, pod, at };
             if !verified {
                 out("UNVERIFIED bundle (--no-verify): the answer below rests on unchecked evidence\n")?;
             }

@@ -9,7 +9,8 @@ use coroner_report::timeline::CoverageRow;
 use coroner_report::sources::ParseProblem;
 use coroner_report::verify::VerifyReport;
 use coroner_schemas::finding::{
-    Advisory, Candidate, Cause, CheckItem, Confidence, EvidenceRef, Finding, FindingsDoc, Killer, Signal, Victim,
+    Advisory, Candidate, Cause, CheckItem, Confidence, ContainerReason, ContainerRef, EvidenceRef, Finding, FindingsDoc, Killer,
+    PodRef, Signal, Victim,
 };
 use coroner_schemas::manifest::{
     Category, CollectOptions, CollectorInfo, CorePolicy, Entry, Format, HostFacts, Manifest, Problem, Status,
@@ -18,6 +19,10 @@ use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
 
 pub const HOSTILE_COMM: &str = "<script>alert(1)</script>";
 pub const HOSTILE_USER: &str = "](javascript:alert(1))";
+/// A container name and a pod name as a hostile image or manifest could set them.
+pub const HOSTILE_CONTAINER: &str = "<svg onload=alert(3)>web";
+pub const HOSTILE_POD: &str = "](javascript:alert(4))|`pod`";
+pub const CONTAINER_ID: &str = "1e1755e4a1d0d8f2b3c4a5b6c7d8e9f00112233445566778899aabbccddeeff0";
 /// A bash history line: backticks, pipes, a newline, and two bytes that are not UTF-8.
 pub const HOSTILE_HISTORY: &[u8] =
     b"echo `id` | tee /tmp/x ``y`` |\nkill -9 4242 \xff\xfe # <img src=x onerror=alert(2)>";
@@ -268,15 +273,21 @@ pub fn findings(verified: bool) -> FindingsDoc {
             user: Some(HOSTILE_USER.into()),
             unit: None,
             cgroup: Some("/app".into()),
-            container: None,
-            pod: None,
+            container: Some(ContainerRef {
+                runtime: "docker".into(),
+                id: CONTAINER_ID.into(),
+                name: Some(HOSTILE_CONTAINER.into()),
+                image: Some("busybox:c14".into()),
+                restart_count: Some(3),
+            }),
+            pod: Some(PodRef { namespace: Some("shop".into()), name: Some(HOSTILE_POD.into()), uid: None }),
         },
         time: Timestamp::FromBoot { utc: t(T0 + 240, 123_456), since_boot_us: 3_840_123_456 },
         cause: Cause::OomKill,
         signal: Some(Signal { number: 9, name: "SIGKILL".into() }),
         killer: None,
         via: Some("kernel".into()),
-        container_reason: None,
+        container_reason: Some(ContainerReason::MemoryLimit),
         confidence: Confidence::Certain,
         reasoning: "The kernel logged a memory-cgroup OOM kill naming pid 4242; anon-rss 512 MiB hit the /app limit."
             .into(),
@@ -317,7 +328,7 @@ pub fn findings(verified: bool) -> FindingsDoc {
             login_from: Some("203.0.113.9".into()),
             parent_chain: vec!["bash".into(), "sshd".into()],
             command: Some("kill -9 4243 | `x`".into()),
-            container: None,
+            container: Some(ContainerRef { runtime: "unknown".into(), id: CONTAINER_ID.into(), name: Some(HOSTILE_CONTAINER.into()), image: None, restart_count: None }),
         }),
         via: Some("shell".into()),
         container_reason: None,

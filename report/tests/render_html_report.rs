@@ -43,6 +43,12 @@ fn hostile_evidence_is_escaped() {
     assert!(!out.contains("<img src=x"), "raw img tag from a history line leaked");
     assert!(!out.contains("<b>"), "problem message markup leaked");
     assert!(out.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "comm is shown, escaped");
+    // A hostile container name and pod name, on the victim and the killer: shown, escaped.
+    assert!(!out.contains("<svg onload"), "raw svg tag from a container name leaked");
+    assert!(out.contains("&#60;svg onload=alert(3)&#62;web (1e1755e4a1d0, image busybox:c14, runtime docker, 3 restarts)"), "victim container");
+    assert!(out.contains("&#60;svg onload=alert(3)&#62;web (1e1755e4a1d0, runtime unknown)"), "killer container");
+    assert!(out.contains("shop/](javascript:alert(4))|`pod`"), "pod, as text");
+    assert!(out.contains("<dt>container reason</dt><dd class=\"mono\">memory_limit</dd>"), "container reason");
     // Non-UTF-8 bytes show as escapes, not U+FFFD.
     assert!(out.contains("\\xff\\xfe"));
     // Exactly two script elements: the data island and the filter script.

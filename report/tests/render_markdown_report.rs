@@ -82,6 +82,10 @@ fn hostile_evidence_cannot_inject() {
     // The hostile comm is shown, escaped as text.
     assert!(out.contains("&lt;script&gt;alert\\(1\\)&lt;/script&gt;"));
     assert!(out.contains("\\]\\(javascript:alert\\(1\\)\\)"));
+    // A hostile container name and pod name: shown as escaped text (the checks above cover injection).
+    assert!(out.contains("&lt;svg onload=alert\\(3\\)&gt;web"), "container name");
+    assert!(out.contains("\\]\\(javascript:alert\\(4\\)\\)"), "pod name");
+    assert!(out.contains("| Container reason | memory\\_limit |") || out.contains("| Container reason | memory_limit |"), "container reason");
     // No control characters at all.
     assert!(!out.chars().any(|c| c.is_control() && c != '\n'));
 }

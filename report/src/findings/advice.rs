@@ -5,6 +5,7 @@ use coroner_schemas::finding::{Advisory, Cause, CheckItem, Finding};
 use coroner_schemas::manifest::{Category, Format};
 use coroner_schemas::{EventKind, Source};
 
+use super::typed::Typed;
 use super::{entries_of, entries_of_format, Context};
 use crate::sources::facts::CoreLimit;
 
@@ -108,7 +109,12 @@ pub fn checklist(cx: &Context, findings: &[Finding]) -> Vec<CheckItem> {
     }
     out.push(a);
 
-    let named = findings.iter().filter(|f| f.killer.is_some() || matches!(f.cause, Cause::OomKill | Cause::Crash)).count();
+    out.push(containers_step(cx, findings));
+
+    let named = findings
+        .iter()
+        .filter(|f| f.killer.is_some() || matches!(f.cause, Cause::OomKill | Cause::Crash) || f.container_reason.is_some())
+        .count();
     out.push(CheckItem {
         step: "verdict".into(),
         title: "Deaths explained".into(),
@@ -193,6 +199,7 @@ pub fn advisories(cx: &Context, findings: &[Finding]) -> Vec<Advisory> {
             fix: "echo 'export HISTTIMEFORMAT=\"%F %T \"; shopt -s histappend; PROMPT_COMMAND=\"history -a;$PROMPT_COMMAND\"' > /etc/profile.d/coroner-history.sh".into(),
         });
     }
+    out.extend(container_advisories(cx, findings));
     // A recorder's log in the bundle (a run of `coroner-collect watch`), or its signal records.
     let recorder = !cx.facts.recorder_runs.is_empty() || cx.events.iter().any(|e| e.kind == EventKind::SignalSent && e.source == Source::Watch);
     if !recorder {
@@ -200,6 +207,136 @@ pub fn advisories(cx: &Context, findings: &[Finding]) -> Vec<Advisory> {
             id: "no_signal_recorder".into(),
             message: "No signal recorder ran: a signal sent without an audit rule leaves no trace of its sender.".into(),
             fix: super::ARM.into(),
+        });
+    }
+    out
+}
+
+/// The containers step: which runtimes' records the bundle holds, and what they show.
+fn containers_step(cx: &Context, findings: &[Finding]) -> CheckItem {
+    // The runtimes' own entries, and any other entry their records came from (the kubelet's journal unit).
+    let mut entries = entries_of(cx.manifest, &[Category::Containers]);
+    entries.extend(cx.facts.containers.iter().map(|c| c.origin.entry.to_string()));
+    entries.extend(cx.events.iter().filter(|e| matches!(e.source, Source::Container | Source::Kubelet)).map(|e| e.origin.entry.to_string()));
+    entries.sort();
+    entries.dedup();
+    let mut runtimes: Vec<&str> = cx.facts.containers.iter().map(|c| c.runtime.as_str()).collect();
+    runtimes.sort_unstable();
+    runtimes.dedup();
+    let exits = count(cx, &[EventKind::ContainerExit]);
+    let kubelet = cx.events.iter().filter(|e| e.source == Source::Kubelet).count();
+    let deaths = findings.iter().filter(|f| f.victim.container.is_some() || f.victim.pod.is_some()).count();
+    let any = !cx.facts.containers.is_empty() || exits > 0 || kubelet > 0;
+    let mut c = item(
+        "containers",
+        "Check the container runtimes' and the kubelet's records",
+        entries,
+        any.then(|| {
+            format!(
+                "{} container record(s){}; {exits} container exit(s); {kubelet} kubelet record(s); {deaths} death(s) in containers",
+                cx.facts.containers.len(),
+                if runtimes.is_empty() { String::new() } else { format!(" ({})", runtimes.join(", ")) }
+            )
+        }),
+        "no container runtime or kubelet records",
+    );
+    if c.outcome == "not_available" {
+        c.summary = "no container runtime or kubelet records in the bundle (no runtime on the host, or none collected)".into();
+    }
+    c
+}
+
+/// Containers: a restart loop, a memory limit close to the peak usage the bundle shows, liveness probes failing
+/// with timeouts.
+fn container_advisories(cx: &Context, findings: &[Finding]) -> Vec<Advisory> {
+    use std::collections::BTreeMap;
+    let mut out = Vec::new();
+    // Restart loops: a runtime's restart count of 3 or more, or 3 or more deaths of one container here.
+    let mut deaths: BTreeMap<String, usize> = BTreeMap::new();
+    for f in findings {
+        if let Some(c) = f.victim.container.as_ref().filter(|c| !c.id.is_empty()) {
+            *deaths.entry(c.id.clone()).or_default() += 1;
+        }
+    }
+    let mut looping: Vec<String> = Vec::new();
+    for r in &cx.facts.containers {
+        let died = deaths.iter().filter(|(id, _)| r.has_id(id)).map(|(_, n)| *n).sum::<usize>();
+        let restarts = r.restart_count.unwrap_or(0);
+        if restarts >= 3 || died >= 3 {
+            looping.push(format!(
+                "{} ({} {}): restart count {restarts}, {died} death(s) in this bundle{}",
+                r.name.as_deref().unwrap_or("unnamed"),
+                r.runtime,
+                r.id.get(..12).unwrap_or(&r.id),
+                r.restart_policy.as_deref().map(|p| format!(", restart policy {p}")).unwrap_or_default()
+            ));
+        }
+    }
+    for (id, n) in &deaths {
+        if *n >= 3 && !cx.facts.containers.iter().any(|r| r.has_id(id)) {
+            looping.push(format!("{} (no runtime record): {n} deaths in this bundle", id.get(..12).unwrap_or(id)));
+        }
+    }
+    if !looping.is_empty() {
+        out.push(Advisory {
+            id: "container_restart_loop".into(),
+            message: format!("Containers in a restart loop: {}. Each restart hides the last death unless its records are kept.", looping.join("; ")),
+            fix: "docker logs --tail 100 NAME; docker inspect --format '{{.State.ExitCode}} {{.State.OOMKilled}} {{.RestartCount}}' NAME  # find why the main process dies before raising the restart limit".into(),
+        });
+    }
+    // A memory limit close to the peak usage the cgroup's counters show.
+    let mut tight: Vec<String> = Vec::new();
+    for e in cx.of_kind(EventKind::Setting) {
+        let Some(cg) = e.field_str("cgroup") else { continue };
+        let (Some(limit), Some(peak)) = (e.int("limit"), e.int("max_usage")) else { continue };
+        if limit <= 0 || peak < 0 || limit >= i64::MAX / 2 {
+            continue;
+        }
+        let named = cx.facts.container_for_cgroup(cg).map(|r| r.name.clone().unwrap_or_else(|| r.id.get(..12).unwrap_or(&r.id).to_owned()));
+        let Some(name) = named.or_else(|| crate::sources::container_ids::parse(cg).map(|c| c.id.get(..12).unwrap_or(c.id).to_owned())) else {
+            continue;
+        };
+        // 90% of the limit or more: i128 so absurd counters cannot overflow.
+        if i128::from(peak) * 10 >= i128::from(limit) * 9 {
+            tight.push(format!("{name}: peak {} MiB of a {} MiB limit ({cg})", peak / 1_048_576, limit / 1_048_576));
+        }
+    }
+    tight.sort();
+    tight.dedup();
+    if !tight.is_empty() {
+        out.push(Advisory {
+            id: "container_memory_limit_tight".into(),
+            message: format!("Container memory limits close to their peak usage (90% or more): {}.", tight.join("; ")),
+            fix: "docker update --memory NEW --memory-swap NEW NAME  # or raise resources.limits.memory in the pod spec, after measuring the working set".into(),
+        });
+    }
+    // Liveness probes failing on timeouts.
+    let mut slow: Vec<String> = cx
+        .of_kind(EventKind::ProbeFailed)
+        .filter(|e| e.field_str("probe_type").is_some_and(|p| p.eq_ignore_ascii_case("liveness")))
+        .filter(|e| {
+            let text = format!("{} {}", e.message, e.field_str("output").unwrap_or("")).to_ascii_lowercase();
+            text.contains("context deadline exceeded") || text.contains("timeout") || text.contains("timed out")
+        })
+        .map(|e| {
+            let pod = match (e.field_str("pod_namespace"), e.field_str("pod_name")) {
+                (Some(ns), Some(n)) => format!("{ns}/{n}"),
+                (_, Some(n)) => n.to_owned(),
+                _ => "?".into(),
+            };
+            format!("{pod} {}", e.field_str("container_name").unwrap_or("?"))
+        })
+        .collect();
+    slow.sort();
+    slow.dedup();
+    if !slow.is_empty() {
+        out.push(Advisory {
+            id: "liveness_probe_timeout".into(),
+            message: format!(
+                "Liveness probes failed by timing out ({}): a probe timeout shorter than the service's latency under load gets healthy containers killed.",
+                slow.join("; ")
+            ),
+            fix: "raise livenessProbe.timeoutSeconds (and failureThreshold) above the latencies observed, or probe a cheaper endpoint".into(),
         });
     }
     out

@@ -65,6 +65,10 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
             ObsKind::HistoryKill => "shell history line",
             ObsKind::UnitDeath => "service manager record",
             ObsKind::Watchdog => "watchdog timeout record",
+            ObsKind::ContainerExit if ev[o.event].source == coroner_schemas::Source::Kubelet => "kubelet's record of the container's exit",
+            ObsKind::ContainerExit => "runtime record of the container's exit",
+            ObsKind::KubeletStop => "kubelet's record of killing the container",
+            ObsKind::PodEnd => "kubelet's record of the pod's end",
         };
         f.evidence.push(evidence(&ev[o.event], role));
     }
@@ -251,6 +255,8 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         core_details(&mut f, g, cx);
     } else if g.first(ObsKind::UnitDeath).is_some() {
         unit_death(&mut f, g, cx);
+    } else if g.obs.iter().any(|o| super::containers::is_container_obs(o.kind)) {
+        super::containers::death(&mut f, g, cx);
     } else if let Some(o) = g.first(ObsKind::HistoryKill) {
         let e = &ev[o.event];
         f.cause = Cause::Signal;
@@ -286,6 +292,8 @@ pub fn compose(g: &Group, cx: &Context) -> Finding {
         );
         f.missing.push("an audit record of the kill syscall, which would name the sender for certain".into());
     }
+
+    super::containers::refine(&mut f, g, cx);
 
     // A human's history line that matches a death decided otherwise corroborates it.
     if f.cause == Cause::Signal && f.confidence == Confidence::Certain {

@@ -38,6 +38,13 @@ pub enum ObsKind {
     UnitDeath,
     /// systemd watchdog timeout for a unit.
     Watchdog,
+    /// A container runtime's (or the kubelet's PLEG) record of a container's main process ending: exit code,
+    /// `OOMKilled`. Docker's saved state gives no pid after the exit: it is matched by container id.
+    ContainerExit,
+    /// The kubelet's "Killing container with a grace period": it set out to stop the container.
+    KubeletStop,
+    /// The kubelet evicted the container's pod, or the API deleted it.
+    PodEnd,
 }
 
 #[derive(Clone, Debug)]
@@ -162,6 +169,11 @@ pub fn observations(events: &[Event]) -> Vec<Obs> {
                 push(ObsKind::UnitDeath, pid, e.signal())
             }
             EventKind::WatchdogTimeout => push(ObsKind::Watchdog, None, Some(6)),
+            EventKind::ContainerExit if matches!(e.source, Source::Container | Source::Kubelet) => {
+                push(ObsKind::ContainerExit, e.pid.filter(|&p| p > 1), None)
+            }
+            EventKind::ContainerStop if e.source == Source::Kubelet => push(ObsKind::KubeletStop, None, None),
+            EventKind::PodEvicted | EventKind::PodDeleted => push(ObsKind::PodEnd, None, None),
             _ => {}
         }
     }
@@ -194,11 +206,11 @@ impl Group {
 
 /// Window within which records of the same pid are taken to be the same death (boot-time conversions and
 /// history timestamps are not exact; pids are not reused that fast on a normal host).
-const SAME_DEATH_US: i64 = 120_000_000;
+pub(super) const SAME_DEATH_US: i64 = 120_000_000;
 /// A history kill is a human typing: allow more slack between the line's time and the death.
 const HISTORY_SLACK_US: i64 = 600_000_000;
 
-fn close(a: Option<Utc>, b: Option<Utc>, window: i64) -> bool {
+pub(super) fn close(a: Option<Utc>, b: Option<Utc>, window: i64) -> bool {
     match (a, b) {
         (Some(x), Some(y)) => (x.unix_micros() - y.unix_micros()).abs() <= window,
         _ => true,
@@ -212,6 +224,8 @@ pub fn group(obs: Vec<Obs>, events: &[Event]) -> Vec<Group> {
     // Groups by the pid they were opened with (a group's pid is its first observation's), in creation order,
     // so each observation looks at its own pid's groups instead of every group.
     let mut by_pid: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+    let (runtime, obs): (Vec<Obs>, Vec<Obs>) =
+        obs.into_iter().partition(|o| o.pid.is_none() && super::containers::is_container_obs(o.kind));
     let (with_pid, without): (Vec<Obs>, Vec<Obs>) = obs.into_iter().partition(|o| o.pid.is_some());
     let (history, direct): (Vec<Obs>, Vec<Obs>) = with_pid.into_iter().partition(|o| o.kind == ObsKind::HistoryKill);
     let direct = collapse_repeats(direct, events);
@@ -262,6 +276,7 @@ pub fn group(obs: Vec<Obs>, events: &[Event]) -> Vec<Group> {
             }
         }
     }
+    super::containers::group(&mut groups, runtime, events);
     groups
 }
 
@@ -353,6 +368,7 @@ pub fn victim_from(g: &Group, events: &[Event]) -> Victim {
                 v.cgroup = v.cgroup.take().or_else(|| e.field_str("target_cgroup").map(str::to_owned));
             }
             ObsKind::HistoryKill | ObsKind::UnitDeath | ObsKind::Watchdog => {}
+            ObsKind::ContainerExit | ObsKind::KubeletStop | ObsKind::PodEnd => continue,
             _ => {
                 v.comm = v.comm.take().or_else(|| e.comm.clone()).or_else(|| e.field_str("fname").map(str::to_owned));
                 v.uid = v.uid.or(e.uid);

@@ -14,6 +14,7 @@ use crate::sources::facts::{CoreLimit, HostFacts};
 
 mod advice;
 mod compose;
+mod containers;
 mod deaths;
 mod index;
 mod init;

@@ -806,3 +806,404 @@ fn a_run_of_one_senders_kills_is_one_finding_at_its_last_record() {
     assert_eq!(lone.evidence[0].origin.line, Some(900));
     assert_eq!(doc.findings.iter().filter(|f| f.signal.as_ref().is_some_and(|s| s.number == 9)).count(), 1, "{doc:#?}");
 }
+
+// ---- Containers (issue 14). Events and records shaped as the container parsers emit them (field keys in
+// schemas/src/fields.rs: container_id, container_name, image, runtime, pod_*, exit_code, oom_killed, …).
+
+mod containers {
+    use super::*;
+    use coroner_schemas::finding::ContainerReason;
+    use crate::sources::facts::{CgroupOom, ContainerRecord};
+
+    const ID: &str = "1e1755e4a1d0d8f2b3c4a5b6c7d8e9f00112233445566778899aabbccddeeff0";
+    const CFG: &str = "fs/var/lib/docker/containers/1e17/config.v2.json";
+    const KUBELET: &str = "fs/var/log/kubelet.log";
+    const POD_UID: &str = "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b";
+
+    fn origin(entry: &str) -> Origin {
+        Origin { entry: entry.into(), line: None, offset: None }
+    }
+
+    fn web(pid: Option<i64>) -> ContainerRecord {
+        let mut r = ContainerRecord::new("docker", ID, origin(CFG));
+        r.name = Some("web".into());
+        r.image = Some("busybox:c14".into());
+        r.pid = pid;
+        r.started = Some(at(0));
+        r.finished = Some(at(100));
+        r.exit_code = Some(137);
+        r.restart_count = Some(0);
+        r.stop_timeout_s = Some(2);
+        r.memory_limit = Some(33_554_432);
+        r
+    }
+
+    fn facts(recs: Vec<ContainerRecord>) -> Facts {
+        Facts::fold(recs.into_iter().map(Fact::Container))
+    }
+
+    /// Docker's saved State of the exit: no pid after the exit, only the container id.
+    fn docker_exit(t: i64, code: i64, oom: bool) -> Ev {
+        ev(Source::Container, EventKind::ContainerExit, t, CFG, 1)
+            .f("container_id", json!(ID))
+            .f("container_name", json!("web"))
+            .f("runtime", json!("docker"))
+            .f("image", json!("busybox:c14"))
+            .f("exit_code", json!(code))
+            .f("oom_killed", json!(oom))
+    }
+
+    fn kernel_oom(t: i64, line: u64, pid: i64) -> Ev {
+        ev(Source::Kmsg, EventKind::OomKill, t, KMSG, line)
+            .pid(pid)
+            .comm("sh")
+            .f("global", json!(false))
+            .f("constraint", json!("CONSTRAINT_MEMCG"))
+            .f("oom_memcg", json!(format!("/docker/{ID}")))
+            .f("task_memcg", json!(format!("/docker/{ID}")))
+            .f("anon_rss_kb", json!(32000))
+    }
+
+    /// The recorder's trace of a signal to the container's main pid.
+    fn traced(t: i64, line: u64, sender: i64, comm: &str, target: i64, sig: i64) -> Ev {
+        ev(Source::Watch, EventKind::SignalSent, t, "fs/var/log/coroner/watch.jsonl", line)
+            .pid(sender)
+            .comm(comm)
+            .f("signal", json!(sig))
+            .f("target_pid", json!(target))
+            .f("target_cgroup", json!(format!("/docker/{ID}")))
+            .f("signal_origin", json!("user"))
+            .f("si_code_name", json!("SI_USER"))
+            .f("fate", json!(if sig == 9 { "exited" } else { "unknown" }))
+    }
+
+    fn kubelet(kind: EventKind, t: i64, line: u64) -> Ev {
+        ev(Source::Kubelet, kind, t, KUBELET, line)
+            .f("pod_namespace", json!("shop"))
+            .f("pod_name", json!("web-7d9f"))
+            .f("pod_uid", json!(POD_UID))
+            .f("container_name", json!("app"))
+    }
+
+    fn kube_stop(t: i64, line: u64) -> Ev {
+        kubelet(EventKind::ContainerStop, t, line)
+            .pid(1234)
+            .f("container_id", json!(format!("containerd://{ID}")))
+            .f("runtime", json!("containerd"))
+            .f("grace_period_s", json!(30))
+    }
+
+    fn kube_exit(t: i64, line: u64, code: i64) -> Ev {
+        kubelet(EventKind::ContainerExit, t, line).f("container_id", json!(ID)).f("exit_code", json!(code))
+    }
+
+    #[test]
+    fn kernel_oom_in_the_containers_cgroup_is_a_certain_memory_limit_death_naming_the_container() {
+        let doc = run_with(vec![kernel_oom(100, 4, 4242), docker_exit(100, 137, true)], &facts(vec![web(None)]));
+        assert_eq!(doc.findings.len(), 1, "the runtime's exit and the kernel's line are one death: {doc:#?}");
+        let f = &doc.findings[0];
+        assert_eq!((f.cause, f.confidence, f.container_reason), (Cause::OomKill, Confidence::Certain, Some(ContainerReason::MemoryLimit)));
+        let c = f.victim.container.as_ref().expect("container");
+        assert_eq!((c.runtime.as_str(), c.id.as_str(), c.name.as_deref(), c.image.as_deref()), ("docker", ID, Some("web"), Some("busybox:c14")));
+        assert_eq!(c.restart_count, Some(0));
+        assert!(f.evidence.iter().any(|e| &*e.origin.entry == CFG), "the runtime record is cited: {:?}", f.evidence);
+        assert!(f.reasoning.contains("container web"), "{}", f.reasoning);
+        assert_eq!(f.details["exit_code"], json!(137));
+    }
+
+    #[test]
+    fn the_runtimes_oomkilled_flag_alone_is_likely_not_certain() {
+        let doc = run_with(vec![docker_exit(100, 137, true)], &facts(vec![web(None)]));
+        let f = &doc.findings[0];
+        assert_eq!((f.cause, f.confidence, f.container_reason), (Cause::OomKill, Confidence::Likely, Some(ContainerReason::MemoryLimit)));
+        assert!(f.reasoning.contains("unreliable"), "{}", f.reasoning);
+        assert_eq!(f.victim.container.as_ref().and_then(|c| c.name.as_deref()), Some("web"));
+        // memory.events' oom_kill on the container's cgroup supports it (cited), but is no record of this death.
+        let mut h = facts(vec![web(None)]);
+        let cg = format!("/system.slice/docker-{ID}.scope");
+        h.cgroup_ooms.insert(cg.clone(), CgroupOom { cgroup: cg, oom: Some(1), oom_kill: Some(1), local: false, origin: origin("live/cgroup/memory.events.json") });
+        let f = &run_with(vec![docker_exit(100, 137, true)], &h).findings[0];
+        assert_eq!(f.confidence, Confidence::Likely);
+        assert!(f.reasoning.contains("oom_kill 1") && f.reasoning.contains("memory.events.json"), "{}", f.reasoning);
+    }
+
+    #[test]
+    fn exit_137_without_a_signal_record_is_likely_and_says_what_would_have_named_the_sender() {
+        let doc = run_with(vec![docker_exit(100, 137, false)], &facts(vec![web(None)]));
+        let f = &doc.findings[0];
+        assert_eq!((f.cause, f.confidence), (Cause::Signal, Confidence::Likely));
+        assert_eq!(f.signal.as_ref().map(|s| s.number), Some(9));
+        assert!(f.reasoning.contains("128+9"), "{}", f.reasoning);
+        assert!(f.missing.iter().any(|m| m.starts_with("what was in place")), "{:?}", f.missing);
+        assert_eq!(f.container_reason, None, "nothing says who or what sent it");
+        // 139 = SIGSEGV: a crash, still only likely.
+        let f = &run_with(vec![docker_exit(100, 139, false)], &facts(vec![web(None)])).findings[0];
+        assert_eq!((f.cause, f.confidence, f.signal.as_ref().map(|s| s.number)), (Cause::Crash, Confidence::Likely, Some(11)));
+    }
+
+    #[test]
+    fn the_runtimes_own_stop_or_kill_record_before_a_signal_exit_makes_it_certain() {
+        let kill = ev(Source::Container, EventKind::ContainerStop, 99, "fs/run/libpod/events/events.log", 7)
+            .f("container_id", json!(ID))
+            .f("runtime", json!("podman"))
+            .f("signal", json!(9));
+        let f = &run_with(vec![kill, docker_exit(100, 137, false)], &facts(vec![web(None)])).findings[0];
+        assert_eq!((f.confidence, f.container_reason, f.via.as_deref()), (Confidence::Certain, Some(ContainerReason::RuntimeKill), Some("runtime")));
+        let stop = ev(Source::Container, EventKind::ContainerStop, 90, "fs/var/log/containerd.log", 3)
+            .f("container_id", json!(ID))
+            .f("runtime", json!("containerd"))
+            .f("grace_period_s", json!(10));
+        let f = &run_with(vec![stop, docker_exit(100, 137, false)], &facts(vec![web(None)])).findings[0];
+        assert_eq!((f.confidence, f.container_reason), (Confidence::Certain, Some(ContainerReason::RuntimeStop)));
+        // containerd's TaskOOM for it: a runtime record like the flag, so likely only.
+        let oom = ev(Source::Container, EventKind::ContainerOom, 100, "fs/var/log/containerd.log", 4).f("container_id", json!(ID));
+        let f = &run_with(vec![oom, docker_exit(100, 137, false)], &facts(vec![web(None)])).findings[0];
+        assert_eq!((f.cause, f.confidence, f.container_reason), (Cause::OomKill, Confidence::Likely, Some(ContainerReason::MemoryLimit)));
+    }
+
+    #[test]
+    fn a_main_process_exiting_with_its_own_code_is_a_certain_own_exit() {
+        let doc = run_with(vec![docker_exit(100, 3, false)], &facts(vec![web(None)]));
+        let f = &doc.findings[0];
+        assert_eq!((f.cause, f.confidence, f.container_reason), (Cause::Exit, Confidence::Certain, Some(ContainerReason::OwnExit)));
+        assert!(f.reasoning.contains("code 3"), "{}", f.reasoning);
+        assert!(f.signal.is_none());
+        // The same exit in config.v2.json and a `docker inspect` capture, and the kubelet's PLEG line a second
+        // later: one death. A second exit with another code is a second death (a restart).
+        let again = || docker_exit(100, 3, false).f("restart_count", json!(1));
+        let doc = run_with(vec![docker_exit(100, 3, false), again(), ev(Source::Kubelet, EventKind::ContainerExit, 101, KUBELET, 9).f("container_id", json!(ID)).f("exit_code", json!(3))], &facts(vec![web(None)]));
+        assert_eq!(doc.findings.len(), 1, "{doc:#?}");
+        let doc = run_with(vec![docker_exit(40, 1, false), docker_exit(100, 3, false)], &facts(vec![web(None)]));
+        assert_eq!(doc.findings.len(), 2, "{doc:#?}");
+        // A process that answers a stop by exiting 0: the runtime's stop record says why.
+        let stop = ev(Source::Container, EventKind::ContainerStop, 99, "fs/run/libpod/events/events.log", 7).f("container_id", json!(ID)).f("status", json!("stop"));
+        let f = &run_with(vec![stop, docker_exit(100, 0, false)], &facts(vec![web(None)])).findings[0];
+        assert_eq!((f.cause, f.confidence, f.container_reason), (Cause::Exit, Confidence::Certain, Some(ContainerReason::RuntimeStop)));
+    }
+
+    #[test]
+    fn docker_stop_is_sigterm_then_sigkill_from_the_runtime_one_death_and_history_says_who_asked() {
+        let doc = run_with(
+            vec![
+                ev(Source::Wtmp, EventKind::Login, 0, "fs/var/log/wtmp", 1).uid(1000, "alice").f("tty", json!("pts/0")),
+                ev(Source::History, EventKind::KillCommand, 97, "fs/home/alice/.bash_history", 3)
+                    .uid(1000, "alice")
+                    .f("command", json!("docker stop -t 2 web"))
+                    .f("tool", json!("docker"))
+                    .f("action", json!("stop"))
+                    .f("target_names", json!(["web"])),
+                // As measured here (Docker 20.10, `docker stop -t 2` of a process ignoring SIGTERM, tracefs
+                // signal_generate): one runc process sends SIGTERM, another SIGKILL 2.01 s later.
+                traced(98, 1, 31221, "runc", 500, 15),
+                traced(100, 2, 31244, "runc", 500, 9),
+                docker_exit(100, 137, false),
+            ],
+            &facts(vec![web(None)]),
+        );
+        let deaths: Vec<_> = doc.findings.iter().filter(|f| f.victim.pid == Some(500) || f.victim.container.is_some()).collect();
+        assert_eq!(deaths.len(), 1, "SIGTERM, SIGKILL and the exit are one death: {doc:#?}");
+        let f = deaths[0];
+        assert_eq!((f.cause, f.confidence, f.container_reason), (Cause::Signal, Confidence::Certain, Some(ContainerReason::RuntimeStop)));
+        assert_eq!(f.signal.as_ref().map(|s| s.number), Some(9));
+        assert_eq!(f.killer.as_ref().and_then(|k| k.comm.as_deref()), Some("runc"));
+        assert_eq!(f.evidence.iter().filter(|e| e.role.contains("signal recorder")).count(), 2, "both signals cited: {:?}", f.evidence);
+        assert!(f.reasoning.contains("SIGTERM") && f.reasoning.contains("2.0 s later"), "{}", f.reasoning);
+        assert!(f.candidates.iter().any(|c| c.description.contains("docker stop -t 2 web")), "{:?}", f.candidates);
+        assert_eq!(f.victim.container.as_ref().and_then(|c| c.name.as_deref()), Some("web"));
+    }
+
+    #[test]
+    fn the_exit_goes_to_the_main_process_not_to_the_namespace_members_the_kernel_killed_after_it() {
+        // As traced here: runc's SIGKILL to the container's sh, then the kernel's SIGKILL (SI_KERNEL) to its child
+        // sleep 0.1 ms later, when the namespace's init died.
+        let kernel = traced(100, 3, 500, "sh", 510, 9).f("signal_origin", json!("kernel")).f("si_code_name", json!("SI_KERNEL"));
+        let doc = run_with(vec![traced(99, 2, 31277, "runc", 500, 9), kernel, docker_exit(100, 137, false)], &facts(vec![web(None)]));
+        let main = doc.findings.iter().find(|f| f.victim.pid == Some(500)).expect("main");
+        assert_eq!(main.details.get("exit_code"), Some(&json!(137)), "{doc:#?}");
+        assert_eq!(main.container_reason, Some(ContainerReason::RuntimeKill));
+        let child = doc.findings.iter().find(|f| f.victim.pid == Some(510)).expect("child");
+        assert_eq!((child.details.get("exit_code"), child.container_reason), (None, None));
+        assert_eq!(child.victim.container.as_ref().map(|c| c.id.as_str()), Some(ID), "the child ran in the container too");
+    }
+
+    #[test]
+    fn a_lone_sigkill_from_the_runtime_is_a_runtime_kill() {
+        let doc = run_with(vec![traced(100, 1, 701, "runc", 500, 9), docker_exit(100, 137, false)], &facts(vec![web(None)]));
+        assert_eq!(doc.findings.len(), 1, "{doc:#?}");
+        let f = &doc.findings[0];
+        assert_eq!((f.confidence, f.container_reason), (Confidence::Certain, Some(ContainerReason::RuntimeKill)));
+        // The same kill from a shell inside nothing the runtime runs: no runtime reason claimed.
+        let f = &run_with(vec![traced(100, 1, 702, "bash", 500, 9), docker_exit(100, 137, false)], &facts(vec![web(None)])).findings[0];
+        assert_eq!(f.container_reason, None, "{f:#?}");
+        assert_eq!(f.killer.as_ref().and_then(|k| k.comm.as_deref()), Some("bash"));
+    }
+
+    #[test]
+    fn a_liveness_probe_kill_is_certain_only_with_the_probe_and_the_kill_lines() {
+        let probe = || kubelet(EventKind::ProbeFailed, 90, 1).f("probe_type", json!("Liveness"));
+        let doc = run(vec![probe(), kube_stop(91, 2), kube_exit(95, 3, 137)]);
+        assert_eq!(doc.findings.len(), 1, "{doc:#?}");
+        let f = &doc.findings[0];
+        assert_eq!((f.cause, f.confidence, f.container_reason), (Cause::Signal, Confidence::Certain, Some(ContainerReason::LivenessProbe)));
+        assert_eq!((f.via.as_deref(), f.killer.as_ref().and_then(|k| k.comm.as_deref())), (Some("kubelet"), Some("kubelet")));
+        assert_eq!(f.killer.as_ref().and_then(|k| k.pid), Some(1234));
+        // The runtime from the kubelet's kill line (containerID="containerd://…"), the name from its records.
+        let c = f.victim.container.as_ref().expect("container");
+        assert_eq!((c.runtime.as_str(), c.name.as_deref()), ("containerd", Some("app")));
+        assert!(f.reasoning.contains("The kubelet recorded its end with exit code 137"), "{}", f.reasoning);
+        let pod = f.victim.pod.as_ref().expect("pod");
+        assert_eq!((pod.namespace.as_deref(), pod.name.as_deref()), (Some("shop"), Some("web-7d9f")));
+        assert_eq!(f.evidence.iter().filter(|e| &*e.origin.entry == KUBELET).count(), 3, "{:?}", f.evidence);
+        // Without the kill line: the probe and an exit 137 make it likely only.
+        let f = &run(vec![probe(), kube_exit(95, 3, 137)]).findings[0];
+        assert_eq!((f.confidence, f.container_reason), (Confidence::Likely, Some(ContainerReason::LivenessProbe)));
+        // A readiness probe never kills.
+        let f = &run(vec![kubelet(EventKind::ProbeFailed, 90, 1).f("probe_type", json!("Readiness")), kube_exit(95, 3, 137)]).findings[0];
+        assert_eq!(f.container_reason, None);
+        // The kill line alone: the kubelet killed it, why is not in the bundle.
+        let f = &run(vec![kube_stop(91, 2), kube_exit(95, 3, 137)]).findings[0];
+        assert_eq!((f.container_reason, f.via.as_deref()), (None, Some("kubelet")));
+        assert!(f.missing.iter().any(|m| m.contains("naming why")), "{:?}", f.missing);
+    }
+
+    #[test]
+    fn eviction_deletion_and_preemption_come_from_the_line_before_the_kill() {
+        let evicted = run(vec![kubelet(EventKind::PodEvicted, 90, 1), kube_stop(91, 2), kube_exit(95, 3, 137)]);
+        assert_eq!(evicted.findings.len(), 1, "{evicted:#?}");
+        assert_eq!((evicted.findings[0].container_reason, evicted.findings[0].confidence), (Some(ContainerReason::Eviction), Confidence::Certain));
+        let deleted = run(vec![kubelet(EventKind::PodDeleted, 90, 1).f("reason", json!("api")), kube_stop(91, 2), kube_exit(95, 3, 143)]);
+        assert_eq!(deleted.findings[0].container_reason, Some(ContainerReason::ApiDelete));
+        assert_eq!(deleted.findings[0].signal.as_ref().map(|s| s.number), Some(15));
+        let preempted = run(vec![kubelet(EventKind::PodDeleted, 90, 1).f("reason", json!("preempted")), kube_stop(91, 2), kube_exit(95, 3, 137)]);
+        assert_eq!(preempted.findings[0].container_reason, Some(ContainerReason::Preemption));
+        // The eviction line alone (the node's journal is the durable record): one finding for the pod.
+        let alone = run(vec![kubelet(EventKind::PodEvicted, 90, 1)]);
+        assert_eq!(alone.findings.len(), 1, "{alone:#?}");
+        let f = &alone.findings[0];
+        assert_eq!((f.container_reason, f.confidence, f.victim.comm.as_deref()), (Some(ContainerReason::Eviction), Confidence::Certain, Some("(the pod's containers)")));
+        assert_eq!(f.victim.pod.as_ref().and_then(|p| p.name.as_deref()), Some("web-7d9f"));
+        assert!(f.reasoning.contains("No record of its end"), "{}", f.reasoning);
+    }
+
+    #[test]
+    fn a_finding_never_names_a_container_no_record_ties_it_to() {
+        // A kill of pid 42 on the host; the only container record is of another pid.
+        let kill = || audit_kill(50, 1, 311, 310, "kill", "/usr/bin/kill", 42, 9);
+        let f = &run_with(vec![kill()], &facts(vec![web(Some(99))])).findings[0];
+        assert_eq!((f.victim.container.as_ref(), f.victim.pod.as_ref()), (None, None), "{f:#?}");
+        // A record whose main pid was 42 while it ran (started before, finished after) names it.
+        let f = &run_with(vec![kill()], &facts(vec![web(Some(42))])).findings[0];
+        assert_eq!(f.victim.container.as_ref().and_then(|c| c.name.as_deref()), Some("web"));
+        assert!(f.reasoning.contains("gives pid 42"), "{}", f.reasoning);
+        // …but not one that started after the death (pid reuse).
+        let mut later = web(Some(42));
+        later.started = Some(at(60));
+        let f = &run_with(vec![kill()], &facts(vec![later])).findings[0];
+        assert_eq!(f.victim.container, None);
+        // A cgroup path alone gives the id, with runtime `unknown` and nothing else.
+        let f = &run(vec![kernel_oom(100, 4, 4242)]).findings[0];
+        let c = f.victim.container.as_ref().expect("container from the cgroup path");
+        assert_eq!((c.runtime.as_str(), c.id.as_str(), c.name.as_ref(), c.image.as_ref()), ("unknown", ID, None, None));
+        assert_eq!(f.container_reason, Some(ContainerReason::MemoryLimit));
+    }
+
+    #[test]
+    fn an_oom_at_the_pods_limit_is_the_containers_memory_limit_and_names_the_pod() {
+        let pod_cg = format!("/kubepods/burstable/pod{POD_UID}");
+        let doc = run(vec![
+            ev(Source::Kmsg, EventKind::OomKill, 100, KMSG, 4)
+                .pid(4242)
+                .comm("java")
+                .f("global", json!(false))
+                .f("constraint", json!("CONSTRAINT_MEMCG"))
+                .f("oom_memcg", json!(pod_cg.clone()))
+                .f("task_memcg", json!(format!("{pod_cg}/{ID}"))),
+            kube_exit(101, 3, 137),
+        ]);
+        assert_eq!(doc.findings.len(), 1, "the kubelet's exit joins the kernel's kill: {doc:#?}");
+        let f = &doc.findings[0];
+        assert_eq!((f.cause, f.confidence, f.container_reason), (Cause::OomKill, Confidence::Certain, Some(ContainerReason::MemoryLimit)));
+        assert!(f.reasoning.contains("is the pod's"), "{}", f.reasoning);
+        let pod = f.victim.pod.as_ref().expect("pod");
+        assert_eq!((pod.namespace.as_deref(), pod.name.as_deref(), pod.uid.as_deref()), (Some("shop"), Some("web-7d9f"), Some(POD_UID)));
+        assert_eq!(f.victim.container.as_ref().and_then(|c| c.name.as_deref()), Some("app"));
+        // The node's allocatable cgroup above the pods is no container's limit.
+        let f = &run(vec![ev(Source::Kmsg, EventKind::OomKill, 100, KMSG, 4)
+            .pid(4242)
+            .f("global", json!(false))
+            .f("oom_memcg", json!("/kubepods"))
+            .f("task_memcg", json!(format!("{pod_cg}/{ID}")))])
+        .findings[0];
+        assert_eq!(f.container_reason, None);
+        assert_eq!(f.victim.pod.as_ref().and_then(|p| p.uid.as_deref()), Some(POD_UID));
+    }
+
+    #[test]
+    fn a_restart_loop_gives_one_finding_per_death_and_an_advisory() {
+        let mut r = web(None);
+        r.restart_count = Some(3);
+        r.restart_policy = Some("on-failure:3".into());
+        let doc = run_with(
+            vec![kernel_oom(10, 1, 501), kernel_oom(20, 2, 502), kernel_oom(30, 3, 503), kernel_oom(100, 4, 504), docker_exit(100, 137, true)],
+            &facts(vec![r]),
+        );
+        assert_eq!(doc.findings.len(), 4, "{doc:#?}");
+        assert!(doc.findings.iter().all(|f| f.victim.container.as_ref().and_then(|c| c.name.as_deref()) == Some("web")));
+        // Only the death the runtime's saved state describes gets its restart count.
+        let counts: Vec<Option<u64>> = doc.findings.iter().map(|f| f.victim.container.as_ref().and_then(|c| c.restart_count)).collect();
+        assert_eq!(counts, vec![None, None, None, Some(3)]);
+        let a = doc.advisories.iter().find(|a| a.id == "container_restart_loop").expect("advisory");
+        assert!(a.message.contains("web") && a.message.contains("on-failure:3"), "{}", a.message);
+        let step = doc.checklist.iter().find(|c| c.step == "containers").expect("step");
+        assert!(step.summary.contains("1 container record(s) (docker)"), "{}", step.summary);
+    }
+
+    #[test]
+    fn a_liveness_probe_timing_out_and_a_tight_memory_limit_are_advised() {
+        let doc = run_with(
+            vec![
+                kubelet(EventKind::ProbeFailed, 90, 1).f("probe_type", json!("Liveness")).f("output", json!("Get \"http://10.0.0.5:8080/healthz\": context deadline exceeded")),
+                ev(Source::Settings, EventKind::Setting, 1, "live/cgroup/memory.json", 1)
+                    .f("cgroup", json!(format!("/docker/{ID}")))
+                    .f("limit", json!(33_554_432))
+                    .f("max_usage", json!(32_000_000)),
+            ],
+            &facts(vec![web(None)]),
+        );
+        let ids: Vec<&str> = doc.advisories.iter().map(|a| a.id.as_str()).collect();
+        assert!(ids.contains(&"liveness_probe_timeout") && ids.contains(&"container_memory_limit_tight"), "{ids:?}");
+        assert!(doc.advisories.iter().any(|a| a.message.contains("shop/web-7d9f app")));
+    }
+
+    #[test]
+    fn why_finds_a_container_by_name_id_prefix_and_pod_and_says_what_the_records_hold_otherwise() {
+        let mut events: Vec<Event> = vec![docker_exit(100, 3, false).0];
+        let h = facts(vec![web(None)]);
+        let doc = analyze(&manifest(), &events, &h, true);
+        for q in [
+            WhyQuery { container: Some("web".into()), ..Default::default() },
+            WhyQuery { container: Some(ID[..12].into()), ..Default::default() },
+        ] {
+            let a = why(&doc, &events, &h, &q);
+            assert_eq!(a.matched, 1, "{}", a.text);
+            assert!(a.text.contains("container: web (1e1755e4a1d0, image busybox:c14, runtime docker") && a.text.contains("reason:   own_exit"), "{}", a.text);
+            assert!(a.text.starts_with("F1  (main process of container web)"), "{}", a.text);
+        }
+        // 11 digits are too few to name a container.
+        assert_eq!(why(&doc, &events, &h, &WhyQuery { container: Some(ID[..11].into()), ..Default::default() }).matched, 0);
+        // A pod.
+        events = vec![kubelet(EventKind::PodEvicted, 90, 1).0, kube_stop(91, 2).0, kube_exit(95, 3, 137).0];
+        let doc = analyze(&manifest(), &events, &Facts::default(), true);
+        let a = why(&doc, &events, &Facts::default(), &WhyQuery { pod: Some("shop/web-7d9f".into()), ..Default::default() });
+        assert_eq!(a.matched, 1, "{}", a.text);
+        assert!(a.text.contains("pod:      shop/web-7d9f") && a.text.contains("reason:   eviction"), "{}", a.text);
+        assert_eq!(why(&doc, &events, &Facts::default(), &WhyQuery { pod: Some("other/web-7d9f".into()), ..Default::default() }).matched, 0);
+        // No death of it: what the runtimes' records hold, and what was in place.
+        let a = why(&analyze(&manifest(), &[], &h, true), &[], &h, &WhyQuery { container: Some("web".into()), ..Default::default() });
+        assert_eq!(a.matched, 0);
+        assert!(a.text.contains("The runtimes' records of it:") && a.text.contains("name web") && a.text.contains(CFG), "{}", a.text);
+        assert!(a.text.contains("signal recorder"), "{}", a.text);
+        let a = why(&analyze(&manifest(), &[], &h, true), &[], &h, &WhyQuery { container: Some("db".into()), ..Default::default() });
+        assert!(a.text.contains("No runtime record in the bundle names it"), "{}", a.text);
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use coroner_schemas::finding::Finding;
+use coroner_schemas::finding::{ContainerRef, Finding, PodRef};
 use coroner_schemas::{Event, FindingsDoc, Utc};
 
 use crate::sources::facts::HostFacts;
@@ -14,6 +14,10 @@ pub struct WhyQuery {
     pub pid: Option<i64>,
     pub comm: Option<String>,
     pub unit: Option<String>,
+    /// A container's name, or an id prefix of 12 or more hex digits.
+    pub container: Option<String>,
+    /// A pod as `NAMESPACE/NAME` (or `NAME`, any namespace).
+    pub pod: Option<String>,
     /// Pick the death nearest this time when several match.
     pub at: Option<Utc>,
 }
@@ -25,6 +29,26 @@ fn matches(f: &Finding, q: &WhyQuery) -> bool {
             f.victim.unit.as_deref().is_some_and(|v| v == u || v == format!("{u}.service"))
                 || f.victim.cgroup.as_deref().is_some_and(|c| c.contains(u))
         })
+        && q.container.as_deref().is_none_or(|c| f.victim.container.as_ref().is_some_and(|k| container_matches(c, k.name.as_deref(), &k.id)))
+        && q.pod.as_deref().is_none_or(|p| {
+            f.victim.pod.as_ref().is_some_and(|k| pod_matches(p, k.namespace.as_deref(), k.name.as_deref()))
+        })
+}
+
+/// A `--container` argument names a container: its name (Docker's leading `/` optional), or an id prefix of 12 or
+/// more hex digits.
+fn container_matches(q: &str, name: Option<&str>, id: &str) -> bool {
+    let q = q.trim();
+    let hex = q.len() >= 12 && q.bytes().all(|b| b.is_ascii_hexdigit());
+    name == Some(q.trim_start_matches('/')) || hex && !id.is_empty() && super::containers::same_id(&q.to_ascii_lowercase(), id)
+}
+
+/// A `--pod` argument names a pod: `NAMESPACE/NAME`, or `NAME` in any namespace.
+fn pod_matches(q: &str, ns: Option<&str>, name: Option<&str>) -> bool {
+    match q.split_once('/') {
+        Some((qns, qn)) => ns == Some(qns) && name == Some(qn),
+        None => name == Some(q),
+    }
 }
 
 /// `why`'s answer: the text, and how many deaths matched (none: the command exits non-zero).
@@ -49,9 +73,18 @@ pub fn why(doc: &FindingsDoc, events: &[Event], facts: &HostFacts, q: &WhyQuery)
         let _ = writeln!(out, "No death matching {} is evidenced in this bundle.", describe(q));
         let related: Vec<&Event> = events
             .iter()
-            .filter(|e| q.pid.is_some_and(|p| e.pid == Some(p)) || q.comm.as_deref().is_some_and(|c| e.comm.as_deref() == Some(c)))
+            .filter(|e| {
+                q.pid.is_some_and(|p| e.pid == Some(p))
+                    || q.comm.as_deref().is_some_and(|c| e.comm.as_deref() == Some(c))
+                    || q.container.as_deref().is_some_and(|c| {
+                        let id = super::containers::event_container_id(e).unwrap_or("");
+                        container_matches(c, e.field_str("container_name"), id)
+                    })
+                    || q.pod.as_deref().is_some_and(|p| pod_matches(p, e.field_str("pod_namespace"), e.field_str("pod_name")))
+            })
             .take(20)
             .collect();
+        container_records(&mut out, facts, q);
         if related.is_empty() {
             out.push_str("Nothing in the timeline mentions it either.\n");
         } else {
@@ -87,7 +120,93 @@ fn describe(q: &WhyQuery) -> String {
     if let Some(u) = &q.unit {
         parts.push(format!("unit {}", clean(u)));
     }
+    if let Some(c) = &q.container {
+        parts.push(format!("container {}", clean(c)));
+    }
+    if let Some(p) = &q.pod {
+        parts.push(format!("pod {}", clean(p)));
+    }
     if parts.is_empty() { "the query".into() } else { parts.join(", ") }
+}
+
+/// What the runtimes' records say of the asked-for container or pod, when no death of it matched.
+fn container_records(out: &mut String, facts: &HostFacts, q: &WhyQuery) {
+    if q.container.is_none() && q.pod.is_none() {
+        return;
+    }
+    let recs: Vec<_> = facts
+        .containers
+        .iter()
+        .filter(|r| {
+            q.container.as_deref().is_some_and(|c| container_matches(c, r.name.as_deref(), &r.id))
+                || q.pod.as_deref().is_some_and(|p| pod_matches(p, r.pod_namespace.as_deref(), r.pod_name.as_deref()))
+        })
+        .collect();
+    if recs.is_empty() {
+        let _ = writeln!(out, "No runtime record in the bundle names it ({} container record(s) in all).", facts.containers.len());
+        return;
+    }
+    out.push_str("The runtimes' records of it:\n");
+    for r in recs {
+        let mut parts = vec![format!("{} {}", clean(&r.runtime), clean(r.id.get(..12).unwrap_or(&r.id)))];
+        if let Some(n) = &r.name {
+            parts.push(format!("name {}", clean(n)));
+        }
+        if let Some(i) = &r.image {
+            parts.push(format!("image {}", clean(i)));
+        }
+        if let (Some(ns), Some(n)) = (&r.pod_namespace, &r.pod_name) {
+            parts.push(format!("pod {}/{}", clean(ns), clean(n)));
+        }
+        if let Some(s) = &r.status {
+            parts.push(format!("status {}", clean(s)));
+        }
+        if let Some(s) = r.started {
+            parts.push(format!("started {}", s.rfc3339()));
+        }
+        if let Some(s) = r.finished {
+            parts.push(format!("finished {}", s.rfc3339()));
+        }
+        if let Some(c) = r.exit_code {
+            parts.push(format!("exit code {c}"));
+        }
+        if let Some(o) = r.oom_killed {
+            parts.push(format!("OOMKilled {o}"));
+        }
+        if let Some(n) = r.restart_count {
+            parts.push(format!("restart count {n}"));
+        }
+        let _ = writeln!(out, "  {} ({})", parts.join(", "), clean(&r.origin.entry));
+    }
+}
+
+/// `web (1e1755e4a1d0, image busybox, runtime docker, 3 restarts)`.
+fn container_text(c: &ContainerRef) -> String {
+    let mut parts = Vec::new();
+    if !c.id.is_empty() {
+        parts.push(c.id.get(..12).unwrap_or(&c.id).to_owned());
+    }
+    if let Some(i) = &c.image {
+        parts.push(format!("image {i}"));
+    }
+    parts.push(format!("runtime {}", c.runtime));
+    if let Some(n) = c.restart_count {
+        parts.push(format!("{n} restart{}", if n == 1 { "" } else { "s" }));
+    }
+    format!("{} ({})", c.name.as_deref().unwrap_or("unnamed"), parts.join(", "))
+}
+
+/// `NAMESPACE/NAME (uid …)`.
+fn pod_text(p: &PodRef) -> String {
+    let name = match (&p.namespace, &p.name) {
+        (Some(ns), Some(n)) => format!("{ns}/{n}"),
+        (None, Some(n)) => n.clone(),
+        _ => "unnamed".into(),
+    };
+    match &p.uid {
+        Some(u) => format!("{name} (uid {u})"),
+        None => name,
+    }
 }
 
 fn time_text(t: Option<Utc>) -> String {
@@ -114,7 +233,11 @@ fn write_finding(out: &mut String, f: &Finding) {
         "{}  {}{}{}",
         f.id,
         v.pid.map(|p| format!("pid {p} ")).unwrap_or_default(),
-        v.comm.as_deref().map(|c| format!("({})", clean(c))).unwrap_or_default(),
+        match (v.comm.as_deref(), &v.container) {
+            (Some(c), _) => format!("({})", clean(c)),
+            (None, Some(c)) => format!("(main process of container {})", clean(c.name.as_deref().unwrap_or(c.id.get(..12).unwrap_or(&c.id)))),
+            (None, None) => String::new(),
+        },
         v.user.as_deref().map(|u| format!(" user {}", clean(u))).unwrap_or_default()
     );
     if let Some(c) = &v.cmdline {
@@ -122,6 +245,12 @@ fn write_finding(out: &mut String, f: &Finding) {
     }
     if let Some(u) = v.unit.as_deref().or(v.cgroup.as_deref()) {
         let _ = writeln!(out, "    unit:     {}", clean(u));
+    }
+    if let Some(c) = &v.container {
+        let _ = writeln!(out, "    container: {}", clean(&container_text(c)));
+    }
+    if let Some(p) = &v.pod {
+        let _ = writeln!(out, "    pod:      {}", clean(&pod_text(p)));
     }
     let _ = writeln!(out, "    died:     {} ({})", time_text(f.time.sort_key()), f.time.certainty());
     let _ = writeln!(
@@ -131,6 +260,9 @@ fn write_finding(out: &mut String, f: &Finding) {
         f.signal.as_ref().map(|s| format!(", {} ({})", s.name, s.number)).unwrap_or_default(),
         f.confidence.as_str()
     );
+    if let Some(r) = f.container_reason {
+        let _ = writeln!(out, "    reason:   {}", r.as_str());
+    }
     if let Some(k) = &f.killer {
         let _ = writeln!(
             out,
@@ -165,6 +297,9 @@ fn write_finding(out: &mut String, f: &Finding) {
         }
         if let Some(c) = &k.command {
             let _ = writeln!(out, "    command:  {}", clean(c));
+        }
+        if let Some(c) = &k.container {
+            let _ = writeln!(out, "    killer container: {}", clean(&container_text(c)));
         }
     }
     if let Some(via) = &f.via {

@@ -198,6 +198,15 @@ fn finding_view(i: usize, f: &coroner_schemas::Finding) -> FindingView {
     if let Some(c) = &f.victim.cgroup {
         victim_lines.push(kv("cgroup", vis(c)));
     }
+    if let Some(c) = &f.victim.container {
+        victim_lines.push(kv("container", view::container(c)));
+    }
+    if let Some(p) = &f.victim.pod {
+        victim_lines.push(kv("pod", view::pod(p)));
+    }
+    if let Some(r) = f.container_reason {
+        victim_lines.push(kv("container reason", r.as_str().to_owned()));
+    }
     FindingView {
         anchor: format!("finding-{}", i + 1),
         id: vis(&f.id),

@@ -153,6 +153,7 @@ fn finding(f: &coroner_schemas::Finding) -> FindingMd {
                 "command" => table.push(Kv { k: "Command", v: md_code(&value, true) }),
                 "session" => table.push(Kv { k: "Session", v: md_inline(&value) }),
                 "tty" => table.push(Kv { k: "TTY", v: md_inline(&value) }),
+                "container" => table.push(Kv { k: "Killer container", v: md_inline(&value) }),
                 _ => {}
             }
         }
@@ -166,6 +167,15 @@ fn finding(f: &coroner_schemas::Finding) -> FindingMd {
     }
     if let Some(c) = &f.victim.cgroup {
         table.push(Kv { k: "Victim cgroup", v: md_code(c, true) });
+    }
+    if let Some(c) = &f.victim.container {
+        table.push(Kv { k: "Victim container", v: md_inline(&view::container(c)) });
+    }
+    if let Some(p) = &f.victim.pod {
+        table.push(Kv { k: "Victim pod", v: md_inline(&view::pod(p)) });
+    }
+    if let Some(r) = f.container_reason {
+        table.push(Kv { k: "Container reason", v: md_inline(r.as_str()) });
     }
     FindingMd {
         heading: format!(

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use coroner_schemas::finding::{Cause, Confidence, Killer, Victim};
+use coroner_schemas::finding::{Cause, Confidence, ContainerRef, Killer, PodRef, Victim};
 use coroner_schemas::{Event, EventKind, FindingsDoc, Origin, Timestamp, Utc};
 
 use crate::render::escape;
@@ -172,9 +172,41 @@ pub fn confidence_label(c: Confidence) -> &'static str {
     c.as_str()
 }
 
-/// `nginx (pid 4242, user www-data, unit nginx.service)`.
+/// `web (1e1755e4a1d0, image busybox, runtime docker, 3 restarts)`: name, short id, image, runtime, restarts.
+pub fn container(c: &ContainerRef) -> String {
+    let vis = |s: &str| escape::visible(s, false);
+    let mut parts = Vec::new();
+    if !c.id.is_empty() {
+        parts.push(vis(c.id.get(..12).unwrap_or(&c.id)));
+    }
+    if let Some(i) = &c.image {
+        parts.push(format!("image {}", vis(i)));
+    }
+    parts.push(format!("runtime {}", vis(&c.runtime)));
+    if let Some(n) = c.restart_count {
+        parts.push(format!("{n} restart{}", if n == 1 { "" } else { "s" }));
+    }
+    format!("{} ({})", c.name.as_deref().map(vis).unwrap_or_else(|| "unnamed".to_owned()), parts.join(", "))
+}
+
+/// `NAMESPACE/NAME (uid …)`.
+pub fn pod(p: &PodRef) -> String {
+    let vis = |s: &str| escape::visible(s, false);
+    let name = match (&p.namespace, &p.name) {
+        (Some(ns), Some(n)) => format!("{}/{}", vis(ns), vis(n)),
+        (None, Some(n)) => vis(n),
+        _ => "unnamed".to_owned(),
+    };
+    match &p.uid {
+        Some(u) => format!("{name} (uid {})", vis(u)),
+        None => name,
+    }
+}
+
+/// `nginx (pid 4242, user www-data, unit nginx.service)`; a process in a container: `…, container web`.
 pub fn victim(v: &Victim) -> String {
-    let name = v.comm.as_deref().map(|c| escape::visible(c, false)).unwrap_or_else(|| "unknown process".to_owned());
+    let unnamed = if v.container.is_some() && v.pid.is_none() { "main process" } else { "unknown process" };
+    let name = v.comm.as_deref().map(|c| escape::visible(c, false)).unwrap_or_else(|| unnamed.to_owned());
     let mut parts = Vec::new();
     if let Some(p) = v.pid {
         parts.push(format!("pid {p}"));
@@ -187,6 +219,12 @@ pub fn victim(v: &Victim) -> String {
     }
     if let Some(u) = &v.unit {
         parts.push(format!("unit {}", escape::visible(u, false)));
+    }
+    if let Some(c) = &v.container {
+        parts.push(format!("container {}", c.name.as_deref().map(|n| escape::visible(n, false)).unwrap_or_else(|| escape::visible(c.id.get(..12).unwrap_or(&c.id), false))));
+    }
+    if let Some(p) = v.pod.as_ref().filter(|p| p.name.is_some()) {
+        parts.push(format!("pod {}", pod(&PodRef { uid: None, ..p.clone() })));
     }
     if parts.is_empty() {
         name
@@ -238,6 +276,9 @@ pub fn killer(k: &Killer) -> Vec<(&'static str, String)> {
     }
     if let Some(c) = &k.command {
         out.push(("command", vis(c)));
+    }
+    if let Some(c) = &k.container {
+        out.push(("container", container(c)));
     }
     out
 }
