@@ -569,7 +569,7 @@ pub struct KeyDoc {
 /// (a test checks both the table and that each key on a fixture's timeline has the type given here).
 pub const KEYS: &[KeyDoc] = &[
     KeyDoc { name: "acct", ty: FieldType::String, sources: "audit", meaning: "account an audit user-space record names (`acct=`)" },
-    KeyDoc { name: "action", ty: FieldType::String, sources: "history", meaning: "what a kill command does (`kill`, `stop`, `restart`…)" },
+    KeyDoc { name: "action", ty: FieldType::String, sources: "history,container", meaning: "what a kill command does (`kill`, `stop`, `restart`…); a Podman `kill` or `stop` event's status" },
     KeyDoc { name: "activates", ty: FieldType::String, sources: "cron", meaning: "unit a systemd timer starts" },
     KeyDoc { name: "active_state", ty: FieldType::String, sources: "settings", meaning: "systemd unit `ActiveState`" },
     KeyDoc { name: "addr", ty: FieldType::String, sources: "kmsg,dmesg,syslog,journal,audit,wtmp,btmp,utmp,pstore,watch", meaning: "remote address (login records, audit `addr=`); for a segfault, the faulting address" },

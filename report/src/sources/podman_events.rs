@@ -89,6 +89,8 @@ fn events(raw: &[u8], ctx: &SourceCtx) -> Parsed {
                 }
             }
             EventKind::ProbeFailed => _ = e.fields.insert("probe_type".into(), "Healthcheck"),
+            // `podman stop` (the stop signal, then SIGKILL after its timeout) or `podman kill`.
+            EventKind::ContainerStop => _ = e.fields.insert("action".into(), status.as_str()),
             _ => {}
         }
         if let Some(err) = r.text(&v, &["Error"]) {
@@ -177,6 +179,8 @@ mod tests {
         let exit = &p.events[5];
         assert_eq!(exit.fields.get("container_name").and_then(|v| v.as_str()), Some("api"));
         assert_eq!(exit.timestamp.sort_key().map(|t| t.rfc3339()).as_deref(), Some("2026-11-27T09:12:04.501188Z"), "+01:00 read as UTC");
+        // A kill is told from a stop, which the findings read as different runtime hands.
+        assert_eq!(p.events[4].field_str("action"), Some("kill"));
     }
 
     #[test]
