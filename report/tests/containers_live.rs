@@ -94,18 +94,8 @@ impl Drop for Guard {
         for cg in &self.cgroups_made {
             let _ = fs::remove_dir(cg);
         }
-        match &self.state_before {
-            Some(None) => {
-                let _ = fs::remove_dir_all(STATE);
-            }
-            Some(Some(before)) => {
-                for p in live::listing(Path::new(STATE)).into_iter().rev() {
-                    if !before.contains(&p) {
-                        let _ = if p.is_dir() { fs::remove_dir(&p) } else { fs::remove_file(&p) };
-                    }
-                }
-            }
-            None => {}
+        if let Some(before) = &self.state_before {
+            live::put_back(Path::new(STATE), before.as_ref());
         }
     }
 }

@@ -73,19 +73,8 @@ impl Drop for Guard {
         if let Some(v) = &self.devkmsg_before {
             let _ = fs::write(DEVKMSG, format!("{v}\n"));
         }
-        match &self.state_before {
-            Some(None) => {
-                let _ = fs::remove_dir_all(STATE);
-            }
-            Some(Some(before)) => {
-                // Deepest first, so a directory the test made is empty when it is removed.
-                for p in live::listing(Path::new(STATE)).into_iter().rev() {
-                    if !before.contains(&p) {
-                        let _ = if p.is_dir() { fs::remove_dir(&p) } else { fs::remove_file(&p) };
-                    }
-                }
-            }
-            None => {}
+        if let Some(before) = &self.state_before {
+            live::put_back(Path::new(STATE), before.as_ref());
         }
         if let Some(d) = &self.dir {
             if std::env::var_os("CORONER_KEEP_INCIDENT").is_none() {

@@ -526,21 +526,7 @@ fn catchable_end(f: &mut Finding, g: &Group, sig: i64, ev: &[Event]) {
 /// The service manager that wrote `e`, as far as the record names it: the program and pid of its syslog tag or
 /// journal `_PID` (a user manager is `systemd[1234]`, not PID 1). Its uid is not in the record: left unknown.
 fn systemd_killer(e: &Event) -> Killer {
-    Killer {
-        pid: e.field_i64("program_pid"),
-        comm: e.field_str("program").map(str::to_owned),
-        exe: None,
-        uid: None,
-        user: None,
-        auid: None,
-        auser: None,
-        session: None,
-        tty: None,
-        login_from: None,
-        parent_chain: Vec::new(),
-        command: None,
-        container: None,
-    }
+    Killer { pid: e.field_i64("program_pid"), comm: e.field_str("program").map(str::to_owned), ..Killer::default() }
 }
 
 /// How a service-manager record names its writer in a sentence: `systemd[1234]`, or "the service manager".

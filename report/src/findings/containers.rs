@@ -667,21 +667,7 @@ fn kube<'a>(g: &Group, cx: &'a Context, c: &ContainerRef, pod: Option<&PodKey>, 
 }
 
 fn kubelet_killer(e: Option<&Event>) -> Killer {
-    Killer {
-        pid: e.and_then(|e| e.pid),
-        comm: Some("kubelet".into()),
-        exe: None,
-        uid: None,
-        user: None,
-        auid: None,
-        auser: None,
-        session: None,
-        tty: None,
-        login_from: None,
-        parent_chain: Vec::new(),
-        command: None,
-        container: None,
-    }
+    Killer { pid: e.and_then(|e| e.pid), comm: Some("kubelet".into()), ..Killer::default() }
 }
 
 fn reason_text(r: ContainerReason) -> &'static str {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::container_ids::is_id;
 use super::facts::ContainerRecord;
-use super::{ParseProblem, SourceCtx};
+use super::{ParseProblem, Parsed, SourceCtx};
 
 /// Problems recorded one by one before the rest are only counted.
 pub const MAX_PROBLEMS: usize = 1000;
@@ -208,6 +208,21 @@ pub fn lifecycle(c: &ContainerRecord, error: Option<&str>, raw: &Text, origin: &
 }
 
 /// One line of a short preview of bytes, for problem messages (control characters shown as `.`).
+/// One JSON object of a whole-file entry, or the problem it is not one.
+pub fn object(raw: &[u8], ctx: &SourceCtx, what: &str, out: &mut Parsed) -> Option<Value> {
+    match serde_json::from_slice::<Value>(raw) {
+        Ok(v @ Value::Object(_)) => Some(v),
+        Ok(_) => {
+            out.problems.push(ParseProblem::at_offset(ctx, 0, format!("{what} is not a JSON object")));
+            None
+        }
+        Err(e) => {
+            out.problems.push(ParseProblem::at_offset(ctx, 0, format!("{what} is not whole JSON ({e}): {}", preview(raw))));
+            None
+        }
+    }
+}
+
 pub fn preview(line: &[u8]) -> String {
     let s: String = String::from_utf8_lossy(&line[..line.len().min(80)]).chars().map(|c| if c.is_control() { '.' } else { c }).collect();
     if line.len() > 80 {

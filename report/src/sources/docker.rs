@@ -32,7 +32,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::container_ids::is_id;
-use super::containers::{self, cut_first_line, entry_path, id_in_path, identity, kept_tail, label, lifecycle, preview, Problems, Reader};
+use super::containers::{self, cut_first_line, entry_path, id_in_path, identity, kept_tail, label, lifecycle, object, preview, Problems, Reader};
 use super::facts::{ContainerRecord, Fact};
 use super::kernel_lines::cap_message;
 use super::{ParseProblem, Parsed, SourceCtx};
@@ -50,20 +50,6 @@ pub fn parse(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
     }
 }
 
-/// One JSON object of a whole-file entry, or the problem it is not one.
-fn object(raw: &[u8], ctx: &SourceCtx, what: &str, out: &mut Parsed) -> Option<Value> {
-    match serde_json::from_slice::<Value>(raw) {
-        Ok(v @ Value::Object(_)) => Some(v),
-        Ok(_) => {
-            out.problems.push(ParseProblem::at_offset(ctx, 0, format!("{what} is not a JSON object")));
-            None
-        }
-        Err(e) => {
-            out.problems.push(ParseProblem::at_offset(ctx, 0, format!("{what} is not whole JSON ({e}): {}", preview(raw))));
-            None
-        }
-    }
-}
 
 fn origin(ctx: &SourceCtx, line: Option<u64>, offset: u64) -> Origin {
     Origin { entry: ctx.path.clone(), line, offset: Some(ctx.offset + offset) }

@@ -36,7 +36,7 @@ use coroner_schemas::manifest::Format;
 use coroner_schemas::{Origin, Text};
 use serde_json::Value;
 
-use super::containers::{entry_path, id_in_path, lifecycle, preview, Reader};
+use super::containers::{entry_path, id_in_path, lifecycle, object, Reader};
 use super::facts::{ContainerRecord, Fact};
 use super::{ParseProblem, Parsed, SourceCtx};
 
@@ -129,19 +129,6 @@ fn annotated(r: &mut Reader, c: &mut ContainerRecord, a: &Value) {
     }
 }
 
-fn object(raw: &[u8], ctx: &SourceCtx, what: &str, out: &mut Parsed) -> Option<Value> {
-    match serde_json::from_slice::<Value>(raw) {
-        Ok(v @ Value::Object(_)) => Some(v),
-        Ok(_) => {
-            out.problems.push(ParseProblem::at_offset(ctx, 0, format!("{what} is not a JSON object")));
-            None
-        }
-        Err(e) => {
-            out.problems.push(ParseProblem::at_offset(ctx, 0, format!("{what} is not whole JSON ({e}): {}", preview(raw))));
-            None
-        }
-    }
-}
 
 fn bundle_config(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
     let mut out = Parsed::default();

@@ -48,3 +48,17 @@ pub fn listing(dir: &Path) -> BTreeSet<PathBuf> {
     }
     out
 }
+
+/// Puts `dir` back as [`listing`] saw it: every path it did not hold is removed (deepest first, so a directory
+/// a test made is empty when it is removed); `None`: it did not exist, and is removed whole.
+pub fn put_back(dir: &Path, before: Option<&BTreeSet<PathBuf>>) {
+    let Some(before) = before else {
+        let _ = std::fs::remove_dir_all(dir);
+        return;
+    };
+    for p in listing(dir).into_iter().rev() {
+        if !before.contains(&p) {
+            let _ = if p.is_dir() { std::fs::remove_dir(&p) } else { std::fs::remove_file(&p) };
+        }
+    }
+}
