@@ -227,7 +227,9 @@ struct Ident<'a> {
 }
 
 fn cref_of(r: &ContainerRecord) -> ContainerRef {
-    ContainerRef { runtime: r.runtime.clone(), id: r.id.clone(), name: r.name.clone(), image: r.image.clone(), restart_count: None }
+    // A record that does not say its runtime (crictl's, a log link's) is `unknown`, as a cgroup path alone is.
+    let runtime = if r.runtime.is_empty() { "unknown".to_owned() } else { r.runtime.clone() };
+    ContainerRef { runtime, id: r.id.clone(), name: r.name.clone(), image: r.image.clone(), restart_count: None }
 }
 
 fn pod_of(r: Option<&ContainerRecord>, uid: Option<String>) -> Option<PodRef> {
@@ -307,12 +309,21 @@ fn identify<'a>(f: &Finding, g: Option<&Group>, cx: &'a Context) -> Option<Ident
             if o.kind == ObsKind::PodEnd {
                 continue;
             }
-            let id = event_container_id(e).map(str::to_owned);
-            let name = e.field_str("container_name").map(str::to_owned);
+            // What this record leaves out, from the group's other records of the same container: a PLEG exit names
+            // the pod by uid only, the kill line before it names the pod and the container.
+            let same = |x: &Event| match (event_container_id(x), event_container_id(e)) {
+                (Some(a), Some(b)) => same_id(a, b),
+                _ => PodKey::of_event(x).zip(PodKey::of_event(e)).is_some_and(|(a, b)| a.same(&b)),
+            };
+            let peers: Vec<&Event> = std::iter::once(e).chain(rt.iter().map(|p| &ev[p.event]).filter(|x| same(x))).collect();
+            let pick = |k: &str| peers.iter().find_map(|x| x.field_str(k)).map(str::to_owned);
+            let id = peers.iter().find_map(|x| event_container_id(x)).map(str::to_owned);
+            let name = pick("container_name");
             if id.is_none() && name.is_none() {
                 continue;
             }
-            let pod = PodKey::of_event(e).map(|p| PodRef { namespace: p.namespace, name: p.name, uid: p.uid });
+            let pod = Some(PodRef { namespace: pick("pod_namespace"), name: pick("pod_name"), uid: pick("pod_uid") })
+                .filter(|p| p.name.is_some() || p.uid.is_some());
             // The runtime, where this record or another of the same death names it (the kubelet's kill line does).
             let runtime = e.field_str("runtime").or_else(|| rt.iter().find_map(|p| ev[p.event].field_str("runtime"))).unwrap_or("unknown");
             return Some(Ident {
@@ -321,7 +332,7 @@ fn identify<'a>(f: &Finding, g: Option<&Group>, cx: &'a Context) -> Option<Ident
                     runtime: runtime.to_owned(),
                     id: id.unwrap_or_default(),
                     name,
-                    image: e.field_str("image").map(str::to_owned),
+                    image: pick("image"),
                     restart_count: None,
                 },
                 pod,
