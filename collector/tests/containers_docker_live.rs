@@ -43,6 +43,8 @@ fn run(cmd: &mut Command, limit: Duration) -> (i32, String, String) {
 
 /// The daemon and its directory; stopped and removed on drop.
 struct Daemon {
+    /// The `docker` cgroups that did not exist before this daemon made them (removed when it is stopped).
+    cgroups_made: Vec<PathBuf>,
     base: PathBuf,
     sock: PathBuf,
     pidfile: PathBuf,
@@ -89,6 +91,9 @@ impl Drop for Daemon {
             }
         }
         let _ = fs::remove_dir_all(&self.base);
+        for d in &self.cgroups_made {
+            let _ = fs::remove_dir(d);
+        }
     }
 }
 
@@ -98,7 +103,14 @@ fn start_daemon() -> Daemon {
         .tempdir_in("/tmp")
         .expect("tmp")
         .keep();
+    // A daemon makes a `docker` cgroup under each v1 controller (or v2's root) at its first container.
+    let root = PathBuf::from("/sys/fs/cgroup");
+    let mut cgroups_made: Vec<PathBuf> =
+        fs::read_dir(&root).into_iter().flatten().flatten().map(|e| e.path()).filter(|p| p.is_dir() && !p.is_symlink()).map(|p| p.join("docker")).collect();
+    cgroups_made.push(root.join("docker"));
+    cgroups_made.retain(|p| !p.exists());
     let d = Daemon {
+        cgroups_made,
         sock: base.join("d.sock"),
         pidfile: base.join("d.pid"),
         base,

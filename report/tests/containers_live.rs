@@ -27,7 +27,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 const STATE: &str = "/var/lib/coroner";
-const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 #[derive(Default)]
 struct Guard {
@@ -91,29 +90,11 @@ impl Drop for Guard {
                 let _ = fs::remove_dir_all(d);
             }
         }
-        for cg in &self.cgroups_made {
-            let _ = fs::remove_dir(cg);
-        }
+        live::rmdirs(&self.cgroups_made);
         if let Some(before) = &self.state_before {
             live::put_back(Path::new(STATE), before.as_ref());
         }
     }
-}
-
-/// `docker` cgroups under each v1 controller (or v2's root) that do not exist now: the daemon makes them.
-fn docker_cgroups_absent() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in fs::read_dir(CGROUP_ROOT).into_iter().flatten().flatten() {
-        let p = e.path().join("docker");
-        if e.path().is_dir() && !e.path().is_symlink() && !p.exists() {
-            out.push(p);
-        }
-    }
-    let v2 = Path::new(CGROUP_ROOT).join("docker");
-    if Path::new(CGROUP_ROOT).join("cgroup.controllers").exists() && !v2.exists() {
-        out.push(v2);
-    }
-    out
 }
 
 fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
@@ -143,7 +124,7 @@ fn container_deaths_name_their_container_and_what_ended_them() {
     g.dir = Some(dir.clone());
     let d = dir.display().to_string();
     g.state_before = Some(Path::new(STATE).exists().then(|| live::listing(Path::new(STATE))));
-    g.cgroups_made = docker_cgroups_absent();
+    g.cgroups_made = live::docker_cgroups_absent();
 
     // The daemon, with roots of its own and no network set-up.
     let sock = format!("{d}/docker.sock");

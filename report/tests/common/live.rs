@@ -62,3 +62,29 @@ pub fn put_back(dir: &Path, before: Option<&BTreeSet<PathBuf>>) {
         }
     }
 }
+
+/// The `docker` cgroups (under each v1 controller, or v2's root) that do not exist now. A Docker daemon makes them
+/// at its first container and leaves them behind: a test that starts one removes those it made with [`rmdirs`].
+pub fn docker_cgroups_absent() -> Vec<PathBuf> {
+    let root = Path::new("/sys/fs/cgroup");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !p.is_symlink())
+        .map(|p| p.join("docker"))
+        .filter(|p| !p.exists())
+        .collect();
+    if root.join("cgroup.controllers").exists() && !root.join("docker").exists() {
+        out.push(root.join("docker"));
+    }
+    out
+}
+
+/// Removes these (empty) directories, ignoring those that are gone or not empty.
+pub fn rmdirs(dirs: &[PathBuf]) {
+    for d in dirs {
+        let _ = std::fs::remove_dir(d);
+    }
+}
