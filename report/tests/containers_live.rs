@@ -7,6 +7,7 @@
 //! - `stopper`: `docker stop -t 2` of a shell that ignores SIGTERM (SIGTERM, then SIGKILL two seconds later);
 //! - `exit3`: a main process that exits 3 by itself;
 //! - `looper`: `--restart on-failure:3` of a process that always exits 1.
+//!
 //! Then this host is collected (the collector must find the daemon's non-default data root and socket itself)
 //! and rendered, and each death's finding must name its container, image and what ended it.
 //!
