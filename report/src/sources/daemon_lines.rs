@@ -339,12 +339,14 @@ fn is_runtime(program: &str) -> bool {
 }
 
 /// Every event a daemon's message gives: [`classify_program`]'s, or for a kubelet `SyncLoop DELETE` naming several
-/// pods, one per pod.
-pub fn classify_program_all(program: &str, msg: &str, accounts: &Accounts) -> Vec<Classified> {
+/// pods, one per pod; the first apart, so the common line (one event or none) allocates nothing.
+pub fn classify_program_all(program: &str, msg: &str, accounts: &Accounts) -> (Option<Classified>, Vec<Classified>) {
     if is_kubelet(program) {
-        return super::kubelet::classify_line(msg);
+        let mut all = super::kubelet::classify_line(msg);
+        let first = (!all.is_empty()).then(|| all.remove(0));
+        return (first, all);
     }
-    classify_program(program, msg, accounts).into_iter().collect()
+    (classify_program(program, msg, accounts), Vec::new())
 }
 
 /// Whether a recognised message of this program is about another process or a container (the kubelet's and the

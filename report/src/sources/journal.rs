@@ -176,8 +176,7 @@ fn entry(
     let (classified, more) = if from_systemd {
         (classify_systemd(&message), Vec::new())
     } else {
-        let mut all = classify_program_all(ident, &message, ctx.accounts).into_iter();
-        (all.next(), all.collect())
+        classify_program_all(ident, &message, ctx.accounts)
     };
     // The entry as read, before a recognised message fills it: the base of the further events one message gives.
     let base = (!more.is_empty()).then(|| ev.clone());

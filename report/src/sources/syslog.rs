@@ -396,9 +396,7 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             last = Some((out.events.len() - 1, item.offset as usize, item.offset as usize + item.bytes.len()));
             continue;
         }
-        let mut all = classify_program_all(program, h.msg, ctx.accounts).into_iter();
-        let first = all.next();
-        let more: Vec<_> = all.collect();
+        let (first, more) = classify_program_all(program, h.msg, ctx.accounts);
         // The line as read, before a recognised message fills it: the base of the further events it gives.
         let base = (!more.is_empty()).then(|| ev.clone());
         // The kubelet's and the runtimes' recognised lines are about pods and containers, not about the writer.
