@@ -783,7 +783,14 @@ fn cite(f: &mut Finding, cx: &Context, records: &[usize], role: &str) {
 
 fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Option<Utc>) {
     if let Some(pid) = k.pid {
-        if let Some(info) = cx.index.describe(pid, t) {
+        // Records of an earlier process that had this pid (pids are reused) are not the sender's: where the
+        // recorder saw the sender's exe, the records must show the same one.
+        let described = cx.index.describe(pid, t);
+        let other_process = described.as_ref().is_some_and(|info| match (k.exe.as_deref(), info.exe.as_deref()) {
+            (Some(seen), Some(rec)) => seen != rec,
+            _ => false,
+        });
+        if let Some(info) = described.filter(|_| !other_process) {
             // The sender's exe, name and command line below come from these records.
             cite(f, cx, &info.records(), "record describing the sender");
             k.exe = k.exe.take().or(info.exe);
@@ -795,7 +802,7 @@ fn enrich_killer(k: &mut Killer, f: &mut Finding, g: &Group, cx: &Context, t: Op
                 k.command = info.argv;
             }
         }
-        let (chain, chain_records) = cx.index.parent_chain_with_records(pid, t);
+        let (chain, chain_records) = if other_process { Default::default() } else { cx.index.parent_chain_with_records(pid, t) };
         cite(f, cx, &chain_records, "record of the sender's parent chain");
         // A chain already given (the recorder's, `comm (pid)`) stays unless the records here reach as far.
         if chain.len() >= k.parent_chain.len() {

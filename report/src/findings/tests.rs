@@ -789,6 +789,34 @@ fn kill_zero_is_no_candidate() {
 
 /// One sender's SIGUSR1 audited again and again to one pid is one finding at the last record, citing the first,
 /// and a different sender's kill in the run stays a finding of its own.
+/// Pids are reused: an audited exec of an earlier process that had the sender's pid (another program) does not
+/// describe the sender the recorder saw. Regression: a test run's `sh -c ausearch …` became the command of a
+/// later bash script that reused its pid.
+#[test]
+fn an_earlier_process_with_the_senders_pid_does_not_describe_it() {
+    let old = ev(Source::Audit, EventKind::Exec, 100, AUDIT, 1)
+        .pid(500)
+        .ppid(400)
+        .comm("sh")
+        .f("exe", json!("/usr/bin/dash"))
+        .f("argv", json!(["sh", "-c", "ausearch -k x"]));
+    let traced = ev(Source::Watch, EventKind::SignalSent, 200, "fs/var/lib/coroner/watch/watch-1.jsonl", 1)
+        .pid(500)
+        .comm("bash")
+        .f("exe", json!("/usr/bin/bash"))
+        .f("argv", json!(["bash", "/tmp/killer.sh", "600"]))
+        .f("signal", json!(9))
+        .f("target_pid", json!(600))
+        .f("signal_origin", json!("user"))
+        .f("si_code_name", json!("SI_USER"))
+        .f("fate", json!("exited"));
+    let doc = run(vec![old, traced]);
+    let f = doc.findings.iter().find(|f| f.victim.pid == Some(600)).expect("finding");
+    let k = f.killer.as_ref().expect("killer");
+    assert_eq!((k.exe.as_deref(), k.command.as_deref()), (Some("/usr/bin/bash"), Some("bash /tmp/killer.sh 600")), "{f:#?}");
+    assert!(!f.evidence.iter().any(|e| e.origin.entry.as_ref() == AUDIT), "the earlier process's exec is cited: {:#?}", f.evidence);
+}
+
 #[test]
 fn a_run_of_one_senders_kills_is_one_finding_at_its_last_record() {
     let mut evs: Vec<Ev> = (0..500).map(|n| audit_kill(10 + n / 10, 100 + n as u64, 311, 1, "storm", "/opt/storm", 4242, 10)).collect();
