@@ -167,6 +167,9 @@ const READS: &[Read] = &[
     r("containers/podman/events.log", "fs/run/libpod/events/events.log", C::Containers, F::PodmanEventsLog, "containers-podman"),
     r("containers/podman/ps.json", "cmd/podman-ps.json", C::Containers, F::PodmanPsJson, "containers-podman"),
     r("containers/crictl/ps.json", "cmd/crictl-ps.json", C::Containers, F::CrictlPsJson, "containers-k8s"),
+    r("containers/conmon/crio-exit-137", "fs/var/run/crio/exits/4c1d9e2f7a3b5c8d0e6f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d", C::Containers, F::ConmonExitFile, "containers-k8s"),
+    r("containers/conmon/podman-exit-0", "fs/run/libpod/persist/4c1d9e2f7a3b5c8d0e6f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d/exit", C::Containers, F::ConmonExitFile, "containers-podman"),
+    r("containers/conmon/podman-oom", "fs/run/libpod/persist/4c1d9e2f7a3b5c8d0e6f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d/oom", C::Containers, F::ConmonOomFile, "containers-podman"),
     r("containers/crictl/inspect.jsonl", "cmd/crictl-inspect.jsonl", C::Containers, F::CrictlInspectJson, "containers-k8s"),
     // The host trees, as `coroner-collect --root` would list their files.
     r("hosts/debian-incident/etc/anacrontab", "fs/etc/anacrontab", C::Cron, F::Anacrontab, "host"),

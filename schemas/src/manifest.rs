@@ -402,6 +402,13 @@ pub enum Format {
     ContainerLogLinks,
     /// A CRI container log (`/var/log/pods/<ns>_<pod>_<uid>/<container>/<restart>.log`): `TIME STREAM TAG MSG`.
     CriLog,
+    /// conmon's exit file (CRI-O's `container_exits_dir/<id>`, Podman's `<tmpdir>/exits/<id>` and
+    /// `<tmpdir>/persist/<id>/exit`, CRI-O's `userdata/exit`): the container's exit code as decimal text, no
+    /// newline; its mtime is when conmon wrote it, right after the container's exit.
+    ConmonExitFile,
+    /// conmon's `oom` marker file (Podman's `<tmpdir>/persist/<id>/oom`, the container's `userdata/oom`): created
+    /// empty when conmon saw an OOM kill in the container's cgroup; its presence is the record, its mtime when.
+    ConmonOomFile,
     /// Anything else (`--include` files, unknown text).
     Other,
 }

@@ -989,6 +989,41 @@ mod containers {
         assert_eq!((f.cause, f.confidence, f.container_reason), (Cause::OomKill, Confidence::Likely, Some(ContainerReason::MemoryLimit)));
     }
 
+    /// The conmon parser's output on its fixtures (a CRI-O exit file with 137, a Podman-shaped oom file for the
+    /// same id), dated by mtimes a second apart, as the pipeline hands them over.
+    fn conmon_parsed(file: &str, host: &str, format: &str, mtime: &str) -> crate::sources::Parsed {
+        use crate::sources::testing::{entry, manifest};
+        let raw = std::fs::read(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/containers/conmon").join(file)).expect("fixture");
+        let m = manifest();
+        let a = coroner_schemas::accounts::Accounts::default();
+        let mut e = entry(&format!("fs{host}"), host, "containers", format);
+        e.stat = serde_json::from_value(json!({"mode": 33188, "uid": 0, "gid": 0, "size": raw.len(), "allocated": 0, "ino": 1, "dev": 1, "nlink": 1, "mtime": mtime})).expect("stat");
+        crate::sources::conmon::parse(&raw, &crate::sources::SourceCtx::new(&e, &m, &a))
+    }
+
+    #[test]
+    fn conmon_exit_137_and_oom_file_are_a_likely_memory_limit_death_of_that_container() {
+        const CID: &str = "4c1d9e2f7a3b5c8d0e6f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d";
+        let exit = conmon_parsed("crio-exit-137", &format!("/run/crio/exits/{CID}"), "conmon_exit_file", "2026-11-27T19:58:04Z");
+        let oom = conmon_parsed("podman-oom", &format!("/var/lib/containers/storage/overlay-containers/{CID}/userdata/oom"), "conmon_oom_file", "2026-11-27T19:58:03Z");
+        let h = Facts::fold(exit.facts);
+        let evs: Vec<Ev> = exit.events.into_iter().chain(oom.events).map(Ev).collect();
+        let doc = run_with(evs, &h);
+        assert_eq!(doc.findings.len(), 1, "{doc:#?}");
+        let f = &doc.findings[0];
+        assert_eq!((f.cause, f.confidence, f.container_reason), (Cause::OomKill, Confidence::Likely, Some(ContainerReason::MemoryLimit)));
+        assert_ne!(f.confidence, Confidence::Certain, "no kernel OOM line: the runtime's marker alone");
+        let c = f.victim.container.as_ref().expect("the container");
+        assert_eq!((c.id.as_str(), c.runtime.as_str()), (CID, "cri-o"));
+        assert!(f.missing.iter().any(|m| m.starts_with("the kernel's OOM-killer line")), "{:?}", f.missing);
+        assert!(f.evidence.iter().any(|e| e.origin.entry.ends_with("/userdata/oom")), "the oom file is cited: {:?}", f.evidence);
+        // Without the oom file the same exit is a likely SIGKILL, not an OOM.
+        let exit = conmon_parsed("crio-exit-137", &format!("/run/crio/exits/{CID}"), "conmon_exit_file", "2026-11-27T19:58:04Z");
+        let h = Facts::fold(exit.facts);
+        let f = &run_with(exit.events.into_iter().map(Ev).collect(), &h).findings[0];
+        assert_eq!((f.cause, f.confidence, f.container_reason), (Cause::Signal, Confidence::Likely, None));
+    }
+
     #[test]
     fn a_main_process_exiting_with_its_own_code_is_a_certain_own_exit() {
         let doc = run_with(vec![docker_exit(100, 3, false)], &facts(vec![web(None)]));

@@ -16,6 +16,7 @@ static NO_CORE_NAMING: CoreNaming = CoreNaming::UNKNOWN;
 
 pub mod audit;
 pub mod container_ids;
+pub mod conmon;
 pub mod containers;
 pub mod core_elf;
 pub mod core_meta;
@@ -156,6 +157,7 @@ pub fn parse(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
         Format::OciConfigJson | Format::ContainerStateJson => oci::parse(raw, ctx),
         Format::PodmanEventsLog | Format::PodmanPsJson => podman_events::parse(raw, ctx),
         Format::CrictlPsJson | Format::CrictlInspectJson => crictl::parse(raw, ctx),
+        Format::ConmonExitFile | Format::ConmonOomFile => conmon::parse(raw, ctx),
         _ => Parsed::default(),
     }
 }
