@@ -203,14 +203,7 @@ fn container_deaths_name_their_container_and_what_ended_them() {
     assert!(live::wait_bounded(rec, 20).success(), "the recorder did not exit cleanly");
 
     // Collect this host (the daemon still runs: its data root and socket are found from its command line).
-    let out = dir.join("out");
-    let res = Command::new(collector()).args(["-o", &out.display().to_string(), "--quiet"]).output().expect("collect");
-    assert!(res.status.code().is_some_and(|c| c <= 1), "collector failed: {}", String::from_utf8_lossy(&res.stderr));
-    let bundle = String::from_utf8_lossy(&res.stdout).lines().last().expect("bundle path").to_owned();
-    let report = dir.join("report");
-    let r = Command::new(env!("CARGO_BIN_EXE_coroner-report")).args(["render", &bundle, "-o", &report.display().to_string()]).output().expect("render");
-    assert!(r.status.code().is_some_and(|c| c <= 1), "render failed: {}", String::from_utf8_lossy(&r.stderr));
-    let doc: Value = serde_json::from_slice(&fs::read(report.join("findings.json")).expect("findings.json")).expect("json");
+    let (bundle, doc) = live::collect_and_render(&dir);
     let findings = doc["findings"].as_array().expect("findings").clone();
 
     // The findings of one container, by the id the daemon gave it.

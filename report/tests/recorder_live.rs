@@ -209,14 +209,7 @@ fn the_recorder_names_the_real_senders() {
     assert!(!Path::new("/sys/kernel/tracing/instances/coroner").exists(), "the recorder left its trace instance");
 
     // Collect this host and render.
-    let out = dir.join("out");
-    let res = Command::new(collector()).args(["-o", &out.display().to_string(), "--quiet"]).output().expect("collect");
-    assert!(res.status.code().is_some_and(|c| c <= 1), "collector failed: {}", String::from_utf8_lossy(&res.stderr));
-    let bundle = String::from_utf8_lossy(&res.stdout).lines().last().expect("bundle path").to_owned();
-    let report = dir.join("report");
-    let r = Command::new(env!("CARGO_BIN_EXE_coroner-report")).args(["render", &bundle, "-o", &report.display().to_string()]).output().expect("render");
-    assert!(r.status.code().is_some_and(|c| c <= 1), "render failed: {}", String::from_utf8_lossy(&r.stderr));
-    let doc: Value = serde_json::from_slice(&fs::read(report.join("findings.json")).expect("findings.json")).expect("json");
+    let (_, doc) = live::collect_and_render(&dir);
     let findings = doc["findings"].as_array().expect("findings").clone();
     let one = |pid: u32, what: &str| -> Value {
         // Earlier boots' logs may hold deaths of the same pid: this run's carry the recorder's record.

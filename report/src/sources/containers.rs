@@ -279,6 +279,15 @@ impl<'c, 'a> Problems<'c, 'a> {
         let p = ParseProblem::at_line(self.ctx, line, msg);
         self.push(p);
     }
+    /// Line `n` of a log is not a record (`why`): the first line of a kept tail cut by the collector (`tail`, the
+    /// file's original size: its problem), a last line still being written (`complete` false), or a bad line.
+    pub fn bad_line(&mut self, n: u64, tail: Option<u64>, complete: bool, why: String) {
+        match (n, tail) {
+            (1, Some(original)) => self.push(cut_first_line(self.ctx, original)),
+            _ if !complete => self.at_line(n, format!("last line has no newline and is not a whole record: the log was being written ({why})")),
+            _ => self.at_line(n, why),
+        }
+    }
     pub fn done(mut self) -> Vec<ParseProblem> {
         if self.dropped > 0 {
             let n = self.dropped;

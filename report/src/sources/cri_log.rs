@@ -21,7 +21,7 @@ use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
 use serde_json::Value;
 
 use super::container_ids::is_id;
-use super::containers::{self, cut_first_line, entry_path, kept_tail, preview, Problems};
+use super::containers::{self, entry_path, kept_tail, preview, Problems};
 use super::facts::{ContainerRecord, Fact};
 use super::kernel_lines::cap_message;
 use super::{ParseProblem, Parsed, SourceCtx};
@@ -109,11 +109,7 @@ fn cri_log(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
         let (t, stream, full, msg) = match cri_line(line) {
             Ok(x) => x,
             Err(why) => {
-                match (n, tail) {
-                    (1, Some(original)) => problems.push(cut_first_line(ctx, original)),
-                    _ if !complete => problems.at_line(n, format!("last line has no newline and is not a whole record: the log was being written ({why})")),
-                    _ => problems.at_line(n, why),
-                }
+                problems.bad_line(n, tail, complete, why);
                 continue;
             }
         };

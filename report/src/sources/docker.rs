@@ -32,7 +32,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::container_ids::is_id;
-use super::containers::{self, cut_first_line, entry_path, id_in_path, identity, kept_tail, label, lifecycle, object, preview, Problems, Reader};
+use super::containers::{self, entry_path, id_in_path, identity, kept_tail, label, lifecycle, object, preview, Problems, Reader};
 use super::facts::{ContainerRecord, Fact};
 use super::kernel_lines::cap_message;
 use super::{ParseProblem, Parsed, SourceCtx};
@@ -359,11 +359,7 @@ fn json_log(raw: &Bytes, ctx: &SourceCtx) -> Parsed {
         let rec = match log_line(line) {
             Ok(r) => r,
             Err(why) => {
-                match (n, tail) {
-                    (1, Some(original)) => problems.push(cut_first_line(ctx, original)),
-                    _ if !complete => problems.at_line(n, format!("last line has no newline and is not a whole record: the log was being written ({why})")),
-                    _ => problems.at_line(n, why),
-                }
+                problems.bad_line(n, tail, complete, why);
                 continue;
             }
         };

@@ -18,7 +18,7 @@ use coroner_schemas::manifest::Format;
 use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
 use serde_json::Value;
 
-use super::containers::{self, cut_first_line, kept_tail, label, preview, Problems, Reader};
+use super::containers::{self, kept_tail, label, preview, Problems, Reader};
 use super::facts::{ContainerRecord, Fact};
 use super::kernel_lines::cap_message;
 use super::{ParseProblem, Parsed, SourceCtx};
@@ -48,11 +48,7 @@ fn events(raw: &[u8], ctx: &SourceCtx) -> Parsed {
                     Ok(_) => "not a JSON object".to_owned(),
                     Err(e) => format!("not JSON ({e}): {}", preview(line)),
                 };
-                match (n, tail) {
-                    (1, Some(original)) => problems.push(cut_first_line(ctx, original)),
-                    _ if !complete => problems.at_line(n, format!("last line has no newline and is not a whole record: the log was being written ({why})")),
-                    _ => problems.at_line(n, why),
-                }
+                problems.bad_line(n, tail, complete, why);
                 continue;
             }
         };

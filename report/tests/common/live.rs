@@ -88,3 +88,19 @@ pub fn rmdirs(dirs: &[PathBuf]) {
         let _ = std::fs::remove_dir(d);
     }
 }
+
+/// Collects this host with the release collector into `dir/out` and renders it into `dir/report`, both bounded by
+/// their exit codes (1: problems recorded, still a bundle and a report); returns the bundle's path and
+/// findings.json.
+pub fn collect_and_render(dir: &Path) -> (String, serde_json::Value) {
+    use std::process::Command;
+    let out = dir.join("out");
+    let res = Command::new(collector()).args(["-o", &out.display().to_string(), "--quiet"]).output().expect("collect");
+    assert!(res.status.code().is_some_and(|c| c <= 1), "collector failed: {}", String::from_utf8_lossy(&res.stderr));
+    let bundle = String::from_utf8_lossy(&res.stdout).lines().last().expect("bundle path").to_owned();
+    let report = dir.join("report");
+    let r = Command::new(env!("CARGO_BIN_EXE_coroner-report")).args(["render", &bundle, "-o", &report.display().to_string()]).output().expect("render");
+    assert!(r.status.code().is_some_and(|c| c <= 1), "render failed: {}", String::from_utf8_lossy(&r.stderr));
+    let doc = serde_json::from_slice(&std::fs::read(report.join("findings.json")).expect("findings.json")).expect("json");
+    (bundle, doc)
+}
