@@ -201,8 +201,10 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         let ts = match when {
             Some((_, Some(t))) => {
                 for i in undated.drain(..) {
-                    if let Some(Timestamp::Bounded { before, .. }) = out.events.get_mut(i).map(|e| &mut e.timestamp) {
-                        *before = Some(t);
+                    if let Some(ts) = out.events.get_mut(i).map(|e| &mut e.timestamp) {
+                        if let Timestamp::Bounded { after, .. } = *ts {
+                            *ts = super::bounded(after, Some(t));
+                        }
                     }
                 }
                 last = Some(t);
