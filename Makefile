@@ -4,7 +4,7 @@ CARGO ?= cargo
 OUT ?= out
 TARGET_TRIPLE := x86_64-unknown-linux-gnu
 
-.PHONY: all build collect test bench bench-ab bench-watch dist lint schemas clean
+.PHONY: all build collect test bench bench-ab bench-watch dist lint schemas clean fuzz fuzz-ci
 
 all: build
 
@@ -67,3 +67,13 @@ schemas:
 clean:
 	$(CARGO) clean
 	rm -rf $(OUT) dist bench/work
+
+## fuzz every parser, bundle reading and verification for FUZZ_SECONDS each (nightly, cargo-fuzz); fuzz/stats.tsv
+FUZZ_SECONDS ?= 60
+fuzz:
+	cd fuzz && $(CARGO) +nightly fuzz build -O
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
+
+## CI's fuzz step: build every target and run each for a few seconds
+fuzz-ci:
+	$(MAKE) fuzz FUZZ_SECONDS=3

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use coroner_schemas::accounts::Accounts;
 use coroner_schemas::manifest::{Entry, Format, Manifest};
-use coroner_schemas::Event;
+use coroner_schemas::{Event, Timestamp, Utc};
 use serde::Serialize;
 
 use core_name::CoreNaming;
@@ -120,6 +120,16 @@ impl ParseProblem {
     /// Whether the report found it reading the bytes (as opposed to the collector having recorded it).
     pub fn is_parse(&self) -> bool {
         self.by == ProblemBy::Parser
+    }
+}
+
+/// A time known only to lie between `after` and `before`. Neighbours that disagree (a clock stepped back
+/// between two dated lines, a dated line later than the file's mtime) are ordered, so the bounds span both
+/// stamps rather than stating an empty interval.
+pub fn bounded(after: Option<Utc>, before: Option<Utc>) -> Timestamp {
+    match (after, before) {
+        (Some(a), Some(b)) if a > b => Timestamp::Bounded { after: Some(b), before: Some(a) },
+        _ => Timestamp::Bounded { after, before },
     }
 }
 

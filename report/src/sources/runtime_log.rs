@@ -201,8 +201,10 @@ pub fn parse(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         let ts = match when {
             Some((_, Some(t))) => {
                 for i in undated.drain(..) {
-                    if let Some(Timestamp::Bounded { before, .. }) = out.events.get_mut(i).map(|e| &mut e.timestamp) {
-                        *before = Some(t);
+                    if let Some(ts) = out.events.get_mut(i).map(|e| &mut e.timestamp) {
+                        if let Timestamp::Bounded { after, .. } = *ts {
+                            *ts = super::bounded(after, Some(t));
+                        }
                     }
                 }
                 last = Some(t);
@@ -312,7 +314,8 @@ mod tests {
         assert_eq!(p.events.len(), 7);
         assert_eq!(p.problems.len(), 1, "{:?}", p.problems);
         let Timestamp::Bounded { after, before } = &p.events[1].timestamp else { panic!("{:?}", p.events[1].timestamp) };
-        assert_eq!((after.map(|t| t.rfc3339()), before.map(|t| t.rfc3339())), (Some("2026-12-04T10:00:00.000000Z".into()), Some("2026-12-04T09:00:02.000000Z".into())));
+        // The neighbours step back (10:00:00Z, then 10:00:02+01:00): the bounds are ordered, spanning both.
+        assert_eq!((after.map(|t| t.rfc3339()), before.map(|t| t.rfc3339())), (Some("2026-12-04T09:00:02.000000Z".into()), Some("2026-12-04T10:00:00.000000Z".into())));
         assert_eq!(p.events[4].message, "c \"q\"");
         assert_eq!(p.events[4].fields.get("severity").and_then(|v| v.as_i64()), Some(3));
         assert_eq!(run(b"").events.len(), 0);

@@ -1204,7 +1204,15 @@ fn parse_lastlog_json(raw: &[u8], ctx: &SourceCtx) -> Parsed {
         ));
     }
     let mut decoded: Vec<(u64, Vec<u8>)> = Vec::with_capacity(doc.records.len());
+    // Where each decoded record's base64 text stands in the extract, by its host-file offset: the events point
+    // there, into this entry's bytes, not at the host lastlog's offset, which is no place in the entry.
+    let mut at_in_extract: Vec<(u64, u64, Option<u64>)> = Vec::with_capacity(doc.records.len());
+    let mut cursor = 0usize;
     for (i, r) in doc.records.iter().enumerate() {
+        let at = raw.get(cursor..).and_then(|rest| memchr::memmem::find(rest, r.record_b64.as_bytes())).map(|p| cursor + p);
+        if let Some(p) = at {
+            cursor = p + r.record_b64.len();
+        }
         let bytes = match base64::engine::general_purpose::STANDARD.decode(r.record_b64.as_bytes()) {
             Ok(b) => b,
             Err(e) => {
@@ -1227,10 +1235,16 @@ fn parse_lastlog_json(raw: &[u8], ctx: &SourceCtx) -> Parsed {
             ));
             continue;
         }
+        at_in_extract.push((offset, offset.saturating_add(bytes.len() as u64), at.map(|p| p as u64)));
         decoded.push((offset, bytes));
     }
     let mut pieces: Vec<(u64, &[u8])> = decoded.iter().map(|(o, b)| (*o, b.as_slice())).collect();
     read_lastlog(&mut pieces, doc.file_size, ctx, &mut out);
+    for e in &mut out.events {
+        if let Some(host) = e.origin.offset {
+            e.origin.offset = at_in_extract.iter().find(|(from, to, _)| (*from..*to).contains(&host)).and_then(|p| p.2);
+        }
+    }
     out
 }
 

@@ -105,10 +105,7 @@ pub fn to_events(records: Vec<HistRecord>, shell: &str, ctx: &SourceCtx) -> Vec<
                 prev = Some(t);
                 Timestamp::Exact { utc: t }
             }
-            None => Timestamp::Bounded {
-                after: prev,
-                before: next_dated[i + 1],
-            },
+            None => super::bounded(prev, next_dated[i + 1]),
         };
         let command = String::from_utf8_lossy(&r.command).into_owned();
         let kills = kill::find_kills(&command);
