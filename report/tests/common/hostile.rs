@@ -123,9 +123,9 @@ fn btmp_record(user: &[u8], pid: i32, secs: i32) -> Vec<u8> {
     r
 }
 
-/// A 64-hex container id for payload `i`.
-fn container_id(i: usize) -> String {
-    format!("{:064x}", 0xc0de_0000u64 + i as u64)
+/// A 64-hex container id for payload `i`, distinct in its first 16 digits (`why --container` takes a prefix).
+pub fn container_id(i: usize) -> String {
+    format!("{:016x}", 0xc0de_0000_0000_0000u64 + i as u64).repeat(4)
 }
 
 /// Writes the host tree: each payload in every source that can carry it.
