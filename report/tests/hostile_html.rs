@@ -288,6 +288,12 @@ fn hostile_markdown_forms_no_link_image_or_html() {
             let v = v.to_ascii_lowercase();
             assert!(!v.contains("javascript:") && !v.contains("pwned") && !v.contains("203.0.113.9"), "{what}: payload in {el}[{k}]={v:?}");
         }
+        // The payloads did reach report.md (the collected bundle's findings; the journal's messages make none,
+        // and report.md lists no routine events), and show there as the text they are.
+        let text = visible_text(&bd);
+        for needle in if what == "journal" { &[][..] } else { &["<script>document.title='PWNED'", "[click](javascript:console.log('PWNED'))", "![x](http://203.0.113.9/pwned.png)", "<http://203.0.113.9/pwned>", "\\x1b]8;;http://"][..] } {
+            assert!(text.contains(needle), "{what}: {needle:?} not shown as text in report.md");
+        }
         let links = |d: &Html| texts(d, "a").len() + texts(d, "img").len();
         assert_eq!(links(&bd), links(&gd), "{what}: a payload made a link or an image in report.md");
     }
