@@ -79,8 +79,10 @@ def main():
                 driver.execute_script(TYPE, "f-text", text)
                 time.sleep(0.25)
             for text in page["find"]:
-                driver.execute_script(TYPE, "f-text", text)
-                time.sleep(0.25)
+                # The text box applies after a 200 ms debounce; a change event on the notable box applies the
+                # same filter at once, so the count read next is this text's.
+                driver.execute_script("document.getElementById('f-text').value = arguments[0];"
+                                      "document.getElementById('f-notable').dispatchEvent(new Event('change'));", text)
                 found[text] = driver.execute_script("return document.getElementById('js-rows').children.length")
             for text in cases["typed"][:8]:
                 driver.execute_script(TYPE, "f-user", text)
