@@ -276,7 +276,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 out("UNVERIFIED bundle (--no-verify): the answer below rests on unchecked evidence\n")?;
             }
             let answer = findings::why(&doc, &loaded.events, &loaded.facts, &q);
-            out(&answer.text)?;
+            // The answer's evidence strings have their control characters spelled out (why::clean); bidi
+            // overrides, zero-width and line-separator characters (which reorder or hide text on a terminal)
+            // are spelled out here, for the whole answer, as the HTML and Markdown reports show them.
+            out(&crate::render::escape::visible(&answer.text, true))?;
             // Non-zero when the bundle is unverified or no death matched (as grep does when nothing matches).
             Ok(ExitCode::from(if verified && answer.matched > 0 { 0 } else { 1 }))
         }

@@ -35,7 +35,7 @@ pub const MAX_FINDINGS: usize = 1_000;
 const MAX_MESSAGE: usize = 2_048;
 const MAX_RAW: usize = 4_096;
 /// The data island holds up to [`ISLAND_ROWS`] events: keep each small (full text is in timeline.jsonl).
-const ISLAND_TEXT: usize = 512;
+pub const ISLAND_TEXT: usize = 512;
 
 const CSS: &str = include_str!("../../templates/report.css");
 const JS: &str = include_str!("../../templates/report.js");
