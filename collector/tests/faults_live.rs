@@ -782,6 +782,9 @@ fn fault_64m_memory_cgroup_with_gigabytes_of_logs() {
     let peak = fs::read_to_string(cg.0.join("memory.max_usage_in_bytes")).unwrap_or_default();
     eprintln!("64 MiB cgroup: exit {:?} signal {:?} in {:?}, peak {} bytes", r.code, r.signal, t0.elapsed(), peak.trim());
     assert!(oom.lines().any(|l| l == "oom_kill 0"), "OOM kills in the group: {oom}");
+    // The output's dirty pages are bounded (bundle::BoundedDirty): the peak stays well under the limit.
+    let peak: u64 = peak.trim().parse().unwrap_or(u64::MAX);
+    assert!(peak < 48 << 20, "peak {peak} bytes in a 64 MiB group");
     let bundle = bundle_of(&r);
     let m = verified(&a, &bundle);
     let whole = m.entries.iter().filter(|e| e.path.starts_with("fs/var/log/syslog") && e.size == 512 << 20 && e.status == Status::Ok).count();
