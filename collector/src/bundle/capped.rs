@@ -54,6 +54,31 @@ impl Window {
     }
 }
 
+/// Where the data of a sparse file ends within its first `limit` bytes: the end of its last data extent
+/// before `limit` (0 when it is all hole there). `None` when the file system cannot say (no `SEEK_DATA`).
+pub fn data_end_within(file: &File, limit: u64) -> Option<u64> {
+    let mut pos = 0u64;
+    let mut end = 0u64;
+    while pos < limit {
+        i64::try_from(pos).ok()?;
+        let data = match seek(file, SeekFrom::Data(pos)) {
+            Ok(d) => d,
+            Err(Errno::NXIO) => break,
+            Err(_) => return None,
+        };
+        if data >= limit {
+            break;
+        }
+        let hole = seek(file, SeekFrom::Hole(data)).ok()?;
+        end = hole.min(limit);
+        if hole <= data {
+            return None;
+        }
+        pos = hole;
+    }
+    Some(end)
+}
+
 /// Reads a file from a position with `pread`, never moving a shared offset. With `sparse`, holes are
 /// answered with zeros without reading them (found with `SEEK_DATA`; any error there falls back to reading).
 pub struct PosReader<'f> {

@@ -16,7 +16,7 @@ use flate2::Compression;
 use rustix::fs::Stat;
 use sha2::{Digest, Sha256};
 
-use super::capped::{read_pseudo, Capped, PosReader, Window};
+use super::capped::{data_end_within, read_pseudo, Capped, PosReader, Window};
 use super::hostfs::{decode_path, HostFs, Located};
 use crate::acquire::glob::Excludes;
 use crate::acquire::{AbsentItem, CaptureItem, FileItem, Item};
@@ -378,8 +378,17 @@ impl<'a, W: Write> TarWriter<'a, W> {
         if size == 0 {
             return self.add_pseudo(e, &file, cap.min(PSEUDO_CAP), f.keep);
         }
-        let w = Window::plan(size, cap, f.keep);
+        let mut w = Window::plan(size, cap, f.keep);
         let sparse = u64::try_from(fst.st_blocks).unwrap_or(0).saturating_mul(512) < size;
+        // A sparse file already cut to its head (a 100 GiB core of holes) keeps its head only up to its last
+        // data: the holes after it would be megabytes of zeros in the bundle and use up the total cap.
+        let mut holes_cut = false;
+        if sparse && w.truncated && f.keep == Kept::Head {
+            if let Some(end) = data_end_within(&file, w.len).filter(|&e| e < w.len) {
+                w.len = end;
+                holes_cut = true;
+            }
+        }
         let mtime = u64::try_from(fst.st_mtime).unwrap_or(0);
         let mut reader = Capped::new(PosReader::new(&file, w.start, sparse), w.len);
         self.member(&bundle_path, 0o644, mtime, &mut reader, w.len)?;
@@ -407,10 +416,15 @@ impl<'a, W: Write> TarWriter<'a, W> {
             } else {
                 ""
             };
+            let holes = if holes_cut {
+                "; only holes (zeros) followed its last data within the cap, so it is stored up to that data"
+            } else {
+                ""
+            };
             Status::Truncated {
                 kept: f.keep,
                 original_size: size,
-                reason: format!("{cap_reason} of {cap} bytes{grew}"),
+                reason: format!("{cap_reason} of {cap} bytes{grew}{holes}"),
             }
         } else if o.grew {
             Status::ChangedWhileRead {

@@ -5,7 +5,14 @@
 //! Durability: records are written with one `write` each (never half a line in a buffer); the file is
 //! `fdatasync`ed at most once a second, at once for OOM and kmsg copies (what a crash must not lose), and on
 //! rotation and stop.
+//!
+//! Faults: a write that fails (disk full) is cut back to the last whole line and counted; the next write that
+//! works says how many went (`lost`, `disk`). At most once a second, and before every urgent record, the
+//! current file is checked to still be at its path: a state directory removed under the recorder is made again
+//! and the records of this run that went with it are counted in a `lost` record, instead of being written on
+//! into a deleted file.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -51,6 +58,9 @@ pub struct Store {
     /// Records that could not be written (disk full…), to be reported once writing works again.
     unwritten: u64,
     unwritten_why: Option<String>,
+    /// Records this run wrote into each file, by file number: what is lost if the file is removed under us.
+    per_file: BTreeMap<u64, u64>,
+    last_check: Instant,
 }
 
 impl Store {
@@ -78,6 +88,8 @@ impl Store {
             lost: 0,
             unwritten: 0,
             unwritten_why: None,
+            per_file: BTreeMap::new(),
+            last_check: Instant::now(),
         })
     }
 
@@ -89,6 +101,9 @@ impl Store {
     /// Writes one record; `urgent` syncs it to disk at once. A failed write is counted and reported in a
     /// `lost` record (`disk`) by the next write that succeeds; it never stops the recorder.
     pub fn write(&mut self, rec: &WatchRecord, urgent: bool) {
+        if urgent || self.last_check.elapsed() >= Duration::from_secs(1) {
+            self.check_in_place();
+        }
         if self.unwritten > 0 {
             let lost = WatchRecord::Lost(Lost {
                 at: now(),
@@ -103,6 +118,13 @@ impl Store {
         match self.write_line(rec) {
             Ok(()) => self.records += 1,
             Err(e) => {
+                if self.unwritten == 0 {
+                    // Once per run of failures: the SRE watching the unit's log learns it now, not at stop.
+                    eprintln!(
+                        "coroner-collect watch: cannot write to {}: {e}; counting the records lost until writing works again",
+                        self.current().display()
+                    );
+                }
                 self.unwritten += 1;
                 self.lost += 1;
                 self.unwritten_why = Some(e.to_string());
@@ -119,10 +141,78 @@ impl Store {
         if self.size > 0 && self.size + line.len() as u64 > self.file_size {
             self.rotate()?;
         }
-        self.file.write_all(&line)?;
+        if let Err(e) = self.file.write_all(&line) {
+            // A short write (disk full) leaves part of a line: cut it off, so the next record starts a line.
+            let _ = self.file.set_len(self.size);
+            return Err(e);
+        }
         self.size += line.len() as u64;
         self.dirty = true;
+        *self.per_file.entry(self.n).or_default() += 1;
         Ok(())
+    }
+
+    /// Whether the file being written is still at its path (not removed or replaced under the recorder).
+    fn in_place(&self) -> bool {
+        let (Ok(at_path), Ok(open)) = (fs::symlink_metadata(self.current()), self.file.metadata()) else {
+            return false;
+        };
+        use std::os::unix::fs::MetadataExt;
+        (at_path.dev(), at_path.ino()) == (open.dev(), open.ino())
+    }
+
+    /// Makes the directory and file again when they were removed under the recorder, and records what went
+    /// with them: this run's records in every file that is gone (earlier runs' records are not counted here).
+    fn check_in_place(&mut self) {
+        self.last_check = Instant::now();
+        if self.in_place() {
+            return;
+        }
+        let gone: Vec<u64> = self.per_file.keys().copied().filter(|&n| !path_of(&self.dir, n).exists()).collect();
+        let count: u64 = gone.iter().filter_map(|n| self.per_file.remove(n)).sum();
+        let names: Vec<String> = gone.iter().map(|n| format!("watch-{n}.jsonl")).collect();
+        let reopened = fs::create_dir_all(&self.dir)
+            .map_err(|e| e.to_string())
+            .and_then(|()| open_append(&self.dir, self.n).map_err(|e| e.to_string()));
+        match reopened {
+            Ok(f) => {
+                self.file = f;
+                self.size = self.file.metadata().map(|m| m.len()).unwrap_or(0);
+                self.dirty = false;
+                eprintln!(
+                    "coroner-collect watch: {} was removed under the recorder ({} records of this run with it); writing to it again",
+                    self.dir.display(),
+                    count
+                );
+                self.lost += count;
+                let rec = WatchRecord::Lost(Lost {
+                    at: now(),
+                    what: "disk".to_owned(),
+                    count,
+                    detail: format!(
+                        "the recorder's files were removed under it ({}); made {} again; {} records written and {} lost since this run started",
+                        if names.is_empty() { "none of this run's".to_owned() } else { names.join(", ") },
+                        self.dir.display(),
+                        self.records,
+                        self.lost
+                    ),
+                });
+                match self.write_line(&rec) {
+                    Ok(()) => self.records += 1,
+                    Err(e) => {
+                        self.unwritten += 1;
+                        self.unwritten_why = Some(format!("after its files were removed: {e}"));
+                    }
+                }
+            }
+            // Cannot make it again (its parent is gone too, or read-only): writes fail and are counted.
+            Err(e) => {
+                eprintln!("coroner-collect watch: {} was removed under the recorder and cannot be made again: {e}", self.dir.display());
+                self.lost += count;
+                self.unwritten += count;
+                self.unwritten_why = Some(format!("the recorder's files were removed under it: {e}"));
+            }
+        }
     }
 
     /// Syncs the current file if anything was written since the last sync.
@@ -156,6 +246,7 @@ impl Store {
             let p = path_of(&self.dir, n);
             let lines = fs::read(&p).map(|b| b.iter().filter(|&&c| c == b'\n').count() as u64).unwrap_or(0);
             fs::remove_file(&p)?;
+            self.per_file.remove(&n);
             total -= size;
             removed += size;
             records += lines;
