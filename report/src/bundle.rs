@@ -259,9 +259,9 @@ impl Input {
         }
         match decrypt::decrypt(file, src.identities) {
             Ok(r) => Ok(Input::Age(Box::new(r))),
-            Err(OpenError::Corrupt(why)) => Err(BundleError::Stream {
+            Err(e @ OpenError::Corrupt(_)) => Err(BundleError::Stream {
                 context: "age header".to_owned(),
-                error: io::Error::new(io::ErrorKind::InvalidData, why),
+                error: io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
             }),
             Err(error) => Err(BundleError::Locked { path: src.path.to_owned(), error }),
         }
