@@ -75,6 +75,11 @@ pub struct CollectArgs {
     /// File holding the key's passphrase (else $CORONER_KEY_PASSPHRASE, else a prompt on a terminal).
     #[arg(long, value_name = "FILE")]
     pub key_passphrase_file: Option<PathBuf>,
+    /// Encrypt the whole bundle to this analyst (repeatable): an age recipient (age1…), an SSH public key
+    /// (ssh-ed25519 …, ssh-rsa …) or a file of them, one a line, as `age -r`/`-R` take them. Writes a standard
+    /// age file, BUNDLE.tar.gz.age; the plaintext never reaches the disk.
+    #[arg(long, value_name = "RECIPIENT")]
+    pub encrypt_to: Vec<String>,
     /// Core dump policy.
     #[arg(long, value_enum, default_value = "full")]
     pub cores: Cores,
@@ -307,8 +312,9 @@ fn collect(c: &CollectArgs, argv: Vec<String>) -> anyhow::Result<i32> {
         excludes: c.exclude.clone(),
         gentle: !c.no_gentle,
     };
-    // The key first: a wrong passphrase should stop us before any work.
+    // The keys first: a wrong passphrase or recipient should stop us before any work.
     let signer = load_signer(c)?;
+    let encrypt_to = bundle::recipients::parse(&c.encrypt_to)?;
     let ctx = Ctx::new(root, live, opts, accounts);
 
     let mut problems = Vec::new();
@@ -348,6 +354,7 @@ fn collect(c: &CollectArgs, argv: Vec<String>) -> anyhow::Result<i32> {
         problems,
         uid,
         euid,
+        encrypt_to: &encrypt_to,
     };
     let in_entries = acquire::procs::recorded_problems(&items);
     let written = bundle::write_bundle(req, &items, &mut progress);
@@ -385,6 +392,13 @@ fn collect(c: &CollectArgs, argv: Vec<String>) -> anyhow::Result<i32> {
             "key"
         };
         eprintln!("coroner-collect: signed with {kind} {}", m.collector.signer_fingerprint);
+        if !encrypt_to.is_empty() {
+            eprintln!(
+                "coroner-collect: age-encrypted to {} recipient(s); open with coroner-report --identity KEY, or age -d -i KEY -o {} FILE",
+                encrypt_to.len(),
+                m.bundle_name
+            );
+        }
         for w in &written.warnings {
             eprintln!("coroner-collect: warning: {w}");
         }

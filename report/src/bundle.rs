@@ -9,6 +9,9 @@
 //! - [`read_members`] (pass 2) hands chosen members' bytes, one at a time, to a callback: only for what pass 1
 //!   did not keep.
 //!
+//! An age-encrypted bundle ([`crate::decrypt`]) is decrypted as it streams, under the gzip decoder, once per
+//! pass: the plaintext is never written anywhere, and everything below applies to it unchanged.
+//!
 //! Every byte that comes out of the outer gzip is counted: past `max_total` the stream is refused, and a
 //! member whose header declares more than `max_entry` bytes is refused before it is read, so a gzip bomb
 //! costs a bounded amount of time and memory.
@@ -16,7 +19,7 @@
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -24,6 +27,8 @@ use bytes::{Bytes, BytesMut};
 use coroner_schemas::layout;
 use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
+
+use crate::decrypt::{self, Decrypting, Identities, OpenError};
 
 /// Default per-member cap on decompressed bytes.
 pub const DEFAULT_MAX_ENTRY: u64 = 2 << 30;
@@ -66,7 +71,10 @@ pub enum BundleError {
     /// The bundle file itself could not be opened or read.
     #[error("cannot read {path}: {error}")]
     Open { path: PathBuf, error: io::Error },
-    /// The gzip or tar stream is corrupt or truncated.
+    /// The bundle is age-encrypted and no `--identity` key opens it.
+    #[error("cannot read {path}: {error}")]
+    Locked { path: PathBuf, error: OpenError },
+    /// The gzip or tar stream (or the age ciphertext around it) is corrupt or truncated.
     #[error("corrupt bundle stream ({context}): {error}")]
     Stream { context: String, error: io::Error },
     /// A cap was reached: the bundle is refused.
@@ -206,21 +214,72 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
+/// A bundle file to read, and the keys that open it when it is age-encrypted.
+#[derive(Clone, Copy, Debug)]
+pub struct Source<'a> {
+    pub path: &'a Path,
+    pub identities: &'a Identities,
+}
+
+impl<'a> From<&'a Path> for Source<'a> {
+    /// A bundle read by its path alone: an encrypted one is refused with "pass --identity".
+    fn from(path: &'a Path) -> Self {
+        Source { path, identities: Identities::none_ref() }
+    }
+}
+
+impl<'a> From<&'a PathBuf> for Source<'a> {
+    fn from(path: &'a PathBuf) -> Self {
+        Source::from(path.as_path())
+    }
+}
+
+/// The bundle file's bytes: as stored, or decrypted as they are read.
+enum Input {
+    Plain(BufReader<File>),
+    Age(Box<Decrypting<BufReader<File>>>),
+}
+
+impl Read for Input {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Input::Plain(r) => r.read(buf),
+            Input::Age(r) => r.read(buf),
+        }
+    }
+}
+
+impl Input {
+    /// Opens the file and, when it begins as an age file does, its decryption.
+    fn open(src: Source<'_>) -> Result<Input, BundleError> {
+        let open_err = |error| BundleError::Open { path: src.path.to_owned(), error };
+        let mut file = BufReader::with_capacity(1 << 16, File::open(src.path).map_err(open_err)?);
+        if !decrypt::is_age(file.fill_buf().map_err(open_err)?) {
+            return Ok(Input::Plain(file));
+        }
+        match decrypt::decrypt(file, src.identities) {
+            Ok(r) => Ok(Input::Age(Box::new(r))),
+            Err(e @ OpenError::Corrupt(_)) => Err(BundleError::Stream {
+                context: "age header".to_owned(),
+                error: io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
+            }),
+            Err(error) => Err(BundleError::Locked { path: src.path.to_owned(), error }),
+        }
+    }
+}
+
 struct Stream {
-    archive: tar::Archive<Counted<MultiGzDecoder<BufReader<File>>>>,
+    archive: tar::Archive<Counted<MultiGzDecoder<Input>>>,
     count: Rc<Cell<u64>>,
     cap: u64,
 }
 
 impl Stream {
-    fn open(path: &Path, limits: &Limits) -> Result<Stream, BundleError> {
-        let file = File::open(path).map_err(|source| BundleError::Open {
-            path: path.to_owned(),
-            error: source,
-        })?;
+    fn open(src: Source<'_>, limits: &Limits) -> Result<Stream, BundleError> {
+        let input = Input::open(src)?;
         let count = Rc::new(Cell::new(0));
         let counted = Counted {
-            inner: MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)),
+            inner: MultiGzDecoder::new(input),
             count: Rc::clone(&count),
             cap: limits.max_total,
         };
@@ -252,8 +311,8 @@ fn read_capped(r: &mut impl Read, cap: u64) -> io::Result<Option<Vec<u8>>> {
 }
 
 /// Pass 1: hash every member, keep the bundle's own small files.
-pub fn scan(path: &Path, limits: &Limits) -> Result<Scan, BundleError> {
-    scan_keeping(path, limits, &Keep::default())
+pub fn scan<'a>(src: impl Into<Source<'a>>, limits: &Limits) -> Result<Scan, BundleError> {
+    scan_keeping(src, limits, &Keep::default())
 }
 
 /// Which members' bytes pass 1 keeps besides the bundle's own files.
@@ -337,12 +396,13 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 /// [`read_members`].
 ///
 /// The stream is inflated on the calling thread and hashed on another, a chunk at a time, so the two overlap.
-pub fn scan_keeping(path: &Path, limits: &Limits, keep: &Keep) -> Result<Scan, BundleError> {
+pub fn scan_keeping<'a>(src: impl Into<Source<'a>>, limits: &Limits, keep: &Keep) -> Result<Scan, BundleError> {
+    let src = src.into();
     std::thread::scope(|s| {
         let (jobs, queue) = std::sync::mpsc::sync_channel::<HashJob>(4);
         let hashing = s.spawn(move || hash_members(queue));
         let mut hashed: Vec<usize> = Vec::new();
-        let mut out = scan_stream(path, limits, keep, &jobs, &mut hashed)?;
+        let mut out = scan_stream(src, limits, keep, &jobs, &mut hashed)?;
         drop(jobs);
         let done = hashing
             .join()
@@ -365,7 +425,7 @@ pub fn scan_keeping(path: &Path, limits: &Limits, keep: &Keep) -> Result<Scan, B
 /// The stream side of [`scan_keeping`]: every regular member's bytes go to `jobs`, and `hashed` gets the index
 /// (in `members`) of each member whose hash will come back.
 fn scan_stream(
-    path: &Path,
+    src: Source<'_>,
     limits: &Limits,
     keep: &Keep,
     jobs: &std::sync::mpsc::SyncSender<HashJob>,
@@ -375,7 +435,7 @@ fn scan_stream(
         jobs.send(job).map_err(|_| BundleError::Hashing)
     };
     let mut kept_total: u64 = 0;
-    let mut stream = Stream::open(path, limits)?;
+    let mut stream = Stream::open(src, limits)?;
     let mut out = Scan::default();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     // `entries` borrows the archive; the shared counter tells a cap refusal from a corrupt stream.
@@ -539,13 +599,13 @@ pub struct MemberBytes {
 
 /// Pass 2: streams the bundle again and calls `f` with the bytes of each wanted member (the first regular
 /// member of each wanted safe name), one at a time. A member over `max_entry` is refused as in [`scan`].
-pub fn read_members(
-    path: &Path,
+pub fn read_members<'a>(
+    src: impl Into<Source<'a>>,
     limits: &Limits,
     wanted: &BTreeSet<String>,
     mut f: impl FnMut(MemberBytes),
 ) -> Result<(), BundleError> {
-    let mut stream = Stream::open(path, limits)?;
+    let mut stream = Stream::open(src.into(), limits)?;
     let count = Rc::clone(&stream.count);
     let cap = stream.cap;
     let classify = |context: String, source: io::Error| -> BundleError {

@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use coroner_schemas::size::parse_size;
 use coroner_schemas::Utc;
 
-use crate::bundle::{Limits, DEFAULT_MAX_ENTRY, DEFAULT_MAX_KEPT, DEFAULT_MAX_TOTAL};
+use crate::bundle::{Limits, Source, DEFAULT_MAX_ENTRY, DEFAULT_MAX_KEPT, DEFAULT_MAX_TOTAL};
+use crate::decrypt::Identities;
 use crate::findings::{self, WhyQuery};
 use crate::pipeline::{self, LoadOptions, VerificationFailed};
 use crate::verify::{self, TrustAnchor};
@@ -103,9 +104,19 @@ pub struct KeyArgs {
     /// `-Overify-time`: YYYYMMDD[Z], YYYYMMDDHHMM[SS][Z] or ISO 8601 (a time without a zone is read as UTC).
     #[arg(long, value_name = "TIME", requires = "allowed_signers", value_parser = parse_verify_time)]
     pub verify_time: Option<Utc>,
+    /// For an age-encrypted bundle (`coroner-collect --encrypt-to`): an age identity file or an unencrypted
+    /// OpenSSH private key, as `age -i` takes them (repeatable). The bundle is decrypted as it is read, never
+    /// written out.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
 }
 
 impl KeyArgs {
+    /// The `--identity` keys (none: an encrypted bundle is refused with "pass --identity").
+    pub fn identities(&self) -> anyhow::Result<Identities> {
+        Ok(Identities::load(&self.identity)?)
+    }
+
     pub fn anchor(&self) -> TrustAnchor {
         match (&self.allowed_signers, &self.pubkey, self.verify_time) {
             (Some(p), _, Some(at)) => TrustAnchor::AllowedSignersAt(p.clone(), at),
@@ -182,7 +193,8 @@ fn load_and_analyze(
     caps: &CapArgs,
 ) -> anyhow::Result<(pipeline::Loaded, coroner_schemas::FindingsDoc, bool, [std::time::Duration; 2])> {
     let t0 = std::time::Instant::now();
-    let opts = LoadOptions { verify: !no_verify, anchor: keys.anchor(), limits: caps.limits() };
+    let identities = std::sync::Arc::new(keys.identities()?);
+    let opts = LoadOptions { verify: !no_verify, anchor: keys.anchor(), limits: caps.limits(), identities };
     let loaded = pipeline::load(bundle, &opts)?;
     let verified = loaded.verification.ok && !loaded.verification.skipped;
     let t1 = std::time::Instant::now();
@@ -208,7 +220,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             caps,
             json,
         } => {
-            let v = pipeline::verify(&bundle, &keys.anchor(), &caps.limits())
+            let identities = keys.identities()?;
+            let v = pipeline::verify(Source { path: &bundle, identities: &identities }, &keys.anchor(), &caps.limits())
                 .with_context(|| format!("verifying {}", bundle.display()))?;
             if json {
                 let mut s = serde_json::to_string_pretty(&v.report).context("serialising the report")?;

@@ -8,6 +8,7 @@
 
 pub mod bundle;
 pub mod cli;
+pub mod decrypt;
 pub mod findings;
 pub mod pipeline;
 pub mod render;

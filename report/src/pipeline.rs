@@ -13,7 +13,8 @@ use coroner_schemas::accounts::Accounts;
 use coroner_schemas::manifest::{Entry, Format, Manifest};
 use coroner_schemas::{layout, Event, FindingsDoc, Timestamp};
 
-use crate::bundle::{self, BundleError, Keep, Limits, MemberBytes, Scan};
+use crate::bundle::{self, BundleError, Keep, Limits, MemberBytes, Scan, Source};
+use crate::decrypt::Identities;
 use crate::render::{self, ReportModel};
 use crate::sources::core_name::CoreNaming;
 use crate::sources::facts::{Fact, HostFacts};
@@ -28,6 +29,8 @@ pub struct LoadOptions {
     pub verify: bool,
     pub anchor: TrustAnchor,
     pub limits: Limits,
+    /// `--identity` keys, for an age-encrypted bundle.
+    pub identities: std::sync::Arc<Identities>,
 }
 
 impl Default for LoadOptions {
@@ -36,6 +39,7 @@ impl Default for LoadOptions {
             verify: true,
             anchor: TrustAnchor::Embedded,
             limits: Limits::default(),
+            identities: std::sync::Arc::new(Identities::none()),
         }
     }
 }
@@ -136,7 +140,8 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
         budget: opts.limits.max_kept,
         always: [PASSWD.to_owned(), GROUP.to_owned(), layout::SYSCTL.to_owned()].into(),
     };
-    let read = bundle::scan_keeping(path, &opts.limits, &keep);
+    let src = Source { path, identities: &opts.identities };
+    let read = bundle::scan_keeping(src, &opts.limits, &keep);
     step("read");
     let (mut scan, manifest, verification) = match pinned {
         Some(pinned) => {
@@ -196,7 +201,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> anyhow::Result<Loaded> {
     }
     let rest: BTreeSet<String> = names.iter().filter(|n| !parsed.contains_key(*n)).cloned().collect();
     if !rest.is_empty() {
-        bundle::read_members(path, &opts.limits, &rest, |mb: MemberBytes| {
+        bundle::read_members(src, &opts.limits, &rest, |mb: MemberBytes| {
             let Some(entry) = wanted.get(mb.name.as_str()) else {
                 return;
             };
@@ -307,23 +312,23 @@ pub struct Verified {
     pub scan: Option<Scan>,
 }
 
-/// Reads the bundle at `path` once and checks it (`coroner-report verify`). `Err` only when the input cannot be
-/// read at all (the bundle file, a key file); a corrupt stream, a cap, a bad signature or a bad entry are
-/// failures in the report.
-pub fn verify(path: &Path, anchor: &TrustAnchor, limits: &Limits) -> Result<Verified, VerifyError> {
+/// Reads the bundle once and checks it (`coroner-report verify`). `Err` only when the input cannot be read at
+/// all (the bundle file, a key file, an encrypted bundle no identity opens); a corrupt stream (or ciphertext), a
+/// cap, a bad signature or a bad entry are failures in the report.
+pub fn verify<'a>(src: impl Into<Source<'a>>, anchor: &TrustAnchor, limits: &Limits) -> Result<Verified, VerifyError> {
     let pinned = verify::load_anchor(anchor)?;
-    Ok(check(bundle::scan(path, limits), pinned.as_deref())?)
+    Ok(check(bundle::scan(src, limits), pinned.as_deref())?)
 }
 
 /// Checks what pass 1 read: a stream that could not be read to its end is a failure in the report, a bundle
-/// file that could not be opened an error.
+/// file that could not be opened (or an encrypted one that no `--identity` opens) an error.
 fn check(read: Result<Scan, BundleError>, pinned: Option<&[PinnedKey]>) -> Result<Verified, BundleError> {
     match read {
         Ok(scan) => {
             let (report, manifest) = verify::check(&scan, pinned);
             Ok(Verified { report, manifest, scan: Some(scan) })
         }
-        Err(e @ BundleError::Open { .. }) => Err(e),
+        Err(e @ (BundleError::Open { .. } | BundleError::Locked { .. })) => Err(e),
         Err(e) => {
             let report = VerifyReport { failures: vec![e.to_string()], key_pinned: pinned.is_some(), ..Default::default() };
             Ok(Verified { report, manifest: None, scan: None })

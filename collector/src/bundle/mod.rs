@@ -7,10 +7,16 @@
 //! renames to `coroner-<host>-<YYYYMMDDTHHMMSSZ>.tar.gz` only when complete; on any output error the temp
 //! file is removed. Beside the bundle go `<bundle>.sha256` (for `sha256sum -c`) and `<bundle>.allowed_signers`
 //! (for `ssh-keygen -Y verify -f … -I coroner-collect -n coroner`).
+//!
+//! With `--encrypt-to` ([`recipients`]) the gzip stream goes through age encryption on its way to the temp file,
+//! which becomes `….tar.gz.age`, a standard age file: no plaintext byte reaches the disk. The side files are
+//! then named after the `.age` file and `.sha256` hashes its ciphertext, the bytes that are on disk; the
+//! manifest inside keeps the plain name (`bundle_name`), which `age -d` restores.
 
 pub mod capped;
 pub mod facts;
 pub mod hostfs;
+pub mod recipients;
 pub mod sign;
 pub mod writer;
 
@@ -28,6 +34,7 @@ use coroner_schemas::{Utc, SCHEMA_VERSION};
 use sha2::{Digest, Sha256};
 
 use crate::acquire::{Ctx, Item};
+use recipients::Recipient;
 use sign::{SignError, Signer};
 use writer::{Counts, Exclusions, Limits, OutputError, TarWriter};
 
@@ -41,6 +48,8 @@ pub enum BundleError {
     Io { context: String, source: io::Error },
     #[error("serialising the manifest: {0}")]
     Manifest(serde_json::Error),
+    #[error("age encryption to the --encrypt-to recipients: {0}")]
+    Encrypt(age::EncryptError),
 }
 
 fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> BundleError {
@@ -61,13 +70,16 @@ pub struct Request<'a> {
     pub problems: Vec<Problem>,
     pub uid: u32,
     pub euid: u32,
+    /// `--encrypt-to`: when not empty, the bundle is written age-encrypted to these.
+    pub encrypt_to: &'a [Recipient],
 }
 
 /// A finished bundle.
 pub struct Written {
+    /// The file written: the bundle, or with `--encrypt-to` its age encryption (`….tar.gz.age`).
     pub path: PathBuf,
     pub manifest: Manifest,
-    /// Size of the `.tar.gz`.
+    /// Size of the file written.
     pub bundle_bytes: u64,
     pub sha256: String,
     /// Side files that could not be written (the bundle itself is complete).
@@ -219,15 +231,56 @@ impl Write for BoundedDirty {
     }
 }
 
-fn unique_name(dir: &Path, host: &str, started: Utc) -> String {
+/// The bytes of the file written, hashed as they go to disk.
+type FileOut = HashingWriter<BufWriter<BoundedDirty>>;
+
+/// Where the `tar.gz` stream goes: to the file as it is, or through age encryption (in memory, a 64 KiB chunk
+/// at a time) so that only ciphertext reaches the file.
+enum Sink {
+    Plain(FileOut),
+    Age(age::stream::StreamWriter<FileOut>),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Plain(w) => w.write(buf),
+            Sink::Age(w) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Plain(w) => w.flush(),
+            Sink::Age(w) => w.flush(),
+        }
+    }
+}
+
+impl Sink {
+    /// Ends the age stream (its last chunk is marked, so a cut file never decrypts) and returns the file side.
+    fn finish(self) -> io::Result<FileOut> {
+        match self {
+            Sink::Plain(w) => Ok(w),
+            Sink::Age(w) => w.finish(),
+        }
+    }
+}
+
+/// The bundle's name (`….tar.gz`, as the manifest records it) and the file's (the same, or `….tar.gz.age`), the
+/// first `-N` variant whose file does not exist yet.
+fn unique_name(dir: &Path, host: &str, started: Utc, encrypted: bool) -> (String, String) {
     let base = format!("coroner-{}-{}", facts::file_safe(host), stamp(started));
-    let mut name = format!("{base}.tar.gz");
+    let with = |name: String| {
+        let file = if encrypted { format!("{name}.age") } else { name.clone() };
+        (name, file)
+    };
+    let mut names = with(format!("{base}.tar.gz"));
     let mut n = 2;
-    while dir.join(&name).exists() {
-        name = format!("{base}-{n}.tar.gz");
+    while dir.join(&names.1).exists() {
+        names = with(format!("{base}-{n}.tar.gz"));
         n += 1;
     }
-    name
+    names
 }
 
 /// Renames without replacing an existing file (`renameat2(RENAME_NOREPLACE)`, plain rename where the file
@@ -257,8 +310,9 @@ pub fn write_bundle(
 ) -> Result<Written, BundleError> {
     let ctx = req.ctx;
     fs::create_dir_all(&req.out_dir).map_err(io_err(format!("creating {}", req.out_dir.display())))?;
-    let name = unique_name(&req.out_dir, &req.host.hostname, req.started);
-    let final_path = req.out_dir.join(&name);
+    let encrypted = !req.encrypt_to.is_empty();
+    let (name, file_name) = unique_name(&req.out_dir, &req.host.hostname, req.started, encrypted);
+    let final_path = req.out_dir.join(&file_name);
     let tmp_path = req.out_dir.join(format!(
         ".coroner-{}-{}.tmp",
         std::process::id(),
@@ -273,10 +327,17 @@ pub fn write_bundle(
         .map_err(io_err(format!("creating {}", tmp_path.display())))?;
     let mut guard = TempGuard::new(tmp_path.clone());
 
-    let out = HashingWriter {
+    let file_out = HashingWriter {
         inner: BufWriter::with_capacity(256 * 1024, BoundedDirty::new(file)),
         hasher: Sha256::new(),
         bytes: 0,
+    };
+    let out = if encrypted {
+        let recipients = req.encrypt_to.iter().map(|r| r.as_ref() as &dyn age::Recipient);
+        let encryptor = age::Encryptor::with_recipients(recipients).map_err(BundleError::Encrypt)?;
+        Sink::Age(encryptor.wrap_output(file_out).map_err(io_err("writing the age header"))?)
+    } else {
+        Sink::Plain(file_out)
     };
     let mut host_dirs = Vec::new();
     if let Some(d) = out_dir_host_path(ctx, &req.out_dir) {
@@ -334,7 +395,7 @@ pub fn write_bundle(
     w.add_unlisted(layout::MANIFEST, &json)?;
     w.add_unlisted(layout::SIGNATURE, sig.as_bytes())?;
     w.add_unlisted(layout::SIGNER_PUB, public.as_bytes())?;
-    let out = w.finish()?;
+    let out = w.finish()?.finish().map_err(io_err("ending the age encryption"))?;
     let sha256 = hex::encode(out.hasher.finalize());
     let bundle_bytes = out.bytes;
     let file = out
@@ -351,7 +412,7 @@ pub fn write_bundle(
     }
 
     let side = |suffix: &str, text: String| -> Result<(), BundleError> {
-        let p = req.out_dir.join(format!("{name}{suffix}"));
+        let p = req.out_dir.join(format!("{file_name}{suffix}"));
         let mut f = OpenOptions::new()
             .write(true)
             .create(true)
@@ -364,7 +425,7 @@ pub fn write_bundle(
             .map_err(io_err(format!("writing {}", p.display())))
     };
     let mut warnings = Vec::new();
-    if let Err(e) = side(".sha256", format!("{sha256}  {name}\n")) {
+    if let Err(e) = side(".sha256", format!("{sha256}  {file_name}\n")) {
         warnings.push(e.to_string());
     }
     let allowed = req.signer.allowed_signers_line()?;
