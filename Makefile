@@ -4,7 +4,7 @@ CARGO ?= cargo
 OUT ?= out
 TARGET_TRIPLE := x86_64-unknown-linux-gnu
 
-.PHONY: all build collect test bench bench-ab bench-watch dist lint schemas clean fuzz fuzz-ci
+.PHONY: all build collect test bench bench-ab bench-watch dist lint schemas clean fuzz fuzz-ci reliability
 
 all: build
 
@@ -77,3 +77,8 @@ fuzz:
 ## CI's fuzz step: build every target and run each for a few seconds
 fuzz-ci:
 	$(MAKE) fuzz FUZZ_SECONDS=3
+
+## RELIABILITY.md: issue 15's figures (fuzz executions, refused bundles, host faults, hostile payloads, redaction
+## patterns), each from running the fuzzers and tests here (as root for the host faults and the browser)
+reliability: build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/reliability.sh

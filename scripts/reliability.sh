@@ -51,7 +51,8 @@ table() { # name<TAB>result rows on stdin -> a Markdown table, then a count line
   echo "Each case hands \`coroner-report verify\` a bundle an attacker changed; \`ok\` means it was refused (or, for the good"
   echo "bundle, accepted) as the test demands."
   echo
-  { results coroner-report verify_bundle .; results coroner-report bomb_gzip .; results coroner-report bomb_bitflips .; } | table
+  { results coroner-report verify_bundle .; results coroner-report bomb_gzip .; results coroner-report bomb_bitflips .
+    results coroner-report encrypted_bundle '(fail|caps|plaintext)'; results coroner-report fuzz_regressions .; } | table
   grep -h "^bitflips:" "$work/bomb_bitflips.log" 2>/dev/null | sed 's/^bitflips: /Single-bit flips tried: /'
   echo
 
@@ -70,7 +71,7 @@ table() { # name<TAB>result rows on stdin -> a Markdown table, then a count line
     echo "on a terminal."
   fi
   echo
-  { results coroner-report hostile_html '^hostile_'; results coroner-report hostile_browser '^hostile_'; results coroner-report hostile_tty '^hostile_'; } | table
+  { results coroner-report hostile_html '^hostile_'; results coroner-report hostile_browser '^hostile_'; results coroner-report hostile_terminal '^hostile_'; } | table
   echo
 
   echo "## Redaction patterns (\`--redact\`)"
