@@ -210,6 +210,7 @@ const READS: &[Read] = &[
 
 /// Files under fixtures/ that no parser reads, and why.
 const NOT_READ: &[(&str, &str)] = &[
+    ("hostile/payloads.txt", "payloads the hostile_* tests stage into a host tree and collect (common/hostile.rs)"),
     ("audit/kill32.c", "source of the i386 program staged"),
     ("audit/stage.sh", "staging script"),
     ("watch/trace_pipe.txt", "tracefs lines the collector's recorder parses (its own unit tests)"),
