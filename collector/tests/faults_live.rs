@@ -275,6 +275,7 @@ fn fault_files_removed_after_listing_are_recorded_vanished() {
         problems: Vec::new(),
         uid: 0,
         euid: 0,
+        encrypt_to: &[],
     };
     // A first item that is one of ours triggers nothing; remove the very first one now for symmetry.
     let w = bundle::write_bundle(req, &items, &mut progress).expect("bundle written");
