@@ -30,6 +30,10 @@ pub const PSEUDO_CAP: u64 = 16 << 20;
 /// of level 6's size at 1.6–4.6× its speed, still several times GNU gzip -6 (`tar czf`, ~23 MB/s here).
 pub const GZIP_LEVEL: u32 = 2;
 
+/// Mode of every tar member: owner-only, so an extracted bundle (audit logs, btmp, histories, cores) is not
+/// readable by others whatever the analyst's umask; the host's own mode stays in the entry's `stat`.
+pub const MEMBER_MODE: u32 = 0o600;
+
 /// Writing the archive failed: the bundle cannot be completed.
 #[derive(Debug, thiserror::Error)]
 #[error("writing the bundle: {context}: {source}")]
@@ -159,10 +163,10 @@ impl<'a, W: Write> TarWriter<'a, W> {
         self.seen.insert(path.to_owned())
     }
 
-    fn member(&mut self, path: &str, mode: u32, mtime: u64, data: impl io::Read, size: u64) -> Result<(), OutputError> {
+    fn member(&mut self, path: &str, mtime: u64, data: impl io::Read, size: u64) -> Result<(), OutputError> {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Regular);
-        h.set_mode(mode);
+        h.set_mode(MEMBER_MODE);
         h.set_mtime(mtime);
         h.set_uid(0);
         h.set_gid(0);
@@ -174,7 +178,7 @@ impl<'a, W: Write> TarWriter<'a, W> {
 
     /// A fixed, small member that is not a manifest entry (manifest.json, its signature, signer.pub).
     pub fn add_unlisted(&mut self, name: &str, data: &[u8]) -> Result<(), OutputError> {
-        self.member(name, 0o644, self.now, data, data.len() as u64)
+        self.member(name, self.now, data, data.len() as u64)
     }
 
     fn add_absent(&mut self, a: &AbsentItem) {
@@ -202,7 +206,7 @@ impl<'a, W: Write> TarWriter<'a, W> {
             return Ok(());
         }
         let size = c.data.len() as u64;
-        self.member(&c.bundle_path.clone(), 0o644, self.now, &c.data[..], size)?;
+        self.member(&c.bundle_path.clone(), self.now, &c.data[..], size)?;
         self.total += size;
         self.entries.push(Entry {
             path: c.bundle_path.clone(),
@@ -382,7 +386,7 @@ impl<'a, W: Write> TarWriter<'a, W> {
         let sparse = u64::try_from(fst.st_blocks).unwrap_or(0).saturating_mul(512) < size;
         let mtime = u64::try_from(fst.st_mtime).unwrap_or(0);
         let mut reader = Capped::new(PosReader::new(&file, w.start, sparse), w.len);
-        self.member(&bundle_path, 0o644, mtime, &mut reader, w.len)?;
+        self.member(&bundle_path, mtime, &mut reader, w.len)?;
         // Growth is meaningful when the stored window ends at the stat'ed end (whole file or tail).
         let o = reader.finish(!(w.truncated && f.keep == Kept::Head));
         self.total += o.stored;
@@ -437,7 +441,7 @@ impl<'a, W: Write> TarWriter<'a, W> {
         };
         let size = data.len() as u64;
         let path = e.path.clone();
-        self.member(&path, 0o644, self.now, &data[..], size)?;
+        self.member(&path, self.now, &data[..], size)?;
         self.total += size;
         e.size = size;
         e.sha256 = Some(hex::encode(Sha256::digest(&data)));
@@ -632,6 +636,29 @@ mod tests {
         assert!(w.problems.iter().any(|p| p.source == "total-cap"));
         let members = untar(w.finish().expect("finish"));
         assert_eq!(members[1].1, b"ef", "a log cut by the total cap keeps its tail");
+    }
+
+    #[test]
+    fn members_are_owner_only_and_the_host_mode_stays_in_the_manifest() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().expect("tempdir");
+        let p = t.path().join("world.log");
+        std::fs::write(&p, b"readable by all on the host\n").expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o664)).expect("chmod");
+        let acc = Accounts::default();
+        let mut w = writer(t.path(), &acc, u64::MAX);
+        w.add(&file("/world.log")).expect("add");
+        w.add_unlisted(layout::MANIFEST, b"{}\n").expect("add");
+        let entries = std::mem::take(&mut w.entries);
+        assert_eq!(entries[0].stat.as_ref().map(|s| s.mode & 0o7777), Some(0o664), "host mode kept");
+        let gz = w.finish().expect("finish");
+        let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(&gz[..]));
+        let modes: Vec<u32> = ar
+            .entries()
+            .expect("entries")
+            .map(|e| e.expect("entry").header().mode().expect("mode"))
+            .collect();
+        assert_eq!(modes, [0o600, 0o600]);
     }
 
     #[test]
