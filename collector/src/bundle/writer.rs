@@ -535,12 +535,12 @@ impl<'a, W: Write> TarWriter<'a, W> {
         };
         // Growth is meaningful when the stored window ends at the stat'ed end (whole file or tail).
         let o = reader.finish(!(w.truncated && f.keep == Kept::Head));
-        let (size, sha256) = stored.unwrap_or((o.stored, o.sha256.clone()));
-        self.total += size;
+        let (stored_size, sha256) = stored.unwrap_or((o.stored, o.sha256.clone()));
+        self.total += stored_size;
         if cap < file_cap && w.truncated {
             self.note_total_cap();
         }
-        e.size = size;
+        e.size = stored_size;
         e.sha256 = Some(sha256);
         e.status = if let Some(message) = o.error {
             Status::Io {
