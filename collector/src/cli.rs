@@ -110,6 +110,13 @@ pub struct CollectArgs {
     /// No progress and no summary on stderr (the bundle path is still printed on stdout).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Replace secrets (passwords, tokens, keys) in histories, command lines, syslog and the journal export
+    /// before they reach the bundle; compressed logs and binary journal files are then not taken.
+    #[arg(long)]
+    pub redact: bool,
+    /// Print the redaction patterns (name, a tab, what it matches), one a line, and exit.
+    #[arg(long)]
+    pub list_redactions: bool,
 }
 
 #[derive(Args, Debug)]
@@ -275,7 +282,18 @@ fn human(n: u64) -> String {
     }
 }
 
+fn list_redactions() -> anyhow::Result<i32> {
+    let mut out = io::stdout().lock();
+    for p in bundle::redact::PATTERNS {
+        writeln!(out, "{}\t{}", p.name, p.what)?;
+    }
+    Ok(0)
+}
+
 fn collect(c: &CollectArgs, argv: Vec<String>) -> anyhow::Result<i32> {
+    if c.list_redactions {
+        return list_redactions();
+    }
     let started = Utc(time::OffsetDateTime::now_utc());
     let t0 = Instant::now();
     if !c.no_gentle {
@@ -311,6 +329,7 @@ fn collect(c: &CollectArgs, argv: Vec<String>) -> anyhow::Result<i32> {
         includes: c.include.clone(),
         excludes: c.exclude.clone(),
         gentle: !c.no_gentle,
+        redact: c.redact,
     };
     // The keys first: a wrong passphrase or recipient should stop us before any work.
     let signer = load_signer(c)?;

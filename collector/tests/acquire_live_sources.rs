@@ -27,6 +27,7 @@ fn opts() -> CollectOptions {
         includes: Vec::new(),
         excludes: Vec::new(),
         gentle: false,
+        redact: false,
     }
 }
 

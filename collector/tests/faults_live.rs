@@ -243,6 +243,7 @@ fn fault_files_removed_after_listing_are_recorded_vanished() {
         includes: vec!["/srv/app/*.log".into()],
         excludes: Vec::new(),
         gentle: false,
+        redact: false,
     };
     let ctx = Ctx::new(a.root(), false, opts, Default::default());
     let items = acquire::plan(&ctx);

@@ -149,6 +149,7 @@ fn formats_skipped_by_the_pipeline_really_have_no_parser() {
             link_target: None,
             status: Status::Ok,
             command: None,
+            redaction: None,
         };
         let ctx = SourceCtx::new(&entry, &manifest, &accounts);
         for s in samples {
@@ -174,6 +175,7 @@ fn formats_skipped_by_the_pipeline_really_have_no_parser() {
         link_target: None,
         status: Status::Ok,
         command: None,
+        redaction: None,
     };
     assert!(pipeline::parses(&meta("live/cores/var/crash/core.1.meta.json", Category::Cores)));
     assert!(!pipeline::parses(&meta("live/cores/var/crash/core.1.meta.json", Category::Include)));

@@ -92,6 +92,7 @@ pub fn manifest() -> Manifest {
                 includes: vec![],
                 excludes: vec![],
                 gentle: true,
+                redact: false,
             },
             uid: 0,
             euid: 0,
@@ -113,6 +114,7 @@ pub fn manifest() -> Manifest {
             link_target: None,
             status: Status::Ok,
             command: None,
+            redaction: None,
         }],
         problems: vec![Problem { source: "journal".into(), message: "journalctl not found".into() }],
     }

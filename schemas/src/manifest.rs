@@ -5,6 +5,8 @@
 //! with its size and sha256; entries that could not be taken (permission denied, not found, a FIFO) are
 //! listed too, with no bytes, so the report can say what evidence was missing.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -98,6 +100,14 @@ pub struct CollectOptions {
     pub excludes: Vec<String>,
     /// Low CPU and I/O priority.
     pub gentle: bool,
+    /// `--redact`: secrets in histories, command lines, syslog and the journal export were replaced before
+    /// they reached the bundle (each such entry says so in its `redaction`). Absent in older bundles: false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub redact: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -162,6 +172,26 @@ pub struct Entry {
     pub status: Status,
     /// For command output: how the command ran.
     pub command: Option<CommandRun>,
+    /// Present when the bytes went through `--redact`'s redactor: they are not the host's bytes (`size` and
+    /// `sha256` are of the redacted bytes stored). Absent when stored as read, and in older bundles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redaction: Option<Redaction>,
+}
+
+/// What `--redact` replaced in one entry: each secret became `[REDACTED:<pattern>]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Redaction {
+    /// Secrets replaced, by pattern name (`coroner-collect --list-redactions`); only patterns that matched, so
+    /// an empty map means the entry was scanned and held none.
+    pub matches: BTreeMap<String, u64>,
+}
+
+impl Redaction {
+    /// All secrets replaced in the entry.
+    pub fn total(&self) -> u64 {
+        self.matches.values().sum()
+    }
 }
 
 impl Entry {

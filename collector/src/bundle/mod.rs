@@ -17,6 +17,7 @@ pub mod capped;
 pub mod facts;
 pub mod hostfs;
 pub mod recipients;
+pub mod redact;
 pub mod sign;
 pub mod writer;
 
@@ -50,6 +51,8 @@ pub enum BundleError {
     Manifest(serde_json::Error),
     #[error("age encryption to the --encrypt-to recipients: {0}")]
     Encrypt(age::EncryptError),
+    #[error(transparent)]
+    Redact(#[from] redact::PatternError),
 }
 
 fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> BundleError {
@@ -353,6 +356,9 @@ pub fn write_bundle(
     };
     let mut w = TarWriter::new(out, ctx.root.clone(), &ctx.accounts, limits, excl, req.started)
         .map_err(io_err(format!("opening the collection root {}", ctx.root.display())))?;
+    if ctx.opts.redact {
+        w.redact_with(redact::Redactor::new()?, req.out_dir.clone());
+    }
     for (i, item) in items.iter().enumerate() {
         w.add(item)?;
         let src = match item {

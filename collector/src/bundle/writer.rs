@@ -3,14 +3,16 @@
 //! captures (already in memory) and pseudo-files (stat size 0, read to a cap) are held whole.
 
 use std::collections::HashSet;
-use std::fs::File;
-use std::io::{self, Write};
-use std::path::PathBuf;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 
 use coroner_schemas::accounts::Accounts;
 use coroner_schemas::layout;
-use coroner_schemas::manifest::{Change, Entry, FileStat, Kept, Problem, Status};
-use coroner_schemas::Utc;
+use coroner_schemas::manifest::{Category, Change, Entry, FileStat, Format, Kept, Problem, Redaction, Status};
+use coroner_schemas::proc::ProcSnapshot;
+use coroner_schemas::{Text, Utc};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use rustix::fs::Stat;
@@ -18,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use super::capped::{data_end_within, read_pseudo, Capped, PosReader, Window};
 use super::hostfs::{decode_path, HostFs, Located};
+use super::redact::{self, Redactor};
 use crate::acquire::glob::Excludes;
 use crate::acquire::{AbsentItem, CaptureItem, FileItem, Item};
 
@@ -29,6 +32,10 @@ pub const PSEUDO_CAP: u64 = 16 << 20;
 /// Level 1 (deflate_quick) gives bundles ~35% larger for little speed on real logs; level 2 keeps within ~10%
 /// of level 6's size at 1.6–4.6× its speed, still several times GNU gzip -6 (`tar czf`, ~23 MB/s here).
 pub const GZIP_LEVEL: u32 = 2;
+
+/// Mode of every tar member: owner-only, so an extracted bundle (audit logs, btmp, histories, cores) is not
+/// readable by others whatever the analyst's umask; the host's own mode stays in the entry's `stat`.
+pub const MEMBER_MODE: u32 = 0o600;
 
 /// Writing the archive failed: the bundle cannot be completed.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +79,86 @@ pub struct TarWriter<'a, W: Write> {
     pub problems: Vec<Problem>,
     total: u64,
     total_cap_noted: bool,
+    redact: Option<Redact>,
+}
+
+/// `--redact`: the patterns, and a scratch file (in the output directory, unlinked) that holds a file's
+/// redacted bytes until their size, which the tar header needs first, is known.
+struct Redact {
+    redactor: Redactor,
+    spool_dir: PathBuf,
+    spool: Option<File>,
+}
+
+/// What `--redact` does with an entry's bytes.
+enum Treat {
+    /// Stored as read (not redacted, or a source with no secrets in view).
+    Raw,
+    /// Text: the byte patterns over the whole stream.
+    Text,
+    /// The process snapshot: the patterns over each command line (NUL-separated arguments), then re-encoded.
+    ProcSnapshot,
+    /// Cannot be redacted without breaking it: not stored.
+    Refuse(&'static str),
+}
+
+fn treatment(category: Category, format: Format, compressed: bool) -> Treat {
+    let text = match (category, format) {
+        (_, Format::ProcSnapshotJson) => return Treat::ProcSnapshot,
+        (Category::Journal, Format::JournalJson) => true,
+        (Category::Journal, _) => {
+            return Treat::Refuse("--redact: a binary journal file cannot be redacted without corrupting it, so it is not taken")
+        }
+        (Category::History | Category::Syslog, _) | (Category::Audit, Format::AuditLog) => true,
+        _ => false,
+    };
+    match (text, compressed) {
+        (false, _) => Treat::Raw,
+        (true, false) => Treat::Text,
+        (true, true) => Treat::Refuse("--redact: a compressed log cannot be redacted as stored, so it is not taken"),
+    }
+}
+
+/// An unnamed file in `dir` (O_TMPFILE; where unsupported, a named one removed at once).
+fn scratch_file(dir: &Path) -> io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.read(true).write(true).mode(0o600);
+    match o.clone().custom_flags(libc::O_TMPFILE | libc::O_CLOEXEC).open(dir) {
+        Ok(f) => Ok(f),
+        Err(_) => {
+            let p = dir.join(format!(".coroner-redact-{}.tmp", std::process::id()));
+            let f = o.create_new(true).custom_flags(libc::O_CLOEXEC).open(&p)?;
+            std::fs::remove_file(&p)?;
+            Ok(f)
+        }
+    }
+}
+
+/// The process snapshot with every command line redacted (arguments joined by NUL, the way the kernel keeps
+/// them, so `--token VALUE` across two arguments is seen).
+fn redact_proc(r: &Redactor, data: &[u8]) -> Result<(Vec<u8>, redact::Counts), serde_json::Error> {
+    let (mut snap, _) = ProcSnapshot::from_bytes(data)?;
+    let mut counts = redact::Counts::new();
+    for p in &mut snap.processes {
+        if p.cmdline.is_empty() {
+            continue;
+        }
+        let joined = p.cmdline.iter().map(Text::as_bytes).collect::<Vec<_>>().join(&0u8);
+        let (out, c) = r.redact_all(&joined);
+        if !c.is_empty() {
+            p.cmdline = out.split(|&b| b == 0).map(Text::from_bytes).collect();
+            for (k, v) in c {
+                *counts.entry(k).or_default() += v;
+            }
+        }
+    }
+    Ok((snap.to_bytes()?, counts))
+}
+
+fn redaction(c: redact::Counts) -> Option<Redaction> {
+    Some(Redaction {
+        matches: c.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+    })
 }
 
 fn out_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> OutputError {
@@ -125,7 +212,38 @@ impl<'a, W: Write> TarWriter<'a, W> {
             problems: Vec::new(),
             total: 0,
             total_cap_noted: false,
+            redact: None,
         })
+    }
+
+    /// Turns on `--redact`; `spool_dir` (the output directory) holds the scratch file.
+    pub fn redact_with(&mut self, redactor: Redactor, spool_dir: PathBuf) {
+        self.redact = Some(Redact { redactor, spool_dir, spool: None });
+    }
+
+    fn treat(&self, category: Category, format: Format, compressed: bool) -> Treat {
+        match self.redact {
+            None => Treat::Raw,
+            Some(_) => treatment(category, format, compressed),
+        }
+    }
+
+    /// Bytes held whole, as `--redact` stores them: the bytes, and the redaction record (None: as read).
+    /// `Err` holds why nothing can be stored.
+    fn redact_held(&self, category: Category, format: Format, data: &[u8]) -> Result<(Option<Vec<u8>>, Option<Redaction>), String> {
+        let Some(r) = &self.redact else { return Ok((None, None)) };
+        match treatment(category, format, false) {
+            Treat::Raw => Ok((None, None)),
+            Treat::Text => {
+                let (out, c) = r.redactor.redact_all(data);
+                Ok((Some(out), redaction(c)))
+            }
+            Treat::ProcSnapshot => match redact_proc(&r.redactor, data) {
+                Ok((out, c)) => Ok((Some(out), redaction(c))),
+                Err(e) => Err(format!("--redact: the process snapshot could not be re-read to redact it ({e}), so it is not taken")),
+            },
+            Treat::Refuse(why) => Err(why.to_owned()),
+        }
     }
 
     pub fn counts(&self) -> Counts {
@@ -159,10 +277,10 @@ impl<'a, W: Write> TarWriter<'a, W> {
         self.seen.insert(path.to_owned())
     }
 
-    fn member(&mut self, path: &str, mode: u32, mtime: u64, data: impl io::Read, size: u64) -> Result<(), OutputError> {
+    fn member(&mut self, path: &str, mtime: u64, data: impl io::Read, size: u64) -> Result<(), OutputError> {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Regular);
-        h.set_mode(mode);
+        h.set_mode(MEMBER_MODE);
         h.set_mtime(mtime);
         h.set_uid(0);
         h.set_gid(0);
@@ -174,7 +292,7 @@ impl<'a, W: Write> TarWriter<'a, W> {
 
     /// A fixed, small member that is not a manifest entry (manifest.json, its signature, signer.pub).
     pub fn add_unlisted(&mut self, name: &str, data: &[u8]) -> Result<(), OutputError> {
-        self.member(name, 0o644, self.now, data, data.len() as u64)
+        self.member(name, self.now, data, data.len() as u64)
     }
 
     fn add_absent(&mut self, a: &AbsentItem) {
@@ -194,6 +312,7 @@ impl<'a, W: Write> TarWriter<'a, W> {
             link_target: None,
             status: a.status.clone(),
             command: None,
+            redaction: None,
         });
     }
 
@@ -201,23 +320,39 @@ impl<'a, W: Write> TarWriter<'a, W> {
         if !self.claim(&c.bundle_path, &c.source) {
             return Ok(());
         }
-        let size = c.data.len() as u64;
-        self.member(&c.bundle_path.clone(), 0o644, self.now, &c.data[..], size)?;
-        self.total += size;
-        self.entries.push(Entry {
+        let mut e = Entry {
             path: c.bundle_path.clone(),
             source: c.source.clone(),
             category: c.category,
             format: c.format,
             account: c.account.clone(),
-            size,
-            sha256: Some(hex::encode(Sha256::digest(&c.data))),
+            size: 0,
+            sha256: None,
             compressed: None,
             stat: None,
             link_target: None,
             status: c.status.clone(),
             command: c.command.clone(),
-        });
+            redaction: None,
+        };
+        let redacted = match self.redact_held(c.category, c.format, &c.data) {
+            Ok((bytes, r)) => {
+                e.redaction = r;
+                bytes
+            }
+            Err(reason) => {
+                e.status = Status::Skipped { reason };
+                self.entries.push(e);
+                return Ok(());
+            }
+        };
+        let data = redacted.as_deref().unwrap_or(&c.data);
+        let size = data.len() as u64;
+        self.member(&c.bundle_path.clone(), self.now, data, size)?;
+        self.total += size;
+        e.size = size;
+        e.sha256 = Some(hex::encode(Sha256::digest(data)));
+        self.entries.push(e);
         Ok(())
     }
 
@@ -285,12 +420,14 @@ impl<'a, W: Write> TarWriter<'a, W> {
             link_target: None,
             status: Status::Ok,
             command: None,
+            redaction: None,
         };
         if let Some(reason) = self.excluded(&f.path) {
             e.status = Status::Skipped { reason };
             self.entries.push(e);
             return Ok(());
         }
+        let treat = self.treat(f.category, f.format, f.compressed.is_some());
         let (loc, st) = match self.locate(&f.path) {
             Ok(Some(x)) => x,
             Ok(None) => {
@@ -336,6 +473,11 @@ impl<'a, W: Write> TarWriter<'a, W> {
                 self.entries.push(e);
                 return Ok(());
             }
+        }
+        if let Treat::Refuse(why) = treat {
+            e.status = Status::Skipped { reason: why.to_owned() };
+            self.entries.push(e);
+            return Ok(());
         }
         let remaining = self.limits.max_total_bytes.saturating_sub(self.total);
         if remaining == 0 {
@@ -391,15 +533,24 @@ impl<'a, W: Write> TarWriter<'a, W> {
         }
         let mtime = u64::try_from(fst.st_mtime).unwrap_or(0);
         let mut reader = Capped::new(PosReader::new(&file, w.start, sparse), w.len);
-        self.member(&bundle_path, 0o644, mtime, &mut reader, w.len)?;
+        let stored = if let Treat::Text = treat {
+            let (n, sha, counts) = self.redact_to_spool(&mut reader)?;
+            self.member_from_spool(&bundle_path, mtime, n)?;
+            e.redaction = redaction(counts);
+            Some((n, sha))
+        } else {
+            self.member(&bundle_path, mtime, &mut reader, w.len)?;
+            None
+        };
         // Growth is meaningful when the stored window ends at the stat'ed end (whole file or tail).
         let o = reader.finish(!(w.truncated && f.keep == Kept::Head));
-        self.total += o.stored;
+        let (stored_size, sha256) = stored.unwrap_or((o.stored, o.sha256.clone()));
+        self.total += stored_size;
         if cap < file_cap && w.truncated {
             self.note_total_cap();
         }
-        e.size = o.stored;
-        e.sha256 = Some(o.sha256);
+        e.size = stored_size;
+        e.sha256 = Some(sha256);
         e.status = if let Some(message) = o.error {
             Status::Io {
                 message: format!("read failed after {} bytes, rest zero-padded: {message}", o.bytes_read),
@@ -449,9 +600,20 @@ impl<'a, W: Write> TarWriter<'a, W> {
                 return Ok(());
             }
         };
+        let data = match self.redact_held(e.category, e.format, &data) {
+            Ok((bytes, r)) => {
+                e.redaction = r;
+                bytes.unwrap_or(data)
+            }
+            Err(reason) => {
+                e.status = Status::Skipped { reason };
+                self.entries.push(e);
+                return Ok(());
+            }
+        };
         let size = data.len() as u64;
         let path = e.path.clone();
-        self.member(&path, 0o644, self.now, &data[..], size)?;
+        self.member(&path, self.now, &data[..], size)?;
         self.total += size;
         e.size = size;
         e.sha256 = Some(hex::encode(Sha256::digest(&data)));
@@ -472,6 +634,65 @@ impl<'a, W: Write> TarWriter<'a, W> {
         }
         self.entries.push(e);
         Ok(())
+    }
+
+    /// Streams `reader` through the redactor into the scratch file: (bytes, their sha256, matches).
+    fn redact_to_spool(&mut self, reader: &mut impl Read) -> Result<(u64, String, redact::Counts), OutputError> {
+        let Some(r) = &mut self.redact else {
+            return Err(OutputError { context: "redacting".into(), source: io::Error::other("no redactor") });
+        };
+        if r.spool.is_none() {
+            let f = scratch_file(&r.spool_dir).map_err(out_err(format!("creating a scratch file in {}", r.spool_dir.display())))?;
+            r.spool = Some(f);
+        }
+        let (Some(spool), redactor) = (&mut r.spool, &r.redactor) else {
+            return Err(OutputError { context: "redacting".into(), source: io::Error::other("no scratch file") });
+        };
+        let err = out_err("writing the redaction scratch file");
+        spool.set_len(0).and_then(|()| spool.rewind()).map_err(out_err("resetting the redaction scratch file"))?;
+        let mut w = io::BufWriter::with_capacity(256 << 10, &*spool);
+        let mut stream = redactor.stream();
+        let mut hasher = Sha256::new();
+        let mut n = 0u64;
+        let mut buf = vec![0u8; 64 << 10];
+        let mut out = Vec::new();
+        let mut emit = |out: &mut Vec<u8>, w: &mut io::BufWriter<&File>| -> io::Result<()> {
+            hasher.update(&out[..]);
+            n += out.len() as u64;
+            w.write_all(out)?;
+            out.clear();
+            Ok(())
+        };
+        loop {
+            // Capped never fails: a read error becomes zero padding recorded in its outcome.
+            let k = reader.read(&mut buf).unwrap_or(0);
+            if k == 0 {
+                break;
+            }
+            stream.push(&buf[..k], &mut out);
+            emit(&mut out, &mut w).map_err(out_err("writing the redaction scratch file"))?;
+        }
+        let counts = stream.finish(&mut out);
+        emit(&mut out, &mut w).map_err(err)?;
+        w.flush().map_err(out_err("writing the redaction scratch file"))?;
+        drop(w);
+        Ok((n, hex::encode(hasher.finalize()), counts))
+    }
+
+    /// A member of the scratch file's first `n` bytes (zero-padded should it be shorter: the tar stays whole).
+    fn member_from_spool(&mut self, path: &str, mtime: u64, n: u64) -> Result<(), OutputError> {
+        let spool = match self.redact.as_mut().and_then(|r| r.spool.take()) {
+            Some(s) => s,
+            None => return Err(OutputError { context: "redacting".into(), source: io::Error::other("no scratch file") }),
+        };
+        let r = (&spool).rewind().map_err(out_err("rewinding the redaction scratch file")).and_then(|()| {
+            let data = (&spool).take(n).chain(io::repeat(0)).take(n);
+            self.member(path, mtime, data, n)
+        });
+        if let Some(red) = self.redact.as_mut() {
+            red.spool = Some(spool);
+        }
+        r
     }
 
     fn note_total_cap(&mut self) {
@@ -646,6 +867,29 @@ mod tests {
         assert!(w.problems.iter().any(|p| p.source == "total-cap"));
         let members = untar(w.finish().expect("finish"));
         assert_eq!(members[1].1, b"ef", "a log cut by the total cap keeps its tail");
+    }
+
+    #[test]
+    fn members_are_owner_only_and_the_host_mode_stays_in_the_manifest() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().expect("tempdir");
+        let p = t.path().join("world.log");
+        std::fs::write(&p, b"readable by all on the host\n").expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o664)).expect("chmod");
+        let acc = Accounts::default();
+        let mut w = writer(t.path(), &acc, u64::MAX);
+        w.add(&file("/world.log")).expect("add");
+        w.add_unlisted(layout::MANIFEST, b"{}\n").expect("add");
+        let entries = std::mem::take(&mut w.entries);
+        assert_eq!(entries[0].stat.as_ref().map(|s| s.mode & 0o7777), Some(0o664), "host mode kept");
+        let gz = w.finish().expect("finish");
+        let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(&gz[..]));
+        let modes: Vec<u32> = ar
+            .entries()
+            .expect("entries")
+            .map(|e| e.expect("entry").header().mode().expect("mode"))
+            .collect();
+        assert_eq!(modes, [0o600, 0o600]);
     }
 
     #[test]

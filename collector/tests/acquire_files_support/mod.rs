@@ -24,6 +24,7 @@ pub fn options() -> CollectOptions {
         includes: Vec::new(),
         excludes: Vec::new(),
         gentle: false,
+        redact: false,
     }
 }
 

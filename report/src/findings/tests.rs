@@ -28,6 +28,7 @@ fn manifest() -> Manifest {
         includes: vec![],
         excludes: vec![],
         gentle: true,
+        redact: false,
     };
     Manifest {
         schema_version: 1,

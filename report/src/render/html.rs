@@ -411,6 +411,9 @@ fn page<'a>(m: &ReportModel) -> Page<'a> {
         kv("key", if v.key_pinned { "pinned by the analyst" } else { "embedded in the bundle only" }),
         kv("entries checked", v.entries_checked.to_string()),
     ];
+    if let Some(r) = super::redaction_summary(m.manifest) {
+        verify_lines.push(kv("redacted", vis(&r)));
+    }
     if v.signer_fingerprint.as_deref() != Some(m.manifest.collector.signer_fingerprint.as_str()) {
         verify_lines.push(kv("manifest says signer", vis(&m.manifest.collector.signer_fingerprint)));
     }

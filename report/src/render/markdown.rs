@@ -297,6 +297,9 @@ pub fn render(m: &ReportModel) -> String {
     });
     facts.push(Kv { k: "Collector", v: md_inline(&format!("{} {}", c.name, c.version)) });
     facts.push(Kv { k: "Bundle", v: md_code(&m.manifest.bundle_name, true) });
+    if let Some(r) = super::redaction_summary(m.manifest) {
+        facts.push(Kv { k: "Redacted", v: md_inline(&r) });
+    }
 
     let (problem_list, by_collector, by_parser) = super::problem_rows(m);
     let mut problems: Vec<ProblemMd> = problem_list

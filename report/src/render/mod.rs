@@ -39,6 +39,28 @@ pub struct ProblemRow {
     pub message: String,
 }
 
+/// What `--redact` replaced, in one line; None when the bundle was collected without it.
+pub fn redaction_summary(m: &coroner_schemas::Manifest) -> Option<String> {
+    if !m.collector.options.redact {
+        return None;
+    }
+    let mut by: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    let (mut scanned, mut with) = (0, 0);
+    for r in m.entries.iter().filter_map(|e| e.redaction.as_ref()) {
+        scanned += 1;
+        with += usize::from(r.total() > 0);
+        for (k, v) in &r.matches {
+            *by.entry(k.as_str()).or_default() += v;
+        }
+    }
+    let total: u64 = by.values().sum();
+    let list: Vec<String> = by.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    Some(format!(
+        "collected with --redact: {total} secret(s) replaced in {with} of {scanned} scanned entries{}; those entries hold redacted bytes, not the host's",
+        if list.is_empty() { String::new() } else { format!(" ({})", list.join(", ")) }
+    ))
+}
+
 /// Every problem of the bundle, the collector's first (the manifest's own, entries it could not take as they
 /// were, then those it wrote into entries), then the parsers'; with the two counts for the summary line.
 pub fn problem_rows(model: &ReportModel) -> (Vec<ProblemRow>, usize, usize) {

@@ -100,6 +100,7 @@ pub fn base_manifest(hostname: &str) -> Manifest {
                 includes: Vec::new(),
                 excludes: Vec::new(),
                 gentle: false,
+                redact: false,
             },
             uid: 0,
             euid: 0,
@@ -202,6 +203,7 @@ impl BundleBuilder {
             link_target: None,
             status: Status::Ok,
             command: None,
+            redaction: None,
         });
         self.members.push(RawMember::file(path, bytes));
         self
@@ -228,6 +230,7 @@ impl BundleBuilder {
             link_target: None,
             status,
             command: None,
+            redaction: None,
         });
         self
     }

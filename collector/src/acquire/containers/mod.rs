@@ -193,6 +193,7 @@ pub(crate) mod testutil {
             includes: Vec::new(),
             excludes: Vec::new(),
             gentle: false,
+            redact: false,
         }
     }
 
