@@ -211,6 +211,9 @@ const READS: &[Read] = &[
 /// Files under fixtures/ that no parser reads, and why.
 const NOT_READ: &[(&str, &str)] = &[
     ("hostile/payloads.txt", "payloads the hostile_* tests stage into a host tree and collect (common/hostile.rs)"),
+    ("fuzz/history/fish-clock-back-undated-between", "a fuzzer's regression input, replayed by fuzz_regressions through its target"),
+    ("fuzz/lastlog/json-extract-uid1000", "a fuzzer's regression input, replayed by fuzz_regressions through its target"),
+    ("fuzz/runtime_log/logrus-clock-back-undated-between", "a fuzzer's regression input, replayed by fuzz_regressions through its target"),
     ("audit/kill32.c", "source of the i386 program staged"),
     ("audit/stage.sh", "staging script"),
     ("watch/trace_pipe.txt", "tracefs lines the collector's recorder parses (its own unit tests)"),
