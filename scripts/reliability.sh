@@ -14,7 +14,7 @@ root=no; [ "$(id -u)" = 0 ] && root=yes
 results() {
   local pkg=$1 test=$2 pat=$3 extra=()
   [ "$root" = yes ] && extra=(--include-ignored)
-  $CARGO test -q -p "$pkg" --test "$test" -- "${extra[@]}" --test-threads=1 --nocapture > "$work/$test.log" 2>&1
+  $CARGO test -p "$pkg" --test "$test" -- "${extra[@]}" --test-threads=1 --show-output > "$work/$test.log" 2>&1
   grep -E "^test [^ ]+ \.\.\. (ok|FAILED|ignored)" "$work/$test.log" | awk -v p="$pat" '$2 ~ p {print $2 "\t" $4}' | LC_ALL=C sort
 }
 table() { # name<TAB>result rows on stdin -> a Markdown table, then a count line
@@ -78,6 +78,6 @@ table() { # name<TAB>result rows on stdin -> a Markdown table, then a count line
   echo
   $CARGO build -q --release -p coroner-collect
   echo "| pattern | what it matches |"; echo "|---|---|"
-  ./target/release/coroner-collect --list-redactions | LC_ALL=C sort | awk -F'\t' '{print "| `" $1 "` | " $2 " |"}'
+  "${CARGO_TARGET_DIR:-target}/release/coroner-collect" --list-redactions | LC_ALL=C sort | awk -F'\t' '{print "| `" $1 "` | " $2 " |"}'
 } > "$out.tmp" && mv "$out.tmp" "$out"
 echo "wrote $out"
