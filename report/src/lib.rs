@@ -10,6 +10,7 @@ pub mod bundle;
 pub mod cli;
 pub mod decrypt;
 pub mod findings;
+pub mod fleet;
 pub mod pipeline;
 pub mod render;
 pub mod sources;

@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod audit_rules;
 pub mod event;
 pub mod fields;
+pub mod fleet;
 pub mod finding;
 pub mod manifest;
 pub mod proc;
@@ -82,5 +83,6 @@ pub fn json_schemas() -> Vec<(&'static str, serde_json::Value)> {
         ("findings.schema.json", doc::<finding::FindingsDoc>()),
         ("proc-snapshot.schema.json", doc::<proc::ProcSnapshot>()),
         ("watch-record.schema.json", doc::<watch::WatchRecord>()),
+        ("fleet-clock.schema.json", doc::<fleet::FleetClock>()),
     ]
 }
