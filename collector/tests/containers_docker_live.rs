@@ -7,6 +7,8 @@
 //! Everything it makes is under one `/tmp/c14coll-*` directory; the daemon is stopped by the pid in its
 //! pidfile (never by name), and the directory removed, even when an assertion fails.
 
+mod live_support;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
@@ -20,25 +22,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_coroner-collect");
 
 /// Runs a command with a deadline (killed by its pid at the deadline); returns (exit code, stdout, stderr).
 fn run(cmd: &mut Command, limit: Duration) -> (i32, String, String) {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("timed out after {limit:?}: {cmd:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut out = String::new();
-    let mut err = String::new();
-    child.stdout.take().expect("stdout").read_to_string(&mut out).expect("stdout");
-    child.stderr.take().expect("stderr").read_to_string(&mut err).expect("stderr");
-    (status.code().unwrap_or(-1), out, err)
+    let r = live_support::run(cmd, limit);
+    (r.code.unwrap_or(-1), r.stdout, r.stderr)
 }
 
 /// The daemon and its directory; stopped and removed on drop.

@@ -6,10 +6,11 @@
 //! `coroner-report` is run as a binary: `$CORONER_REPORT`, else the one beside this test's target directory
 //! (`make test` builds the release binaries first; `cargo build -p coroner-report` gives the debug one).
 
+mod live_support;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use coroner_schemas::manifest::{Change, Entry, Manifest, Status};
+use live_support::{finish, Run};
 
 const BIN: &str = env!("CARGO_BIN_EXE_coroner-collect");
 
@@ -38,38 +40,6 @@ fn report_bin() -> PathBuf {
     found.unwrap_or_else(|| {
         panic!("no coroner-report under {}: build it (cargo build -p coroner-report) or set CORONER_REPORT", target.display())
     })
-}
-
-struct Run {
-    code: Option<i32>,
-    signal: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// Waits for a child at most `limit`; on timeout kills it by its pid (through the handle) and panics.
-fn finish(mut child: Child, limit: Duration, what: &str) -> Run {
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what}: still running after {limit:?} (hung?)");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    if let Some(mut o) = child.stdout.take() {
-        o.read_to_string(&mut stdout).expect("stdout");
-    }
-    if let Some(mut e) = child.stderr.take() {
-        e.read_to_string(&mut stderr).expect("stderr");
-    }
-    Run { code: status.code(), signal: status.signal(), stdout, stderr }
 }
 
 /// A work area: a signing key, a host tree (`root`) and an output directory.

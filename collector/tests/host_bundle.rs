@@ -8,6 +8,8 @@
 //! These need root (they collect the real host, chown files, run as `nobody`, make cgroups); when not root they
 //! print why and return.
 
+mod live_support;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
@@ -19,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use coroner_schemas::manifest::{Change, Entry, Manifest, Status};
+use live_support::{run, Run};
 use sha2::{Digest, Sha256};
 
 const BIN: &str = env!("CARGO_BIN_EXE_coroner-collect");
@@ -33,53 +36,10 @@ macro_rules! need_root {
     };
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs a command with a deadline; on timeout kills it (by its pid) and panics.
-fn run_cmd(mut cmd: Command, limit: Duration) -> Run {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("timed out after {limit:?}: {cmd:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    child
-        .stdout
-        .take()
-        .expect("stdout")
-        .read_to_string(&mut stdout)
-        .expect("read stdout");
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .expect("read stderr");
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout,
-        stderr,
-    }
-}
-
 fn collect(args: &[&str], limit: Duration) -> Run {
     let mut c = Command::new(BIN);
     c.args(args);
-    run_cmd(c, limit)
+    run(&mut c, limit)
 }
 
 /// The bundle path: the last line on stdout.
@@ -147,14 +107,14 @@ fn check_bundle(bundle: &Path) -> (Manifest, BTreeMap<String, Vec<u8>>) {
     // GNU tar lists it.
     let mut c = Command::new("tar");
     c.arg("tzf").arg(bundle);
-    let r = run_cmd(c, Duration::from_secs(120));
-    assert_eq!(r.code, 0, "tar tzf failed: {}", r.stderr);
+    let r = run(&mut c, Duration::from_secs(120));
+    assert_eq!(r.code, Some(0), "tar tzf failed: {}", r.stderr);
     let gnu_list: Vec<&str> = r.stdout.lines().collect();
     // sha256sum -c accepts the side file (run in the bundle's directory: it names the bundle relatively).
     let mut c = Command::new("sha256sum");
     c.current_dir(dir).arg("-c").arg(format!("{name}.sha256"));
-    let r = run_cmd(c, Duration::from_secs(120));
-    assert_eq!(r.code, 0, "sha256sum -c: {} {}", r.stdout, r.stderr);
+    let r = run(&mut c, Duration::from_secs(120));
+    assert_eq!(r.code, Some(0), "sha256sum -c: {} {}", r.stdout, r.stderr);
 
     let list = members(bundle);
     assert_eq!(
@@ -315,7 +275,7 @@ fn live_host_bundle_is_complete_verifiable_and_tamper_evident() {
         &["-o", out.path().to_str().expect("utf8"), "--quiet"],
         Duration::from_secs(180),
     );
-    assert!(r.code == 0 || r.code == 1, "exit {}: {}", r.code, r.stderr);
+    assert!(r.code == Some(0) || r.code == Some(1), "exit {:?}: {}", r.code, r.stderr);
     let bundle = bundle_of(&r);
     assert!(bundle.starts_with(out.path()));
     let (m, _) = check_bundle(&bundle);
@@ -338,7 +298,7 @@ fn live_host_bundle_is_complete_verifiable_and_tamper_evident() {
     let problems = m.entries.iter().any(|e| e.status.is_problem()) || !m.problems.is_empty() || in_snapshot > 0;
     assert_eq!(
         r.code,
-        i32::from(problems),
+        Some(i32::from(problems)),
         "exit code 1 exactly when problems are recorded"
     );
     // The bundle is private, and nothing was left behind under a temp name.
@@ -369,7 +329,7 @@ fn root_tree_bundle_holds_exact_bytes_and_metadata() {
         ],
         Duration::from_secs(60),
     );
-    assert!(r.code == 0 || r.code == 1, "exit {}: {}", r.code, r.stderr);
+    assert!(r.code == Some(0) || r.code == Some(1), "exit {:?}: {}", r.code, r.stderr);
     let bundle = bundle_of(&r);
     assert!(bundle
         .file_name()
@@ -425,7 +385,7 @@ fn fifo_in_a_log_folder_is_recorded_skipped_and_does_not_hang() {
         ],
         Duration::from_secs(60),
     );
-    assert!(r.code == 0 || r.code == 1, "exit {}: {}", r.code, r.stderr);
+    assert!(r.code == Some(0) || r.code == Some(1), "exit {:?}: {}", r.code, r.stderr);
     let (m, files) = check_bundle(&bundle_of(&r));
     let e = entry(&m, "fs/var/log/kern.log");
     assert!(
@@ -508,7 +468,7 @@ fn caps_keep_the_tail_of_a_log_and_the_total_cap_skips_the_rest() {
         ],
         Duration::from_secs(60),
     );
-    assert_eq!(r.code, 1, "a total cap is a recorded problem: {}", r.stderr);
+    assert_eq!(r.code, Some(1), "a total cap is a recorded problem: {}", r.stderr);
     let (m, _) = check_bundle(&bundle_of(&r));
     let stored: u64 = m
         .entries
@@ -565,7 +525,7 @@ fn a_log_appended_to_during_collection_still_gives_a_valid_archive() {
     stop.store(true, Ordering::Relaxed);
     let appended = writer.join().expect("writer thread");
     assert!(appended > 0);
-    assert!(r.code == 0 || r.code == 1, "exit {}: {}", r.code, r.stderr);
+    assert!(r.code == Some(0) || r.code == Some(1), "exit {:?}: {}", r.code, r.stderr);
     // check_bundle reads it with GNU tar and the tar crate and checks every hash.
     let (m, files) = check_bundle(&bundle_of(&r));
     let e = entry(&m, "fs/var/log/syslog");
@@ -616,8 +576,8 @@ fn a_non_root_run_records_permission_denied_and_exits_1() {
         "-o",
         out.to_str().expect("utf8"),
     ]);
-    let r = run_cmd(c, Duration::from_secs(60));
-    assert_eq!(r.code, 1, "stderr: {}", r.stderr);
+    let r = run(&mut c, Duration::from_secs(60));
+    assert_eq!(r.code, Some(1), "stderr: {}", r.stderr);
     assert!(r.stderr.contains("root gives the full picture"), "{}", r.stderr);
     let (m, _) = check_bundle(&bundle_of(&r));
     assert_eq!((m.collector.uid, m.collector.euid), (65534, 65534));
@@ -802,13 +762,13 @@ fn big_tree_killed_mid_run_leaves_nothing_and_runs_in_64m_memory_cgroup() {
             "--max-file",
             "1G",
         ]);
-    let r = run_cmd(c, Duration::from_secs(300));
+    let r = run(&mut c, Duration::from_secs(300));
     let oom = fs::read_to_string(cg.0.join("memory.oom_control")).unwrap_or_default();
     let peak = fs::read_to_string(cg.0.join("memory.max_usage_in_bytes")).unwrap_or_default();
-    eprintln!("cgroup: exit {}, max_usage_in_bytes {} ({oom:?})", r.code, peak.trim());
+    eprintln!("cgroup: exit {:?}, max_usage_in_bytes {} ({oom:?})", r.code, peak.trim());
     assert!(
-        r.code == 0 || r.code == 1,
-        "exit {} (137 would be an OOM kill): {}",
+        r.code == Some(0) || r.code == Some(1),
+        "exit {:?} (137 would be an OOM kill): {}",
         r.code,
         r.stderr
     );
@@ -900,7 +860,7 @@ fn a_full_disk_gives_exit_2_a_clear_message_and_no_partial_bundle() {
         ],
         Duration::from_secs(60),
     );
-    assert_eq!(r.code, 2, "stdout {} stderr {}", r.stdout, r.stderr);
+    assert_eq!(r.code, Some(2), "stdout {} stderr {}", r.stdout, r.stderr);
     assert!(
         r.stderr.contains("No space left on device") && r.stderr.contains("no bundle"),
         "{}",

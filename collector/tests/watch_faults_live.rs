@@ -3,13 +3,16 @@
 //! recorder keeps running, stops cleanly on SIGTERM, and every loss is counted in a `lost` record and in its
 //! `stop` record's total. Each test stops the recorder by its pid and leaves no trace instance behind.
 
+mod live_support;
+
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use live_support::{records, wait_until};
 use coroner_schemas::watch::{WatchRecord, TRACE_INSTANCE};
 
 const BIN: &str = env!("CARGO_BIN_EXE_coroner-collect");
@@ -99,39 +102,7 @@ impl Drop for Recorder {
     }
 }
 
-/// Every whole record in the state directory's files, in file order.
-fn records(state: &Path) -> Vec<WatchRecord> {
-    let mut files: Vec<(u64, PathBuf)> = fs::read_dir(state.join("watch"))
-        .map(|rd| {
-            rd.flatten()
-                .filter_map(|e| {
-                    let n = e.file_name().to_str()?.strip_prefix("watch-")?.strip_suffix(".jsonl")?.parse().ok()?;
-                    Some((n, e.path()))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    let mut out = Vec::new();
-    for (_, f) in files {
-        let text = fs::read_to_string(&f).unwrap_or_default();
-        for line in text.split_inclusive('\n').filter_map(|l| l.strip_suffix('\n')) {
-            out.push(serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")));
-        }
-    }
-    out
-}
 
-fn wait_until(limit: Duration, mut ok: impl FnMut() -> bool) -> bool {
-    let t = Instant::now();
-    while t.elapsed() < limit {
-        if ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
 
 /// A process that ignores SIGUSR1 and sends itself `n` of them as fast as it can; returns its pid once done.
 fn storm(n: u64) -> i64 {

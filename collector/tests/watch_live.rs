@@ -4,13 +4,16 @@
 //! after SIGTERM. Then, without root: the collector takes the recorder's files under `--root` as
 //! `watch_jsonl`.
 
+mod live_support;
+
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use coroner_schemas::manifest::{Category, Format, Manifest};
+use live_support::{records, wait_until};
 use coroner_schemas::watch::{DeliveryAction, FieldFrom, SignalRecord, TargetFate, WatchRecord, TRACE_INSTANCE};
 
 const BIN: &str = env!("CARGO_BIN_EXE_coroner-collect");
@@ -48,31 +51,7 @@ impl Drop for InstanceGuard {
     }
 }
 
-fn records(state: &Path) -> Vec<WatchRecord> {
-    let mut files: Vec<PathBuf> = fs::read_dir(state.join("watch"))
-        .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "jsonl")).collect())
-        .unwrap_or_default();
-    files.sort();
-    let mut out = Vec::new();
-    for f in files {
-        // Whole lines only: the recorder may be writing the last one as it is read.
-        for line in fs::read_to_string(&f).expect("read jsonl").split_inclusive('\n').filter_map(|l| l.strip_suffix('\n')) {
-            out.push(serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")));
-        }
-    }
-    out
-}
 
-fn wait_until(limit: Duration, mut ok: impl FnMut() -> bool) -> bool {
-    let t = Instant::now();
-    while t.elapsed() < limit {
-        if ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
 
 fn tool(name: &str) -> PathBuf {
     ["/usr/bin", "/bin"].iter().map(|d| Path::new(d).join(name)).find(|p| p.exists()).unwrap_or_else(|| panic!("no {name}"))
