@@ -427,9 +427,17 @@ fn tools_present() -> bool {
     true
 }
 
+/// The tests here share /run/sshd and the CPU: one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[test]
 #[ignore = "needs root"]
 fn the_playbook_collects_three_hosts_over_ssh_verifiably_and_idempotently() {
+    let _one = one_at_a_time();
     if !tools_present() {
         return;
     }
@@ -507,4 +515,91 @@ fn the_playbook_collects_three_hosts_over_ssh_verifiably_and_idempotently() {
     for h in hosts {
         assert!(!fleet.path(&format!("remote/{h}/runs/t-check")).exists(), "check mode made {h}'s run folder");
     }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn an_unreachable_host_is_summarised_host_mode_leaves_no_key_and_a_hung_collector_is_killed() {
+    let _one = one_at_a_time();
+    if !tools_present() {
+        return;
+    }
+    let fleet = Fleet::start();
+    let hosts = ["web-1", "web-2", "web-3"];
+
+    // A fourth host on a port nobody listens on: listed unreachable, the other three still collected.
+    let dead_port = free_port("127.0.0.4");
+    let inv = fleet.inventory(
+        "inventory-dead.ini",
+        &format!("gone ansible_host=127.0.0.4 ansible_port={dead_port} coroner_remote_dir={}\n", fleet.path("remote/gone").display()),
+    );
+    let (rc, out) = fleet.play(&inv, "t2", &[]);
+    assert_ne!(rc, 0, "a run with a host missing passed:\n{out}");
+    let summary = fleet.summary("t2");
+    let mut want: BTreeMap<String, String> = hosts.iter().map(|h| (h.to_string(), "collected".to_owned())).collect();
+    want.insert("gone".into(), "unreachable".into());
+    assert_eq!(statuses(&summary), want, "{out}");
+    assert_eq!((summary["collected"].as_u64(), summary["unreachable"].as_u64()), (Some(3), Some(1)));
+    let rec = recap(&out);
+    for h in hosts {
+        assert_eq!(rec[h].get("failed"), Some(&0), "{h} failed beside the unreachable host:\n{out}");
+        check_host_folder(&fleet, "t2", h, true);
+    }
+    assert!(!fleet.path("runs/t2/gone").exists());
+    let md = fs::read_to_string(fleet.path("runs/t2/summary.md")).expect("summary.md");
+    assert!(md.lines().any(|l| l.starts_with("| gone | unreachable |")), "{md}");
+
+    // Host mode: the collector signs with the fleet key, which is removed from every host afterwards.
+    let inv = fleet.inventory("inventory.ini", "");
+    let (rc, out) = fleet.play(&inv, "t3", &["-e", "coroner_key_mode=host"]);
+    assert_eq!(rc, 0, "host mode run failed:\n{out}");
+    assert!(!out.contains(&fs::read_to_string(fleet.path("fleet.key")).expect("key").lines().nth(1).expect("key line").to_owned()), "the key was logged");
+    for h in hosts {
+        let bundle = check_host_folder(&fleet, "t3", h, false);
+        let remote = fleet.path(&format!("remote/{h}"));
+        assert!(!remote.join("fleet.key").exists(), "{h}: the fleet key is still on the host: {:?}", files(&remote));
+        let sig = fleet.path("manifest.sig");
+        fs::write(&sig, member(&bundle, "manifest.json.sig")).expect("sig");
+        assert!(sshsig_ok(&fleet, "coroner", &member(&bundle, "manifest.json"), &sig), "{h}: the manifest is not signed by the fleet key");
+        match report_bin() {
+            Some(report) => {
+                let (rc, said) = report_verify(&report, &bundle, Some(&fleet.path("fleet.key.pub")));
+                assert_eq!(rc, 0, "{h}: host-mode bundle does not verify against the pinned fleet key: {said}");
+            }
+            None => missing("coroner-report not built beside the collector (make test builds it; or set CORONER_REPORT)"),
+        }
+    }
+
+    // A collector that hangs: the time box kills it and the host is reported failed, the run in bounded time.
+    let hang = fleet.path("hang.sh");
+    fs::write(&hang, "#!/bin/sh\n# stands in for a collector that never returns\nexec sleep 300\n").expect("hang.sh");
+    fs::set_permissions(&hang, fs::Permissions::from_mode(0o755)).expect("chmod");
+    let started = Instant::now();
+    let (rc, out) = fleet.play(
+        &inv,
+        "t4",
+        &["-e", &format!("coroner_collect_bin={}", hang.display()), "-e", "coroner_timeout=3", "-e", "coroner_hosts=web-2"],
+    );
+    assert!(started.elapsed() < Duration::from_secs(120), "the time box did not hold: {:?}", started.elapsed());
+    assert_ne!(rc, 0, "a run whose only host timed out passed:\n{out}");
+    let summary = fleet.summary("t4");
+    assert_eq!(statuses(&summary), [("web-2".to_owned(), "failed".to_owned())].into_iter().collect(), "{out}");
+    assert_eq!(summary["hosts"][0]["rc"].as_u64(), Some(124), "timeout(1)'s exit code: {}", summary["hosts"][0]);
+    assert!(!fleet.path("runs/t4/web-2").join("clock.json").exists());
+}
+
+#[test]
+fn the_ansible_role_is_lint_clean_in_the_production_profile() {
+    if !runs("ansible-lint", "--version") {
+        return missing("ansible-lint not found (pip install -r deploy/ansible/requirements.txt)");
+    }
+    let home = tempfile::tempdir().expect("tempdir");
+    let (rc, out, err) = run_bounded(
+        Command::new("ansible-lint")
+            .args(["--profile", "production", "--offline", "--nocolor"])
+            .current_dir(repo().join("deploy/ansible"))
+            .env("ANSIBLE_HOME", home.path()),
+        300,
+    );
+    assert_eq!(rc, 0, "ansible-lint:\n{out}\n{err}");
 }
