@@ -241,16 +241,21 @@ impl Fleet {
     /// `ansible-playbook -i INV deploy/ansible/collect.yml -e …` from the repository root, with more arguments
     /// `extra`: (rc, stdout and stderr).
     fn play(&self, inv: &Path, run_id: &str, extra: &[&str]) -> (i32, String) {
+        let mut args = vec!["-e".to_owned(), format!("coroner_run_id={run_id}")];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        self.playbook("collect.yml", inv, &args)
+    }
+
+    /// `ansible-playbook -i INV deploy/ansible/BOOK` with this fleet's key, fetch folder and collector.
+    fn playbook(&self, book: &str, inv: &Path, extra: &[String]) -> (i32, String) {
         let d = self.dir.path();
         let mut cmd = Command::new("ansible-playbook");
         cmd.current_dir(repo())
             .arg("-i")
             .arg(inv)
-            .arg("deploy/ansible/collect.yml")
+            .arg(format!("deploy/ansible/{book}"))
             .arg("-e")
             .arg(format!("coroner_fetch_dir={}", d.join("runs").display()))
-            .arg("-e")
-            .arg(format!("coroner_run_id={run_id}"))
             .arg("-e")
             .arg(format!("coroner_key={}", d.join("fleet.key").display()))
             .arg("-e")
@@ -586,6 +591,30 @@ fn an_unreachable_host_is_summarised_host_mode_leaves_no_key_and_a_hung_collecto
     assert_eq!(statuses(&summary), [("web-2".to_owned(), "failed".to_owned())].into_iter().collect(), "{out}");
     assert_eq!(summary["hosts"][0]["rc"].as_u64(), Some(124), "timeout(1)'s exit code: {}", summary["hosts"][0]);
     assert!(!fleet.path("runs/t4/web-2").join("clock.json").exists());
+
+    // Every host unreachable: the summary is still written (the collect play ends with no host left).
+    let dead_inv = fleet.path("inventory-dead.ini");
+    let (rc, out) = fleet.play(&dead_inv, "t5", &["-e", "coroner_hosts=gone"]);
+    assert_ne!(rc, 0, "{out}");
+    assert_eq!(statuses(&fleet.summary("t5")), [("gone".to_owned(), "unreachable".to_owned())].into_iter().collect(), "{out}");
+
+    // status.yml: each host's `status`, exit 1 (gaps) reported, not failed. The three hosts are this machine,
+    // so each must be listed as `status` here says.
+    let (here, said, _) = run_bounded(Command::new(BIN).arg("status"), 60);
+    assert!(matches!(here, 0 | 1), "status here: {said}");
+    let (rc, out) = fleet.playbook("status.yml", &inv, &[]);
+    assert_eq!(rc, 0, "status.yml failed:\n{out}");
+    let listed = if here == 0 { "armed: web-1, web-2, web-3; gaps: none" } else { "armed: none; gaps: web-1, web-2, web-3" };
+    assert!(out.contains(listed), "status.yml did not say {listed:?}:\n{out}");
+    let rec = recap(&out);
+    assert!(hosts.iter().all(|h| rec[*h].get("failed") == Some(&0)), "{out}");
+
+    // arm.yml in check mode: `arm --dry-run` on every host, nothing changed.
+    let (rc, out) = fleet.playbook("arm.yml", &inv, &["--check".to_owned()]);
+    assert_eq!(rc, 0, "arm.yml --check failed:\n{out}");
+    assert!(out.contains("Dry run: nothing changed.") || out.contains("Nothing to change."), "{out}");
+    let rec = recap(&out);
+    assert!(hosts.iter().all(|h| rec[*h].get("changed") == Some(&0)), "arm --check changed something:\n{out}");
 }
 
 #[test]
