@@ -13,11 +13,13 @@ use std::fs;
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use coroner_schemas::fleet::FleetClock;
+use rustix::process::{kill_process_group, Pid, Signal};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_coroner-collect");
@@ -48,6 +50,8 @@ fn run_bounded(cmd: &mut Command, secs: u64) -> (i32, String, String) {
     cmd.stdin(Stdio::null())
         .stdout(fs::File::create(&o).expect("out"))
         .stderr(fs::File::create(&e).expect("err"));
+    // Its own process group, so a timeout stops ansible-playbook's forks too, not only their parent.
+    cmd.process_group(0);
     let mut child = cmd.spawn().unwrap_or_else(|err| panic!("spawn {cmd:?}: {err}"));
     let deadline = Instant::now() + Duration::from_secs(secs);
     let status = loop {
@@ -55,7 +59,7 @@ fn run_bounded(cmd: &mut Command, secs: u64) -> (i32, String, String) {
             break s;
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
+            let _ = kill_process_group(Pid::from_child(&child), Signal::KILL);
             let _ = child.wait();
             panic!("timed out after {secs} s: {cmd:?}\n{}", fs::read_to_string(&o).unwrap_or_default());
         }
@@ -415,13 +419,11 @@ fn report_verify(report: &Path, bundle: &Path, pinned: Option<&Path>) -> (i32, S
 }
 
 fn tools_present() -> bool {
-    for (tool, arg) in [("ansible-playbook", "--version"), ("ssh-keygen", "-?")] {
-        if tool != "ssh-keygen" && !runs(tool, arg) {
-            missing(&format!("{tool} not found (pip install -r deploy/ansible/requirements.txt)"));
-            return false;
-        }
+    if !runs("ansible-playbook", "--version") {
+        missing("ansible-playbook not found (pip install -r deploy/ansible/requirements.txt)");
+        return false;
     }
-    if Command::new("ssh-keygen").arg("-?").stderr(Stdio::null()).status().is_err() {
+    if Command::new("ssh-keygen").arg("-?").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
         missing("ssh-keygen not found (Debian openssh-client)");
         return false;
     }
