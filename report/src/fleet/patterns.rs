@@ -201,13 +201,13 @@ fn pattern(kind: PatternKind, key: &str, members: &[&Death<'_>]) -> Option<Patte
     if hosts.len() < 2 {
         return None;
     }
-    let mut deaths: Vec<(String, String)> = Vec::new();
-    for d in members {
-        let id = (d.host.to_owned(), d.f.id.clone());
-        if !deaths.contains(&id) {
-            deaths.push(id);
-        }
-    }
+    // A host given twice under one key would list its deaths twice; each is kept once, in time order.
+    let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let deaths: Vec<(String, String)> = members
+        .iter()
+        .filter(|d| seen.insert((d.host, d.f.id.as_str())))
+        .map(|d| (d.host.to_owned(), d.f.id.clone()))
+        .collect();
     let first = members.first().map(|d| d.at);
     let last = members.last().map(|d| d.at);
     let uncorrected: BTreeSet<&str> = members.iter().filter(|d| !d.corrected).map(|d| d.host).collect();
