@@ -323,3 +323,46 @@ fn hostile_names_are_escaped_in_the_overview() {
     assert!(md.contains("&lt;img src=x onerror=alert\\(1\\)&gt;"), "{md}");
     assert!(md.contains("&lt;b&gt;pwn&lt;/b&gt;\\|\\*x"), "{md}");
 }
+
+/// An allowed_signers line decides which of the two signatures the fleet key may make: allowed in
+/// `coroner-fleet` only, it accepts the controller's attestation and refuses a manifest it signed.
+#[test]
+fn allowed_signers_namespaces_choose_the_way() {
+    let lab = Lab::new();
+    let key = lab.key("fleet");
+    let attested = lab.collect(&lab.root("a", "attested-1", &[]), "attested-1", None);
+    lab.attest(&attested, &key);
+    let signed = lab.collect(&lab.root("s", "signed-1", &[]), "signed-1", Some(&key));
+    let pubkey = std::fs::read_to_string(lab.pubkey("fleet")).expect("pub");
+    let run = |line: &str, out: &str| {
+        let allowed = lab.p(&format!("{out}.allowed_signers"));
+        std::fs::write(&allowed, format!("{line} {}", pubkey.trim())).expect("allowed_signers");
+        let o = lab.fleet(&[lab.run().as_os_str(), "-o".as_ref(), lab.p(out).as_os_str(), "--allowed-signers".as_ref(), allowed.as_os_str()]);
+        let doc = read_json(&lab.p(out).join("fleet.json"));
+        let hosts: Vec<String> = doc["hosts"].as_array().expect("hosts").iter().map(|h| h["host"].as_str().expect("key").to_owned()).collect();
+        (o.status.code(), hosts, doc["refused"].clone())
+    };
+    let (code, hosts, refused) = run("coroner-collect namespaces=\"coroner-fleet\"", "fleet-only");
+    assert_eq!((code, hosts), (Some(1), vec!["attested-1".to_owned()]));
+    assert!(refused[0]["reason"].as_str().is_some_and(|r| r.contains("no pinned key is allowed to sign manifests")), "{refused}");
+    let (code, hosts, _) = run("coroner-collect namespaces=\"coroner\"", "manifest-only");
+    assert_eq!((code, hosts), (Some(1), vec!["signed-1".to_owned()]));
+    let (code, hosts, _) = run("*", "both");
+    assert_eq!((code, hosts), (Some(0), vec!["attested-1".to_owned(), "signed-1".to_owned()]));
+    let _ = signed;
+}
+
+/// A host whose bytes could not all be read as their format is rendered and counted, and the run exits 1.
+#[test]
+fn a_host_with_parse_problems_exits_1() {
+    let lab = Lab::new();
+    let b = lab.collect(&lab.root("p", "torn-1", &[("var/log/audit/audit.log", "type=SYSCALL msg=audit(torn\n")]), "torn-1", None);
+    lab.attest(&b, &lab.key("fleet"));
+    let out = lab.p("out");
+    let o = lab.fleet(&[lab.run().as_os_str(), "-o".as_ref(), out.as_os_str(), "--pubkey".as_ref(), lab.pubkey("fleet").as_os_str()]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("host torn-1: parse problems"));
+    let doc = read_json(&out.join("fleet.json"));
+    assert_eq!(host(&doc, "torn-1")["parse_problems"], 1);
+    assert_eq!(doc["refused"], serde_json::json!([]));
+}
