@@ -1,18 +1,19 @@
 //! A fleet of staged hosts with shifted clocks, through the real collector and `coroner-report fleet`.
 //!
-//! Four `--root` trees stand in for four hosts (own /etc/hostname, a passwd with the user `deploy`). Host h's
-//! clock reads true time + d_h (0, +180 s, −90 s, +420 s): its records are written on that clock, and its
+//! Five `--root` trees stand in for five hosts (own /etc/hostname, a passwd with the user `deploy`). Host h's
+//! clock reads true time + d_h (0, +180 s, −90 s, +420 s, +60 s): its records are written on that clock, and its
 //! collector runs on it under `faketime` (libfaketime, relative offset; FAKETIME_DONT_FAKE_MONOTONIC=1 keeps the
 //! monotonic clock real, so only the wall clock is shifted). The test plays the fleet controller: it reads the
 //! true clock just before and after each collection and writes clock.json per the fleet contract, beside the
-//! bundle the collector signed with the pinned fleet key (`--key`, the contract's host mode).
+//! bundle the collector signed with the pinned fleet key (`--key`, the contract's host mode); for db-2 it writes
+//! none, so that host's skew is unknown and its times stay on its own clock.
 //!
-//! Staged, in true time from T0: `pkill -TERM -f worker` by deploy on all four hosts at T0+5, +40, +75 and
-//! +110 s (auditd ENRICHED kill records, in the shape of fixtures/audit), memory-cgroup OOM kills of /app on
+//! Staged, in true time from T0: `pkill -TERM -f worker` by deploy on all five hosts at T0+5, +40, +60 (db-2),
+//! +75 and +110 s (auditd ENRICHED kill records, in the shape of fixtures/audit), memory-cgroup OOM kills of /app on
 //! web-2 and db-1 at T0+300 and +330 s (rsyslog RSYSLOG_FileFormat kernel lines of kernel 6.18, as
 //! fixtures/syslog/kern.log), and a boot after a crash on web-3 at T0+600 s (wtmp written by `utmpdump -r`).
 //! On the host clocks the pkills lie minutes apart and out of order; on the controller's clock they are one
-//! cluster of 105 s.
+//! cluster of 105 s (115 s with db-2, whose time stays on its own clock).
 //!
 //! Needs faketime (`.ci/run` installs it) and the release collector (`make test` builds it, or CORONER_COLLECT).
 
@@ -39,13 +40,17 @@ struct Host {
     pkill_at: i64,
     oom_at: Option<i64>,
     reboot_at: Option<i64>,
+    /// Whether the controller wrote clock.json (without it the skew is unknown).
+    clock: bool,
 }
 
-const HOSTS: [Host; 4] = [
-    Host { name: "web-1", d_s: 0, pkill_at: 5, oom_at: None, reboot_at: None },
-    Host { name: "web-2", d_s: 180, pkill_at: 40, oom_at: Some(300), reboot_at: None },
-    Host { name: "web-3", d_s: -90, pkill_at: 75, oom_at: None, reboot_at: Some(600) },
-    Host { name: "db-1", d_s: 420, pkill_at: 110, oom_at: Some(330), reboot_at: None },
+const HOSTS: [Host; 5] = [
+    Host { name: "web-1", d_s: 0, pkill_at: 5, oom_at: None, reboot_at: None, clock: true },
+    Host { name: "web-2", d_s: 180, pkill_at: 40, oom_at: Some(300), reboot_at: None, clock: true },
+    Host { name: "web-3", d_s: -90, pkill_at: 75, oom_at: None, reboot_at: Some(600), clock: true },
+    Host { name: "db-1", d_s: 420, pkill_at: 110, oom_at: Some(330), reboot_at: None, clock: true },
+    // No clock sample: its pkill (true T0+60) stays on its clock (T0+120), which still falls in the window.
+    Host { name: "db-2", d_s: 60, pkill_at: 60, oom_at: None, reboot_at: None, clock: false },
 ];
 
 /// Window of the fleet run: wider than the true gaps (35 s), narrower than the host-clock gaps.
@@ -217,7 +222,9 @@ fn staged_fleet_with_shifted_clocks() {
             controller_before: utc(before),
             controller_after: utc(after),
         };
-        write(&hdir.join(CLOCK_FILE), &serde_json::to_vec_pretty(&clock).expect("clock json"));
+        if h.clock {
+            write(&hdir.join(CLOCK_FILE), &serde_json::to_vec_pretty(&clock).expect("clock json"));
+        }
     }
 
     let out = dir.path().join("out");
@@ -236,7 +243,13 @@ fn staged_fleet_with_shifted_clocks() {
     let rows: BTreeMap<&str, &Value> =
         doc["hosts"].as_array().expect("hosts").iter().map(|h| (h["host"].as_str().expect("host key"), h)).collect();
     assert_eq!(rows.keys().copied().collect::<BTreeSet<_>>(), HOSTS.iter().map(|h| h.name).collect(), "{dump}");
-    for h in &HOSTS {
+    for h in HOSTS.iter().filter(|h| !h.clock) {
+        let row = rows[h.name];
+        assert_eq!((&row["clock_offset_us"], &row["clock_uncertainty_us"]), (&Value::Null, &Value::Null), "{row}");
+        let line = md.lines().find(|l| l.starts_with(&format!("| {} |", h.name))).unwrap_or_else(|| panic!("no row for {}:\n{md}", h.name));
+        assert!(line.contains("| unknown"), "{line}");
+    }
+    for h in HOSTS.iter().filter(|h| h.clock) {
         let row = rows[h.name];
         let off = row["clock_offset_us"].as_i64().unwrap_or_else(|| panic!("{}: no offset: {row}", h.name));
         let unc = row["clock_uncertainty_us"].as_i64().expect("uncertainty");
@@ -244,7 +257,7 @@ fn staged_fleet_with_shifted_clocks() {
         assert!((off - h.d_s * 1_000_000).abs() <= unc + 1_000, "{}: offset {off} µs, staged {} s ± {unc} µs", h.name, h.d_s);
         assert_eq!(row["clock_inconsistent"], false, "{row}");
         // fleet.md shows it: `+180.0xx s ± 0.0xx s` in the host's row.
-        let line = md.lines().find(|l| l.starts_with(&format!("| {} |", h.name.replace('-', "\\-"))) || l.starts_with(&format!("| {} |", h.name)));
+        let line = md.lines().find(|l| l.starts_with(&format!("| {} |", h.name)));
         let line = line.unwrap_or_else(|| panic!("no row for {} in fleet.md:\n{md}", h.name));
         let cell = line.split(" | ").find(|c| c.contains('±')).unwrap_or_else(|| panic!("no clock cell: {line}"));
         let (shown, _) = cell.split_once(" s ±").expect("offset s");
@@ -252,7 +265,7 @@ fn staged_fleet_with_shifted_clocks() {
         assert!((shown - h.d_s as f64).abs() <= unc as f64 / 1e6 + 0.001, "{}: fleet.md shows {shown} s for {} s", h.name, h.d_s);
     }
 
-    // Each staged death once: 4 pkills, 2 OOM kills, 1 reboot; no (host, finding) twice.
+    // Each staged death once: 5 pkills, 2 OOM kills, 1 reboot; no (host, finding) twice.
     let deaths = doc["deaths"].as_array().expect("deaths");
     let keys: BTreeSet<(&str, &str)> = deaths.iter().map(|d| (d["host"].as_str().expect("host"), d["id"].as_str().expect("id"))).collect();
     assert_eq!(keys.len(), deaths.len(), "a death listed twice: {dump}");
@@ -263,30 +276,32 @@ fn staged_fleet_with_shifted_clocks() {
     let staged: BTreeMap<&str, usize> =
         HOSTS.iter().map(|h| (h.name, 1 + usize::from(h.oom_at.is_some()) + usize::from(h.reboot_at.is_some()))).collect();
     assert_eq!(per_host, staged, "{dump}");
-    assert_eq!(doc["by_cause"], serde_json::json!({"oom_kill": 2, "reboot": 1, "signal": 4}), "{dump}");
+    assert_eq!(doc["by_cause"], serde_json::json!({"oom_kill": 2, "reboot": 1, "signal": 5}), "{dump}");
     for h in &HOSTS {
         assert_eq!(rows[h.name]["deaths"], staged[h.name], "{}", rows[h.name]);
     }
 
-    // The pkill by deploy: one pattern on all four hosts, its corrected first and last within the true
-    // times (± each host's stated uncertainty), though the host clocks put them 9 minutes apart.
+    // The pkill by deploy: one pattern on all five hosts, its corrected first and last within the true
+    // times (± each host's stated uncertainty), though the host clocks put them 9 minutes apart; db-2's time
+    // is its own clock's, and the sentence says so.
     let max_unc = rows.values().map(|r| r["clock_uncertainty_us"].as_i64().unwrap_or(0)).max().unwrap_or(0) + 1_000;
     let pats = doc["patterns"].as_array().expect("patterns");
     let pk: Vec<&Value> = pats.iter().filter(|p| p["kind"] == "killer_command" && p["key"] == "user deploy, command pkill").collect();
     assert_eq!(pk.len(), 1, "{}", serde_json::to_string_pretty(pats).unwrap_or_default());
     let pk = pk[0];
-    assert_eq!(pk["hosts"], serde_json::json!(["db-1", "web-1", "web-2", "web-3"]), "{pk}");
-    assert_eq!(pk["deaths"].as_array().map(Vec::len), Some(4), "{pk}");
+    assert_eq!(pk["hosts"], serde_json::json!(["db-1", "db-2", "web-1", "web-2", "web-3"]), "{pk}");
+    assert_eq!(pk["deaths"].as_array().map(Vec::len), Some(5), "{pk}");
     let (first, last) = (t_us(&pk["first"]), t_us(&pk["last"]));
     let true_first = (t0 + 5) * 1_000_000 + 59_000;
-    let true_last = (t0 + 110) * 1_000_000 + 59_000;
+    // The last is db-2's, uncorrected: its host time T0+120 exactly.
+    let true_last = (t0 + 120) * 1_000_000 + 59_000;
     assert!((first - true_first).abs() <= max_unc, "first {first} vs true {true_first} ± {max_unc}");
     assert!((last - true_last).abs() <= max_unc, "last {last} vs true {true_last} ± {max_unc}");
     let summary = pk["summary"].as_str().expect("summary");
-    assert!(summary.starts_with("pkill by user deploy: 4 deaths on 4 hosts (db-1, web-1, web-2, web-3)"), "{summary}");
-    assert!(summary.ends_with("(controller clock)."), "{summary}");
+    assert!(summary.starts_with("pkill by user deploy: 5 deaths on 5 hosts (db-1, db-2, web-1, web-2, web-3)"), "{summary}");
+    assert!(summary.ends_with("(uncorrected host clock for db-2: its skew is unknown)."), "{summary}");
     assert!(md.contains("pkill by user deploy"), "{md}");
-    let host_times: Vec<i64> = deaths.iter().filter(|d| d["cause"] == "signal").map(|d| t_us(&d["host_time"])).collect();
+    let host_times: Vec<i64> = deaths.iter().filter(|d| d["cause"] == "signal" && d["host"] != "db-2").map(|d| t_us(&d["host_time"])).collect();
     let spread = host_times.iter().max().expect("max") - host_times.iter().min().expect("min");
     assert!(spread > 8 * 60 * 1_000_000, "the host clocks put the pkills {spread} µs apart");
 
@@ -302,7 +317,7 @@ fn staged_fleet_with_shifted_clocks() {
     let uncorrected = patterns::find(&raw, WINDOW_S);
     assert!(
         !uncorrected.iter().any(|p| p.kind == PatternKind::KillerCommand && p.hosts.len() == HOSTS.len()),
-        "uncorrected clocks should not join all four pkills: {uncorrected:#?}"
+        "uncorrected clocks should not join all five pkills: {uncorrected:#?}"
     );
     assert!(!uncorrected.iter().any(|p| p.kind == PatternKind::OomStorm), "uncorrected OOM kills are 7.5 min apart: {uncorrected:#?}");
 
