@@ -471,6 +471,33 @@ mod tests {
         }
     }
 
+    /// Containers of one image OOM-killed on two hosts share no cgroup path (`/docker/<id>` differs per host):
+    /// the image is the key where the finding names one.
+    #[test]
+    fn one_image_oom_killed_on_two_hosts() {
+        use coroner_schemas::finding::ContainerRef;
+        let mut all = docs();
+        for (n, (_, _, doc)) in all.iter_mut().enumerate() {
+            for f in doc.findings.iter_mut().filter(|f| f.cause == Cause::OomKill) {
+                let id = format!("{n:064x}");
+                f.details.insert("oom_memcg".into(), serde_json::json!(format!("/docker/{id}")));
+                f.victim.container = Some(ContainerRef {
+                    runtime: "docker".into(),
+                    id,
+                    name: Some("api".into()),
+                    image: (n < 2).then(|| "registry.example/api:1.4".to_owned()),
+                    restart_count: None,
+                });
+            }
+        }
+        let ps = run(&all, true, 60);
+        let cg = of(&ps, PatternKind::CgroupOom);
+        assert_eq!(cg.len(), 1, "{ps:#?}");
+        assert_eq!(cg[0].key, "container image registry.example/api:1.4");
+        assert_eq!(cg[0].hosts, ["web-1", "web-2"], "db-1's container names no image and its cgroup is its own");
+        assert_eq!(of(&ps, PatternKind::OomStorm)[0].hosts, ["db-1", "web-1", "web-2"]);
+    }
+
     #[test]
     fn deploy_tool_names() {
         assert_eq!(deploy_tool("salt-minion"), Some("salt-minion"));
