@@ -366,3 +366,43 @@ fn a_host_with_parse_problems_exits_1() {
     assert_eq!(host(&doc, "torn-1")["parse_problems"], 1);
     assert_eq!(doc["refused"], serde_json::json!([]));
 }
+
+/// An age-encrypted bundle (`--encrypt-to`) is attested over its ciphertext and read with `--identity`;
+/// without one it is refused with what to pass.
+#[test]
+fn encrypted_bundles_need_the_identity() {
+    let lab = Lab::new();
+    let analyst = lab.key("analyst");
+    let root = lab.root("enc", "enc-1", &[]);
+    let o = std::process::Command::new(live::collector())
+        .arg("--root")
+        .arg(&root)
+        .arg("-o")
+        .arg(lab.run().join("enc-1"))
+        .args(["-q", "--no-gentle", "--encrypt-to"])
+        .arg(lab.pubkey("analyst"))
+        .output()
+        .expect("collect");
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&o.stderr));
+    let b = PathBuf::from(String::from_utf8_lossy(&o.stdout).lines().last().expect("bundle path"));
+    assert!(b.to_string_lossy().ends_with(".tar.gz.age"));
+    lab.attest(&b, &lab.key("fleet"));
+    let pubkey = lab.pubkey("fleet");
+    let without = lab.fleet(&[lab.run().as_os_str(), "-o".as_ref(), lab.p("out1").as_os_str(), "--pubkey".as_ref(), pubkey.as_os_str()]);
+    assert_eq!(without.status.code(), Some(1));
+    let doc = read_json(&lab.p("out1/fleet.json"));
+    assert!(doc["refused"][0]["reason"].as_str().is_some_and(|r| r.contains("cannot be read") && r.contains("--identity")), "{doc:#}");
+    let with = lab.fleet(&[
+        lab.run().as_os_str(),
+        "-o".as_ref(),
+        lab.p("out2").as_os_str(),
+        "--pubkey".as_ref(),
+        pubkey.as_os_str(),
+        "--identity".as_ref(),
+        analyst.as_os_str(),
+    ]);
+    assert_eq!(with.status.code(), Some(0), "{}", String::from_utf8_lossy(&with.stderr));
+    let doc = read_json(&lab.p("out2/fleet.json"));
+    assert_eq!(host(&doc, "enc-1")["verified_how"], "attestation");
+    assert!(lab.p("out2/hosts/enc-1/report.html").exists());
+}

@@ -16,6 +16,10 @@ use super::patterns::{self, HostDeaths, Pattern};
 use super::{HostSummary, Refusal};
 use crate::render::escape;
 
+/// Deaths listed in fleet.html and fleet.md (a kill storm on many hosts would make pages no browser opens);
+/// fleet.json and each host's report hold every one.
+pub const MAX_LISTED_DEATHS: usize = 5_000;
+
 /// `fleet.json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct FleetDoc {
@@ -247,8 +251,12 @@ pub fn markdown(doc: &FleetDoc) -> String {
     for (c, n) in &doc.by_cause {
         o.push_str(&format!("| {} | {n} |\n", md(c)));
     }
-    o.push_str("\n## Deaths\n\n| Time (controller) | Host time | Host | Finding | Cause | Victim | Killer user | Killer comm |\n|---|---|---|---|---|---|---|---|\n");
-    for d in &doc.deaths {
+    o.push_str(&format!("\n## Deaths ({})\n\n", doc.deaths.len()));
+    if doc.deaths.len() > MAX_LISTED_DEATHS {
+        o.push_str(&format!("The first {MAX_LISTED_DEATHS} by time; fleet.json and each host's report hold every one.\n\n"));
+    }
+    o.push_str("| Time (controller) | Host time | Host | Finding | Cause | Victim | Killer user | Killer comm |\n|---|---|---|---|---|---|---|---|\n");
+    for d in doc.deaths.iter().take(MAX_LISTED_DEATHS) {
         o.push_str(&format!(
             "| {}{} | {} | {} | {} | {} | {} | {} | {} |\n",
             md(&time_text(d.time)),
@@ -314,6 +322,8 @@ struct Page {
     hosts: Vec<HostView>,
     refused: Vec<(String, String)>,
     deaths: Vec<DeathView>,
+    deaths_total: usize,
+    deaths_cap: usize,
     by_cause: Vec<(String, usize)>,
     patterns: Vec<PatternView>,
     window_s: i64,
@@ -346,9 +356,12 @@ pub fn html(doc: &FleetDoc) -> anyhow::Result<String> {
             })
             .collect(),
         refused: doc.refused.iter().map(|r| (vis(&r.bundle), vis(&r.reason))).collect(),
+        deaths_total: doc.deaths.len(),
+        deaths_cap: MAX_LISTED_DEATHS,
         deaths: doc
             .deaths
             .iter()
+            .take(MAX_LISTED_DEATHS)
             .map(|d| DeathView {
                 time: format!("{}{}", time_text(d.time), if d.corrected || d.time.is_none() { "" } else { " (host clock)" }),
                 host_time: time_text(d.host_time),
