@@ -77,7 +77,8 @@ struct Death<'a> {
     f: &'a Finding,
 }
 
-/// The patterns among `hosts`' deaths, deaths closer than `window_s` seconds joining one cluster.
+/// The patterns among `hosts`' deaths: deaths of one kind and key at most `window_s` seconds apart (each from the
+/// next, in corrected time order) join one cluster.
 pub fn find(hosts: &[HostDeaths<'_>], window_s: i64) -> Vec<Pattern> {
     let window_us = window_s.max(0).saturating_mul(1_000_000);
     let mut deaths: Vec<Death<'_>> = Vec::new();
