@@ -388,3 +388,42 @@ pub fn html(doc: &FleetDoc) -> anyhow::Result<String> {
     };
     Ok(page.render()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(offset: Option<i64>, unc: Option<i64>, inconsistent: bool) -> HostRow {
+        HostRow {
+            host: "h".into(),
+            hostname: "h".into(),
+            bundle: "b".into(),
+            verified_how: How::Manifest,
+            signer: None,
+            events: 0,
+            deaths: 0,
+            parse_problems: 0,
+            collection_problems: 0,
+            clock_offset_us: offset,
+            clock_uncertainty_us: unc,
+            clock_inconsistent: inconsistent,
+            clock_note: None,
+            collection_started: Utc::from_unix(0, 0).expect("t"),
+            collection_finished: Utc::from_unix(0, 0).expect("t"),
+            report: "hosts/h/report.html".into(),
+        }
+    }
+
+    #[test]
+    fn clock_offsets_read_as_signed_seconds() {
+        assert_eq!(clock_text(&row(Some(180_000_000), Some(1_000_000), false)), "+180 s ± 1 s");
+        assert_eq!(clock_text(&row(Some(-1_500), Some(250_000), false)), "−0.002 s ± 0.250 s");
+        assert_eq!(clock_text(&row(Some(2_000_000), Some(2_000_000), true)), "+2 s ± 2 s (inconsistent)");
+        assert_eq!(clock_text(&row(None, None, false)), "unknown");
+    }
+
+    #[test]
+    fn host_links_escape_the_fragment_sign() {
+        assert_eq!(href("hosts/web-1#2/report.html"), "hosts/web-1%232/report.html");
+    }
+}
