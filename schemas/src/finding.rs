@@ -16,6 +16,19 @@ pub struct FindingsDoc {
     pub advisories: Vec<Advisory>,
 }
 
+impl FindingsDoc {
+    /// Copies every evidence record's bytes out of the bundle member they were sliced from (see
+    /// [`Text::shared`]): findings kept after their bundle is dropped then hold only those bytes.
+    pub fn unshare_evidence(&mut self) {
+        for f in &mut self.findings {
+            let refs = f.evidence.iter_mut().chain(f.candidates.iter_mut().flat_map(|c| c.evidence.iter_mut()));
+            for e in refs {
+                e.raw = e.raw.unshared();
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Finding {

@@ -54,6 +54,10 @@ impl Text {
     pub fn shared(b: Bytes) -> Text {
         Text(b)
     }
+    /// The same bytes in a buffer of their own, so a kept `Text` no longer holds the buffer it was sliced from.
+    pub fn unshared(&self) -> Text {
+        Text(Bytes::copy_from_slice(&self.0))
+    }
     /// The exact bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
@@ -139,6 +143,19 @@ impl JsonSchema for Text {
 
 #[cfg(test)]
 mod tests {
+
+    /// An unshared copy leaves the buffer it came from held by nothing else, so it can be freed.
+    #[test]
+    fn unshared_lets_the_buffer_go() {
+        let member = Bytes::from(vec![b'x'; 1 << 20]);
+        let kept = Text::shared(member.slice(10..20));
+        assert!(!member.is_unique(), "a shared slice holds the member");
+        let own = kept.unshared();
+        drop(kept);
+        assert!(member.is_unique(), "only the copy is kept");
+        assert_eq!(own.as_bytes(), &[b'x'; 10]);
+    }
+
     use super::*;
 
     #[test]

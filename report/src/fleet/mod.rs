@@ -194,7 +194,7 @@ fn analyse(index: usize, input: &Input, keys: &FleetKeys, opts: &FleetOptions, p
         Ok(x) => x,
         Err(reason) => return Ok(Outcome::Refused(refuse(reason))),
     };
-    let doc = findings::analyze(&loaded.manifest, &loaded.events, &loaded.facts, true);
+    let mut doc = findings::analyze(&loaded.manifest, &loaded.events, &loaded.facts, true);
     let dir = parts.join(index.to_string());
     pipeline::render_all(&loaded, &doc, &dir.join("render"), &pipeline::RenderOptions::default())?;
     let c = &loaded.manifest.collector;
@@ -216,6 +216,10 @@ fn analyse(index: usize, input: &Input, keys: &FleetKeys, opts: &FleetOptions, p
         raw_binary: false,
     };
     let events = timeline::write_part(&model, off, &dir)?;
+    drop(model);
+    // The summary outlives the bundle: its evidence must not pin the members it was read from (a 15 MB wtmp,
+    // an audit log), or memory grows by those with every host (`make bench`'s fleet rows: ~16 MB a host).
+    doc.unshare_evidence();
     Ok(Outcome::Accepted(Box::new(HostSummary {
         index,
         hostname: loaded.manifest.host.hostname.clone(),

@@ -237,14 +237,13 @@ pub fn markdown(doc: &FleetDoc) -> String {
     if doc.patterns.is_empty() {
         o.push_str(&format!("None found (window {} s).\n", doc.window_s));
     } else {
+        // The sentence holds the times and names the first hosts; the rest are listed only when it could not.
         for p in &doc.patterns {
-            o.push_str(&format!(
-                "- {} — hosts: {}; {} – {}\n",
-                md(&p.summary),
-                md(&p.hosts.join(", ")),
-                md(&time_text(p.first)),
-                md(&time_text(p.last))
-            ));
+            o.push_str(&format!("- {}", md(&p.summary)));
+            if p.hosts.len() > patterns::NAMED_HOSTS {
+                o.push_str(&format!(" All hosts: {}.", md(&p.hosts.join(", "))));
+            }
+            o.push('\n');
         }
     }
     o.push_str("\n## Deaths by cause\n\n| Cause | Deaths |\n|---|---:|\n");

@@ -225,7 +225,7 @@ fn pattern(kind: PatternKind, key: &str, members: &[&Death<'_>]) -> Option<Patte
 }
 
 /// At most this many host names are written out in a sentence; `hosts` holds them all.
-const NAMED_HOSTS: usize = 8;
+pub const NAMED_HOSTS: usize = 8;
 
 #[allow(clippy::too_many_arguments)]
 fn sentence(
