@@ -1,6 +1,7 @@
-//! Command line: `verify`, `render`, `why`. Exit codes: 0 clean (problems the collector recorded are shown
-//! but are not the report's), 1 verification failed, rendered unverified, with parse problems, or (`why`) no
-//! death matched, 2 fatal (unreadable input, bad arguments).
+//! Command line: `verify`, `render`, `why`, `fleet`. Exit codes: 0 clean (problems the collector recorded are
+//! shown but are not the report's), 1 verification failed, rendered unverified, with parse problems, (`why`) no
+//! death matched, or (`fleet`) a bundle refused or a host with parse problems, 2 fatal (unreadable input, bad
+//! arguments, no pinned key for `fleet`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,6 +85,28 @@ pub enum Command {
         /// Answer even if the bundle does not verify (the answer says UNVERIFIED).
         #[arg(long)]
         no_verify: bool,
+        #[command(flatten)]
+        keys: KeyArgs,
+        #[command(flatten)]
+        caps: CapArgs,
+    },
+    /// Many hosts' bundles at once: accept each against the pinned fleet key (its manifest signed by it, or
+    /// the controller's `.sha256.sig` attestation plus the bundle's own key), render each host into
+    /// OUT/hosts/HOST/, and write fleet.html, fleet.md, fleet.json and one timeline on the controller's clock
+    /// (timeline.jsonl, timeline.parquet).
+    Fleet {
+        /// Run folders (as the Ansible role fetches them: one folder per host) or bundle files.
+        #[arg(required = true, value_name = "DIR|BUNDLE")]
+        inputs: Vec<PathBuf>,
+        /// Output directory (created if needed).
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+        /// Hosts analysed at once (default: the number of CPUs). Memory grows with it, not with the fleet.
+        #[arg(long, value_name = "N")]
+        jobs: Option<std::num::NonZeroUsize>,
+        /// Deaths on several hosts within this many seconds of each other form one pattern.
+        #[arg(long, value_name = "SECS", default_value_t = 600, value_parser = clap::value_parser!(i64).range(0..))]
+        window: i64,
         #[command(flatten)]
         keys: KeyArgs,
         #[command(flatten)]
@@ -270,6 +293,42 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             Ok(ExitCode::from(if loaded.clean() { 0 } else { 1 }))
+        }
+        Command::Fleet {
+            inputs,
+            out,
+            jobs,
+            window,
+            keys,
+            caps,
+        } => {
+            let identities = std::sync::Arc::new(keys.identities()?);
+            let opts = crate::fleet::FleetOptions {
+                inputs,
+                out,
+                load: LoadOptions { verify: true, anchor: keys.anchor(), limits: caps.limits(), identities },
+                jobs: jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |n| n.get()),
+                window_s: window,
+            };
+            let r = crate::fleet::run(&opts)?;
+            for x in &r.refused {
+                eprintln!(
+                    "coroner-report: refused {}: {}",
+                    crate::render::escape::visible(&x.path, false),
+                    crate::render::escape::visible(&x.reason, false)
+                );
+            }
+            for h in &r.with_problems {
+                eprintln!("coroner-report: host {h}: parse problems; see hosts/{h}/report.html");
+            }
+            eprintln!(
+                "coroner-report: fleet: {} host(s) accepted, {} refused, {} timeline row(s) in {}",
+                r.accepted,
+                r.refused.len(),
+                r.rows,
+                opts.out.display()
+            );
+            Ok(ExitCode::from(if r.clean() { 0 } else { 1 }))
         }
         Command::Why {
             bundle,

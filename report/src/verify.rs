@@ -52,6 +52,9 @@ pub enum TrustAnchor {
     AllowedSigners(PathBuf),
     /// The same, with the window checked at the given time (as `ssh-keygen -Y verify -Overify-time=…`).
     AllowedSignersAt(PathBuf, Utc),
+    /// Keys already read (by [`load_anchor_for`]): `coroner-report fleet` reads its pinned key once for every
+    /// bundle.
+    Keys(Vec<PinnedKey>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,16 +68,23 @@ pub enum VerifyError {
 }
 
 /// A pinned key, with where it came from (for messages).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PinnedKey {
     pub key: PublicKey,
     pub origin: String,
 }
 
-/// Reads the analyst's keys. `Ok(None)` for [`TrustAnchor::Embedded`].
+/// Reads the analyst's keys for the manifest's namespace. `Ok(None)` for [`TrustAnchor::Embedded`].
 pub fn load_anchor(anchor: &TrustAnchor) -> Result<Option<Vec<PinnedKey>>, VerifyError> {
+    load_anchor_for(anchor, layout::SIG_NAMESPACE)
+}
+
+/// Reads the analyst's keys: those an allowed_signers file allows in `namespace` (a public key file's keys
+/// serve any namespace). `Ok(None)` for [`TrustAnchor::Embedded`].
+pub fn load_anchor_for(anchor: &TrustAnchor, namespace: &str) -> Result<Option<Vec<PinnedKey>>, VerifyError> {
     let (path, allowed_at) = match anchor {
         TrustAnchor::Embedded => return Ok(None),
+        TrustAnchor::Keys(keys) => return Ok(Some(keys.clone())),
         TrustAnchor::Pubkey(p) => (p, None),
         TrustAnchor::AllowedSigners(p) => (p, Some(Utc(time::OffsetDateTime::now_utc()))),
         TrustAnchor::AllowedSignersAt(p, at) => (p, Some(*at)),
@@ -85,7 +95,7 @@ pub fn load_anchor(anchor: &TrustAnchor) -> Result<Option<Vec<PinnedKey>>, Verif
     })?;
     let text = String::from_utf8_lossy(&bytes);
     let (keys, skipped) = match allowed_at {
-        Some(at) => parse_allowed_signers(&text, at),
+        Some(at) => parse_allowed_signers_for(&text, at, namespace),
         None => parse_pubkeys(&text),
     };
     if keys.is_empty() {
@@ -237,6 +247,12 @@ pub fn parse_ssh_time(s: &str) -> Option<(Utc, bool)> {
 /// lines are skipped (certificates are not supported), and so are lines whose `valid-after`/`valid-before`
 /// window does not hold `at` or cannot be read.
 pub fn parse_allowed_signers(text: &str, at: Utc) -> (Vec<(PublicKey, usize)>, Vec<String>) {
+    parse_allowed_signers_for(text, at, layout::SIG_NAMESPACE)
+}
+
+/// [`parse_allowed_signers`] for signatures in `namespace` (the fleet controller's attestations use
+/// `coroner-fleet`).
+pub fn parse_allowed_signers_for(text: &str, at: Utc, namespace: &str) -> (Vec<(PublicKey, usize)>, Vec<String>) {
     let mut keys = Vec::new();
     let mut skipped = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -267,8 +283,8 @@ pub fn parse_allowed_signers(text: &str, at: Utc) -> (Vec<(PublicKey, usize)>, V
         for opt in options.map(split_commas).unwrap_or_default() {
             let (name, value) = opt.split_once('=').unwrap_or((opt, ""));
             match name.to_ascii_lowercase().as_str() {
-                "namespaces" if !pattern_list_matches(value, layout::SIG_NAMESPACE) => {
-                    skipped.push(format!("line {n}: namespaces do not include {}", layout::SIG_NAMESPACE));
+                "namespaces" if !pattern_list_matches(value, namespace) => {
+                    skipped.push(format!("line {n}: namespaces do not include {namespace}"));
                     allowed = false;
                 }
                 "cert-authority" => {
@@ -313,6 +329,21 @@ pub fn parse_allowed_signers(text: &str, at: Utc) -> (Vec<(PublicKey, usize)>, V
         }
     }
     (keys, skipped)
+}
+
+/// An armored SSHSIG (`ssh-keygen -Y sign` output) over `msg` in `namespace`: the pinned key that made it, or
+/// why none did.
+pub fn verify_detached<'k>(keys: &'k [PinnedKey], namespace: &str, msg: &[u8], armored: &[u8]) -> Result<&'k PinnedKey, String> {
+    let sig = SshSig::from_pem(armored).map_err(|e| format!("not an SSH signature: {e}"))?;
+    if let Some(k) = keys.iter().find(|k| k.key.verify(namespace, msg, &sig).is_ok()) {
+        return Ok(k);
+    }
+    let fp = sig.public_key().fingerprint(HashAlg::Sha256);
+    Err(if keys.iter().any(|k| k.key.key_data() == sig.public_key()) {
+        format!("made by the pinned key {fp} but bad for these bytes in namespace {namespace} (file changed, or another namespace)")
+    } else {
+        format!("made by {fp}, which is not pinned")
+    })
 }
 
 /// Every check over what pass 1 read: nothing is read here. `pinned` is `None` to use only the embedded

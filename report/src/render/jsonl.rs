@@ -110,7 +110,7 @@ fn in_range(u: &Utc) -> bool {
 }
 
 /// Whole microseconds, floored, so `datetime` and `timestamp` name the same instant even before 1970.
-fn floor_micros(u: &Utc) -> (i64, String) {
+pub(crate) fn floor_micros(u: &Utc) -> (i64, String) {
     let us = i64::try_from(u.0.unix_timestamp_nanos().div_euclid(1000)).unwrap_or(0);
     // The text has whole microseconds already unless the instant carries sub-microsecond nanoseconds.
     let text = if u.0.nanosecond() % 1000 == 0 {
@@ -279,7 +279,7 @@ pub fn row<'a>(model: &ReportModel<'a>, e: &'a Event) -> TimesketchRow<'a> {
 pub fn write(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
     let mut out = Vec::with_capacity(CHUNK + 64 * 1024);
     for e in model.events {
-        write_row(&mut out, &row(model, e))?;
+        write_row(&mut out, &row(model, e), false)?;
         out.push(b'\n');
         if out.len() >= CHUNK {
             w.write_all(&out)?;
@@ -295,8 +295,9 @@ const CHUNK: usize = 1 << 20;
 /// One row exactly as `serde_json::to_writer` writes [`TimesketchRow`], by hand but for `fields`: through
 /// serde_json, `make bench`'s render row was 25% slower, most of it in serde_json's byte-at-a-time string
 /// escaping of a million rows' message and raw text (BENCHMARKS.md). `timeline_files_hold_the_row_model`
-/// checks the bytes against serde_json's.
-fn write_row(out: &mut Vec<u8>, r: &TimesketchRow) -> io::Result<()> {
+/// checks the bytes against serde_json's. `null_base64`: write `"raw_base64":null` rather than leave it out
+/// (the fleet timeline gives every row every column).
+pub(crate) fn write_row(out: &mut Vec<u8>, r: &TimesketchRow, null_base64: bool) -> io::Result<()> {
     let mut ints = itoa::Buffer::new();
     let mut int = |out: &mut Vec<u8>, key: &[u8], v: Option<i64>| {
         out.extend_from_slice(key);
@@ -346,8 +347,8 @@ fn write_row(out: &mut Vec<u8>, r: &TimesketchRow) -> io::Result<()> {
         }
     }
     text(out, b",\"raw\":", Some(&r.raw));
-    if let Some(b) = &r.raw_base64 {
-        text(out, b",\"raw_base64\":", Some(b));
+    if r.raw_base64.is_some() || null_base64 {
+        text(out, b",\"raw_base64\":", r.raw_base64.as_deref());
     }
     out.extend_from_slice(b",\"fields\":");
     serde_json::to_writer(&mut *out, r.fields)?;
@@ -357,7 +358,7 @@ fn write_row(out: &mut Vec<u8>, r: &TimesketchRow) -> io::Result<()> {
 
 /// `s` as serde_json writes a string: `\"`, `\\`, `\b \f \n \r \t`, other control characters as `\u00xx`, all
 /// else as it is. Plain runs are found eight bytes at a time (the render row of `make bench`, see [`write_row`]).
-fn push_json_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn push_json_str(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let b = s.as_bytes();
     out.push(b'"');
