@@ -20,10 +20,10 @@ def rows(con, sql):
 
 def side(con, src):
     cols = [(name, str(ty)) for name, ty, *_ in con.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()]
-    nulls = con.sql("SELECT " + ", ".join(f'count(*) FILTER (WHERE "{c}" IS NULL)' for c, _ in cols) + f" FROM {src}").fetchone()
+    nulls = con.sql("SELECT " + ", ".join(f'count(*) FILTER (WHERE "{c}" IS NULL)' for c, _ in cols) + f" FROM {src}").fetchall()[0]
     return {
         "columns": cols,
-        "total": con.sql(f"SELECT count(*) FROM {src}").fetchone()[0],
+        "total": con.sql(f"SELECT count(*) FROM {src}").fetchall()[0][0],
         "per_host": [list(r) for r in con.sql(f"SELECT hostname, count(*) FROM {src} GROUP BY hostname ORDER BY hostname").fetchall()],
         "nulls": dict(zip([c for c, _ in cols], nulls)),
     }
