@@ -6,6 +6,7 @@
 //! - total rows, rows per host and null counts per column agree between the two and with the JSONL as serde reads
 //!   it, and the total is the sum of the hosts' own timeline.jsonl rows;
 //! - the Parquet column types are the README's table, and the JSONL's are the same where DuckDB can tell.
+//!
 //! Under CI (which installs duckdb, see .ci/run) a python3 without duckdb fails the test.
 
 #[path = "common/live.rs"]
