@@ -141,8 +141,10 @@ pub fn accept_and_load(bundle: &Path, name: &str, keys: &FleetKeys, base: &LoadO
     // manifest is signed by a per-bundle key, which the pinned key would refuse after a whole verifying pass.
     match attestation(bundle, name, &keys.attest) {
         Ok(_) => {
-            let loaded = load(TrustAnchor::Embedded)
-                .map_err(|e| format!("attested by the fleet key, but the bundle does not verify against its embedded key: {}", failed(e)))?;
+            let loaded = load(TrustAnchor::Embedded).map_err(|e| match e.downcast_ref::<VerificationFailed>() {
+                Some(_) => format!("attested by the fleet key, but the bundle does not verify against its embedded key: {}", failed(e)),
+                None => format!("attested by the fleet key, but it cannot be read: {}", failed(e)),
+            })?;
             let signer = loaded.verification.signer_fingerprint.as_deref();
             let fleet_signed = keys.manifest.iter().any(|k| Some(k.key.fingerprint(HashAlg::Sha256).to_string().as_str()) == signer);
             Ok((loaded, if fleet_signed { How::Both } else { How::Attestation }))

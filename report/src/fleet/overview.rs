@@ -16,6 +16,10 @@ use super::patterns::{self, HostDeaths, Pattern};
 use super::{HostSummary, Refusal};
 use crate::render::escape;
 
+/// Deaths listed in fleet.html and fleet.md (a kill storm on many hosts would make pages no browser opens);
+/// fleet.json and each host's report hold every one.
+pub const MAX_LISTED_DEATHS: usize = 5_000;
+
 /// `fleet.json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct FleetDoc {
@@ -247,8 +251,12 @@ pub fn markdown(doc: &FleetDoc) -> String {
     for (c, n) in &doc.by_cause {
         o.push_str(&format!("| {} | {n} |\n", md(c)));
     }
-    o.push_str("\n## Deaths\n\n| Time (controller) | Host time | Host | Finding | Cause | Victim | Killer user | Killer comm |\n|---|---|---|---|---|---|---|---|\n");
-    for d in &doc.deaths {
+    o.push_str(&format!("\n## Deaths ({})\n\n", doc.deaths.len()));
+    if doc.deaths.len() > MAX_LISTED_DEATHS {
+        o.push_str(&format!("The first {MAX_LISTED_DEATHS} by time; fleet.json and each host's report hold every one.\n\n"));
+    }
+    o.push_str("| Time (controller) | Host time | Host | Finding | Cause | Victim | Killer user | Killer comm |\n|---|---|---|---|---|---|---|---|\n");
+    for d in doc.deaths.iter().take(MAX_LISTED_DEATHS) {
         o.push_str(&format!(
             "| {}{} | {} | {} | {} | {} | {} | {} | {} |\n",
             md(&time_text(d.time)),
@@ -314,6 +322,8 @@ struct Page {
     hosts: Vec<HostView>,
     refused: Vec<(String, String)>,
     deaths: Vec<DeathView>,
+    deaths_total: usize,
+    deaths_cap: usize,
     by_cause: Vec<(String, usize)>,
     patterns: Vec<PatternView>,
     window_s: i64,
@@ -346,9 +356,12 @@ pub fn html(doc: &FleetDoc) -> anyhow::Result<String> {
             })
             .collect(),
         refused: doc.refused.iter().map(|r| (vis(&r.bundle), vis(&r.reason))).collect(),
+        deaths_total: doc.deaths.len(),
+        deaths_cap: MAX_LISTED_DEATHS,
         deaths: doc
             .deaths
             .iter()
+            .take(MAX_LISTED_DEATHS)
             .map(|d| DeathView {
                 time: format!("{}{}", time_text(d.time), if d.corrected || d.time.is_none() { "" } else { " (host clock)" }),
                 host_time: time_text(d.host_time),
@@ -374,4 +387,43 @@ pub fn html(doc: &FleetDoc) -> anyhow::Result<String> {
         rows: doc.timeline_rows,
     };
     Ok(page.render()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(offset: Option<i64>, unc: Option<i64>, inconsistent: bool) -> HostRow {
+        HostRow {
+            host: "h".into(),
+            hostname: "h".into(),
+            bundle: "b".into(),
+            verified_how: How::Manifest,
+            signer: None,
+            events: 0,
+            deaths: 0,
+            parse_problems: 0,
+            collection_problems: 0,
+            clock_offset_us: offset,
+            clock_uncertainty_us: unc,
+            clock_inconsistent: inconsistent,
+            clock_note: None,
+            collection_started: Utc::from_unix(0, 0).expect("t"),
+            collection_finished: Utc::from_unix(0, 0).expect("t"),
+            report: "hosts/h/report.html".into(),
+        }
+    }
+
+    #[test]
+    fn clock_offsets_read_as_signed_seconds() {
+        assert_eq!(clock_text(&row(Some(180_000_000), Some(1_000_000), false)), "+180 s ± 1 s");
+        assert_eq!(clock_text(&row(Some(-1_500), Some(250_000), false)), "−0.002 s ± 0.250 s");
+        assert_eq!(clock_text(&row(Some(2_000_000), Some(2_000_000), true)), "+2 s ± 2 s (inconsistent)");
+        assert_eq!(clock_text(&row(None, None, false)), "unknown");
+    }
+
+    #[test]
+    fn host_links_escape_the_fragment_sign() {
+        assert_eq!(href("hosts/web-1#2/report.html"), "hosts/web-1%232/report.html");
+    }
 }

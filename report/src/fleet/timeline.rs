@@ -22,6 +22,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use crate::render::jsonl::{self, TimesketchRow};
 use crate::render::ReportModel;
@@ -78,11 +79,18 @@ pub fn columns() -> Vec<String> {
     schema().fields().iter().map(|f| f.name().clone()).collect()
 }
 
+/// Snappy, row groups of [`ROW_GROUP`] rows; dictionary encoding only for the columns with few distinct values
+/// (hashing every message, raw record and field object into a dictionary that overflows costs time for nothing).
 fn props() -> WriterProperties {
-    WriterProperties::builder()
+    let mut b = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP))
-        .build()
+        .set_dictionary_enabled(false);
+    for c in ["timestamp_desc", "hostname", "data_type", "tag", "source", "kind", "certainty", "user", "comm", "entry", "verified", "clock_offset_us", "clock_uncertainty_us"] {
+        let path = if c == "tag" { ColumnPath::new(vec!["tag".into(), "list".into(), "item".into()]) } else { ColumnPath::from(c) };
+        b = b.set_column_dictionary_enabled(path, true);
+    }
+    b.build()
 }
 
 /// Builders of one batch.
