@@ -4,7 +4,7 @@ CARGO ?= cargo
 OUT ?= out
 TARGET_TRIPLE := x86_64-unknown-linux-gnu
 
-.PHONY: all build collect test bench bench-ab bench-watch dist lint schemas clean fuzz fuzz-ci reliability
+.PHONY: all build collect test bench bench-ab bench-watch bench-fleet dist lint schemas clean fuzz fuzz-ci reliability
 
 all: build
 
@@ -37,6 +37,7 @@ test:
 bench: build
 	bash bench/collect.sh
 	bash bench/report.sh
+	$(MAKE) bench-fleet
 	@if [ "$$(id -u)" = 0 ]; then bash bench/watch.sh; else echo "make bench: not root: bench/watch.sh (the recorder's cost) skipped" >&2; fi
 	{ echo "# Benchmarks"; echo; echo "Written by \`make bench\` (bench/*.sh); machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB."; echo; \
 	  for f in $$(ls bench/results/*.md | LC_ALL=C sort); do cat "$$f"; echo; done; } > BENCHMARKS.md
@@ -45,6 +46,10 @@ bench: build
 bench-ab:
 	bash bench/ab.sh
 	bash bench/instructions.sh
+
+## `coroner-report fleet` over 100 bundles of ~100k events vs `render` on each in turn (bench/results/fleet.md)
+bench-fleet:
+	bash bench/fleet.sh
 
 ## what the signal recorder costs, beside audit's kill rules (root)
 bench-watch:
