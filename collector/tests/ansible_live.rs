@@ -480,33 +480,28 @@ fn the_playbook_collects_three_hosts_over_ssh_verifiably_and_idempotently() {
         None => missing("coroner-report not built beside the collector (make test builds it; or set CORONER_REPORT)"),
     }
 
-    // Second run, same run id: nothing changes on any host or on the controller, nothing is collected again.
-    let before: Vec<(String, std::time::SystemTime)> = hosts
-        .iter()
-        .flat_map(|h| {
-            let d = fleet.path(&format!("runs/t1/{h}"));
-            files(&d).into_iter().map(move |n| {
-                let m = fs::metadata(d.join(&n)).expect("meta").modified().expect("mtime");
-                (format!("{h}/{n}"), m)
+    // Second run, same run id: nothing changes on any host or on the controller, nothing is collected again
+    // (every fetched file of the run keeps its mtime).
+    let stamps = || -> Vec<(String, std::time::SystemTime)> {
+        hosts
+            .iter()
+            .flat_map(|h| {
+                let d = fleet.path(&format!("runs/t1/{h}"));
+                files(&d).into_iter().map(move |n| {
+                    let m = fs::metadata(d.join(&n)).expect("meta").modified().expect("mtime");
+                    (format!("{h}/{n}"), m)
+                })
             })
-        })
-        .collect();
+            .collect()
+    };
+    let before = stamps();
     let (rc, out) = fleet.play(&inv, "t1", &[]);
     assert_eq!(rc, 0, "second run failed:\n{out}");
     let rec = recap(&out);
     for h in hosts.iter().copied().chain(["localhost"]) {
         assert_eq!(rec.get(h).and_then(|c| c.get("changed")), Some(&0), "{h} changed on the second run:\n{out}");
     }
-    let after: Vec<(String, std::time::SystemTime)> = hosts
-        .iter()
-        .flat_map(|h| {
-            let d = fleet.path(&format!("runs/t1/{h}"));
-            files(&d).into_iter().map(move |n| {
-                let m = fs::metadata(d.join(&n)).expect("meta").modified().expect("mtime");
-                (format!("{h}/{n}"), m)
-            })
-        })
-        .collect();
+    let after = stamps();
     assert_eq!(before, after, "the second run rewrote the run folder");
     for h in hosts {
         let remote = fleet.path(&format!("remote/{h}/runs/t1"));

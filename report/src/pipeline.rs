@@ -83,6 +83,19 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// What the renderers read of this bundle, with its findings.
+    pub fn model<'a>(&'a self, findings: &'a FindingsDoc, raw_binary: bool) -> ReportModel<'a> {
+        ReportModel {
+            manifest: &self.manifest,
+            verification: &self.verification,
+            coverage: &self.coverage,
+            events: &self.events,
+            problems: &self.problems,
+            findings,
+            raw_binary,
+        }
+    }
+
     /// Verified, with no parse problems. Problems the collector recorded (an entry it could not read, a process
     /// it could not see) are evidence that is missing, shown in the report, but do not alone make it unclean.
     pub fn clean(&self) -> bool {
@@ -577,15 +590,7 @@ pub fn render_all(
     opts: &RenderOptions,
 ) -> anyhow::Result<Vec<Timing>> {
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let model = ReportModel {
-        manifest: &loaded.manifest,
-        verification: &loaded.verification,
-        coverage: &loaded.coverage,
-        events: &loaded.events,
-        problems: &loaded.problems,
-        findings,
-        raw_binary: opts.raw_binary,
-    };
+    let model = loaded.model(findings, opts.raw_binary);
     // The two timelines are the largest outputs: each is written on a thread of its own.
     std::thread::scope(|s| {
         let jsonl = s.spawn(|| write_file(out_dir, "timeline.jsonl", |w| render::jsonl::write(&model, w)));

@@ -23,7 +23,6 @@ use coroner_schemas::{FindingsDoc, Utc};
 
 use crate::findings;
 use crate::pipeline::{self, LoadOptions};
-use crate::render::ReportModel;
 
 use self::accept::{FleetKeys, How};
 use self::inputs::Input;
@@ -206,15 +205,7 @@ fn analyse(index: usize, input: &Input, keys: &FleetKeys, opts: &FleetOptions, p
         Err(why) => (None, Some(why.clone())),
     };
     let off = timeline::Offset { offset_us: skew.map(|s| s.offset_us), uncertainty_us: skew.map(|s| s.uncertainty_us) };
-    let model = ReportModel {
-        manifest: &loaded.manifest,
-        verification: &loaded.verification,
-        coverage: &loaded.coverage,
-        events: &loaded.events,
-        problems: &loaded.problems,
-        findings: &doc,
-        raw_binary: false,
-    };
+    let model = loaded.model(&doc, false);
     let events = timeline::write_part(&model, off, &dir)?;
     drop(model);
     // The summary outlives the bundle: its evidence must not pin the members it was read from (a 15 MB wtmp,
