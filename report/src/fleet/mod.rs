@@ -207,7 +207,6 @@ fn analyse(index: usize, input: &Input, keys: &FleetKeys, opts: &FleetOptions, p
     let off = timeline::Offset { offset_us: skew.map(|s| s.offset_us), uncertainty_us: skew.map(|s| s.uncertainty_us) };
     let model = loaded.model(&doc, false);
     let events = timeline::write_part(&model, off, &dir)?;
-    drop(model);
     // The summary outlives the bundle: its evidence must not pin the members it was read from (a 15 MB wtmp,
     // an audit log), or memory grows by those with every host (`make bench`'s fleet rows: ~16 MB a host).
     doc.unshare_evidence();
