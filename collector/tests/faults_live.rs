@@ -435,9 +435,9 @@ fn fault_special_files_among_logs_are_skipped_with_their_type() {
     use rustix::fs::{mknodat, makedev, FileType, CWD};
     let a = Area::new();
     let log = a.host("/var/log");
-    mknodat(CWD, &log.join("kern.log"), FileType::Fifo, 0o644.into(), 0).expect("mkfifo");
-    mknodat(CWD, &log.join("messages"), FileType::CharacterDevice, 0o644.into(), makedev(1, 5)).expect("mknod zero");
-    mknodat(CWD, &log.join("daemon.log"), FileType::BlockDevice, 0o644.into(), makedev(7, 0)).expect("mknod loop");
+    mknodat(CWD, log.join("kern.log"), FileType::Fifo, 0o644.into(), 0).expect("mkfifo");
+    mknodat(CWD, log.join("messages"), FileType::CharacterDevice, 0o644.into(), makedev(1, 5)).expect("mknod zero");
+    mknodat(CWD, log.join("daemon.log"), FileType::BlockDevice, 0o644.into(), makedev(7, 0)).expect("mknod loop");
     let sock = std::os::unix::net::UnixListener::bind(log.join("auth.log")).expect("socket");
     // A FIFO with a writer would block a reader's open no more than one without: neither is opened at all.
     let r = a.collect(&[], Duration::from_secs(30));
