@@ -642,14 +642,7 @@ fn fault_output_disk_full_leaves_nothing_and_says_why() {
     need_root!();
     let a = Area::new();
     // 4 MiB that gzip cannot shrink into a 2 MiB file system.
-    let mut noise = vec![0u8; 4 << 20];
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    for b in noise.iter_mut() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *b = x as u8;
-    }
+    let noise = live_support::noise(4 << 20);
     a.write("/var/log/syslog.1", &noise);
     let mnt = a.dir.path().join("small");
     fs::create_dir(&mnt).expect("mkdir");

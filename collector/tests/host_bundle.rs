@@ -824,14 +824,7 @@ fn a_full_disk_gives_exit_2_a_clear_message_and_no_partial_bundle() {
     need_root!();
     let tree = small_tree();
     // 2 MiB that gzip cannot shrink, into a 512 KiB file system.
-    let mut noise = vec![0u8; 2 << 20];
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    for b in noise.iter_mut() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *b = x as u8;
-    }
+    let noise = live_support::noise(2 << 20);
     write(tree.path(), "/var/log/syslog.1", &noise);
     let mnt = tempfile::tempdir().expect("mountpoint");
     let st = Command::new("mount")

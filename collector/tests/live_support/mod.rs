@@ -88,3 +88,16 @@ pub fn records(state: &Path) -> Vec<WatchRecord> {
     }
     out
 }
+
+/// `len` bytes of xorshift noise: gzip cannot shrink them, so they fill a small file system for real.
+pub fn noise(len: usize) -> Vec<u8> {
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
