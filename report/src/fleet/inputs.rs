@@ -132,18 +132,18 @@ pub fn sanitize(hostname: &str) -> String {
     s
 }
 
-/// Host keys for accepted bundles given as (sanitized hostname, bundle name) in any order: the hostname, and
-/// for the second and later bundles of one hostname (by bundle name) `#2`, `#3`…
-pub fn host_keys(hosts: &[(String, String)]) -> Vec<String> {
-    let mut order: Vec<usize> = (0..hosts.len()).collect();
-    order.sort_by(|&a, &b| hosts[a].cmp(&hosts[b]).then(a.cmp(&b)));
-    let mut keys = vec![String::new(); hosts.len()];
-    let mut n = 0;
-    for (i, &at) in order.iter().enumerate() {
-        n = if i > 0 && hosts[order[i - 1]].0 == hosts[at].0 { n + 1 } else { 1 };
-        keys[at] = if n == 1 { hosts[at].0.clone() } else { format!("{}#{n}", hosts[at].0) };
+/// Host keys, given to accepted bundles in input order (bundle name, then path): the hostname, and for the
+/// second and later bundles of one hostname `#2`, `#3`…
+#[derive(Debug, Default)]
+pub struct HostKeys(BTreeMap<String, usize>);
+
+impl HostKeys {
+    /// The key of the next accepted bundle with this (sanitized) hostname.
+    pub fn next(&mut self, host: String) -> String {
+        let n = self.0.entry(host.clone()).or_default();
+        *n += 1;
+        if *n == 1 { host } else { format!("{host}#{n}") }
     }
-    keys
 }
 
 #[cfg(test)]
@@ -161,9 +161,9 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_hostnames_are_numbered_by_bundle_name() {
-        let h = |a: &str, b: &str| (a.to_owned(), b.to_owned());
-        let keys = host_keys(&[h("web", "b2"), h("db", "x"), h("web", "b1"), h("web", "b3")]);
-        assert_eq!(keys, ["web#2", "db", "web", "web#3"]);
+    fn duplicate_hostnames_are_numbered_in_input_order() {
+        let mut k = HostKeys::default();
+        let keys: Vec<String> = ["web", "db", "web", "web", "db"].into_iter().map(|h| k.next(h.to_owned())).collect();
+        assert_eq!(keys, ["web", "db", "web#2", "web#3", "db#2"]);
     }
 }

@@ -2,11 +2,12 @@
 //! and one overview and timeline across them.
 //!
 //! A pool of `--jobs` workers takes the bundles one at a time: accept (the fleet rule, [`accept`]) and load →
-//! findings → the host's own render (what `render` writes, on its own clock) → its fleet timeline rows into
-//! part files → only a small summary is kept. Host keys are given once every bundle is read (duplicate
-//! hostnames are numbered by bundle name), then the renders are moved under `hosts/<key>/`, the parts are
-//! streamed into `timeline.jsonl` / `timeline.parquet` in key order, and the overview is written. Peak memory
-//! is about `jobs` hosts; the outputs are the same bytes whatever `jobs` is.
+//! findings → the host's own render (what `render` writes, on its own clock) → its fleet timeline rows, encoded
+//! in memory → only a small summary is kept. Hosts are joined in input order (bundle name, then path) as soon as
+//! the ones before them are: each gets its key (its hostname; a later bundle of the same hostname `#2`, `#3`…),
+//! its render is moved under `hosts/<key>/` and its rows are appended to `timeline.jsonl` / `timeline.parquet`.
+//! The overview is written last. Peak memory is about `2 × jobs` hosts; the outputs are the same bytes
+//! whatever `jobs` is.
 
 pub mod accept;
 pub mod inputs;
@@ -14,8 +15,9 @@ pub mod overview;
 pub mod patterns;
 pub mod timeline;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use anyhow::Context as _;
 use coroner_schemas::fleet::Skew;
@@ -71,7 +73,7 @@ pub struct Refusal {
 }
 
 enum Outcome {
-    Accepted(Box<HostSummary>),
+    Accepted(Box<HostSummary>, Box<timeline::HostRows>),
     Refused(Refusal),
 }
 
@@ -99,59 +101,32 @@ pub fn run(opts: &FleetOptions) -> anyhow::Result<FleetResult> {
     anyhow::ensure!(!inputs.is_empty(), "no bundle to analyse");
     prepare_out(&opts.out)?;
     let parts = opts.out.join(PARTS);
-
-    // The pool: each worker takes the next bundle; results land by input index.
-    let next = Mutex::new(0usize);
-    let results: Mutex<Vec<Option<anyhow::Result<Outcome>>>> = Mutex::new((0..inputs.len()).map(|_| None).collect());
-    let jobs = opts.jobs.clamp(1, inputs.len());
-    std::thread::scope(|s| {
-        for _ in 0..jobs {
-            s.spawn(|| loop {
-                let i = {
-                    let Ok(mut n) = next.lock() else { return };
-                    let i = *n;
-                    *n += 1;
-                    i
-                };
-                let Some(input) = inputs.get(i) else { return };
-                let r = analyse(i, input, &keys, opts, &parts);
-                if let Ok(mut all) = results.lock() {
-                    all[i] = Some(r);
-                }
-            });
-        }
-    });
-    let results = results.into_inner().map_err(|_| anyhow::anyhow!("a worker failed"))?;
-    let mut hosts = Vec::new();
-    let mut refused = Vec::new();
-    for (i, r) in results.into_iter().enumerate() {
-        match r {
-            Some(Ok(Outcome::Accepted(h))) => hosts.push(*h),
-            Some(Ok(Outcome::Refused(r))) => refused.push(r),
-            Some(Err(e)) => return Err(e),
-            None => anyhow::bail!("bundle {} was not analysed (a worker stopped)", inputs[i].bundle.display()),
-        }
-    }
-    refused.sort();
-
-    // Host keys, then the renders moved into place and the timeline parts joined in key order.
-    let named: Vec<(String, String)> = hosts.iter().map(|h| (inputs::sanitize(&h.hostname), h.bundle.clone())).collect();
-    let keys_of = inputs::host_keys(&named);
-    let mut order: Vec<usize> = (0..hosts.len()).collect();
-    order.sort_by(|&a, &b| keys_of[a].cmp(&keys_of[b]));
     let host_dir = opts.out.join("hosts");
     std::fs::create_dir_all(&host_dir).with_context(|| format!("creating {}", host_dir.display()))?;
-    let mut part_dirs = Vec::new();
-    for &i in &order {
-        let part = parts.join(hosts[i].index.to_string());
-        let to = host_dir.join(&keys_of[i]);
-        std::fs::rename(part.join("render"), &to).with_context(|| format!("moving the render to {}", to.display()))?;
-        part_dirs.push((keys_of[i].clone(), part));
-    }
-    let joined: Vec<(String, &Path)> = part_dirs.iter().map(|(k, p)| (k.clone(), p.as_path())).collect();
-    let rows = timeline::concat(&joined, &opts.out)?;
+    let (timeline, encoder) = timeline::create(&opts.out)?;
+    let timeline = Mutex::new(timeline);
 
-    let sorted: Vec<(String, HostSummary)> = order.iter().map(|&i| (keys_of[i].clone(), hosts[i].clone())).collect();
+    // The pool: each worker takes the next bundle, and hands in what it made; whoever hands in the next host in
+    // input order joins it (and any after it already waiting). At most `jobs` hosts wait to be joined.
+    let jobs = opts.jobs.clamp(1, inputs.len());
+    let join = Mutex::new(Join::default());
+    let room = Condvar::new();
+    let ctx = Pool { inputs: &inputs, keys: &keys, opts, parts: &parts, host_dir: &host_dir, encoder: &encoder, timeline: &timeline, join: &join, room: &room, jobs };
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| ctx.work());
+        }
+    });
+    let join = join.into_inner().map_err(|_| anyhow::anyhow!("a worker failed"))?;
+    if let Some(e) = join.failed {
+        return Err(e);
+    }
+    anyhow::ensure!(join.next_write == inputs.len(), "bundle {} was not analysed (a worker stopped)", inputs[join.next_write].bundle.display());
+    let rows = timeline.into_inner().map_err(|_| anyhow::anyhow!("a worker failed"))?.finish()?;
+    let mut refused = join.refused;
+    refused.sort();
+    let mut sorted = join.hosts;
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let doc = overview::FleetDoc::build(&sorted, &refused, opts.window_s, rows);
     overview::write_all(&doc, &opts.out)?;
     std::fs::remove_dir_all(&parts).with_context(|| format!("removing {}", parts.display()))?;
@@ -162,6 +137,109 @@ pub fn run(opts: &FleetOptions) -> anyhow::Result<FleetResult> {
         refused,
         rows,
     })
+}
+
+/// The joining's state, behind one lock.
+#[derive(Default)]
+struct Join {
+    /// The next input to hand to a worker, and the next to join.
+    next_input: usize,
+    next_write: usize,
+    /// Hosts done and waiting for the ones before them.
+    pending: BTreeMap<usize, anyhow::Result<Outcome>>,
+    /// A worker is joining (one at a time, so the order holds).
+    draining: bool,
+    /// The first fatal error, in input order; no new bundle is started after it.
+    failed: Option<anyhow::Error>,
+    keys: inputs::HostKeys,
+    hosts: Vec<(String, HostSummary)>,
+    refused: Vec<Refusal>,
+}
+
+/// What every worker shares.
+struct Pool<'a> {
+    inputs: &'a [Input],
+    keys: &'a FleetKeys,
+    opts: &'a FleetOptions,
+    parts: &'a Path,
+    host_dir: &'a Path,
+    encoder: &'a timeline::Encoder,
+    timeline: &'a Mutex<timeline::FleetTimeline>,
+    join: &'a Mutex<Join>,
+    room: &'a Condvar,
+    jobs: usize,
+}
+
+impl Pool<'_> {
+    fn work(&self) {
+        loop {
+            let i = {
+                let Ok(mut j) = self.join.lock() else { return };
+                while j.failed.is_none() && j.pending.len() >= self.jobs {
+                    j = match self.room.wait(j) {
+                        Ok(j) => j,
+                        Err(_) => return,
+                    };
+                }
+                if j.failed.is_some() || j.next_input >= self.inputs.len() {
+                    return;
+                }
+                j.next_input += 1;
+                j.next_input - 1
+            };
+            let r = analyse(i, &self.inputs[i], self.keys, self.opts, self.parts, self.encoder);
+            if self.hand_in(i, r).is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Hands in input `i`'s outcome, then joins every host that is next in order, unless another worker is.
+    fn hand_in(&self, i: usize, r: anyhow::Result<Outcome>) -> Result<(), ()> {
+        let mut j = self.join.lock().map_err(drop)?;
+        j.pending.insert(i, r);
+        if j.draining {
+            return Ok(());
+        }
+        j.draining = true;
+        loop {
+            let at = j.next_write;
+            let Some(item) = j.pending.remove(&at) else { break };
+            j.next_write += 1;
+            self.room.notify_all();
+            match item {
+                Ok(Outcome::Refused(r)) => j.refused.push(r),
+                Ok(Outcome::Accepted(h, rows)) => {
+                    let key = j.keys.next(inputs::sanitize(&h.hostname));
+                    drop(j);
+                    let written = self.place(at, &key, *rows);
+                    j = self.join.lock().map_err(drop)?;
+                    match written {
+                        Ok(()) => j.hosts.push((key, *h)),
+                        Err(e) => {
+                            j.failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                Err(e) => {
+                    j.failed = Some(e);
+                    break;
+                }
+            }
+        }
+        j.draining = false;
+        self.room.notify_all();
+        Ok(())
+    }
+
+    /// Moves input `at`'s render under `hosts/<key>/` and appends its rows to the fleet timeline.
+    fn place(&self, at: usize, key: &str, rows: timeline::HostRows) -> anyhow::Result<()> {
+        let to = self.host_dir.join(key);
+        std::fs::rename(self.parts.join(at.to_string()).join("render"), &to).with_context(|| format!("moving the render to {}", to.display()))?;
+        let mut t = self.timeline.lock().map_err(|_| anyhow::anyhow!("a worker failed while writing the timeline"))?;
+        self.encoder.append(&mut t, key, rows)
+    }
 }
 
 /// Creates the output folder. A folder a previous `fleet` wrote (it has `fleet.json`) has its `hosts/` and
@@ -185,9 +263,9 @@ fn prepare_out(out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One worker's job: accept and load one bundle, analyse and render it, write its rows. `Err` only for an
-/// output that cannot be written; a bundle that cannot be accepted or read is a refusal.
-fn analyse(index: usize, input: &Input, keys: &FleetKeys, opts: &FleetOptions, parts: &Path) -> anyhow::Result<Outcome> {
+/// One worker's job: accept and load one bundle, analyse and render it, encode its timeline rows. `Err` only
+/// for an output that cannot be written; a bundle that cannot be accepted or read is a refusal.
+fn analyse(index: usize, input: &Input, keys: &FleetKeys, opts: &FleetOptions, parts: &Path, encoder: &timeline::Encoder) -> anyhow::Result<Outcome> {
     let refuse = |reason: String| Refusal { bundle: input.name.clone(), path: input.bundle.display().to_string(), reason };
     let (loaded, how) = match accept::accept_and_load(&input.bundle, &input.name, keys, &opts.load) {
         Ok(x) => x,
@@ -206,23 +284,26 @@ fn analyse(index: usize, input: &Input, keys: &FleetKeys, opts: &FleetOptions, p
     };
     let off = timeline::Offset { offset_us: skew.map(|s| s.offset_us), uncertainty_us: skew.map(|s| s.uncertainty_us) };
     let model = loaded.model(&doc, false);
-    let events = timeline::write_part(&model, off, &dir)?;
+    let rows = encoder.host(&model, off)?;
     // The summary outlives the bundle: its evidence must not pin the members it was read from (a 15 MB wtmp,
     // an audit log), or memory grows by those with every host (`make bench`'s fleet rows: ~16 MB a host).
     doc.unshare_evidence();
-    Ok(Outcome::Accepted(Box::new(HostSummary {
-        index,
-        hostname: loaded.manifest.host.hostname.clone(),
-        bundle: input.name.clone(),
-        how,
-        signer: loaded.verification.signer_fingerprint.clone(),
-        events,
-        parse_problems: loaded.parse_problems(),
-        collection_problems: loaded.collection_problems(),
-        skew,
-        clock_note,
-        started: c.started,
-        finished: c.finished,
-        findings: doc,
-    })))
+    Ok(Outcome::Accepted(
+        Box::new(HostSummary {
+            index,
+            hostname: loaded.manifest.host.hostname.clone(),
+            bundle: input.name.clone(),
+            how,
+            signer: loaded.verification.signer_fingerprint.clone(),
+            events: rows.rows,
+            parse_problems: loaded.parse_problems(),
+            collection_problems: loaded.collection_problems(),
+            skew,
+            clock_note,
+            started: c.started,
+            finished: c.finished,
+            findings: doc,
+        }),
+        Box::new(rows),
+    ))
 }

@@ -3,14 +3,14 @@
 //! host clock's own time), `clock_offset_us` and `clock_uncertainty_us`; as JSONL and as Parquet with the same
 //! columns.
 //!
-//! Each host's rows are written by its worker into part files (`.parts/<n>/rows.jsonl`, `rows.parquet`) with
-//! an empty `hostname`, since host keys are known only when every bundle is read; [`concat`] then streams the
-//! parts in host-key order into the final files, setting `hostname` to each host's key. Memory stays at one
-//! batch of rows whatever the number of hosts.
+//! Each worker encodes its host's rows in memory ([`Encoder::host`]): the JSONL bytes, and the Parquet column
+//! chunks of every column but `hostname`. The hosts are then appended in input order ([`Encoder::append`]),
+//! each as soon as the hosts before it are, with its key set: the JSONL is copied around the key and the
+//! Parquet chunks are appended as they are, so nothing is written twice and the joining is cheap.
 
 use std::fs::File;
-use std::io::{BufRead as _, BufReader, BufWriter, Write as _};
-use std::path::Path;
+use std::io::{BufWriter, Write as _};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -18,10 +18,11 @@ use arrow_array::builder::{BooleanBuilder, Int64Builder, ListBuilder, StringBuil
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use coroner_schemas::Utc;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
 use crate::render::jsonl::{self, TimesketchRow};
@@ -221,117 +222,185 @@ impl Batch {
     }
 }
 
-/// Writes one host's rows into `dir/rows.jsonl` and `dir/rows.parquet`; returns how many.
-pub fn write_part(model: &ReportModel, off: Offset, dir: &Path) -> anyhow::Result<u64> {
-    let jsonl_path = dir.join("rows.jsonl");
-    let pq_path = dir.join("rows.parquet");
-    let mut jsonl = BufWriter::with_capacity(1 << 20, File::create(&jsonl_path).with_context(|| format!("creating {}", jsonl_path.display()))?);
-    let pq_file = File::create(&pq_path).with_context(|| format!("creating {}", pq_path.display()))?;
-    let schema = schema();
-    let mut pq = ArrowWriter::try_new(pq_file, schema.clone(), Some(props()))?;
-    let mut batch = Batch::new();
-    let mut line = Vec::with_capacity(4096);
-    let mut fields = Vec::with_capacity(1024);
-    let mut n = 0u64;
-    for e in model.events {
-        let mut r = jsonl::row(model, e);
-        let host_us = r.timestamp;
-        let host_datetime = std::mem::take(&mut r.datetime);
-        if let Some(d) = off.offset_us {
-            // The controller's time = the host's minus the host's lead.
-            let (us, text) = Utc::from_unix_micros(host_us.saturating_sub(d))
-                .map(|u| jsonl::floor_micros(&u))
-                .unwrap_or((host_us, host_datetime.clone()));
-            r.timestamp = us;
-            r.datetime = text;
-        } else {
-            r.datetime.clone_from(&host_datetime);
-        }
-        // `hostname` is left empty here: concat() sets each host's key.
-        r.hostname = "";
-        line.clear();
-        jsonl::write_row(&mut line, &r, true)?;
-        line.pop(); // the closing brace: the clock columns follow
-        line.extend_from_slice(b",\"host_datetime\":");
-        jsonl::push_json_str(&mut line, &host_datetime);
-        let num = |line: &mut Vec<u8>, key: &[u8], v: Option<i64>| {
-            line.extend_from_slice(key);
-            match v {
-                Some(v) => line.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
-                None => line.extend_from_slice(b"null"),
-            }
-        };
-        num(&mut line, b",\"clock_offset_us\":", off.offset_us);
-        num(&mut line, b",\"clock_uncertainty_us\":", off.uncertainty_us);
-        line.extend_from_slice(b"}\n");
-        jsonl.write_all(&line)?;
-        fields.clear();
-        serde_json::to_writer(&mut fields, r.fields)?;
-        batch.push(&r, host_us, off, std::str::from_utf8(&fields).unwrap_or("{}"));
-        if batch.rows >= BATCH {
-            pq.write(&batch.finish(&schema)?)?;
-        }
-        n += 1;
-    }
-    if batch.rows > 0 {
-        pq.write(&batch.finish(&schema)?)?;
-    }
-    pq.close().with_context(|| format!("writing {}", pq_path.display()))?;
-    jsonl.flush().with_context(|| format!("writing {}", jsonl_path.display()))?;
-    Ok(n)
-}
-
-/// The empty `hostname` every part row carries (see [`write_part`]).
+/// Where a row's hostname goes, as each worker writes it: an empty value, the key set when the host is joined.
 const HOST_PLACEHOLDER: &[u8] = b",\"hostname\":\"\"";
 
-/// Streams the parts, in the order given with each host's key, into `out/timeline.jsonl` and
-/// `out/timeline.parquet`; returns the number of rows.
-pub fn concat(parts: &[(String, &Path)], out: &Path) -> anyhow::Result<u64> {
+/// One host's rows, made by its worker: the JSONL bytes (the hostname left empty, its key set at each of
+/// `host_at` when joined) and the Parquet column chunks of every column but `hostname`, by row group of at most
+/// [`ROW_GROUP`] rows. Kept in memory until the hosts before it are written.
+pub struct HostRows {
+    jsonl: Vec<u8>,
+    /// Byte offsets of each row's [`HOST_PLACEHOLDER`] in `jsonl`.
+    host_at: Vec<usize>,
+    groups: Vec<Group>,
+    pub rows: u64,
+}
+
+/// One row group's encoded chunks, in column order; `None` at `hostname`'s column.
+struct Group {
+    rows: usize,
+    chunks: Vec<Option<ArrowColumnChunk>>,
+}
+
+/// What the workers encode with: the schema and the final file's column writer factory (same properties).
+pub struct Encoder {
+    schema: SchemaRef,
+    factory: ArrowRowGroupWriterFactory,
+    host_col: usize,
+}
+
+/// The fleet timeline being written: `timeline.jsonl` and `timeline.parquet`, one host after another.
+pub struct FleetTimeline {
+    jsonl_path: PathBuf,
+    jsonl: BufWriter<File>,
+    pq_path: PathBuf,
+    pq: SerializedFileWriter<BufWriter<File>>,
+    rows: u64,
+}
+
+/// Creates `out/timeline.jsonl` and `out/timeline.parquet`, and the encoder the workers share.
+pub fn create(out: &Path) -> anyhow::Result<(FleetTimeline, Encoder)> {
     let jsonl_path = out.join("timeline.jsonl");
-    let mut jsonl = BufWriter::with_capacity(1 << 20, File::create(&jsonl_path).with_context(|| format!("creating {}", jsonl_path.display()))?);
+    let jsonl = BufWriter::with_capacity(1 << 20, File::create(&jsonl_path).with_context(|| format!("creating {}", jsonl_path.display()))?);
     let pq_path = out.join("timeline.parquet");
     let schema = schema();
-    let mut pq = ArrowWriter::try_new(File::create(&pq_path).with_context(|| format!("creating {}", pq_path.display()))?, schema.clone(), Some(props()))?;
+    let file = BufWriter::with_capacity(1 << 20, File::create(&pq_path).with_context(|| format!("creating {}", pq_path.display()))?);
+    // ArrowWriter sets up what readers need (the Parquet schema, the Arrow schema in the file's metadata); its
+    // low-level halves let each worker encode its own host's chunks and the joiner only append them.
+    let (pq, factory) = ArrowWriter::try_new(file, schema.clone(), Some(props()))?.into_serialized_writer()?;
     let host_col = schema.index_of("hostname")?;
-    let finder = memchr::memmem::Finder::new(HOST_PLACEHOLDER);
-    let (mut rows_j, mut rows_p) = (0u64, 0u64);
-    for (key, dir) in parts {
-        // JSONL: the first `,"hostname":` of a row is its key (no string value can hold an unescaped `"`).
+    Ok((FleetTimeline { jsonl_path, jsonl, pq_path, pq, rows: 0 }, Encoder { schema, factory, host_col }))
+}
+
+impl Encoder {
+    /// Column writers for one row group; one per column (every column is one Parquet leaf).
+    fn writers(&self) -> anyhow::Result<Vec<ArrowColumnWriter>> {
+        let w = self.factory.create_column_writers(0)?;
+        anyhow::ensure!(w.len() == self.schema.fields().len(), "a timeline column is not one Parquet leaf");
+        Ok(w)
+    }
+
+    /// Encodes one host's rows: the Timesketch row of each event, its time moved onto the controller's clock.
+    pub fn host(&self, model: &ReportModel, off: Offset) -> anyhow::Result<HostRows> {
+        let mut out = HostRows { jsonl: Vec::new(), host_at: Vec::with_capacity(model.events.len()), groups: Vec::new(), rows: 0 };
+        let finder = memchr::memmem::Finder::new(HOST_PLACEHOLDER);
+        let mut writers = self.writers()?;
+        let mut in_group = 0usize;
+        let mut batch = Batch::new();
+        let mut fields = Vec::with_capacity(1024);
+        for e in model.events {
+            let mut r = jsonl::row(model, e);
+            let host_us = r.timestamp;
+            let host_datetime = std::mem::take(&mut r.datetime);
+            if let Some(d) = off.offset_us {
+                // The controller's time = the host's minus the host's lead.
+                let (us, text) = Utc::from_unix_micros(host_us.saturating_sub(d))
+                    .map(|u| jsonl::floor_micros(&u))
+                    .unwrap_or((host_us, host_datetime.clone()));
+                r.timestamp = us;
+                r.datetime = text;
+            } else {
+                r.datetime.clone_from(&host_datetime);
+            }
+            r.hostname = "";
+            let start = out.jsonl.len();
+            jsonl::write_row(&mut out.jsonl, &r, true)?;
+            // The first `,"hostname":""` of a row is its field: no string value can hold an unescaped `"`.
+            let at = finder.find(&out.jsonl[start..]).context("a timeline row without its hostname")?;
+            out.host_at.push(start + at);
+            out.jsonl.pop(); // the closing brace: the clock columns follow
+            out.jsonl.extend_from_slice(b",\"host_datetime\":");
+            jsonl::push_json_str(&mut out.jsonl, &host_datetime);
+            let num = |line: &mut Vec<u8>, key: &[u8], v: Option<i64>| {
+                line.extend_from_slice(key);
+                match v {
+                    Some(v) => line.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+                    None => line.extend_from_slice(b"null"),
+                }
+            };
+            num(&mut out.jsonl, b",\"clock_offset_us\":", off.offset_us);
+            num(&mut out.jsonl, b",\"clock_uncertainty_us\":", off.uncertainty_us);
+            out.jsonl.extend_from_slice(b"}\n");
+            fields.clear();
+            serde_json::to_writer(&mut fields, r.fields)?;
+            batch.push(&r, host_us, off, std::str::from_utf8(&fields).unwrap_or("{}"));
+            in_group += 1;
+            out.rows += 1;
+            if batch.rows >= BATCH || in_group == ROW_GROUP {
+                self.encode(&mut batch, &mut writers)?;
+            }
+            if in_group == ROW_GROUP {
+                out.groups.push(self.close(std::mem::replace(&mut writers, self.writers()?), in_group)?);
+                in_group = 0;
+            }
+        }
+        if in_group > 0 {
+            self.encode(&mut batch, &mut writers)?;
+            out.groups.push(self.close(writers, in_group)?);
+        }
+        Ok(out)
+    }
+
+    fn encode(&self, batch: &mut Batch, writers: &mut [ArrowColumnWriter]) -> anyhow::Result<()> {
+        let b = batch.finish(&self.schema)?;
+        for (i, (w, field)) in writers.iter_mut().zip(self.schema.fields()).enumerate() {
+            if i == self.host_col {
+                continue;
+            }
+            for leaf in compute_leaves(field, b.column(i))? {
+                w.write(&leaf)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn close(&self, writers: Vec<ArrowColumnWriter>, rows: usize) -> anyhow::Result<Group> {
+        let mut chunks = Vec::with_capacity(writers.len());
+        for (i, w) in writers.into_iter().enumerate() {
+            chunks.push(if i == self.host_col { None } else { Some(w.close()?) });
+        }
+        Ok(Group { rows, chunks })
+    }
+
+    /// Appends one host's rows under its key, after the hosts before it.
+    pub fn append(&self, t: &mut FleetTimeline, key: &str, rows: HostRows) -> anyhow::Result<()> {
         let mut with_key = b",\"hostname\":".to_vec();
         jsonl::push_json_str(&mut with_key, key);
-        let src = dir.join("rows.jsonl");
-        let mut r = BufReader::with_capacity(1 << 20, File::open(&src).with_context(|| format!("opening {}", src.display()))?);
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            if r.read_until(b'\n', &mut line)? == 0 {
-                break;
+        let mut from = 0;
+        for &at in &rows.host_at {
+            t.jsonl.write_all(&rows.jsonl[from..at])?;
+            t.jsonl.write_all(&with_key)?;
+            from = at + HOST_PLACEHOLDER.len();
+        }
+        t.jsonl.write_all(&rows.jsonl[from..]).with_context(|| format!("writing {}", t.jsonl_path.display()))?;
+        let field = self.schema.field(self.host_col);
+        for g in rows.groups {
+            // The hostname column of this group: one value, dictionary-encoded to almost nothing.
+            let mut w = self.writers()?.swap_remove(self.host_col);
+            let hosts: ArrayRef = Arc::new(StringArray::from_iter_values(std::iter::repeat_n(key, g.rows)));
+            for leaf in compute_leaves(field, &hosts)? {
+                w.write(&leaf)?;
             }
-            match finder.find(&line) {
-                Some(at) => {
-                    jsonl.write_all(&line[..at])?;
-                    jsonl.write_all(&with_key)?;
-                    jsonl.write_all(&line[at + HOST_PLACEHOLDER.len()..])?;
+            let mut host_chunk = Some(w.close()?);
+            let mut rg = t.pq.next_row_group()?;
+            for c in g.chunks {
+                match c.or_else(|| host_chunk.take()) {
+                    Some(c) => c.append_to_row_group(&mut rg)?,
+                    None => anyhow::bail!("a row group with two hostname columns"),
                 }
-                None => anyhow::bail!("{}: a row without its hostname placeholder", src.display()),
             }
-            rows_j += 1;
+            rg.close().with_context(|| format!("writing {}", t.pq_path.display()))?;
         }
-        // Parquet: batch by batch, the hostname column replaced.
-        let src = dir.join("rows.parquet");
-        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&src).with_context(|| format!("opening {}", src.display()))?)?
-            .with_batch_size(BATCH)
-            .build()?;
-        for batch in reader {
-            let batch = batch?;
-            let mut cols = batch.columns().to_vec();
-            cols[host_col] = Arc::new(StringArray::from(vec![key.as_str(); batch.num_rows()]));
-            rows_p += batch.num_rows() as u64;
-            pq.write(&RecordBatch::try_new(schema.clone(), cols)?)?;
-        }
+        t.rows += rows.rows;
+        Ok(())
     }
-    pq.close().with_context(|| format!("writing {}", pq_path.display()))?;
-    jsonl.flush().with_context(|| format!("writing {}", jsonl_path.display()))?;
-    anyhow::ensure!(rows_j == rows_p, "timeline.jsonl has {rows_j} rows but timeline.parquet {rows_p}");
-    Ok(rows_j)
+}
+
+impl FleetTimeline {
+    /// Finishes both files; returns the number of rows.
+    pub fn finish(mut self) -> anyhow::Result<u64> {
+        self.pq.close().with_context(|| format!("writing {}", self.pq_path.display()))?;
+        self.jsonl.flush().with_context(|| format!("writing {}", self.jsonl_path.display()))?;
+        Ok(self.rows)
+    }
 }
