@@ -11,7 +11,7 @@
 # distribution-free 95% interval (order statistics), judged against 1.01.
 #
 #   bash bench/watch.sh               # RUNS=5 SIGNALS=200000 RATE=100000 (a second; 0: unpaced) SPAWNS=2000
-#                                     # PAIRS=32 PAIR_BUILDS=100 PAIR_AUDIT=1
+#                                     # PAIRS=32 PAIR_BUILDS=60 PAIR_AUDIT=1
 #   STORM_SECS=600 bash bench/watch.sh   # also a long storm: the recorder's RSS sampled every 10 s
 #   WORKLOADS= PAIR_AUDIT=0 RES=/tmp/x.md bash bench/watch.sh   # the builds pairs alone, recorder vs nothing
 set -euo pipefail
@@ -22,7 +22,7 @@ SIGNALS=${SIGNALS:-200000}
 RATE=${RATE:-100000}
 SPAWNS=${SPAWNS:-2000}
 PAIRS=${PAIRS:-32}
-PAIR_BUILDS=${PAIR_BUILDS:-100}
+PAIR_BUILDS=${PAIR_BUILDS:-60}
 PAIR_AUDIT=${PAIR_AUDIT:-1}
 PAIR_SEED=${PAIR_SEED:-13}
 WORKLOADS=${WORKLOADS-signals spawn getppid}
