@@ -747,7 +747,7 @@ mod tests {
     fn cmdline_is_read_only_where_the_probe_gave_no_whole_argv() {
         let d = tempfile::tempdir().expect("tempdir");
         let proc = d.path().join("proc");
-        for (pid, cmdline) in [(4242, &b"kill\0-9\0123\0"[..]), (4243, b"from-proc\0"), (4244, b"long\0cmd\0")] {
+        for (pid, cmdline) in [(4242, &b"kill\0-9\x00123\0"[..]), (4243, b"from-proc\0"), (4244, b"long\0cmd\0")] {
             let dir = proc.join(pid.to_string());
             fs::create_dir_all(&dir).expect("mkdir");
             fs::write(dir.join("cmdline"), cmdline).expect("cmdline");
