@@ -139,6 +139,11 @@ struct Recorder {
     /// Lines of the trace that did not parse, not yet reported.
     unparsed: u64,
     unparsed_example: Option<String>,
+    /// The argv probe is on: an exec's argv is left to its line, and cmdline read only when none came.
+    argv_probe: bool,
+    /// Processes exec'd in the lines read so far whose whole argv has not come from the probe: their cmdline
+    /// is read once those lines are handled ([`Recorder::cmdlines`]).
+    argv_due: Vec<i64>,
 }
 
 impl Recorder {
@@ -165,7 +170,12 @@ impl Recorder {
         match &t.event {
             TraceEvent::Fork { child_pid, child_comm, .. } => self.table.fork(tgid, *child_pid, child_comm),
             TraceEvent::Exec { filename, pid, .. } => {
-                let r = table::read_proc(&self.proc, *pid);
+                let r = if self.argv_probe {
+                    self.argv_due.push(*pid);
+                    table::read_ids(&self.proc, *pid)
+                } else {
+                    table::read_proc(&self.proc, *pid)
+                };
                 self.table.exec(*pid, filename, r);
             }
             TraceEvent::Exit { group_dead: true, .. } => {
@@ -176,8 +186,24 @@ impl Recorder {
             TraceEvent::SignalGenerate { .. } => self.signal(&t, raw),
             TraceEvent::SignalDeliver { sig, sa_handler, .. } => self.delivered(tgid, &t, *sig, *sa_handler, raw),
             TraceEvent::MarkVictim { .. } => self.victim(&t, raw),
-            TraceEvent::Argv { args, .. } => self.table.argv(tgid, args.clone()),
+            TraceEvent::Argv { argc, args } => {
+                // Every argument fitted in the probe's slots: no cmdline read for this exec.
+                if usize::try_from(*argc).is_ok_and(|n| n <= args.len()) {
+                    self.argv_due.retain(|&p| p != tgid);
+                }
+                self.table.argv(tgid, args.clone());
+            }
             TraceEvent::Other { .. } => {}
+        }
+    }
+
+    /// Reads cmdline for the execs whose argv the probe did not give whole (a static binary, an unreadable or
+    /// cut-short probe line), right after the lines that named them: within the same read of the pipe.
+    fn cmdlines(&mut self) {
+        for pid in std::mem::take(&mut self.argv_due) {
+            if let Some(args) = table::read_cmdline(&self.proc, pid) {
+                self.table.cmdline(pid, args);
+            }
         }
     }
 
@@ -469,6 +495,8 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<i32> {
         wait_ns: a.wait_exit.saturating_mul(1_000_000),
         unparsed: 0,
         unparsed_example: None,
+        argv_probe: instance.events.iter().any(|e| e == tracefs::ARGV_EVENT),
+        argv_due: Vec::new(),
     };
     let start = WatchStart {
         at: now_utc(),
@@ -599,6 +627,7 @@ fn read_pipe(rec: &mut Recorder, pipe: &mut &File, buf: &mut [u8], partial: &mut
             rec.line(&line);
             start += nl + 1;
         }
+        rec.cmdlines();
         partial.drain(..start);
         // A line longer than any the kernel prints: keep it from growing without bound.
         if partial.len() > 1 << 20 {
@@ -610,6 +639,7 @@ fn read_pipe(rec: &mut Recorder, pipe: &mut &File, buf: &mut [u8], partial: &mut
 
 #[cfg(test)]
 mod tests {
+    use super::tracefs::ARGV_SLOTS;
     use super::*;
 
     /// The real capture through the recorder's logic: senders named from the table after they exited, fates
@@ -626,6 +656,8 @@ mod tests {
             wait_ns: 2_000_000_000,
             unparsed: 0,
             unparsed_example: None,
+            argv_probe: false,
+            argv_due: Vec::new(),
         };
         for l in include_str!("../../../fixtures/watch/trace_deliver.txt").lines().filter(|l| !l.starts_with('#')) {
             rec.line(l);
@@ -667,6 +699,8 @@ mod tests {
             wait_ns: 2_000_000_000,
             unparsed: 0,
             unparsed_example: None,
+            argv_probe: false,
+            argv_due: Vec::new(),
         };
         for l in include_str!("../../../fixtures/watch/trace_pipe.txt").lines().filter(|l| !l.starts_with('#')) {
             rec.line(l);
@@ -705,6 +739,51 @@ mod tests {
         // A thread's tkill names the thread and its group.
         let s = sig(23455, 10);
         assert_eq!((s.sender.pid, s.sender.tid, s.code_name.as_str()), (23440, Some(23456), "SI_TKILL"));
+    }
+
+    /// With the argv probe on, an exec's argv comes from the probe's line, and cmdline is read only for an
+    /// exec the probe did not give whole (here a static binary with no probe line, and an argc over the slots).
+    #[test]
+    fn cmdline_is_read_only_where_the_probe_gave_no_whole_argv() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let proc = d.path().join("proc");
+        for (pid, cmdline) in [(4242, &b"kill\0-9\x00123\0"[..]), (4243, b"from-proc\0"), (4244, b"long\0cmd\0")] {
+            let dir = proc.join(pid.to_string());
+            fs::create_dir_all(&dir).expect("mkdir");
+            fs::write(dir.join("cmdline"), cmdline).expect("cmdline");
+            fs::write(dir.join("status"), format!("Name:\tx\nTgid:\t{pid}\nPPid:\t1\nUid:\t1000\t1000\t1000\t1000\n")).expect("status");
+        }
+        let mut rec = Recorder {
+            store: Store::open(&d.path().join("w"), 1 << 20, 1 << 30).expect("store"),
+            table: Table::new(TABLE_CAP),
+            pending: VecDeque::new(),
+            proc,
+            clock_zero_ns: 0,
+            wait_ns: 2_000_000_000,
+            unparsed: 0,
+            unparsed_example: None,
+            argv_probe: true,
+            argv_due: Vec::new(),
+        };
+        let slots: String = (2..ARGV_SLOTS).map(|i| format!(" a{i}=\"x\"")).collect();
+        for l in [
+            "            kill-4242    (   4242) [000] .....   10.000001: sched_process_exec: filename=/bin/busybox pid=4242 old_pid=4242".to_owned(),
+            "            true-4243    (   4243) [000] .....   10.000002: sched_process_exec: filename=/bin/true pid=4243 old_pid=4243".to_owned(),
+            "            true-4243    (   4243) [000] DBZff   10.000003: argv: (0x7fad0d26fb70) argc=2 a0=\"/bin/true\" a1=\"probe\" a2=(fault) a3=(fault) a4=(fault) a5=(fault) a6=(fault) a7=(fault) a8=(fault) a9=(fault) a10=(fault) a11=(fault)".to_owned(),
+            "            long-4244    (   4244) [000] .....   10.000004: sched_process_exec: filename=/bin/long pid=4244 old_pid=4244".to_owned(),
+            format!("            long-4244    (   4244) [000] DBZff   10.000005: argv: (0x7fad0d26fb70) argc=20 a0=\"long\" a1=\"cut\"{slots}"),
+        ] {
+            rec.line(&l);
+        }
+        assert_eq!(rec.unparsed, 0);
+        assert_eq!(rec.argv_due, vec![4242, 4244]);
+        rec.cmdlines();
+        let argv = |pid: i64| rec.table.get(pid).and_then(|e| e.argv.clone()).unwrap_or_default();
+        assert_eq!(argv(4242), ["kill", "-9", "123"]);
+        assert_eq!(argv(4243), ["/bin/true", "probe"], "the probe's whole argv; cmdline not read");
+        assert_eq!(argv(4244), ["long", "cmd"], "cut short by the probe's slots: cmdline read");
+        assert_eq!(rec.table.get(4242).and_then(|e| e.uid), Some(1000));
+        assert!(rec.argv_due.is_empty());
     }
 
     #[test]

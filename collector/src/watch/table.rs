@@ -58,16 +58,34 @@ pub struct ProcRead {
 /// pieces stay `None` (the process may be gone).
 pub fn read_proc(proc: &Path, pid: i64) -> ProcRead {
     let d = proc.join(pid.to_string());
-    let mut r = ProcRead::default();
     // cmdline and exe first: a short-lived process (a `kill` in a script) may be gone a millisecond later,
     // and its status (uid, parent) can still be read while it is a zombie; its argv cannot.
-    if let Ok(cmd) = std::fs::read(d.join("cmdline")) {
-        if !cmd.is_empty() {
-            let body = cmd.strip_suffix(b"\0").unwrap_or(&cmd);
-            r.argv = Some(body.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect());
-        }
-    }
-    r.exe = std::fs::read_link(d.join("exe")).ok().map(|p| p.to_string_lossy().into_owned());
+    let argv = read_cmdline_at(&d);
+    let exe = std::fs::read_link(d.join("exe")).ok().map(|p| p.to_string_lossy().into_owned());
+    ProcRead { argv, exe, ..read_ids_at(&d) }
+}
+
+/// `/proc/PID/cmdline` as argv (`None` when it cannot be read or is empty: a kernel thread or a zombie).
+pub fn read_cmdline(proc: &Path, pid: i64) -> Option<Vec<String>> {
+    read_cmdline_at(&proc.join(pid.to_string()))
+}
+
+fn read_cmdline_at(d: &Path) -> Option<Vec<String>> {
+    let cmd = std::fs::read(d.join("cmdline")).ok().filter(|c| !c.is_empty())?;
+    let body = cmd.strip_suffix(b"\0").unwrap_or(&cmd);
+    Some(body.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect())
+}
+
+/// What the recorder reads of a process at its exec: status (PPid, Uid, Tgid, Name), loginuid and cgroup,
+/// but not the exe (the exec event names it) nor cmdline (the argv probe's line, or [`read_cmdline`] when
+/// none came). Two of the five `/proc` reads a process cost the recorder, and the cmdline one takes the new
+/// process's mmap lock while its loader maps the libraries.
+pub fn read_ids(proc: &Path, pid: i64) -> ProcRead {
+    read_ids_at(&proc.join(pid.to_string()))
+}
+
+fn read_ids_at(d: &Path) -> ProcRead {
+    let mut r = ProcRead::default();
     if let Ok(status) = std::fs::read_to_string(d.join("status")) {
         for line in status.lines() {
             let (k, v) = line.split_once(':').unwrap_or((line, ""));
@@ -259,6 +277,13 @@ impl Table {
             if e.argv.is_none() {
                 e.argv = Some(args);
             }
+        }
+    }
+
+    /// `/proc/PID/cmdline` read after the exec: the whole argv, over a probe's cut-short one.
+    pub fn cmdline(&mut self, pid: i64, args: Vec<String>) {
+        if let Some(e) = self.procs.get_mut(&pid) {
+            e.argv = Some(args);
         }
     }
 
