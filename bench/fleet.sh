@@ -90,10 +90,11 @@ BUNDLE_MB=$(du -cm $BUNDLE_FILES | tail -1 | cut -f1)
 
 # --- measuring ----------------------------------------------------------------------------------------------
 : > "$WORK/stderr.log"
-# one_run OUTDIR CMD... → "wall rss exit" (the output directory removed and synced first, untimed)
+# one_run OUTDIR CMD... → "wall rss exit" (the output directory removed and synced first, untimed; OUTDIR `-`:
+# nothing removed or synced, for the renders in turn, whose outputs all stay until the row ends as fleet's do)
 one_run() {
   local out=$1; shift
-  rm -rf "$out"; sync
+  if [ "$out" != - ]; then rm -rf "$out"; sync; fi
   /usr/bin/time -v -o "$WORK/time.txt" "$@" > /dev/null 2>>"$WORK/stderr.log" || true
   python3 - "$WORK/time.txt" <<'PY'
 import re, sys
@@ -123,22 +124,25 @@ ROWS=$WORK/rows.txt
 : > "$ROWS.raw"; : > "$WORK/outputs.txt"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 SKIPPED=""
-fits() { # fits N: room for a fleet run over N hosts? Its peak is each host's render plus the timeline's parts and
-  # the joined timeline (about 2.2 renders a host, measured: 100 hosts of ~100k events wrote 25 GB before the disk
-  # was full).
-  local need=$(( $1 * RENDER_MB * 22 / 10 / 1024 + DISK_MARGIN_GB ))
+fits() { # fits N: room for a fleet run over N hosts? It writes each host's render and the fleet timeline's
+  # JSONL and Parquet (about 1.6 renders a host, measured at 100 hosts of ~100k events; 1.7 allowed).
+  local need=$(( $1 * RENDER_MB * 17 / 10 / 1024 + DISK_MARGIN_GB ))
   local avail=$(df -BG --output=avail "$WORK" | tail -1 | tr -dc 0-9)
   [ "$avail" -ge "$need" ] || { SKIPPED="$SKIPPED fleet over $1 bundles (needs ~${need} GiB free with the margin, ${avail} GiB free);"; return 1; }
 }
 for round in $(seq 1 "$RUNS"); do
   echo "round $round of $RUNS" >&2
-  # render on each bundle in turn: total wall (the sum), the largest peak RSS; each output removed, untimed
-  walls=(); rss=0
+  # render on each bundle in turn: total wall (the sum), the largest peak RSS. Each render keeps its output in a
+  # folder of its own until the row ends, as fleet keeps every host's: removing each right after it would let
+  # its bytes die in the page cache unwritten while fleet's reach the disk (the comparison would not be fair).
+  walls=(); rss=0; i=0
+  rm -rf "$WORK/out-render"; mkdir -p "$WORK/out-render"; sync
   for b in $BUNDLE_FILES; do
-    read -r w r c < <(one_run "$WORK/out-render" "$REPORT" render --pubkey "$CACHE/fleet.key.pub" "$b" -o "$WORK/out-render")
+    i=$((i + 1))
+    read -r w r c < <(one_run - "$REPORT" render --pubkey "$CACHE/fleet.key.pub" "$b" -o "$WORK/out-render/$i")
     walls+=("$w"); [ "$r" -gt "$rss" ] && rss=$r
   done
-  rm -rf "$WORK/out-render"
+  rm -rf "$WORK/out-render"; sync
   echo "render_each $BUNDLES 1 $(IFS=,; echo "${walls[*]}") $rss" >> "$ROWS.raw"
   echo "  render each: $(python3 -c 'import sys; print(round(sum(map(float, sys.argv[1:])), 2))' "${walls[@]}") s, max RSS $rss KiB" >&2
   [ "$HAVE_FLEET" = 1 ] || continue
@@ -195,7 +199,8 @@ out = ["## Fleet: \`coroner-report fleet\` vs \`render\` on each bundle in turn"
        f"Generating them took {float('$GEN_TREES'):.0f} s for the trees and {float('$GEN_COLLECT'):.0f} s for "
        f"{bundles} collections, once (cached under bench/work/fleet/). {runs} round(s), each running every row "
        f"once in turn (the render of every bundle, then \`fleet\` at each size); medians; wall and peak RSS "
-       f"(the largest of the runs) from \`/usr/bin/time -v\`; outputs removed and synced before each run, untimed. "
+       f"(the largest of the runs) from \`/usr/bin/time -v\`; every output of a row kept until the row ends (each "
+       f"render in a folder of its own, as \`fleet\` keeps every host's), then removed and synced, untimed. "
        f"Kernel $(uname -r); load average (1/5/15 min) before: $LOAD_BEFORE, after: $LOAD_AFTER (2 cores, "
        f"shared with other work, which inflates wall times).", "",
        "| row | bundles | --jobs | median wall s | runs s | peak RSS MiB | renders in turn ÷ fleet (>1: fleet faster) | exit |",
