@@ -47,7 +47,6 @@ pub struct FleetOptions {
 /// One accepted host, as kept once its worker is done.
 #[derive(Clone, Debug)]
 pub struct HostSummary {
-    pub index: usize,
     pub hostname: String,
     pub bundle: String,
     pub how: How,
@@ -290,7 +289,6 @@ fn analyse(index: usize, input: &Input, keys: &FleetKeys, opts: &FleetOptions, p
     doc.unshare_evidence();
     Ok(Outcome::Accepted(
         Box::new(HostSummary {
-            index,
             hostname: loaded.manifest.host.hostname.clone(),
             bundle: input.name.clone(),
             how,
