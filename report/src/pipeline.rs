@@ -589,11 +589,26 @@ pub fn render_all(
     out_dir: &Path,
     opts: &RenderOptions,
 ) -> anyhow::Result<Vec<Timing>> {
+    render_all_with(loaded, findings, out_dir, opts, |_, _, _| Ok(()))
+}
+
+/// [`render_all`], handing each `timeline.jsonl` row to `rows` as it is written (see
+/// [`render::jsonl::write_with`]), on the thread that writes that file.
+pub fn render_all_with<F>(
+    loaded: &Loaded,
+    findings: &FindingsDoc,
+    out_dir: &Path,
+    opts: &RenderOptions,
+    rows: F,
+) -> anyhow::Result<Vec<Timing>>
+where
+    F: FnMut(&render::jsonl::TimesketchRow, &[u8], &render::jsonl::Spans) -> std::io::Result<()> + Send,
+{
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let model = loaded.model(findings, opts.raw_binary);
     // The two timelines are the largest outputs: each is written on a thread of its own.
     std::thread::scope(|s| {
-        let jsonl = s.spawn(|| write_file(out_dir, "timeline.jsonl", |w| render::jsonl::write(&model, w)));
+        let jsonl = s.spawn(|| write_file(out_dir, "timeline.jsonl", |w| render::jsonl::write_with(&model, w, rows)));
         let csv = s.spawn(|| write_file(out_dir, "timeline.csv", |w| render::csv::write(&model, w)));
         let rest = (|| -> anyhow::Result<[Timing; 3]> {
             Ok([

@@ -2,8 +2,8 @@
 //! and one overview and timeline across them.
 //!
 //! A pool of `--jobs` workers takes the bundles one at a time: accept (the fleet rule, [`accept`]) and load →
-//! findings → the host's own render (what `render` writes, on its own clock) → its fleet timeline rows, encoded
-//! in memory → only a small summary is kept. Hosts are joined in input order (bundle name, then path) as soon as
+//! findings → the host's own render (what `render` writes, on its own clock), its fleet timeline rows encoded in
+//! memory from the render's rows as they are written → only a small summary is kept. Hosts are joined in input order (bundle name, then path) as soon as
 //! the ones before them are: each gets its key (its hostname; a later bundle of the same hostname `#2`, `#3`…),
 //! its render is moved under `hosts/<key>/` and its rows are appended to `timeline.jsonl` / `timeline.parquet`.
 //! The overview is written last. Peak memory is about `2 × jobs` hosts; the outputs are the same bytes
@@ -271,8 +271,6 @@ fn analyse(index: usize, input: &Input, keys: &FleetKeys, opts: &FleetOptions, p
         Err(reason) => return Ok(Outcome::Refused(refuse(reason))),
     };
     let mut doc = findings::analyze(&loaded.manifest, &loaded.events, &loaded.facts, true);
-    let dir = parts.join(index.to_string());
-    pipeline::render_all(&loaded, &doc, &dir.join("render"), &pipeline::RenderOptions::default())?;
     let c = &loaded.manifest.collector;
     let (skew, clock_note) = match &input.clock {
         Ok(clock) => {
@@ -282,8 +280,13 @@ fn analyse(index: usize, input: &Input, keys: &FleetKeys, opts: &FleetOptions, p
         Err(why) => (None, Some(why.clone())),
     };
     let off = timeline::Offset { offset_us: skew.map(|s| s.offset_us), uncertainty_us: skew.map(|s| s.uncertainty_us) };
-    let model = loaded.model(&doc, false);
-    let rows = encoder.host(&model, off)?;
+    // The host's render, its fleet rows made from its own timeline rows as they are written.
+    let mut host = encoder.host(off)?;
+    let dir = parts.join(index.to_string());
+    pipeline::render_all_with(&loaded, &doc, &dir.join("render"), &pipeline::RenderOptions::default(), |r, row, at| {
+        host.push(r, row, at).map_err(|e| std::io::Error::other(format!("encoding the fleet timeline: {e:#}")))
+    })?;
+    let rows = host.finish()?;
     // The summary outlives the bundle: its evidence must not pin the members it was read from (a 15 MB wtmp,
     // an audit log), or memory grows by those with every host (`make bench`'s fleet rows: ~16 MB a host).
     doc.unshare_evidence();

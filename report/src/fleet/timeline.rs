@@ -3,8 +3,9 @@
 //! host clock's own time), `clock_offset_us` and `clock_uncertainty_us`; as JSONL and as Parquet with the same
 //! columns.
 //!
-//! Each worker encodes its host's rows in memory ([`Encoder::host`]): the JSONL bytes, and the Parquet column
-//! chunks of every column but `hostname`. The hosts are then appended in input order ([`Encoder::append`]),
+//! Each worker encodes its host's rows in memory ([`HostEncoder`]) while its render writes the host's own
+//! `timeline.jsonl`: the JSONL bytes, copied from the render's row around the parts that differ, and the Parquet
+//! column chunks of every column but `hostname`. The hosts are then appended in input order ([`Encoder::append`]),
 //! each as soon as the hosts before it are, with its key set: the JSONL is copied around the key and the
 //! Parquet chunks are appended as they are, so nothing is written twice and the joining is cheap.
 
@@ -25,8 +26,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
-use crate::render::jsonl::{self, TimesketchRow};
-use crate::render::ReportModel;
+use crate::render::jsonl::{self, Spans, TimesketchRow};
 
 /// Rows per Arrow batch, and per Parquet row group (bounded memory on write and on read).
 const BATCH: usize = 8_192;
@@ -157,11 +157,12 @@ impl Batch {
         }
     }
 
-    fn push(&mut self, r: &TimesketchRow, host_us: i64, off: Offset, fields_json: &str) {
+    /// One row: `r` as the host's render has it, `us` its time on the controller's clock.
+    fn push(&mut self, r: &TimesketchRow, us: i64, off: Offset, fields_json: &str) {
         self.message.append_value(r.message);
-        self.datetime.append_value(r.timestamp);
+        self.datetime.append_value(us);
         self.timestamp_desc.append_value(&r.timestamp_desc);
-        self.timestamp.append_value(r.timestamp);
+        self.timestamp.append_value(us);
         self.hostname.append_value("");
         self.data_type.append_value(r.data_type);
         for t in r.tag.iter() {
@@ -183,7 +184,7 @@ impl Batch {
         self.raw_base64.append_option(r.raw_base64.as_deref());
         self.fields.append_value(fields_json);
         self.verified.append_value(r.verified);
-        self.host_datetime.append_value(host_us);
+        self.host_datetime.append_value(r.timestamp);
         self.clock_offset_us.append_option(off.offset_us);
         self.clock_uncertainty_us.append_option(off.uncertainty_us);
         self.rows += 1;
@@ -242,6 +243,79 @@ struct Group {
     chunks: Vec<Option<ArrowColumnChunk>>,
 }
 
+/// One host's rows being encoded, from the rows its render writes to its own `timeline.jsonl`.
+pub struct HostEncoder<'a> {
+    enc: &'a Encoder,
+    off: Offset,
+    out: HostRows,
+    writers: Vec<ArrowColumnWriter>,
+    batch: Batch,
+    in_group: usize,
+}
+
+impl HostEncoder<'_> {
+    /// Adds one row: `r` and its bytes `row` as the host's render wrote them (`render::jsonl::write_with`). The
+    /// fleet row is those bytes with `datetime`/`timestamp` on the controller's clock, the hostname left empty
+    /// (the key is set when the host is joined), `raw_base64` always present, and the clock columns after.
+    pub fn push(&mut self, r: &TimesketchRow, row: &[u8], at: &Spans) -> anyhow::Result<()> {
+        let out = &mut self.out;
+        let (us, datetime) = match self.off.offset_us {
+            // The controller's time = the host's minus the host's lead.
+            Some(d) => Utc::from_unix_micros(r.timestamp.saturating_sub(d)).map(|u| jsonl::floor_micros(&u)),
+            None => None,
+        }
+        .unwrap_or_else(|| (r.timestamp, r.datetime.clone()));
+        let part = |range: std::ops::Range<usize>| row.get(range).context("a timeline row's parts are not where its writer said");
+        out.jsonl.extend_from_slice(part(0..at.datetime.start)?);
+        jsonl::push_json_str(&mut out.jsonl, &datetime);
+        out.jsonl.extend_from_slice(part(at.datetime.end..at.timestamp.start)?);
+        out.jsonl.extend_from_slice(itoa::Buffer::new().format(us).as_bytes());
+        out.jsonl.extend_from_slice(part(at.timestamp.end..at.hostname.start)?);
+        out.host_at.push(out.jsonl.len());
+        out.jsonl.extend_from_slice(HOST_PLACEHOLDER);
+        out.jsonl.extend_from_slice(part(at.hostname.end..at.after_raw)?);
+        if r.raw_base64.is_none() {
+            out.jsonl.extend_from_slice(b",\"raw_base64\":null");
+        }
+        // Up to the closing brace: the clock columns follow.
+        out.jsonl.extend_from_slice(part(at.after_raw..row.len().saturating_sub(1))?);
+        out.jsonl.extend_from_slice(b",\"host_datetime\":");
+        out.jsonl.extend_from_slice(part(at.datetime.clone())?);
+        let num = |line: &mut Vec<u8>, key: &[u8], v: Option<i64>| {
+            line.extend_from_slice(key);
+            match v {
+                Some(v) => line.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+                None => line.extend_from_slice(b"null"),
+            }
+        };
+        num(&mut out.jsonl, b",\"clock_offset_us\":", self.off.offset_us);
+        num(&mut out.jsonl, b",\"clock_uncertainty_us\":", self.off.uncertainty_us);
+        out.jsonl.extend_from_slice(b"}\n");
+        let fields = std::str::from_utf8(part(at.fields.clone())?).context("a timeline row's fields are not UTF-8")?;
+        self.batch.push(r, us, self.off, fields);
+        self.in_group += 1;
+        out.rows += 1;
+        if self.batch.rows >= BATCH || self.in_group == ROW_GROUP {
+            self.enc.encode(&mut self.batch, &mut self.writers)?;
+        }
+        if self.in_group == ROW_GROUP {
+            let full = std::mem::replace(&mut self.writers, self.enc.writers()?);
+            out.groups.push(self.enc.close(full, self.in_group)?);
+            self.in_group = 0;
+        }
+        Ok(())
+    }
+
+    /// The host's rows, ready to be joined.
+    pub fn finish(mut self) -> anyhow::Result<HostRows> {
+        if self.in_group > 0 {
+            self.enc.encode(&mut self.batch, &mut self.writers)?;
+            self.out.groups.push(self.enc.close(self.writers, self.in_group)?);
+        }
+        Ok(self.out)
+    }
+}
+
 /// What the workers encode with: the schema and the final file's column writer factory (same properties).
 pub struct Encoder {
     schema: SchemaRef,
@@ -280,65 +354,16 @@ impl Encoder {
         Ok(w)
     }
 
-    /// Encodes one host's rows: the Timesketch row of each event, its time moved onto the controller's clock.
-    pub fn host(&self, model: &ReportModel, off: Offset) -> anyhow::Result<HostRows> {
-        let mut out = HostRows { jsonl: Vec::new(), host_at: Vec::with_capacity(model.events.len()), groups: Vec::new(), rows: 0 };
-        let finder = memchr::memmem::Finder::new(HOST_PLACEHOLDER);
-        let mut writers = self.writers()?;
-        let mut in_group = 0usize;
-        let mut batch = Batch::new();
-        let mut fields = Vec::with_capacity(1024);
-        for e in model.events {
-            let mut r = jsonl::row(model, e);
-            let host_us = r.timestamp;
-            let host_datetime = std::mem::take(&mut r.datetime);
-            if let Some(d) = off.offset_us {
-                // The controller's time = the host's minus the host's lead.
-                let (us, text) = Utc::from_unix_micros(host_us.saturating_sub(d))
-                    .map(|u| jsonl::floor_micros(&u))
-                    .unwrap_or((host_us, host_datetime.clone()));
-                r.timestamp = us;
-                r.datetime = text;
-            } else {
-                r.datetime.clone_from(&host_datetime);
-            }
-            r.hostname = "";
-            let start = out.jsonl.len();
-            jsonl::write_row(&mut out.jsonl, &r, true)?;
-            // The first `,"hostname":""` of a row is its field: no string value can hold an unescaped `"`.
-            let at = finder.find(&out.jsonl[start..]).context("a timeline row without its hostname")?;
-            out.host_at.push(start + at);
-            out.jsonl.pop(); // the closing brace: the clock columns follow
-            out.jsonl.extend_from_slice(b",\"host_datetime\":");
-            jsonl::push_json_str(&mut out.jsonl, &host_datetime);
-            let num = |line: &mut Vec<u8>, key: &[u8], v: Option<i64>| {
-                line.extend_from_slice(key);
-                match v {
-                    Some(v) => line.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
-                    None => line.extend_from_slice(b"null"),
-                }
-            };
-            num(&mut out.jsonl, b",\"clock_offset_us\":", off.offset_us);
-            num(&mut out.jsonl, b",\"clock_uncertainty_us\":", off.uncertainty_us);
-            out.jsonl.extend_from_slice(b"}\n");
-            fields.clear();
-            serde_json::to_writer(&mut fields, r.fields)?;
-            batch.push(&r, host_us, off, std::str::from_utf8(&fields).unwrap_or("{}"));
-            in_group += 1;
-            out.rows += 1;
-            if batch.rows >= BATCH || in_group == ROW_GROUP {
-                self.encode(&mut batch, &mut writers)?;
-            }
-            if in_group == ROW_GROUP {
-                out.groups.push(self.close(std::mem::replace(&mut writers, self.writers()?), in_group)?);
-                in_group = 0;
-            }
-        }
-        if in_group > 0 {
-            self.encode(&mut batch, &mut writers)?;
-            out.groups.push(self.close(writers, in_group)?);
-        }
-        Ok(out)
+    /// Starts one host's rows, its times to be moved onto the controller's clock by `off`.
+    pub fn host(&self, off: Offset) -> anyhow::Result<HostEncoder<'_>> {
+        Ok(HostEncoder {
+            enc: self,
+            off,
+            out: HostRows { jsonl: Vec::new(), host_at: Vec::new(), groups: Vec::new(), rows: 0 },
+            writers: self.writers()?,
+            batch: Batch::new(),
+            in_group: 0,
+        })
     }
 
     fn encode(&self, batch: &mut Batch, writers: &mut [ArrowColumnWriter]) -> anyhow::Result<()> {

@@ -16,6 +16,7 @@
 
 use std::borrow::Cow;
 use std::io::{self, Write};
+use std::ops::Range;
 
 use coroner_schemas::{Event, EventKind, Fields, Source, Timestamp, Utc};
 use base64::Engine as _;
@@ -277,9 +278,21 @@ pub fn row<'a>(model: &ReportModel<'a>, e: &'a Event) -> TimesketchRow<'a> {
 
 /// Writes every event as one JSON line.
 pub fn write(model: &ReportModel, w: &mut dyn Write) -> io::Result<()> {
+    write_with(model, w, |_, _, _| Ok(()))
+}
+
+/// [`write`], handing each row to `each` as it is written: the row, its bytes (no newline) and where its parts
+/// lie in them (`fleet` builds its own rows from these bytes rather than serialising every event again).
+pub fn write_with<F>(model: &ReportModel, w: &mut dyn Write, mut each: F) -> io::Result<()>
+where
+    F: FnMut(&TimesketchRow, &[u8], &Spans) -> io::Result<()>,
+{
     let mut out = Vec::with_capacity(CHUNK + 64 * 1024);
     for e in model.events {
-        write_row(&mut out, &row(model, e), false)?;
+        let r = row(model, e);
+        let start = out.len();
+        let spans = write_row(&mut out, &r, false)?;
+        each(&r, &out[start..], &spans)?;
         out.push(b'\n');
         if out.len() >= CHUNK {
             w.write_all(&out)?;
@@ -297,7 +310,9 @@ const CHUNK: usize = 1 << 20;
 /// escaping of a million rows' message and raw text (BENCHMARKS.md). `timeline_files_hold_the_row_model`
 /// checks the bytes against serde_json's. `null_base64`: write `"raw_base64":null` rather than leave it out
 /// (the fleet timeline gives every row every column).
-pub(crate) fn write_row(out: &mut Vec<u8>, r: &TimesketchRow, null_base64: bool) -> io::Result<()> {
+pub(crate) fn write_row(out: &mut Vec<u8>, r: &TimesketchRow, null_base64: bool) -> io::Result<Spans> {
+    let start = out.len();
+    let at = |out: &Vec<u8>| out.len() - start;
     let mut ints = itoa::Buffer::new();
     let mut int = |out: &mut Vec<u8>, key: &[u8], v: Option<i64>| {
         out.extend_from_slice(key);
@@ -314,10 +329,18 @@ pub(crate) fn write_row(out: &mut Vec<u8>, r: &TimesketchRow, null_base64: bool)
         }
     };
     text(out, b"{\"message\":", Some(r.message));
-    text(out, b",\"datetime\":", Some(&r.datetime));
+    out.extend_from_slice(b",\"datetime\":");
+    let datetime_from = at(out);
+    push_json_str(out, &r.datetime);
+    let datetime = datetime_from..at(out);
     text(out, b",\"timestamp_desc\":", Some(&r.timestamp_desc));
-    int(out, b",\"timestamp\":", Some(r.timestamp));
+    out.extend_from_slice(b",\"timestamp\":");
+    let timestamp_from = at(out);
+    out.extend_from_slice(itoa::Buffer::new().format(r.timestamp).as_bytes());
+    let timestamp = timestamp_from..at(out);
+    let hostname_from = at(out);
     text(out, b",\"hostname\":", Some(r.hostname));
+    let hostname = hostname_from..at(out);
     text(out, b",\"data_type\":", Some(r.data_type));
     out.extend_from_slice(b",\"tag\":[");
     for (i, t) in r.tag.iter().enumerate() {
@@ -347,13 +370,31 @@ pub(crate) fn write_row(out: &mut Vec<u8>, r: &TimesketchRow, null_base64: bool)
         }
     }
     text(out, b",\"raw\":", Some(&r.raw));
+    let after_raw = at(out);
     if r.raw_base64.is_some() || null_base64 {
         text(out, b",\"raw_base64\":", r.raw_base64.as_deref());
     }
     out.extend_from_slice(b",\"fields\":");
+    let fields_from = at(out);
     serde_json::to_writer(&mut *out, r.fields)?;
+    let fields = fields_from..at(out);
     out.extend_from_slice(if r.verified { b",\"verified\":true}" } else { b",\"verified\":false}" });
-    Ok(())
+    Ok(Spans { datetime, timestamp, hostname, after_raw, fields })
+}
+
+/// Where the parts of one row lie in the bytes [`write_row`] wrote, counted from the row's `{`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spans {
+    /// `datetime`'s value, quotes included.
+    pub datetime: Range<usize>,
+    /// `timestamp`'s digits.
+    pub timestamp: Range<usize>,
+    /// The whole `,"hostname":"…"` member, key included.
+    pub hostname: Range<usize>,
+    /// Just after `raw`'s value: where `raw_base64` is, or would be.
+    pub after_raw: usize,
+    /// `fields`' JSON object.
+    pub fields: Range<usize>,
 }
 
 /// `s` as serde_json writes a string: `\"`, `\\`, `\b \f \n \r \t`, other control characters as `\u00xx`, all
@@ -412,7 +453,57 @@ pub fn render(model: &ReportModel) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::push_json_str;
+    use std::borrow::Cow;
+
+    use coroner_schemas::Fields;
+
+    use super::{push_json_str, write_row, Tags, TimesketchRow};
+
+    /// The spans `write_row` returns name exactly the parts `fleet` rebuilds rows from, with hostile strings
+    /// around them and `raw_base64` present or left out.
+    #[test]
+    fn spans_name_the_parts_they_say() {
+        let mut fields = Fields::new();
+        fields.insert("note".into(), "\",\"hostname\":\"x\"}");
+        for base64 in [None, Some("AAEC".to_owned())] {
+            let r = TimesketchRow {
+                message: "a \"quoted\" \\ message,\"datetime\":\"1\"",
+                datetime: "2023-11-14T22:14:07.895627Z".into(),
+                timestamp_desc: Cow::Borrowed("Login"),
+                timestamp: -1_700_000_047_895_627,
+                hostname: "web\"1\n",
+                data_type: "coroner:wtmp:login",
+                tag: Tags::default(),
+                source: "wtmp",
+                kind: "login",
+                certainty: "exact",
+                pid: Some(1),
+                ppid: None,
+                uid: Some(0),
+                user: Some("root"),
+                comm: None,
+                entry: "fs/var/log/wtmp",
+                line: None,
+                offset: Some(384),
+                raw: Cow::Borrowed(",\"raw_base64\":null"),
+                raw_base64: base64.clone(),
+                fields: &fields,
+                verified: true,
+            };
+            let mut out = b"earlier row\n".to_vec();
+            let start = out.len();
+            let at = write_row(&mut out, &r, false).expect("row");
+            let row = &out[start..];
+            assert_eq!(row, serde_json::to_vec(&r).expect("json"), "the row is serde_json's");
+            let json = |v: &str| serde_json::to_vec(v).expect("json");
+            assert_eq!(&row[at.datetime.clone()], json(&r.datetime));
+            assert_eq!(&row[at.timestamp.clone()], b"-1700000047895627");
+            assert_eq!(&row[at.hostname.clone()], [&b",\"hostname\":"[..], &json(r.hostname)].concat());
+            let next: &[u8] = if base64.is_some() { b",\"raw_base64\":\"AAEC\"" } else { b",\"fields\":" };
+            assert!(row[at.after_raw..].starts_with(next), "{}", String::from_utf8_lossy(&row[at.after_raw..]));
+            assert_eq!(&row[at.fields.clone()], serde_json::to_vec(&fields).expect("json"));
+        }
+    }
 
     /// Every ASCII byte, at every place in a word, and multi-byte text, come out as serde_json writes them.
     #[test]
