@@ -136,10 +136,14 @@ fn check_parquet(path: &Path, rows: &[Value]) {
         let dt = dt.as_any().downcast_ref::<TimestampMicrosecondArray>().expect("datetime timestamp(us)");
         let hdt = col("host_datetime");
         let hdt = hdt.as_any().downcast_ref::<TimestampMicrosecondArray>().expect("host_datetime timestamp(us)");
+        let fields = col("fields");
+        let fields = fields.as_any().downcast_ref::<StringArray>().expect("fields utf8");
         assert_eq!(dt.timezone(), Some("UTC"));
         for i in 0..batch.num_rows() {
             let r = &rows[n + i];
             assert_eq!(Some(host.value(i)), r["hostname"].as_str());
+            let f: Value = serde_json::from_str(fields.value(i)).expect("fields is one JSON object");
+            assert_eq!(f, r["fields"], "Parquet's fields = the JSONL row's");
             assert_eq!(Some(ts.value(i)), r["timestamp"].as_i64());
             assert_eq!(dt.value(i), ts.value(i));
             let h = coroner_schemas::Utc::parse_rfc3339(r["host_datetime"].as_str().expect("host time")).expect("time").unix_micros();

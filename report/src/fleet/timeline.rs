@@ -12,7 +12,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use arrow_array::builder::{BooleanBuilder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder};
@@ -321,6 +321,9 @@ pub struct Encoder {
     schema: SchemaRef,
     factory: ArrowRowGroupWriterFactory,
     host_col: usize,
+    /// JSONL buffers of hosts already joined, for the next hosts: a host's 70 MB grown afresh each time cost
+    /// its copies and the kernel's zeroing of new pages (`make bench`'s fleet row, BENCHMARKS.md).
+    spare: Mutex<Vec<Vec<u8>>>,
 }
 
 /// The fleet timeline being written: `timeline.jsonl` and `timeline.parquet`, one host after another.
@@ -343,7 +346,7 @@ pub fn create(out: &Path) -> anyhow::Result<(FleetTimeline, Encoder)> {
     // low-level halves let each worker encode its own host's chunks and the joiner only append them.
     let (pq, factory) = ArrowWriter::try_new(file, schema.clone(), Some(props()))?.into_serialized_writer()?;
     let host_col = schema.index_of("hostname")?;
-    Ok((FleetTimeline { jsonl_path, jsonl, pq_path, pq, rows: 0 }, Encoder { schema, factory, host_col }))
+    Ok((FleetTimeline { jsonl_path, jsonl, pq_path, pq, rows: 0 }, Encoder { schema, factory, host_col, spare: Mutex::new(Vec::new()) }))
 }
 
 impl Encoder {
@@ -359,7 +362,7 @@ impl Encoder {
         Ok(HostEncoder {
             enc: self,
             off,
-            out: HostRows { jsonl: Vec::new(), host_at: Vec::new(), groups: Vec::new(), rows: 0 },
+            out: HostRows { jsonl: self.spare.lock().ok().and_then(|mut s| s.pop()).unwrap_or_default(), host_at: Vec::new(), groups: Vec::new(), rows: 0 },
             writers: self.writers()?,
             batch: Batch::new(),
             in_group: 0,
@@ -417,9 +420,20 @@ impl Encoder {
             rg.close().with_context(|| format!("writing {}", t.pq_path.display()))?;
         }
         t.rows += rows.rows;
+        let mut jsonl = rows.jsonl;
+        jsonl.clear();
+        if let Ok(mut spare) = self.spare.lock() {
+            // A buffer is made only when none is spare: keeping them adds nothing to the peak of hosts in flight.
+            if spare.len() < SPARE {
+                spare.push(jsonl);
+            }
+        }
         Ok(())
     }
 }
+
+/// JSONL buffers kept for reuse.
+const SPARE: usize = 4;
 
 impl FleetTimeline {
     /// Finishes both files; returns the number of rows.
