@@ -57,22 +57,26 @@ pub struct ProcRead {
 /// Reads `/proc/PID` (under `proc`): status (PPid, Uid, Tgid, Name), cmdline, exe, loginuid, cgroup. Missing
 /// pieces stay `None` (the process may be gone).
 pub fn read_proc(proc: &Path, pid: i64) -> ProcRead {
-    let d = proc.join(pid.to_string());
+    let Some(d) = PidDir::open(proc, pid) else { return ProcRead::default() };
+    let mut buf = Vec::with_capacity(4096);
     // cmdline and exe first: a short-lived process (a `kill` in a script) may be gone a millisecond later,
     // and its status (uid, parent) can still be read while it is a zombie; its argv cannot.
-    let argv = read_cmdline_at(&d);
-    let exe = std::fs::read_link(d.join("exe")).ok().map(|p| p.to_string_lossy().into_owned());
-    ProcRead { argv, exe, ..read_ids_at(&d) }
+    let argv = cmdline_at(&d, &mut buf);
+    let exe = rustix::fs::readlinkat(&d.0, "exe", Vec::new()).ok().map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned());
+    ProcRead { argv, exe, ..ids_at(&d, &mut buf) }
 }
 
 /// `/proc/PID/cmdline` as argv (`None` when it cannot be read or is empty: a kernel thread or a zombie).
 pub fn read_cmdline(proc: &Path, pid: i64) -> Option<Vec<String>> {
-    read_cmdline_at(&proc.join(pid.to_string()))
+    let d = PidDir::open(proc, pid)?;
+    cmdline_at(&d, &mut Vec::with_capacity(4096))
 }
 
-fn read_cmdline_at(d: &Path) -> Option<Vec<String>> {
-    let cmd = std::fs::read(d.join("cmdline")).ok().filter(|c| !c.is_empty())?;
-    let body = cmd.strip_suffix(b"\0").unwrap_or(&cmd);
+fn cmdline_at(d: &PidDir, buf: &mut Vec<u8>) -> Option<Vec<String>> {
+    if !d.read("cmdline", buf) || buf.is_empty() {
+        return None;
+    }
+    let body = buf.strip_suffix(b"\0").unwrap_or(buf);
     Some(body.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect())
 }
 
@@ -80,14 +84,20 @@ fn read_cmdline_at(d: &Path) -> Option<Vec<String>> {
 /// but not the exe (the exec event names it) nor cmdline (the argv probe's line, or [`read_cmdline`] when
 /// none came). Two of the five `/proc` reads a process cost the recorder, and the cmdline one takes the new
 /// process's mmap lock while its loader maps the libraries.
+///
+/// `/proc/PID` is looked up once: a process already gone (most of a busy spell's, read up to 10 ms after their
+/// exec) costs one failed open instead of three, and a live one's files are opened relative to it.
 pub fn read_ids(proc: &Path, pid: i64) -> ProcRead {
-    read_ids_at(&proc.join(pid.to_string()))
+    match PidDir::open(proc, pid) {
+        Some(d) => ids_at(&d, &mut Vec::with_capacity(4096)),
+        None => ProcRead::default(),
+    }
 }
 
-fn read_ids_at(d: &Path) -> ProcRead {
+fn ids_at(d: &PidDir, buf: &mut Vec<u8>) -> ProcRead {
     let mut r = ProcRead::default();
-    if let Ok(status) = std::fs::read_to_string(d.join("status")) {
-        for line in status.lines() {
+    if d.read("status", buf) {
+        for line in String::from_utf8_lossy(buf).lines() {
             let (k, v) = line.split_once(':').unwrap_or((line, ""));
             let v = v.trim();
             match k {
@@ -99,12 +109,47 @@ fn read_ids_at(d: &Path) -> ProcRead {
             }
         }
     }
-    r.loginuid = std::fs::read_to_string(d.join("loginuid"))
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok())
-        .filter(|&u| u != u32::MAX);
-    r.cgroup = std::fs::read_to_string(d.join("cgroup")).ok().and_then(|s| pick_cgroup(&s));
+    if d.read("loginuid", buf) {
+        r.loginuid = std::str::from_utf8(buf).ok().and_then(|s| s.trim().parse::<u32>().ok()).filter(|&u| u != u32::MAX);
+    }
+    if d.read("cgroup", buf) {
+        r.cgroup = pick_cgroup(&String::from_utf8_lossy(buf));
+    }
     r
+}
+
+/// `/proc/PID`, opened once (`O_PATH`): its files are opened relative to it, so the pid is looked up once, and
+/// every file read is that same process's (were the pid reused meanwhile, the opens fail; they never reach
+/// the new process).
+struct PidDir(rustix::fd::OwnedFd);
+
+impl PidDir {
+    fn open(proc: &Path, pid: i64) -> Option<PidDir> {
+        use rustix::fs::{Mode, OFlags};
+        rustix::fs::open(proc.join(pid.to_string()), OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok().map(PidDir)
+    }
+
+    /// The whole of a small file into `buf` (cleared first); false when it cannot be opened or read. Read in
+    /// 4 KiB pieces until a read comes back short: `/proc`'s seq files fill a read as far as they have text,
+    /// so a short read is their end (one `read` a file instead of `read_to_string`'s statx, read and read).
+    fn read(&self, name: &str, buf: &mut Vec<u8>) -> bool {
+        use rustix::fs::{Mode, OFlags};
+        buf.clear();
+        let Ok(fd) = rustix::fs::openat(&self.0, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else { return false };
+        let mut chunk = [0u8; 4096];
+        loop {
+            match rustix::io::read(&fd, &mut chunk) {
+                Ok(n) => {
+                    buf.extend_from_slice(&chunk[..n.min(chunk.len())]);
+                    if n < chunk.len() {
+                        return true;
+                    }
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(_) => return false,
+            }
+        }
+    }
 }
 
 /// The cgroup path to show: v2's `0::/path`, else v1's memory controller line, else the first line's path.
@@ -501,5 +546,34 @@ mod tests {
         assert_eq!(pick_cgroup("0::/user.slice/x.scope\n").as_deref(), Some("/user.slice/x.scope"));
         assert_eq!(pick_cgroup("5:cpu,cpuacct:/a\n4:memory:/docker/1\n").as_deref(), Some("/docker/1"));
         assert_eq!(pick_cgroup("garbage"), None);
+    }
+
+    /// The reads through one `/proc/PID` handle: a gone process gives nothing, a file longer than one 4 KiB
+    /// read is read whole, and a comm that is not UTF-8 no longer costs the uid (read_to_string dropped the
+    /// whole status).
+    #[test]
+    fn ids_are_read_through_one_pid_dir_and_whole() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let dir = d.path().join("77");
+        std::fs::create_dir(&dir).expect("mkdir");
+        let mut status = b"Name:\tk\xffll\nTgid:\t77\nPPid:\t7\n".to_vec();
+        status.extend_from_slice(b"Uid:\t1001\t1001\t1001\t1001\n");
+        std::fs::write(dir.join("status"), status).expect("status");
+        std::fs::write(dir.join("loginuid"), "1000").expect("loginuid");
+        // The memory controller's line only after 4 KiB of others: found only if the file is read whole.
+        let mut cgroup: String = (0..400).map(|i| format!("{}:ctl{i}:/other\n", 100 + i)).collect();
+        assert!(cgroup.len() > 4096);
+        cgroup.push_str("4:memory:/docker/abc\n");
+        std::fs::write(dir.join("cgroup"), cgroup).expect("cgroup");
+        std::fs::write(dir.join("cmdline"), b"kill\0-9\0").expect("cmdline");
+        let r = read_ids(d.path(), 77);
+        assert_eq!((r.uid, r.loginuid, r.ppid, r.tgid), (Some(1001), Some(1000), Some(7), Some(77)));
+        assert_eq!(r.comm.as_deref(), Some("k\u{fffd}ll"));
+        assert_eq!(r.cgroup.as_deref(), Some("/docker/abc"));
+        assert_eq!(r.argv, None, "cmdline is not read at exec");
+        assert_eq!(read_cmdline(d.path(), 77), Some(vec!["kill".to_owned(), "-9".to_owned()]));
+        assert_eq!(read_proc(d.path(), 77).argv.map(|a| a.len()), Some(2));
+        assert_eq!(read_ids(d.path(), 78), ProcRead::default(), "a pid with no directory");
+        assert_eq!(read_cmdline(d.path(), 78), None);
     }
 }
