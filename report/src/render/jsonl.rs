@@ -291,7 +291,7 @@ where
     for e in model.events {
         let r = row(model, e);
         let start = out.len();
-        let spans = write_row(&mut out, &r, false)?;
+        let spans = write_row(&mut out, &r)?;
         each(&r, &out[start..], &spans)?;
         out.push(b'\n');
         if out.len() >= CHUNK {
@@ -308,9 +308,8 @@ const CHUNK: usize = 1 << 20;
 /// One row exactly as `serde_json::to_writer` writes [`TimesketchRow`], by hand but for `fields`: through
 /// serde_json, `make bench`'s render row was 25% slower, most of it in serde_json's byte-at-a-time string
 /// escaping of a million rows' message and raw text (BENCHMARKS.md). `timeline_files_hold_the_row_model`
-/// checks the bytes against serde_json's. `null_base64`: write `"raw_base64":null` rather than leave it out
-/// (the fleet timeline gives every row every column).
-pub(crate) fn write_row(out: &mut Vec<u8>, r: &TimesketchRow, null_base64: bool) -> io::Result<Spans> {
+/// checks the bytes against serde_json's.
+pub(crate) fn write_row(out: &mut Vec<u8>, r: &TimesketchRow) -> io::Result<Spans> {
     let start = out.len();
     let at = |out: &Vec<u8>| out.len() - start;
     let mut ints = itoa::Buffer::new();
@@ -371,7 +370,7 @@ pub(crate) fn write_row(out: &mut Vec<u8>, r: &TimesketchRow, null_base64: bool)
     }
     text(out, b",\"raw\":", Some(&r.raw));
     let after_raw = at(out);
-    if r.raw_base64.is_some() || null_base64 {
+    if r.raw_base64.is_some() {
         text(out, b",\"raw_base64\":", r.raw_base64.as_deref());
     }
     out.extend_from_slice(b",\"fields\":");
@@ -492,7 +491,7 @@ mod tests {
             };
             let mut out = b"earlier row\n".to_vec();
             let start = out.len();
-            let at = write_row(&mut out, &r, false).expect("row");
+            let at = write_row(&mut out, &r).expect("row");
             let row = &out[start..];
             assert_eq!(row, serde_json::to_vec(&r).expect("json"), "the row is serde_json's");
             let json = |v: &str| serde_json::to_vec(v).expect("json");
