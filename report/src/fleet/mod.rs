@@ -3,11 +3,11 @@
 //!
 //! A pool of `--jobs` workers takes the bundles one at a time: accept (the fleet rule, [`accept`]) and load →
 //! findings → the host's own render (what `render` writes, on its own clock), its fleet timeline rows encoded in
-//! memory from the render's rows as they are written → only a small summary is kept. Hosts are joined in input order (bundle name, then path) as soon as
-//! the ones before them are: each gets its key (its hostname; a later bundle of the same hostname `#2`, `#3`…),
-//! its render is moved under `hosts/<key>/` and its rows are appended to `timeline.jsonl` / `timeline.parquet`.
-//! The overview is written last. Peak memory is about `2 × jobs` hosts; the outputs are the same bytes
-//! whatever `jobs` is.
+//! memory from the render's rows as they are written → only a small summary is kept. Hosts are joined in input
+//! order (bundle name, then path) as soon as the ones before them are: each gets its key (its hostname; a later
+//! bundle of the same hostname `#2`, `#3`…), its render is moved under `hosts/<key>/` and its rows are appended
+//! to `timeline.jsonl` / `timeline.parquet`. The overview is written last. Peak memory is about `2 × jobs`
+//! hosts; the outputs are the same bytes whatever `jobs` is.
 
 pub mod accept;
 pub mod inputs;
@@ -29,7 +29,8 @@ use crate::pipeline::{self, LoadOptions};
 use self::accept::{FleetKeys, How};
 use self::inputs::Input;
 
-/// Folder of the workers' part files inside the output folder, removed at the end.
+/// Folder inside the output folder where each worker renders its host until the host is joined; removed at
+/// the end.
 const PARTS: &str = ".parts";
 
 /// What `fleet` was asked.
@@ -242,7 +243,7 @@ impl Pool<'_> {
 }
 
 /// Creates the output folder. A folder a previous `fleet` wrote (it has `fleet.json`) has its `hosts/` and
-/// part files replaced; any other folder must not hold `hosts/` already (nothing of someone else's is removed).
+/// unjoined renders replaced; any other folder must not hold `hosts/` already (nothing of someone else's is removed).
 fn prepare_out(out: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let hosts = out.join("hosts");

@@ -75,11 +75,6 @@ pub fn schema() -> SchemaRef {
     ]))
 }
 
-/// Column names, for tests and the README.
-pub fn columns() -> Vec<String> {
-    schema().fields().iter().map(|f| f.name().clone()).collect()
-}
-
 /// Snappy, row groups of [`ROW_GROUP`] rows; dictionary encoding only for the columns with few distinct values
 /// (hashing every message, raw record and field object into a dictionary that overflows costs time for nothing).
 fn props() -> WriterProperties {
@@ -259,17 +254,22 @@ impl HostEncoder<'_> {
     /// (the key is set when the host is joined), `raw_base64` always present, and the clock columns after.
     pub fn push(&mut self, r: &TimesketchRow, row: &[u8], at: &Spans) -> anyhow::Result<()> {
         let out = &mut self.out;
-        let (us, datetime) = match self.off.offset_us {
-            // The controller's time = the host's minus the host's lead.
-            Some(d) => Utc::from_unix_micros(r.timestamp.saturating_sub(d)).map(|u| jsonl::floor_micros(&u)),
-            None => None,
-        }
-        .unwrap_or_else(|| (r.timestamp, r.datetime.clone()));
+        // The controller's time = the host's minus the host's lead; with no known lead, the host's own.
+        let moved = self.off.offset_us.and_then(|d| Utc::from_unix_micros(r.timestamp.saturating_sub(d))).map(|u| jsonl::floor_micros(&u));
         let part = |range: std::ops::Range<usize>| row.get(range).context("a timeline row's parts are not where its writer said");
-        out.jsonl.extend_from_slice(part(0..at.datetime.start)?);
-        jsonl::push_json_str(&mut out.jsonl, &datetime);
-        out.jsonl.extend_from_slice(part(at.datetime.end..at.timestamp.start)?);
-        out.jsonl.extend_from_slice(itoa::Buffer::new().format(us).as_bytes());
+        let us = match &moved {
+            Some((us, datetime)) => {
+                out.jsonl.extend_from_slice(part(0..at.datetime.start)?);
+                jsonl::push_json_str(&mut out.jsonl, datetime);
+                out.jsonl.extend_from_slice(part(at.datetime.end..at.timestamp.start)?);
+                out.jsonl.extend_from_slice(itoa::Buffer::new().format(*us).as_bytes());
+                *us
+            }
+            None => {
+                out.jsonl.extend_from_slice(part(0..at.timestamp.end)?);
+                r.timestamp
+            }
+        };
         out.jsonl.extend_from_slice(part(at.timestamp.end..at.hostname.start)?);
         out.host_at.push(out.jsonl.len());
         out.jsonl.extend_from_slice(HOST_PLACEHOLDER);
