@@ -266,7 +266,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let (loaded, doc, verified, [load, analyse]) = load_and_analyze(&bundle, no_verify, &keys, &caps)?;
             let t = std::time::Instant::now();
-            let files = pipeline::render_all(&loaded, &doc, &out, &pipeline::RenderOptions { raw_binary })?;
+            let files = pipeline::render_all(&loaded, &doc, &out, &pipeline::RenderOptions { raw_binary, direct: false })?;
             if timings {
                 let each = |list: &[pipeline::Timing]| {
                     let v: Vec<String> = list.iter().map(|(name, d)| format!("{name} {:.2}", d.as_secs_f64())).collect();

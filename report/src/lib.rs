@@ -9,6 +9,7 @@
 pub mod bundle;
 pub mod cli;
 pub mod decrypt;
+pub mod direct;
 pub mod findings;
 pub mod fleet;
 pub mod pipeline;

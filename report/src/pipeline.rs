@@ -15,6 +15,7 @@ use coroner_schemas::{layout, Event, FindingsDoc, Timestamp};
 
 use crate::bundle::{self, BundleError, Keep, Limits, MemberBytes, Scan, Source};
 use crate::decrypt::Identities;
+use crate::direct::DirectFile;
 use crate::render::{self, ReportModel};
 use crate::sources::core_name::CoreNaming;
 use crate::sources::facts::{Fact, HostFacts};
@@ -558,19 +559,25 @@ fn bound_undated(events: &mut [Event], entry: &Entry, manifest: &Manifest) {
     }
 }
 
-/// Writes one output file; returns how long that took.
+/// Writes one output file (past the page cache when `direct`, see [`crate::direct`]); returns how long that
+/// took.
 fn write_file(
     dir: &Path,
     name: &'static str,
+    direct: bool,
     f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> anyhow::Result<Timing> {
     let t = std::time::Instant::now();
     let path = dir.join(name);
-    let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
-    f(&mut w)
-        .and_then(|()| w.flush())
-        .with_context(|| format!("writing {}", path.display()))?;
+    let written = if direct {
+        let mut w = DirectFile::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        f(&mut w).and_then(|()| w.finish())
+    } else {
+        let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        f(&mut w).and_then(|()| w.flush())
+    };
+    written.with_context(|| format!("writing {}", path.display()))?;
     Ok((name, t.elapsed()))
 }
 
@@ -579,6 +586,8 @@ fn write_file(
 pub struct RenderOptions {
     /// Timeline rows carry binary records' bytes as base64 (see [`ReportModel::raw_binary`]).
     pub raw_binary: bool,
+    /// Files written past the page cache (`fleet`'s hosts, see [`crate::direct`]).
+    pub direct: bool,
 }
 
 /// Writes `report.html`, `report.md`, `timeline.jsonl`, `timeline.csv` and `findings.json` into `out_dir`
@@ -606,17 +615,18 @@ where
 {
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let model = loaded.model(findings, opts.raw_binary);
+    let direct = opts.direct;
     // The two timelines are the largest outputs: each is written on a thread of its own.
     std::thread::scope(|s| {
-        let jsonl = s.spawn(|| write_file(out_dir, "timeline.jsonl", |w| render::jsonl::write_with(&model, w, rows)));
-        let csv = s.spawn(|| write_file(out_dir, "timeline.csv", |w| render::csv::write(&model, w)));
+        let jsonl = s.spawn(|| write_file(out_dir, "timeline.jsonl", direct, |w| render::jsonl::write_with(&model, w, rows)));
+        let csv = s.spawn(|| write_file(out_dir, "timeline.csv", direct, |w| render::csv::write(&model, w)));
         let rest = (|| -> anyhow::Result<[Timing; 3]> {
             Ok([
-                write_file(out_dir, "report.html", |w| render::html::write(&model, w))?,
-                write_file(out_dir, "report.md", |w| {
+                write_file(out_dir, "report.html", direct, |w| render::html::write(&model, w))?,
+                write_file(out_dir, "report.md", direct, |w| {
                     w.write_all(render::markdown::render(&model).as_bytes())
                 })?,
-                write_file(out_dir, "findings.json", |w| {
+                write_file(out_dir, "findings.json", direct, |w| {
                     serde_json::to_writer_pretty(&mut *w, findings)?;
                     w.write_all(b"\n")
                 })?,

@@ -284,7 +284,7 @@ fn analyse(index: usize, input: &Input, keys: &FleetKeys, opts: &FleetOptions, p
     // The host's render, its fleet rows made from its own timeline rows as they are written.
     let mut host = encoder.host(off)?;
     let dir = parts.join(index.to_string());
-    pipeline::render_all_with(&loaded, &doc, &dir.join("render"), &pipeline::RenderOptions::default(), |r, row, at| {
+    pipeline::render_all_with(&loaded, &doc, &dir.join("render"), &pipeline::RenderOptions { direct: true, ..Default::default() }, |r, row, at| {
         host.push(r, row, at).map_err(|e| std::io::Error::other(format!("encoding the fleet timeline: {e:#}")))
     })?;
     let rows = host.finish()?;

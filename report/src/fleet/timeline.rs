@@ -9,8 +9,7 @@
 //! each as soon as the hosts before it are, with its key set: the JSONL is copied around the key and the
 //! Parquet chunks are appended as they are, so nothing is written twice and the joining is cheap.
 
-use std::fs::File;
-use std::io::{BufWriter, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -26,6 +25,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
+use crate::direct::DirectFile;
 use crate::render::jsonl::{self, Spans, TimesketchRow};
 
 /// Rows per Arrow batch, and per Parquet row group (bounded memory on write and on read).
@@ -329,19 +329,19 @@ pub struct Encoder {
 /// The fleet timeline being written: `timeline.jsonl` and `timeline.parquet`, one host after another.
 pub struct FleetTimeline {
     jsonl_path: PathBuf,
-    jsonl: BufWriter<File>,
+    jsonl: DirectFile,
     pq_path: PathBuf,
-    pq: SerializedFileWriter<BufWriter<File>>,
+    pq: SerializedFileWriter<DirectFile>,
     rows: u64,
 }
 
 /// Creates `out/timeline.jsonl` and `out/timeline.parquet`, and the encoder the workers share.
 pub fn create(out: &Path) -> anyhow::Result<(FleetTimeline, Encoder)> {
     let jsonl_path = out.join("timeline.jsonl");
-    let jsonl = BufWriter::with_capacity(1 << 20, File::create(&jsonl_path).with_context(|| format!("creating {}", jsonl_path.display()))?);
+    let jsonl = DirectFile::create(&jsonl_path).with_context(|| format!("creating {}", jsonl_path.display()))?;
     let pq_path = out.join("timeline.parquet");
     let schema = schema();
-    let file = BufWriter::with_capacity(1 << 20, File::create(&pq_path).with_context(|| format!("creating {}", pq_path.display()))?);
+    let file = DirectFile::create(&pq_path).with_context(|| format!("creating {}", pq_path.display()))?;
     // ArrowWriter sets up what readers need (the Parquet schema, the Arrow schema in the file's metadata); its
     // low-level halves let each worker encode its own host's chunks and the joiner only append them.
     let (pq, factory) = ArrowWriter::try_new(file, schema.clone(), Some(props()))?.into_serialized_writer()?;
@@ -437,9 +437,10 @@ const SPARE: usize = 4;
 
 impl FleetTimeline {
     /// Finishes both files; returns the number of rows.
-    pub fn finish(mut self) -> anyhow::Result<u64> {
-        self.pq.close().with_context(|| format!("writing {}", self.pq_path.display()))?;
-        self.jsonl.flush().with_context(|| format!("writing {}", self.jsonl_path.display()))?;
+    pub fn finish(self) -> anyhow::Result<u64> {
+        let pq = self.pq.into_inner().with_context(|| format!("writing {}", self.pq_path.display()))?;
+        pq.finish().with_context(|| format!("writing {}", self.pq_path.display()))?;
+        self.jsonl.finish().with_context(|| format!("writing {}", self.jsonl_path.display()))?;
         Ok(self.rows)
     }
 }
