@@ -14,6 +14,7 @@
 #                                     # PAIRS=32 PAIR_BUILDS=60 PAIR_AUDIT=1
 #   STORM_SECS=600 bash bench/watch.sh   # also a long storm: the recorder's RSS sampled every 10 s
 #   WORKLOADS= PAIR_AUDIT=0 RES=/tmp/x.md bash bench/watch.sh   # the builds pairs alone, recorder vs nothing
+#   PAIR_NOARGV=1 ...                 # also a "noargv" piece: the recorder's tracepoints on, its argv uprobe off
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/watch.sh: needs root (tracefs, audit)" >&2; exit 2; }
@@ -24,6 +25,7 @@ SPAWNS=${SPAWNS:-2000}
 PAIRS=${PAIRS:-32}
 PAIR_BUILDS=${PAIR_BUILDS:-60}
 PAIR_AUDIT=${PAIR_AUDIT:-1}
+PAIR_NOARGV=${PAIR_NOARGV:-0}
 PAIR_SEED=${PAIR_SEED:-13}
 WORKLOADS=${WORKLOADS-signals spawn getppid}
 STORM_SECS=${STORM_SECS:-0}
@@ -162,7 +164,8 @@ if [ "$PAIRS" -gt 0 ]; then
   mapfile -t REC_EVENTS < <(grep -l '^1' "$INST"/events/*/*/enable)
   [ "${#REC_EVENTS[@]}" -ge 5 ] || { echo "bench/watch.sh: the recorder's instance has only ${#REC_EVENTS[@]} events on" >&2; exit 1; }
   ev() { for f in "${REC_EVENTS[@]}"; do echo "$1" > "$f"; done; }
-  pmodes=(none recorder); [ "$PAIR_AUDIT" = 1 ] && pmodes+=(audit)
+  ev_noargv() { for f in "${REC_EVENTS[@]}"; do case $f in */events/uprobes/*) ;; *) echo 1 > "$f" ;; esac; done; }
+  pmodes=(none recorder); [ "$PAIR_AUDIT" = 1 ] && pmodes+=(audit); [ "$PAIR_NOARGV" = 1 ] && pmodes+=(noargv)
   if [ "$PAIR_AUDIT" = 1 ] && ! pgrep -x auditd >/dev/null; then auditd -n & AUDITD_PID=$!; sleep 1; fi
   ev 0; sleep 0.5
   # Untimed: warm the caches, and count the workload's execs and forks (strace: successful execve only).
@@ -180,11 +183,13 @@ for _ in range($PAIRS): random.shuffle(m); print(' '.join(m))" "${pmodes[@]}" > 
     for mode in "${order[@]}"; do
       case $mode in
         recorder) ev 1; sleep 0.5; c0=$(ticks "$REC_PID") ;;
+        noargv) ev_noargv; sleep 0.5 ;;
         audit) auditctl -e 1 >/dev/null; auditctl -a always,exit "${RULE64[@]}" >/dev/null; auditctl -a always,exit "${RULE32[@]}" >/dev/null; sleep 0.5 ;;
       esac
       fig=$(one builds)
       case $mode in
         recorder) c1=$(ticks "$REC_PID"); echo "pair_cpu $((c1 - c0)) $fig" >> "$W/rows.txt"; ev 0; sleep 0.5 ;;
+        noargv) ev 0; sleep 0.5 ;;
         audit) auditctl -d always,exit "${RULE64[@]}" >/dev/null; auditctl -d always,exit "${RULE32[@]}" >/dev/null; auditctl -e "$AUDIT_ENABLED" >/dev/null; sleep 0.5 ;;
       esac
       echo "pair $r $mode $fig" >> "$W/rows.txt"
@@ -287,6 +292,12 @@ if pairs:
         am, alo, ahi, _ = median_ci(ra)
         if alo is not None:
             pair_text.append(f"- audit rules ÷ nothing, per round: median {am:.4f}, 95% interval [{alo:.4f}, {ahi:.4f}].")
+    rn = [d["noargv"] / d["none"] for d in full if "noargv" in d]
+    if rn:
+        nm, nlo, nhi, _ = median_ci(rn)
+        if nlo is not None:
+            pair_text.append(f"- the recorder without its argv uprobe (tracepoints only) ÷ nothing, per round: median "
+                             f"{nm:.4f}, 95% interval [{nlo:.4f}, {nhi:.4f}].")
     if pair_execs:
         e, f, w = pair_execs
         pair_text.append(f"- The workload's rate, with nothing recording: {e} execs and {f} forks in {w:.2f} s, "
@@ -294,6 +305,8 @@ if pairs:
     if pair_rec:
         pair_text.append(f"- The recorder over the row: {pair_rec[0]} records, {pair_rec[1]} counted lost.")
     pair_text.append("- Per round, recorder ÷ nothing: " + ", ".join(f"{x:.3f}" for x in rr) + ".")
+    if rn:
+        pair_text.append("- Per round, recorder without the argv uprobe ÷ nothing: " + ", ".join(f"{x:.3f}" for x in rn) + ".")
     if ra:
         pair_text.append("- Per round, audit ÷ nothing: " + ", ".join(f"{x:.3f}" for x in ra) + ".")
 out += pair_text
