@@ -210,20 +210,20 @@ mod tests {
     /// Bytes in pieces of many sizes, across buffer boundaries, land exactly: the padding cut off, nothing lost
     /// or doubled, whether a buffer ends full or not.
     fn round_trip(size: usize, skew: usize, total: usize) {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("out");
         let want: Vec<u8> = (0..total).map(|i| (i * 7 + i / 251) as u8).collect();
-        let mut f = DirectFile::create_with(&path, size, skew).unwrap();
+        let mut f = DirectFile::create_with(&path, size, skew).expect("create");
         let mut at = 0;
         let mut step = 1;
         while at < want.len() {
             let n = step.min(want.len() - at);
-            f.write_all(&want[at..at + n]).unwrap();
+            f.write_all(&want[at..at + n]).expect("write");
             at += n;
             step = step * 3 % 10_007 + 1;
         }
-        f.finish().unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), want, "size {size} skew {skew} total {total}");
+        f.finish().expect("finish");
+        assert_eq!(std::fs::read(&path).expect("read back"), want, "size {size} skew {skew} total {total}");
     }
 
     #[test]
@@ -246,12 +246,12 @@ mod tests {
     /// Writing over a longer file leaves none of its old bytes.
     #[test]
     fn an_old_file_is_cut() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("out");
-        std::fs::write(&path, vec![b'x'; 50_000]).unwrap();
-        let mut f = DirectFile::create(&path).unwrap();
-        f.write_all(b"short").unwrap();
-        f.finish().unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"short");
+        std::fs::write(&path, vec![b'x'; 50_000]).expect("old file");
+        let mut f = DirectFile::create(&path).expect("create");
+        f.write_all(b"short").expect("write");
+        f.finish().expect("finish");
+        assert_eq!(std::fs::read(&path).expect("read back"), b"short");
     }
 }

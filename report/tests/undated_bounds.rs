@@ -52,7 +52,7 @@ fn undated_lines_are_bounded_by_their_files_mtime_in_every_row() {
 
     let doc = coroner_report::findings::analyze(&loaded.manifest, &loaded.events, &loaded.facts, true);
     let out = dir.path().join("out");
-    pipeline::render_all(&loaded, &doc, &out, &RenderOptions { raw_binary: false }).expect("render");
+    pipeline::render_all(&loaded, &doc, &out, &RenderOptions::default()).expect("render");
     let jsonl = std::fs::read_to_string(out.join("timeline.jsonl")).expect("jsonl");
     let row_of = |entry: &str| {
         jsonl
