@@ -120,24 +120,31 @@ impl DirectFile {
 
     /// The writer thread's error, once it has stopped.
     fn stop(&mut self) -> io::Error {
+        match self.join() {
+            Err(e) => e,
+            Ok(_) => io::Error::other(format!("the writer of {} stopped", self.path.display())),
+        }
+    }
+
+    /// Closes the writer thread's queue and waits for it: the file, or the error that stopped it.
+    fn join(&mut self) -> io::Result<File> {
         self.to_disk = None;
         match self.writer.take().map(JoinHandle::join) {
-            Some(Ok(Err(e))) => io::Error::new(e.kind(), format!("writing {}: {e}", self.path.display())),
-            Some(Err(_)) => io::Error::other(format!("the writer of {} failed", self.path.display())),
-            _ => io::Error::other(format!("the writer of {} stopped", self.path.display())),
+            Some(Ok(Ok(file))) => Ok(file),
+            Some(Ok(Err(e))) => Err(io::Error::new(e.kind(), format!("writing {}: {e}", self.path.display()))),
+            _ => Err(io::Error::other(format!("the writer of {} failed", self.path.display()))),
         }
     }
 
     /// Writes what is left, waits for every write and sets the file's length.
     pub fn finish(mut self) -> io::Result<()> {
-        if self.cur.as_ref().is_some_and(|b| b.len > 0) {
-            self.send()?;
+        // The last, partial buffer goes as it is: no empty one is needed after it.
+        if let Some(last) = self.cur.take_if(|b| b.len > 0) {
+            if !matches!(self.to_disk.as_ref().map(|t| t.send(last)), Some(Ok(()))) {
+                return Err(self.stop());
+            }
         }
-        self.to_disk = None;
-        let file = match self.writer.take().map(JoinHandle::join) {
-            Some(Ok(r)) => r?,
-            _ => return Err(io::Error::other(format!("the writer of {} failed", self.path.display()))),
-        };
+        let file = self.join()?;
         file.set_len(self.total)?;
         for b in self.back.try_iter().chain(self.cur.take()).chain(self.spare.take()) {
             b.recycle();
@@ -169,10 +176,7 @@ impl Write for DirectFile {
 impl Drop for DirectFile {
     fn drop(&mut self) {
         // Not finished (an error elsewhere): stop the writer; the file is left as far as it got.
-        self.to_disk = None;
-        if let Some(w) = self.writer.take() {
-            let _ = w.join();
-        }
+        let _ = self.join();
     }
 }
 
