@@ -1,8 +1,8 @@
-//! The signal recorder on this host (root): a `bash -c 'kill -9 …'` that exits at once and a copy of `kill`
-//! named like a daemon each signal a victim; the recorder's JSONL must name each sender (pid, exe, argv,
-//! parents, this test among them), the target, the signal and its fate, and its trace instance must be gone
-//! after SIGTERM. Then, without root: the collector takes the recorder's files under `--root` as
-//! `watch_jsonl`.
+//! The signal recorder on this host (root): a `bash -c 'kill -9 …'` that exits at once, a copy of `kill`
+//! named like a daemon and a copy of static busybox each signal a victim; the recorder's JSONL must name each
+//! sender (pid, exe, argv, parents, this test among them), the target, the signal and its fate; its trace
+//! instance must be gone after SIGTERM. The exec argv program alone: it sees static and dynamic execs. Then,
+//! without root: the collector takes the recorder's files under `--root` as `watch_jsonl`.
 
 mod live_support;
 
@@ -74,6 +74,8 @@ fn short_lived_senders_are_named_after_they_exited() {
     let state = tmp.path().join("state");
     let victim_bin = tmp.path().join("coroner-victim");
     let daemon_bin = tmp.path().join("reaperd");
+    let static_bin = tmp.path().join("bbkill");
+    fs::copy("/bin/busybox", &static_bin).expect("copy busybox (busybox-static)");
     fs::copy(tool("sleep"), &victim_bin).expect("copy sleep");
     fs::copy(tool("kill"), &daemon_bin).expect("copy kill");
     let instance = Path::new("/sys/kernel/tracing/instances").join(TRACE_INSTANCE);
@@ -115,10 +117,20 @@ fn short_lived_senders_are_named_after_they_exited() {
     let st = v2.0.wait().expect("wait victim 2");
     assert_eq!(std::os::unix::process::ExitStatusExt::signal(&st), Some(15));
 
-    // Both records are written once their targets' exits are seen; then stop the recorder.
+    // A static binary (busybox, which the loader uprobe never saw) sends SIGTERM.
+    let mut v3 = Reaped(Command::new(&victim_bin).arg("100").spawn().expect("victim 3"));
+    std::thread::sleep(Duration::from_millis(200));
+    let v3_pid = i64::from(v3.0.id());
+    // busybox picks its applet from argv[0] or, when that is `busybox`, from argv[1].
+    let bb = std::os::unix::process::CommandExt::arg0(&mut Command::new(&static_bin), "busybox").args(["kill", "-TERM", &v3_pid.to_string()]).status();
+    assert!(bb.expect("busybox").success());
+    let st = v3.0.wait().expect("wait victim 3");
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&st), Some(15));
+
+    // The records are written once their targets' exits are seen; then stop the recorder.
     let seen = wait_until(Duration::from_secs(10), || {
         let r = records(&state);
-        [v1_pid, v2_pid].iter().all(|p| r.iter().any(|x| matches!(x, WatchRecord::Signal(s) if s.target.pid == *p)))
+        [v1_pid, v2_pid, v3_pid].iter().all(|p| r.iter().any(|x| matches!(x, WatchRecord::Signal(s) if s.target.pid == *p)))
     });
     let pid = rustix::process::Pid::from_raw(rec.0.id() as i32).expect("pid");
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM the recorder");
@@ -129,7 +141,7 @@ fn short_lived_senders_are_named_after_they_exited() {
     }
     assert!(stopped, "recorder did not stop on SIGTERM; stderr: {err}");
     assert!(rec.0.wait().expect("status").success(), "recorder failed: {err}");
-    assert!(seen, "signal records to {v1_pid} and {v2_pid} missing; stderr: {err}; records: {:#?}", records(&state));
+    assert!(seen, "signal records to {v1_pid}, {v2_pid}, or {v3_pid} missing; stderr: {err}; records: {:#?}", records(&state));
     assert!(!instance.exists(), "the trace instance was left behind");
     assert!(!fs::read_to_string(UPROBES).unwrap_or_default().contains("coroner/argv"), "the argv probe was left behind");
 
@@ -162,11 +174,48 @@ fn short_lived_senders_are_named_after_they_exited() {
     let argv = s.sender.argv.as_ref().unwrap_or_else(|| panic!("no argv: {:?}", s.sender));
     assert_eq!(argv[1..], ["-TERM".to_owned(), v2_pid.to_string()]);
 
-    assert!(matches!(recs.first(), Some(WatchRecord::Start(_))));
+    let s = signal_to(&recs, v3_pid, 15);
+    assert_eq!(s.sender.exe.as_deref(), Some(static_bin.to_str().expect("utf-8")));
+    let argv = s.sender.argv.as_ref().unwrap_or_else(|| panic!("no argv: {:?}", s.sender));
+    assert_eq!(argv[..], ["busybox".to_owned(), "kill".to_owned(), "-TERM".to_owned(), v3_pid.to_string()]);
+
+    match recs.first() {
+        // This kernel takes the exec argv program (BPF, BTF): the start record lists it.
+        Some(WatchRecord::Start(st)) => assert!(st.events.iter().any(|e| e == "bpf/coroner_argv"), "{:?}; stderr: {err}", st.events),
+        other => panic!("first record is not a start: {other:?}"),
+    }
     match recs.last() {
         Some(WatchRecord::Stop(st)) => assert_eq!(st.reason, "SIGTERM"),
         other => panic!("last record is not a stop: {other:?}"),
     }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn the_exec_argv_program_sees_static_and_dynamic_execs() {
+    use coroner_collect::watch::bpf::{ArgvProgram, ExecArgv};
+    assert!(rustix::process::geteuid().is_root(), "run as root (bpf)");
+    let mut p = ArgvProgram::load().expect("this kernel takes the exec argv program");
+    let run = |prog: &Path, args: &[&str]| {
+        let mut c = Reaped(Command::new(prog).args(args).spawn().expect("spawn"));
+        assert!(c.0.wait().expect("wait").success());
+        i64::from(c.0.id())
+    };
+    let drained = |p: &mut ArgvProgram| {
+        let mut v: Vec<ExecArgv> = Vec::new();
+        p.drain(|a| v.push(a));
+        v
+    };
+    let true_bin = tool("true");
+    let st = run(Path::new("/bin/busybox"), &["true", "static", "ünï code"]);
+    let dy = run(&true_bin, &["dynamic", "two words", ""]);
+    let got = drained(&mut p);
+    let argv_of = |pid: i64| got.iter().find(|a| a.tgid == pid).unwrap_or_else(|| panic!("no record of {pid}: {got:?}")).argv.clone();
+    assert_eq!(argv_of(st), Some(vec!["/bin/busybox".to_owned(), "true".into(), "static".into(), "ünï code".into()]));
+    assert_eq!(argv_of(dy), Some(vec![true_bin.display().to_string(), "dynamic".into(), "two words".into(), String::new()]));
+    let mono = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let now = u64::try_from(mono.tv_sec).expect("secs") * 1_000_000_000 + u64::try_from(mono.tv_nsec).expect("ns");
+    assert!(got.iter().all(|a| a.mono_ns <= now && now - a.mono_ns < 60_000_000_000), "times on CLOCK_MONOTONIC: {got:?}");
 }
 
 #[test]

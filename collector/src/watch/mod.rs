@@ -6,13 +6,15 @@
 //! Signal records are written once the target's fate is known (its group exit, or the wait running out), so
 //! they can follow later records by up to `--wait-exit`; their `at` orders them.
 
+pub mod bpf;
+pub mod btf;
 pub mod kmsg;
 pub mod store;
 pub mod table;
 pub mod trace;
 pub mod tracefs;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
@@ -70,6 +72,11 @@ pub struct WatchArgs {
     /// Ring buffer per CPU of the recorder's trace instance, in KiB.
     #[arg(long, value_name = "KIB", default_value = "4096")]
     pub buffer_kb: u64,
+    /// Where a new process's argv comes from: `bpf` (a program on the exec tracepoint), `uprobe` (a probe on
+    /// the dynamic loader; dearer per process, and blind to static binaries), `proc` (`/proc` alone, so a
+    /// process that exits before the recorder reads may have none), or `auto`: the first of those that works.
+    #[arg(long, value_name = "FROM", default_value = "auto", value_parser = ["auto", "bpf", "uprobe", "proc"])]
+    pub argv: String,
 }
 
 /// Signal numbers, sorted and unique.
@@ -139,11 +146,16 @@ struct Recorder {
     /// Lines of the trace that did not parse, not yet reported.
     unparsed: u64,
     unparsed_example: Option<String>,
-    /// The argv probe is on: an exec's argv is left to its line, and cmdline read only when none came.
+    /// An argv probe is on (the exec program or the loader uprobe): an exec's argv comes from it, and
+    /// cmdline is read only when none came.
     argv_probe: bool,
     /// Processes exec'd in the lines read so far whose whole argv has not come from the probe: their cmdline
     /// is read once those lines are handled ([`Recorder::cmdlines`]).
     argv_due: Vec<i64>,
+    /// The exec argv program, when the kernel took it.
+    exec_argv: Option<bpf::ArgvProgram>,
+    /// Its records not yet matched to an exec line, by tgid, oldest first.
+    exec_argv_queue: HashMap<i64, VecDeque<bpf::ExecArgv>>,
 }
 
 impl Recorder {
@@ -170,13 +182,16 @@ impl Recorder {
         match &t.event {
             TraceEvent::Fork { child_pid, child_comm, .. } => self.table.fork(tgid, *child_pid, child_comm),
             TraceEvent::Exec { filename, pid, .. } => {
-                let r = if self.argv_probe {
-                    self.argv_due.push(*pid);
-                    table::read_ids(&self.proc, *pid)
-                } else {
-                    table::read_proc(&self.proc, *pid)
-                };
-                self.table.exec(*pid, filename, r);
+                if !self.argv_probe {
+                    self.table.exec(*pid, filename, table::read_proc(&self.proc, *pid));
+                    return;
+                }
+                self.table.exec(*pid, filename, table::read_ids(&self.proc, *pid));
+                match self.exec_argv_for(*pid, t.ts_ns) {
+                    Some(args) => self.table.argv(*pid, args),
+                    // The uprobe's line follows the exec's, and takes it off this list when it has it all.
+                    None => self.argv_due.push(*pid),
+                }
             }
             TraceEvent::Exit { group_dead: true, .. } => {
                 self.table.exit(tgid, t.ts_ns);
@@ -195,6 +210,38 @@ impl Recorder {
             }
             TraceEvent::Other { .. } => {}
         }
+    }
+
+    /// Moves the exec program's new records into the queue (before the lines of a read are handled: the
+    /// program runs at the exec tracepoint, ahead of the line the instance writes for it there).
+    fn drain_exec_argv(&mut self) {
+        if let Some(p) = self.exec_argv.as_mut() {
+            let q = &mut self.exec_argv_queue;
+            p.drain(|a| q.entry(a.tgid).or_default().push_back(a));
+        }
+    }
+
+    /// The exec program's argv for `pid`'s exec line at `ts_ns`: the newest of its records up to that line
+    /// (printed in whole microseconds, so up to 1 us after it); a record after it is the pid's next exec's.
+    /// One more than 1 ms before the line is not taken (its own record may be missing); `/proc` is read then.
+    fn exec_argv_for(&mut self, pid: i64, ts_ns: u64) -> Option<Vec<String>> {
+        let q = self.exec_argv_queue.get_mut(&pid)?;
+        let mut last = None;
+        while q.front().is_some_and(|a| a.mono_ns < ts_ns + 1_000) {
+            last = q.pop_front();
+        }
+        if q.is_empty() {
+            self.exec_argv_queue.remove(&pid);
+        }
+        last.filter(|a| ts_ns.saturating_sub(a.mono_ns) < 1_000_000).and_then(|a| a.argv)
+    }
+
+    /// Drops queued records older than 10 s (their exec lines were lost, or came before the queue did).
+    fn prune_exec_argv(&mut self, now_ns: u64) {
+        self.exec_argv_queue.retain(|_, q| {
+            q.retain(|a| a.mono_ns + 10_000_000_000 > now_ns);
+            !q.is_empty()
+        });
     }
 
     /// Reads cmdline for the execs whose argv the probe did not give whole (a static binary, an unreadable or
@@ -462,20 +509,44 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<i32> {
     let tracefs_root = tracefs::ensure_mounted()?;
     let clock = crate::acquire::kernel::clock_sample().context("reading the clocks")?;
     let clock_zero_ns = i128::from(clock.realtime_ns) - i128::from(clock.monotonic_ns);
-    // The instance first: making it removes one a killed recorder left, which may still enable the probe.
+    // argv at exec is a help, not a need. The exec program first: attached before the instance enables the
+    // exec tracepoint, it runs ahead of the instance's line at each exec (a tracepoint calls its probes in the
+    // order they came, unless another tracer had the event on already; a record read after its line leaves
+    // that exec to /proc). Where the kernel refuses it, the loader uprobe; without either, /proc alone.
+    let exec_argv = match a.argv.as_str() {
+        "auto" | "bpf" => match bpf::ArgvProgram::load() {
+            Ok(p) => Some(p),
+            Err(e) if a.argv == "bpf" => bail!("the exec argv program: {e}"),
+            Err(e) => {
+                eprintln!("coroner-collect watch: no exec argv program ({e}); trying the loader uprobe");
+                None
+            }
+        },
+        _ => None,
+    };
+    // Making the instance removes one a killed recorder left, which may still enable an old uprobe.
     let mut instance = tracefs::Instance::create(&tracefs_root, TRACE_INSTANCE, &signals, a.buffer_kb)?;
-    // The argv probe is a help, not a need: without it argv comes from /proc at exec time alone.
-    let probe = match tracefs::ArgvProbe::define(&tracefs_root) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            eprintln!("coroner-collect watch: no argv probe ({e}): argv of short-lived processes is read from /proc at exec time only");
-            None
+    let probe = if exec_argv.is_some() || a.argv == "proc" {
+        tracefs::ArgvProbe::remove_leftover(&tracefs_root);
+        None
+    } else {
+        match tracefs::ArgvProbe::define(&tracefs_root) {
+            Ok(p) => Some(p),
+            Err(e) if a.argv == "uprobe" => bail!("the loader uprobe: {e}"),
+            Err(e) => {
+                eprintln!("coroner-collect watch: no argv probe ({e}): argv of short-lived processes is read from /proc at exec time only");
+                None
+            }
         }
     };
     if probe.is_some() {
         if let Err(e) = instance.enable_argv() {
             eprintln!("coroner-collect watch: argv probe not enabled: {e}");
         }
+    }
+    let mut events = instance.events.clone();
+    if exec_argv.is_some() {
+        events.push(bpf::EVENT.to_owned());
     }
     let pipe = OpenOptions::new()
         .read(true)
@@ -495,8 +566,10 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<i32> {
         wait_ns: a.wait_exit.saturating_mul(1_000_000),
         unparsed: 0,
         unparsed_example: None,
-        argv_probe: instance.events.iter().any(|e| e == tracefs::ARGV_EVENT),
+        argv_probe: exec_argv.is_some() || instance.events.iter().any(|e| e == tracefs::ARGV_EVENT),
         argv_due: Vec::new(),
+        exec_argv,
+        exec_argv_queue: HashMap::new(),
     };
     let start = WatchStart {
         at: now_utc(),
@@ -506,7 +579,7 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<i32> {
         instance: instance.dir.display().to_string(),
         trace_clock: tracefs::TRACE_CLOCK.to_owned(),
         clock_zero: Utc::from_unix_nanos(clock_zero_ns).unwrap_or_else(now_utc),
-        events: instance.events.clone(),
+        events,
         signal_filter: filter,
         signals,
     };
@@ -595,6 +668,7 @@ fn pump(rec: &mut Recorder, pipe: &File, instance: &tracefs::Instance, mut kmsg:
         if last_tick.elapsed() >= Duration::from_secs(1) {
             last_tick = Instant::now();
             account(rec, &mut overruns);
+            rec.prune_exec_argv(mono_ns());
             rec.report_unparsed();
             if let Some(k) = kmsg.as_deref_mut() {
                 k.save();
@@ -620,6 +694,7 @@ fn read_pipe(rec: &mut Recorder, pipe: &mut &File, buf: &mut [u8], partial: &mut
             Err(_) => return total,
         };
         total += n;
+        rec.drain_exec_argv();
         partial.extend_from_slice(&buf[..n.min(buf.len())]);
         let mut start = 0;
         while let Some(nl) = partial[start..].iter().position(|&b| b == b'\n') {
@@ -658,6 +733,8 @@ mod tests {
             unparsed_example: None,
             argv_probe: false,
             argv_due: Vec::new(),
+            exec_argv: None,
+            exec_argv_queue: HashMap::new(),
         };
         for l in include_str!("../../../fixtures/watch/trace_deliver.txt").lines().filter(|l| !l.starts_with('#')) {
             rec.line(l);
@@ -701,6 +778,8 @@ mod tests {
             unparsed_example: None,
             argv_probe: false,
             argv_due: Vec::new(),
+            exec_argv: None,
+            exec_argv_queue: HashMap::new(),
         };
         for l in include_str!("../../../fixtures/watch/trace_pipe.txt").lines().filter(|l| !l.starts_with('#')) {
             rec.line(l);
@@ -764,6 +843,8 @@ mod tests {
             unparsed_example: None,
             argv_probe: true,
             argv_due: Vec::new(),
+            exec_argv: None,
+            exec_argv_queue: HashMap::new(),
         };
         let slots: String = (2..ARGV_SLOTS).map(|i| format!(" a{i}=\"x\"")).collect();
         for l in [
@@ -784,6 +865,57 @@ mod tests {
         assert_eq!(argv(4244), ["long", "cmd"], "cut short by the probe's slots: cmdline read");
         assert_eq!(rec.table.get(4242).and_then(|e| e.uid), Some(1000));
         assert!(rec.argv_due.is_empty());
+    }
+
+    /// The exec program's records, queued before a read's lines are handled, each go to their own exec's line:
+    /// a pid that execs twice in one read gets each argv in turn; a cut record, or one too old to be its own,
+    /// leaves the exec to `/proc`.
+    #[test]
+    fn exec_program_records_go_to_their_own_exec_lines() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let mut rec = Recorder {
+            store: Store::open(d.path(), 1 << 20, 1 << 30).expect("store"),
+            table: Table::new(TABLE_CAP),
+            pending: VecDeque::new(),
+            proc: d.path().join("no-proc"),
+            clock_zero_ns: 0,
+            wait_ns: 2_000_000_000,
+            unparsed: 0,
+            unparsed_example: None,
+            argv_probe: true,
+            argv_due: Vec::new(),
+            exec_argv: None,
+            exec_argv_queue: HashMap::new(),
+        };
+        let mut push = |tgid: i64, mono_ns: u64, argv: Option<&[&str]>| {
+            let argv = argv.map(|a| a.iter().map(|s| (*s).to_owned()).collect());
+            rec.exec_argv_queue.entry(tgid).or_default().push_back(bpf::ExecArgv { tgid, mono_ns, argv });
+        };
+        push(500, 10_000_000_400, Some(&["sh", "-c", "exec kill -9 7"]));
+        push(500, 10_000_900_100, Some(&["kill", "-9", "7"]));
+        push(501, 10_001_000_000, None);
+        push(502, 8_000_000_000, Some(&["stale"]));
+        let exec = |pid: i64, at: &str, file: &str| {
+            format!("            x-{pid}    (   {pid}) [000] .....   {at}: sched_process_exec: filename={file} pid={pid} old_pid={pid}")
+        };
+        let argv = |rec: &Recorder, pid: i64| rec.table.get(pid).and_then(|e| e.argv.clone());
+        rec.line(&exec(500, "10.000001", "/bin/sh"));
+        assert_eq!(argv(&rec, 500), Some(vec!["sh".into(), "-c".into(), "exec kill -9 7".into()]));
+        assert_eq!(rec.exec_argv_queue.get(&500).map(VecDeque::len), Some(1), "the next exec's record waits for its line");
+        rec.line(&exec(500, "10.000901", "/bin/kill"));
+        assert_eq!(argv(&rec, 500), Some(vec!["kill".into(), "-9".into(), "7".into()]));
+        rec.line(&exec(501, "10.001001", "/bin/long"));
+        rec.line(&exec(502, "10.002000", "/bin/late"));
+        assert_eq!(argv(&rec, 502), None, "a record 2 s older than the line is not this exec's");
+        assert_eq!(rec.argv_due, vec![501, 502], "cmdline is read for those two");
+        assert!(rec.exec_argv_queue.is_empty());
+        assert_eq!(rec.unparsed, 0);
+        // Records whose lines never came are dropped after 10 s.
+        rec.exec_argv_queue.entry(9).or_default().push_back(bpf::ExecArgv { tgid: 9, mono_ns: 1, argv: None });
+        rec.prune_exec_argv(5_000_000_000);
+        assert_eq!(rec.exec_argv_queue.len(), 1);
+        rec.prune_exec_argv(20_000_000_000);
+        assert!(rec.exec_argv_queue.is_empty());
     }
 
     #[test]

@@ -76,8 +76,14 @@ fn cmdline_at(d: &PidDir, buf: &mut Vec<u8>) -> Option<Vec<String>> {
     if !d.read("cmdline", buf) || buf.is_empty() {
         return None;
     }
-    let body = buf.strip_suffix(b"\0").unwrap_or(buf);
-    Some(body.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect())
+    Some(split_argv(buf))
+}
+
+/// argv from the NUL-separated strings the kernel keeps between `mm->arg_start` and `arg_end` (what
+/// `cmdline` shows and what the exec argv program copies).
+pub fn split_argv(b: &[u8]) -> Vec<String> {
+    let body = b.strip_suffix(b"\0").unwrap_or(b);
+    body.split(|&c| c == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect()
 }
 
 /// What the recorder reads of a process at its exec: status (PPid, Uid, Tgid, Name), loginuid and cgroup,

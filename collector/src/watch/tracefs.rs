@@ -198,6 +198,11 @@ impl ArgvProbe {
         Ok(ArgvProbe { events_file, removed: false })
     }
 
+    /// Removes a definition a killed recorder left (appending a removal never touches other uprobes).
+    pub fn remove_leftover(tracefs: &Path) {
+        let _ = append(&tracefs.join("uprobe_events"), &format!("-:{ARGV_EVENT}"));
+    }
+
     pub fn remove(mut self) -> Result<(), TraceFsError> {
         self.removed = true;
         append(&self.events_file, &format!("-:{ARGV_EVENT}"))
