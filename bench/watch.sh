@@ -14,7 +14,7 @@
 #                                     # PAIRS=32 PAIR_BUILDS=60 PAIR_AUDIT=1
 #   STORM_SECS=600 bash bench/watch.sh   # also a long storm: the recorder's RSS sampled every 10 s
 #   WORKLOADS= PAIR_AUDIT=0 RES=/tmp/x.md bash bench/watch.sh   # the builds pairs alone, recorder vs nothing
-#   PAIR_NOARGV=1 ...                 # also a "noargv" piece: the recorder's tracepoints on, its argv uprobe off
+#   REC_ARGS="--argv uprobe" ...      # extra arguments for the recorder (here: argv from the loader uprobe)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/watch.sh: needs root (tracefs, audit)" >&2; exit 2; }
@@ -25,7 +25,7 @@ SPAWNS=${SPAWNS:-2000}
 PAIRS=${PAIRS:-32}
 PAIR_BUILDS=${PAIR_BUILDS:-60}
 PAIR_AUDIT=${PAIR_AUDIT:-1}
-PAIR_NOARGV=${PAIR_NOARGV:-0}
+REC_ARGS=${REC_ARGS:-}
 PAIR_SEED=${PAIR_SEED:-13}
 WORKLOADS=${WORKLOADS-signals spawn getppid}
 STORM_SECS=${STORM_SECS:-0}
@@ -69,7 +69,8 @@ audit_off() {
 }
 rec_on() {
   rm -rf "$W/state"
-  "$COLLECT" watch --state-dir "$W/state" >"$W/recorder.log" 2>&1 &
+  # shellcheck disable=SC2086 # REC_ARGS is a list of words
+  "$COLLECT" watch --state-dir "$W/state" $REC_ARGS >"$W/recorder.log" 2>&1 &
   REC_PID=$!
   # Ready once its start record is written.
   for _ in $(seq 1 100); do
@@ -151,23 +152,16 @@ s=[json.loads(l) for l in sys.stdin if "\"record\":\"stop\"" in l][-1]; print(s[
   done
 done
 
-# The builds, paired. One recorder runs through the row; for "nothing" every event it enabled in its instance
-# (the tracepoints and the argv uprobe) is switched off, which unregisters them in the kernel: the workload's
-# processes then run exactly the code they run with no recorder, and the recorder only sleeps in poll(2) (5
-# wakeups a second). Switched back on for its pieces; its table stays warm, as on a host where it runs for
-# months. The audit pieces add the rules and enable audit, and take both away after. Every switch is followed
-# by 0.5 s of quiet so nothing of one piece's tail runs in the next.
+# The builds, paired. Each recorder piece starts a recorder afresh (its table seeded from /proc, as on a host
+# where it has run for months), lets it settle, and stops it after the builds; "nothing" has no recorder at
+# all, so no tracepoint, program or probe of it is registered in the kernel. The audit pieces add the rules
+# and enable audit, and take both away after. Every switch is followed by 0.5 s of quiet so nothing of one
+# piece's tail runs in the next.
 if [ "$PAIRS" -gt 0 ]; then
   auditctl -e "$AUDIT_ENABLED" >/dev/null
-  rec_on; settle "$REC_PID"
-  INST=/sys/kernel/tracing/instances/coroner
-  mapfile -t REC_EVENTS < <(grep -l '^1' "$INST"/events/*/*/enable)
-  [ "${#REC_EVENTS[@]}" -ge 5 ] || { echo "bench/watch.sh: the recorder's instance has only ${#REC_EVENTS[@]} events on" >&2; exit 1; }
-  ev() { for f in "${REC_EVENTS[@]}"; do echo "$1" > "$f"; done; }
-  ev_noargv() { for f in "${REC_EVENTS[@]}"; do case $f in */events/uprobes/*) ;; *) echo 1 > "$f" ;; esac; done; }
-  pmodes=(none recorder); [ "$PAIR_AUDIT" = 1 ] && pmodes+=(audit); [ "$PAIR_NOARGV" = 1 ] && pmodes+=(noargv)
+  pmodes=(none recorder); [ "$PAIR_AUDIT" = 1 ] && pmodes+=(audit)
   if [ "$PAIR_AUDIT" = 1 ] && ! pgrep -x auditd >/dev/null; then auditd -n & AUDITD_PID=$!; sleep 1; fi
-  ev 0; sleep 0.5
+  pair_recorded=0; pair_lost=0
   # Untimed: warm the caches, and count the workload's execs and forks (strace: successful execve only).
   f0=$(awk '$1=="processes"{print $2}' /proc/stat); t0=$EPOCHREALTIME
   builds "$PAIR_BUILDS"
@@ -182,24 +176,25 @@ for _ in range($PAIRS): random.shuffle(m); print(' '.join(m))" "${pmodes[@]}" > 
     r=$((r + 1))
     for mode in "${order[@]}"; do
       case $mode in
-        recorder) ev 1; sleep 0.5; c0=$(ticks "$REC_PID") ;;
-        noargv) ev_noargv; sleep 0.5 ;;
+        recorder)
+          rec_on; settle "$REC_PID"; sleep 0.5; c0=$(ticks "$REC_PID")
+          # What the recorder runs, from its start record (the argv source among them), for the table.
+          grep -q '^pair_events' "$W/rows.txt" || echo "pair_events $(grep -h '"record":"start"' "$W"/state/watch/*.jsonl | python3 -c 'import sys,json; print(" ".join(json.loads(sys.stdin.readline())["events"]))')" >> "$W/rows.txt" ;;
         audit) auditctl -e 1 >/dev/null; auditctl -a always,exit "${RULE64[@]}" >/dev/null; auditctl -a always,exit "${RULE32[@]}" >/dev/null; sleep 0.5 ;;
       esac
       fig=$(one builds)
       case $mode in
-        recorder) c1=$(ticks "$REC_PID"); echo "pair_cpu $((c1 - c0)) $fig" >> "$W/rows.txt"; ev 0; sleep 0.5 ;;
-        noargv) ev 0; sleep 0.5 ;;
+        recorder)
+          c1=$(ticks "$REC_PID"); echo "pair_cpu $((c1 - c0)) $fig" >> "$W/rows.txt"; rec_off
+          read -r recorded lost < <(cat "$W"/state/watch/*.jsonl | python3 -c 'import sys,json
+s=[json.loads(l) for l in sys.stdin if "\"record\":\"stop\"" in l][-1]; print(s["records"], s["lost"])')
+          pair_recorded=$((pair_recorded + recorded)); pair_lost=$((pair_lost + lost)); sleep 0.5 ;;
         audit) auditctl -d always,exit "${RULE64[@]}" >/dev/null; auditctl -d always,exit "${RULE32[@]}" >/dev/null; auditctl -e "$AUDIT_ENABLED" >/dev/null; sleep 0.5 ;;
       esac
       echo "pair $r $mode $fig" >> "$W/rows.txt"
     done
   done < "$W/pair_order.txt"
-  ev 1
-  rec_off
-  read -r recorded lost < <(cat "$W"/state/watch/*.jsonl | python3 -c 'import sys,json
-s=[json.loads(l) for l in sys.stdin if "\"record\":\"stop\"" in l][-1]; print(s["records"], s["lost"])')
-  echo "pair_rec $recorded $lost" >> "$W/rows.txt"
+  echo "pair_rec $pair_recorded $pair_lost" >> "$W/rows.txt"
   audit_off
 fi
 
@@ -212,7 +207,7 @@ if [ "$STORM_SECS" -gt 0 ]; then
   rec_off
 fi
 
-RATE=$RATE SIGNALS=$SIGNALS PAIR_BUILDS=$PAIR_BUILDS python3 - "$W/rows.txt" "$RES" "$RUNS" "$W/rss.txt" "$STORM_SECS" "$(cat /proc/loadavg | cut -d' ' -f1-3)" "$clk" <<'PY'
+RATE=$RATE SIGNALS=$SIGNALS PAIR_BUILDS=$PAIR_BUILDS REC_ARGS=$REC_ARGS python3 - "$W/rows.txt" "$RES" "$RUNS" "$W/rss.txt" "$STORM_SECS" "$(cat /proc/loadavg | cut -d' ' -f1-3)" "$clk" <<'PY'
 import statistics, sys, os
 rows, res, runs, rssf, storm, load, clk = sys.argv[1:8]
 clk = float(clk)
@@ -244,7 +239,7 @@ for wl, d in data.items():
     share = 100 * sum(x[0] for x in rr) / clk / max(sum(x[1] for x in rr), 1e-9)
     out.append(f"| {names[wl]} | {f.format(n)} | {f.format(r)} | {f.format(a)} | {r / n:.3f} | {a / n:.3f} | {share:.1f}% of a core |")
     runs_lines.append(f"- {wl}: " + "; ".join(f"{m} " + ", ".join(f.format(v) for v in d[m]) for m in ("none", "recorder", "audit")))
-pairs, pair_cpu, pair_execs, pair_rec = {}, [], None, None
+pairs, pair_cpu, pair_execs, pair_rec, pair_events = {}, [], None, None, None
 for line in open(rows):
     p = line.split()
     if p[0] == "pair":
@@ -255,6 +250,8 @@ for line in open(rows):
         pair_execs = (int(p[1]), int(p[2]), float(p[3]))
     elif p[0] == "pair_rec":
         pair_rec = (int(p[1]), int(p[2]))
+    elif p[0] == "pair_events":
+        pair_events = p[1:]
 
 def median_ci(xs):
     """The median and a distribution-free 95% interval: order statistics x(k), x(n+1-k), k the largest with
@@ -282,9 +279,11 @@ if pairs:
     out.append(row)
     pair_text += ["", f"**The normal workload, paired** ({len(full)} rounds; each piece {os.environ.get('PAIR_BUILDS')} times "
                   "`gcc -O2` of a hello world and a run of it; the modes of a round back to back in a fixed-seed "
-                  "shuffled order; one recorder for the whole row, its instance's events switched off for the "
-                  "\"nothing\" and audit pieces, which unregisters them in the kernel). The columns are medians of the pieces; "
-                  "the ratios are medians of the per-round ratios."]
+                  "shuffled order; a recorder started afresh and settled for each recorder piece, none at all in the "
+                  "others). The columns are medians of the pieces; the ratios are medians of the per-round ratios."]
+    if pair_events:
+        pair_text.append("- The recorder's events (its start record): " + ", ".join(f"`{e}`" for e in pair_events)
+                         + (f"; arguments `{os.environ['REC_ARGS']}`" if os.environ.get("REC_ARGS") else "") + ".")
     if lo is not None:
         pair_text.append(f"- recorder ÷ nothing, per round: median **{m:.4f}**, 95% interval **[{lo:.4f}, {hi:.4f}]** "
                          f"(order statistics, exact coverage {100 * cov:.1f}%). Against the target 1.01: **{verdict}**.")
@@ -292,21 +291,13 @@ if pairs:
         am, alo, ahi, _ = median_ci(ra)
         if alo is not None:
             pair_text.append(f"- audit rules ÷ nothing, per round: median {am:.4f}, 95% interval [{alo:.4f}, {ahi:.4f}].")
-    rn = [d["noargv"] / d["none"] for d in full if "noargv" in d]
-    if rn:
-        nm, nlo, nhi, _ = median_ci(rn)
-        if nlo is not None:
-            pair_text.append(f"- the recorder without its argv uprobe (tracepoints only) ÷ nothing, per round: median "
-                             f"{nm:.4f}, 95% interval [{nlo:.4f}, {nhi:.4f}].")
     if pair_execs:
         e, f, w = pair_execs
         pair_text.append(f"- The workload's rate, with nothing recording: {e} execs and {f} forks in {w:.2f} s, "
                          f"**{e / w:.0f} execs/s** and {f / w:.0f} forks/s (execs counted with strace in an untimed run).")
     if pair_rec:
-        pair_text.append(f"- The recorder over the row: {pair_rec[0]} records, {pair_rec[1]} counted lost.")
+        pair_text.append(f"- The recorders over the row: {pair_rec[0]} records, {pair_rec[1]} counted lost.")
     pair_text.append("- Per round, recorder ÷ nothing: " + ", ".join(f"{x:.3f}" for x in rr) + ".")
-    if rn:
-        pair_text.append("- Per round, recorder without the argv uprobe ÷ nothing: " + ", ".join(f"{x:.3f}" for x in rn) + ".")
     if ra:
         pair_text.append("- Per round, audit ÷ nothing: " + ", ".join(f"{x:.3f}" for x in ra) + ".")
 out += pair_text
