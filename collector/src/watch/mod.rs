@@ -610,6 +610,8 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<i32> {
         Ok(()) => reason,
         Err(e) => format!("{reason}; the trace instance could not be removed: {e}"),
     };
+    // Files removed since the last check are counted before the totals are taken.
+    rec.store.check_in_place();
     let stop = WatchStop { at: now_utc(), reason, records: rec.store.records + 1, lost: rec.store.lost };
     rec.store.write(&WatchRecord::Stop(stop), true);
     rec.store.sync();
@@ -668,6 +670,8 @@ fn pump(rec: &mut Recorder, pipe: &File, instance: &tracefs::Instance, mut kmsg:
         if last_tick.elapsed() >= Duration::from_secs(1) {
             last_tick = Instant::now();
             account(rec, &mut overruns);
+            // Files removed under us are found within a second even when nothing is being written.
+            rec.store.check_in_place();
             rec.prune_exec_argv(mono_ns());
             rec.report_unparsed();
             if let Some(k) = kmsg.as_deref_mut() {

@@ -163,7 +163,8 @@ impl Store {
 
     /// Makes the directory and file again when they were removed under the recorder, and records what went
     /// with them: this run's records in every file that is gone (earlier runs' records are not counted here).
-    fn check_in_place(&mut self) {
+    /// Called by the recorder once a second and before its stop record, besides the writes' own checks.
+    pub fn check_in_place(&mut self) {
         self.last_check = Instant::now();
         if self.in_place() {
             return;
