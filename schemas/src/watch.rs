@@ -57,7 +57,7 @@ pub struct WatchStart {
     /// `clock_zero + clock_ns`.
     pub trace_clock: String,
     pub clock_zero: Utc,
-    /// Tracepoints enabled (`signal/signal_generate`, …).
+    /// Tracepoints enabled (`signal/signal_generate`, …), and `bpf/coroner_argv` when the exec argv program ran.
     pub events: Vec<String>,
     /// The kernel-side filter on `signal_generate` (`sig == 9 || sig == 15 || …`).
     pub signal_filter: String,
