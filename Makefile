@@ -38,7 +38,7 @@ bench: build
 	bash bench/collect.sh
 	bash bench/report.sh
 	$(MAKE) bench-fleet
-	@if [ "$$(id -u)" = 0 ]; then bash bench/watch.sh; else echo "make bench: not root: bench/watch.sh (the recorder's cost) skipped" >&2; fi
+	@if [ "$$(id -u)" = 0 ]; then bash bench/watch.sh && bash bench/watch_argv.sh; else echo "make bench: not root: bench/watch.sh and watch_argv.sh (the recorder's cost) skipped" >&2; fi
 	{ echo "# Benchmarks"; echo; echo "Written by \`make bench\` (bench/*.sh); machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB."; echo; \
 	  for f in $$(ls bench/results/*.md | LC_ALL=C sort); do cat "$$f"; echo; done; } > BENCHMARKS.md
 
@@ -51,9 +51,10 @@ bench-ab:
 bench-fleet:
 	bash bench/fleet.sh
 
-## what the signal recorder costs, beside audit's kill rules (root)
+## what the signal recorder costs, beside audit's kill rules, and what its argv sources cost a process (root)
 bench-watch:
 	bash bench/watch.sh
+	bash bench/watch_argv.sh
 
 ## a statically linked collector that runs on a host with nothing installed
 dist:
