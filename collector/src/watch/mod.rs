@@ -723,23 +723,28 @@ mod tests {
 
     /// The real capture through the recorder's logic: senders named from the table after they exited, fates
     /// from the exit events, the OOM killer's SIGKILL labelled as the kernel's.
-    #[test]
-    fn the_staged_deliveries_say_how_the_kernel_acted() {
-        let d = tempfile::tempdir().expect("tempdir");
-        let mut rec = Recorder {
-            store: Store::open(d.path(), 1 << 20, 1 << 30).expect("store"),
+    /// A recorder with no trace instance or program, fed lines by the test.
+    fn test_recorder(store: Store, proc: PathBuf, clock_zero_ns: i128, argv_probe: bool) -> Recorder {
+        Recorder {
+            store,
             table: Table::new(TABLE_CAP),
             pending: VecDeque::new(),
-            proc: PathBuf::from("/nonexistent-proc"),
-            clock_zero_ns: 0,
+            proc,
+            clock_zero_ns,
             wait_ns: 2_000_000_000,
             unparsed: 0,
             unparsed_example: None,
-            argv_probe: false,
+            argv_probe,
             argv_due: Vec::new(),
             exec_argv: None,
             exec_argv_queue: HashMap::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn the_staged_deliveries_say_how_the_kernel_acted() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let mut rec = test_recorder(Store::open(d.path(), 1 << 20, 1 << 30).expect("store"), PathBuf::from("/nonexistent-proc"), 0, false);
         for l in include_str!("../../../fixtures/watch/trace_deliver.txt").lines().filter(|l| !l.starts_with('#')) {
             rec.line(l);
         }
@@ -771,20 +776,7 @@ mod tests {
     #[test]
     fn the_real_capture_makes_named_signal_records_with_fates() {
         let d = tempfile::tempdir().expect("tempdir");
-        let mut rec = Recorder {
-            store: Store::open(d.path(), 1 << 20, 1 << 30).expect("store"),
-            table: Table::new(TABLE_CAP),
-            pending: VecDeque::new(),
-            proc: PathBuf::from("/nonexistent-proc"),
-            clock_zero_ns: 1_000_000_000_000_000_000,
-            wait_ns: 2_000_000_000,
-            unparsed: 0,
-            unparsed_example: None,
-            argv_probe: false,
-            argv_due: Vec::new(),
-            exec_argv: None,
-            exec_argv_queue: HashMap::new(),
-        };
+        let mut rec = test_recorder(Store::open(d.path(), 1 << 20, 1 << 30).expect("store"), PathBuf::from("/nonexistent-proc"), 1_000_000_000_000_000_000, false);
         for l in include_str!("../../../fixtures/watch/trace_pipe.txt").lines().filter(|l| !l.starts_with('#')) {
             rec.line(l);
         }
@@ -836,20 +828,7 @@ mod tests {
             fs::write(dir.join("cmdline"), cmdline).expect("cmdline");
             fs::write(dir.join("status"), format!("Name:\tx\nTgid:\t{pid}\nPPid:\t1\nUid:\t1000\t1000\t1000\t1000\n")).expect("status");
         }
-        let mut rec = Recorder {
-            store: Store::open(&d.path().join("w"), 1 << 20, 1 << 30).expect("store"),
-            table: Table::new(TABLE_CAP),
-            pending: VecDeque::new(),
-            proc,
-            clock_zero_ns: 0,
-            wait_ns: 2_000_000_000,
-            unparsed: 0,
-            unparsed_example: None,
-            argv_probe: true,
-            argv_due: Vec::new(),
-            exec_argv: None,
-            exec_argv_queue: HashMap::new(),
-        };
+        let mut rec = test_recorder(Store::open(&d.path().join("w"), 1 << 20, 1 << 30).expect("store"), proc, 0, true);
         let slots: String = (2..ARGV_SLOTS).map(|i| format!(" a{i}=\"x\"")).collect();
         for l in [
             "            kill-4242    (   4242) [000] .....   10.000001: sched_process_exec: filename=/bin/busybox pid=4242 old_pid=4242".to_owned(),
@@ -877,20 +856,7 @@ mod tests {
     #[test]
     fn exec_program_records_go_to_their_own_exec_lines() {
         let d = tempfile::tempdir().expect("tempdir");
-        let mut rec = Recorder {
-            store: Store::open(d.path(), 1 << 20, 1 << 30).expect("store"),
-            table: Table::new(TABLE_CAP),
-            pending: VecDeque::new(),
-            proc: d.path().join("no-proc"),
-            clock_zero_ns: 0,
-            wait_ns: 2_000_000_000,
-            unparsed: 0,
-            unparsed_example: None,
-            argv_probe: true,
-            argv_due: Vec::new(),
-            exec_argv: None,
-            exec_argv_queue: HashMap::new(),
-        };
+        let mut rec = test_recorder(Store::open(d.path(), 1 << 20, 1 << 30).expect("store"), d.path().join("no-proc"), 0, true);
         let mut push = |tgid: i64, mono_ns: u64, argv: Option<&[&str]>| {
             let argv = argv.map(|a| a.iter().map(|s| (*s).to_owned()).collect());
             rec.exec_argv_queue.entry(tgid).or_default().push_back(bpf::ExecArgv { tgid, mono_ns, argv });
