@@ -3,11 +3,12 @@
 //! the recorder drains before it handles each read of its trace pipe.
 //!
 //! It replaces the loader uprobe where the kernel allows BPF: the uprobe's breakpoint was written into every
-//! new process's copy of the loader (a copy-on-write page) and hit as a trap, about 21 us of each spawn's
-//! own time here, where a tracepoint program costs the exec a few us and sees static binaries too. This kernel
-//! has no kprobes, eprobes or fprobes, and aya's toolchain does not build here, so the program is assembled
-//! below from the instruction set (`Documentation/bpf/standardization/instruction-set.rst`), and struct
-//! offsets come from the kernel's own BTF ([`super::btf`]).
+//! new process's copy of the loader (a copy-on-write page) and hit as a trap, 35-45 us a spawn more than this
+//! program here, whose own cost a fork/exec storm cannot tell from nothing (`bench/watch_argv.sh`); and the
+//! program sees static binaries too. This kernel has no kprobes, eprobes or fprobes, and aya's toolchain does
+//! not build here, so the program is assembled below from the instruction set
+//! (`Documentation/bpf/standardization/instruction-set.rst`), and struct offsets come from the kernel's own
+//! BTF ([`super::btf`]).
 
 use std::collections::HashMap;
 use std::io;
