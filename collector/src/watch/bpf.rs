@@ -360,10 +360,9 @@ impl Drop for Ring {
     }
 }
 
-/// The loaded program and its ring; attached while `_link` is open.
+/// The loaded program and its ring; attached while `_link` is open (the link keeps the program loaded).
 pub struct ArgvProgram {
     _link: OwnedFd,
-    _prog: OwnedFd,
     ring: Ring,
     _map: OwnedFd,
 }
@@ -402,7 +401,7 @@ impl ArgvProgram {
         let mut attr = Attr::new();
         attr.u64(0, name.as_ptr() as u64).u32(8, prog.as_raw_fd() as u32);
         let link = sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &mut attr).map_err(|source| BpfError::Sys { what: "attaching to sched_process_exec", source })?;
-        Ok(ArgvProgram { _link: link, _prog: prog, ring, _map: map })
+        Ok(ArgvProgram { _link: link, ring, _map: map })
     }
 
     /// Every record the program wrote since the last call, in the order of their execs.

@@ -192,8 +192,8 @@ impl ArgvProbe {
             def.push_str(&format!(" a{i}=+u0(+u{}(%sp)):ustring", 8 + 8 * i));
         }
         let events_file = tracefs.join("uprobe_events");
-        // A leftover from a recorder that died: remove it first (appending a removal never touches others).
-        let _ = append(&events_file, &format!("-:{ARGV_EVENT}"));
+        // A leftover from a recorder that died goes first.
+        Self::remove_leftover(tracefs);
         append(&events_file, &def)?;
         Ok(ArgvProbe { events_file, removed: false })
     }
