@@ -194,10 +194,34 @@ fn short_lived_senders_are_named_after_they_exited() {
 #[ignore = "needs root"]
 fn the_exec_argv_program_sees_static_and_dynamic_execs() {
     use coroner_collect::watch::bpf::{ArgvProgram, ExecArgv};
+    use coroner_collect::watch::cgroups::CgroupPaths;
+    use coroner_collect::watch::table::pick_cgroup;
+    use std::os::unix::process::CommandExt;
     assert!(rustix::process::geteuid().is_root(), "run as root (bpf)");
     let mut p = ArgvProgram::load().expect("this kernel takes the exec argv program");
-    let run = |prog: &Path, args: &[&str]| {
-        let mut c = Reaped(Command::new(prog).args(args).spawn().expect("spawn"));
+    // The dynamic one runs as uid 65534 with login uid 4242, set in the child (root may set it while it is
+    // unset or not made immutable), so neither can be read back from the test's own.
+    let run = |prog: &Path, args: &[&str], as_nobody: bool| {
+        let mut cmd = Command::new(prog);
+        cmd.args(args);
+        if as_nobody {
+            // SAFETY: between fork and exec only open(2), write(2), close(2) and setuid(2) on static bytes (no
+            // allocation). The uid is changed here, after the login uid (Command::uid would come first).
+            unsafe {
+                cmd.pre_exec(|| {
+                    let fd = libc::open(c"/proc/self/loginuid".as_ptr(), libc::O_WRONLY);
+                    if fd < 0 || libc::write(fd, b"4242".as_ptr().cast(), 4) != 4 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    libc::close(fd);
+                    if libc::setuid(65534) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut c = Reaped(cmd.spawn().expect("spawn"));
         assert!(c.0.wait().expect("wait").success());
         i64::from(c.0.id())
     };
@@ -207,12 +231,24 @@ fn the_exec_argv_program_sees_static_and_dynamic_execs() {
         v
     };
     let true_bin = tool("true");
-    let st = run(Path::new("/bin/busybox"), &["true", "static", "ünï code"]);
-    let dy = run(&true_bin, &["dynamic", "two words", ""]);
+    let st = run(Path::new("/bin/busybox"), &["true", "static", "ünï code"], false);
+    let dy = run(&true_bin, &["dynamic", "two words", ""], true);
     let got = drained(&mut p);
-    let argv_of = |pid: i64| got.iter().find(|a| a.tgid == pid).unwrap_or_else(|| panic!("no record of {pid}: {got:?}")).argv.clone();
-    assert_eq!(argv_of(st), Some(vec!["/bin/busybox".to_owned(), "true".into(), "static".into(), "ünï code".into()]));
-    assert_eq!(argv_of(dy), Some(vec![true_bin.display().to_string(), "dynamic".into(), "two words".into(), String::new()]));
+    let of = |pid: i64| got.iter().find(|a| a.tgid == pid).unwrap_or_else(|| panic!("no record of {pid}: {got:?}")).clone();
+    assert_eq!(of(st).argv, Some(vec!["/bin/busybox".to_owned(), "true".into(), "static".into(), "ünï code".into()]));
+    assert_eq!(of(dy).argv, Some(vec![true_bin.display().to_string(), "dynamic".into(), "two words".into(), String::new()]));
+    assert_eq!((of(st).comm.as_str(), of(dy).comm.as_str()), ("busybox", "true"));
+    assert_eq!((of(dy).uid, of(dy).loginuid), (65534, Some(4242)));
+    let own_login = fs::read_to_string("/proc/self/loginuid").expect("loginuid").trim().parse::<u32>().ok().filter(|&u| u != u32::MAX);
+    assert_eq!((of(st).uid, of(st).loginuid), (0, own_login), "the static one's are the test's own");
+    // Both run in the test's cgroup: the id maps, through the cgroup2 mount's directories, to the path
+    // /proc/self/cgroup shows.
+    let mi = fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    let mut paths = CgroupPaths::from_mountinfo(&mi).expect("a cgroup2 mount");
+    let own = pick_cgroup(&fs::read_to_string("/proc/self/cgroup").expect("cgroup"));
+    assert!(own.is_some());
+    assert_eq!(of(st).cgroup_id, of(dy).cgroup_id);
+    assert_eq!(paths.path(of(st).cgroup_id), own);
     let mono = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     let now = u64::try_from(mono.tv_sec).expect("secs") * 1_000_000_000 + u64::try_from(mono.tv_nsec).expect("ns");
     assert!(got.iter().all(|a| a.mono_ns <= now && now - a.mono_ns < 60_000_000_000), "times on CLOCK_MONOTONIC: {got:?}");

@@ -175,7 +175,7 @@ pub struct Ancestor {
 pub enum FieldFrom {
     /// The trace event itself.
     Trace,
-    /// The recorder's process table, fed by exec and fork events (and `/proc` at exec time).
+    /// The recorder's process table, fed by exec and fork events (and the exec program, or `/proc`, at exec time).
     Table,
     /// `/proc` read when the signal was recorded.
     Proc,

@@ -1,6 +1,9 @@
-//! argv at exec from a small BPF program on the `sched_process_exec` tracepoint. It copies the new process's
-//! argument strings (`current->mm->arg_start..arg_end`, what `cmdline` shows) into a BPF ring buffer that
-//! the recorder drains before it handles each read of its trace pipe.
+//! argv and ids at exec from a small BPF program on the `sched_process_exec` tracepoint. It copies the new
+//! process's argument strings (`current->mm->arg_start..arg_end`, what `cmdline` shows), its comm, uid, login
+//! uid and cgroup id into a BPF ring buffer that the recorder drains before it handles each read of its trace
+//! pipe. With them the recorder reads nothing of `/proc` at an exec: those reads (status, loginuid, cgroup)
+//! were a third of its CPU during builds, and a process gone before it read them (most of a busy spell's)
+//! was left with its parent's ids.
 //!
 //! It replaces the loader uprobe where the kernel allows BPF: the uprobe's breakpoint was written into every
 //! new process's copy of the loader (a copy-on-write page) and hit as a trap, 35-45 us a spawn more than this
@@ -34,10 +37,11 @@ const TRACEPOINT: &str = "sched_process_exec";
 /// How the start record lists the program among the recorder's events.
 pub const EVENT: &str = "bpf/coroner_argv";
 /// Bytes of argument strings copied per exec; a longer argv is marked cut and read from `/proc` instead.
-pub const MAX_ARGS: u32 = 4080;
-/// A ring record: tgid (u32), argument bytes at exec (u32, `u32::MAX` when unreadable), CLOCK_MONOTONIC ns
-/// (u64), then up to [`MAX_ARGS`] bytes.
-const HEADER: usize = 16;
+pub const MAX_ARGS: u32 = 4048;
+/// A ring record (one page): tgid (u32), argument bytes at exec (u32, `u32::MAX` when unreadable),
+/// CLOCK_MONOTONIC ns (u64), real uid (u32), login uid (u32, `u32::MAX` when unset or unreadable), cgroup v2
+/// id (u64), comm (16 bytes, NUL-padded), then up to [`MAX_ARGS`] bytes.
+const HEADER: usize = 48;
 const RECORD: u32 = HEADER as u32 + MAX_ARGS;
 /// The ring's size: about 500 execs' records between two reads (the recorder reads every 10 ms when busy).
 const RING: usize = 2 << 20;
@@ -50,11 +54,16 @@ const MAP_TYPE_RINGBUF: u32 = 27;
 const PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
 const KTIME_GET_NS: i32 = 5;
 const GET_CURRENT_PID_TGID: i32 = 14;
+const GET_CURRENT_UID_GID: i32 = 15;
+const GET_CURRENT_COMM: i32 = 16;
 const GET_CURRENT_TASK: i32 = 35;
+const GET_CURRENT_CGROUP_ID: i32 = 80;
 const PROBE_READ_USER: i32 = 112;
 const PROBE_READ_KERNEL: i32 = 113;
 const RINGBUF_RESERVE: i32 = 131;
 const RINGBUF_SUBMIT: i32 = 132;
+/// `bpf_ringbuf_submit`'s flag: no notification of the ring's waiters.
+const RB_NO_WAKEUP: i32 = 1;
 
 /// `union bpf_attr`, zeroed, filled at the offsets the uapi header gives.
 #[repr(C, align(8))]
@@ -142,6 +151,9 @@ impl Asm {
     fn rsh_imm(&mut self, dst: u8, imm: i32) {
         self.op(0x77, dst, 0, 0, imm);
     }
+    fn ldx32(&mut self, dst: u8, src: u8, off: i16) {
+        self.op(0x61, dst, src, off, 0);
+    }
     fn ldx64(&mut self, dst: u8, src: u8, off: i16) {
         self.op(0x79, dst, src, off, 0);
     }
@@ -199,21 +211,29 @@ pub struct Offsets {
     pub task_mm: u32,
     pub mm_arg_start: u32,
     pub mm_arg_end: u32,
+    /// `task_struct.loginuid`; `None` on a kernel built without audit (no login uid to read).
+    pub task_loginuid: Option<u32>,
 }
 
 impl Offsets {
     pub fn from_btf(b: &[u8]) -> Result<Offsets, super::btf::BtfError> {
         let btf = Btf::parse(b)?;
         Ok(Offsets {
-            task_mm: btf.offset_of("task_struct", "mm")?,
-            mm_arg_start: btf.offset_of("mm_struct", "arg_start")?,
-            mm_arg_end: btf.offset_of("mm_struct", "arg_end")?,
+            task_mm: btf.offset_of("task_struct", "mm", 8)?,
+            mm_arg_start: btf.offset_of("mm_struct", "arg_start", 8)?,
+            mm_arg_end: btf.offset_of("mm_struct", "arg_end", 8)?,
+            task_loginuid: match btf.offset_of("task_struct", "loginuid", 4) {
+                Ok(o) => Some(o),
+                Err(super::btf::BtfError::NoMember { .. }) => None,
+                Err(e) => return Err(e),
+            },
         })
     }
 }
 
-/// The program: `mm = current->mm`; reserve a ring record; fill in tgid, the time, the size of the argument
-/// strings and up to [`MAX_ARGS`] of their bytes read from the new process's stack; submit.
+/// The program: `mm = current->mm`, the login uid; reserve a ring record; fill in tgid, the time, uid, login
+/// uid, cgroup id, comm, the size of the argument strings and up to [`MAX_ARGS`] of their bytes read from the
+/// new process's stack; submit.
 fn program(off: Offsets, ring: RawFd) -> Vec<u8> {
     let mut a = Asm::default();
     // *(u64 *)(r10 + slot) = *(u64 *)(base + off), or the program ends.
@@ -233,6 +253,20 @@ fn program(off: Offsets, ring: RawFd) -> Vec<u8> {
     a.jeq(R7, 0, "out");
     read_kernel(&mut a, -16, R7, off.mm_arg_start);
     read_kernel(&mut a, -24, R7, off.mm_arg_end);
+    // The login uid into the stack at -32; unset (-1) when it cannot be read, since a failed read zeroes its
+    // destination and 0 would name root.
+    a.st32_imm(R10, -32, -1);
+    if let Some(login) = off.task_loginuid {
+        a.mov(R1, R10);
+        a.add_imm(R1, -32);
+        a.mov_imm(R2, 4);
+        a.mov(R3, R6);
+        a.add_imm(R3, login as i32);
+        a.call(PROBE_READ_KERNEL);
+        a.jeq(R0, 0, "login");
+        a.st32_imm(R10, -32, -1);
+        a.label("login");
+    }
     a.ld_map(R1, ring);
     a.mov_imm(R2, RECORD as i32);
     a.mov_imm(R3, 0);
@@ -244,6 +278,17 @@ fn program(off: Offsets, ring: RawFd) -> Vec<u8> {
     a.stx32(R8, 0, R0);
     a.call(KTIME_GET_NS);
     a.stx64(R8, 8, R0);
+    // The low half is the real uid, what /proc's status shows first.
+    a.call(GET_CURRENT_UID_GID);
+    a.stx32(R8, 16, R0);
+    a.ldx32(R1, R10, -32);
+    a.stx32(R8, 20, R1);
+    a.call(GET_CURRENT_CGROUP_ID);
+    a.stx64(R8, 24, R0);
+    a.mov(R1, R8);
+    a.add_imm(R1, 32);
+    a.mov_imm(R2, 16);
+    a.call(GET_CURRENT_COMM);
     a.ldx64(R1, R10, -24);
     a.ldx64(R2, R10, -16);
     a.sub(R1, R2);
@@ -260,7 +305,8 @@ fn program(off: Offsets, ring: RawFd) -> Vec<u8> {
     a.st32_imm(R8, 4, -1);
     a.label("submit");
     a.mov(R1, R8);
-    a.mov_imm(R2, 0);
+    // Nobody waits on the ring (it is read when the trace pipe is): no wakeup interrupt on the exec's CPU.
+    a.mov_imm(R2, RB_NO_WAKEUP);
     a.call(RINGBUF_SUBMIT);
     a.label("out");
     a.mov_imm(R0, 0);
@@ -268,7 +314,7 @@ fn program(off: Offsets, ring: RawFd) -> Vec<u8> {
     a.finish()
 }
 
-/// One exec's argv as the program saw it.
+/// One exec as the program saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExecArgv {
     pub tgid: i64,
@@ -276,6 +322,14 @@ pub struct ExecArgv {
     pub mono_ns: u64,
     /// `None` when the strings could not be read or did not fit in [`MAX_ARGS`]: `/proc` is read instead.
     pub argv: Option<Vec<String>>,
+    /// The real uid after the exec (a setuid program's is its caller's; /proc's status shows it first).
+    pub uid: u32,
+    /// `None` when unset (`4294967295`) or not readable.
+    pub loginuid: Option<u32>,
+    /// The cgroup v2 id (the cgroup directory's inode number on the cgroup2 mount); 0 when none.
+    pub cgroup_id: u64,
+    /// The comm the exec gave it (up to 15 bytes).
+    pub comm: String,
 }
 
 /// A ring record's bytes as an [`ExecArgv`]; `None` for a record too short to hold its header.
@@ -283,9 +337,14 @@ pub fn decode(r: &[u8]) -> Option<ExecArgv> {
     let tgid = u32::from_ne_bytes(r.get(0..4)?.try_into().ok()?);
     let total = u32::from_ne_bytes(r.get(4..8)?.try_into().ok()?);
     let mono_ns = u64::from_ne_bytes(r.get(8..16)?.try_into().ok()?);
+    let uid = u32::from_ne_bytes(r.get(16..20)?.try_into().ok()?);
+    let loginuid = Some(u32::from_ne_bytes(r.get(20..24)?.try_into().ok()?)).filter(|&u| u != u32::MAX);
+    let cgroup_id = u64::from_ne_bytes(r.get(24..32)?.try_into().ok()?);
+    let comm = r.get(32..HEADER)?;
+    let comm = String::from_utf8_lossy(&comm[..comm.iter().position(|&c| c == 0).unwrap_or(comm.len())]).into_owned();
     let whole = total > 0 && total <= MAX_ARGS;
     let argv = whole.then(|| r.get(HEADER..HEADER + total as usize)).flatten().map(super::table::split_argv);
-    Some(ExecArgv { tgid: i64::from(tgid), mono_ns, argv })
+    Some(ExecArgv { tgid: i64::from(tgid), mono_ns, argv, uid, loginuid, cgroup_id, comm })
 }
 
 /// The ring's two mappings: the consumer position (ours to write) and the producer page with the data after
@@ -446,17 +505,29 @@ mod tests {
             r.extend_from_slice(&tgid.to_ne_bytes());
             r.extend_from_slice(&total.to_ne_bytes());
             r.extend_from_slice(&ns.to_ne_bytes());
+            r.extend_from_slice(&1000u32.to_ne_bytes());
+            r.extend_from_slice(&u32::MAX.to_ne_bytes());
+            r.extend_from_slice(&0x1_0000_2a3bu64.to_ne_bytes());
+            r.extend_from_slice(b"kill\0\0\0\0\0\0\0\0\0\0\0\0");
             r.extend_from_slice(body);
             r.resize(RECORD as usize, 0);
             r
         };
         let a = decode(&rec(4242, 16, 99, b"kill\0-9\0--\x001234\0")).expect("decodes");
-        assert_eq!(a, ExecArgv { tgid: 4242, mono_ns: 99, argv: Some(vec!["kill".into(), "-9".into(), "--".into(), "1234".into()]) });
+        let argv = Some(vec!["kill".into(), "-9".into(), "--".into(), "1234".into()]);
+        let want = ExecArgv { tgid: 4242, mono_ns: 99, argv, uid: 1000, loginuid: None, cgroup_id: 0x1_0000_2a3b, comm: "kill".into() };
+        assert_eq!(a, want, "an unset login uid is none");
+        let mut r = rec(1, 2, 3, b"x\0");
+        r[20..24].copy_from_slice(&0u32.to_ne_bytes());
+        r[32..48].copy_from_slice(b"a-full-16-bytes!");
+        let full = decode(&r).expect("decodes");
+        assert_eq!((full.loginuid, full.comm.as_str()), (Some(0), "a-full-16-bytes!"), "login uid 0 is root's; a comm with no NUL ends at 16");
         let s = decode(&rec(7, 13, 1, b"kill\0-9\0--\x001234\0")).expect("decodes");
         assert_eq!(s.argv.expect("whole").last().map(String::as_str), Some("12"), "the bytes up to the size the kernel gave");
         assert_eq!(decode(&rec(7, MAX_ARGS + 1, 1, b"x\0")).and_then(|a| a.argv), None, "cut short: /proc instead");
         assert_eq!(decode(&rec(7, u32::MAX, 1, b"")).and_then(|a| a.argv), None, "unreadable");
         assert_eq!(decode(&rec(7, 0, 1, b"")).and_then(|a| a.argv), None, "no strings at all");
         assert_eq!(decode(&[1, 2, 3]), None, "a torn record is no record");
+        assert_eq!(decode(&rec(7, 0, 1, b"")[..40]), None, "nor one cut inside its comm");
     }
 }

@@ -17,8 +17,8 @@ pub enum BtfError {
     NoStruct(String),
     #[error("struct {strukt} has no member {member}")]
     NoMember { strukt: String, member: String },
-    #[error("{strukt}.{member} is {size} bytes at bit {bit}, not an 8-byte field on a byte boundary")]
-    Shape { strukt: String, member: String, size: u32, bit: u32 },
+    #[error("{strukt}.{member} is {size} bytes at bit {bit}, not a {want}-byte field on a byte boundary")]
+    Shape { strukt: String, member: String, size: u32, bit: u32, want: u32 },
 }
 
 const KIND_INT: u32 = 1;
@@ -109,8 +109,9 @@ impl<'a> Btf<'a> {
     }
 
     /// The byte offset of `member` in `struct strukt`, looking inside anonymous struct and union members (the
-    /// kernel wraps most of `mm_struct` in one). The member must be 8 bytes (a pointer or `unsigned long`).
-    pub fn offset_of(&self, strukt: &str, member: &str) -> Result<u32, BtfError> {
+    /// kernel wraps most of `mm_struct` in one). The member must be `want` bytes (8: a pointer or `unsigned
+    /// long`; 4: a `kuid_t`), so a kernel whose layout changed is refused rather than misread.
+    pub fn offset_of(&self, strukt: &str, member: &str, want: u32) -> Result<u32, BtfError> {
         let s = self
             .types
             .iter()
@@ -124,8 +125,8 @@ impl<'a> Btf<'a> {
             KIND_INT | KIND_ENUM | KIND_ENUM64 | KIND_STRUCT | KIND_UNION => ty.size_or_type,
             _ => 0,
         };
-        if size != 8 || bit % 8 != 0 {
-            return Err(BtfError::Shape { strukt: strukt.to_owned(), member: member.to_owned(), size, bit });
+        if size != want || bit % 8 != 0 {
+            return Err(BtfError::Shape { strukt: strukt.to_owned(), member: member.to_owned(), size, bit, want });
         }
         Ok(bit / 8)
     }
@@ -202,12 +203,14 @@ pub(crate) mod tests {
     fn members_inside_anonymous_structs_and_their_shape() {
         let b = tiny();
         let btf = Btf::parse(&b).expect("parses");
-        assert_eq!(btf.offset_of("outer", "y"), Ok(8), "inside the anonymous struct at bit 64");
-        assert_eq!(btf.offset_of("outer", "p"), Ok(16));
-        assert_eq!(btf.offset_of("inner", "a"), Ok(0));
-        assert!(matches!(btf.offset_of("outer", "x"), Err(BtfError::Shape { size: 4, .. })), "an int is not 8 bytes");
-        assert!(matches!(btf.offset_of("outer", "zz"), Err(BtfError::NoMember { .. })));
-        assert!(matches!(btf.offset_of("nosuch", "a"), Err(BtfError::NoStruct(_))));
+        assert_eq!(btf.offset_of("outer", "y", 8), Ok(8), "inside the anonymous struct at bit 64");
+        assert_eq!(btf.offset_of("outer", "p", 8), Ok(16));
+        assert_eq!(btf.offset_of("inner", "a", 8), Ok(0));
+        assert!(matches!(btf.offset_of("outer", "x", 8), Err(BtfError::Shape { size: 4, want: 8, .. })), "an int is not 8 bytes");
+        assert_eq!(btf.offset_of("outer", "x", 4), Ok(0), "but it is the 4 bytes asked for");
+        assert!(matches!(btf.offset_of("outer", "y", 4), Err(BtfError::Shape { size: 8, want: 4, .. })));
+        assert!(matches!(btf.offset_of("outer", "zz", 8), Err(BtfError::NoMember { .. })));
+        assert!(matches!(btf.offset_of("nosuch", "a", 8), Err(BtfError::NoStruct(_))));
     }
 
     #[test]
@@ -216,7 +219,7 @@ pub(crate) mod tests {
         for n in 0..b.len() {
             // Any prefix: an error or (once every type record is whole) a parse; never a panic.
             if let Ok(btf) = Btf::parse(&b[..n]) {
-                let _ = btf.offset_of("outer", "p");
+                let _ = btf.offset_of("outer", "p", 8);
             }
         }
         assert!(matches!(Btf::parse(&b[..30]), Err(BtfError::Header)));
@@ -231,10 +234,13 @@ pub(crate) mod tests {
         // The running kernel's own BTF: the offsets the argv program uses are found and 8-byte aligned.
         let b = std::fs::read("/sys/kernel/btf/vmlinux").expect("this kernel has BTF (CONFIG_DEBUG_INFO_BTF)");
         let btf = Btf::parse(&b).expect("the kernel's BTF parses");
-        let mm = btf.offset_of("task_struct", "mm").expect("task_struct.mm");
-        let start = btf.offset_of("mm_struct", "arg_start").expect("mm_struct.arg_start");
-        let end = btf.offset_of("mm_struct", "arg_end").expect("mm_struct.arg_end");
+        let mm = btf.offset_of("task_struct", "mm", 8).expect("task_struct.mm");
+        let start = btf.offset_of("mm_struct", "arg_start", 8).expect("mm_struct.arg_start");
+        let end = btf.offset_of("mm_struct", "arg_end", 8).expect("mm_struct.arg_end");
+        // kuid_t, a one-member struct behind a typedef (include/linux/uidgid_types.h); audit is built in here.
+        let login = btf.offset_of("task_struct", "loginuid", 4).expect("task_struct.loginuid");
         assert!(mm > 0 && mm % 8 == 0);
+        assert!(login > 0 && login % 4 == 0);
         assert_eq!(end, start + 8, "arg_end follows arg_start (include/linux/mm_types.h)");
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod bpf;
 pub mod btf;
+pub mod cgroups;
 pub mod kmsg;
 pub mod store;
 pub mod table;
@@ -156,6 +157,8 @@ struct Recorder {
     exec_argv: Option<bpf::ArgvProgram>,
     /// Its records not yet matched to an exec line, by tgid, oldest first.
     exec_argv_queue: HashMap<i64, VecDeque<bpf::ExecArgv>>,
+    /// The program's cgroup ids as paths (`None` without a cgroup2 mount: `/proc` gives the cgroup then).
+    cgroups: Option<cgroups::CgroupPaths>,
 }
 
 impl Recorder {
@@ -186,10 +189,22 @@ impl Recorder {
                     self.table.exec(*pid, filename, table::read_proc(&self.proc, *pid));
                     return;
                 }
-                self.table.exec(*pid, filename, table::read_ids(&self.proc, *pid));
-                match self.exec_argv_for(*pid, t.ts_ns) {
-                    Some(args) => self.table.argv(*pid, args),
+                let Some(seen) = self.exec_argv_for(*pid, t.ts_ns) else {
+                    self.table.exec(*pid, filename, table::read_ids(&self.proc, *pid));
                     // The uprobe's line follows the exec's, and takes it off this list when it has it all.
+                    self.argv_due.push(*pid);
+                    return;
+                };
+                // The program's ids, taken at the exec itself; `/proc` only for a cgroup id the mount's walk
+                // does not know (yet).
+                let cgroup = match self.cgroups.as_mut().and_then(|c| c.path(seen.cgroup_id)) {
+                    Some(c) => Some(c),
+                    None => table::read_ids(&self.proc, *pid).cgroup,
+                };
+                let ids = table::ProcRead { comm: Some(seen.comm), uid: Some(seen.uid), loginuid: seen.loginuid, cgroup, ..Default::default() };
+                self.table.exec(*pid, filename, ids);
+                match seen.argv {
+                    Some(args) => self.table.argv(*pid, args),
                     None => self.argv_due.push(*pid),
                 }
             }
@@ -221,10 +236,10 @@ impl Recorder {
         }
     }
 
-    /// The exec program's argv for `pid`'s exec line at `ts_ns`: the newest of its records up to that line
+    /// The exec program's record for `pid`'s exec line at `ts_ns`: the newest of its records up to that line
     /// (printed in whole microseconds, so up to 1 us after it); a record after it is the pid's next exec's.
     /// One more than 1 ms before the line is not taken (its own record may be missing); `/proc` is read then.
-    fn exec_argv_for(&mut self, pid: i64, ts_ns: u64) -> Option<Vec<String>> {
+    fn exec_argv_for(&mut self, pid: i64, ts_ns: u64) -> Option<bpf::ExecArgv> {
         let q = self.exec_argv_queue.get_mut(&pid)?;
         let mut last = None;
         while q.front().is_some_and(|a| a.mono_ns < ts_ns + 1_000) {
@@ -233,7 +248,7 @@ impl Recorder {
         if q.is_empty() {
             self.exec_argv_queue.remove(&pid);
         }
-        last.filter(|a| ts_ns.saturating_sub(a.mono_ns) < 1_000_000).and_then(|a| a.argv)
+        last.filter(|a| ts_ns.saturating_sub(a.mono_ns) < 1_000_000)
     }
 
     /// Drops queued records older than 10 s (their exec lines were lost, or came before the queue did).
@@ -554,6 +569,9 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<i32> {
         .open(instance.trace_pipe())
         .with_context(|| format!("opening {}", instance.trace_pipe().display()))?;
 
+    // The exec program's cgroup ids are read against the cgroup2 mount; without one, `/proc` gives cgroups.
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let cgroups = exec_argv.as_ref().and_then(|_| cgroups::CgroupPaths::from_mountinfo(&mountinfo));
     let proc = PathBuf::from("/proc");
     let mut table = Table::new(TABLE_CAP);
     seed_table(&mut table, &proc);
@@ -568,6 +586,7 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<i32> {
         unparsed_example: None,
         argv_probe: exec_argv.is_some() || instance.events.iter().any(|e| e == tracefs::ARGV_EVENT),
         argv_due: Vec::new(),
+        cgroups,
         exec_argv,
         exec_argv_queue: HashMap::new(),
     };
@@ -738,6 +757,7 @@ mod tests {
             argv_due: Vec::new(),
             exec_argv: None,
             exec_argv_queue: HashMap::new(),
+            cgroups: None,
         }
     }
 
@@ -851,15 +871,23 @@ mod tests {
     }
 
     /// The exec program's records, queued before a read's lines are handled, each go to their own exec's line:
-    /// a pid that execs twice in one read gets each argv in turn; a cut record, or one too old to be its own,
-    /// leaves the exec to `/proc`.
+    /// a pid that execs twice in one read gets each argv and ids in turn; a cut record leaves argv to `/proc`,
+    /// one too old to be its own leaves the whole exec to it.
     #[test]
     fn exec_program_records_go_to_their_own_exec_lines() {
+        use std::os::unix::fs::MetadataExt;
         let d = tempfile::tempdir().expect("tempdir");
         let mut rec = test_recorder(Store::open(d.path(), 1 << 20, 1 << 30).expect("store"), d.path().join("no-proc"), 0, true);
+        let cg = d.path().join("cg");
+        fs::create_dir_all(cg.join("user.slice")).expect("mkdir");
+        rec.cgroups = Some(cgroups::CgroupPaths::at(&cg));
+        let user_slice = fs::metadata(cg.join("user.slice")).expect("stat").ino();
         let mut push = |tgid: i64, mono_ns: u64, argv: Option<&[&str]>| {
-            let argv = argv.map(|a| a.iter().map(|s| (*s).to_owned()).collect());
-            rec.exec_argv_queue.entry(tgid).or_default().push_back(bpf::ExecArgv { tgid, mono_ns, argv });
+            let argv: Option<Vec<String>> = argv.map(|a| a.iter().map(|s| (*s).to_owned()).collect());
+            let comm = argv.as_ref().and_then(|a| a.first().cloned()).unwrap_or_default();
+            // Each record's uid is its time's last digits, so which record gave an entry's ids shows.
+            let a = bpf::ExecArgv { tgid, mono_ns, argv, uid: (mono_ns % 1000) as u32, loginuid: Some(1000), cgroup_id: user_slice, comm };
+            rec.exec_argv_queue.entry(tgid).or_default().push_back(a);
         };
         push(500, 10_000_000_400, Some(&["sh", "-c", "exec kill -9 7"]));
         push(500, 10_000_900_100, Some(&["kill", "-9", "7"]));
@@ -874,14 +902,18 @@ mod tests {
         assert_eq!(rec.exec_argv_queue.get(&500).map(VecDeque::len), Some(1), "the next exec's record waits for its line");
         rec.line(&exec(500, "10.000901", "/bin/kill"));
         assert_eq!(argv(&rec, 500), Some(vec!["kill".into(), "-9".into(), "7".into()]));
+        let ids = |rec: &Recorder, pid: i64| rec.table.get(pid).map(|e| (e.uid, e.loginuid, e.cgroup.clone(), e.comm.clone()));
+        assert_eq!(ids(&rec, 500), Some((Some(100), Some(1000), Some("/user.slice".into()), Some("kill".into()))), "the second record's ids");
         rec.line(&exec(501, "10.001001", "/bin/long"));
+        assert_eq!(ids(&rec, 501).and_then(|i| i.0), Some(0), "a cut argv's record still gives the ids");
         rec.line(&exec(502, "10.002000", "/bin/late"));
         assert_eq!(argv(&rec, 502), None, "a record 2 s older than the line is not this exec's");
+        assert_eq!(ids(&rec, 502), Some((None, None, None, None)), "nor are its ids: /proc is read (gone here)");
         assert_eq!(rec.argv_due, vec![501, 502], "cmdline is read for those two");
         assert!(rec.exec_argv_queue.is_empty());
         assert_eq!(rec.unparsed, 0);
         // Records whose lines never came are dropped after 10 s.
-        rec.exec_argv_queue.entry(9).or_default().push_back(bpf::ExecArgv { tgid: 9, mono_ns: 1, argv: None });
+        rec.exec_argv_queue.entry(9).or_default().push_back(bpf::ExecArgv { tgid: 9, mono_ns: 1, argv: None, uid: 0, loginuid: None, cgroup_id: 0, comm: String::new() });
         rec.prune_exec_argv(5_000_000_000);
         assert_eq!(rec.exec_argv_queue.len(), 1);
         rec.prune_exec_argv(20_000_000_000);

@@ -1,6 +1,6 @@
-//! The recorder's small process table: what exec and fork events (and `/proc` at exec time) told it about each
-//! process, so a record can name a sender that exited milliseconds after its `kill`. Bounded: exited
-//! processes are forgotten first, oldest first.
+//! The recorder's small process table: what exec and fork events (and the exec program, or `/proc`, at exec
+//! time) told it about each process, so a record can name a sender that exited milliseconds after its `kill`.
+//! Bounded: exited processes are forgotten first, oldest first.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
