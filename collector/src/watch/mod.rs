@@ -73,9 +73,10 @@ pub struct WatchArgs {
     /// Ring buffer per CPU of the recorder's trace instance, in KiB.
     #[arg(long, value_name = "KIB", default_value = "4096")]
     pub buffer_kb: u64,
-    /// Where a new process's argv comes from: `bpf` (a program on the exec tracepoint), `uprobe` (a probe on
-    /// the dynamic loader; dearer per process, and blind to static binaries), `proc` (`/proc` alone, so a
-    /// process that exits before the recorder reads may have none), or `auto`: the first of those that works.
+    /// Where a new process's argv comes from: `bpf` (a program on the exec tracepoint, which gives its comm,
+    /// uid, login uid and cgroup too), `uprobe` (a probe on the dynamic loader; dearer per process, and blind
+    /// to static binaries; ids from `/proc`), `proc` (`/proc` alone, so a process that exits before the
+    /// recorder reads may have none), or `auto`: the first of those that works.
     #[arg(long, value_name = "FROM", default_value = "auto", value_parser = ["auto", "bpf", "uprobe", "proc"])]
     pub argv: String,
 }
@@ -668,18 +669,19 @@ fn pump(rec: &mut Recorder, pipe: &File, instance: &tracefs::Instance, mut kmsg:
             return reason;
         }
         {
-            // Idle: wait on the pipe, so the first event after a quiet spell is read at once. Busy: sleep
-            // BATCH without waiting on it: each event a waiting reader is woken for costs the traced task an
-            // interrupt and a wakeup (1.3x a fork/exec/exit storm on this VM); kmsg still ends the sleep.
+            // Busy: sleep BATCH without waiting on the pipe: each event a waiting reader is woken for costs the
+            // traced task an interrupt and a wakeup (1.3x a fork/exec/exit storm on this VM). Idle, without the
+            // exec program: wait on the pipe, so a new process is read from /proc at once. With it, nothing
+            // needs reading at once, and the idle wait is IDLE without waiting on the pipe either: no event
+            // wakes the recorder. kmsg still ends any sleep.
             let mut fds = Vec::with_capacity(2);
-            if !busy {
+            if !busy && rec.exec_argv.is_none() {
                 fds.push(PollFd::new(pipe, PollFlags::IN));
             }
             if let Some(k) = kmsg.as_deref() {
                 fds.push(PollFd::new(&k.file, PollFlags::IN));
             }
-            let timeout = if busy { BATCH } else { rustix::time::Timespec { tv_sec: 0, tv_nsec: 200_000_000 } };
-            let _ = poll(&mut fds, Some(&timeout));
+            let _ = poll(&mut fds, Some(if busy { &BATCH } else { &IDLE }));
         }
         busy = read_pipe(rec, &mut pipe_r, &mut buf, &mut partial) > 0;
         if let Some(k) = kmsg.as_deref_mut() {
@@ -705,6 +707,8 @@ fn pump(rec: &mut Recorder, pipe: &File, instance: &tracefs::Instance, mut kmsg:
 /// from `/proc`; the argv probe and the table still name it). A fork/exec/exit storm cost 1.12x at 2 ms, 1.10x
 /// at 10 ms and 1.09x at 20 ms here, against 1.31x waking at every event.
 const BATCH: rustix::time::Timespec = rustix::time::Timespec { tv_sec: 0, tv_nsec: 10_000_000 };
+/// How long an idle recorder waits for an event (or, with the exec program, sleeps between reads).
+const IDLE: rustix::time::Timespec = rustix::time::Timespec { tv_sec: 0, tv_nsec: 100_000_000 };
 
 /// Reads what the pipe has now and handles each whole line; returns the bytes read.
 fn read_pipe(rec: &mut Recorder, pipe: &mut &File, buf: &mut [u8], partial: &mut Vec<u8>) -> usize {
@@ -740,8 +744,6 @@ mod tests {
     use super::tracefs::ARGV_SLOTS;
     use super::*;
 
-    /// The real capture through the recorder's logic: senders named from the table after they exited, fates
-    /// from the exit events, the OOM killer's SIGKILL labelled as the kernel's.
     /// A recorder with no trace instance or program, fed lines by the test.
     fn test_recorder(store: Store, proc: PathBuf, clock_zero_ns: i128, argv_probe: bool) -> Recorder {
         Recorder {
@@ -793,6 +795,8 @@ mod tests {
         assert_eq!(f3, TargetFate::Exited { after_us: 53 });
     }
 
+    /// The real capture through the recorder's logic: senders named from the table after they exited, fates
+    /// from the exit events, the OOM killer's SIGKILL labelled as the kernel's.
     #[test]
     fn the_real_capture_makes_named_signal_records_with_fates() {
         let d = tempfile::tempdir().expect("tempdir");
