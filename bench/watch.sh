@@ -8,10 +8,12 @@
 # The builds row, whose target (under 1% slowdown) is smaller than this VM's run-to-run spread, is measured
 # apart: PAIRS rounds of back-to-back pieces (nothing, recorder, audit rules; a fixed-seed shuffled order in
 # each round), each piece PAIR_BUILDS builds (several seconds), and the median of the per-round ratios with a
-# distribution-free 95% interval (order statistics), judged against 1.01.
+# distribution-free 95% interval (order statistics), judged against 1.01. Every timed piece follows PAIR_WARM
+# untimed builds in its own mode: here a piece after 1.5 s idle ran a median 1.8% slower than one right after
+# another (40 rounds, spread ±7%), and only the recorder's pieces always followed an idle second (its settle).
 #
 #   bash bench/watch.sh               # RUNS=5 SIGNALS=200000 RATE=100000 (a second; 0: unpaced) SPAWNS=2000
-#                                     # PAIRS=32 PAIR_BUILDS=60 PAIR_AUDIT=1
+#                                     # PAIRS=32 PAIR_BUILDS=60 PAIR_WARM=10 PAIR_AUDIT=1
 #   STORM_SECS=600 bash bench/watch.sh   # also a long storm: the recorder's RSS sampled every 10 s
 #   WORKLOADS= PAIR_AUDIT=0 RES=/tmp/x.md bash bench/watch.sh   # the builds pairs alone, recorder vs nothing
 #   REC_ARGS="--argv uprobe" ...      # extra arguments for the recorder (here: argv from the loader uprobe)
@@ -24,6 +26,7 @@ RATE=${RATE:-100000}
 SPAWNS=${SPAWNS:-2000}
 PAIRS=${PAIRS:-32}
 PAIR_BUILDS=${PAIR_BUILDS:-60}
+PAIR_WARM=${PAIR_WARM:-10}
 PAIR_AUDIT=${PAIR_AUDIT:-1}
 REC_ARGS=${REC_ARGS:-}
 PAIR_SEED=${PAIR_SEED:-13}
@@ -177,11 +180,13 @@ for _ in range($PAIRS): random.shuffle(m); print(' '.join(m))" "${pmodes[@]}" > 
     for mode in "${order[@]}"; do
       case $mode in
         recorder)
-          rec_on; settle "$REC_PID"; sleep 0.5; c0=$(ticks "$REC_PID")
+          rec_on; settle "$REC_PID"; sleep 0.5
           # What the recorder runs, from its start record (the argv source among them), for the table.
           grep -q '^pair_events' "$W/rows.txt" || echo "pair_events $(grep -h '"record":"start"' "$W"/state/watch/*.jsonl | python3 -c 'import sys,json; print(" ".join(json.loads(sys.stdin.readline())["events"]))')" >> "$W/rows.txt" ;;
         audit) auditctl -e 1 >/dev/null; auditctl -a always,exit "${RULE64[@]}" >/dev/null; auditctl -a always,exit "${RULE32[@]}" >/dev/null; sleep 0.5 ;;
       esac
+      builds "$PAIR_WARM"   # untimed: every piece starts busy, in its mode
+      [ "$mode" = recorder ] && c0=$(ticks "$REC_PID")
       fig=$(one builds)
       case $mode in
         recorder)
@@ -207,7 +212,7 @@ if [ "$STORM_SECS" -gt 0 ]; then
   rec_off
 fi
 
-RATE=$RATE SIGNALS=$SIGNALS PAIR_BUILDS=$PAIR_BUILDS REC_ARGS=$REC_ARGS python3 - "$W/rows.txt" "$RES" "$RUNS" "$W/rss.txt" "$STORM_SECS" "$(cat /proc/loadavg | cut -d' ' -f1-3)" "$clk" <<'PY'
+RATE=$RATE SIGNALS=$SIGNALS PAIR_BUILDS=$PAIR_BUILDS PAIR_WARM=$PAIR_WARM REC_ARGS=$REC_ARGS python3 - "$W/rows.txt" "$RES" "$RUNS" "$W/rss.txt" "$STORM_SECS" "$(cat /proc/loadavg | cut -d' ' -f1-3)" "$clk" <<'PY'
 import statistics, sys, os
 rows, res, runs, rssf, storm, load, clk = sys.argv[1:8]
 clk = float(clk)
@@ -278,7 +283,7 @@ if pairs:
            + (f"{a_:.3f}" if a_ else "–") + f" | {m:.4f} | " + (f"{med(ra):.4f}" if ra else "–") + f" | {share:.1f}% of a core |")
     out.append(row)
     pair_text += ["", f"**The normal workload, paired** ({len(full)} rounds; each piece {os.environ.get('PAIR_BUILDS')} times "
-                  "`gcc -O2` of a hello world and a run of it; the modes of a round back to back in a fixed-seed "
+                  "`gcc -O2` of a hello world and a run of it, after " + os.environ.get("PAIR_WARM", "0") + " untimed ones in the same mode; the modes of a round back to back in a fixed-seed "
                   "shuffled order; a recorder started afresh and settled for each recorder piece, none at all in the "
                   "others). The columns are medians of the pieces; the ratios are medians of the per-round ratios."]
     if pair_events:
