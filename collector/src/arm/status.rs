@@ -142,8 +142,8 @@ pub fn cost(piece: &str) -> Option<&'static str> {
         _ => None,
     }
 }
-const AUDIT_COST: &str = "measured here: every syscall of every process 1.85x (getppid 270 -> 500 ns), each kill(2) 15x, each process start 1.05x, gcc builds 1.03x";
-const RECORDER_COST: &str = "measured here: other syscalls 1.02x (getppid), each kill(2) 1.3x, each process start 1.00x, gcc builds 1.006-1.024x; 2-4% of a core under builds, 91% under 100k signals/s (losses counted)";
+const AUDIT_COST: &str = "measured here: every syscall of every process 1.8x (getppid 270 -> 480 ns), each kill(2) 16x, each process start 1.04x, gcc builds 1.03x";
+const RECORDER_COST: &str = "measured here: other syscalls 1.00x (getppid), each kill(2) 1.3x, each process start 1.03x, gcc builds 1.007-1.010x (median; intervals reach 1.02); 0.5% of a core under builds, 85-91% under 100k signals/s (losses counted)";
 
 /// Every check, in a fixed order.
 pub fn checks(state_dir: &Path) -> Vec<Check> {
