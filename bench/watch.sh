@@ -6,16 +6,19 @@
 # and records written vs signals sent (every loss must be counted). Writes bench/results/watch.md. Root only.
 #
 # The builds row, whose target (under 1% slowdown) is smaller than this VM's run-to-run spread, is measured
-# apart: PAIRS rounds of back-to-back pieces (nothing, recorder, audit rules; a fixed-seed shuffled order in
-# each round), each piece PAIR_BUILDS builds (several seconds), and the median of the per-round ratios with a
-# distribution-free 95% interval (order statistics), judged against 1.01. Every timed piece follows PAIR_WARM
-# untimed builds in its own mode: here a piece after 1.5 s idle ran a median 1.8% slower than one right after
-# another (40 rounds, spread ±7%), and only the recorder's pieces always followed an idle second (its settle).
+# apart, in many short pairs: a build's time here follows the host's load over seconds (lag-1 autocorrelation
+# 0.47 over 600 builds in a row), so pieces next to each other cancel most of it. PAIRS rounds of back-to-back
+# pieces (nothing, recorder, audit rules; a fixed-seed shuffled order in each round), each piece PAIR_WARM
+# untimed builds then PAIR_BUILDS timed ones, and the median of the per-round ratios with a distribution-free
+# 95% interval (order statistics), judged against 1.01. A recorder piece starts a recorder and waits until
+# its run time is still (a start reads the kmsg ring again and walks the cgroup tree), so the timed builds
+# see a recorder as it runs for months. A fourth mode (PAIR_AA=1) is the design's A/A check: "idle" is nothing
+# after a pause as long as a recorder's start and wait (PAIR_IDLE seconds); PAIR_MODES overrides the list.
 #
 #   bash bench/watch.sh               # RUNS=5 SIGNALS=200000 RATE=100000 (a second; 0: unpaced) SPAWNS=2000
-#                                     # PAIRS=32 PAIR_BUILDS=60 PAIR_WARM=10 PAIR_AUDIT=1
+#                                     # PAIRS=600 PAIR_BUILDS=2 PAIR_WARM=1 PAIR_AUDIT=1 PAIR_AA=1
 #   STORM_SECS=600 bash bench/watch.sh   # also a long storm: the recorder's RSS sampled every 10 s
-#   WORKLOADS= PAIR_AUDIT=0 RES=/tmp/x.md bash bench/watch.sh   # the builds pairs alone, recorder vs nothing
+#   WORKLOADS= PAIR_AUDIT=0 PAIR_AA=0 RES=/tmp/x.md bash bench/watch.sh   # the builds pairs alone, recorder vs nothing
 #   REC_ARGS="--argv uprobe" ...      # extra arguments for the recorder (here: argv from the loader uprobe)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,10 +27,11 @@ RUNS=${RUNS:-5}
 SIGNALS=${SIGNALS:-200000}
 RATE=${RATE:-100000}
 SPAWNS=${SPAWNS:-2000}
-PAIRS=${PAIRS:-32}
-PAIR_BUILDS=${PAIR_BUILDS:-60}
-PAIR_WARM=${PAIR_WARM:-10}
+PAIRS=${PAIRS:-600}
+PAIR_BUILDS=${PAIR_BUILDS:-2}
+PAIR_WARM=${PAIR_WARM:-1}
 PAIR_AUDIT=${PAIR_AUDIT:-1}
+PAIR_AA=${PAIR_AA:-1}
 REC_ARGS=${REC_ARGS:-}
 PAIR_SEED=${PAIR_SEED:-13}
 WORKLOADS=${WORKLOADS-signals spawn getppid}
@@ -70,8 +74,10 @@ audit_off() {
   # Stop only the auditd this script started, by its pid.
   if [ -n "$AUDITD_PID" ]; then kill -TERM "$AUDITD_PID" 2>/dev/null || true; wait "$AUDITD_PID" 2>/dev/null || true; AUDITD_PID=""; fi
 }
+# rec_on [keep]: a recorder on $W/state, emptied first unless "keep" (the paired row's pieces share one, as one
+# recorder restarted on a host would: its kmsg position carries over).
 rec_on() {
-  rm -rf "$W/state"
+  [ "${1:-}" = keep ] || rm -rf "$W/state"
   # shellcheck disable=SC2086 # REC_ARGS is a list of words
   "$COLLECT" watch --state-dir "$W/state" $REC_ARGS >"$W/recorder.log" 2>&1 &
   REC_PID=$!
@@ -134,7 +140,7 @@ for wl in $WORKLOADS; do
         recorder) rec_on; settle "$REC_PID" ;;
         audit) audit_on; p=$(auditd_pid); [ -n "$p" ] && settle "$p" ;;
       esac
-      [ "$mode" = recorder ] && c0=$(ticks "$REC_PID")
+      [ "$mode" = recorder ] && c0=$(runtime "$REC_PID")
       t0=$EPOCHREALTIME
       fig=$(one "$wl")
       wall=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{print b - a}')
@@ -155,22 +161,38 @@ s=[json.loads(l) for l in sys.stdin if "\"record\":\"stop\"" in l][-1]; print(s[
   done
 done
 
-# The builds, paired. Each recorder piece starts a recorder afresh (its table seeded from /proc, as on a host
-# where it has run for months), lets it settle, and stops it after the builds; "nothing" has no recorder at
-# all, so no tracepoint, program or probe of it is registered in the kernel. The audit pieces add the rules
-# and enable audit, and take both away after. Every switch is followed by 0.5 s of quiet so nothing of one
-# piece's tail runs in the next.
+# Waits until PID's run time grows by less than 0.3 ms in 50 ms, looking first 100 ms after its start record
+# (a restart reads the kmsg ring again, the first exec after it walks the cgroup tree); at most 3 s. The
+# recorder's share during the timed builds then is that of one long running, not of its start.
+quiet() {
+  local pid=$1 a b
+  sleep 0.1
+  read -r a _ < "/proc/$pid/schedstat" || return 0
+  for _ in $(seq 1 58); do
+    sleep 0.05
+    read -r b _ < "/proc/$pid/schedstat" || return 0
+    [ $((b - a)) -lt 300000 ] && return 0
+    a=$b
+  done
+}
+runtime() { local t; read -r t _ < "/proc/$1/schedstat"; echo "$t"; }
+
+# The builds, paired. Each recorder piece starts a recorder (its table seeded from /proc, as on a host where
+# it has run for months), waits until it is quiet, and stops it after the builds; "nothing" has no recorder
+# at all, so no tracepoint, program or probe of it is registered in the kernel. The audit pieces add the
+# rules and enable audit, and take both away after. A switch's tail falls in the untimed builds.
 if [ "$PAIRS" -gt 0 ]; then
   auditctl -e "$AUDIT_ENABLED" >/dev/null
-  pmodes=(none recorder); [ "$PAIR_AUDIT" = 1 ] && pmodes+=(audit)
+  pmodes=(none recorder); [ "$PAIR_AUDIT" = 1 ] && pmodes+=(audit); [ "$PAIR_AA" = 1 ] && pmodes+=(idle)
+  [ -n "${PAIR_MODES:-}" ] && read -r -a pmodes <<< "$PAIR_MODES"
   if [ "$PAIR_AUDIT" = 1 ] && ! pgrep -x auditd >/dev/null; then auditd -n & AUDITD_PID=$!; sleep 1; fi
-  pair_recorded=0; pair_lost=0
+  rm -rf "$W/state"
   # Untimed: warm the caches, and count the workload's execs and forks (strace: successful execve only).
   f0=$(awk '$1=="processes"{print $2}' /proc/stat); t0=$EPOCHREALTIME
-  builds "$PAIR_BUILDS"
+  builds 30
   wall=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{print b - a}')
   f1=$(awk '$1=="processes"{print $2}' /proc/stat)
-  strace -f -qq -e trace=execve -e status=successful -o "$W/execs.txt" bash -c "$(declare -f builds); W=$W; builds $PAIR_BUILDS"
+  strace -f -qq -e trace=execve -e status=successful -o "$W/execs.txt" bash -c "$(declare -f builds); W=$W; builds 30"
   echo "pair_execs $(grep -c execve "$W/execs.txt") $((f1 - f0)) $wall" >> "$W/rows.txt"
   python3 -c "import random,sys; random.seed($PAIR_SEED); m=sys.argv[1:]
 for _ in range($PAIRS): random.shuffle(m); print(' '.join(m))" "${pmodes[@]}" > "$W/pair_order.txt"
@@ -180,26 +202,26 @@ for _ in range($PAIRS): random.shuffle(m); print(' '.join(m))" "${pmodes[@]}" > 
     for mode in "${order[@]}"; do
       case $mode in
         recorder)
-          rec_on; settle "$REC_PID"; sleep 0.5
+          rec_on keep; quiet "$REC_PID"
           # What the recorder runs, from its start record (the argv source among them), for the table.
           grep -q '^pair_events' "$W/rows.txt" || echo "pair_events $(grep -h '"record":"start"' "$W"/state/watch/*.jsonl | python3 -c 'import sys,json; print(" ".join(json.loads(sys.stdin.readline())["events"]))')" >> "$W/rows.txt" ;;
-        audit) auditctl -e 1 >/dev/null; auditctl -a always,exit "${RULE64[@]}" >/dev/null; auditctl -a always,exit "${RULE32[@]}" >/dev/null; sleep 0.5 ;;
+        audit) auditctl -e 1 >/dev/null; auditctl -a always,exit "${RULE64[@]}" >/dev/null; auditctl -a always,exit "${RULE32[@]}" >/dev/null ;;
+        idle) sleep "${PAIR_IDLE:-0.3}" ;;
       esac
-      builds "$PAIR_WARM"   # untimed: every piece starts busy, in its mode
-      [ "$mode" = recorder ] && c0=$(ticks "$REC_PID")
+      builds "$PAIR_WARM"   # untimed: a switch's tail falls here, and every piece starts busy, in its mode
+      [ "$mode" = recorder ] && c0=$(runtime "$REC_PID")
       fig=$(one builds)
       case $mode in
         recorder)
-          c1=$(ticks "$REC_PID"); echo "pair_cpu $((c1 - c0)) $fig" >> "$W/rows.txt"; rec_off
-          read -r recorded lost < <(cat "$W"/state/watch/*.jsonl | python3 -c 'import sys,json
-s=[json.loads(l) for l in sys.stdin if "\"record\":\"stop\"" in l][-1]; print(s["records"], s["lost"])')
-          pair_recorded=$((pair_recorded + recorded)); pair_lost=$((pair_lost + lost)); sleep 0.5 ;;
-        audit) auditctl -d always,exit "${RULE64[@]}" >/dev/null; auditctl -d always,exit "${RULE32[@]}" >/dev/null; auditctl -e "$AUDIT_ENABLED" >/dev/null; sleep 0.5 ;;
+          c1=$(runtime "$REC_PID"); echo "pair_cpu $((c1 - c0)) $fig" >> "$W/rows.txt"; rec_off ;;
+        audit) auditctl -d always,exit "${RULE64[@]}" >/dev/null; auditctl -d always,exit "${RULE32[@]}" >/dev/null; auditctl -e "$AUDIT_ENABLED" >/dev/null ;;
       esac
       echo "pair $r $mode $fig" >> "$W/rows.txt"
     done
   done < "$W/pair_order.txt"
-  echo "pair_rec $pair_recorded $pair_lost" >> "$W/rows.txt"
+  # Every recorder piece's stop record: its records and losses (a run counts its own).
+  [ -d "$W/state/watch" ] && echo "pair_rec $(cat "$W"/state/watch/*.jsonl | python3 -c 'import sys,json
+s=[json.loads(l) for l in sys.stdin if "\"record\":\"stop\"" in l]; print(sum(x["records"] for x in s), sum(x["lost"] for x in s), len(s))')" >> "$W/rows.txt"
   audit_off
 fi
 
@@ -254,7 +276,7 @@ for line in open(rows):
     elif p[0] == "pair_execs":
         pair_execs = (int(p[1]), int(p[2]), float(p[3]))
     elif p[0] == "pair_rec":
-        pair_rec = (int(p[1]), int(p[2]))
+        pair_rec = (int(p[1]), int(p[2]), int(p[3]))
     elif p[0] == "pair_events":
         pair_events = p[1:]
 
@@ -263,48 +285,61 @@ def median_ci(xs):
     P(Binomial(n, 1/2) < k) <= 2.5%; the interval's exact coverage is returned too."""
     import math
     xs, n = sorted(xs), len(xs)
-    cdf = lambda j: sum(math.comb(n, i) for i in range(j + 1)) / 2 ** n
-    k = max([j for j in range(1, n // 2 + 1) if cdf(j - 1) <= 0.025], default=0)
+    cdf, acc = [], 0  # cdf[j] = P(Binomial(n, 1/2) <= j), exact
+    for i in range(n // 2 + 1):
+        acc += math.comb(n, i)
+        cdf.append(acc / 2 ** n)
+    k = max([j for j in range(1, n // 2 + 1) if cdf[j - 1] <= 0.025], default=0)
     if k == 0:
         return med(xs), None, None, None
-    return med(xs), xs[k - 1], xs[n - k], 1 - 2 * cdf(k - 1)
+    return med(xs), xs[k - 1], xs[n - k], 1 - 2 * cdf[k - 1]
+
+def spread(xs):
+    """Every value when few, else the deciles."""
+    xs = sorted(xs)
+    if len(xs) <= 64:
+        return "per round: " + ", ".join(f"{x:.3f}" for x in xs)
+    return "deciles of the per-round ratios: " + ", ".join(f"{xs[round(q * (len(xs) - 1) / 10)]:.3f}" for q in range(11))
 
 pair_text = []
 if pairs:
-    full = [d for d in pairs.values() if "none" in d and "recorder" in d]
-    rr = [d["recorder"] / d["none"] for d in full]
-    ra = [d["audit"] / d["none"] for d in full if "audit" in d]
-    n_, r_ = med([d["none"] for d in full]), med([d["recorder"] for d in full])
-    a_ = med([d["audit"] for d in full if "audit" in d]) if ra else None
-    m, lo, hi, cov = median_ci(rr)
-    share = 100 * sum(c for c, _ in pair_cpu) / clk / max(sum(w for _, w in pair_cpu), 1e-9)
-    verdict = "unresolved" if lo is None else "met" if hi < 1.01 else "not met" if lo > 1.01 else "unresolved"
-    row = (f"| normal workload, paired: s for {os.environ.get('PAIR_BUILDS')} gcc builds | {n_:.3f} | {r_:.3f} | "
-           + (f"{a_:.3f}" if a_ else "–") + f" | {m:.4f} | " + (f"{med(ra):.4f}" if ra else "–") + f" | {share:.1f}% of a core |")
-    out.append(row)
-    pair_text += ["", f"**The normal workload, paired** ({len(full)} rounds; each piece {os.environ.get('PAIR_BUILDS')} times "
-                  "`gcc -O2` of a hello world and a run of it, after " + os.environ.get("PAIR_WARM", "0") + " untimed ones in the same mode; the modes of a round back to back in a fixed-seed "
-                  "shuffled order; a recorder started afresh and settled for each recorder piece, none at all in the "
+    modes = sorted({m for d in pairs.values() for m in d} - {"none"}, key=lambda m: ("recorder", "audit", "idle").index(m) if m in ("recorder", "audit", "idle") else 9)
+    ratios = {m: [d[m] / d["none"] for d in pairs.values() if "none" in d and m in d] for m in modes}
+    piece = lambda m: med([d[m] for d in pairs.values() if m in d]) if any(m in d for d in pairs.values()) else None
+    n_, r_, a_ = piece("none"), piece("recorder"), piece("audit")
+    share = 100 * sum(c for c, _ in pair_cpu) / 1e9 / max(sum(w for _, w in pair_cpu), 1e-9)
+    if n_ and r_:
+        out.append(f"| normal workload, paired: s for {os.environ.get('PAIR_BUILDS')} gcc builds | {n_:.3f} | {r_:.3f} | "
+                   + (f"{a_:.3f}" if a_ else "–") + f" | {med(ratios['recorder']):.4f} | "
+                   + (f"{med(ratios['audit']):.4f}" if a_ else "–") + f" | {share:.2f}% of a core |")
+    nrounds = max(len(v) for v in ratios.values()) if ratios else 0
+    pair_text += ["", f"**The normal workload, paired** ({nrounds} rounds; each piece {os.environ.get('PAIR_BUILDS')} timed runs of "
+                  "`gcc -O2` of a hello world and a run of it, after " + os.environ.get("PAIR_WARM", "0") + " untimed in the same mode; the modes of a round back to back in a fixed-seed "
+                  "shuffled order; a recorder started for each recorder piece and left until its run time was still, none at all in the "
                   "others). The columns are medians of the pieces; the ratios are medians of the per-round ratios."]
     if pair_events:
         pair_text.append("- The recorder's events (its start record): " + ", ".join(f"`{e}`" for e in pair_events)
                          + (f"; arguments `{os.environ['REC_ARGS']}`" if os.environ.get("REC_ARGS") else "") + ".")
-    if lo is not None:
-        pair_text.append(f"- recorder ÷ nothing, per round: median **{m:.4f}**, 95% interval **[{lo:.4f}, {hi:.4f}]** "
-                         f"(order statistics, exact coverage {100 * cov:.1f}%). Against the target 1.01: **{verdict}**.")
-    if ra:
-        am, alo, ahi, _ = median_ci(ra)
-        if alo is not None:
-            pair_text.append(f"- audit rules ÷ nothing, per round: median {am:.4f}, 95% interval [{alo:.4f}, {ahi:.4f}].")
+    label = {"recorder": "recorder", "audit": "audit rules", "idle": "nothing after a pause (A/A check)"}
+    for m in modes:
+        rr = ratios[m]
+        mm, lo, hi, cov = median_ci(rr)
+        if lo is None:
+            continue
+        line = (f"- {label.get(m, m)} ÷ nothing, per round: median **{mm:.4f}**, 95% interval **[{lo:.4f}, {hi:.4f}]** "
+                f"(order statistics, exact coverage {100 * cov:.1f}%); mean {statistics.mean(rr):.4f}, sd {statistics.pstdev(rr):.3f}.")
+        if m == "recorder":
+            verdict = "met" if hi < 1.01 else "not met" if lo > 1.01 else "unresolved"
+            line += f" Against the target 1.01: **{verdict}**."
+        pair_text.append(line)
     if pair_execs:
         e, f, w = pair_execs
         pair_text.append(f"- The workload's rate, with nothing recording: {e} execs and {f} forks in {w:.2f} s, "
-                         f"**{e / w:.0f} execs/s** and {f / w:.0f} forks/s (execs counted with strace in an untimed run).")
+                         f"**{e / w:.0f} execs/s** and {f / w:.0f} forks/s (30 builds, untimed; execs counted with strace in another run).")
     if pair_rec:
-        pair_text.append(f"- The recorders over the row: {pair_rec[0]} records, {pair_rec[1]} counted lost.")
-    pair_text.append("- Per round, recorder ÷ nothing: " + ", ".join(f"{x:.3f}" for x in rr) + ".")
-    if ra:
-        pair_text.append("- Per round, audit ÷ nothing: " + ", ".join(f"{x:.3f}" for x in ra) + ".")
+        pair_text.append(f"- The {pair_rec[2]} recorders over the row: {pair_rec[0]} records, {pair_rec[1]} counted lost.")
+    for m in modes:
+        pair_text.append(f"- {label.get(m, m)} ÷ nothing, {spread(ratios[m])}.")
 out += pair_text
 out += ["", "Runs, in order:"] + runs_lines
 if "signals" in rec:
