@@ -140,7 +140,7 @@ for wl in $WORKLOADS; do
         recorder) rec_on; settle "$REC_PID" ;;
         audit) audit_on; p=$(auditd_pid); [ -n "$p" ] && settle "$p" ;;
       esac
-      [ "$mode" = recorder ] && c0=$(runtime "$REC_PID")
+      [ "$mode" = recorder ] && c0=$(ticks "$REC_PID")
       t0=$EPOCHREALTIME
       fig=$(one "$wl")
       wall=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{print b - a}')
