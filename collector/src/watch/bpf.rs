@@ -43,7 +43,8 @@ pub const MAX_ARGS: u32 = 4048;
 /// id (u64), comm (16 bytes, NUL-padded), then up to [`MAX_ARGS`] bytes.
 const HEADER: usize = 48;
 const RECORD: u32 = HEADER as u32 + MAX_ARGS;
-/// The ring's size: about 500 execs' records between two reads (the recorder reads every 10 ms when busy).
+/// The ring's size: 512 execs' records between two reads (the recorder reads every 10 ms when busy, and
+/// every 100 ms only while a read brings less than 16 KiB of lines, fewer than about 140 execs).
 const RING: usize = 2 << 20;
 
 // bpf(2) commands, map and program types, helpers (include/uapi/linux/bpf.h).
