@@ -89,6 +89,11 @@ rec_on() {
   echo "bench/watch.sh: the recorder did not start: $(cat "$W/recorder.log")" >&2; exit 1
 }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The stop records in $W/state, summed: records, lost, how many (each run counts its own).
+stop_totals() {
+  cat "$W"/state/watch/*.jsonl | python3 -c 'import sys,json
+s=[json.loads(l) for l in sys.stdin if "\"record\":\"stop\"" in l]; print(sum(x["records"] for x in s), sum(x["lost"] for x in s), len(s))'
+}
 rec_off() {
   local pid=$REC_PID
   REC_CPU_TICKS=$(ticks "$pid")
@@ -149,8 +154,7 @@ for wl in $WORKLOADS; do
         recorder)
           rec_off
           # The stop record's totals: `lost` records inside files the cap removed are gone, the totals are not.
-          read -r recorded lost < <(cat "$W"/state/watch/*.jsonl | python3 -c 'import sys,json
-s=[json.loads(l) for l in sys.stdin if "\"record\":\"stop\"" in l][-1]; print(s["records"], s["lost"])')
+          read -r recorded lost _ < <(stop_totals)   # the state was emptied at this run's start: its stop alone
           disk=$(du -sb "$W/state/watch" | cut -f1)
           kept=$(cat "$W"/state/watch/*.jsonl | wc -l)
           [ "$r" -gt 0 ] && echo "recorder_run $wl $((c1 - c0)) $wall $REC_HWM $recorded $lost $disk $kept" >> "$W/rows.txt" ;;
@@ -164,18 +168,18 @@ done
 # Waits until PID's run time grows by less than 0.3 ms in 50 ms, looking first 100 ms after its start record
 # (a restart reads the kmsg ring again, the first exec after it walks the cgroup tree); at most 3 s. The
 # recorder's share during the timed builds then is that of one long running, not of its start.
+runtime() { local t; read -r t _ < "/proc/$1/schedstat" && echo "$t"; }
 quiet() {
   local pid=$1 a b
   sleep 0.1
-  read -r a _ < "/proc/$pid/schedstat" || return 0
+  a=$(runtime "$pid") || return 0
   for _ in $(seq 1 58); do
     sleep 0.05
-    read -r b _ < "/proc/$pid/schedstat" || return 0
+    b=$(runtime "$pid") || return 0
     [ $((b - a)) -lt 300000 ] && return 0
     a=$b
   done
 }
-runtime() { local t; read -r t _ < "/proc/$1/schedstat"; echo "$t"; }
 
 # The builds, paired. Each recorder piece starts a recorder (its table seeded from /proc, as on a host where
 # it has run for months), waits until it is quiet, and stops it after the builds; "nothing" has no recorder
@@ -219,9 +223,7 @@ for _ in range($PAIRS): random.shuffle(m); print(' '.join(m))" "${pmodes[@]}" > 
       echo "pair $r $mode $fig" >> "$W/rows.txt"
     done
   done < "$W/pair_order.txt"
-  # Every recorder piece's stop record: its records and losses (a run counts its own).
-  [ -d "$W/state/watch" ] && echo "pair_rec $(cat "$W"/state/watch/*.jsonl | python3 -c 'import sys,json
-s=[json.loads(l) for l in sys.stdin if "\"record\":\"stop\"" in l]; print(sum(x["records"] for x in s), sum(x["lost"] for x in s), len(s))')" >> "$W/rows.txt"
+  [ -d "$W/state/watch" ] && echo "pair_rec $(stop_totals)" >> "$W/rows.txt"
   audit_off
 fi
 
@@ -303,9 +305,12 @@ def spread(xs):
 
 pair_text = []
 if pairs:
-    modes = sorted({m for d in pairs.values() for m in d} - {"none"}, key=lambda m: ("recorder", "audit", "idle").index(m) if m in ("recorder", "audit", "idle") else 9)
+    order = {"recorder": 0, "audit": 1, "idle": 2}
+    modes = sorted({m for d in pairs.values() for m in d} - {"none"}, key=lambda m: (order.get(m, 9), m))
     ratios = {m: [d[m] / d["none"] for d in pairs.values() if "none" in d and m in d] for m in modes}
-    piece = lambda m: med([d[m] for d in pairs.values() if m in d]) if any(m in d for d in pairs.values()) else None
+    def piece(m):
+        v = [d[m] for d in pairs.values() if m in d]
+        return med(v) if v else None
     n_, r_, a_ = piece("none"), piece("recorder"), piece("audit")
     share = 100 * sum(c for c, _ in pair_cpu) / 1e9 / max(sum(w for _, w in pair_cpu), 1e-9)
     if n_ and r_:
