@@ -684,7 +684,7 @@ fn pump(rec: &mut Recorder, pipe: &File, instance: &tracefs::Instance, mut kmsg:
             let _ = poll(&mut fds, Some(if busy { &BATCH } else { &IDLE }));
         }
         let read = read_pipe(rec, &mut pipe_r, &mut buf, &mut partial);
-        busy = if rec.exec_argv.is_some() { read >= BUSY_BYTES } else { read > 0 };
+        busy = stays_busy(read, rec.exec_argv.is_some());
         if let Some(k) = kmsg.as_deref_mut() {
             k.drain(rec);
         }
@@ -713,6 +713,12 @@ const BATCH: rustix::time::Timespec = rustix::time::Timespec { tv_sec: 0, tv_nse
 /// storms are still read every BATCH. Under it, 100 ms hold fewer than about 140 execs' lines, well inside
 /// the exec program's ring (512 records).
 const BUSY_BYTES: usize = 16 * 1024;
+/// Whether the next sleep is BATCH after a read of `read` bytes: with the exec program only a storm's
+/// read (BUSY_BYTES or more) keeps it; without it, any line does, since a new process is read from `/proc`.
+fn stays_busy(read: usize, exec_program: bool) -> bool {
+    if exec_program { read >= BUSY_BYTES } else { read > 0 }
+}
+
 /// How long an idle recorder waits for an event (or, with the exec program, sleeps between reads).
 const IDLE: rustix::time::Timespec = rustix::time::Timespec { tv_sec: 0, tv_nsec: 100_000_000 };
 
@@ -749,6 +755,23 @@ fn read_pipe(rec: &mut Recorder, pipe: &mut &File, buf: &mut [u8], partial: &mut
 mod tests {
     use super::tracefs::ARGV_SLOTS;
     use super::*;
+
+    /// The read cadence: with the exec program a build's trickle of lines (a few KiB a read) sends the recorder
+    /// back to its 100 ms sleep and only a storm's read keeps it on 10 ms; without it any line keeps it busy.
+    #[test]
+    fn cadence_follows_the_read() {
+        let exec_line = "            kill-4242    (   4242) [000] .....   10.000001: sched_process_exec: filename=/bin/busybox pid=4242 old_pid=4242\n";
+        let build_read = exec_line.len() * 45; // about 100 ms of a build's execs here
+        assert!(!stays_busy(build_read, true));
+        assert!(stays_busy(BUSY_BYTES, true));
+        assert!(stays_busy(64 * 1024, true));
+        assert!(!stays_busy(0, true));
+        assert!(stays_busy(1, false));
+        assert!(stays_busy(build_read, false));
+        assert!(!stays_busy(0, false));
+        // Execs whose lines fit under the threshold in one IDLE sleep stay well inside the program's ring.
+        assert!(BUSY_BYTES / exec_line.len() < 512 / 2);
+    }
 
     /// A recorder with no trace instance or program, fed lines by the test.
     fn test_recorder(store: Store, proc: PathBuf, clock_zero_ns: i128, argv_probe: bool) -> Recorder {
