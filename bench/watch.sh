@@ -238,6 +238,8 @@ fi
 
 RATE=$RATE SIGNALS=$SIGNALS PAIR_BUILDS=$PAIR_BUILDS PAIR_WARM=$PAIR_WARM REC_ARGS=$REC_ARGS python3 - "$W/rows.txt" "$RES" "$RUNS" "$W/rss.txt" "$STORM_SECS" "$(cat /proc/loadavg | cut -d' ' -f1-3)" "$clk" <<'PY'
 import statistics, sys, os
+sys.path.insert(0, "bench")
+from pairs import median_ci, spread, verdict  # noqa: E402 (bench/pairs.py, also used to pool runs)
 rows, res, runs, rssf, storm, load, clk = sys.argv[1:8]
 clk = float(clk)
 data, rec = {}, {}
@@ -282,27 +284,6 @@ for line in open(rows):
     elif p[0] == "pair_events":
         pair_events = p[1:]
 
-def median_ci(xs):
-    """The median and a distribution-free 95% interval: order statistics x(k), x(n+1-k), k the largest with
-    P(Binomial(n, 1/2) < k) <= 2.5%; the interval's exact coverage is returned too."""
-    import math
-    xs, n = sorted(xs), len(xs)
-    cdf, acc = [], 0  # cdf[j] = P(Binomial(n, 1/2) <= j), exact
-    for i in range(n // 2 + 1):
-        acc += math.comb(n, i)
-        cdf.append(acc / 2 ** n)
-    k = max([j for j in range(1, n // 2 + 1) if cdf[j - 1] <= 0.025], default=0)
-    if k == 0:
-        return med(xs), None, None, None
-    return med(xs), xs[k - 1], xs[n - k], 1 - 2 * cdf[k - 1]
-
-def spread(xs):
-    """Every value when few, else the deciles."""
-    xs = sorted(xs)
-    if len(xs) <= 64:
-        return "per round: " + ", ".join(f"{x:.3f}" for x in xs)
-    return "deciles of the per-round ratios: " + ", ".join(f"{xs[round(q * (len(xs) - 1) / 10)]:.3f}" for q in range(11))
-
 pair_text = []
 if pairs:
     order = {"recorder": 0, "audit": 1, "idle": 2}
@@ -334,8 +315,7 @@ if pairs:
         line = (f"- {label.get(m, m)} ÷ nothing, per round: median **{mm:.4f}**, 95% interval **[{lo:.4f}, {hi:.4f}]** "
                 f"(order statistics, exact coverage {100 * cov:.1f}%); mean {statistics.mean(rr):.4f}, sd {statistics.pstdev(rr):.3f}.")
         if m == "recorder":
-            verdict = "met" if hi < 1.01 else "not met" if lo > 1.01 else "unresolved"
-            line += f" Against the target 1.01: **{verdict}**."
+            line += f" Against the target 1.01: **{verdict(lo, hi)}**."
         pair_text.append(line)
     if pair_execs:
         e, f, w = pair_execs
