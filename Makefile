@@ -4,7 +4,7 @@ CARGO ?= cargo
 OUT ?= out
 TARGET_TRIPLE := x86_64-unknown-linux-gnu
 
-.PHONY: all build collect test bench bench-ab bench-watch bench-fleet dist lint schemas clean fuzz fuzz-ci reliability
+.PHONY: all build collect test bench bench-ab bench-watch bench-pairs bench-fleet dist lint schemas clean fuzz fuzz-ci reliability
 
 all: build
 
@@ -55,6 +55,13 @@ bench-fleet:
 bench-watch:
 	bash bench/watch.sh
 	bash bench/watch_argv.sh
+
+## one long run of the builds pairs alone (PAIRS=4000: about 35 min here; root), its rows kept in bench/results/pairs/
+## and pooled with the earlier runs' into bench/results/watch_pooled.md (bench/pairs.py)
+bench-pairs:
+	t=$$(date -u +%Y%m%dT%H%M); WORKLOADS= PAIR_AUDIT=0 PAIR_AA=0 PAIRS=$${PAIRS:-4000} RES=bench/work/pairs_last.md bash bench/watch.sh && \
+	  gzip -9 -c bench/work/watch/rows.txt > bench/results/pairs/$$t-recorder.rows.gz
+	python3 bench/pairs.py bench/results/pairs/*.rows.gz > bench/results/watch_pooled.md
 
 ## a statically linked collector that runs on a host with nothing installed
 dist:

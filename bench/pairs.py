@@ -1,7 +1,7 @@
 """The paired rounds of bench/watch.sh: the median of per-round ratios with a distribution-free interval, and
 pooling of several runs' rows (each run's rounds kept apart, so a round is never paired across runs).
 
-    python3 bench/pairs.py ROWS.txt[.gz]...   # pooled recorder ÷ nothing over the runs given, and each run's own
+    python3 bench/pairs.py ROWS.txt[.gz]...   # markdown: each run's recorder ÷ nothing, then all pooled
 """
 import gzip
 import math
@@ -51,19 +51,32 @@ def ratios(pairs, mode, base="none"):
     return [d[mode] / d[base] for d in pairs.values() if base in d and mode in d]
 
 
+def fmt(rr):
+    m, lo, hi, cov = median_ci(rr)
+    return (f"median **{m:.4f}**, 95% interval **[{lo:.4f}, {hi:.4f}]** (order statistics, exact coverage "
+            f"{100 * cov:.1f}%); mean {statistics.mean(rr):.4f}, sd {statistics.pstdev(rr):.3f}")
+
+
 def main(paths):
+    """Markdown: each run's recorder ÷ nothing (and any other mode's, against both), then the runs pooled."""
+    out = ["## The builds row pooled over long runs (`bench/pairs.py`)", "",
+           "The rows of `bench/watch.sh` runs of the builds pairs alone (`WORKLOADS= PAIR_AUDIT=0 PAIR_AA=0`, 2 timed "
+           "builds a piece after 1 untimed), kept in `bench/results/pairs/`; per-round ratios, each round within its run. "
+           "A run's other modes (from a copy of the script with an extra mode; `batch`: the recorder under `chrt -b 0`, "
+           "SCHED_BATCH) are listed under it against both and not pooled. "
+           "Written by `make bench-pairs` (`python3 bench/pairs.py bench/results/pairs/*.rows.gz`).", ""]
     pooled = []
     for path in paths:
-        rr = ratios(read_pairs(path), "recorder")
+        pairs = read_pairs(path)
+        rr = ratios(pairs, "recorder")
         pooled += rr
-        m, lo, hi, _ = median_ci(rr)
-        print(f"- `{path.rsplit('/', 1)[-1]}`: {len(rr)} rounds, recorder ÷ nothing median {m:.4f}, 95% interval "
-              f"[{lo:.4f}, {hi:.4f}]; mean {statistics.mean(rr):.4f}, sd {statistics.pstdev(rr):.3f}.")
-    m, lo, hi, cov = median_ci(pooled)
-    print(f"- Pooled, {len(pooled)} rounds: recorder ÷ nothing median **{m:.4f}**, 95% interval **[{lo:.4f}, {hi:.4f}]** "
-          f"(order statistics, exact coverage {100 * cov:.1f}%); mean {statistics.mean(pooled):.4f}, "
-          f"sd {statistics.pstdev(pooled):.3f}. Against the target 1.01: **{verdict(lo, hi)}**.")
-    print(f"- Pooled, {spread(pooled)}.")
+        out.append(f"- `{path.rsplit('/', 1)[-1]}`, {len(rr)} rounds: recorder ÷ nothing {fmt(rr)}.")
+        for m in sorted({m for d in pairs.values() for m in d} - {"none", "recorder"}):
+            out.append(f"  - {m} ÷ nothing {fmt(ratios(pairs, m))}; {m} ÷ recorder {fmt(ratios(pairs, m, 'recorder'))}.")
+    m, lo, hi, _ = median_ci(pooled)
+    out += ["", f"Pooled, {len(pooled)} rounds: recorder ÷ nothing {fmt(pooled)}. Against the target 1.01: "
+            f"**{verdict(lo, hi)}**.", "", f"Pooled, {spread(pooled)}."]
+    print("\n".join(out))
 
 
 if __name__ == "__main__":

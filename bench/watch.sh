@@ -14,6 +14,8 @@
 # its run time is still (a start reads the kmsg ring again and walks the cgroup tree), so the timed builds
 # see a recorder as it runs for months. A fourth mode (PAIR_AA=1) is the design's A/A check: "idle" is nothing
 # after a pause as long as a recorder's start and wait (PAIR_IDLE seconds); PAIR_MODES overrides the list.
+# 600 rounds pin the median to about ±1%; `make bench-pairs` runs 4000 rounds of the builds pairs alone, keeps
+# the rows in bench/results/pairs/ and pools every kept run (bench/pairs.py, bench/results/watch_pooled.md).
 #
 #   bash bench/watch.sh               # RUNS=5 SIGNALS=200000 RATE=100000 (a second; 0: unpaced) SPAWNS=2000
 #                                     # PAIRS=600 PAIR_BUILDS=2 PAIR_WARM=1 PAIR_AUDIT=1 PAIR_AA=1
