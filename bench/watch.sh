@@ -241,7 +241,7 @@ fi
 RATE=$RATE SIGNALS=$SIGNALS PAIR_BUILDS=$PAIR_BUILDS PAIR_WARM=$PAIR_WARM REC_ARGS=$REC_ARGS python3 - "$W/rows.txt" "$RES" "$RUNS" "$W/rss.txt" "$STORM_SECS" "$(cat /proc/loadavg | cut -d' ' -f1-3)" "$clk" <<'PY'
 import statistics, sys, os
 sys.path.insert(0, "bench")
-from pairs import median_ci, spread, verdict  # noqa: E402 (bench/pairs.py, also used to pool runs)
+from pairs import median_ci, ratios as pair_ratios, read_pairs, spread, verdict  # noqa: E402 (bench/pairs.py, also used to pool runs)
 rows, res, runs, rssf, storm, load, clk = sys.argv[1:8]
 clk = float(clk)
 data, rec = {}, {}
@@ -272,12 +272,10 @@ for wl, d in data.items():
     share = 100 * sum(x[0] for x in rr) / clk / max(sum(x[1] for x in rr), 1e-9)
     out.append(f"| {names[wl]} | {f.format(n)} | {f.format(r)} | {f.format(a)} | {r / n:.3f} | {a / n:.3f} | {share:.1f}% of a core |")
     runs_lines.append(f"- {wl}: " + "; ".join(f"{m} " + ", ".join(f.format(v) for v in d[m]) for m in ("none", "recorder", "audit")))
-pairs, pair_cpu, pair_execs, pair_rec, pair_events = {}, [], None, None, None
+pairs, pair_cpu, pair_execs, pair_rec, pair_events = read_pairs(rows), [], None, None, None
 for line in open(rows):
     p = line.split()
-    if p[0] == "pair":
-        pairs.setdefault(int(p[1]), {})[p[2]] = float(p[3])
-    elif p[0] == "pair_cpu":
+    if p[0] == "pair_cpu":
         pair_cpu.append((float(p[1]), float(p[2])))
     elif p[0] == "pair_execs":
         pair_execs = (int(p[1]), int(p[2]), float(p[3]))
@@ -290,7 +288,7 @@ pair_text = []
 if pairs:
     order = {"recorder": 0, "audit": 1, "idle": 2}
     modes = sorted({m for d in pairs.values() for m in d} - {"none"}, key=lambda m: (order.get(m, 9), m))
-    ratios = {m: [d[m] / d["none"] for d in pairs.values() if "none" in d and m in d] for m in modes}
+    ratios = {m: pair_ratios(pairs, m) for m in modes}
     def piece(m):
         v = [d[m] for d in pairs.values() if m in d]
         return med(v) if v else None

@@ -46,6 +46,9 @@ const RECORD: u32 = HEADER as u32 + MAX_ARGS;
 /// The ring's size: 512 execs' records between two reads (the recorder reads every 10 ms when busy, and
 /// every 100 ms only while a read brings less than 16 KiB of lines, fewer than about 140 execs).
 const RING: usize = 2 << 20;
+/// How many whole records the ring holds.
+#[cfg(test)]
+pub(super) const RING_RECORDS: usize = RING / RECORD as usize;
 
 // bpf(2) commands, map and program types, helpers (include/uapi/linux/bpf.h).
 const BPF_MAP_CREATE: libc::c_long = 0;

@@ -770,7 +770,7 @@ mod tests {
         assert!(stays_busy(build_read, false));
         assert!(!stays_busy(0, false));
         // Execs whose lines fit under the threshold in one IDLE sleep stay well inside the program's ring.
-        assert!(BUSY_BYTES / exec_line.len() < 512 / 2);
+        assert!(BUSY_BYTES / exec_line.len() < bpf::RING_RECORDS / 2);
     }
 
     /// A recorder with no trace instance or program, fed lines by the test.
