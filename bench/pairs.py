@@ -62,8 +62,9 @@ def main(paths):
     out = ["## The builds row pooled over long runs (`bench/pairs.py`)", "",
            "The rows of `bench/watch.sh` runs of the builds pairs alone (`WORKLOADS= PAIR_AUDIT=0 PAIR_AA=0`, 2 timed "
            "builds a piece after 1 untimed), kept in `bench/results/pairs/`; per-round ratios, each round within its run. "
-           "A run's other modes (from a copy of the script with an extra mode; `batch`: the recorder under `chrt -b 0`, "
-           "SCHED_BATCH) are listed under it against both and not pooled. "
+           "A run's other modes are listed under it against both and not pooled: `batch`, the recorder under `chrt -b 0` "
+           "(SCHED_BATCH), from a copy of the script with that mode; `idle`, nothing after a pause as long as the last "
+           "recorder piece's start and wait (`PAIR_MODES=\"none idle recorder\"`), against which the recorder is read. "
            "Written by `make bench-pairs` (`python3 bench/pairs.py bench/results/pairs/*.rows.gz`).", ""]
     pooled = []
     for path in paths:
@@ -72,7 +73,9 @@ def main(paths):
         pooled += rr
         out.append(f"- `{path.rsplit('/', 1)[-1]}`, {len(rr)} rounds: recorder ÷ nothing {fmt(rr)}.")
         for m in sorted({m for d in pairs.values() for m in d} - {"none", "recorder"}):
-            out.append(f"  - {m} ÷ nothing {fmt(ratios(pairs, m))}; {m} ÷ recorder {fmt(ratios(pairs, m, 'recorder'))}.")
+            # idle is a baseline (the recorder's pause without it): the recorder is read against it.
+            vs = f"recorder ÷ {m} {fmt(ratios(pairs, 'recorder', m))}" if m == "idle" else f"{m} ÷ recorder {fmt(ratios(pairs, m, 'recorder'))}"
+            out.append(f"  - {m} ÷ nothing {fmt(ratios(pairs, m))}; {vs}.")
     m, lo, hi, _ = median_ci(pooled)
     out += ["", f"Pooled, {len(pooled)} rounds: recorder ÷ nothing {fmt(pooled)}. Against the target 1.01: "
             f"**{verdict(lo, hi)}**.", "", f"Pooled, {spread(pooled)}."]
