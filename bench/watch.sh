@@ -13,7 +13,8 @@
 # 95% interval (order statistics), judged against 1.01. A recorder piece starts a recorder and waits until
 # its run time is still (a start reads the kmsg ring again and walks the cgroup tree), so the timed builds
 # see a recorder as it runs for months. A fourth mode (PAIR_AA=1) is the design's A/A check: "idle" is nothing
-# after a pause as long as a recorder's start and wait (PAIR_IDLE seconds); PAIR_MODES overrides the list.
+# after a pause as long as the last recorder piece's start and wait (PAIR_IDLE seconds before the first), so
+# the recorder can also be read against nothing after the same pause; PAIR_MODES overrides the list.
 # 600 rounds pin the median to about ±1%; `make bench-pairs` runs 4000 rounds of the builds pairs alone, keeps
 # the rows in bench/results/pairs/ and pools every kept run (bench/pairs.py, bench/results/watch_pooled.md).
 #
@@ -22,6 +23,9 @@
 #   STORM_SECS=600 bash bench/watch.sh   # also a long storm: the recorder's RSS sampled every 10 s
 #   WORKLOADS= PAIR_AUDIT=0 PAIR_AA=0 RES=/tmp/x.md bash bench/watch.sh   # the builds pairs alone, recorder vs nothing
 #   REC_ARGS="--argv uprobe" ...      # extra arguments for the recorder (here: argv from the loader uprobe)
+#   WORKLOADS= PAIR_WL=spawn PAIR_AUDIT=0 PAIR_AA=0 PAIR_MODES="none inst recorder" RES=bench/results/watch_spawn.md \
+#     bash bench/watch.sh             # the pairs on fork/exec/exit of /bin/true (SPAWN_PER=100 a build's place),
+#                                     # with "inst": the recorder's trace instance alone, no reader, no exec program
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/watch.sh: needs root (tracefs, audit)" >&2; exit 2; }
@@ -36,6 +40,8 @@ PAIR_AUDIT=${PAIR_AUDIT:-1}
 PAIR_AA=${PAIR_AA:-1}
 REC_ARGS=${REC_ARGS:-}
 PAIR_SEED=${PAIR_SEED:-13}
+PAIR_WL=${PAIR_WL:-builds}
+SPAWN_PER=${SPAWN_PER:-100}
 WORKLOADS=${WORKLOADS-signals spawn getppid}
 STORM_SECS=${STORM_SECS:-0}
 W=bench/work/watch
@@ -61,6 +67,7 @@ restore() {
   [ -n "$REC_PID" ] && kill -TERM "$REC_PID" 2>/dev/null && wait "$REC_PID" 2>/dev/null || true
   audit_off
   auditctl -e "$AUDIT_ENABLED" >/dev/null 2>&1 || true
+  inst_off 2>/dev/null || true
 }
 trap restore EXIT
 audit_on() {
@@ -106,6 +113,24 @@ rec_off() {
 
 # The normal workload: N times compile hello.c with gcc -O2 and run it.
 builds() { for i in $(seq 1 "$1"); do gcc -O2 -o "$W/hello.$i" "$W/hello.c"; "$W/hello.$i" >/dev/null; done; }
+# The paired row's work: N builds, or with PAIR_WL=spawn N times SPAWN_PER fork/exec/exit of /bin/true.
+pair_work() { if [ "$PAIR_WL" = spawn ]; then "$W/storm" spawn $((SPAWN_PER * $1)) >/dev/null; else builds "$1"; fi; }
+
+# "inst": a trace instance of the bench's own set as the recorder sets its own (tracefs.rs: clock, record-tgid,
+# buffer, filters, events; DEFAULT_SIGNALS by number), with no reader and no exec program: the kernel side
+# of the recorder's tracepoints alone.
+I=/sys/kernel/tracing/instances/coroner_bench
+SIGF="sig == 1 || sig == 2 || sig == 3 || sig == 4 || sig == 5 || sig == 6 || sig == 7 || sig == 8 || sig == 9 || sig == 10 || sig == 11 || sig == 12 || sig == 13 || sig == 14 || sig == 15 || sig == 19 || sig == 20 || sig == 24 || sig == 25 || sig == 31"
+inst_on() {
+  mkdir "$I"; echo 0 > "$I/tracing_on"; echo mono > "$I/trace_clock"; echo 1 > "$I/options/record-tgid"
+  echo 4096 > "$I/buffer_size_kb"; echo 0 > "$I/buffer_percent"
+  echo "$SIGF" > "$I/events/signal/signal_generate/filter"; echo "$SIGF" > "$I/events/signal/signal_deliver/filter"
+  for e in signal/signal_generate signal/signal_deliver sched/sched_process_exec sched/sched_process_fork sched/sched_process_exit oom/mark_victim; do
+    echo 1 > "$I/events/$e/enable"
+  done
+  echo 1 > "$I/tracing_on"
+}
+inst_off() { [ -d "$I" ] || return 0; echo 0 > "$I/tracing_on"; echo 0 > "$I/events/enable"; rmdir "$I"; }
 
 # one WORKLOAD → prints its figure (ns per op, or seconds for builds)
 one() {
@@ -115,7 +140,7 @@ one() {
     getppid) "$W/storm" getppid 5000000 | awk '{print $3}' ;;
     builds)
       local t0=$EPOCHREALTIME
-      builds "$PAIR_BUILDS"
+      pair_work "$PAIR_BUILDS"
       awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{print b - a}' ;;
   esac
 }
@@ -195,10 +220,10 @@ if [ "$PAIRS" -gt 0 ]; then
   rm -rf "$W/state"
   # Untimed: warm the caches, and count the workload's execs and forks (strace: successful execve only).
   f0=$(awk '$1=="processes"{print $2}' /proc/stat); t0=$EPOCHREALTIME
-  builds 30
+  pair_work 30
   wall=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{print b - a}')
   f1=$(awk '$1=="processes"{print $2}' /proc/stat)
-  strace -f -qq -e trace=execve -e status=successful -o "$W/execs.txt" bash -c "$(declare -f builds); W=$W; builds 30"
+  strace -f -qq -e trace=execve -e status=successful -o "$W/execs.txt" bash -c "$(declare -f builds pair_work); W=$W PAIR_WL=$PAIR_WL SPAWN_PER=$SPAWN_PER; pair_work 30"
   echo "pair_execs $(grep -c execve "$W/execs.txt") $((f1 - f0)) $wall" >> "$W/rows.txt"
   python3 -c "import random,sys; random.seed($PAIR_SEED); m=sys.argv[1:]
 for _ in range($PAIRS): random.shuffle(m); print(' '.join(m))" "${pmodes[@]}" > "$W/pair_order.txt"
@@ -208,19 +233,23 @@ for _ in range($PAIRS): random.shuffle(m); print(' '.join(m))" "${pmodes[@]}" > 
     for mode in "${order[@]}"; do
       case $mode in
         recorder)
-          rec_on keep; quiet "$REC_PID"
+          ts=$EPOCHREALTIME; rec_on keep; quiet "$REC_PID"
+          # The start and wait just made, which the next idle piece's pause copies.
+          SETUP=$(awk -v a="$ts" -v b="$EPOCHREALTIME" 'BEGIN{print b - a}'); echo "pair_setup $r $SETUP" >> "$W/rows.txt"
           # What the recorder runs, from its start record (the argv source among them), for the table.
           grep -q '^pair_events' "$W/rows.txt" || echo "pair_events $(grep -h '"record":"start"' "$W"/state/watch/*.jsonl | python3 -c 'import sys,json; print(" ".join(json.loads(sys.stdin.readline())["events"]))')" >> "$W/rows.txt" ;;
         audit) auditctl -e 1 >/dev/null; auditctl -a always,exit "${RULE64[@]}" >/dev/null; auditctl -a always,exit "${RULE32[@]}" >/dev/null ;;
-        idle) sleep "${PAIR_IDLE:-0.3}" ;;
+        idle) sleep "${SETUP:-${PAIR_IDLE:-0.3}}" ;;
+        inst) inst_on; sleep "${SETUP:-${PAIR_IDLE:-0.3}}" ;;
       esac
-      builds "$PAIR_WARM"   # untimed: a switch's tail falls here, and every piece starts busy, in its mode
+      pair_work "$PAIR_WARM"   # untimed: a switch's tail falls here, and every piece starts busy, in its mode
       [ "$mode" = recorder ] && c0=$(runtime "$REC_PID")
       fig=$(one builds)
       case $mode in
         recorder)
           c1=$(runtime "$REC_PID"); echo "pair_cpu $((c1 - c0)) $fig" >> "$W/rows.txt"; rec_off ;;
         audit) auditctl -d always,exit "${RULE64[@]}" >/dev/null; auditctl -d always,exit "${RULE32[@]}" >/dev/null; auditctl -e "$AUDIT_ENABLED" >/dev/null ;;
+        inst) inst_off ;;
       esac
       echo "pair $r $mode $fig" >> "$W/rows.txt"
     done
@@ -238,7 +267,7 @@ if [ "$STORM_SECS" -gt 0 ]; then
   rec_off
 fi
 
-RATE=$RATE SIGNALS=$SIGNALS PAIR_BUILDS=$PAIR_BUILDS PAIR_WARM=$PAIR_WARM REC_ARGS=$REC_ARGS python3 - "$W/rows.txt" "$RES" "$RUNS" "$W/rss.txt" "$STORM_SECS" "$(cat /proc/loadavg | cut -d' ' -f1-3)" "$clk" <<'PY'
+RATE=$RATE SIGNALS=$SIGNALS PAIR_BUILDS=$PAIR_BUILDS PAIR_WARM=$PAIR_WARM REC_ARGS=$REC_ARGS PAIR_WL=$PAIR_WL SPAWN_PER=$SPAWN_PER python3 - "$W/rows.txt" "$RES" "$RUNS" "$W/rss.txt" "$STORM_SECS" "$(cat /proc/loadavg | cut -d' ' -f1-3)" "$clk" <<'PY'
 import statistics, sys, os
 sys.path.insert(0, "bench")
 from pairs import median_ci, ratios as pair_ratios, read_pairs, spread, verdict  # noqa: E402 (bench/pairs.py, also used to pool runs)
@@ -272,7 +301,7 @@ for wl, d in data.items():
     share = 100 * sum(x[0] for x in rr) / clk / max(sum(x[1] for x in rr), 1e-9)
     out.append(f"| {names[wl]} | {f.format(n)} | {f.format(r)} | {f.format(a)} | {r / n:.3f} | {a / n:.3f} | {share:.1f}% of a core |")
     runs_lines.append(f"- {wl}: " + "; ".join(f"{m} " + ", ".join(f.format(v) for v in d[m]) for m in ("none", "recorder", "audit")))
-pairs, pair_cpu, pair_execs, pair_rec, pair_events = read_pairs(rows), [], None, None, None
+pairs, pair_cpu, pair_execs, pair_rec, pair_events, pair_setup = read_pairs(rows), [], None, None, None, []
 for line in open(rows):
     p = line.split()
     if p[0] == "pair_cpu":
@@ -283,6 +312,8 @@ for line in open(rows):
         pair_rec = (int(p[1]), int(p[2]), int(p[3]))
     elif p[0] == "pair_events":
         pair_events = p[1:]
+    elif p[0] == "pair_setup":
+        pair_setup.append(float(p[2]))
 
 pair_text = []
 if pairs:
@@ -294,19 +325,25 @@ if pairs:
         return med(v) if v else None
     n_, r_, a_ = piece("none"), piece("recorder"), piece("audit")
     share = 100 * sum(c for c, _ in pair_cpu) / 1e9 / max(sum(w for _, w in pair_cpu), 1e-9)
+    spawn = os.environ.get("PAIR_WL") == "spawn"
+    nb, sp = int(os.environ.get("PAIR_BUILDS", "0")), int(os.environ.get("SPAWN_PER", "0"))
     if n_ and r_:
-        out.append(f"| normal workload, paired: s for {os.environ.get('PAIR_BUILDS')} gcc builds | {n_:.3f} | {r_:.3f} | "
+        what = f"fork/exec/exit storm, paired: s for {nb * sp} spawns" if spawn else f"normal workload, paired: s for {nb} gcc builds"
+        out.append(f"| {what} | {n_:.3f} | {r_:.3f} | "
                    + (f"{a_:.3f}" if a_ else "–") + f" | {med(ratios['recorder']):.4f} | "
                    + (f"{med(ratios['audit']):.4f}" if a_ else "–") + f" | {share:.2f}% of a core |")
     nrounds = max(len(v) for v in ratios.values()) if ratios else 0
-    pair_text += ["", f"**The normal workload, paired** ({nrounds} rounds; each piece {os.environ.get('PAIR_BUILDS')} timed runs of "
-                  "`gcc -O2` of a hello world and a run of it, after " + os.environ.get("PAIR_WARM", "0") + " untimed in the same mode; the modes of a round back to back in a fixed-seed "
+    work = (f"{nb * sp} times fork, exec of `/bin/true` and wait, after {int(os.environ.get('PAIR_WARM', '0')) * sp} untimed" if spawn else
+            f"{nb} timed runs of `gcc -O2` of a hello world and a run of it, after {os.environ.get('PAIR_WARM', '0')} untimed")
+    pair_text += ["", f"**The {'fork/exec/exit storm' if spawn else 'normal workload'}, paired** ({nrounds} rounds; each piece {work} "
+                  "in the same mode; the modes of a round back to back in a fixed-seed "
                   "shuffled order; a recorder started for each recorder piece and left until its run time was still, none at all in the "
                   "others). The columns are medians of the pieces; the ratios are medians of the per-round ratios."]
     if pair_events:
         pair_text.append("- The recorder's events (its start record): " + ", ".join(f"`{e}`" for e in pair_events)
                          + (f"; arguments `{os.environ['REC_ARGS']}`" if os.environ.get("REC_ARGS") else "") + ".")
-    label = {"recorder": "recorder", "audit": "audit rules", "idle": "nothing after a pause (A/A check)"}
+    label = {"recorder": "recorder", "audit": "audit rules", "idle": "nothing after a pause (A/A check)",
+             "inst": "the recorder's trace instance alone (no reader, no exec program)"}
     for m in modes:
         rr = ratios[m]
         mm, lo, hi, cov = median_ci(rr)
@@ -314,13 +351,24 @@ if pairs:
             continue
         line = (f"- {label.get(m, m)} ÷ nothing, per round: median **{mm:.4f}**, 95% interval **[{lo:.4f}, {hi:.4f}]** "
                 f"(order statistics, exact coverage {100 * cov:.1f}%); mean {statistics.mean(rr):.4f}, sd {statistics.pstdev(rr):.3f}.")
-        if m == "recorder":
+        if m == "recorder" and not spawn:
             line += f" Against the target 1.01: **{verdict(lo, hi)}**."
         pair_text.append(line)
+    # The recorder against a mode that has its pause: nothing after it (idle), its trace instance alone (inst).
+    against = {"idle": f"nothing after the same pause (its start and wait, median {med(pair_setup) if pair_setup else 0:.2f} s)",
+               "inst": "its trace instance alone, after the same pause"}
+    for b in [m for m in ("idle", "inst") if m in modes and "recorder" in modes]:
+        rr = pair_ratios(pairs, "recorder", b)
+        mm, lo, hi, cov = median_ci(rr)
+        if lo is not None:
+            pair_text.append(f"- recorder ÷ {against[b]}, per round: "
+                             f"median **{mm:.4f}**, 95% interval **[{lo:.4f}, {hi:.4f}]** (order statistics, exact coverage "
+                             f"{100 * cov:.1f}%); mean {statistics.mean(rr):.4f}, sd {statistics.pstdev(rr):.3f}."
+                             + ("" if spawn else f" Against the target 1.01: **{verdict(lo, hi)}**."))
     if pair_execs:
         e, f, w = pair_execs
         pair_text.append(f"- The workload's rate, with nothing recording: {e} execs and {f} forks in {w:.2f} s, "
-                         f"**{e / w:.0f} execs/s** and {f / w:.0f} forks/s (30 builds, untimed; execs counted with strace in another run).")
+                         f"**{e / w:.0f} execs/s** and {f / w:.0f} forks/s ({f'{30 * sp} spawns' if spawn else '30 builds'}, untimed; execs counted with strace in another run).")
     if pair_rec:
         pair_text.append(f"- The {pair_rec[2]} recorders over the row: {pair_rec[0]} records, {pair_rec[1]} counted lost.")
     for m in modes:
