@@ -26,6 +26,7 @@
 #   WORKLOADS= PAIR_WL=spawn PAIR_AUDIT=0 PAIR_AA=0 PAIR_MODES="none inst recorder" RES=bench/results/watch_spawn.md \
 #     bash bench/watch.sh             # the pairs on fork/exec/exit of /bin/true (SPAWN_PER=100 a build's place),
 #                                     # with "inst": the recorder's trace instance alone, no reader, no exec program
+#                                     # (inst-signals, inst-procs: its signal events, its other four)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/watch.sh: needs root (tracefs, audit)" >&2; exit 2; }
@@ -121,11 +122,14 @@ pair_work() { if [ "$PAIR_WL" = spawn ]; then "$W/storm" spawn $((SPAWN_PER * $1
 # of the recorder's tracepoints alone.
 I=/sys/kernel/tracing/instances/coroner_bench
 SIGF="sig == 1 || sig == 2 || sig == 3 || sig == 4 || sig == 5 || sig == 6 || sig == 7 || sig == 8 || sig == 9 || sig == 10 || sig == 11 || sig == 12 || sig == 13 || sig == 14 || sig == 15 || sig == 19 || sig == 20 || sig == 24 || sig == 25 || sig == 31"
+INST_SIGNALS="signal/signal_generate signal/signal_deliver"
+INST_PROCS="sched/sched_process_exec sched/sched_process_fork sched/sched_process_exit oom/mark_victim"
+# inst_on EVENTS...: the instance with these events on.
 inst_on() {
   mkdir "$I"; echo 0 > "$I/tracing_on"; echo mono > "$I/trace_clock"; echo 1 > "$I/options/record-tgid"
   echo 4096 > "$I/buffer_size_kb"; echo 0 > "$I/buffer_percent"
   echo "$SIGF" > "$I/events/signal/signal_generate/filter"; echo "$SIGF" > "$I/events/signal/signal_deliver/filter"
-  for e in signal/signal_generate signal/signal_deliver sched/sched_process_exec sched/sched_process_fork sched/sched_process_exit oom/mark_victim; do
+  for e in "$@"; do
     echo 1 > "$I/events/$e/enable"
   done
   echo 1 > "$I/tracing_on"
@@ -240,7 +244,11 @@ for _ in range($PAIRS): random.shuffle(m); print(' '.join(m))" "${pmodes[@]}" > 
           grep -q '^pair_events' "$W/rows.txt" || echo "pair_events $(grep -h '"record":"start"' "$W"/state/watch/*.jsonl | python3 -c 'import sys,json; print(" ".join(json.loads(sys.stdin.readline())["events"]))')" >> "$W/rows.txt" ;;
         audit) auditctl -e 1 >/dev/null; auditctl -a always,exit "${RULE64[@]}" >/dev/null; auditctl -a always,exit "${RULE32[@]}" >/dev/null ;;
         idle) sleep "${SETUP:-${PAIR_IDLE:-0.3}}" ;;
-        inst) inst_on; sleep "${SETUP:-${PAIR_IDLE:-0.3}}" ;;
+        # inst: all the recorder's events; inst-signals, inst-procs: its two signal events, its four others.
+        inst|inst-signals|inst-procs)
+          case $mode in inst) ev="$INST_SIGNALS $INST_PROCS" ;; inst-signals) ev=$INST_SIGNALS ;; *) ev=$INST_PROCS ;; esac
+          # shellcheck disable=SC2086 # a list of event names
+          inst_on $ev; sleep "${SETUP:-${PAIR_IDLE:-0.3}}" ;;
       esac
       pair_work "$PAIR_WARM"   # untimed: a switch's tail falls here, and every piece starts busy, in its mode
       [ "$mode" = recorder ] && c0=$(runtime "$REC_PID")
@@ -249,7 +257,7 @@ for _ in range($PAIRS): random.shuffle(m); print(' '.join(m))" "${pmodes[@]}" > 
         recorder)
           c1=$(runtime "$REC_PID"); echo "pair_cpu $((c1 - c0)) $fig" >> "$W/rows.txt"; rec_off ;;
         audit) auditctl -d always,exit "${RULE64[@]}" >/dev/null; auditctl -d always,exit "${RULE32[@]}" >/dev/null; auditctl -e "$AUDIT_ENABLED" >/dev/null ;;
-        inst) inst_off ;;
+        inst*) inst_off ;;
       esac
       echo "pair $r $mode $fig" >> "$W/rows.txt"
     done
@@ -285,12 +293,13 @@ for line in open(rows):
 names = {"signals": f"signal storm at {os.environ.get('RATE', '100000')}/s: ns per kill(2)", "spawn": "fork/exec/exit storm: ns per spawn",
          "getppid": "an unrelated syscall: ns per getppid(2)"}
 med = statistics.median
-out = ["## The recorder's cost (`bench/watch.sh`)", "",
-       f"Each workload {runs} times (after one untimed round) with nothing recording, with `coroner-collect watch` "
-       "(its own tracefs instance, default signal filter), and with the kill-family audit rules `arm` writes "
-       "(b64 and b32, auditd running). The three modes take turns in a rotating order, each started afresh and "
-       "left to settle (its CPU time still for 0.5 s) before its run, so drift and backlogs fall on none of them "
-       f"alone. Medians; the runs are listed; load average at the end: {load} (2 cores).", "",
+intro = (f"Each workload {runs} times (after one untimed round) with nothing recording, with `coroner-collect watch` "
+         "(its own tracefs instance, default signal filter), and with the kill-family audit rules `arm` writes "
+         "(b64 and b32, auditd running). The three modes take turns in a rotating order, each started afresh and "
+         "left to settle (its CPU time still for 0.5 s) before its run, so drift and backlogs fall on none of them "
+         f"alone. Medians; the runs are listed; load average at the end: {load} (2 cores).") if data else (
+         f"The paired row alone (`WORKLOADS=`); load average at the end: {load} (2 cores).")
+out = ["## The recorder's cost (`bench/watch.sh`)" + (", fork/exec/exit paired" if os.environ.get("PAIR_WL") == "spawn" else ""), "", intro, "",
        "| workload | nothing | recorder | audit rules | recorder ÷ nothing | audit ÷ nothing | recorder's CPU during the runs |",
        "|---|---:|---:|---:|---:|---:|---:|"]
 runs_lines = []
@@ -317,7 +326,7 @@ for line in open(rows):
 
 pair_text = []
 if pairs:
-    order = {"recorder": 0, "audit": 1, "idle": 2}
+    order = {"recorder": 0, "audit": 1, "idle": 2, "inst": 3, "inst-signals": 4, "inst-procs": 5}
     modes = sorted({m for d in pairs.values() for m in d} - {"none"}, key=lambda m: (order.get(m, 9), m))
     ratios = {m: pair_ratios(pairs, m) for m in modes}
     def piece(m):
@@ -338,12 +347,15 @@ if pairs:
     pair_text += ["", f"**The {'fork/exec/exit storm' if spawn else 'normal workload'}, paired** ({nrounds} rounds; each piece {work} "
                   "in the same mode; the modes of a round back to back in a fixed-seed "
                   "shuffled order; a recorder started for each recorder piece and left until its run time was still, none at all in the "
-                  "others). The columns are medians of the pieces; the ratios are medians of the per-round ratios."]
+                  "others" + ("; an idle or instance piece pauses as long as the last recorder piece's start and wait" if {"idle", "inst", "inst-signals", "inst-procs"} & set(modes) else "")
+                  + "). The columns are medians of the pieces; the ratios are medians of the per-round ratios."]
     if pair_events:
         pair_text.append("- The recorder's events (its start record): " + ", ".join(f"`{e}`" for e in pair_events)
                          + (f"; arguments `{os.environ['REC_ARGS']}`" if os.environ.get("REC_ARGS") else "") + ".")
     label = {"recorder": "recorder", "audit": "audit rules", "idle": "nothing after a pause (A/A check)",
-             "inst": "the recorder's trace instance alone (no reader, no exec program)"}
+             "inst": "the recorder's trace instance alone (no reader, no exec program)",
+             "inst-signals": "the instance with the recorder's two signal events alone",
+             "inst-procs": "the instance with the recorder's exec, fork, exit and OOM events alone"}
     for m in modes:
         rr = ratios[m]
         mm, lo, hi, cov = median_ci(rr)
@@ -373,8 +385,10 @@ if pairs:
         pair_text.append(f"- The {pair_rec[2]} recorders over the row: {pair_rec[0]} records, {pair_rec[1]} counted lost.")
     for m in modes:
         pair_text.append(f"- {label.get(m, m)} ÷ nothing, {spread(ratios[m])}.")
+if out[-1].startswith("|---"):
+    out = out[:-3]  # no row for the table: no workload and no recorder pieces
 out += pair_text
-out += ["", "Runs, in order:"] + runs_lines
+out += ["", "Runs, in order:"] + runs_lines if runs_lines else []
 if "signals" in rec:
     rr = rec["signals"]
     sent = float(os.environ.get("SIGNALS", "0")) * len(rr)
