@@ -245,8 +245,8 @@ for _ in range($PAIRS): random.shuffle(m); print(' '.join(m))" "${pmodes[@]}" > 
         audit) auditctl -e 1 >/dev/null; auditctl -a always,exit "${RULE64[@]}" >/dev/null; auditctl -a always,exit "${RULE32[@]}" >/dev/null ;;
         idle) sleep "${SETUP:-${PAIR_IDLE:-0.3}}" ;;
         # inst: all the recorder's events; inst-signals, inst-procs: its two signal events, its four others.
-        inst|inst-signals|inst-procs)
-          case $mode in inst) ev="$INST_SIGNALS $INST_PROCS" ;; inst-signals) ev=$INST_SIGNALS ;; *) ev=$INST_PROCS ;; esac
+        inst*)
+          case $mode in inst-signals) ev=$INST_SIGNALS ;; inst-procs) ev=$INST_PROCS ;; *) ev="$INST_SIGNALS $INST_PROCS" ;; esac
           # shellcheck disable=SC2086 # a list of event names
           inst_on $ev; sleep "${SETUP:-${PAIR_IDLE:-0.3}}" ;;
       esac
@@ -278,7 +278,7 @@ fi
 RATE=$RATE SIGNALS=$SIGNALS PAIR_BUILDS=$PAIR_BUILDS PAIR_WARM=$PAIR_WARM REC_ARGS=$REC_ARGS PAIR_WL=$PAIR_WL SPAWN_PER=$SPAWN_PER python3 - "$W/rows.txt" "$RES" "$RUNS" "$W/rss.txt" "$STORM_SECS" "$(cat /proc/loadavg | cut -d' ' -f1-3)" "$clk" <<'PY'
 import statistics, sys, os
 sys.path.insert(0, "bench")
-from pairs import median_ci, ratios as pair_ratios, read_pairs, spread, verdict  # noqa: E402 (bench/pairs.py, also used to pool runs)
+from pairs import fmt, median_ci, ratios as pair_ratios, read_pairs, spread, verdict  # noqa: E402 (bench/pairs.py, also used to pool runs)
 rows, res, runs, rssf, storm, load, clk = sys.argv[1:8]
 clk = float(clk)
 data, rec = {}, {}
@@ -347,7 +347,7 @@ if pairs:
     pair_text += ["", f"**The {'fork/exec/exit storm' if spawn else 'normal workload'}, paired** ({nrounds} rounds; each piece {work} "
                   "in the same mode; the modes of a round back to back in a fixed-seed "
                   "shuffled order; a recorder started for each recorder piece and left until its run time was still, none at all in the "
-                  "others" + ("; an idle or instance piece pauses as long as the last recorder piece's start and wait" if {"idle", "inst", "inst-signals", "inst-procs"} & set(modes) else "")
+                  "others" + ("; an idle or instance piece pauses as long as the last recorder piece's start and wait" if any(m == "idle" or m.startswith("inst") for m in modes) else "")
                   + "). The columns are medians of the pieces; the ratios are medians of the per-round ratios."]
     if pair_events:
         pair_text.append("- The recorder's events (its start record): " + ", ".join(f"`{e}`" for e in pair_events)
@@ -358,11 +358,10 @@ if pairs:
              "inst-procs": "the instance with the recorder's exec, fork, exit and OOM events alone"}
     for m in modes:
         rr = ratios[m]
-        mm, lo, hi, cov = median_ci(rr)
+        _, lo, hi, _ = median_ci(rr)
         if lo is None:
             continue
-        line = (f"- {label.get(m, m)} ÷ nothing, per round: median **{mm:.4f}**, 95% interval **[{lo:.4f}, {hi:.4f}]** "
-                f"(order statistics, exact coverage {100 * cov:.1f}%); mean {statistics.mean(rr):.4f}, sd {statistics.pstdev(rr):.3f}.")
+        line = f"- {label.get(m, m)} ÷ nothing, per round: {fmt(rr)}."
         if m == "recorder" and not spawn:
             line += f" Against the target 1.01: **{verdict(lo, hi)}**."
         pair_text.append(line)
@@ -371,11 +370,9 @@ if pairs:
                "inst": "its trace instance alone, after the same pause"}
     for b in [m for m in ("idle", "inst") if m in modes and "recorder" in modes]:
         rr = pair_ratios(pairs, "recorder", b)
-        mm, lo, hi, cov = median_ci(rr)
+        _, lo, hi, _ = median_ci(rr)
         if lo is not None:
-            pair_text.append(f"- recorder ÷ {against[b]}, per round: "
-                             f"median **{mm:.4f}**, 95% interval **[{lo:.4f}, {hi:.4f}]** (order statistics, exact coverage "
-                             f"{100 * cov:.1f}%); mean {statistics.mean(rr):.4f}, sd {statistics.pstdev(rr):.3f}."
+            pair_text.append(f"- recorder ÷ {against[b]}, per round: {fmt(rr)}."
                              + ("" if spawn else f" Against the target 1.01: **{verdict(lo, hi)}**."))
     if pair_execs:
         e, f, w = pair_execs
