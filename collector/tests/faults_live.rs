@@ -314,8 +314,19 @@ fn fault_files_churned_during_collection_are_taken_or_recorded() {
                     "empty"
                 } else {
                     assert_eq!(got, content(i), "{}: bytes are the file's", e.path);
+                    assert_eq!(e.stat.as_ref().map(|s| s.size), Some(got.len() as u64), "{}: stat size", e.path);
                     "ok"
                 }
+            }
+            // Stat'ed at size 0 between the churn's create and its write, then written before (or while) it
+            // was read: what the read found is stored, a prefix of the file, and the growth is recorded.
+            Status::ChangedWhileRead { change: Change::Grew, stat_size: 0, bytes_read } => {
+                let i: usize = e.path["fs/srv/app/app-".len()..][..4].parse().expect("index");
+                let got = member(&bundle, &e.path).expect("member");
+                assert_eq!(e.stat.as_ref().map(|s| s.size), Some(0), "{}: grew from its stat size", e.path);
+                assert_eq!(got.len() as u64, *bytes_read, "{}: stored what was read", e.path);
+                assert!(content(i).starts_with(&got), "{}: bytes are the file's", e.path);
+                "grew"
             }
             Status::Vanished | Status::NotFound => "gone",
             // Removed and recreated between the plan and the open: empty for a moment, stored as found.

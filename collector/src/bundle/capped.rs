@@ -260,9 +260,20 @@ impl<R: Read> Read for Capped<R> {
     }
 }
 
-/// Reads a pseudo-file (stat size 0: `/proc`, `/sys`) into memory, at most `cap` bytes. Returns the bytes
-/// and whether more were there.
-pub fn read_pseudo(mut r: impl Read, cap: u64) -> io::Result<(Vec<u8>, bool)> {
+/// What followed the bytes [`read_pseudo`] kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum After {
+    /// The end: the bytes kept are all there was.
+    End,
+    /// More than the cap: the head was kept.
+    OverCap,
+    /// The read ended under the cap, then more appeared: the source grew while read (growth not kept).
+    Grew,
+}
+
+/// Reads a pseudo-file (stat size 0: `/proc`, `/sys`, or a regular file still empty at open) into memory, at
+/// most `cap` bytes. Returns the bytes and what followed them.
+pub fn read_pseudo(mut r: impl Read, cap: u64) -> io::Result<(Vec<u8>, After)> {
     let mut data = Vec::new();
     (&mut r).take(cap).read_to_end(&mut data)?;
     let mut one = [0u8; 1];
@@ -273,7 +284,13 @@ pub fn read_pseudo(mut r: impl Read, cap: u64) -> io::Result<(Vec<u8>, bool)> {
             Err(e) => return Err(e),
         }
     };
-    Ok((data, more))
+    // Only a read that filled the cap can have stopped short of the end; under it, a later byte is growth.
+    let after = match (more, data.len() as u64 >= cap) {
+        (false, _) => After::End,
+        (true, true) => After::OverCap,
+        (true, false) => After::Grew,
+    };
+    Ok((data, after))
 }
 
 #[cfg(test)]
@@ -462,11 +479,25 @@ mod tests {
 
     #[test]
     fn pseudo_files_are_read_to_a_cap() {
-        assert_eq!(
-            read_pseudo(&b"12345"[..], 10).expect("read"),
-            (b"12345".to_vec(), false)
-        );
-        assert_eq!(read_pseudo(&b"12345"[..], 5).expect("read"), (b"12345".to_vec(), false));
-        assert_eq!(read_pseudo(&b"12345"[..], 3).expect("read"), (b"123".to_vec(), true));
+        assert_eq!(read_pseudo(&b"12345"[..], 10).expect("read"), (b"12345".to_vec(), After::End));
+        assert_eq!(read_pseudo(&b"12345"[..], 5).expect("read"), (b"12345".to_vec(), After::End));
+        assert_eq!(read_pseudo(&b"12345"[..], 3).expect("read"), (b"123".to_vec(), After::OverCap));
+    }
+
+    /// A file written between the read's end and the probe (seen once in CI on a churned log) grew; it is not
+    /// a pseudo-file over the cap.
+    #[test]
+    fn bytes_after_the_end_under_the_cap_are_growth() {
+        struct Late(Vec<&'static [u8]>);
+        impl Read for Late {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let Some(next) = self.0.pop() else { return Ok(0) };
+                buf[..next.len()].copy_from_slice(next);
+                Ok(next.len())
+            }
+        }
+        // Served last first: "ab", end of file, then "c" appears.
+        assert_eq!(read_pseudo(Late(vec![b"c", b"", b"ab"]), 10).expect("read"), (b"ab".to_vec(), After::Grew));
+        assert_eq!(read_pseudo(Late(vec![b"x", b""]), 1 << 24).expect("read"), (Vec::new(), After::Grew));
     }
 }

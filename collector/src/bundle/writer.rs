@@ -18,7 +18,7 @@ use flate2::Compression;
 use rustix::fs::Stat;
 use sha2::{Digest, Sha256};
 
-use super::capped::{data_end_within, read_pseudo, Capped, PosReader, Window};
+use super::capped::{data_end_within, read_pseudo, After, Capped, PosReader, Window};
 use super::hostfs::{decode_path, HostFs, Located};
 use super::redact::{self, Redactor};
 use crate::acquire::glob::Excludes;
@@ -178,6 +178,38 @@ fn valid_bundle_path(p: &str) -> bool {
 
 fn utc(secs: i64, nsec: u64) -> Option<Utc> {
     Utc::from_unix(secs, u32::try_from(nsec).unwrap_or(0))
+}
+
+/// The status of a file stat'ed at size 0 and read to `cap`: `read` bytes read, `stored` kept (after
+/// redaction), what followed them, and its stat size once read.
+fn pseudo_status(read: u64, stored: u64, after: After, size_now: u64, cap: u64, keep: Kept) -> Status {
+    match after {
+        After::OverCap if size_now > 0 => Status::Truncated {
+            kept: Kept::Head,
+            original_size: size_now.max(stored + 1),
+            reason: format!(
+                "stat size 0 at open and {size_now} bytes once read: it grew while read, past the cap of {cap} \
+                 bytes; the head was kept"
+            ),
+        },
+        After::OverCap => Status::Truncated {
+            kept: Kept::Head,
+            original_size: stored + 1,
+            reason: format!(
+                "stat size 0 (pseudo-file) and more than {cap} bytes: the head was kept, the real size is \
+                 unknown{}",
+                if keep == Kept::Tail {
+                    " (a tail cannot be found without reading it all)"
+                } else {
+                    ""
+                }
+            ),
+        },
+        // Empty at its stat, then written: what the read found is stored, and the change is recorded.
+        After::Grew => Status::ChangedWhileRead { change: Change::Grew, stat_size: 0, bytes_read: read },
+        After::End if size_now > 0 => Status::ChangedWhileRead { change: Change::Grew, stat_size: 0, bytes_read: read },
+        After::End => Status::Ok,
+    }
 }
 
 fn status_from_io(e: &io::Error, vanished_ok: bool) -> Status {
@@ -590,9 +622,10 @@ impl<'a, W: Write> TarWriter<'a, W> {
         Ok(())
     }
 
-    /// A file whose stat size is 0: maybe empty, maybe a pseudo-file with content (`/proc`, `/sys`).
+    /// A file whose stat size is 0: maybe empty, maybe a pseudo-file with content (`/proc`, `/sys`), maybe a
+    /// regular file written between its stat and its read.
     fn add_pseudo(&mut self, mut e: Entry, file: &File, cap: u64, keep: Kept) -> Result<(), OutputError> {
-        let (data, more) = match read_pseudo(file, cap) {
+        let (data, after) = match read_pseudo(file, cap) {
             Ok(x) => x,
             Err(err) => {
                 e.status = status_from_io(&err, true);
@@ -600,6 +633,9 @@ impl<'a, W: Write> TarWriter<'a, W> {
                 return Ok(());
             }
         };
+        // A pseudo-file still stats 0 once read; a regular file that was written meanwhile has a size now.
+        let size_now = rustix::fs::fstat(file).map_or(0, |st| u64::try_from(st.st_size).unwrap_or(0));
+        let read = data.len() as u64;
         let data = match self.redact_held(e.category, e.format, &data) {
             Ok((bytes, r)) => {
                 e.redaction = r;
@@ -617,21 +653,7 @@ impl<'a, W: Write> TarWriter<'a, W> {
         self.total += size;
         e.size = size;
         e.sha256 = Some(hex::encode(Sha256::digest(&data)));
-        if more {
-            e.status = Status::Truncated {
-                kept: Kept::Head,
-                original_size: size + 1,
-                reason: format!(
-                    "stat size 0 (pseudo-file) and more than {cap} bytes: the head was kept, the real size is \
-                     unknown{}",
-                    if keep == Kept::Tail {
-                        " (a tail cannot be found without reading it all)"
-                    } else {
-                        ""
-                    }
-                ),
-            };
-        }
+        e.status = pseudo_status(read, size, after, size_now, cap, keep);
         self.entries.push(e);
         Ok(())
     }
@@ -890,6 +912,90 @@ mod tests {
             .map(|e| e.expect("entry").header().mode().expect("mode"))
             .collect();
         assert_eq!(modes, [0o600, 0o600]);
+    }
+
+    fn bare_entry(path: &str) -> Entry {
+        Entry {
+            path: path.to_owned(),
+            source: path.to_owned(),
+            category: Category::Include,
+            format: Format::Other,
+            account: None,
+            size: 0,
+            sha256: None,
+            compressed: None,
+            stat: None,
+            link_target: None,
+            status: Status::Ok,
+            command: None,
+            redaction: None,
+        }
+    }
+
+    /// The churn race seen once in CI: a log stat'ed at size 0 (created, not yet written), then written before
+    /// its read. What the read found is stored and the growth recorded; it is not a pseudo-file over the cap.
+    #[test]
+    fn a_file_empty_at_its_stat_and_written_before_its_read_grew() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let p = t.path().join("app.log");
+        std::fs::write(&p, b"written after the stat\n").expect("write");
+        let acc = Accounts::default();
+        let mut w = writer(t.path(), &acc, u64::MAX);
+        let f = File::open(&p).expect("open");
+        w.add_pseudo(bare_entry("fs/app.log"), &f, PSEUDO_CAP, Kept::Tail).expect("add");
+        let entries = std::mem::take(&mut w.entries);
+        assert_eq!(
+            entries[0].status,
+            Status::ChangedWhileRead { change: Change::Grew, stat_size: 0, bytes_read: 23 }
+        );
+        assert_eq!(entries[0].size, 23);
+        assert_eq!(untar(w.finish().expect("finish"))[0].1, b"written after the stat\n");
+    }
+
+    /// A real pseudo-file (stat size 0 before and after its read) is stored whole and Ok under the cap, and cut
+    /// with its size unknown over it.
+    #[test]
+    fn pseudo_files_stay_ok_under_the_cap_and_are_cut_over_it() {
+        let acc = Accounts::default();
+        let mut w = writer(std::path::Path::new("/"), &acc, u64::MAX);
+        let f = File::open("/proc/self/status").expect("open");
+        assert_eq!(rustix::fs::fstat(&f).expect("fstat").st_size, 0, "procfs stats 0");
+        w.add_pseudo(bare_entry("fs/proc/self/status"), &f, PSEUDO_CAP, Kept::Head).expect("add");
+        let f = File::open("/proc/self/status").expect("open");
+        w.add_pseudo(bare_entry("fs/proc/self/status2"), &f, 8, Kept::Tail).expect("add");
+        let entries = std::mem::take(&mut w.entries);
+        assert_eq!(entries[0].status, Status::Ok);
+        assert!(entries[0].size > 8, "{}", entries[0].size);
+        assert!(
+            matches!(&entries[1].status, Status::Truncated { kept: Kept::Head, original_size: 9, reason }
+                if reason.contains("pseudo-file") && reason.contains("a tail cannot be found")),
+            "{:?}",
+            entries[1].status
+        );
+        let members = untar(w.finish().expect("finish"));
+        assert_eq!(members[1].1.len(), 8);
+        assert!(members[0].1.starts_with(&members[1].1) && members[1].1.starts_with(b"Name:\t"));
+    }
+
+    #[test]
+    fn a_stat_size_0_file_is_judged_by_what_followed_its_read_and_its_size_after() {
+        let grew = Status::ChangedWhileRead { change: Change::Grew, stat_size: 0, bytes_read: 4 };
+        assert_eq!(pseudo_status(4, 4, After::End, 0, 10, Kept::Tail), Status::Ok);
+        assert_eq!(pseudo_status(4, 4, After::End, 4, 10, Kept::Tail), grew);
+        assert_eq!(pseudo_status(4, 4, After::Grew, 0, 10, Kept::Tail), grew);
+        assert_eq!(pseudo_status(4, 4, After::Grew, 9, 10, Kept::Tail), grew);
+        let Status::Truncated { original_size, reason, .. } = pseudo_status(10, 10, After::OverCap, 0, 10, Kept::Head)
+        else {
+            panic!("over the cap is truncated")
+        };
+        assert_eq!(original_size, 11);
+        assert!(reason.contains("real size is unknown") && !reason.contains("tail"), "{reason}");
+        let Status::Truncated { original_size, reason, .. } = pseudo_status(10, 10, After::OverCap, 50, 10, Kept::Head)
+        else {
+            panic!("over the cap is truncated")
+        };
+        assert_eq!(original_size, 50);
+        assert!(reason.contains("grew while read") && reason.contains("50 bytes once read"), "{reason}");
     }
 
     #[test]
