@@ -64,7 +64,9 @@ def main(paths):
            "builds a piece after 1 untimed), kept in `bench/results/pairs/`; per-round ratios, each round within its run. "
            "A run's other modes are listed under it against both and not pooled: `batch`, the recorder under `chrt -b 0` "
            "(SCHED_BATCH), from a copy of the script with that mode; `idle`, nothing after a pause as long as the last "
-           "recorder piece's start and wait (`PAIR_MODES=\"none idle recorder\"`), against which the recorder is read. "
+           "recorder piece's start and wait (`PAIR_MODES=\"none idle recorder\"`), and `inst`, the recorder's trace instance alone "
+           "with no reader and no exec program, after the same pause (`PAIR_MODES=\"none inst recorder\"`): the recorder "
+           "is read against these two. "
            "Written by `make bench-pairs` (`python3 bench/pairs.py bench/results/pairs/*.rows.gz`).", ""]
     pooled = []
     for path in paths:
@@ -73,8 +75,8 @@ def main(paths):
         pooled += rr
         out.append(f"- `{path.rsplit('/', 1)[-1]}`, {len(rr)} rounds: recorder ÷ nothing {fmt(rr)}.")
         for m in sorted({m for d in pairs.values() for m in d} - {"none", "recorder"}):
-            # idle is a baseline (the recorder's pause without it): the recorder is read against it.
-            vs = f"recorder ÷ {m} {fmt(ratios(pairs, 'recorder', m))}" if m == "idle" else f"{m} ÷ recorder {fmt(ratios(pairs, m, 'recorder'))}"
+            # idle and inst are baselines (the recorder's pause; its kernel side alone): it is read against them.
+            vs = f"recorder ÷ {m} {fmt(ratios(pairs, 'recorder', m))}" if m in ("idle", "inst") else f"{m} ÷ recorder {fmt(ratios(pairs, m, 'recorder'))}"
             out.append(f"  - {m} ÷ nothing {fmt(ratios(pairs, m))}; {vs}.")
     m, lo, hi, _ = median_ci(pooled)
     out += ["", f"Pooled, {len(pooled)} rounds: recorder ÷ nothing {fmt(pooled)}. Against the target 1.01: "
