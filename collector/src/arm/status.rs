@@ -143,7 +143,7 @@ pub fn cost(piece: &str) -> Option<&'static str> {
     }
 }
 const AUDIT_COST: &str = "measured here: every syscall of every process 1.8-1.9x (getppid 274 -> 503 ns), each kill(2) 16-18x, each process start 0.97-1.04x, gcc builds 1.02-1.03x";
-const RECORDER_COST: &str = "measured here: other syscalls 1.00-1.02x (getppid), each kill(2) 1.3-1.4x, each process start about 1.02-1.03x (15-24 us of a 760 us spawn, in short paired rounds), gcc builds about 1.009x (12,000 short paired rounds over four runs pooled: interval 1.007-1.011); 0.3% of a core under builds, 85% under 100k signals/s (losses counted)";
+const RECORDER_COST: &str = "measured here: other syscalls 1.00-1.02x (getppid), each kill(2) 1.3-1.4x, each process start about 1.02-1.03x (15-24 us of a 760 us spawn, in short paired rounds), gcc builds about 1.010x (14,000 short paired rounds over five runs pooled: interval 1.008-1.012); 0.3% of a core under builds, 85% under 100k signals/s (losses counted)";
 
 /// Every check, in a fixed order.
 pub fn checks(state_dir: &Path) -> Vec<Check> {
