@@ -115,7 +115,7 @@ fn no_verify_load_marks_the_report_skipped() {
 fn formats_skipped_by_the_pipeline_really_have_no_parser() {
     use coroner_report::sources::{parse_entry, SourceCtx};
     use coroner_schemas::accounts::Accounts;
-    use coroner_schemas::manifest::{Entry, Format, Status};
+    use coroner_schemas::manifest::{Entry, Format};
     let manifest = common::base_manifest("vm");
     let accounts = Accounts::default();
     let samples: [&[u8]; 3] = [
@@ -136,21 +136,7 @@ fn formats_skipped_by_the_pipeline_really_have_no_parser() {
     ];
     for f in skipped {
         assert!(!pipeline::has_parser(f), "{f:?}");
-        let entry = Entry {
-            path: "fs/x".to_owned(),
-            source: "/x".to_owned(),
-            category: Category::Include,
-            format: f,
-            account: Some("root".to_owned()),
-            size: 0,
-            sha256: None,
-            compressed: None,
-            stat: None,
-            link_target: None,
-            status: Status::Ok,
-            command: None,
-            redaction: None,
-        };
+        let entry = Entry { account: Some("root".to_owned()), ..Entry::new("fs/x", "/x", Category::Include, f) };
         let ctx = SourceCtx::new(&entry, &manifest, &accounts);
         for s in samples {
             let p = parse_entry(s, &ctx);
@@ -163,19 +149,9 @@ fn formats_skipped_by_the_pipeline_really_have_no_parser() {
     assert!(pipeline::has_parser(Format::AuditLog) && pipeline::has_parser(Format::Utmp));
     // A core kept as metadata only is `Other` too, and is read: by its bundle path and category.
     let meta = |path: &str, category: Category| Entry {
-        path: path.to_owned(),
-        source: "/var/crash/core.1".to_owned(),
-        category,
-        format: Format::Other,
-        account: None,
         size: 2,
         sha256: Some("x".to_owned()),
-        compressed: None,
-        stat: None,
-        link_target: None,
-        status: Status::Ok,
-        command: None,
-        redaction: None,
+        ..Entry::new(path, "/var/crash/core.1", category, Format::Other)
     };
     assert!(pipeline::parses(&meta("live/cores/var/crash/core.1.meta.json", Category::Cores)));
     assert!(!pipeline::parses(&meta("live/cores/var/crash/core.1.meta.json", Category::Include)));

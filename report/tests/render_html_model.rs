@@ -13,7 +13,7 @@ use coroner_schemas::finding::{
     PodRef, Signal, Victim,
 };
 use coroner_schemas::manifest::{
-    Category, CollectOptions, CollectorInfo, CorePolicy, Entry, Format, HostFacts, Manifest, Problem, Status,
+    Category, CollectOptions, CollectorInfo, CorePolicy, Entry, Format, HostFacts, Manifest, Problem,
 };
 use coroner_schemas::{Event, EventKind, Origin, Source, Text, Timestamp, Utc};
 
@@ -102,19 +102,9 @@ pub fn manifest() -> Manifest {
         },
         clock: None,
         entries: vec![Entry {
-            path: "fs/var/log/kern.log".into(),
-            source: "/var/log/kern.log".into(),
-            category: Category::Kernel,
-            format: Format::Syslog,
-            account: None,
             size: 10,
             sha256: Some("00".repeat(32)),
-            compressed: None,
-            stat: None,
-            link_target: None,
-            status: Status::Ok,
-            command: None,
-            redaction: None,
+            ..Entry::new("fs/var/log/kern.log", "/var/log/kern.log", Category::Kernel, Format::Syslog)
         }],
         problems: vec![Problem { source: "journal".into(), message: "journalctl not found".into() }],
     }

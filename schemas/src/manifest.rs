@@ -195,6 +195,26 @@ impl Redaction {
 }
 
 impl Entry {
+    /// An entry with nothing read yet: no account, size, hash, stat or command, status `Ok`. The collector
+    /// fills in what it reads; tests set the fields they need with `..Entry::new(..)`.
+    pub fn new(path: &str, source: &str, category: Category, format: Format) -> Entry {
+        Entry {
+            path: path.to_owned(),
+            source: source.to_owned(),
+            category,
+            format,
+            account: None,
+            size: 0,
+            sha256: None,
+            compressed: None,
+            stat: None,
+            link_target: None,
+            status: Status::Ok,
+            command: None,
+            redaction: None,
+        }
+    }
+
     /// Whether the bundle holds bytes for this entry.
     pub fn has_data(&self) -> bool {
         self.sha256.is_some()

@@ -332,19 +332,8 @@ impl<'a, W: Write> TarWriter<'a, W> {
             return;
         }
         self.entries.push(Entry {
-            path: a.bundle_path.clone(),
-            source: a.source.clone(),
-            category: a.category,
-            format: a.format,
-            account: None,
-            size: 0,
-            sha256: None,
-            compressed: None,
-            stat: None,
-            link_target: None,
             status: a.status.clone(),
-            command: None,
-            redaction: None,
+            ..Entry::new(&a.bundle_path, &a.source, a.category, a.format)
         });
     }
 
@@ -353,19 +342,10 @@ impl<'a, W: Write> TarWriter<'a, W> {
             return Ok(());
         }
         let mut e = Entry {
-            path: c.bundle_path.clone(),
-            source: c.source.clone(),
-            category: c.category,
-            format: c.format,
             account: c.account.clone(),
-            size: 0,
-            sha256: None,
-            compressed: None,
-            stat: None,
-            link_target: None,
             status: c.status.clone(),
             command: c.command.clone(),
-            redaction: None,
+            ..Entry::new(&c.bundle_path, &c.source, c.category, c.format)
         };
         let redacted = match self.redact_held(c.category, c.format, &c.data) {
             Ok((bytes, r)) => {
@@ -440,19 +420,9 @@ impl<'a, W: Write> TarWriter<'a, W> {
             return Ok(());
         }
         let mut e = Entry {
-            path: bundle_path.clone(),
-            source: f.path.clone(),
-            category: f.category,
-            format: f.format,
             account: f.account.clone(),
-            size: 0,
-            sha256: None,
             compressed: f.compressed.clone(),
-            stat: None,
-            link_target: None,
-            status: Status::Ok,
-            command: None,
-            redaction: None,
+            ..Entry::new(&bundle_path, &f.path, f.category, f.format)
         };
         if let Some(reason) = self.excluded(&f.path) {
             e.status = Status::Skipped { reason };
@@ -914,24 +884,6 @@ mod tests {
         assert_eq!(modes, [0o600, 0o600]);
     }
 
-    fn bare_entry(path: &str) -> Entry {
-        Entry {
-            path: path.to_owned(),
-            source: path.to_owned(),
-            category: Category::Include,
-            format: Format::Other,
-            account: None,
-            size: 0,
-            sha256: None,
-            compressed: None,
-            stat: None,
-            link_target: None,
-            status: Status::Ok,
-            command: None,
-            redaction: None,
-        }
-    }
-
     /// The churn race seen once in CI: a log stat'ed at size 0 (created, not yet written), then written before
     /// its read. What the read found is stored and the growth recorded; it is not a pseudo-file over the cap.
     #[test]
@@ -942,7 +894,7 @@ mod tests {
         let acc = Accounts::default();
         let mut w = writer(t.path(), &acc, u64::MAX);
         let f = File::open(&p).expect("open");
-        w.add_pseudo(bare_entry("fs/app.log"), &f, PSEUDO_CAP, Kept::Tail).expect("add");
+        w.add_pseudo(Entry::new("fs/app.log", "/app.log", Category::Include, Format::Other), &f, PSEUDO_CAP, Kept::Tail).expect("add");
         let entries = std::mem::take(&mut w.entries);
         assert_eq!(
             entries[0].status,
@@ -960,9 +912,9 @@ mod tests {
         let mut w = writer(std::path::Path::new("/"), &acc, u64::MAX);
         let f = File::open("/proc/self/status").expect("open");
         assert_eq!(rustix::fs::fstat(&f).expect("fstat").st_size, 0, "procfs stats 0");
-        w.add_pseudo(bare_entry("fs/proc/self/status"), &f, PSEUDO_CAP, Kept::Head).expect("add");
+        w.add_pseudo(Entry::new("fs/proc/self/status", "/proc/self/status", Category::Include, Format::Other), &f, PSEUDO_CAP, Kept::Head).expect("add");
         let f = File::open("/proc/self/status").expect("open");
-        w.add_pseudo(bare_entry("fs/proc/self/status2"), &f, 8, Kept::Tail).expect("add");
+        w.add_pseudo(Entry::new("fs/proc/self/status2", "/proc/self/status", Category::Include, Format::Other), &f, 8, Kept::Tail).expect("add");
         let entries = std::mem::take(&mut w.entries);
         assert_eq!(entries[0].status, Status::Ok);
         assert!(entries[0].size > 8, "{}", entries[0].size);

@@ -191,19 +191,9 @@ impl BundleBuilder {
     /// A listed entry with its bytes.
     pub fn file(&mut self, path: &str, source: &str, category: Category, format: Format, bytes: &[u8]) -> &mut Self {
         self.manifest.entries.push(Entry {
-            path: path.to_owned(),
-            source: source.to_owned(),
-            category,
-            format,
-            account: None,
             size: bytes.len() as u64,
             sha256: Some(sha256_hex(bytes)),
-            compressed: None,
-            stat: None,
-            link_target: None,
-            status: Status::Ok,
-            command: None,
-            redaction: None,
+            ..Entry::new(path, source, category, format)
         });
         self.members.push(RawMember::file(path, bytes));
         self
@@ -217,21 +207,7 @@ impl BundleBuilder {
 
     /// A listed entry with no bytes (not found, permission denied…).
     pub fn absent(&mut self, path: &str, category: Category, format: Format, status: Status) -> &mut Self {
-        self.manifest.entries.push(Entry {
-            path: path.to_owned(),
-            source: path.trim_start_matches("fs").to_owned(),
-            category,
-            format,
-            account: None,
-            size: 0,
-            sha256: None,
-            compressed: None,
-            stat: None,
-            link_target: None,
-            status,
-            command: None,
-            redaction: None,
-        });
+        self.manifest.entries.push(Entry { status, ..Entry::new(path, path.trim_start_matches("fs"), category, format) });
         self
     }
 
