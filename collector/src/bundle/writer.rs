@@ -205,10 +205,9 @@ fn pseudo_status(read: u64, stored: u64, after: After, size_now: u64, cap: u64, 
                 }
             ),
         },
+        After::End if size_now == 0 => Status::Ok,
         // Empty at its stat, then written: what the read found is stored, and the change is recorded.
-        After::Grew => Status::ChangedWhileRead { change: Change::Grew, stat_size: 0, bytes_read: read },
-        After::End if size_now > 0 => Status::ChangedWhileRead { change: Change::Grew, stat_size: 0, bytes_read: read },
-        After::End => Status::Ok,
+        After::End | After::Grew => Status::ChangedWhileRead { change: Change::Grew, stat_size: 0, bytes_read: read },
     }
 }
 
